@@ -1,0 +1,43 @@
+/* seal: the packet format. packet = IV || AES-128-CBC(PKCS#7(text)) ||
+ * HMAC-SHA256(IV || ciphertext), one 16-byte key for both. Opening checks
+ * the tag (in constant time) before decrypting anything. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sodium.h>
+
+#include "aes128.h"
+
+#define SEAL_KEY_LEN 16
+#define SEAL_IV_LEN 16
+#define SEAL_TAG_LEN 32
+/* The original reads at most this much of a datagram. */
+#define SEAL_MAX_PACKET 4096
+#define SEAL_MIN_PACKET (SEAL_IV_LEN + AES128_BLOCK_LEN + SEAL_TAG_LEN)
+#define SEAL_MAX_TEXT (SEAL_MAX_PACKET - SEAL_IV_LEN - SEAL_TAG_LEN - 1)
+
+struct seal_key {
+        struct aes128_key aes;
+        crypto_auth_hmacsha256_state hmac; /* keyed once; copied per packet */
+};
+
+int seal_key_init(struct seal_key *k, const uint8_t key[static SEAL_KEY_LEN],
+                  enum aes128_impl impl);
+void seal_key_wipe(struct seal_key *k);
+
+/* The packet length for a text of text_len bytes. */
+size_t seal_packet_len(size_t text_len);
+
+/* Seals text with the given IV into out. Returns the packet length, or
+ * -ENOBUFS when out is too small, -EMSGSIZE when the packet would be longer
+ * than SEAL_MAX_PACKET. */
+int seal_seal(const struct seal_key *k, const uint8_t iv[static SEAL_IV_LEN], const uint8_t *text,
+              size_t text_len, uint8_t *out, size_t out_cap);
+
+/* Opens a packet into text (SEAL_MAX_PACKET bytes suffice). Returns the text
+ * length, -EBADMSG when the packet is not authentic (wrong length or tag),
+ * or -EPROTO when it is authentic but its padding is wrong. */
+int seal_open(const struct seal_key *k, const uint8_t *packet, size_t len, uint8_t *text,
+              size_t text_cap);

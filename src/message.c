@@ -1,0 +1,285 @@
+/* message: parsing and writing the protocol's JSON messages, byte for byte
+ * as the original (Python's json and repr) does. */
+#include "message.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "unicode.h"
+
+static const char *const type_names[] = {
+        [MESSAGE_HANDSHAKE_INIT] = "handshake_init",
+        [MESSAGE_HANDSHAKE_RESPONSE] = "handshake_response",
+        [MESSAGE_KEEPALIVE] = "keepalive",
+};
+
+const char *message_type_name(enum message_type type)
+{
+        if ((size_t)type >= sizeof(type_names) / sizeof(type_names[0]))
+                return "unknown";
+        return type_names[type];
+}
+
+int message_init(struct message *m, enum message_type type, const char *id, size_t id_len,
+                 uint64_t data0, uint64_t data1)
+{
+        if (id_len > MESSAGE_ID_MAX)
+                return -ENAMETOOLONG;
+        if (!unicode_utf8_valid((const uint8_t *)id, id_len))
+                return -EILSEQ;
+        if (data0 > INT64_MAX || data1 > INT64_MAX)
+                return -ERANGE;
+        m->type = type;
+        m->id_len = id_len;
+        memcpy(m->id, id, id_len);
+        m->id[id_len] = '\0';
+        m->data[0] = data0;
+        m->data[1] = data1;
+        return 0;
+}
+
+static int parse_number(json_t *v, uint64_t *out)
+{
+        json_int_t i;
+
+        if (json_is_real(v))
+                return -ERANGE;
+        if (!json_is_integer(v))
+                return -EPROTO;
+        i = json_integer_value(v);
+        if (i < 0)
+                return -ERANGE;
+        *out = (uint64_t)i;
+        return 0;
+}
+
+static int parse_type(json_t *v, enum message_type *type)
+{
+        const char *s;
+
+        if (!json_is_string(v))
+                return -EPROTO;
+        s = json_string_value(v);
+        for (size_t t = 0; t < sizeof(type_names) / sizeof(type_names[0]); t++) {
+                if (strlen(type_names[t]) == json_string_length(v) && strcmp(s, type_names[t]) == 0) {
+                        *type = (enum message_type)t;
+                        return 0;
+                }
+        }
+        return -ENOMSG;
+}
+
+static int parse_object(struct message *m, json_t *root)
+{
+        json_t *id = json_object_get(root, "id");
+        json_t *data = json_object_get(root, "data");
+        enum message_type type;
+        uint64_t d[2];
+        int r;
+
+        if (!json_is_string(id) || !json_is_array(data) || json_array_size(data) != 2)
+                return -EPROTO;
+        r = parse_type(json_object_get(root, "type"), &type);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < 2; i++) {
+                r = parse_number(json_array_get(data, i), &d[i]);
+                if (r < 0)
+                        return r;
+        }
+        return message_init(m, type, json_string_value(id), json_string_length(id), d[0], d[1]);
+}
+
+int message_parse(struct message *m, const uint8_t *text, size_t len)
+{
+        json_error_t error;
+        json_t *root;
+        int r;
+
+        /* JSON_ALLOW_NUL: Python accepts "\u0000" in an id, so we do too. */
+        root = json_loadb((const char *)text, len, JSON_ALLOW_NUL, &error);
+        if (!root)
+                return json_error_code(&error) == json_error_numeric_overflow ? -ERANGE : -EBADMSG;
+        r = json_is_object(root) ? parse_object(m, root) : -EBADMSG;
+        json_decref(root);
+        return r;
+}
+
+const char *message_strerror(int err)
+{
+        switch (err) {
+        case -EBADMSG:
+                return "not a JSON object";
+        case -EPROTO:
+                return "a member is missing or of the wrong kind";
+        case -ENAMETOOLONG:
+                return "id too long";
+        case -EILSEQ:
+                return "id not UTF-8";
+        case -ERANGE:
+                return "number negative, fractional or too large";
+        case -ENOMSG:
+                return "unknown message type";
+        default:
+                return "malformed";
+        }
+}
+
+/* An append-only text buffer that remembers overflowing. */
+struct text {
+        char *buf;
+        size_t cap, len;
+        bool overflow;
+};
+
+static void put(struct text *t, const char *s, size_t n)
+{
+        if (t->overflow || n >= t->cap - t->len) {
+                t->overflow = true;
+                return;
+        }
+        memcpy(t->buf + t->len, s, n);
+        t->len += n;
+        t->buf[t->len] = '\0';
+}
+
+static void puts_(struct text *t, const char *s)
+{
+        put(t, s, strlen(s));
+}
+
+__attribute__((format(printf, 2, 3))) static void putf(struct text *t, const char *fmt, ...)
+{
+        char tmp[48]; /* numbers and escapes only */
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+        va_end(ap);
+        if (n < 0 || (size_t)n >= sizeof(tmp))
+                t->overflow = true;
+        else
+                put(t, tmp, (size_t)n);
+}
+
+static ssize_t finish(struct text *t)
+{
+        return t->overflow ? -ENOBUFS : (ssize_t)t->len;
+}
+
+/* Python's json string encoder with ensure_ascii (the default). */
+static void write_json_string(struct text *t, const char *s, size_t n)
+{
+        const uint8_t *p = (const uint8_t *)s;
+
+        puts_(t, "\"");
+        for (size_t i = 0; i < n;) {
+                uint32_t cp;
+                int len = unicode_utf8_decode(p + i, n - i, &cp);
+
+                if (len < 0) /* message_init guarantees UTF-8; never reached */
+                        len = 1, cp = 0xFFFD;
+                i += (size_t)len;
+                if (cp == '"')
+                        puts_(t, "\\\"");
+                else if (cp == '\\')
+                        puts_(t, "\\\\");
+                else if (cp == '\n')
+                        puts_(t, "\\n");
+                else if (cp == '\r')
+                        puts_(t, "\\r");
+                else if (cp == '\t')
+                        puts_(t, "\\t");
+                else if (cp == '\b')
+                        puts_(t, "\\b");
+                else if (cp == '\f')
+                        puts_(t, "\\f");
+                else if (cp >= 0x20 && cp < 0x7F)
+                        put(t, (const char *)p + i - 1, 1);
+                else if (cp < 0x10000)
+                        putf(t, "\\u%04x", cp);
+                else
+                        putf(t, "\\u%04x\\u%04x", 0xD800 + ((cp - 0x10000) >> 10),
+                             0xDC00 + ((cp - 0x10000) & 0x3FF));
+        }
+        puts_(t, "\"");
+}
+
+ssize_t message_to_json(const struct message *m, char *buf, size_t cap)
+{
+        struct text t = { .buf = buf, .cap = cap };
+
+        puts_(&t, "{\"id\": ");
+        write_json_string(&t, m->id, m->id_len);
+        puts_(&t, ", \"type\": \"");
+        puts_(&t, message_type_name(m->type));
+        puts_(&t, "\", \"data\": [");
+        putf(&t, "%llu, %llu]}", (unsigned long long)m->data[0], (unsigned long long)m->data[1]);
+        return finish(&t);
+}
+
+/* Python's repr of a str: the quote it picks, then its escapes. */
+static void repr_string(struct text *t, const char *s, size_t n)
+{
+        const uint8_t *p = (const uint8_t *)s;
+        bool has_sq = memchr(s, '\'', n) != NULL, has_dq = memchr(s, '"', n) != NULL;
+        char quote = has_sq && !has_dq ? '"' : '\'';
+
+        put(t, &quote, 1);
+        for (size_t i = 0; i < n;) {
+                uint32_t cp;
+                int len = unicode_utf8_decode(p + i, n - i, &cp);
+
+                if (len < 0)
+                        len = 1, cp = 0xFFFD;
+                if (cp == (uint32_t)quote || cp == '\\') {
+                        puts_(t, "\\");
+                        put(t, (const char *)p + i, 1);
+                } else if (cp == '\t') {
+                        puts_(t, "\\t");
+                } else if (cp == '\n') {
+                        puts_(t, "\\n");
+                } else if (cp == '\r') {
+                        puts_(t, "\\r");
+                } else if (cp < 0x20 || cp == 0x7F) {
+                        putf(t, "\\x%02x", cp);
+                } else if (cp < 0x7F || unicode_is_printable(cp)) {
+                        put(t, (const char *)p + i, (size_t)len);
+                } else if (cp <= 0xFF) {
+                        putf(t, "\\x%02x", cp);
+                } else if (cp <= 0xFFFF) {
+                        putf(t, "\\u%04x", cp);
+                } else {
+                        putf(t, "\\U%08x", cp);
+                }
+                i += (size_t)len;
+        }
+        put(t, &quote, 1);
+}
+
+ssize_t message_repr_string(const char *s, size_t n, char *buf, size_t cap)
+{
+        struct text t = { .buf = buf, .cap = cap };
+
+        repr_string(&t, s, n);
+        return finish(&t);
+}
+
+ssize_t message_to_repr(const struct message *m, char *buf, size_t cap)
+{
+        struct text t = { .buf = buf, .cap = cap };
+
+        puts_(&t, "{'id': ");
+        repr_string(&t, m->id, m->id_len);
+        puts_(&t, ", 'type': '");
+        puts_(&t, message_type_name(m->type));
+        puts_(&t, "', 'data': [");
+        putf(&t, "%llu, %llu]}", (unsigned long long)m->data[0], (unsigned long long)m->data[1]);
+        return finish(&t);
+}

@@ -1,0 +1,71 @@
+/* check: the few assertion helpers the unit tests share. A failed check
+ * prints where and what, and makes the test exit non-zero at the end. */
+#pragma once
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned check_failed, check_passed;
+
+#define CHECK(cond)                                                                  \
+        do {                                                                         \
+                if (cond) {                                                          \
+                        check_passed++;                                              \
+                } else {                                                             \
+                        check_failed++;                                              \
+                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,       \
+                                __LINE__, #cond);                                    \
+                }                                                                    \
+        } while (0)
+
+#define CHECK_INT(a, b)                                                              \
+        do {                                                                         \
+                long long check_a_ = (long long)(a), check_b_ = (long long)(b);      \
+                if (check_a_ == check_b_) {                                          \
+                        check_passed++;                                              \
+                } else {                                                             \
+                        check_failed++;                                              \
+                        fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n",        \
+                                __FILE__, __LINE__, #a, check_a_, check_b_);         \
+                }                                                                    \
+        } while (0)
+
+#define CHECK_STR(a, b)                                                              \
+        do {                                                                         \
+                const char *check_a_ = (a), *check_b_ = (b);                         \
+                if (check_a_ && check_b_ && strcmp(check_a_, check_b_) == 0) {       \
+                        check_passed++;                                              \
+                } else {                                                             \
+                        check_failed++;                                              \
+                        fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n",    \
+                                __FILE__, __LINE__, #a, check_a_ ? check_a_ : "(null)", \
+                                check_b_ ? check_b_ : "(null)");                     \
+                }                                                                    \
+        } while (0)
+
+#define CHECK_MEM(a, b, n) CHECK(memcmp((a), (b), (n)) == 0)
+
+/* Decodes hex into out; returns the byte count, or -1. */
+static inline long check_unhex(const char *hex, uint8_t *out, size_t cap)
+{
+        size_t n = strlen(hex);
+
+        if (n % 2 || n / 2 > cap)
+                return -1;
+        for (size_t i = 0; i < n / 2; i++) {
+                unsigned v;
+
+                if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+                        return -1;
+                out[i] = (uint8_t)v;
+        }
+        return (long)(n / 2);
+}
+
+static inline int check_finish(const char *name)
+{
+        printf("%s: %u passed, %u failed\n", name, check_passed, check_failed);
+        return check_failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

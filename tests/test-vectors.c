@@ -1,0 +1,139 @@
+/* The golden packets sealed by the original (tests/data/packets.json, a copy
+ * of shared/vectors/packets.json): every valid one opens to its exact
+ * plaintext, parses to its message, re-seals with its IV to the exact packet,
+ * and writes back to the same JSON and log text; every reject and
+ * authenticated_malformed one is refused. On every AES implementation. */
+#include <errno.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "check.h"
+#include "key.h"
+#include "message.h"
+#include "seal.h"
+
+static json_t *vectors;
+
+static const char *str(json_t *o, const char *name)
+{
+        const char *s = json_string_value(json_object_get(o, name));
+
+        if (!s) {
+                fprintf(stderr, "vector without \"%s\"\n", name);
+                exit(99);
+        }
+        return s;
+}
+
+static void load_key(json_t *v, struct seal_key *sk, enum aes128_impl impl)
+{
+        uint8_t key[KEY_LEN];
+
+        CHECK_INT(key_decode(str(v, "key"), key), 0);
+        CHECK_INT(seal_key_init(sk, key, impl), 0);
+}
+
+static void test_valid(json_t *v, enum aes128_impl impl)
+{
+        static uint8_t packet[8192], text[SEAL_MAX_PACKET], again[SEAL_MAX_PACKET];
+        char json[MESSAGE_TEXT_MAX], repr[MESSAGE_TEXT_MAX];
+        const char *plaintext = str(v, "plaintext");
+        json_t *msg = json_object_get(v, "message");
+        struct seal_key sk;
+        struct message m;
+        long len = check_unhex(str(v, "packet_hex"), packet, sizeof(packet));
+        int n;
+
+        load_key(v, &sk, impl);
+        n = seal_open(&sk, packet, (size_t)len, text, sizeof(text));
+        CHECK_INT(n, (long long)strlen(plaintext));
+        if (n < 0)
+                return;
+        CHECK(memcmp(text, plaintext, strlen(plaintext)) == 0);
+
+        CHECK_INT(message_parse(&m, text, (size_t)n), 0);
+        CHECK_STR(m.id, json_string_value(json_object_get(msg, "id")));
+        CHECK_INT(m.id_len, json_string_length(json_object_get(msg, "id")));
+        CHECK_STR(message_type_name(m.type), json_string_value(json_object_get(msg, "type")));
+        CHECK_INT(m.data[0], json_integer_value(json_array_get(json_object_get(msg, "data"), 0)));
+        CHECK_INT(m.data[1], json_integer_value(json_array_get(json_object_get(msg, "data"), 1)));
+
+        CHECK(message_to_json(&m, json, sizeof(json)) > 0);
+        CHECK_STR(json, plaintext);
+        CHECK(message_to_repr(&m, repr, sizeof(repr)) > 0);
+        CHECK_STR(repr, str(v, "log_repr"));
+
+        n = seal_seal(&sk, packet, (const uint8_t *)json, strlen(json), again, sizeof(again));
+        CHECK_INT(n, len);
+        CHECK(n == len && memcmp(again, packet, (size_t)len) == 0);
+        seal_key_wipe(&sk);
+}
+
+static void test_reject(json_t *v, enum aes128_impl impl)
+{
+        static uint8_t packet[70000], text[SEAL_MAX_PACKET];
+        struct seal_key sk;
+        long len = check_unhex(str(v, "packet_hex"), packet, sizeof(packet));
+
+        load_key(v, &sk, impl);
+        CHECK(len >= 0);
+        CHECK_INT(seal_open(&sk, packet, (size_t)len, text, sizeof(text)), -EBADMSG);
+}
+
+static void test_malformed(json_t *v, enum aes128_impl impl)
+{
+        static uint8_t packet[8192], text[SEAL_MAX_PACKET];
+        struct seal_key sk;
+        struct message m;
+        long len = check_unhex(str(v, "packet_hex"), packet, sizeof(packet));
+        int n;
+
+        load_key(v, &sk, impl);
+        n = seal_open(&sk, packet, (size_t)len, text, sizeof(text));
+        /* authentic, so never -EBADMSG; then either the padding or the message is bad */
+        CHECK(n != -EBADMSG);
+        if (n >= 0)
+                CHECK(message_parse(&m, text, (size_t)n) < 0);
+        else
+                CHECK_INT(n, -EPROTO);
+}
+
+static size_t run(const char *group, void (*fn)(json_t *, enum aes128_impl), enum aes128_impl impl)
+{
+        json_t *list = json_object_get(vectors, group), *v;
+        size_t i;
+
+        json_array_foreach(list, i, v)
+                fn(v, impl);
+        return json_array_size(list);
+}
+
+int main(int argc, char **argv)
+{
+        enum aes128_impl impls[] = { AES128_IMPL_PORTABLE, AES128_IMPL_AESNI };
+        json_error_t err;
+
+        if (sodium_init() < 0 || argc != 2)
+                return 99;
+        vectors = json_load_file(argv[1], 0, &err);
+        if (!vectors) {
+                fprintf(stderr, "%s: %s\n", argv[1], err.text);
+                return 99;
+        }
+        for (size_t i = 0; i < 2; i++) {
+                size_t n;
+
+                if (impls[i] == AES128_IMPL_AESNI && !aes128_have_aesni()) {
+                        printf("# aesni: not available here, not tested\n");
+                        continue;
+                }
+                n = run("valid", test_valid, impls[i]);
+                n += run("reject", test_reject, impls[i]);
+                n += run("authenticated_malformed", test_malformed, impls[i]);
+                printf("# %s: %zu vectors\n", aes128_impl_name(impls[i]), n);
+                CHECK(n >= 70); /* the file really held the vectors */
+        }
+        json_decref(vectors);
+        return check_finish("vectors");
+}
