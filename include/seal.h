@@ -41,3 +41,11 @@ int seal_seal(const struct seal_key *k, const uint8_t iv[static SEAL_IV_LEN], co
  * or -EPROTO when it is authentic but its padding is wrong. */
 int seal_open(const struct seal_key *k, const uint8_t *packet, size_t len, uint8_t *text,
               size_t text_cap);
+
+struct message;
+
+/* Opens a packet and parses its message. Returns 0, -EBADMSG when the packet
+ * is not authentic (then *why is NULL), or another negative errno when it is
+ * authentic but not a valid message (then *why says what is wrong). */
+int seal_open_message(const struct seal_key *k, const uint8_t *packet, size_t len,
+                      struct message *m, const char **why);

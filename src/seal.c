@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "message.h"
+
 int seal_key_init(struct seal_key *k, const uint8_t key[static SEAL_KEY_LEN],
                   enum aes128_impl impl)
 {
@@ -84,4 +86,21 @@ int seal_open(const struct seal_key *k, const uint8_t *packet, size_t len, uint8
                 if (text[ct_len - 1 - i] != pad)
                         r = -EPROTO;
         return r < 0 ? r : (int)(ct_len - pad);
+}
+
+int seal_open_message(const struct seal_key *k, const uint8_t *packet, size_t len,
+                      struct message *m, const char **why)
+{
+        uint8_t text[SEAL_MAX_PACKET];
+        int r = seal_open(k, packet, len, text, sizeof(text));
+
+        *why = NULL;
+        if (r == -EPROTO)
+                *why = "bad padding";
+        if (r < 0)
+                return r;
+        r = message_parse(m, text, (size_t)r);
+        if (r < 0)
+                *why = message_strerror(r);
+        return r;
 }

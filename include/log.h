@@ -1,0 +1,39 @@
+/* log: the log, in the original's format:
+ *   [2024-11-27 13:06:56.795 udp-canary INFO] RX 127.0.0.1:46668 {'id': ...}
+ * local time with milliseconds, to stderr and appended to a file. The logger
+ * is the one process-wide object besides the event base. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "event.h"
+
+enum log_level {
+        LOG_LEVEL_INFO,
+        LOG_LEVEL_WARNING,
+        LOG_LEVEL_ERROR,
+};
+
+#define LOG_LINE_MAX (2 * MESSAGE_TEXT_MAX + 256)
+
+/* Starts logging to stderr (when to_stderr) and appending to path (unless
+ * NULL). Returns 0 or the negative errno of opening the file. */
+int log_open(const char *path, bool to_stderr);
+
+/* Reopens the log file (after logrotate moved it). Keeps the old one open
+ * when the new one cannot be opened, and returns that error. */
+int log_reopen(void);
+void log_close(void);
+
+__attribute__((format(printf, 2, 3))) void log_printf(enum log_level level, const char *fmt, ...);
+void log_event(const struct event *ev);
+
+/* The text of one event without the stamp, and its level. Returns the
+ * length, or -ENOBUFS. */
+ssize_t log_format_event(const struct event *ev, char *buf, size_t cap, enum log_level *level);
+
+/* "[YYYY-mm-dd HH:MM:SS.mmm udp-canary LEVEL] " for the given wall time. */
+ssize_t log_format_prefix(const struct timespec *ts, enum log_level level, char *buf, size_t cap);

@@ -1,0 +1,36 @@
+/* peers: the server's table of clients, keyed by client id. Each entry holds
+ * what the server knows of one client: the highest handshake id answered,
+ * where it was last seen, counters. Bounded: the table never holds more
+ * than its maximum, whatever the network sends. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "message.h"
+
+struct peer {
+        size_t id_len;
+        char id[MESSAGE_ID_MAX + 1];
+        uint64_t highest_init; /* 0: none seen */
+        struct addr addr;      /* where the last message came from */
+        uint64_t first_seen_us, last_seen_us;
+        uint64_t rx, tx, replays;
+};
+
+struct peers {
+        struct peer **slots; /* open addressing, linear probing; NULL = empty */
+        size_t cap;          /* a power of two */
+        size_t count, max;
+        uint8_t hash_key[16];
+};
+
+int peers_init(struct peers *t, size_t max);
+void peers_free(struct peers *t);
+
+struct peer *peers_find(const struct peers *t, const char *id, size_t id_len);
+
+/* Adds a client (not yet present). Returns -ENOSPC when the table holds its
+ * maximum, -ENOMEM, or 0 and the new entry, zeroed but for its id. */
+int peers_add(struct peers *t, const char *id, size_t id_len, struct peer **out);

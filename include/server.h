@@ -1,0 +1,32 @@
+/* server: the server's protocol state machine, free of I/O. It takes a
+ * datagram, where it came from and the time, and returns what to log and
+ * what to send. Replay rule (PROTOCOL.md): an authentic handshake_init is
+ * answered, to the address it came from, only when its handshake id is above
+ * the highest one seen from that client id. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "peers.h"
+#include "seal.h"
+
+#define SERVER_DEFAULT_MAX_CLIENTS 65536
+
+struct server_stats {
+        uint64_t rx, tx, invalid, replays, full;
+        uint64_t last_rx_us;
+};
+
+struct server {
+        const struct seal_key *key;
+        struct peers peers;
+        struct server_stats stats;
+};
+
+int server_init(struct server *s, const struct seal_key *key, size_t max_clients);
+void server_free(struct server *s);
+
+void server_receive(struct server *s, uint64_t now_us, const struct addr *from,
+                    const uint8_t *packet, size_t len, struct actions *out);

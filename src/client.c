@@ -1,0 +1,133 @@
+/* client: the client's protocol state machine (see client.h). */
+#include "client.h"
+
+#include <string.h>
+
+static void send_message(struct client *c, enum message_type type, uint64_t d1,
+                         struct actions *out)
+{
+        struct message m;
+
+        /* cannot fail: the id was checked when the config was made */
+        (void)message_init(&m, type, c->cfg->id, c->cfg->id_len, c->handshake_id, d1);
+        actions_send(out, &m, &c->cfg->server, true);
+}
+
+static void send_init(struct client *c, uint64_t now_us, struct actions *out)
+{
+        c->connected = false;
+        c->handshake_id++;
+        c->keepalive = 0;
+        c->init_sent_us = now_us;
+        c->next_wake_us = now_us + c->cfg->handshake_timeout_us;
+        c->stats.inits++;
+        send_message(c, MESSAGE_HANDSHAKE_INIT, 0, out);
+}
+
+static void send_keepalive(struct client *c, uint64_t now_us, struct actions *out)
+{
+        c->keepalive++;
+        c->stats.keepalives++;
+        send_message(c, MESSAGE_KEEPALIVE, c->keepalive, out);
+        if (c->keepalive >= c->cfg->keepalive_count)
+                send_init(c, now_us, out);
+}
+
+void client_start(struct client *c, const struct client_config *cfg, const struct seal_key *key,
+                  uint64_t now_us, uint64_t unix_s, struct actions *out)
+{
+        memset(c, 0, sizeof(*c));
+        c->cfg = cfg;
+        c->key = key;
+        c->handshake_id = unix_s;
+        actions_reset(out);
+        send_init(c, now_us, out);
+        out->wake_us = c->next_wake_us;
+}
+
+void client_timer(struct client *c, uint64_t now_us, struct actions *out)
+{
+        uint64_t due = c->next_wake_us;
+
+        actions_reset(out);
+        if (now_us >= due) {
+                if (!c->connected) {
+                        send_init(c, now_us, out);
+                } else {
+                        /* keep the cadence, but never schedule into the past */
+                        uint64_t next = due + c->cfg->keepalive_interval_us;
+
+                        c->next_wake_us = next > now_us ? next : now_us;
+                        send_keepalive(c, now_us, out);
+                }
+        }
+        out->wake_us = c->next_wake_us;
+}
+
+static void ignore(struct client *c, const struct addr *from, const struct message *m,
+                   enum event_ignore why, struct actions *out)
+{
+        struct event *ev = actions_event(out, EVENT_IGNORED, from);
+
+        ev->peer_is_server = why != EVENT_IGNORE_FOREIGN_ADDR;
+        ev->has_msg = true;
+        ev->msg = *m;
+        ev->why = why;
+        ev->expected = c->handshake_id;
+        c->stats.ignored++;
+}
+
+/* Which rule, if any, makes the client ignore an authentic message. */
+static int check_response(const struct client *c, const struct message *m, bool from_server)
+{
+        if (!from_server)
+                return EVENT_IGNORE_FOREIGN_ADDR;
+        if (m->id_len != c->cfg->id_len || memcmp(m->id, c->cfg->id, m->id_len) != 0)
+                return EVENT_IGNORE_FOREIGN_ID;
+        if (m->type != MESSAGE_HANDSHAKE_RESPONSE)
+                return EVENT_IGNORE_NOT_RESPONSE;
+        if (m->data[0] != c->handshake_id)
+                return EVENT_IGNORE_STALE;
+        if (c->connected)
+                return EVENT_IGNORE_DUPLICATE;
+        return -1;
+}
+
+void client_receive(struct client *c, uint64_t now_us, const struct addr *from,
+                    const uint8_t *packet, size_t len, struct actions *out)
+{
+        bool from_server = addr_equal(from, &c->cfg->server);
+        const char *why;
+        struct message m;
+        struct event *ev;
+        int r;
+
+        actions_reset(out);
+        out->wake_us = c->next_wake_us;
+        r = seal_open_message(c->key, packet, len, &m, &why);
+        if (r < 0) {
+                ev = actions_event(out, EVENT_INVALID, from);
+                ev->peer_is_server = from_server;
+                ev->err = r;
+                ev->invalid = why;
+                c->stats.invalid++;
+                return;
+        }
+        ev = actions_event(out, EVENT_RX, from);
+        ev->peer_is_server = from_server;
+        ev->has_msg = true;
+        ev->msg = m;
+        c->stats.rx++;
+
+        r = check_response(c, &m, from_server);
+        if (r >= 0) {
+                ignore(c, from, &m, (enum event_ignore)r, out);
+                return;
+        }
+        c->connected = true;
+        c->stats.answered++;
+        c->stats.last_rtt_us = now_us - c->init_sent_us;
+        c->next_wake_us = now_us + c->cfg->keepalive_interval_us;
+        send_keepalive(c, now_us, out);
+        out->wake_us = c->next_wake_us;
+}

@@ -1,0 +1,92 @@
+/* server: the server's protocol state machine (see server.h). */
+#include "server.h"
+
+#include <errno.h>
+
+int server_init(struct server *s, const struct seal_key *key, size_t max_clients)
+{
+        s->key = key;
+        s->stats = (struct server_stats){ 0 };
+        return peers_init(&s->peers, max_clients);
+}
+
+void server_free(struct server *s)
+{
+        peers_free(&s->peers);
+}
+
+/* The client's entry, created on first sight; NULL when the table is full. */
+static struct peer *lookup(struct server *s, uint64_t now_us, const struct message *m,
+                           struct actions *out, const struct addr *from)
+{
+        struct peer *p = peers_find(&s->peers, m->id, m->id_len);
+
+        if (p)
+                return p;
+        if (peers_add(&s->peers, m->id, m->id_len, &p) < 0) {
+                struct event *ev = actions_event(out, EVENT_FULL, from);
+
+                ev->has_msg = true;
+                ev->msg = *m;
+                s->stats.full++;
+                return NULL;
+        }
+        p->first_seen_us = now_us;
+        return p;
+}
+
+static void handle_init(struct server *s, struct peer *p, const struct message *m,
+                        const struct addr *from, struct actions *out)
+{
+        struct message reply = *m;
+
+        if (m->data[0] <= p->highest_init) {
+                struct event *ev = actions_event(out, EVENT_REPLAY, from);
+
+                ev->has_msg = true;
+                ev->msg = *m;
+                ev->expected = p->highest_init;
+                p->replays++;
+                s->stats.replays++;
+                return;
+        }
+        p->highest_init = m->data[0];
+        reply.type = MESSAGE_HANDSHAKE_RESPONSE;
+        actions_send(out, &reply, from, false);
+        p->tx++;
+        s->stats.tx++;
+}
+
+void server_receive(struct server *s, uint64_t now_us, const struct addr *from,
+                    const uint8_t *packet, size_t len, struct actions *out)
+{
+        const char *why;
+        struct message m;
+        struct event *ev;
+        struct peer *p;
+        int r;
+
+        actions_reset(out);
+        s->stats.last_rx_us = now_us;
+        r = seal_open_message(s->key, packet, len, &m, &why);
+        if (r < 0) {
+                ev = actions_event(out, EVENT_INVALID, from);
+                ev->err = r;
+                ev->invalid = why;
+                s->stats.invalid++;
+                return;
+        }
+        ev = actions_event(out, EVENT_RX, from);
+        ev->has_msg = true;
+        ev->msg = m;
+        s->stats.rx++;
+
+        p = lookup(s, now_us, &m, out, from);
+        if (!p)
+                return;
+        p->rx++;
+        p->last_seen_us = now_us;
+        p->addr = *from;
+        if (m.type == MESSAGE_HANDSHAKE_INIT)
+                handle_init(s, p, &m, from, out);
+}

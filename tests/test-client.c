@@ -1,0 +1,246 @@
+/* The client's state machine in virtual time: exact send times and ids over
+ * several answered cycles, retries while unanswered, and every kind of
+ * answer that must be ignored. */
+#include <inttypes.h>
+
+#include "client.h"
+#include "peer.h"
+
+#define S 1000000ULL /* one second in microseconds */
+#define T0 (1000 * S)
+#define UNIX0 1732673216ULL
+
+static struct seal_key key;
+static struct client_config cfg;
+static struct addr server;
+
+static void setup(void)
+{
+        memset(&cfg, 0, sizeof(cfg));
+        strcpy(cfg.id, "home");
+        cfg.id_len = 4;
+        server = peer_addr("192.0.2.1", 43210);
+        cfg.server = server;
+        cfg.handshake_timeout_us = CLIENT_DEFAULT_HANDSHAKE_TIMEOUT_US;
+        cfg.keepalive_interval_us = CLIENT_DEFAULT_KEEPALIVE_INTERVAL_US;
+        cfg.keepalive_count = CLIENT_DEFAULT_KEEPALIVE_COUNT;
+}
+
+/* One sent message as the test sees it. */
+struct sent {
+        uint64_t at;
+        enum message_type type;
+        uint64_t d0, d1;
+};
+
+static size_t record(const struct actions *a, uint64_t now, struct sent *log, size_t n)
+{
+        for (size_t i = 0; i < a->n_send; i++) {
+                CHECK(addr_equal(&a->send[i].to, &server));
+                CHECK_STR(a->send[i].msg.id, "home");
+                log[n++] = (struct sent){ now, a->send[i].msg.type, a->send[i].msg.data[0],
+                                          a->send[i].msg.data[1] };
+        }
+        CHECK_INT(peer_count(a, EVENT_TX), a->n_send);
+        return n;
+}
+
+static void answer(struct client *c, uint64_t now, uint64_t id, struct actions *out)
+{
+        uint8_t pkt[512];
+        size_t len = peer_seal(&key, MESSAGE_HANDSHAKE_RESPONSE, "home", id, 0, pkt, sizeof(pkt));
+
+        client_receive(c, now, &server, pkt, len, out);
+}
+
+/* Three cycles, each answered after a round trip of rtt. The server answers
+ * every init; everything runs on the timer the client asks for. */
+static void test_answered_cycles(void)
+{
+        const uint64_t rtt = 30000, ka = CLIENT_DEFAULT_KEEPALIVE_INTERVAL_US;
+        struct sent log[64];
+        struct actions a;
+        struct client c;
+        uint64_t now = T0, cycle_start;
+        size_t n = 0;
+
+        client_start(&c, &cfg, &key, now, UNIX0, &a);
+        n = record(&a, now, log, n);
+        CHECK_INT(a.wake_us, T0 + 5 * S);
+        for (unsigned cycle = 0; cycle < 3; cycle++) {
+                cycle_start = now;
+                now += rtt;
+                answer(&c, now, c.handshake_id, &a);
+                CHECK(c.connected);
+                CHECK_INT(c.stats.last_rtt_us, rtt);
+                n = record(&a, now, log, n);
+                while (c.connected) {
+                        now = a.wake_us;
+                        client_timer(&c, now, &a);
+                        n = record(&a, now, log, n);
+                }
+                /* answer at cycle start + rtt, then 4 intervals */
+                CHECK_INT(now - cycle_start, rtt + 4 * ka);
+        }
+
+        /* expected: init(id k), ka 1..5 at t_answer + i*ka, then init(k+1) with ka 5 */
+        CHECK_INT(n, 1 + 3 * 6);
+        uint64_t t = T0;
+        for (unsigned cycle = 0, i = 0; cycle < 3; cycle++) {
+                uint64_t id = UNIX0 + 1 + cycle;
+
+                CHECK_INT(log[i].type, MESSAGE_HANDSHAKE_INIT);
+                CHECK_INT(log[i].d0, id);
+                CHECK_INT(log[i].d1, 0);
+                CHECK_INT(log[i].at, t);
+                i++;
+                t += rtt;
+                for (unsigned k = 1; k <= 5; k++, i++) {
+                        CHECK_INT(log[i].type, MESSAGE_KEEPALIVE);
+                        CHECK_INT(log[i].d0, id);
+                        CHECK_INT(log[i].d1, k);
+                        CHECK_INT(log[i].at, t + (k - 1) * ka);
+                }
+                t += 4 * ka;
+        }
+        CHECK_INT(log[n - 1].type, MESSAGE_HANDSHAKE_INIT);
+        CHECK_INT(log[n - 1].d0, UNIX0 + 4);
+        CHECK_INT(log[n - 1].at, log[n - 2].at); /* at once after keepalive 5 */
+}
+
+/* Unanswered: an init every 5 s with rising ids, then an answer to the
+ * latest connects; an answer to an older one does not. */
+static void test_unanswered_retries(void)
+{
+        struct actions a;
+        struct client c;
+        uint64_t now = T0;
+
+        client_start(&c, &cfg, &key, now, UNIX0, &a);
+        for (unsigned i = 1; i <= 10; i++) {
+                CHECK_INT(a.wake_us, now + 5 * S);
+                now = a.wake_us;
+                client_timer(&c, now, &a);
+                CHECK_INT(a.n_send, 1);
+                CHECK_INT(a.send[0].msg.type, MESSAGE_HANDSHAKE_INIT);
+                CHECK_INT(a.send[0].msg.data[0], UNIX0 + 1 + i);
+                CHECK_INT(now, T0 + i * 5 * S);
+        }
+        /* a timer that fires early does nothing */
+        client_timer(&c, now + 1, &a);
+        CHECK_INT(a.n_send, 0);
+        CHECK_INT(a.wake_us, now + 5 * S);
+
+        answer(&c, now + 100, UNIX0 + 5, &a); /* late answer to an old init */
+        CHECK(!c.connected);
+        CHECK_INT(a.n_send, 0);
+        CHECK_INT(peer_count(&a, EVENT_IGNORED), 1);
+        CHECK_INT(a.events[1].why, EVENT_IGNORE_STALE);
+        CHECK_INT(a.wake_us, now + 5 * S); /* schedule unchanged */
+
+        answer(&c, now + 200, UNIX0 + 11, &a);
+        CHECK(c.connected);
+        CHECK_INT(a.n_send, 1);
+        CHECK_INT(a.send[0].msg.type, MESSAGE_KEEPALIVE);
+        CHECK_INT(a.send[0].msg.data[1], 1);
+}
+
+static void expect_ignored(struct client *c, const struct addr *from, enum message_type type,
+                           const char *id, uint64_t d0, enum event_ignore why)
+{
+        uint8_t pkt[512];
+        size_t len = peer_seal(&key, type, id, d0, 0, pkt, sizeof(pkt));
+        struct actions a;
+        bool was = c->connected;
+        unsigned ka = c->keepalive;
+
+        client_receive(c, T0 + 1, from, pkt, len, &a);
+        CHECK_INT(a.n_send, 0);
+        CHECK_INT(a.n_events, 2);
+        CHECK_INT(a.events[0].kind, EVENT_RX);
+        CHECK_INT(a.events[1].kind, EVENT_IGNORED);
+        CHECK_INT(a.events[1].why, why);
+        CHECK_INT(c->connected, was);
+        CHECK_INT(c->keepalive, ka);
+}
+
+static void test_ignored(void)
+{
+        struct addr other = peer_addr("192.0.2.99", 43210), other_port = peer_addr("192.0.2.1", 4);
+        struct actions a;
+        struct client c;
+        uint64_t id;
+
+        client_start(&c, &cfg, &key, T0, UNIX0, &a);
+        id = c.handshake_id;
+        /* its own init reflected back does not connect it (the original's weakness) */
+        expect_ignored(&c, &server, MESSAGE_HANDSHAKE_INIT, "home", id, EVENT_IGNORE_NOT_RESPONSE);
+        expect_ignored(&c, &server, MESSAGE_KEEPALIVE, "home", id, EVENT_IGNORE_NOT_RESPONSE);
+        expect_ignored(&c, &server, MESSAGE_HANDSHAKE_RESPONSE, "hom", id, EVENT_IGNORE_FOREIGN_ID);
+        expect_ignored(&c, &server, MESSAGE_HANDSHAKE_RESPONSE, "home2", id, EVENT_IGNORE_FOREIGN_ID);
+        expect_ignored(&c, &other, MESSAGE_HANDSHAKE_RESPONSE, "home", id, EVENT_IGNORE_FOREIGN_ADDR);
+        expect_ignored(&c, &other_port, MESSAGE_HANDSHAKE_RESPONSE, "home", id, EVENT_IGNORE_FOREIGN_ADDR);
+        expect_ignored(&c, &server, MESSAGE_HANDSHAKE_RESPONSE, "home", id + 1, EVENT_IGNORE_STALE);
+        CHECK(!c.connected);
+
+        answer(&c, T0 + 2, id, &a);
+        CHECK(c.connected);
+        /* a second copy once connected: ignored, no extra keepalive */
+        expect_ignored(&c, &server, MESSAGE_HANDSHAKE_RESPONSE, "home", id, EVENT_IGNORE_DUPLICATE);
+        CHECK_INT(c.keepalive, 1);
+}
+
+/* Garbage is logged as invalid and changes nothing. */
+static void test_invalid(void)
+{
+        uint8_t junk[200];
+        struct actions a;
+        struct client c;
+
+        client_start(&c, &cfg, &key, T0, UNIX0, &a);
+        for (size_t len = 0; len < sizeof(junk); len += 7) {
+                randombytes_buf(junk, len);
+                client_receive(&c, T0 + 1, &server, junk, len, &a);
+                CHECK_INT(a.n_events, 1);
+                CHECK_INT(a.events[0].kind, EVENT_INVALID);
+                CHECK(a.events[0].invalid == NULL);
+                CHECK_INT(a.n_send, 0);
+        }
+        CHECK(!c.connected);
+        CHECK_INT(c.stats.invalid, (sizeof(junk) + 6) / 7);
+}
+
+/* Custom timers and a keepalive count of 1: init, answer, ka 1, init at once. */
+static void test_custom_timers(void)
+{
+        struct actions a;
+        struct client c;
+
+        cfg.handshake_timeout_us = 300000;
+        cfg.keepalive_interval_us = 200000;
+        cfg.keepalive_count = 1;
+        client_start(&c, &cfg, &key, T0, UNIX0, &a);
+        CHECK_INT(a.wake_us, T0 + 300000);
+        answer(&c, T0 + 10, UNIX0 + 1, &a);
+        CHECK_INT(a.n_send, 2);
+        CHECK_INT(a.send[0].msg.type, MESSAGE_KEEPALIVE);
+        CHECK_INT(a.send[1].msg.type, MESSAGE_HANDSHAKE_INIT);
+        CHECK_INT(a.send[1].msg.data[0], UNIX0 + 2);
+        CHECK(!c.connected);
+        CHECK_INT(a.wake_us, T0 + 10 + 300000);
+        setup();
+}
+
+int main(void)
+{
+        if (sodium_init() < 0)
+                return 99;
+        peer_key(&key);
+        setup();
+        test_answered_cycles();
+        test_unanswered_retries();
+        test_ignored();
+        test_invalid();
+        test_custom_timers();
+        return check_finish("client");
+}

@@ -1,0 +1,157 @@
+/* The server's state machine: the replay rule per client id, answers going
+ * to where the init came from, many clients at once with ids of every
+ * allowed form, nothing but inits answered, a bounded table. */
+#include "peer.h"
+#include "server.h"
+
+static struct seal_key key;
+
+static void deliver(struct server *s, const struct addr *from, enum message_type type,
+                    const char *id, uint64_t d0, uint64_t d1, struct actions *out)
+{
+        uint8_t pkt[4096];
+        size_t len = peer_seal(&key, type, id, d0, d1, pkt, sizeof(pkt));
+
+        server_receive(s, 1000, from, pkt, len, out);
+}
+
+static void test_replay_rule(void)
+{
+        struct addr a = peer_addr("198.51.100.7", 40000), b = peer_addr("198.51.100.8", 50000);
+        struct actions out;
+        struct server s;
+
+        CHECK_INT(server_init(&s, &key, 16), 0);
+        deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, "home", 100, 0, &out);
+        CHECK_INT(out.n_send, 1);
+        CHECK_INT(out.send[0].msg.type, MESSAGE_HANDSHAKE_RESPONSE);
+        CHECK_INT(out.send[0].msg.data[0], 100);
+        CHECK_STR(out.send[0].msg.id, "home");
+        CHECK(addr_equal(&out.send[0].to, &a));
+        CHECK_INT(out.n_events, 2);
+        CHECK_INT(out.events[0].kind, EVENT_RX);
+        CHECK_INT(out.events[1].kind, EVENT_TX);
+
+        /* the same id again, and a lower one: replays, not answered */
+        deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, "home", 100, 0, &out);
+        CHECK_INT(out.n_send, 0);
+        CHECK_INT(peer_count(&out, EVENT_REPLAY), 1);
+        CHECK_INT(out.events[1].expected, 100);
+        deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, "home", 7, 0, &out);
+        CHECK_INT(out.n_send, 0);
+        CHECK_INT(s.stats.replays, 2);
+
+        /* a higher one from a new address (NAT rebinding): answered there */
+        deliver(&s, &b, MESSAGE_HANDSHAKE_INIT, "home", 101, 0, &out);
+        CHECK_INT(out.n_send, 1);
+        CHECK(addr_equal(&out.send[0].to, &b));
+
+        /* a response echoes the init unchanged but for type, data[1] too */
+        deliver(&s, &b, MESSAGE_HANDSHAKE_INIT, "home", 150, 9, &out);
+        CHECK_INT(out.send[0].msg.data[1], 9);
+
+        /* ids start at 0 per client: 0 itself is never answered */
+        deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, "zero", 0, 0, &out);
+        CHECK_INT(out.n_send, 0);
+        CHECK_INT(peer_count(&out, EVENT_REPLAY), 1);
+        deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, "zero", 1, 0, &out);
+        CHECK_INT(out.n_send, 1);
+        server_free(&s);
+}
+
+static void test_not_answered(void)
+{
+        struct addr a = peer_addr("198.51.100.7", 40000);
+        struct actions out;
+        struct server s;
+
+        CHECK_INT(server_init(&s, &key, 16), 0);
+        for (unsigned k = 1; k <= 5; k++) {
+                deliver(&s, &a, MESSAGE_KEEPALIVE, "home", 100, k, &out);
+                CHECK_INT(out.n_send, 0);
+                CHECK_INT(out.n_events, 1);
+                CHECK_INT(out.events[0].kind, EVENT_RX);
+        }
+        deliver(&s, &a, MESSAGE_HANDSHAKE_RESPONSE, "home", 100, 0, &out);
+        CHECK_INT(out.n_send, 0);
+        /* keepalives do not raise the highest id: an init with it is answered */
+        deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, "home", 100, 0, &out);
+        CHECK_INT(out.n_send, 1);
+
+        /* junk, and a packet sealed with another key */
+        uint8_t junk[100] = { 0 };
+        server_receive(&s, 1, &a, junk, sizeof(junk), &out);
+        CHECK_INT(out.n_events, 1);
+        CHECK_INT(out.events[0].kind, EVENT_INVALID);
+        CHECK_INT(s.stats.invalid, 1);
+        CHECK_INT(s.peers.count, 1); /* unauthenticated input made no entry */
+        server_free(&s);
+}
+
+/* Several clients interleaved, with awkward ids: each has its own counter. */
+static void test_many_clients(void)
+{
+        static const char *const ids[] = {
+                "home", "", "caf\xc3\xa9", "emoji-\xf0\x9f\x98\x80", "tab\tnl\n", "ctl\x01\x1f",
+                "quote'and\"dq", "back\\slash", "\xe2\x80\xa8sep", "del\x7f/slash",
+        };
+        enum { N = sizeof(ids) / sizeof(ids[0]) };
+        char long_id[MESSAGE_ID_MAX + 1];
+        struct actions out;
+        struct server s;
+
+        CHECK_INT(server_init(&s, &key, 1000), 0);
+        for (uint64_t round = 1; round <= 5; round++) {
+                for (size_t i = 0; i < N; i++) {
+                        struct addr from = peer_addr("203.0.113.5", (uint16_t)(1000 + i));
+
+                        deliver(&s, &from, MESSAGE_HANDSHAKE_INIT, ids[i], 5000 + round, 0, &out);
+                        CHECK_INT(out.n_send, 1);
+                        CHECK_INT(out.send[0].msg.id_len, strlen(ids[i]));
+                        CHECK(memcmp(out.send[0].msg.id, ids[i], strlen(ids[i])) == 0);
+                        CHECK_INT(addr_port(&out.send[0].to), 1000 + i);
+                }
+        }
+        CHECK_INT(s.peers.count, N);
+
+        memset(long_id, 'x', MESSAGE_ID_MAX);
+        long_id[MESSAGE_ID_MAX] = '\0';
+        deliver(&s, &out.send[0].to, MESSAGE_HANDSHAKE_INIT, long_id, 1, 0, &out);
+        CHECK_INT(out.n_send, 1);
+        CHECK_INT(s.peers.count, N + 1);
+        server_free(&s);
+}
+
+static void test_full_table(void)
+{
+        struct addr a = peer_addr("198.51.100.7", 40000);
+        struct actions out;
+        struct server s;
+        char id[16];
+
+        CHECK_INT(server_init(&s, &key, 100), 0);
+        for (unsigned i = 0; i < 300; i++) {
+                snprintf(id, sizeof(id), "c%u", i);
+                deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, id, 1, 0, &out);
+                CHECK_INT(out.n_send, i < 100 ? 1 : 0);
+        }
+        CHECK_INT(s.peers.count, 100);
+        CHECK_INT(s.stats.full, 200);
+        CHECK_INT(out.events[1].kind, EVENT_FULL);
+        /* a known client is still served */
+        deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, "c5", 2, 0, &out);
+        CHECK_INT(out.n_send, 1);
+        server_free(&s);
+}
+
+int main(void)
+{
+        if (sodium_init() < 0)
+                return 99;
+        peer_key(&key);
+        test_replay_rule();
+        test_not_answered();
+        test_many_clients();
+        test_full_table();
+        return check_finish("server");
+}
