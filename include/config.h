@@ -1,0 +1,52 @@
+/* config: what the user asked for, from the command line (the original's
+ * options plus ours) and from a --config file of "name = value" lines whose
+ * names are the long option names. The command line wins over the file.
+ * Every error is one line naming the option, or the file and line. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_DEFAULT_PORT 43210
+#define CONFIG_DEFAULT_LOG "udp-canary.log"
+#define CONFIG_DEFAULT_SERVER_HOST "0.0.0.0"
+#define CONFIG_ERR_MAX 512
+
+enum config_mode {
+        CONFIG_MODE_NONE,
+        CONFIG_MODE_CLIENT,
+        CONFIG_MODE_SERVER,
+        CONFIG_MODE_GENERATE_KEY,
+        CONFIG_MODE_HELP,
+        CONFIG_MODE_VERSION,
+};
+
+struct config {
+        enum config_mode mode;
+        char *id, *host, *key, *key_file, *log, *config_file;
+        long port;
+        uint64_t keepalive_interval_us, handshake_timeout_us;
+        unsigned keepalive_count;
+        size_t max_clients;
+        uint32_t set; /* which options have a value (bit per option) */
+};
+
+void config_init(struct config *c);
+void config_free(struct config *c);
+
+/* Parses argv. A --key value is wiped from argv (so ps does not show it).
+ * Returns 0 or -EINVAL with the reason in err. */
+int config_parse_args(struct config *c, int argc, char **argv, char err[static CONFIG_ERR_MAX]);
+
+/* Reads a config file; its values fill only what is not set yet. Returns 0,
+ * or a negative errno with the reason in err. */
+int config_load_file(struct config *c, const char *path, char err[static CONFIG_ERR_MAX]);
+
+/* Applies defaults and checks that the mode has what it needs. */
+int config_finish(struct config *c, char err[static CONFIG_ERR_MAX]);
+
+/* True when the option (by long name) has a value from anywhere. */
+bool config_is_set(const struct config *c, const char *name);
+
+extern const char config_usage[];

@@ -1,0 +1,33 @@
+/* udp: the socket side of the daemons. Resolving a host, opening a
+ * non-blocking UDP socket, sending a sealed message, receiving a datagram. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "addr.h"
+#include "message.h"
+#include "seal.h"
+
+/* Resolves host (IPv4, IPv6 or a name) to one address. passive: for
+ * binding. Returns 0, or -EADDRNOTAVAIL with the resolver's words in err. */
+int udp_resolve(const char *host, uint16_t port, bool passive, struct addr *out, char *err,
+                size_t errlen);
+
+/* Opens a non-blocking, close-on-exec UDP socket of a's family and binds it
+ * to a (bind: false leaves it unbound). An IPv6 socket bound to :: serves
+ * IPv4 too. Returns the fd or a negative errno. */
+int udp_open(const struct addr *a, bool bind_it);
+
+/* The address the socket is bound to. */
+int udp_local(int fd, struct addr *out);
+
+/* Seals msg with a fresh random IV and sends it. Returns 0 or a negative errno. */
+int udp_send(int fd, const struct seal_key *key, const struct message *msg, const struct addr *to);
+
+/* Receives one datagram into buf (cap >= SEAL_MAX_PACKET + 1, so that a
+ * longer one shows as too long). Returns its length, -EAGAIN when there is
+ * none, or another negative errno. */
+ssize_t udp_recv(int fd, uint8_t *buf, size_t cap, struct addr *from);

@@ -1,0 +1,93 @@
+/* udp: sockets and name resolution for the daemons (see udp.h). */
+#include "udp.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+int udp_resolve(const char *host, uint16_t port, bool passive, struct addr *out, char *err,
+                size_t errlen)
+{
+        struct addrinfo hints = {
+                .ai_family = AF_UNSPEC,
+                .ai_socktype = SOCK_DGRAM,
+                .ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0),
+        };
+        struct addrinfo *res = NULL;
+        char service[8];
+        int r;
+
+        snprintf(service, sizeof(service), "%u", port);
+        r = getaddrinfo(host, service, &hints, &res);
+        if (r != 0) {
+                snprintf(err, errlen, "%s", r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+                return -EADDRNOTAVAIL;
+        }
+        memset(out, 0, sizeof(*out));
+        memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
+        out->len = res->ai_addrlen;
+        freeaddrinfo(res);
+        return 0;
+}
+
+int udp_open(const struct addr *a, bool bind_it)
+{
+        int fd = socket(a->sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        int off = 0, r = 0;
+
+        if (fd < 0)
+                return -errno;
+        if (a->sa.sa_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&a->in6.sin6_addr) &&
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0)
+                r = -errno;
+        if (r == 0 && bind_it && bind(fd, &a->sa, a->len) < 0)
+                r = -errno;
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+int udp_local(int fd, struct addr *out)
+{
+        memset(out, 0, sizeof(*out));
+        out->len = sizeof(out->ss);
+        return getsockname(fd, &out->sa, &out->len) < 0 ? -errno : 0;
+}
+
+int udp_send(int fd, const struct seal_key *key, const struct message *msg, const struct addr *to)
+{
+        uint8_t iv[SEAL_IV_LEN], packet[SEAL_MAX_PACKET];
+        char text[MESSAGE_TEXT_MAX];
+        ssize_t n = message_to_json(msg, text, sizeof(text));
+        int len;
+
+        if (n < 0)
+                return (int)n;
+        randombytes_buf(iv, sizeof(iv));
+        len = seal_seal(key, iv, (const uint8_t *)text, (size_t)n, packet, sizeof(packet));
+        if (len < 0)
+                return len;
+        if (sendto(fd, packet, (size_t)len, 0, &to->sa, to->len) < 0)
+                return -errno;
+        return 0;
+}
+
+ssize_t udp_recv(int fd, uint8_t *buf, size_t cap, struct addr *from)
+{
+        ssize_t n;
+
+        memset(from, 0, sizeof(*from));
+        from->len = sizeof(from->ss);
+        do
+                n = recvfrom(fd, buf, cap, 0, &from->sa, &from->len);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        return n;
+}
