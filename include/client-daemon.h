@@ -5,6 +5,15 @@
 #include "config.h"
 #include "seal.h"
 
-/* Runs until SIGINT or SIGTERM. Returns the exit status: 0 after a signal,
- * 1 when the loop cannot run, 2 when the host does not resolve. */
-int client_daemon_run(const struct config *cfg, const struct seal_key *key);
+struct client_daemon;
+
+/* Sets the daemon up: resolves, opens the socket, prepares the event
+ * loop, logs nothing yet. Returns 0, or the exit status to leave with after
+ * one line on stderr: 2 when the host does not resolve, 1 when the system
+ * refuses. */
+int client_daemon_new(struct client_daemon **out, const struct config *cfg, const struct seal_key *key);
+
+/* Runs until SIGINT or SIGTERM; returns the exit status (0 after a signal). */
+int client_daemon_run(struct client_daemon *d);
+
+void client_daemon_free(struct client_daemon *d);

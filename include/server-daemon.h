@@ -5,7 +5,15 @@
 #include "config.h"
 #include "seal.h"
 
-/* Runs until SIGINT or SIGTERM. Returns the exit status: 0 after a signal,
- * 1 when the socket cannot be bound or the loop cannot run, 2 when the
- * bind address does not resolve. */
-int server_daemon_run(const struct config *cfg, const struct seal_key *key);
+struct server_daemon;
+
+/* Sets the daemon up: resolves, opens and binds the socket, prepares the event
+ * loop, logs nothing yet. Returns 0, or the exit status to leave with after
+ * one line on stderr: 2 when the host does not resolve, 1 when the system
+ * refuses. */
+int server_daemon_new(struct server_daemon **out, const struct config *cfg, const struct seal_key *key);
+
+/* Runs until SIGINT or SIGTERM; returns the exit status (0 after a signal). */
+int server_daemon_run(struct server_daemon *d);
+
+void server_daemon_free(struct server_daemon *d);

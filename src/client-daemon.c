@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@ struct client_daemon {
         const struct seal_key *key;
         struct client_config cfg;
         struct client core;
+        char id_repr[MESSAGE_TEXT_MAX], server_text[ADDR_STRLEN];
 };
 
 static void perform(struct client_daemon *d, const struct actions *a)
@@ -65,8 +67,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 
 static int setup(struct client_daemon *d, const struct config *cfg)
 {
-        char err[256], server[ADDR_STRLEN], id[MESSAGE_TEXT_MAX];
-        struct actions a;
+        char err[256];
         int r;
 
         r = udp_resolve(cfg->host, (uint16_t)cfg->port, false, &d->cfg.server, err, sizeof(err));
@@ -96,15 +97,46 @@ static int setup(struct client_daemon *d, const struct config *cfg)
                 return 1;
         }
 
-        message_repr_string(d->cfg.id, d->cfg.id_len, id, sizeof(id));
-        log_printf(LOG_LEVEL_INFO, "Client %s sending to %s", id, addr_format(&d->cfg.server, server));
-        client_start(&d->core, &d->cfg, d->key, daemon_now_us(), (uint64_t)time(NULL), &a);
-        perform(d, &a);
+        message_repr_string(d->cfg.id, d->cfg.id_len, d->id_repr, sizeof(d->id_repr));
+        addr_format(&d->cfg.server, d->server_text);
         return 0;
 }
 
-static void teardown(struct client_daemon *d)
+int client_daemon_new(struct client_daemon **out, const struct config *cfg, const struct seal_key *key)
 {
+        struct client_daemon *d = calloc(1, sizeof(*d));
+        int r;
+
+        if (!d) {
+                fprintf(stderr, "udp-canary: out of memory\n");
+                return 1;
+        }
+        d->fd = -1;
+        d->key = key;
+        r = setup(d, cfg);
+        if (r != 0) {
+                client_daemon_free(d);
+                return r;
+        }
+        *out = d;
+        return 0;
+}
+
+int client_daemon_run(struct client_daemon *d)
+{
+        struct actions a;
+
+        log_printf(LOG_LEVEL_INFO, "Client %s sending to %s", d->id_repr, d->server_text);
+        client_start(&d->core, &d->cfg, d->key, daemon_now_us(), (uint64_t)time(NULL), &a);
+        perform(d, &a);
+        event_base_dispatch(d->base);
+        return d->signals.exit_code;
+}
+
+void client_daemon_free(struct client_daemon *d)
+{
+        if (!d)
+                return;
         daemon_signals_free(&d->signals);
         if (d->read_ev)
                 event_free(d->read_ev);
@@ -114,17 +146,5 @@ static void teardown(struct client_daemon *d)
                 event_base_free(d->base);
         if (d->fd >= 0)
                 close(d->fd);
-}
-
-int client_daemon_run(const struct config *cfg, const struct seal_key *key)
-{
-        struct client_daemon d = { .fd = -1, .key = key };
-        int r = setup(&d, cfg);
-
-        if (r == 0) {
-                event_base_dispatch(d.base);
-                r = d.signals.exit_code;
-        }
-        teardown(&d);
-        return r;
+        free(d);
 }

@@ -66,6 +66,32 @@ static int load_key(const struct config *cfg, uint8_t key[static KEY_LEN])
         return 0;
 }
 
+/* Sets up the daemon, and only then opens the log: bad input leaves no log
+ * file behind. */
+static int start(const struct config *cfg, const struct seal_key *sk)
+{
+        struct client_daemon *client = NULL;
+        struct server_daemon *server = NULL;
+        int r;
+
+        if (cfg->mode == CONFIG_MODE_CLIENT)
+                r = client_daemon_new(&client, cfg, sk);
+        else
+                r = server_daemon_new(&server, cfg, sk);
+        if (r != 0)
+                return r;
+        r = log_open(*cfg->log ? cfg->log : NULL, true);
+        if (r < 0) {
+                fprintf(stderr, "udp-canary: cannot open the log file %s: %s\n", cfg->log, strerror(-r));
+                r = 1;
+        } else {
+                r = client ? client_daemon_run(client) : server_daemon_run(server);
+        }
+        client_daemon_free(client);
+        server_daemon_free(server);
+        return r;
+}
+
 static int run(struct config *cfg)
 {
         uint8_t key[KEY_LEN];
@@ -84,15 +110,7 @@ static int run(struct config *cfg)
                 return usage_error("cannot set up the cipher");
         }
 
-        r = log_open(*cfg->log ? cfg->log : NULL, true);
-        if (r < 0) {
-                fprintf(stderr, "udp-canary: cannot open the log file %s: %s\n", cfg->log, strerror(-r));
-                r = 1;
-        } else if (cfg->mode == CONFIG_MODE_CLIENT) {
-                r = client_daemon_run(cfg, sk);
-        } else {
-                r = server_daemon_run(cfg, sk);
-        }
+        r = start(cfg, sk);
         log_close();
         seal_key_wipe(sk);
         sodium_free(sk);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@ struct server_daemon {
         const struct seal_key *key;
         struct server core;
         bool core_ready;
+        char local_text[ADDR_STRLEN];
 };
 
 static void on_read(evutil_socket_t fd, short what, void *arg)
@@ -76,12 +78,41 @@ static int setup(struct server_daemon *d, const struct config *cfg)
         }
         if (udp_local(d->fd, &bound) < 0)
                 bound = bind_addr;
-        log_printf(LOG_LEVEL_INFO, "Listening on %s", addr_format(&bound, local));
+        addr_format(&bound, d->local_text);
         return 0;
 }
 
-static void teardown(struct server_daemon *d)
+int server_daemon_new(struct server_daemon **out, const struct config *cfg, const struct seal_key *key)
 {
+        struct server_daemon *d = calloc(1, sizeof(*d));
+        int r;
+
+        if (!d) {
+                fprintf(stderr, "udp-canary: out of memory\n");
+                return 1;
+        }
+        d->fd = -1;
+        d->key = key;
+        r = setup(d, cfg);
+        if (r != 0) {
+                server_daemon_free(d);
+                return r;
+        }
+        *out = d;
+        return 0;
+}
+
+int server_daemon_run(struct server_daemon *d)
+{
+        log_printf(LOG_LEVEL_INFO, "Listening on %s", d->local_text);
+        event_base_dispatch(d->base);
+        return d->signals.exit_code;
+}
+
+void server_daemon_free(struct server_daemon *d)
+{
+        if (!d)
+                return;
         daemon_signals_free(&d->signals);
         if (d->read_ev)
                 event_free(d->read_ev);
@@ -91,17 +122,5 @@ static void teardown(struct server_daemon *d)
                 server_free(&d->core);
         if (d->fd >= 0)
                 close(d->fd);
-}
-
-int server_daemon_run(const struct config *cfg, const struct seal_key *key)
-{
-        struct server_daemon d = { .fd = -1, .key = key };
-        int r = setup(&d, cfg);
-
-        if (r == 0) {
-                event_base_dispatch(d.base);
-                r = d.signals.exit_code;
-        }
-        teardown(&d);
-        return r;
+        free(d);
 }

@@ -1,0 +1,475 @@
+#!/usr/bin/env python3
+"""Integration tests: real udp-canary processes on 127.0.0.1 (and ::1) with
+fast timers, asserting on the logs both ends write. The binary under test
+comes from $UDP_CANARY. Cases that need Python's cryptography module (the
+reference peer) are skipped without it; the run exits 77 only when every
+case skipped.
+
+Run one case: UDP_CANARY=build/src/udp-canary tests/integration.py cycles
+"""
+import ast
+import base64
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+BIN = os.path.abspath(os.environ.get("UDP_CANARY", "build/src/udp-canary"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+# A cycle: answer, 5 keepalives 0.1 s apart, so a handshake every ~0.4 s.
+FAST = ["--keepalive-interval", "0.1", "--handshake-timeout", "0.3"]
+LINE = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) udp-canary (INFO|WARNING|ERROR)\] (.*)$")
+PACKET = re.compile(r"^(TX|RX) (\S+) (\{.*\})$")
+
+
+class Skip(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def wait_for(pred, timeout=5.0, what="condition"):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = pred()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def read_log(path):
+    """The log's lines as (level, text); every line must have the format."""
+    if not os.path.exists(path):
+        return []
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            m = LINE.match(line.rstrip("\n"))
+            check(m, "log line in the original's format: %r" % line)
+            out.append((m.group(2), m.group(3)))
+    return out
+
+
+def packets(path, direction=None):
+    """(direction, peer, message dict) for every TX/RX line with a message."""
+    out = []
+    for _, text in read_log(path):
+        m = PACKET.match(text)
+        if m and (direction is None or m.group(1) == direction):
+            out.append((m.group(1), m.group(2), ast.literal_eval(m.group(3))))
+    return out
+
+
+class Canary:
+    """One process of ours (or the reference peer's) with its own log file."""
+
+    def __init__(self, tmp, name, args, exe=None):
+        self.log = os.path.join(tmp, name + ".log")
+        self.stderr = open(os.path.join(tmp, name + ".stderr"), "w+")
+        cmd = (exe or [BIN]) + args + ["--log", self.log]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=self.stderr, cwd=tmp)
+
+    def lines(self):
+        return read_log(self.log)
+
+    def packets(self, direction=None):
+        return packets(self.log, direction)
+
+    def port(self):
+        def listening():
+            for _, text in self.lines():
+                m = re.match(r"Listening on .*:(\d+)$", text)
+                if m:
+                    return int(m.group(1))
+            check(self.proc.poll() is None, "server exited: " + self.errors())
+            return None
+        return wait_for(listening, what="Listening on")
+
+    def errors(self):
+        self.stderr.seek(0)
+        return self.stderr.read()
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=5)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            self.stderr.close()
+
+
+class Env:
+    """A temporary directory with a key file, and the processes to stop."""
+
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="udp-canary-it-")
+        self.key = subprocess.check_output([BIN, "--generate-key"], text=True).strip()
+        self.key_file = os.path.join(self.tmp, "key")
+        fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.write(fd, (self.key + "\n").encode())
+        os.close(fd)
+        self.procs = []
+
+    def server(self, port=0, host="127.0.0.1", name="server", extra=(), exe=None):
+        args = ["--server", "--host", host, "--port", str(port), "--key-file", self.key_file]
+        if exe:
+            args = ["--server", "--host", host, "--port", str(port), "--key", self.key]
+        p = Canary(self.tmp, name, args + list(extra), exe)
+        self.procs.append(p)
+        return p
+
+    def client(self, port, host="127.0.0.1", name="client", cid="home", extra=(), exe=None):
+        key = ["--key", self.key] if exe else ["--key-file", self.key_file]
+        args = ["--client", "--id", cid, "--host", host, "--port", str(port)] + key + FAST
+        p = Canary(self.tmp, name, args + list(extra), exe)
+        self.procs.append(p)
+        return p
+
+    def close(self):
+        for p in self.procs:
+            if p.proc.poll() is None:
+                p.proc.kill()
+                p.proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def refpeer():
+    try:
+        import cryptography  # noqa: F401
+    except ImportError:
+        raise Skip("Python's cryptography module is missing (Debian: python3-cryptography)")
+    return [sys.executable, os.path.join(HERE, "refpeer.py")]
+
+
+def answered(client):
+    return [m for _, _, m in client.packets("RX") if m["type"] == "handshake_response"]
+
+
+def check_cycles(client, server_log_packets, n, cid="home"):
+    """n answered handshakes with ids rising by one, and every packet the
+    client sent logged by the server."""
+    resp = answered(client)
+    check(len(resp) >= n, "%d answered handshakes, got %d" % (n, len(resp)))
+    ids = [m["data"][0] for m in resp]
+    check(ids == list(range(ids[0], ids[0] + len(ids))), "ids rise by one: %s" % ids)
+    sent = [m for _, _, m in client.packets("TX")]
+    got = [m for _, _, m in server_log_packets]
+    for m in sent[: len(sent) - 2]:  # the last may still be in flight
+        check(m in got, "server logged %s" % m)
+    for m in sent:
+        check(m["id"] == cid, "client id in %s" % m)
+
+
+TESTS = []
+
+
+def case(fn):
+    TESTS.append(fn)
+    return fn
+
+
+@case
+def cycles(env):
+    """Client and server complete several cycles with exact keepalive runs."""
+    server = env.server()
+    client = env.client(server.port())
+    wait_for(lambda: len(answered(client)) >= 4, timeout=10, what="4 handshakes")
+    check(client.stop() == 0, "client exit status 0")
+    check(server.stop() == 0, "server exit status 0")
+    check_cycles(client, server.packets("RX"), 4)
+    # between answers: keepalives 1..5 in order, then the next init
+    tx = [m for _, _, m in client.packets("TX")]
+    first = tx.index(next(m for m in tx if m["type"] == "keepalive"))
+    run = tx[first:first + 6]
+    check([m["data"][1] for m in run[:5]] == [1, 2, 3, 4, 5], "keepalives 1..5: %s" % run)
+    check(run[5]["type"] == "handshake_init" and run[5]["data"][0] == run[0]["data"][0] + 1,
+          "next init right after keepalive 5")
+    # the server answers to where the init came from, in the original's text
+    tx_server = server.packets("TX")
+    rx_server = server.packets("RX")
+    check(tx_server and all(peer == rx_server[0][1] for _, peer, _ in tx_server), "replies go to the client")
+    check(all(peer == "server" for _, peer, _ in client.packets()), "client logs its peer as 'server'")
+
+
+@case
+def server_restart(env):
+    """The client rides out a server restart: it retries, then reconnects."""
+    server = env.server()
+    port = server.port()
+    client = env.client(port)
+    wait_for(lambda: len(answered(client)) >= 2, timeout=10, what="2 handshakes")
+    check(server.stop() == 0, "server exit status 0")
+    before = len(answered(client))
+    time.sleep(1.0)
+    inits_while_down = [m for _, _, m in client.packets("TX") if m["type"] == "handshake_init"]
+    server2 = env.server(port=port, name="server2")
+    server2.port()
+    wait_for(lambda: len(answered(client)) >= before + 2, timeout=10, what="reconnection")
+    check(client.proc.poll() is None, "client still running")
+    ids = [m["data"][0] for m in inits_while_down]
+    check(ids == sorted(set(ids)) and len(ids) >= 3, "retries with rising ids: %s" % ids)
+    check(client.stop() == 0 and server2.stop() == 0, "clean exits")
+
+
+@case
+def signals(env):
+    """SIGTERM and SIGINT: 'Exit' logged, status 0, on both ends."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        server = env.server(name="server-%d" % sig)
+        client = env.client(server.port(), name="client-%d" % sig)
+        wait_for(lambda: answered(client), what="a handshake")
+        for p in (client, server):
+            check(p.stop(sig) == 0, "exit status 0 after signal %d" % sig)
+            check(p.lines()[-1] == ("INFO", "Exit"), "last line Exit: %s" % p.lines()[-1:])
+
+
+def run_bad(env, args, says):
+    r = subprocess.run([BIN] + args, capture_output=True, text=True, cwd=env.tmp, timeout=30)
+    lines = r.stderr.strip().splitlines()
+    check(r.returncode == 2, "%s: exit status 2, got %d (%s)" % (args, r.returncode, r.stderr))
+    check(len(lines) == 1, "%s: one line on stderr, got %r" % (args, r.stderr))
+    check(says in lines[0], "%s: %r in %r" % (args, says, lines[0]))
+    check(not os.path.exists(os.path.join(env.tmp, "udp-canary.log")), "no log file for bad input")
+
+
+@case
+def bad_command_lines(env):
+    """Every kind of wrong input: status 2 and one clear line naming it."""
+    k = ["--key-file", env.key_file]
+    loose = os.path.join(env.tmp, "loose.key")
+    with open(loose, "w") as f:
+        f.write(env.key + "\n")
+    os.chmod(loose, 0o644)
+    short = os.path.join(env.tmp, "short.key")
+    fd = os.open(short, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.write(fd, base64.b64encode(b"x" * 15))
+    os.close(fd)
+    conf = os.path.join(env.tmp, "bad.conf")
+    with open(conf, "w") as f:
+        f.write("id = home\nhost == \nporty = 1\n")
+    cases = [
+        ([], "one of --client, --server, --generate-key is required"),
+        (["--client", "--server"] + k, "not allowed"),
+        (["--client", "--host", "127.0.0.1"] + k, "--client needs --id"),
+        (["--client", "--id", "a"] + k, "--client needs --host"),
+        (["--server", "--port", "70000"] + k, "not a port number"),
+        (["--server", "--port", "x"] + k, "not a port number"),
+        (["--server", "--frobnicate"] + k, "unknown or ambiguous option '--frobnicate'"),
+        (["--server"], "a key is needed"),
+        (["--server", "--key", "not base64!"], "--key: not base64"),
+        (["--server", "--key", base64.b64encode(b"y" * 32).decode()], "not a 16-byte key"),
+        (["--server", "--key-file", short], "not a 16-byte key"),
+        (["--server", "--key-file", loose], "readable by group or others"),
+        (["--server", "--key-file", os.path.join(env.tmp, "nope")], "No such file"),
+        (["--client", "--id", "a", "--host", "no-such-host.invalid"] + k, "--host no-such-host.invalid"),
+        (["--server", "--config", os.path.join(env.tmp, "none.conf")] + k, "cannot read config file"),
+        (["--client", "--config", conf] + k, "bad.conf:3: unknown option 'porty'"),
+        (["--server", "--keepalive-count", "0"] + k, "whole number"),
+    ]
+    for args, says in cases:
+        run_bad(env, args, says)
+
+
+@case
+def generate_key(env):
+    """--generate-key prints 16 fresh random bytes as base64."""
+    keys = {subprocess.check_output([BIN, "--generate-key"], text=True) for _ in range(5)}
+    check(len(keys) == 5, "keys differ")
+    for k in keys:
+        check(re.fullmatch(r"[A-Za-z0-9+/]{22}==\n", k), "24 base64 characters: %r" % k)
+        check(len(base64.b64decode(k)) == 16, "16 bytes")
+
+
+@case
+def key_not_in_cmdline(env):
+    """A key given with --key is not visible in /proc/PID/cmdline."""
+    server = env.server(exe=[BIN])  # exe set: passes --key
+    server.port()
+    with open("/proc/%d/cmdline" % server.proc.pid, "rb") as f:
+        cmdline = f.read()
+    check(env.key.encode() not in cmdline, "key wiped from the command line")
+    check(b"--key" in cmdline, "the option itself is still there")
+    server.stop()
+
+
+@case
+def invalid_datagrams(env):
+    """Junk of every size and a replayed init do not stop the server, and it
+    answers the next valid init."""
+    server = env.server()
+    port = server.port()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for size in (0, 1, 47, 48, 64, 65, 4096, 4097, 65507):
+        s.sendto(os.urandom(size), ("127.0.0.1", port))
+    time.sleep(0.2)
+    check(server.proc.poll() is None, "server alive after junk")
+    invalid = [t for _, t in server.lines() if t.endswith("[InvalidMessage]")]
+    check(len(invalid) == 9, "each datagram logged once as invalid: %d" % len(invalid))
+    client = env.client(port)
+    wait_for(lambda: answered(client), what="an answer after the junk")
+    client.stop()
+    server.stop()
+
+
+@case
+def replay_rule(env):
+    """An init is answered only when its id is above the highest seen for
+    that client id; a replay is logged and gets nothing."""
+    refpeer()
+    sys.path.insert(0, HERE)
+    import refpeer as ref
+    key = base64.b64decode(env.key)
+    server = env.server()
+    port = server.port()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(0.5)
+
+    def init(cid, hid):
+        s.sendto(ref.seal(key, {"id": cid, "type": "handshake_init", "data": [hid, 0]}), ("127.0.0.1", port))
+        try:
+            return ref.open_(key, s.recvfrom(4096)[0])
+        except socket.timeout:
+            return None
+
+    check(init("r", 100) == {"id": "r", "type": "handshake_response", "data": [100, 0]}, "first init answered")
+    check(init("r", 100) is None, "the same init again: not answered")
+    check(init("r", 99) is None, "a lower id: not answered")
+    check(init("other", 5) is not None, "another client has its own highest id")
+    check(init("r", 101) is not None, "a higher id: answered")
+    replays = [t for _, t in server.lines() if t.startswith("Replay")]
+    check(len(replays) == 2, "two replays logged: %s" % replays)
+    check(server.stop() == 0, "clean exit")
+
+
+@case
+def log_file_appended(env):
+    """The log file is appended to, never truncated."""
+    log = os.path.join(env.tmp, "server.log")
+    with open(log, "w") as f:
+        f.write("[2024-11-27 13:06:33.401 udp-canary INFO] Listening on 0.0.0.0:43210\n")
+    server = env.server()
+    wait_for(lambda: len(server.lines()) == 2, what="the new Listening line")
+    server.stop()
+    lines = server.lines()
+    check(lines[0][1] == "Listening on 0.0.0.0:43210", "old line kept")
+    check(lines[-1][1] == "Exit" and len(lines) == 3, "new lines appended: %s" % lines)
+
+
+@case
+def log_reopen(env):
+    """SIGHUP reopens the log file, so logrotate can move it."""
+    server = env.server()
+    port = server.port()
+    os.rename(server.log, server.log + ".1")
+    server.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: os.path.exists(server.log), what="a new log file")
+    client = env.client(port)
+    wait_for(lambda: server.packets("RX"), what="traffic in the new file")
+    client.stop()
+    server.stop()
+    old = read_log(server.log + ".1")
+    check(old[0][1].startswith("Listening"), "old file keeps its lines")
+
+
+@case
+def config_file(env):
+    """A client set up by a config file, the command line winning."""
+    server = env.server()
+    port = server.port()
+    conf = os.path.join(env.tmp, "home.conf")
+    with open(conf, "w") as f:
+        f.write("# profile\nhost = 127.0.0.1\nid = from-file\nport = 1\nkey-file = %s\n" % env.key_file)
+    client = Canary(env.tmp, "client", ["--client", "--config", conf, "--port", str(port)] + FAST)
+    env.procs.append(client)
+    wait_for(lambda: answered(client), what="an answer")
+    check(answered(client)[0]["id"] == "from-file", "id from the file")
+    client.stop()
+    server.stop()
+
+
+@case
+def ipv6(env):
+    """A server on :: serves IPv6 and IPv4 clients; IPv4 shows as IPv4."""
+    try:
+        socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).bind(("::1", 0))
+    except OSError:
+        raise Skip("no IPv6 loopback here")
+    server = env.server(host="::")
+    port = server.port()
+    check(any(t == "Listening on [::]:%d" % port for _, t in server.lines()), "listening on [::]")
+    c6 = env.client(port, host="::1", name="c6", cid="six")
+    c4 = env.client(port, host="127.0.0.1", name="c4", cid="four")
+    wait_for(lambda: answered(c6) and answered(c4), what="answers to both")
+    peers = {m["id"]: peer for _, peer, m in server.packets("RX")}
+    check(peers["six"].startswith("[::1]:"), "IPv6 peer: %s" % peers["six"])
+    check(peers["four"].startswith("127.0.0.1:"), "IPv4 peer unmapped: %s" % peers["four"])
+    for p in (c6, c4, server):
+        p.stop()
+
+
+@case
+def interop_our_client_reference_server(env):
+    """Our client against a reference server (the original's behaviour)."""
+    server = env.server(exe=refpeer())
+    client = env.client(server.port())
+    wait_for(lambda: len(answered(client)) >= 3, timeout=10, what="3 handshakes")
+    client.stop()
+    server.stop(signal.SIGINT)
+    check_cycles(client, server.packets("RX"), 3)
+
+
+@case
+def interop_reference_client_our_server(env):
+    """A reference client (the original's behaviour) against our server."""
+    server = env.server()
+    client = env.client(server.port(), exe=refpeer())
+    wait_for(lambda: len(answered(client)) >= 3, timeout=10, what="3 handshakes")
+    client.stop(signal.SIGINT)
+    server.stop()
+    check_cycles(client, server.packets("RX"), 3)
+
+
+def main():
+    names = sys.argv[1:]
+    passed = failed = skipped = 0
+    for fn in TESTS:
+        if names and fn.__name__ not in names:
+            continue
+        env = Env()
+        try:
+            fn(env)
+            passed += 1
+            print("ok - %s" % fn.__name__)
+        except Skip as e:
+            skipped += 1
+            print("skip - %s: %s" % (fn.__name__, e))
+        except Exception:
+            failed += 1
+            print("FAIL - %s" % fn.__name__)
+            traceback.print_exc(file=sys.stdout)
+            for p in env.procs:
+                print("  --- %s (stderr)\n%s" % (p.log, p.errors() if not p.stderr.closed else ""))
+        finally:
+            env.close()
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
+    if failed:
+        return 1
+    return 77 if skipped and not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
