@@ -247,11 +247,9 @@ static void repr_string(struct text *t, const char *s, size_t n)
                         puts_(t, "\\n");
                 } else if (cp == '\r') {
                         puts_(t, "\\r");
-                } else if (cp < 0x20 || cp == 0x7F) {
-                        putf(t, "\\x%02x", cp);
-                } else if (cp < 0x7F || unicode_is_printable(cp)) {
+                } else if (cp >= 0x20 && cp != 0x7F && (cp < 0x7F || unicode_is_printable(cp))) {
                         put(t, (const char *)p + i, (size_t)len);
-                } else if (cp <= 0xFF) {
+                } else if (cp <= 0xFF) { /* controls, DEL, and Latin-1's unprintables */
                         putf(t, "\\x%02x", cp);
                 } else if (cp <= 0xFFFF) {
                         putf(t, "\\u%04x", cp);

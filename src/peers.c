@@ -13,7 +13,7 @@
 int peers_init(struct peers *t, size_t max)
 {
         memset(t, 0, sizeof(*t));
-        t->slots = calloc(INITIAL_CAP, sizeof(*t->slots));
+        t->slots = calloc(INITIAL_CAP, sizeof(struct peer *));
         if (!t->slots)
                 return -ENOMEM;
         t->cap = INITIAL_CAP;
@@ -58,7 +58,7 @@ struct peer *peers_find(const struct peers *t, const char *id, size_t id_len)
 static int grow(struct peers *t)
 {
         size_t cap = t->cap * 2;
-        struct peer **slots = calloc(cap, sizeof(*slots));
+        struct peer **slots = calloc(cap, sizeof(struct peer *));
 
         if (!slots)
                 return -ENOMEM;

@@ -1,0 +1,119 @@
+/* The log texts: the stamp and every kind of event line, as the original
+ * writes them where it has them. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "log.h"
+
+static struct event ev(enum event_kind kind, const char *ip, uint16_t port, bool server)
+{
+        struct event e = { .kind = kind, .peer_is_server = server };
+
+        if (addr_from_string(&e.peer, ip, port) < 0)
+                exit(99);
+        return e;
+}
+
+static const char *fmt(const struct event *e, enum log_level expect_level)
+{
+        static char buf[LOG_LINE_MAX];
+        enum log_level level;
+
+        CHECK(log_format_event(e, buf, sizeof(buf), &level) > 0);
+        CHECK_INT(level, expect_level);
+        return buf;
+}
+
+static void test_prefix(void)
+{
+        struct timespec ts = { .tv_sec = 1732712816, .tv_nsec = 795999999 };
+        char buf[64];
+
+        setenv("TZ", "UTC", 1);
+        tzset();
+        CHECK(log_format_prefix(&ts, LOG_LEVEL_INFO, buf, sizeof(buf)) > 0);
+        CHECK_STR(buf, "[2024-11-27 13:06:56.795 udp-canary INFO] ");
+        ts.tv_nsec = 5000000;
+        CHECK(log_format_prefix(&ts, LOG_LEVEL_WARNING, buf, sizeof(buf)) > 0);
+        CHECK_STR(buf, "[2024-11-27 13:06:56.005 udp-canary WARNING] ");
+        CHECK_INT(log_format_prefix(&ts, LOG_LEVEL_INFO, buf, 10), -ENOBUFS);
+}
+
+static void test_events(void)
+{
+        struct event e = ev(EVENT_RX, "127.0.0.1", 46668, false);
+
+        e.has_msg = true;
+        CHECK_INT(message_init(&e.msg, MESSAGE_HANDSHAKE_INIT, "my-client-id", 12, 1732673217, 0), 0);
+        CHECK_STR(fmt(&e, LOG_LEVEL_INFO),
+                  "RX 127.0.0.1:46668 {'id': 'my-client-id', 'type': 'handshake_init', 'data': [1732673217, 0]}");
+        e.kind = EVENT_TX;
+        e.msg.type = MESSAGE_HANDSHAKE_RESPONSE;
+        CHECK_STR(fmt(&e, LOG_LEVEL_INFO),
+                  "TX 127.0.0.1:46668 {'id': 'my-client-id', 'type': 'handshake_response', 'data': [1732673217, 0]}");
+        e.peer_is_server = true;
+        CHECK_STR(fmt(&e, LOG_LEVEL_INFO),
+                  "TX server {'id': 'my-client-id', 'type': 'handshake_response', 'data': [1732673217, 0]}");
+
+        e = ev(EVENT_INVALID, "203.0.113.9", 5000, false);
+        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "RX 203.0.113.9:5000 [InvalidMessage]");
+        e.invalid = "bad padding";
+        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "RX 203.0.113.9:5000 [InvalidMessage] bad padding");
+
+        e = ev(EVENT_RX, "2001:db8::1", 5000, false);
+        e.has_msg = true;
+        CHECK_INT(message_init(&e.msg, MESSAGE_KEEPALIVE, "it's", 4, 7, 3), 0);
+        CHECK_STR(fmt(&e, LOG_LEVEL_INFO), "RX [2001:db8::1]:5000 {'id': \"it's\", 'type': 'keepalive', 'data': [7, 3]}");
+
+        e = ev(EVENT_RX, "::ffff:192.0.2.5", 9, false);
+        e.has_msg = true;
+        CHECK_INT(message_init(&e.msg, MESSAGE_KEEPALIVE, "a", 1, 7, 3), 0);
+        CHECK(strncmp(fmt(&e, LOG_LEVEL_INFO), "RX 192.0.2.5:9 ", 15) == 0);
+
+        e.kind = EVENT_REPLAY;
+        e.expected = 9;
+        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "Replay from 192.0.2.5:9: handshake 7 of 'a' is not above 9, not answered");
+
+        e.kind = EVENT_IGNORED;
+        e.peer_is_server = true;
+        e.msg.type = MESSAGE_HANDSHAKE_RESPONSE;
+        e.why = EVENT_IGNORE_STALE;
+        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING),
+                  "Ignored handshake_response from server: answers handshake 7, the latest sent is 9");
+        e.why = EVENT_IGNORE_FOREIGN_ADDR;
+        e.peer_is_server = false;
+        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING),
+                  "Ignored handshake_response from 192.0.2.5:9: not from the server's address");
+
+        e.kind = EVENT_FULL;
+        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "Table of clients full: 'a' from 192.0.2.5:9 not served");
+}
+
+/* The longest possible message still fits a line, whole. */
+static void test_longest(void)
+{
+        char id[MESSAGE_ID_MAX], line[LOG_LINE_MAX];
+        struct event e = ev(EVENT_RX, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", 65535, false);
+        enum log_level level;
+        ssize_t n;
+
+        memset(id, 0x01, sizeof(id)); /* \x01: four characters each */
+        e.has_msg = true;
+        CHECK_INT(message_init(&e.msg, MESSAGE_HANDSHAKE_RESPONSE, id, sizeof(id), INT64_MAX, INT64_MAX), 0);
+        n = log_format_event(&e, line, sizeof(line), &level);
+        CHECK(n > 4 * MESSAGE_ID_MAX);
+        {
+                const char *tail = "'data': [9223372036854775807, 9223372036854775807]}";
+
+                CHECK(n > (ssize_t)strlen(tail) && strcmp(line + n - strlen(tail), tail) == 0);
+        }
+}
+
+int main(void)
+{
+        test_prefix();
+        test_events();
+        test_longest();
+        return check_finish("log");
+}
