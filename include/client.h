@@ -38,6 +38,8 @@ struct client {
         uint64_t handshake_id; /* of the latest init sent */
         unsigned keepalive;    /* the last keepalive counter sent */
         uint64_t init_sent_us;
+        uint64_t waiting_since_us; /* the first init of this unanswered stretch */
+        unsigned waiting_inits;    /* inits sent in it */
         uint64_t next_wake_us;
         struct client_stats stats;
 };
@@ -52,3 +54,7 @@ void client_timer(struct client *c, uint64_t now_us, struct actions *out);
 
 void client_receive(struct client *c, uint64_t now_us, const struct addr *from,
                     const uint8_t *packet, size_t len, struct actions *out);
+
+/* The one-line status for systemd: connected or not, the handshake and its
+ * round trip, the keepalive, or how long there has been no answer. */
+void client_status(const struct client *c, uint64_t now_us, char *buf, size_t cap);

@@ -24,7 +24,7 @@ enum config_mode {
 
 struct config {
         enum config_mode mode;
-        char *id, *host, *key, *key_file, *log, *config_file;
+        char *id, *host, *key, *key_file, *log, *config_file, *optional_config, *default_id;
         long port;
         uint64_t keepalive_interval_us, handshake_timeout_us;
         unsigned keepalive_count;
@@ -33,6 +33,9 @@ struct config {
 };
 
 void config_init(struct config *c);
+
+/* A deep copy (the reload starts again from the command line's settings). */
+int config_copy(struct config *dst, const struct config *src);
 void config_free(struct config *c);
 
 /* Parses argv. A --key value is wiped from argv (so ps does not show it).
@@ -43,8 +46,15 @@ int config_parse_args(struct config *c, int argc, char **argv, char err[static C
  * or a negative errno with the reason in err. */
 int config_load_file(struct config *c, const char *path, char err[static CONFIG_ERR_MAX]);
 
+/* Reads --config, then --optional-config if that file exists. */
+int config_load_files(struct config *c, char err[static CONFIG_ERR_MAX]);
+
 /* Applies defaults and checks that the mode has what it needs. */
 int config_finish(struct config *c, char err[static CONFIG_ERR_MAX]);
+
+/* The log file to append to, or NULL for none: --log if given ('' means
+ * none), else udp-canary.log, except under the journal (which is the log). */
+const char *config_log_path(const struct config *c, bool journal);
 
 /* True when the option (by long name) has a value from anywhere. */
 bool config_is_set(const struct config *c, const char *name);

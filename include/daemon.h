@@ -1,6 +1,6 @@
-/* daemon: what the client and server daemons share: the clock, signals
- * (SIGINT and SIGTERM stop, SIGHUP reopens the log), and carrying out the
- * action list the protocol core returns. */
+/* daemon: what the client and server daemons share: the event base, the
+ * clock, signals (SIGINT and SIGTERM stop, SIGHUP reloads), the systemd
+ * watchdog, and carrying out the action list the protocol core returns. */
 #pragma once
 
 #include <stdint.h>
@@ -10,18 +10,27 @@
 #include "event.h"
 #include "seal.h"
 
-struct daemon_signals {
-        struct event *stop[2]; /* SIGINT, SIGTERM */
-        struct event *hup;
+struct daemon {
         struct event_base *base;
+        struct event *stop[2]; /* SIGINT, SIGTERM */
+        struct event *hup, *watchdog;
         int exit_code;
+        /* Called on SIGHUP: reread what can be reread. Returns 0 or a
+         * negative errno (the old settings then stay). */
+        int (*reload)(void *arg);
+        void *reload_arg;
 };
 
 /* Monotonic time in microseconds: the protocol core's clock. */
 uint64_t daemon_now_us(void);
 
-int daemon_signals_add(struct daemon_signals *s, struct event_base *base);
-void daemon_signals_free(struct daemon_signals *s);
+/* Makes the event base, the signal events and the watchdog timer. */
+int daemon_init(struct daemon *d);
+void daemon_free(struct daemon *d);
+
+/* Tells systemd it is ready, then runs the loop until SIGINT or SIGTERM.
+ * Returns the exit status. */
+int daemon_run(struct daemon *d);
 
 /* Logs every event and sends every message of the list on fd. A message
  * that cannot be sent is logged and otherwise dropped, as a lost packet. */

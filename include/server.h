@@ -17,6 +17,9 @@
 struct server_stats {
         uint64_t rx, tx, invalid, replays, full;
         uint64_t last_rx_us;
+        struct addr last_from; /* where the last valid message came from */
+        char last_id[MESSAGE_ID_MAX + 1];
+        size_t last_id_len;
 };
 
 struct server {
@@ -30,3 +33,6 @@ void server_free(struct server *s);
 
 void server_receive(struct server *s, uint64_t now_us, const struct addr *from,
                     const uint8_t *packet, size_t len, struct actions *out);
+
+/* The one-line status for systemd: clients, packets, the last one seen. */
+void server_status(const struct server *s, char *buf, size_t cap);

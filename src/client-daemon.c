@@ -1,5 +1,5 @@
 /* client-daemon: the client's event loop (see client-daemon.h). The object
- * owns its socket, timer and signal events; each callback gets the object. */
+ * owns its socket and timer events; each callback gets the object. */
 #include "client-daemon.h"
 
 #include <errno.h>
@@ -12,26 +12,33 @@
 #include <event2/event.h>
 
 #include "client.h"
-#include "daemon.h"
 #include "log.h"
+#include "notify.h"
 #include "udp.h"
 
 struct client_daemon {
-        struct event_base *base;
+        struct daemon daemon;
         struct event *read_ev, *timer_ev;
-        struct daemon_signals signals;
         int fd;
         const struct seal_key *key;
         struct client_config cfg;
         struct client core;
-        char id_repr[MESSAGE_TEXT_MAX], server_text[ADDR_STRLEN];
 };
+
+static void update_status(struct client_daemon *d)
+{
+        char status[256];
+
+        client_status(&d->core, daemon_now_us(), status, sizeof(status));
+        notify_status(status);
+}
 
 static void perform(struct client_daemon *d, const struct actions *a)
 {
         daemon_perform(d->fd, d->key, a);
         if (a->wake_us)
                 daemon_timer_at(d->timer_ev, a->wake_us);
+        update_status(d);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -56,13 +63,50 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 
                 if (n == -EAGAIN)
                         break;
-                if (n < 0) {
-                        /* e.g. ECONNREFUSED from an ICMP error: a lost packet, nothing more */
+                if (n < 0) /* e.g. ECONNREFUSED from an ICMP error: a lost packet */
                         continue;
-                }
                 client_receive(&d->core, daemon_now_us(), &from, buf, (size_t)n, &a);
                 perform(d, &a);
         }
+}
+
+/* Fills a client_config from the user's settings; resolves the server. */
+static int make_config(struct client_config *out, const struct config *cfg, char *err, size_t errlen)
+{
+        int r = udp_resolve(cfg->host, (uint16_t)cfg->port, false, &out->server, err, errlen);
+
+        if (r < 0)
+                return r;
+        out->id_len = strlen(cfg->id);
+        memcpy(out->id, cfg->id, out->id_len + 1);
+        out->handshake_timeout_us = cfg->handshake_timeout_us;
+        out->keepalive_interval_us = cfg->keepalive_interval_us;
+        out->keepalive_count = cfg->keepalive_count;
+        return 0;
+}
+
+/* (Re)opens the socket for the server's address family. */
+static int open_socket(struct client_daemon *d)
+{
+        int fd = udp_open(&d->cfg.server, false);
+        struct event *ev;
+
+        if (fd < 0)
+                return fd;
+        ev = event_new(d->daemon.base, fd, EV_READ | EV_PERSIST, on_read, d);
+        if (!ev || event_add(ev, NULL) < 0) {
+                if (ev)
+                        event_free(ev);
+                close(fd);
+                return -ENOMEM;
+        }
+        if (d->read_ev)
+                event_free(d->read_ev);
+        if (d->fd >= 0)
+                close(d->fd);
+        d->read_ev = ev;
+        d->fd = fd;
+        return 0;
 }
 
 static int setup(struct client_daemon *d, const struct config *cfg)
@@ -70,35 +114,19 @@ static int setup(struct client_daemon *d, const struct config *cfg)
         char err[256];
         int r;
 
-        r = udp_resolve(cfg->host, (uint16_t)cfg->port, false, &d->cfg.server, err, sizeof(err));
-        if (r < 0) {
+        if (make_config(&d->cfg, cfg, err, sizeof(err)) < 0) {
                 fprintf(stderr, "udp-canary: --host %s: %s\n", cfg->host, err);
                 return 2;
         }
-        memcpy(d->cfg.id, cfg->id, strlen(cfg->id) + 1);
-        d->cfg.id_len = strlen(cfg->id);
-        d->cfg.handshake_timeout_us = cfg->handshake_timeout_us;
-        d->cfg.keepalive_interval_us = cfg->keepalive_interval_us;
-        d->cfg.keepalive_count = cfg->keepalive_count;
-
-        d->fd = udp_open(&d->cfg.server, false);
-        if (d->fd < 0) {
-                fprintf(stderr, "udp-canary: cannot open a UDP socket: %s\n", strerror(-d->fd));
-                return 1;
-        }
-        d->base = event_base_new();
-        if (d->base)
-                d->read_ev = event_new(d->base, d->fd, EV_READ | EV_PERSIST, on_read, d);
-        if (d->base)
-                d->timer_ev = evtimer_new(d->base, on_timer, d);
-        if (!d->base || !d->read_ev || !d->timer_ev || event_add(d->read_ev, NULL) < 0 ||
-            daemon_signals_add(&d->signals, d->base) < 0) {
+        if (daemon_init(&d->daemon) < 0 || !(d->timer_ev = evtimer_new(d->daemon.base, on_timer, d))) {
                 fprintf(stderr, "udp-canary: cannot set up the event loop\n");
                 return 1;
         }
-
-        message_repr_string(d->cfg.id, d->cfg.id_len, d->id_repr, sizeof(d->id_repr));
-        addr_format(&d->cfg.server, d->server_text);
+        r = open_socket(d);
+        if (r < 0) {
+                fprintf(stderr, "udp-canary: cannot open a UDP socket: %s\n", strerror(-r));
+                return 1;
+        }
         return 0;
 }
 
@@ -122,28 +150,59 @@ int client_daemon_new(struct client_daemon **out, const struct config *cfg, cons
         return 0;
 }
 
+struct daemon *client_daemon_base(struct client_daemon *d)
+{
+        return &d->daemon;
+}
+
+static void log_start(const struct client_daemon *d)
+{
+        char id[MESSAGE_TEXT_MAX], server[ADDR_STRLEN];
+
+        message_repr_string(d->cfg.id, d->cfg.id_len, id, sizeof(id));
+        log_lifecycle(LOG_LIFECYCLE_START, "Client %s sending to %s", id, addr_format(&d->cfg.server, server));
+}
+
 int client_daemon_run(struct client_daemon *d)
 {
         struct actions a;
 
-        log_printf(LOG_LEVEL_INFO, "Client %s sending to %s", d->id_repr, d->server_text);
+        log_start(d);
         client_start(&d->core, &d->cfg, d->key, daemon_now_us(), (uint64_t)time(NULL), &a);
         perform(d, &a);
-        event_base_dispatch(d->base);
-        return d->signals.exit_code;
+        return daemon_run(&d->daemon);
+}
+
+int client_daemon_reconfigure(struct client_daemon *d, const struct config *cfg)
+{
+        struct client_config next;
+        char err[256];
+        int r;
+
+        if (make_config(&next, cfg, err, sizeof(err)) < 0) {
+                log_printf(LOG_LEVEL_ERROR, "Reload: --host %s: %s; keeping the old settings", cfg->host, err);
+                return -EADDRNOTAVAIL;
+        }
+        if (!addr_equal(&next.server, &d->cfg.server)) {
+                d->cfg = next;
+                r = open_socket(d);
+                if (r < 0)
+                        log_printf(LOG_LEVEL_ERROR, "Reload: cannot open a UDP socket: %s", strerror(-r));
+                log_start(d);
+        }
+        d->cfg = next; /* the core reads it through its pointer from the next step on */
+        return 0;
 }
 
 void client_daemon_free(struct client_daemon *d)
 {
         if (!d)
                 return;
-        daemon_signals_free(&d->signals);
         if (d->read_ev)
                 event_free(d->read_ev);
         if (d->timer_ev)
                 event_free(d->timer_ev);
-        if (d->base)
-                event_base_free(d->base);
+        daemon_free(&d->daemon);
         if (d->fd >= 0)
                 close(d->fd);
         free(d);

@@ -1,6 +1,8 @@
 /* client: the client's protocol state machine (see client.h). */
 #include "client.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 static void send_message(struct client *c, enum message_type type, uint64_t d1,
@@ -15,6 +17,11 @@ static void send_message(struct client *c, enum message_type type, uint64_t d1,
 
 static void send_init(struct client *c, uint64_t now_us, struct actions *out)
 {
+        if (c->connected || c->waiting_inits == 0) {
+                c->waiting_since_us = now_us;
+                c->waiting_inits = 0;
+        }
+        c->waiting_inits++;
         c->connected = false;
         c->handshake_id++;
         c->keepalive = 0;
@@ -125,9 +132,24 @@ void client_receive(struct client *c, uint64_t now_us, const struct addr *from,
                 return;
         }
         c->connected = true;
+        c->waiting_inits = 0;
         c->stats.answered++;
         c->stats.last_rtt_us = now_us - c->init_sent_us;
         c->next_wake_us = now_us + c->cfg->keepalive_interval_us;
         send_keepalive(c, now_us, out);
         out->wake_us = c->next_wake_us;
+}
+
+void client_status(const struct client *c, uint64_t now_us, char *buf, size_t cap)
+{
+        uint64_t waited = (now_us - c->waiting_since_us) / 1000000;
+
+        if (c->connected)
+                snprintf(buf, cap, "Connected: handshake %" PRIu64 " answered in %" PRIu64 " ms, keepalive %u of %u",
+                         c->handshake_id, c->stats.last_rtt_us / 1000, c->keepalive, c->cfg->keepalive_count);
+        else if (c->waiting_inits <= 1)
+                snprintf(buf, cap, "Handshaking: handshake %" PRIu64 " sent", c->handshake_id);
+        else
+                snprintf(buf, cap, "No answer for %" PRIu64 " s: %u handshakes unanswered, latest %" PRIu64,
+                         waited, c->waiting_inits, c->handshake_id);
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -39,6 +40,8 @@ static const struct option_def defs[] = {
         { "key-file", K_STRING, AT(key_file), 0, 0, true },
         { "log", K_STRING, AT(log), 0, 0, true },
         { "config", K_STRING, AT(config_file), 0, 0, false },
+        { "optional-config", K_STRING, AT(optional_config), 0, 0, false },
+        { "default-id", K_STRING, AT(default_id), 0, 0, false },
         { "keepalive-interval", K_SECONDS, AT(keepalive_interval_us), 0, 0, true },
         { "handshake-timeout", K_SECONDS, AT(handshake_timeout_us), 0, 0, true },
         { "keepalive-count", K_COUNT, AT(keepalive_count), 1, 1000, true },
@@ -56,7 +59,8 @@ enum { N_DEFS = sizeof(defs) / sizeof(defs[0]) };
 const char config_usage[] =
         "usage: udp-canary (--client | --server | --generate-key) [--id ID] [--host HOST]\n"
         "                  [--port PORT] [--key KEY | --key-file FILE] [--log LOG]\n"
-        "                  [--config FILE] [--keepalive-interval SECONDS]\n"
+        "                  [--config FILE] [--optional-config FILE] [--default-id ID]\n"
+        "                  [--keepalive-interval SECONDS]\n"
         "                  [--handshake-timeout SECONDS] [--keepalive-count N]\n"
         "                  [--max-clients N]\n"
         "\n"
@@ -74,6 +78,8 @@ const char config_usage[] =
         "  --key-file FILE          read the key from FILE (mode 0600 or stricter)\n"
         "  --log LOG                append the log to LOG (default udp-canary.log; '' for none)\n"
         "  --config FILE            read 'name = value' lines; the command line wins\n"
+        "  --optional-config FILE   the same, but a missing FILE is fine\n"
+        "  --default-id ID          the client id when no --id is given (units: the instance)\n"
         "  --keepalive-interval S   seconds between keepalives (default 26.625)\n"
         "  --handshake-timeout S    seconds before an unanswered handshake is retried (default 5)\n"
         "  --keepalive-count N      keepalives per handshake (default 5)\n"
@@ -102,8 +108,35 @@ static void free_secret(char *s)
         free(s);
 }
 
+/* The string fields of a config, for copying. */
+#define STRING_FIELDS(c)                                                                          \
+        {                                                                                         \
+                &(c)->id, &(c)->host, &(c)->key, &(c)->key_file, &(c)->log, &(c)->config_file,    \
+                        &(c)->optional_config, &(c)->default_id                                   \
+        }
+
+int config_copy(struct config *dst, const struct config *src)
+{
+        char *const *from[] = STRING_FIELDS(src);
+        char **to[] = STRING_FIELDS(dst);
+        size_t n = sizeof(to) / sizeof(to[0]);
+        int r = 0;
+
+        *dst = *src;
+        for (size_t i = 0; i < n; i++)
+                *to[i] = NULL;
+        for (size_t i = 0; i < n && r == 0; i++)
+                if (*from[i] && !(*to[i] = strdup(*from[i])))
+                        r = -ENOMEM;
+        if (r < 0)
+                config_free(dst);
+        return r;
+}
+
 void config_free(struct config *c)
 {
+        free(c->optional_config);
+        free(c->default_id);
         free(c->id);
         free(c->host);
         free_secret(c->key);
@@ -111,6 +144,13 @@ void config_free(struct config *c)
         free(c->log);
         free(c->config_file);
         memset(c, 0, sizeof(*c));
+}
+
+const char *config_log_path(const struct config *c, bool journal)
+{
+        if (c->log)
+                return *c->log ? c->log : NULL;
+        return journal ? NULL : CONFIG_DEFAULT_LOG;
 }
 
 bool config_is_set(const struct config *c, const char *name)
@@ -320,8 +360,21 @@ int config_load_file(struct config *c, const char *path, char err[static CONFIG_
         return r;
 }
 
+int config_load_files(struct config *c, char err[static CONFIG_ERR_MAX])
+{
+        int r = 0;
+
+        if (c->config_file)
+                r = config_load_file(c, c->config_file, err);
+        if (r == 0 && c->optional_config && access(c->optional_config, F_OK) == 0)
+                r = config_load_file(c, c->optional_config, err);
+        return r;
+}
+
 static int finish_client(struct config *c, char err[static CONFIG_ERR_MAX])
 {
+        if (!c->id && c->default_id && !(c->id = strdup(c->default_id)))
+                return fail(err, "out of memory");
         if (!c->id)
                 return fail(err, "--client needs --id");
         if (strlen(c->id) > MESSAGE_ID_MAX)
@@ -349,8 +402,6 @@ int config_finish(struct config *c, char err[static CONFIG_ERR_MAX])
                 c->keepalive_count = CLIENT_DEFAULT_KEEPALIVE_COUNT;
         if (!config_is_set(c, "max-clients"))
                 c->max_clients = SERVER_DEFAULT_MAX_CLIENTS;
-        if (!c->log && !(c->log = strdup(CONFIG_DEFAULT_LOG)))
-                return fail(err, "out of memory");
         if (c->key && c->key_file)
                 return fail(err, "give either --key or --key-file, not both");
         if (c->mode == CONFIG_MODE_CLIENT)

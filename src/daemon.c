@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "notify.h"
 #include "udp.h"
 
 uint64_t daemon_now_us(void)
@@ -19,49 +20,82 @@ uint64_t daemon_now_us(void)
 
 static void on_stop(evutil_socket_t sig, short what, void *arg)
 {
-        struct daemon_signals *s = arg;
+        struct daemon *d = arg;
 
-        log_printf(LOG_LEVEL_INFO, "Exit");
-        s->exit_code = 0;
-        event_base_loopbreak(s->base);
+        notify_stopping();
+        log_lifecycle(LOG_LIFECYCLE_STOP, "Exit");
+        d->exit_code = 0;
+        event_base_loopbreak(d->base);
 }
 
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
-        int r = log_reopen();
+        struct daemon *d = arg;
+        int r;
 
+        notify_reloading();
+        r = log_reopen();
         if (r < 0)
                 log_printf(LOG_LEVEL_ERROR, "Cannot reopen the log file: %s", strerror(-r));
-        else
-                log_printf(LOG_LEVEL_INFO, "Log file reopened");
+        r = d->reload ? d->reload(d->reload_arg) : 0;
+        if (r == 0)
+                log_lifecycle(LOG_LIFECYCLE_RELOAD, "Reloaded");
+        notify_ready();
 }
 
-int daemon_signals_add(struct daemon_signals *s, struct event_base *base)
+/* Pings at half the interval systemd asks for: a stuck loop stops them. */
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 {
-        memset(s, 0, sizeof(*s));
-        s->base = base;
-        s->exit_code = 1; /* unless a signal ends the loop */
-        s->stop[0] = evsignal_new(base, SIGINT, on_stop, s);
-        s->stop[1] = evsignal_new(base, SIGTERM, on_stop, s);
-        s->hup = evsignal_new(base, SIGHUP, on_hup, s);
-        if (!s->stop[0] || !s->stop[1] || !s->hup || evsignal_add(s->stop[0], NULL) < 0 ||
-            evsignal_add(s->stop[1], NULL) < 0 || evsignal_add(s->hup, NULL) < 0) {
-                daemon_signals_free(s);
+        notify_watchdog();
+}
+
+int daemon_init(struct daemon *d)
+{
+        uint64_t wd = notify_watchdog_usec();
+
+        memset(d, 0, sizeof(*d));
+        d->exit_code = 1; /* unless a signal ends the loop */
+        d->base = event_base_new();
+        if (!d->base)
                 return -ENOMEM;
+        d->stop[0] = evsignal_new(d->base, SIGINT, on_stop, d);
+        d->stop[1] = evsignal_new(d->base, SIGTERM, on_stop, d);
+        d->hup = evsignal_new(d->base, SIGHUP, on_hup, d);
+        d->watchdog = event_new(d->base, -1, EV_PERSIST, on_watchdog, d);
+        if (!d->stop[0] || !d->stop[1] || !d->hup || !d->watchdog || evsignal_add(d->stop[0], NULL) < 0 ||
+            evsignal_add(d->stop[1], NULL) < 0 || evsignal_add(d->hup, NULL) < 0)
+                return -ENOMEM;
+        if (wd) {
+                struct timeval tv = { .tv_sec = (time_t)(wd / 2 / 1000000),
+                                      .tv_usec = (suseconds_t)(wd / 2 % 1000000) };
+
+                if (event_add(d->watchdog, &tv) < 0)
+                        return -ENOMEM;
         }
         /* a reader that went away must not kill us; EPIPE is handled */
         signal(SIGPIPE, SIG_IGN);
         return 0;
 }
 
-void daemon_signals_free(struct daemon_signals *s)
+void daemon_free(struct daemon *d)
 {
-        for (size_t i = 0; i < 2; i++)
-                if (s->stop[i])
-                        event_free(s->stop[i]);
-        if (s->hup)
-                event_free(s->hup);
-        s->stop[0] = s->stop[1] = s->hup = NULL;
+        struct event **evs[] = { &d->stop[0], &d->stop[1], &d->hup, &d->watchdog };
+
+        for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+                if (*evs[i])
+                        event_free(*evs[i]);
+                *evs[i] = NULL;
+        }
+        if (d->base)
+                event_base_free(d->base);
+        d->base = NULL;
+}
+
+int daemon_run(struct daemon *d)
+{
+        notify_ready();
+        event_base_dispatch(d->base);
+        return d->exit_code;
 }
 
 void daemon_perform(int fd, const struct seal_key *key, const struct actions *a)

@@ -1,6 +1,6 @@
-/* log: writing log lines in the original's format (see log.h). Each line is
- * written whole with one write(2), so lines from several processes appending
- * to one file never interleave. */
+/* log: writing log lines in the original's format, and journal entries (see
+ * log.h). Each line is written whole with one write(2), so lines from
+ * several processes appending to one file never interleave. */
 #include "log.h"
 
 #include <errno.h>
@@ -10,16 +10,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <systemd/sd-journal.h>
+
 struct logger {
-        bool to_stderr;
+        bool journal;
         char *path;
         int fd;
         bool write_failed; /* reported once, until a write works again */
 };
 
-static struct logger logger = { .to_stderr = true, .fd = -1 };
+static struct logger logger = { .fd = -1 };
 
 static const char *const level_names[] = {
         [LOG_LEVEL_INFO] = "INFO",
@@ -34,7 +38,18 @@ static int open_file(const char *path)
         return fd < 0 ? -errno : fd;
 }
 
-int log_open(const char *path, bool to_stderr)
+bool log_stderr_is_journal(void)
+{
+        const char *env = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+
+        if (!env || sscanf(env, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+                return false;
+        return st.st_dev == (dev_t)dev && st.st_ino == (ino_t)ino;
+}
+
+int log_open(const char *path, bool journal)
 {
         int fd = -1;
 
@@ -44,7 +59,7 @@ int log_open(const char *path, bool to_stderr)
                         return fd;
         }
         log_close();
-        logger.to_stderr = to_stderr;
+        logger.journal = journal;
         logger.fd = fd;
         logger.path = path ? strdup(path) : NULL;
         return 0;
@@ -94,7 +109,7 @@ static void write_all(int fd, const char *buf, size_t len)
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0) {
-                        if (fd == logger.fd && !logger.write_failed && logger.to_stderr)
+                        if (fd == logger.fd && !logger.write_failed)
                                 dprintf(STDERR_FILENO, "udp-canary: cannot write the log file %s: %s\n",
                                         logger.path, n < 0 ? strerror(errno) : "short write");
                         if (fd == logger.fd)
@@ -108,7 +123,59 @@ static void write_all(int fd, const char *buf, size_t len)
                 logger.write_failed = false;
 }
 
-static void emit(enum log_level level, const char *body, size_t body_len)
+/* One journal field as "NAME=value" in buf; returns the iovec for it. */
+struct fields {
+        struct iovec iov[16];
+        size_t n;
+        char buf[2 * LOG_LINE_MAX];
+        size_t used;
+};
+
+static void field(struct fields *f, const char *name, const char *value, size_t len)
+{
+        size_t nlen = strlen(name);
+
+        if (f->n >= sizeof(f->iov) / sizeof(f->iov[0]) || f->used + nlen + 1 + len > sizeof(f->buf))
+                return;
+        memcpy(f->buf + f->used, name, nlen);
+        f->buf[f->used + nlen] = '=';
+        memcpy(f->buf + f->used + nlen + 1, value, len);
+        f->iov[f->n].iov_base = f->buf + f->used;
+        f->iov[f->n].iov_len = nlen + 1 + len;
+        f->used += nlen + 1 + len;
+        f->n++;
+}
+
+static void fieldf(struct fields *f, const char *name, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static void fieldf(struct fields *f, const char *name, const char *fmt, ...)
+{
+        char value[128];
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vsnprintf(value, sizeof(value), fmt, ap);
+        va_end(ap);
+        if (n >= 0)
+                field(f, name, value, (size_t)n < sizeof(value) ? (size_t)n : sizeof(value) - 1);
+}
+
+static const int priorities[] = {
+        [LOG_LEVEL_INFO] = 6,
+        [LOG_LEVEL_WARNING] = 4,
+        [LOG_LEVEL_ERROR] = 3,
+};
+
+static void journal(enum log_level level, const char *body, size_t body_len, struct fields *f)
+{
+        field(f, "MESSAGE", body, body_len);
+        fieldf(f, "PRIORITY", "%d", priorities[level]);
+        field(f, "SYSLOG_IDENTIFIER", "udp-canary", 10);
+        sd_journal_sendv(f->iov, (int)f->n);
+}
+
+static void emit(enum log_level level, const char *body, size_t body_len, struct fields *f)
 {
         char line[LOG_LINE_MAX + 64];
         struct timespec ts;
@@ -123,34 +190,83 @@ static void emit(enum log_level level, const char *body, size_t body_len)
         memcpy(line + n, body, body_len);
         line[n + (ssize_t)body_len] = '\n';
         n += (ssize_t)body_len + 1;
-        if (logger.to_stderr)
+        if (logger.journal)
+                journal(level, body, body_len, f);
+        else
                 write_all(STDERR_FILENO, line, (size_t)n);
         if (logger.fd >= 0)
                 write_all(logger.fd, line, (size_t)n);
 }
 
-void log_printf(enum log_level level, const char *fmt, ...)
+static void vlog(enum log_level level, struct fields *f, const char *fmt, va_list ap)
 {
         char body[LOG_LINE_MAX];
+        int n = vsnprintf(body, sizeof(body), fmt, ap);
+
+        if (n >= 0)
+                emit(level, body, (size_t)n < sizeof(body) ? (size_t)n : sizeof(body) - 1, f);
+}
+
+void log_printf(enum log_level level, const char *fmt, ...)
+{
+        struct fields f = { .n = 0 };
         va_list ap;
-        int n;
 
         va_start(ap, fmt);
-        n = vsnprintf(body, sizeof(body), fmt, ap);
+        vlog(level, &f, fmt, ap);
         va_end(ap);
-        if (n < 0)
+}
+
+void log_lifecycle(enum log_lifecycle kind, const char *fmt, ...)
+{
+        static const char *const names[] = { "start", "stop", "reload" };
+        static const char *const ids[] = { LOG_MESSAGE_ID_START, LOG_MESSAGE_ID_STOP, LOG_MESSAGE_ID_RELOAD };
+        struct fields f = { .n = 0 };
+        va_list ap;
+
+        field(&f, "MESSAGE_ID", ids[kind], strlen(ids[kind]));
+        field(&f, "CANARY_EVENT", names[kind], strlen(names[kind]));
+        va_start(ap, fmt);
+        vlog(LOG_LEVEL_INFO, &f, fmt, ap);
+        va_end(ap);
+}
+
+static const char *const event_names[] = {
+        [EVENT_TX] = "tx",           [EVENT_RX] = "rx",           [EVENT_INVALID] = "invalid",
+        [EVENT_REPLAY] = "replay",   [EVENT_IGNORED] = "ignored", [EVENT_FULL] = "full",
+};
+
+/* The structured fields of an event (journal only). */
+static void event_fields(const struct event *ev, struct fields *f)
+{
+        char peer[ADDR_STRLEN];
+        const char *name = event_names[ev->kind];
+
+        field(f, "CANARY_EVENT", name, strlen(name));
+        field(f, "CANARY_DIRECTION", ev->kind == EVENT_TX ? "tx" : "rx", 2);
+        addr_format(&ev->peer, peer);
+        field(f, "CANARY_PEER", peer, strlen(peer));
+        if (!ev->has_msg)
                 return;
-        emit(level, body, (size_t)n < sizeof(body) ? (size_t)n : sizeof(body) - 1);
+        field(f, "CANARY_CLIENT_ID", ev->msg.id, ev->msg.id_len);
+        field(f, "CANARY_TYPE", message_type_name(ev->msg.type), strlen(message_type_name(ev->msg.type)));
+        fieldf(f, "CANARY_HANDSHAKE_ID", "%" PRIu64, ev->msg.data[0]);
+        if (ev->msg.type == MESSAGE_KEEPALIVE)
+                fieldf(f, "CANARY_COUNTER", "%" PRIu64, ev->msg.data[1]);
 }
 
 void log_event(const struct event *ev)
 {
+        struct fields f = { .n = 0 };
         char body[LOG_LINE_MAX];
         enum log_level level;
         ssize_t n = log_format_event(ev, body, sizeof(body), &level);
 
-        if (n >= 0)
-                emit(level, body, (size_t)n);
+        if (n < 0)
+                return;
+        if (logger.journal)
+                event_fields(ev, &f);
+        emit(level, body, (size_t)n, &f);
 }
 
 static const char *ignore_reason(const struct event *ev, char *buf, size_t cap)

@@ -1,6 +1,7 @@
 /* main: the udp-canary command. Reads the configuration, loads the key, and
- * runs the client or the server, or prints a key. Exit status: 0 fine,
- * 1 the system refused something (bind, log file), 2 bad input. */
+ * runs the client or the server, or prints a key; on SIGHUP rereads the
+ * configuration and the key. Exit status: 0 fine, 1 the system refused
+ * something (bind, log file), 2 bad input. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +18,15 @@
 
 #define EXIT_USAGE 2
 
-static int usage_error(const char *msg)
-{
-        fprintf(stderr, "udp-canary: %s\n", msg);
-        return EXIT_USAGE;
-}
+/* Everything the process runs with. */
+struct app {
+        struct config cli;     /* the command line alone: reloads start here */
+        struct config cfg;     /* in force: command line + config files */
+        struct seal_key *key;  /* locked in memory, wiped when freed */
+        bool journal;          /* stderr is the journal */
+        struct client_daemon *client;
+        struct server_daemon *server;
+};
 
 static const char *key_error(int r)
 {
@@ -34,105 +39,163 @@ static const char *key_error(int r)
                 return "not a 16-byte key (24 base64 characters)";
         case -EFBIG:
                 return "far too large for a key";
+        case -ENOKEY:
+                return "a key is needed: --key-file FILE (or --key KEY)";
         default:
                 return strerror(-r);
         }
 }
 
-/* The key from --key, --key-file, or systemd's credential "key", in that order. */
-static int load_key(const struct config *cfg, uint8_t key[static KEY_LEN])
+/* The key from --key, --key-file, or systemd's credential "key", in that
+ * order. On failure err says which and why. */
+static int load_key(const struct config *cfg, uint8_t key[static KEY_LEN], char err[static CONFIG_ERR_MAX])
 {
         const char *creds = getenv("CREDENTIALS_DIRECTORY");
-        char path[4096], msg[4200];
+        char path[CONFIG_ERR_MAX / 2];
         int r;
 
         if (cfg->key) {
                 r = key_decode(cfg->key, key);
-                snprintf(msg, sizeof(msg), "--key: %s", key_error(r));
+                snprintf(path, sizeof(path), "--key");
         } else if (cfg->key_file) {
                 r = key_read_file(cfg->key_file, true, key);
-                snprintf(msg, sizeof(msg), "--key-file %s: %s", cfg->key_file, key_error(r));
+                snprintf(path, sizeof(path), "--key-file %s", cfg->key_file);
         } else if (creds && *creds) {
                 /* systemd made this copy for us alone; its mode is systemd's choice */
                 snprintf(path, sizeof(path), "%s/key", creds);
                 r = key_read_file(path, false, key);
-                snprintf(msg, sizeof(msg), "credential %s: %s", path, key_error(r));
+                snprintf(path, sizeof(path), "credential %s/key", creds);
         } else {
                 r = -ENOKEY;
-                snprintf(msg, sizeof(msg), "a key is needed: --key-file FILE (or --key KEY)");
         }
-        if (r < 0)
-                return usage_error(msg);
+        if (r == -ENOKEY)
+                snprintf(err, CONFIG_ERR_MAX, "%s", key_error(r));
+        else if (r < 0)
+                snprintf(err, CONFIG_ERR_MAX, "%s: %s", path, key_error(r));
+        return r;
+}
+
+/* The settings in force: the command line, then the config files, then the
+ * key. Returns 0 or -EINVAL with err set. */
+static int load(const struct app *app, struct config *cfg, uint8_t key[static KEY_LEN],
+                char err[static CONFIG_ERR_MAX])
+{
+        int r = config_copy(cfg, &app->cli);
+
+        if (r < 0) {
+                snprintf(err, CONFIG_ERR_MAX, "out of memory");
+                return r;
+        }
+        if (config_load_files(cfg, err) < 0 || config_finish(cfg, err) < 0 || load_key(cfg, key, err) < 0) {
+                config_free(cfg);
+                return -EINVAL;
+        }
         return 0;
+}
+
+/* SIGHUP: reread the config files and the key; keep the old on error. */
+static int reload(void *arg)
+{
+        struct app *app = arg;
+        char err[CONFIG_ERR_MAX];
+        uint8_t key[KEY_LEN];
+        struct config next;
+        const char *path;
+        int r = load(app, &next, key, err);
+
+        if (r == 0 && next.mode != app->cfg.mode) {
+                snprintf(err, sizeof(err), "the mode (client or server) takes a restart");
+                config_free(&next);
+                r = -EINVAL;
+        }
+        if (r < 0) {
+                log_printf(LOG_LEVEL_ERROR, "Reload failed, keeping the old settings: %s", err);
+                return r;
+        }
+        seal_key_init(app->key, key, AES128_IMPL_AUTO); /* same implementation as before: cannot fail */
+        sodium_memzero(key, sizeof(key));
+        path = config_log_path(&next, app->journal);
+        r = log_open(path, app->journal);
+        if (r < 0)
+                log_printf(LOG_LEVEL_ERROR, "Reload: cannot open the log file %s: %s", path, strerror(-r));
+        r = app->client ? client_daemon_reconfigure(app->client, &next)
+                        : server_daemon_reconfigure(app->server, &next);
+        config_free(&app->cfg);
+        app->cfg = next;
+        return r;
 }
 
 /* Sets up the daemon, and only then opens the log: bad input leaves no log
  * file behind. */
-static int start(const struct config *cfg, const struct seal_key *sk)
+static int run(struct app *app)
 {
-        struct client_daemon *client = NULL;
-        struct server_daemon *server = NULL;
+        const char *path = config_log_path(&app->cfg, app->journal);
+        struct daemon *base;
         int r;
 
-        if (cfg->mode == CONFIG_MODE_CLIENT)
-                r = client_daemon_new(&client, cfg, sk);
+        if (app->cfg.mode == CONFIG_MODE_CLIENT)
+                r = client_daemon_new(&app->client, &app->cfg, app->key);
         else
-                r = server_daemon_new(&server, cfg, sk);
+                r = server_daemon_new(&app->server, &app->cfg, app->key);
         if (r != 0)
                 return r;
-        r = log_open(*cfg->log ? cfg->log : NULL, true);
+        r = log_open(path, app->journal);
         if (r < 0) {
-                fprintf(stderr, "udp-canary: cannot open the log file %s: %s\n", cfg->log, strerror(-r));
-                r = 1;
-        } else {
-                r = client ? client_daemon_run(client) : server_daemon_run(server);
+                fprintf(stderr, "udp-canary: cannot open the log file %s: %s\n", path, strerror(-r));
+                return 1;
         }
-        client_daemon_free(client);
-        server_daemon_free(server);
+        base = app->client ? client_daemon_base(app->client) : server_daemon_base(app->server);
+        base->reload = reload;
+        base->reload_arg = app;
+        r = app->client ? client_daemon_run(app->client) : server_daemon_run(app->server);
+        log_close();
         return r;
 }
 
-static int run(struct config *cfg)
+static int start(struct app *app, char err[static CONFIG_ERR_MAX])
 {
         uint8_t key[KEY_LEN];
-        struct seal_key *sk;
         int r;
 
-        if (load_key(cfg, key) != 0)
+        if (load(app, &app->cfg, key, err) < 0)
                 return EXIT_USAGE;
-        sk = sodium_malloc(sizeof(*sk)); /* locked in memory, wiped when freed */
-        if (!sk)
-                return usage_error("out of memory");
-        r = seal_key_init(sk, key, AES128_IMPL_AUTO);
+        app->key = sodium_malloc(sizeof(*app->key));
+        r = app->key ? seal_key_init(app->key, key, AES128_IMPL_AUTO) : -ENOMEM;
         sodium_memzero(key, sizeof(key));
         if (r < 0) {
-                sodium_free(sk);
-                return usage_error("cannot set up the cipher");
+                snprintf(err, CONFIG_ERR_MAX, "cannot set up the cipher: %s", strerror(-r));
+                return 1;
         }
+        app->journal = log_stderr_is_journal();
+        return run(app);
+}
 
-        r = start(cfg, sk);
-        log_close();
-        seal_key_wipe(sk);
-        sodium_free(sk);
-        return r;
+static void app_free(struct app *app)
+{
+        client_daemon_free(app->client);
+        server_daemon_free(app->server);
+        if (app->key) {
+                seal_key_wipe(app->key);
+                sodium_free(app->key);
+        }
+        config_free(&app->cfg);
+        config_free(&app->cli);
 }
 
 int main(int argc, char **argv)
 {
-        char err[CONFIG_ERR_MAX], text[KEY_TEXT_LEN + 1];
-        struct config cfg;
+        char err[CONFIG_ERR_MAX] = "", text[KEY_TEXT_LEN + 1];
+        struct app app = { 0 };
         int r = 0;
 
         if (sodium_init() < 0)
                 return 1;
-        config_init(&cfg);
-        if (config_parse_args(&cfg, argc, argv, err) < 0 ||
-            (cfg.config_file && config_load_file(&cfg, cfg.config_file, err) < 0) ||
-            (cfg.mode < CONFIG_MODE_HELP && config_finish(&cfg, err) < 0)) {
-                r = usage_error(err);
+        config_init(&app.cli);
+        if (config_parse_args(&app.cli, argc, argv, err) < 0) {
+                r = EXIT_USAGE;
                 goto out;
         }
-        switch (cfg.mode) {
+        switch (app.cli.mode) {
         case CONFIG_MODE_HELP:
                 fputs(config_usage, stdout);
                 break;
@@ -145,10 +208,12 @@ int main(int argc, char **argv)
                 sodium_memzero(text, sizeof(text));
                 break;
         default:
-                r = run(&cfg);
+                r = start(&app, err);
                 break;
         }
 out:
-        config_free(&cfg);
+        if (r != 0 && *err)
+                fprintf(stderr, "udp-canary: %s\n", err);
+        app_free(&app);
         return r;
 }

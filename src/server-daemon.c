@@ -1,5 +1,5 @@
 /* server-daemon: the server's event loop (see server-daemon.h). The object
- * owns its socket and signal events; each callback gets the object. */
+ * owns its socket event; each callback gets the object. */
 #include "server-daemon.h"
 
 #include <errno.h>
@@ -10,26 +10,39 @@
 
 #include <event2/event.h>
 
-#include "daemon.h"
 #include "log.h"
+#include "notify.h"
 #include "server.h"
 #include "udp.h"
 
+#define STATUS_EVERY_US 1000000 /* STATUS= at most once a second under load */
+
 struct server_daemon {
-        struct event_base *base;
+        struct daemon daemon;
         struct event *read_ev;
-        struct daemon_signals signals;
         int fd;
         const struct seal_key *key;
         struct server core;
         bool core_ready;
-        char local_text[ADDR_STRLEN];
+        struct addr bound;
+        uint64_t status_us;
 };
+
+static void update_status(struct server_daemon *d, uint64_t now_us)
+{
+        char status[256];
+
+        d->status_us = now_us;
+        server_status(&d->core, status, sizeof(status));
+        notify_status(status);
+}
 
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
         struct server_daemon *d = arg;
         uint8_t buf[SEAL_MAX_PACKET + 1];
+        size_t clients = d->core.peers.count;
+        uint64_t now = 0;
         struct actions a;
         struct addr from;
 
@@ -41,44 +54,42 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
                         break;
                 if (n < 0)
                         continue;
-                server_receive(&d->core, daemon_now_us(), &from, buf, (size_t)n, &a);
+                now = daemon_now_us();
+                server_receive(&d->core, now, &from, buf, (size_t)n, &a);
                 daemon_perform(d->fd, d->key, &a);
         }
+        if (now && (now - d->status_us >= STATUS_EVERY_US || d->core.peers.count != clients))
+                update_status(d, now);
 }
 
 static int setup(struct server_daemon *d, const struct config *cfg)
 {
-        char err[256], local[ADDR_STRLEN];
-        struct addr bind_addr, bound;
-        int r;
+        char err[256], text[ADDR_STRLEN];
+        struct addr bind_addr;
 
-        r = udp_resolve(cfg->host, (uint16_t)cfg->port, true, &bind_addr, err, sizeof(err));
-        if (r < 0) {
+        if (udp_resolve(cfg->host, (uint16_t)cfg->port, true, &bind_addr, err, sizeof(err)) < 0) {
                 fprintf(stderr, "udp-canary: --host %s: %s\n", cfg->host, err);
                 return 2;
         }
         d->fd = udp_open(&bind_addr, true);
         if (d->fd < 0) {
-                fprintf(stderr, "udp-canary: cannot listen on %s: %s\n",
-                        addr_format(&bind_addr, local), strerror(-d->fd));
+                fprintf(stderr, "udp-canary: cannot listen on %s: %s\n", addr_format(&bind_addr, text),
+                        strerror(-d->fd));
                 return 1;
         }
+        if (udp_local(d->fd, &d->bound) < 0)
+                d->bound = bind_addr;
         if (server_init(&d->core, d->key, cfg->max_clients) < 0) {
                 fprintf(stderr, "udp-canary: out of memory\n");
                 return 1;
         }
         d->core_ready = true;
-        d->base = event_base_new();
-        if (d->base)
-                d->read_ev = event_new(d->base, d->fd, EV_READ | EV_PERSIST, on_read, d);
-        if (!d->base || !d->read_ev || event_add(d->read_ev, NULL) < 0 ||
-            daemon_signals_add(&d->signals, d->base) < 0) {
+        if (daemon_init(&d->daemon) < 0 ||
+            !(d->read_ev = event_new(d->daemon.base, d->fd, EV_READ | EV_PERSIST, on_read, d)) ||
+            event_add(d->read_ev, NULL) < 0) {
                 fprintf(stderr, "udp-canary: cannot set up the event loop\n");
                 return 1;
         }
-        if (udp_local(d->fd, &bound) < 0)
-                bound = bind_addr;
-        addr_format(&bound, d->local_text);
         return 0;
 }
 
@@ -102,22 +113,39 @@ int server_daemon_new(struct server_daemon **out, const struct config *cfg, cons
         return 0;
 }
 
+struct daemon *server_daemon_base(struct server_daemon *d)
+{
+        return &d->daemon;
+}
+
 int server_daemon_run(struct server_daemon *d)
 {
-        log_printf(LOG_LEVEL_INFO, "Listening on %s", d->local_text);
-        event_base_dispatch(d->base);
-        return d->signals.exit_code;
+        char text[ADDR_STRLEN];
+
+        log_lifecycle(LOG_LIFECYCLE_START, "Listening on %s", addr_format(&d->bound, text));
+        update_status(d, daemon_now_us());
+        return daemon_run(&d->daemon);
+}
+
+int server_daemon_reconfigure(struct server_daemon *d, const struct config *cfg)
+{
+        char err[256];
+        struct addr want;
+
+        if (udp_resolve(cfg->host, (uint16_t)cfg->port, true, &want, err, sizeof(err)) < 0 ||
+            (cfg->port != 0 && !addr_equal(&want, &d->bound)))
+                log_printf(LOG_LEVEL_WARNING, "Reload: a new --host or --port takes a restart; still on the old one");
+        d->core.peers.max = cfg->max_clients;
+        return 0;
 }
 
 void server_daemon_free(struct server_daemon *d)
 {
         if (!d)
                 return;
-        daemon_signals_free(&d->signals);
         if (d->read_ev)
                 event_free(d->read_ev);
-        if (d->base)
-                event_base_free(d->base);
+        daemon_free(&d->daemon);
         if (d->core_ready)
                 server_free(&d->core);
         if (d->fd >= 0)

@@ -2,6 +2,9 @@
 #include "server.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
 
 int server_init(struct server *s, const struct seal_key *key, size_t max_clients)
 {
@@ -80,6 +83,9 @@ void server_receive(struct server *s, uint64_t now_us, const struct addr *from,
         ev->has_msg = true;
         ev->msg = m;
         s->stats.rx++;
+        s->stats.last_from = *from;
+        memcpy(s->stats.last_id, m.id, m.id_len + 1);
+        s->stats.last_id_len = m.id_len;
 
         p = lookup(s, now_us, &m, out, from);
         if (!p)
@@ -89,4 +95,18 @@ void server_receive(struct server *s, uint64_t now_us, const struct addr *from,
         p->addr = *from;
         if (m.type == MESSAGE_HANDSHAKE_INIT)
                 handle_init(s, p, &m, from, out);
+}
+
+void server_status(const struct server *s, char *buf, size_t cap)
+{
+        char id[MESSAGE_TEXT_MAX], from[ADDR_STRLEN];
+        int n = snprintf(buf, cap, "%zu client%s; %" PRIu64 " in, %" PRIu64 " out, %" PRIu64 " invalid, %" PRIu64 " replays",
+                         s->peers.count, s->peers.count == 1 ? "" : "s", s->stats.rx, s->stats.tx,
+                         s->stats.invalid, s->stats.replays);
+
+        if (s->stats.rx == 0 || n < 0 || (size_t)n >= cap)
+                return;
+        if (message_repr_string(s->stats.last_id, s->stats.last_id_len, id, sizeof(id)) < 0)
+                snprintf(id, sizeof(id), "(long id)");
+        snprintf(buf + n, cap - (size_t)n, "; last from %.64s at %s", id, addr_format(&s->stats.last_from, from));
 }

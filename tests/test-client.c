@@ -231,6 +231,35 @@ static void test_custom_timers(void)
         setup();
 }
 
+/* The STATUS= headline in each state. */
+static void test_status(void)
+{
+        struct actions a;
+        struct client c;
+        char buf[256];
+        uint64_t now = T0;
+
+        client_start(&c, &cfg, &key, now, UNIX0, &a);
+        client_status(&c, now, buf, sizeof(buf));
+        CHECK_STR(buf, "Handshaking: handshake 1732673217 sent");
+        for (unsigned i = 0; i < 6; i++) {
+                now = a.wake_us;
+                client_timer(&c, now, &a);
+        }
+        client_status(&c, now + 2 * S, buf, sizeof(buf));
+        CHECK_STR(buf, "No answer for 32 s: 7 handshakes unanswered, latest 1732673223");
+        answer(&c, now + 2 * S + 45000, c.handshake_id, &a);
+        client_status(&c, now + 3 * S, buf, sizeof(buf));
+        CHECK_STR(buf, "Connected: handshake 1732673223 answered in 2045 ms, keepalive 1 of 5");
+        /* a new stretch starts at the next init */
+        for (unsigned i = 0; i < 4; i++) {
+                now = a.wake_us;
+                client_timer(&c, now, &a);
+        }
+        client_status(&c, now, buf, sizeof(buf));
+        CHECK_STR(buf, "Handshaking: handshake 1732673224 sent");
+}
+
 int main(void)
 {
         if (sodium_init() < 0)
@@ -242,5 +271,6 @@ int main(void)
         test_ignored();
         test_invalid();
         test_custom_timers();
+        test_status();
         return check_finish("client");
 }

@@ -37,7 +37,8 @@ static void test_original_forms(void)
         CHECK_STR(c.id, "home");
         CHECK_STR(c.host, "192.0.2.1");
         CHECK_INT(c.port, 43210);
-        CHECK_STR(c.log, "udp-canary.log");
+        CHECK_STR(config_log_path(&c, false), "udp-canary.log");
+        CHECK(config_log_path(&c, true) == NULL); /* the journal is the log */
         CHECK_INT(c.keepalive_interval_us, 26625000);
         CHECK_INT(c.handshake_timeout_us, 5000000);
         CHECK_INT(c.keepalive_count, 5);
@@ -49,6 +50,19 @@ static void test_original_forms(void)
         CHECK_INT(c.port, 5000);
         CHECK_STR(c.host, "0.0.0.0");
         CHECK_STR(c.log, "x.log");
+        CHECK_STR(config_log_path(&c, true), "x.log");
+        config_free(&c);
+
+        CHECK_INT(parse(&c, ARGS("--server", "--key=k", "--log", "")), 0);
+        CHECK(config_log_path(&c, false) == NULL);
+        config_free(&c);
+
+        /* the units' defaults: id from the instance unless given */
+        CHECK_INT(parse(&c, ARGS("--client", "--default-id", "inst", "--host", "h", "--key=k")), 0);
+        CHECK_STR(c.id, "inst");
+        config_free(&c);
+        CHECK_INT(parse(&c, ARGS("--client", "--default-id", "inst", "--id", "mine", "--host", "h", "--key=k")), 0);
+        CHECK_STR(c.id, "mine");
         config_free(&c);
 
         CHECK_INT(parse(&c, ARGS("--generate-key")), 0);

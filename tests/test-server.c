@@ -144,6 +144,24 @@ static void test_full_table(void)
         server_free(&s);
 }
 
+static void test_status(void)
+{
+        struct addr a = peer_addr("198.51.100.7", 40000);
+        struct actions out;
+        struct server s;
+        char buf[256];
+
+        CHECK_INT(server_init(&s, &key, 16), 0);
+        server_status(&s, buf, sizeof(buf));
+        CHECK_STR(buf, "0 clients; 0 in, 0 out, 0 invalid, 0 replays");
+        deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, "home", 5, 0, &out);
+        deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, "home", 5, 0, &out);
+        server_receive(&s, 1, &a, (const uint8_t *)"x", 1, &out);
+        server_status(&s, buf, sizeof(buf));
+        CHECK_STR(buf, "1 client; 2 in, 1 out, 1 invalid, 1 replays; last from 'home' at 198.51.100.7:40000");
+        server_free(&s);
+}
+
 int main(void)
 {
         if (sodium_init() < 0)
@@ -153,5 +171,6 @@ int main(void)
         test_not_answered();
         test_many_clients();
         test_full_table();
+        test_status();
         return check_finish("server");
 }
