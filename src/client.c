@@ -142,7 +142,7 @@ void client_receive(struct client *c, uint64_t now_us, const struct addr *from,
 
 void client_status(const struct client *c, uint64_t now_us, char *buf, size_t cap)
 {
-        uint64_t waited = (now_us - c->waiting_since_us) / 1000000;
+        uint64_t waited = (now_us - c->waiting_since_us) / 100000; /* tenths of a second */
 
         if (c->connected)
                 snprintf(buf, cap, "Connected: handshake %" PRIu64 " answered in %" PRIu64 " ms, keepalive %u of %u",
@@ -150,6 +150,6 @@ void client_status(const struct client *c, uint64_t now_us, char *buf, size_t ca
         else if (c->waiting_inits <= 1)
                 snprintf(buf, cap, "Handshaking: handshake %" PRIu64 " sent", c->handshake_id);
         else
-                snprintf(buf, cap, "No answer for %" PRIu64 " s: %u handshakes unanswered, latest %" PRIu64,
-                         waited, c->waiting_inits, c->handshake_id);
+                snprintf(buf, cap, "No answer for %" PRIu64 ".%" PRIu64 " s: %u handshakes unanswered, latest %" PRIu64,
+                         waited / 10, waited % 10, c->waiting_inits, c->handshake_id);
 }

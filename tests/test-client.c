@@ -247,7 +247,7 @@ static void test_status(void)
                 client_timer(&c, now, &a);
         }
         client_status(&c, now + 2 * S, buf, sizeof(buf));
-        CHECK_STR(buf, "No answer for 32 s: 7 handshakes unanswered, latest 1732673223");
+        CHECK_STR(buf, "No answer for 32.0 s: 7 handshakes unanswered, latest 1732673223");
         answer(&c, now + 2 * S + 45000, c.handshake_id, &a);
         client_status(&c, now + 3 * S, buf, sizeof(buf));
         CHECK_STR(buf, "Connected: handshake 1732673223 answered in 2045 ms, keepalive 1 of 5");

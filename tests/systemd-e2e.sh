@@ -1,0 +1,147 @@
+#!/bin/bash
+# End to end under a real systemd: installs this source tree (prefix /usr)
+# into a scratch directory, boots the host's own OS in a container with that
+# install overlaid on /usr, and follows the user's steps there: a key in
+# /etc/udp-canary, `systemctl enable --now udp-canary-server`,
+# `systemctl start udp-canary-client@home`, the journal queries, a reload,
+# `man udp-canary`, a stop. A oneshot unit inside runs the steps and writes
+# what it saw to a bound directory; this script then checks it.
+# Usage: systemd-e2e.sh SOURCE_DIR. Needs root and systemd-nspawn (77 otherwise).
+set -uo pipefail
+src=$(cd "$1" && pwd)
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (systemd-nspawn)"; exit 77; }
+command -v systemd-nspawn >/dev/null || { echo "SKIP: systemd-nspawn is missing (Debian: systemd-container)"; exit 77; }
+[ -d /run/systemd/system ] || [ -x /lib/systemd/systemd ] || { echo "SKIP: no systemd to boot"; exit 77; }
+
+work=$(mktemp -d /tmp/udp-canary-e2e.XXXXXX)
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+dest=$work/dest res=$work/results
+mkdir -p "$res"
+port=$(shuf -i 20000-60000 -n 1)
+
+echo "# building and installing into $dest"
+if ! { meson setup "$work/build" "$src" --prefix=/usr -Dsystemdsystemunitdir=/usr/lib/systemd/system \
+        -Dman=enabled && meson install -C "$work/build" --destdir "$dest"; } > "$work/install.log" 2>&1; then
+        cat "$work/install.log"
+        echo "FAIL: the build does not install"
+        exit 1
+fi
+
+mkdir -p "$dest/usr/lib/udp-canary-e2e"
+cat > "$dest/usr/lib/systemd/system/udp-canary-e2e.service" <<UNIT
+[Unit]
+Description=udp-canary end-to-end steps
+After=multi-user.target
+[Service]
+Type=oneshot
+ExecStart=/usr/lib/udp-canary-e2e/steps.sh $port
+ExecStopPost=systemctl poweroff --no-block
+UNIT
+cat > "$dest/usr/lib/udp-canary-e2e/steps.sh" <<'STEPS'
+#!/bin/bash
+# Inside the container: what a user does, and what they would look at.
+port=$1 R=/results
+exec > $R/steps.log 2>&1
+set -x
+mkdir -p /etc/udp-canary/client
+(umask 077; udp-canary --generate-key > /etc/udp-canary/server.key)
+cp -p /etc/udp-canary/server.key /etc/udp-canary/client/home.key
+echo "port = $port" > /etc/udp-canary/server.conf
+printf 'host = 127.0.0.1\nport = %s\nkeepalive-interval = 0.5\nhandshake-timeout = 1\n' "$port" \
+        > /etc/udp-canary/client/home.conf
+systemctl enable --now udp-canary-server; echo $? > $R/enable-server.rc
+systemctl start udp-canary-client@home; echo $? > $R/start-client.rc
+systemctl start udp-canary-client@nosuch; echo $? > $R/start-missing.rc
+sleep 4
+for u in udp-canary-server udp-canary-client@home; do
+        systemctl show $u -p ActiveState -p SubState -p NRestarts -p WatchdogUSec -p Result > $R/$u.show
+        systemctl show $u -P StatusText > $R/$u.statustext
+        pid=$(systemctl show -P MainPID $u)
+        sed -n 's/^Uid:[[:space:]]*\([0-9]*\).*/\1/p' /proc/$pid/status > $R/$u.uid
+        systemctl status $u --no-pager > $R/$u.status 2>&1
+done
+systemctl reload udp-canary-server; echo $? > $R/reload.rc
+sleep 1
+journalctl -u udp-canary-server -o cat --no-pager > $R/j-server.txt
+journalctl -u udp-canary-client@home -o cat --no-pager > $R/j-client.txt
+journalctl -u 'udp-canary*' -o cat --no-pager > $R/j-glob.txt
+journalctl -u udp-canary.slice -o cat --no-pager > $R/j-slice.txt
+journalctl -t udp-canary -o cat --no-pager > $R/j-tag.txt
+journalctl CANARY_CLIENT_ID=home -o json --no-pager > $R/j-json.txt
+journalctl MESSAGE_ID=f966171a66b54168b7cd855d12172664 -o cat --no-pager > $R/j-start.txt
+ls /var/log/udp-canary /var/lib/private/udp-canary > $R/files.txt 2>&1
+MANPATH=/usr/share/man man udp-canary > $R/man.txt 2>&1; echo $? > $R/man.rc
+systemctl stop udp-canary-client@home udp-canary-server
+systemctl show udp-canary-server -p ActiveState -p Result > $R/stopped.show
+journalctl -u udp-canary-server -t udp-canary -o cat --no-pager | tail -n 1 > $R/j-server-end.txt
+echo done > $R/done
+STEPS
+chmod +x "$dest/usr/lib/udp-canary-e2e/steps.sh"
+
+# a volatile /etc is empty: man needs man-db's config, as a real system has it
+manconf=
+[ -f /etc/manpath.config ] && manconf=--bind-ro=/etc/manpath.config
+echo "# booting the container"
+timeout 180 systemd-nspawn -D / --volatile=yes --register=no --keep-unit \
+        --overlay-ro=/usr:"$dest/usr":/usr --bind="$res":/results $manconf -b -- \
+        systemd.wants=udp-canary-e2e.service systemd.firstboot=off > "$work/boot.log" 2>&1
+echo "# container exited with $?"
+
+passed=0 failed=0
+check() { # check DESCRIPTION COMMAND...
+        local what=$1
+        shift
+        if "$@" >/dev/null 2>&1; then
+                echo "ok - $what"
+                passed=$((passed + 1))
+        else
+                echo "FAIL - $what"
+                failed=$((failed + 1))
+        fi
+}
+has() { grep -q -- "$2" "$res/$1"; }
+is() { [ "$(cat "$res/$1" 2>/dev/null)" = "$2" ]; }
+not_root() { [ -s "$res/$1" ] && [ "$(cat "$res/$1")" != 0 ]; }
+
+check "the steps ran to the end" test -f "$res/done"
+check "systemctl enable --now udp-canary-server succeeds" is enable-server.rc 0
+check "systemctl start udp-canary-client@home succeeds" is start-client.rc 0
+check "a missing profile fails loudly" test "$(cat "$res/start-missing.rc")" != 0
+for u in udp-canary-server udp-canary-client@home; do
+        check "$u active and running (READY=1 reached)" has $u.show "SubState=running"
+        check "$u never restarted" has $u.show "NRestarts=0"
+        check "$u has the watchdog on" has $u.show "WatchdogUSec=30s"
+        check "$u does not run as root" not_root $u.uid
+        check "$u shows a STATUS text" test -s "$res/$u.statustext"
+done
+check "client STATUS says connected" has udp-canary-client@home.statustext "^Connected: handshake"
+check "server STATUS counts the client" has udp-canary-server.statustext "^1 client;"
+check "journalctl -u udp-canary-server: the start" has j-server.txt "^Listening on 0.0.0.0:$port"
+check "journalctl -u udp-canary-server: packets" has j-server.txt "^RX 127.0.0.1:[0-9]* {'id': 'home', 'type': 'keepalive'"
+check "journalctl -u udp-canary-client@home: packets" has j-client.txt "^TX server {'id': 'home', 'type': 'handshake_init'"
+check "journalctl -u 'udp-canary*': both" bash -c "grep -q '^TX server' $res/j-glob.txt && grep -q '^Listening' $res/j-glob.txt"
+check "journalctl -u udp-canary.slice: both" bash -c "grep -q '^TX server' $res/j-slice.txt && grep -q '^Listening' $res/j-slice.txt"
+check "journalctl -t udp-canary: both" bash -c "grep -q '^TX server' $res/j-tag.txt && grep -q '^RX 127' $res/j-tag.txt"
+for f in CANARY_EVENT CANARY_DIRECTION CANARY_PEER CANARY_TYPE CANARY_HANDSHAKE_ID CANARY_COUNTER; do
+        check "journalctl CANARY_CLIENT_ID=home -o json: $f" has j-json.txt "\"$f\""
+done
+check "the json entries are the client's" bash -c "python3 -c '
+import json, sys
+rows = [json.loads(l) for l in open(\"$res/j-json.txt\")]
+assert rows and all(r[\"CANARY_CLIENT_ID\"] == \"home\" for r in rows)
+assert {r[\"CANARY_EVENT\"] for r in rows} >= {\"tx\", \"rx\"}
+'"
+check "lifecycle entries carry a MESSAGE_ID" has j-start.txt "^Listening on"
+check "systemctl reload works" is reload.rc 0
+check "the reload is logged" has j-server.txt "^Reloaded"
+check "no log file by default under systemd" bash -c "! grep -q '\\.log' $res/files.txt"
+check "man udp-canary renders" bash -c "[ \"\$(cat $res/man.rc)\" = 0 ] && grep -q 'log a WireGuard-like UDP exchange' $res/man.txt"
+check "a clean stop: inactive, success" bash -c "grep -q ActiveState=inactive $res/stopped.show && grep -q Result=success $res/stopped.show"
+check "a clean stop: Exit logged last" has j-server-end.txt "^Exit$"
+
+if [ $failed != 0 ]; then
+        echo "--- steps"; cat "$res/steps.log" 2>/dev/null | tail -40
+        echo "--- boot"; tail -30 "$work/boot.log"
+fi
+echo "$passed passed, $failed failed"
+[ $failed = 0 ]
