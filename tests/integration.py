@@ -386,6 +386,52 @@ def log_reopen(env):
 
 
 @case
+def reload_rereads_config_and_key(env):
+    """SIGHUP rereads the config file (the client moves to another server)
+    and the key (the server takes a new one); a bad config on reload is
+    logged and the old settings stay."""
+    a = env.server(name="server-a")
+    b = env.server(name="server-b")
+    port_a, port_b = a.port(), b.port()
+    conf = os.path.join(env.tmp, "home.conf")
+
+    def write_conf(port, extra=""):
+        with open(conf, "w") as f:
+            f.write("host = 127.0.0.1\nport = %d\nkey-file = %s\n%s" % (port, env.key_file, extra))
+
+    write_conf(port_a)
+    client = Canary(env.tmp, "client", ["--client", "--id", "home", "--config", conf] + FAST)
+    env.procs.append(client)
+    wait_for(lambda: any(m["type"] == "handshake_init" for _, _, m in a.packets("RX")), what="server a hears it")
+
+    write_conf(port_a, "bogus line\n")
+    client.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: any("Reload failed, keeping the old settings" in t for _, t in client.lines()),
+             what="the bad reload logged")
+    check(client.proc.poll() is None, "a bad config on reload does not stop the client")
+
+    write_conf(port_b)
+    client.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: any(m["type"] == "handshake_init" for _, _, m in b.packets("RX")), what="server b hears it")
+    check(any(t == "Reloaded" for _, t in client.lines()), "the reload is logged")
+
+    # a new key for server b and the client: they keep talking
+    new_key = subprocess.check_output([BIN, "--generate-key"], text=True)
+    with open(env.key_file, "w") as f:
+        f.write(new_key)
+    b.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: any(t == "Reloaded" for _, t in b.lines()), what="server b reloaded")
+    before = len(answered(client))
+    time.sleep(0.5)  # the client still has the old key: its inits are invalid to b
+    check(len(answered(client)) == before, "old key no longer answered")
+    check(any(t.endswith("[InvalidMessage]") for _, t in b.lines()), "old key invalid for b")
+    client.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: len(answered(client)) > before, what="answers with the new key")
+    for p in (client, a, b):
+        check(p.stop() == 0, "clean exit")
+
+
+@case
 def config_file(env):
     """A client set up by a config file, the command line winning."""
     server = env.server()

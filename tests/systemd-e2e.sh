@@ -69,6 +69,8 @@ journalctl -u udp-canary.slice -o cat --no-pager > $R/j-slice.txt
 journalctl -t udp-canary -o cat --no-pager > $R/j-tag.txt
 journalctl CANARY_CLIENT_ID=home -o json --no-pager > $R/j-json.txt
 journalctl MESSAGE_ID=f966171a66b54168b7cd855d12172664 -o cat --no-pager > $R/j-start.txt
+journalctl --update-catalog
+journalctl -x -u udp-canary-server MESSAGE_ID=f966171a66b54168b7cd855d12172664 --no-pager > $R/j-catalog.txt
 ls /var/log/udp-canary /var/lib/private/udp-canary > $R/files.txt 2>&1
 MANPATH=/usr/share/man man udp-canary > $R/man.txt 2>&1; echo $? > $R/man.rc
 systemctl stop udp-canary-client@home udp-canary-server
@@ -132,6 +134,7 @@ assert rows and all(r[\"CANARY_CLIENT_ID\"] == \"home\" for r in rows)
 assert {r[\"CANARY_EVENT\"] for r in rows} >= {\"tx\", \"rx\"}
 '"
 check "lifecycle entries carry a MESSAGE_ID" has j-start.txt "^Listening on"
+check "the catalog explains lifecycle entries (journalctl -x)" has j-catalog.txt "Subject: udp-canary started"
 check "systemctl reload works" is reload.rc 0
 check "the reload is logged" has j-server.txt "^Reloaded"
 check "no log file by default under systemd" bash -c "! grep -q '\\.log' $res/files.txt"
