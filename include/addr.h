@@ -11,12 +11,12 @@
 /* "[" + INET6_ADDRSTRLEN + "]:" + 5 digits */
 #define ADDR_STRLEN (INET6_ADDRSTRLEN + 8)
 
+/* Only IPv4 and IPv6, so no sockaddr_storage: a client table entry stays small. */
 struct addr {
         union {
                 struct sockaddr sa;
                 struct sockaddr_in in;
                 struct sockaddr_in6 in6;
-                struct sockaddr_storage ss;
         };
         socklen_t len;
 };

@@ -19,6 +19,7 @@ struct daemon {
          * negative errno (the old settings then stay). */
         int (*reload)(void *arg);
         void *reload_arg;
+        char status[256]; /* the last STATUS= sent */
 };
 
 /* Monotonic time in microseconds: the protocol core's clock. */
@@ -35,6 +36,9 @@ int daemon_run(struct daemon *d);
 /* Logs every event and sends every message of the list on fd. A message
  * that cannot be sent is logged and otherwise dropped, as a lost packet. */
 void daemon_perform(int fd, const struct seal_key *key, const struct actions *a);
+
+/* Sends STATUS=text to systemd unless it is the one sent last. */
+void daemon_status(struct daemon *d, const char *text);
 
 /* Makes a libevent timer fire at the monotonic time wake_us. */
 void daemon_timer_at(struct event *timer, uint64_t wake_us);

@@ -16,7 +16,7 @@ enum event_kind {
         EVENT_INVALID, /* a datagram that is not a valid message */
         EVENT_REPLAY,  /* server: an init not above the highest id seen */
         EVENT_IGNORED, /* client: a valid message that does not fit the state */
-        EVENT_FULL,    /* server: the table of clients is full */
+        EVENT_EVICTED, /* server: a client forgotten to make room (msg.id: its id) */
 };
 
 /* Why an EVENT_IGNORED message was ignored. */

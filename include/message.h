@@ -51,5 +51,8 @@ ssize_t message_to_json(const struct message *m, char *buf, size_t cap);
  * -ENOBUFS. The text is NUL-terminated. */
 ssize_t message_to_repr(const struct message *m, char *buf, size_t cap);
 
+/* Writes one string as a JSON string, as Python's json.dumps does. */
+ssize_t message_json_string(const char *s, size_t n, char *buf, size_t cap);
+
 /* Writes Python's repr of one string (the n UTF-8 bytes at s). */
 ssize_t message_repr_string(const char *s, size_t n, char *buf, size_t cap);

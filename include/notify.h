@@ -10,7 +10,7 @@ void notify_reloading(void);
 void notify_stopping(void);
 void notify_watchdog(void);
 
-/* Sends STATUS=text unless it equals the last one sent. */
+/* Sends STATUS=text. */
 void notify_status(const char *text);
 
 /* The watchdog interval systemd asks for, in microseconds; 0: none. */

@@ -15,7 +15,7 @@
 #define SERVER_DEFAULT_MAX_CLIENTS 65536
 
 struct server_stats {
-        uint64_t rx, tx, invalid, replays, full;
+        uint64_t rx, tx, invalid, replays, evicted;
         uint64_t last_rx_us;
         struct addr last_from; /* where the last valid message came from */
         char last_id[MESSAGE_ID_MAX + 1];
@@ -26,6 +26,7 @@ struct server {
         const struct seal_key *key;
         struct peers peers;
         struct server_stats stats;
+        uint64_t state_changes; /* highest ids changed: the state file is behind */
 };
 
 int server_init(struct server *s, const struct seal_key *key, size_t max_clients);

@@ -30,7 +30,7 @@ static void update_status(struct client_daemon *d)
         char status[256];
 
         client_status(&d->core, daemon_now_us(), status, sizeof(status));
-        notify_status(status);
+        daemon_status(&d->daemon, status);
 }
 
 static void perform(struct client_daemon *d, const struct actions *a)

@@ -46,6 +46,7 @@ static const struct option_def defs[] = {
         { "handshake-timeout", K_SECONDS, AT(handshake_timeout_us), 0, 0, true },
         { "keepalive-count", K_COUNT, AT(keepalive_count), 1, 1000, true },
         { "max-clients", K_SIZE, AT(max_clients), 1, 16777216, true },
+        { "state-dir", K_STRING, AT(state_dir), 0, 0, true },
         { "help", K_MODE, CONFIG_MODE_HELP, 0, 0, false },
         { "version", K_MODE, CONFIG_MODE_VERSION, 0, 0, false },
 };
@@ -62,7 +63,7 @@ const char config_usage[] =
         "                  [--config FILE] [--optional-config FILE] [--default-id ID]\n"
         "                  [--keepalive-interval SECONDS]\n"
         "                  [--handshake-timeout SECONDS] [--keepalive-count N]\n"
-        "                  [--max-clients N]\n"
+        "                  [--max-clients N] [--state-dir DIR]\n"
         "\n"
         "Logs every packet of a WireGuard-like UDP exchange on both ends, to see when\n"
         "and how a NAT drops or re-maps the flow.\n"
@@ -84,6 +85,7 @@ const char config_usage[] =
         "  --handshake-timeout S    seconds before an unanswered handshake is retried (default 5)\n"
         "  --keepalive-count N      keepalives per handshake (default 5)\n"
         "  --max-clients N          server: most clients remembered (default 65536)\n"
+        "  --state-dir DIR          server: keep the replay state in DIR/replay.state\n"
         "  --help, --version\n";
 
 __attribute__((format(printf, 2, 3))) static int fail(char err[static CONFIG_ERR_MAX], const char *fmt, ...)
@@ -112,7 +114,7 @@ static void free_secret(char *s)
 #define STRING_FIELDS(c)                                                                          \
         {                                                                                         \
                 &(c)->id, &(c)->host, &(c)->key, &(c)->key_file, &(c)->log, &(c)->config_file,    \
-                        &(c)->optional_config, &(c)->default_id                                   \
+                        &(c)->optional_config, &(c)->default_id, &(c)->state_dir                  \
         }
 
 int config_copy(struct config *dst, const struct config *src)
@@ -135,6 +137,7 @@ int config_copy(struct config *dst, const struct config *src)
 
 void config_free(struct config *c)
 {
+        free(c->state_dir);
         free(c->optional_config);
         free(c->default_id);
         free(c->id);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -112,6 +113,14 @@ void daemon_perform(int fd, const struct seal_key *key, const struct actions *a)
                                    addr_format(&a->send[i].to, peer), strerror(-r));
                 }
         }
+}
+
+void daemon_status(struct daemon *d, const char *text)
+{
+        if (strncmp(d->status, text, sizeof(d->status) - 1) == 0)
+                return;
+        snprintf(d->status, sizeof(d->status), "%s", text);
+        notify_status(d->status);
 }
 
 void daemon_timer_at(struct event *timer, uint64_t wake_us)

@@ -233,7 +233,7 @@ void log_lifecycle(enum log_lifecycle kind, const char *fmt, ...)
 
 static const char *const event_names[] = {
         [EVENT_TX] = "tx",           [EVENT_RX] = "rx",           [EVENT_INVALID] = "invalid",
-        [EVENT_REPLAY] = "replay",   [EVENT_IGNORED] = "ignored", [EVENT_FULL] = "full",
+        [EVENT_REPLAY] = "replay",   [EVENT_IGNORED] = "ignored", [EVENT_EVICTED] = "evicted",
 };
 
 /* The structured fields of an event (journal only). */
@@ -321,9 +321,9 @@ ssize_t log_format_event(const struct event *ev, char *buf, size_t cap, enum log
                 n = snprintf(buf, cap, "Ignored %s from %s: %s", message_type_name(ev->msg.type), who,
                              ignore_reason(ev, why, sizeof(why)));
                 break;
-        case EVENT_FULL:
+        case EVENT_EVICTED:
                 *level = LOG_LEVEL_WARNING;
-                n = snprintf(buf, cap, "Table of clients full: %s from %s not served", id, who);
+                n = snprintf(buf, cap, "Table of clients full: forgot %s, last seen at %s", id, who);
                 break;
         }
         return n < 0 || (size_t)n >= cap ? -ENOBUFS : n;

@@ -211,6 +211,14 @@ static void write_json_string(struct text *t, const char *s, size_t n)
         puts_(t, "\"");
 }
 
+ssize_t message_json_string(const char *s, size_t n, char *buf, size_t cap)
+{
+        struct text t = { .buf = buf, .cap = cap };
+
+        write_json_string(&t, s, n);
+        return finish(&t);
+}
+
 ssize_t message_to_json(const struct message *m, char *buf, size_t cap)
 {
         struct text t = { .buf = buf, .cap = cap };

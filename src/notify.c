@@ -34,12 +34,7 @@ void notify_watchdog(void)
 
 void notify_status(const char *text)
 {
-        static char last[256];
-
-        if (strncmp(last, text, sizeof(last) - 1) == 0)
-                return;
-        snprintf(last, sizeof(last), "%s", text);
-        sd_notifyf(0, "STATUS=%s", last);
+        sd_notifyf(0, "STATUS=%s", text);
 }
 
 uint64_t notify_watchdog_usec(void)

@@ -13,9 +13,11 @@
 #include "log.h"
 #include "notify.h"
 #include "server.h"
+#include "state.h"
 #include "udp.h"
 
 #define STATUS_EVERY_US 1000000 /* STATUS= at most once a second under load */
+#define STATE_DELAY_S 1         /* the state file follows changes within this */
 
 struct server_daemon {
         struct daemon daemon;
@@ -26,7 +28,60 @@ struct server_daemon {
         bool core_ready;
         struct addr bound;
         uint64_t status_us;
+        char *state_path;          /* NULL: no state file */
+        struct event *state_ev;    /* saves the state a little after a change */
+        uint64_t state_saved;      /* core.state_changes when last saved */
+        int state_load_err;        /* from setup, logged once the log is open */
+        struct state_report state_report;
+        int state_save_err;        /* the last save's error, logged once */
 };
+
+static void save_state(struct server_daemon *d)
+{
+        int r = state_save(d->state_path, &d->core.peers);
+
+        if (r < 0 && r != d->state_save_err)
+                log_printf(LOG_LEVEL_ERROR, "Cannot write the state file %s: %s", d->state_path, strerror(-r));
+        else if (r == 0 && d->state_save_err)
+                log_printf(LOG_LEVEL_INFO, "State file %s written again", d->state_path);
+        d->state_save_err = r;
+        if (r == 0)
+                d->state_saved = d->core.state_changes;
+}
+
+static void on_state_timer(evutil_socket_t fd, short what, void *arg)
+{
+        save_state(arg);
+}
+
+/* After a batch: schedule a save if the replay state changed. */
+static void state_changed(struct server_daemon *d)
+{
+        struct timeval tv = { .tv_sec = STATE_DELAY_S };
+
+        if (d->state_path && d->core.state_changes != d->state_saved && !evtimer_pending(d->state_ev, NULL))
+                evtimer_add(d->state_ev, &tv);
+}
+
+static void log_state_load(const struct server_daemon *d)
+{
+        const struct state_report *r = &d->state_report;
+
+        if (!d->state_path)
+                return;
+        if (d->state_load_err < 0) {
+                log_printf(LOG_LEVEL_ERROR, "Cannot read the state file %s: %s; starting with no clients",
+                           d->state_path, strerror(-d->state_load_err));
+                return;
+        }
+        if (r->bad_lines)
+                log_printf(LOG_LEVEL_WARNING, "State file %s: %zu bad lines skipped%s", d->state_path,
+                           r->bad_lines, r->kept_aside ? "; the file is kept as .corrupt" : "");
+        if (r->dropped)
+                log_printf(LOG_LEVEL_WARNING, "State file %s: %zu clients over --max-clients not loaded",
+                           d->state_path, r->dropped);
+        log_printf(LOG_LEVEL_INFO, "State file %s: %zu clients loaded", d->state_path, r->loaded);
+}
 
 static void update_status(struct server_daemon *d, uint64_t now_us)
 {
@@ -34,7 +89,7 @@ static void update_status(struct server_daemon *d, uint64_t now_us)
 
         d->status_us = now_us;
         server_status(&d->core, status, sizeof(status));
-        notify_status(status);
+        daemon_status(&d->daemon, status);
 }
 
 static void on_read(evutil_socket_t fd, short what, void *arg)
@@ -60,6 +115,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         }
         if (now && (now - d->status_us >= STATUS_EVERY_US || d->core.peers.count != clients))
                 update_status(d, now);
+        state_changed(d);
 }
 
 static int setup(struct server_daemon *d, const struct config *cfg)
@@ -84,9 +140,17 @@ static int setup(struct server_daemon *d, const struct config *cfg)
                 return 1;
         }
         d->core_ready = true;
+        if (cfg->state_dir) {
+                if (asprintf(&d->state_path, "%s/%s", cfg->state_dir, STATE_FILE_NAME) < 0) {
+                        d->state_path = NULL;
+                        fprintf(stderr, "udp-canary: out of memory\n");
+                        return 1;
+                }
+                d->state_load_err = state_load(d->state_path, &d->core.peers, &d->state_report);
+        }
         if (daemon_init(&d->daemon) < 0 ||
             !(d->read_ev = event_new(d->daemon.base, d->fd, EV_READ | EV_PERSIST, on_read, d)) ||
-            event_add(d->read_ev, NULL) < 0) {
+            !(d->state_ev = evtimer_new(d->daemon.base, on_state_timer, d)) || event_add(d->read_ev, NULL) < 0) {
                 fprintf(stderr, "udp-canary: cannot set up the event loop\n");
                 return 1;
         }
@@ -121,10 +185,15 @@ struct daemon *server_daemon_base(struct server_daemon *d)
 int server_daemon_run(struct server_daemon *d)
 {
         char text[ADDR_STRLEN];
+        int r;
 
+        log_state_load(d);
         log_lifecycle(LOG_LIFECYCLE_START, "Listening on %s", addr_format(&d->bound, text));
         update_status(d, daemon_now_us());
-        return daemon_run(&d->daemon);
+        r = daemon_run(&d->daemon);
+        if (d->state_path && (d->core.state_changes != d->state_saved || d->state_report.kept_aside))
+                save_state(d);
+        return r;
 }
 
 int server_daemon_reconfigure(struct server_daemon *d, const struct config *cfg)
@@ -145,7 +214,10 @@ void server_daemon_free(struct server_daemon *d)
                 return;
         if (d->read_ev)
                 event_free(d->read_ev);
+        if (d->state_ev)
+                event_free(d->state_ev);
         daemon_free(&d->daemon);
+        free(d->state_path);
         if (d->core_ready)
                 server_free(&d->core);
         if (d->fd >= 0)

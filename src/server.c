@@ -18,22 +18,34 @@ void server_free(struct server *s)
         peers_free(&s->peers);
 }
 
-/* The client's entry, created on first sight; NULL when the table is full. */
+/* Makes room for one more client by forgetting the one heard from least
+ * recently. */
+static void evict(struct server *s, struct actions *out)
+{
+        struct peer *old = s->peers.oldest;
+        struct event *ev = actions_event(out, EVENT_EVICTED, &old->addr);
+
+        ev->has_msg = true;
+        (void)message_init(&ev->msg, MESSAGE_HANDSHAKE_INIT, old->id, old->id_len, old->highest_init, 0);
+        peers_remove(&s->peers, old);
+        s->stats.evicted++;
+        s->state_changes++;
+}
+
+/* The client's entry, created on first sight; NULL without memory. */
 static struct peer *lookup(struct server *s, uint64_t now_us, const struct message *m,
-                           struct actions *out, const struct addr *from)
+                           struct actions *out)
 {
         struct peer *p = peers_find(&s->peers, m->id, m->id_len);
 
-        if (p)
+        if (p) {
+                peers_touch(&s->peers, p);
                 return p;
-        if (peers_add(&s->peers, m->id, m->id_len, &p) < 0) {
-                struct event *ev = actions_event(out, EVENT_FULL, from);
-
-                ev->has_msg = true;
-                ev->msg = *m;
-                s->stats.full++;
-                return NULL;
         }
+        if (s->peers.count >= s->peers.max && s->peers.oldest)
+                evict(s, out);
+        if (peers_add(&s->peers, m->id, m->id_len, &p) < 0)
+                return NULL;
         p->first_seen_us = now_us;
         return p;
 }
@@ -54,6 +66,7 @@ static void handle_init(struct server *s, struct peer *p, const struct message *
                 return;
         }
         p->highest_init = m->data[0];
+        s->state_changes++;
         reply.type = MESSAGE_HANDSHAKE_RESPONSE;
         actions_send(out, &reply, from, false);
         p->tx++;
@@ -87,7 +100,7 @@ void server_receive(struct server *s, uint64_t now_us, const struct addr *from,
         memcpy(s->stats.last_id, m.id, m.id_len + 1);
         s->stats.last_id_len = m.id_len;
 
-        p = lookup(s, now_us, &m, out, from);
+        p = lookup(s, now_us, &m, out);
         if (!p)
                 return;
         p->rx++;

@@ -28,7 +28,12 @@ int udp_resolve(const char *host, uint16_t port, bool passive, struct addr *out,
                 return -EADDRNOTAVAIL;
         }
         memset(out, 0, sizeof(*out));
-        memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
+        if (res->ai_addrlen > sizeof(out->in6)) { /* not IPv4 or IPv6: cannot happen for UDP */
+                freeaddrinfo(res);
+                snprintf(err, errlen, "not an IP address");
+                return -EADDRNOTAVAIL;
+        }
+        memcpy(&out->in6, res->ai_addr, res->ai_addrlen);
         out->len = res->ai_addrlen;
         freeaddrinfo(res);
         return 0;
@@ -56,7 +61,7 @@ int udp_open(const struct addr *a, bool bind_it)
 int udp_local(int fd, struct addr *out)
 {
         memset(out, 0, sizeof(*out));
-        out->len = sizeof(out->ss);
+        out->len = sizeof(out->in6);
         return getsockname(fd, &out->sa, &out->len) < 0 ? -errno : 0;
 }
 
@@ -83,7 +88,7 @@ ssize_t udp_recv(int fd, uint8_t *buf, size_t cap, struct addr *from)
         ssize_t n;
 
         memset(from, 0, sizeof(*from));
-        from->len = sizeof(from->ss);
+        from->len = sizeof(from->in6);
         do
                 n = recvfrom(fd, buf, cap, 0, &from->sa, &from->len);
         while (n < 0 && errno == EINTR);

@@ -329,21 +329,11 @@ def invalid_datagrams(env):
 def replay_rule(env):
     """An init is answered only when its id is above the highest seen for
     that client id; a replay is logged and gets nothing."""
-    refpeer()
-    sys.path.insert(0, HERE)
-    import refpeer as ref
-    key = base64.b64decode(env.key)
     server = env.server()
-    port = server.port()
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(0.5)
+    send = sender(env, server.port())
 
     def init(cid, hid):
-        s.sendto(ref.seal(key, {"id": cid, "type": "handshake_init", "data": [hid, 0]}), ("127.0.0.1", port))
-        try:
-            return ref.open_(key, s.recvfrom(4096)[0])
-        except socket.timeout:
-            return None
+        return send(cid, hid)[0]
 
     check(init("r", 100) == {"id": "r", "type": "handshake_response", "data": [100, 0]}, "first init answered")
     check(init("r", 100) is None, "the same init again: not answered")
@@ -353,6 +343,78 @@ def replay_rule(env):
     replays = [t for _, t in server.lines() if t.startswith("Replay")]
     check(len(replays) == 2, "two replays logged: %s" % replays)
     check(server.stop() == 0, "clean exit")
+
+
+def sender(env, port):
+    """A socket that sends inits sealed by the reference peer and says
+    whether an answer came."""
+    refpeer()
+    sys.path.insert(0, HERE)
+    import refpeer as ref
+    key = base64.b64decode(env.key)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(0.5)
+
+    def init(cid, hid, packet=None):
+        packet = packet or ref.seal(key, {"id": cid, "type": "handshake_init", "data": [hid, 0]})
+        s.sendto(packet, ("127.0.0.1", port))
+        try:
+            return ref.open_(key, s.recvfrom(4096)[0]), packet
+        except socket.timeout:
+            return None, packet
+    return init
+
+
+@case
+def replay_after_restart(env):
+    """With --state-dir, a restart keeps the highest ids: an init captured
+    before the restart is not answered after it; the next real one is."""
+    state = os.path.join(env.tmp, "state")
+    os.mkdir(state)
+    server = env.server(extra=["--state-dir", state])
+    port = server.port()
+    init = sender(env, port)
+    answer, captured = init("home", 1000)
+    check(answer is not None, "first init answered")
+    check(init("other", 7)[0] is not None, "another client answered")
+    check(server.stop() == 0, "clean exit")
+    saved = open(os.path.join(state, "replay.state")).read()
+    check('1000 "home"' in saved and '7 "other"' in saved, "state saved on exit: %r" % saved)
+
+    server = env.server(port=port, name="server2", extra=["--state-dir", state])
+    server.port()
+    check(any("2 clients loaded" in t for _, t in server.lines()), "state loaded")
+    check(init("home", 0, captured)[0] is None, "the captured init replayed: not answered")
+    check(any(t.startswith("Replay from") for _, t in server.lines()), "the replay logged")
+    check(init("home", 1001)[0] is not None, "the next real init answered")
+    # saved soon after a change, not only on exit
+    wait_for(lambda: '1001 "home"' in open(os.path.join(state, "replay.state")).read(), what="state saved")
+    server.proc.kill()  # no clean exit this time
+    server.proc.wait()
+    server = env.server(port=port, name="server3", extra=["--state-dir", state])
+    server.port()
+    check(init("home", 1001)[0] is None, "after a crash too")
+    server.stop()
+
+
+@case
+def corrupt_state_file(env):
+    """A corrupt state file is reported, kept aside, and the server starts."""
+    state = os.path.join(env.tmp, "state")
+    os.mkdir(state)
+    with open(os.path.join(state, "replay.state"), "wb") as f:
+        f.write(b'5 "home"\n\xff\xfe garbage\n12 "cut')
+    server = env.server(extra=["--state-dir", state])
+    port = server.port()
+    lines = [t for _, t in server.lines()]
+    check(any("2 bad lines skipped; the file is kept as .corrupt" in t for t in lines), "reported: %s" % lines)
+    check(any("1 clients loaded" in t for t in lines), "the good line loaded")
+    check(os.path.exists(os.path.join(state, "replay.state.corrupt")), "kept aside")
+    init = sender(env, port)
+    check(init("home", 5)[0] is None, "the loaded id still protects")
+    check(init("home", 6)[0] is not None, "and the server serves")
+    check(server.stop() == 0, "clean exit")
+    check('6 "home"' in open(os.path.join(state, "replay.state")).read(), "a fresh state file")
 
 
 @case

@@ -86,8 +86,8 @@ static void test_events(void)
         CHECK_STR(fmt(&e, LOG_LEVEL_WARNING),
                   "Ignored handshake_response from 192.0.2.5:9: not from the server's address");
 
-        e.kind = EVENT_FULL;
-        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "Table of clients full: 'a' from 192.0.2.5:9 not served");
+        e.kind = EVENT_EVICTED;
+        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "Table of clients full: forgot 'a', last seen at 192.0.2.5:9");
 }
 
 /* The longest possible message still fits a line, whole. */

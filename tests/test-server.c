@@ -122,6 +122,7 @@ static void test_many_clients(void)
         server_free(&s);
 }
 
+/* A full table forgets the client heard from least recently, and says so. */
 static void test_full_table(void)
 {
         struct addr a = peer_addr("198.51.100.7", 40000);
@@ -130,17 +131,35 @@ static void test_full_table(void)
         char id[16];
 
         CHECK_INT(server_init(&s, &key, 100), 0);
-        for (unsigned i = 0; i < 300; i++) {
+        for (unsigned i = 0; i < 100; i++) {
                 snprintf(id, sizeof(id), "c%u", i);
-                deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, id, 1, 0, &out);
-                CHECK_INT(out.n_send, i < 100 ? 1 : 0);
+                deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, id, 10, 0, &out);
+                CHECK_INT(out.n_send, 1);
         }
-        CHECK_INT(s.peers.count, 100);
-        CHECK_INT(s.stats.full, 200);
-        CHECK_INT(out.events[1].kind, EVENT_FULL);
-        /* a known client is still served */
-        deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, "c5", 2, 0, &out);
+        /* c0 speaks again: now c1 is the oldest */
+        deliver(&s, &a, MESSAGE_KEEPALIVE, "c0", 10, 1, &out);
+        for (unsigned i = 100; i < 300; i++) {
+                snprintf(id, sizeof(id), "c%u", i);
+                deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, id, 10, 0, &out);
+                CHECK_INT(out.n_send, 1);
+                CHECK_INT(peer_count(&out, EVENT_EVICTED), 1);
+                CHECK_INT(s.peers.count, 100);
+        }
+        CHECK_INT(s.stats.evicted, 200);
+        CHECK(peers_find(&s.peers, "c0", 2) == NULL); /* evicted after c1..c99 in turn */
+        CHECK(peers_find(&s.peers, "c1", 2) == NULL);
+        CHECK(peers_find(&s.peers, "c299", 4) != NULL);
+        CHECK(peers_find(&s.peers, "c200", 4) != NULL);
+        CHECK(peers_find(&s.peers, "c199", 4) == NULL);
+        /* every survivor is still found after all the removals */
+        for (unsigned i = 200; i < 300; i++) {
+                snprintf(id, sizeof(id), "c%u", i);
+                CHECK(peers_find(&s.peers, id, strlen(id)) != NULL);
+        }
+        /* a forgotten client's replay is answered again: the price of eviction */
+        deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, "c1", 10, 0, &out);
         CHECK_INT(out.n_send, 1);
+        CHECK_STR(out.events[1].msg.id, "c200");
         server_free(&s);
 }
 
