@@ -12,6 +12,7 @@
 #define CONFIG_DEFAULT_LOG "udp-canary.log"
 #define CONFIG_DEFAULT_SERVER_HOST "0.0.0.0"
 #define CONFIG_ERR_MAX 512
+#define CONFIG_FILE_MAX (1 << 20) /* a config file is small; a larger one is a mistake */
 
 enum config_mode {
         CONFIG_MODE_NONE,
@@ -45,6 +46,10 @@ int config_parse_args(struct config *c, int argc, char **argv, char err[static C
 /* Reads a config file; its values fill only what is not set yet. Returns 0,
  * or a negative errno with the reason in err. */
 int config_load_file(struct config *c, const char *path, char err[static CONFIG_ERR_MAX]);
+
+/* Parses config text (len bytes, from a file called name for errors). */
+int config_parse_text(struct config *c, const char *name, const char *text, size_t len,
+                      char err[static CONFIG_ERR_MAX]);
 
 /* Reads --config, then --optional-config if that file exists. */
 int config_load_files(struct config *c, char err[static CONFIG_ERR_MAX]);

@@ -15,7 +15,7 @@
 
 #include <sodium.h>
 
-#include "config.h"
+#include "build-config.h"
 
 #if HAVE_AESNI
 #include <wmmintrin.h>

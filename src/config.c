@@ -332,33 +332,60 @@ static int file_line(struct config *c, const char *path, unsigned lineno, char *
         return fail(err, "%s:%u: unknown option '%s'", path, lineno, name);
 }
 
-int config_load_file(struct config *c, const char *path, char err[static CONFIG_ERR_MAX])
+int config_parse_text(struct config *c, const char *name, const char *text, size_t len,
+                      char err[static CONFIG_ERR_MAX])
 {
-        FILE *f = fopen(path, "re");
-        char *line = NULL;
-        size_t cap = 0;
+        char line[4096];
         unsigned lineno = 0;
         int r = 0;
 
+        while (len > 0 && r == 0) {
+                const char *nl = memchr(text, '\n', len);
+                size_t n = nl ? (size_t)(nl - text) : len;
+
+                lineno++;
+                if (n >= sizeof(line))
+                        r = fail(err, "%s:%u: line too long", name, lineno);
+                else if (memchr(text, '\0', n) || !unicode_utf8_valid((const uint8_t *)text, n))
+                        r = fail(err, "%s:%u: not UTF-8 text", name, lineno);
+                if (r == 0) {
+                        memcpy(line, text, n);
+                        line[n] = '\0';
+                        r = file_line(c, name, lineno, line, err);
+                }
+                text += nl ? n + 1 : n;
+                len -= nl ? n + 1 : n;
+        }
+        sodium_memzero(line, sizeof(line)); /* it may have held the key */
+        return r;
+}
+
+int config_load_file(struct config *c, const char *path, char err[static CONFIG_ERR_MAX])
+{
+        FILE *f = fopen(path, "re");
+        char *text;
+        size_t len;
+        int r;
+
         if (!f) {
                 r = -errno;
-                snprintf(err, CONFIG_ERR_MAX, "cannot read config file %s: %s", path, strerror(errno));
+                snprintf(err, CONFIG_ERR_MAX, "cannot read config file %s: %s", path, strerror(-r));
                 return r;
         }
-        ssize_t n;
-
-        while (r == 0 && (n = getline(&line, &cap, f)) >= 0) {
-                lineno++;
-                if (memchr(line, '\0', (size_t)n) || !unicode_utf8_valid((const uint8_t *)line, (size_t)n))
-                        r = fail(err, "%s:%u: not UTF-8 text", path, lineno);
-                else
-                        r = file_line(c, path, lineno, line, err);
-        }
-        if (r == 0 && ferror(f))
+        text = malloc(CONFIG_FILE_MAX + 1);
+        len = text ? fread(text, 1, CONFIG_FILE_MAX + 1, f) : 0;
+        if (!text)
+                r = fail(err, "out of memory");
+        else if (ferror(f))
                 r = fail(err, "cannot read config file %s", path);
-        if (line)
-                sodium_memzero(line, cap); /* it may have held the key */
-        free(line);
+        else if (len > CONFIG_FILE_MAX)
+                r = fail(err, "%s: larger than %d bytes, not a config file", path, CONFIG_FILE_MAX);
+        else
+                r = config_parse_text(c, path, text, len, err);
+        if (text) {
+                sodium_memzero(text, len);
+                free(text);
+        }
         fclose(f);
         return r;
 }

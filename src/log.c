@@ -198,7 +198,8 @@ static void emit(enum log_level level, const char *body, size_t body_len, struct
                 write_all(logger.fd, line, (size_t)n);
 }
 
-static void vlog(enum log_level level, struct fields *f, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void vlog(enum log_level level, struct fields *f, const char *fmt,
+                                                     va_list ap)
 {
         char body[LOG_LINE_MAX];
         int n = vsnprintf(body, sizeof(body), fmt, ap);

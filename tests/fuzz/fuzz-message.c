@@ -1,0 +1,27 @@
+/* Fuzz target: message parsing. What parses must write back to JSON that
+ * parses to the same message, and to a repr; nothing may crash or leak. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "message.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        char json[MESSAGE_TEXT_MAX], repr[MESSAGE_TEXT_MAX];
+        struct message m, again;
+        ssize_t n;
+
+        if (message_parse(&m, data, size) < 0)
+                return 0;
+        n = message_to_json(&m, json, sizeof(json));
+        if (n < 0 || message_parse(&again, (const uint8_t *)json, (size_t)n) != 0)
+                abort();
+        if (again.type != m.type || again.id_len != m.id_len || memcmp(again.id, m.id, m.id_len) != 0 ||
+            again.data[0] != m.data[0] || again.data[1] != m.data[1])
+                abort();
+        if (message_to_repr(&m, repr, sizeof(repr)) < 0)
+                abort();
+        return 0;
+}

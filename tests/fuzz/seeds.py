@@ -1,0 +1,31 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of one fuzz target into a directory, from the
+golden packets (tests/data/packets.json) and a few config files.
+Usage: seeds.py packet|message|config PACKETS_JSON OUT_DIR"""
+import json
+import os
+import sys
+
+kind, vectors, out = sys.argv[1:4]
+os.makedirs(out, exist_ok=True)
+v = json.load(open(vectors))
+seeds = []
+if kind in ("packet", "message"):
+    texts = [x["plaintext"].encode() for x in v["valid"]]
+    texts += [bytes.fromhex(x["plaintext_hex"]) for x in v["authenticated_malformed"] if "plaintext_hex" in x]
+    if kind == "message":
+        seeds = texts
+    else:
+        seeds = [b"\x01" + t for t in texts]  # sealed mode
+        seeds += [b"\x00" + bytes.fromhex(x["packet_hex"]) for x in v["valid"] + v["reject"]]
+else:
+    seeds = [
+        b"host = vps.example.org\nport = 43210\nclient = yes\nid = home\n",
+        b"# comment\n\nserver = true\nmax-clients = 10\nstate-dir = /var/lib/x\n",
+        b"keepalive-interval = 0.5\nhandshake-timeout = 1\nkeepalive-count = 3\nkey = DP2hvII7udFu0b2DBvmrxw==\n",
+        b"log = \nkey-file = /etc/k\n",
+    ]
+for i, s in enumerate(seeds):
+    with open(os.path.join(out, "seed-%03d" % i), "wb") as f:
+        f.write(s)
+print("%d seeds for %s" % (len(seeds), kind))
