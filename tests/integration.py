@@ -6,11 +6,14 @@ reference peer) are skipped without it; the run exits 77 only when every
 case skipped.
 
 Run one case: UDP_CANARY=build/src/udp-canary tests/integration.py cycles
+Under valgrind: UDP_CANARY_WRAPPER="valgrind --error-exitcode=97 ..." (every
+wait is then given more time, and an error or leak shows as exit status 97).
 """
 import ast
 import base64
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -21,6 +24,8 @@ import time
 import traceback
 
 BIN = os.path.abspath(os.environ.get("UDP_CANARY", "build/src/udp-canary"))
+WRAP = shlex.split(os.environ.get("UDP_CANARY_WRAPPER", ""))
+SLOW = 6.0 if WRAP else 1.0  # valgrind starts and runs slower
 HERE = os.path.dirname(os.path.abspath(__file__))
 # A cycle: answer, 5 keepalives 0.1 s apart, so a handshake every ~0.4 s.
 FAST = ["--keepalive-interval", "0.1", "--handshake-timeout", "0.3"]
@@ -38,7 +43,7 @@ def check(cond, what):
 
 
 def wait_for(pred, timeout=5.0, what="condition"):
-    end = time.monotonic() + timeout
+    end = time.monotonic() + timeout * SLOW
     while time.monotonic() < end:
         value = pred()
         if value:
@@ -76,7 +81,7 @@ class Canary:
     def __init__(self, tmp, name, args, exe=None):
         self.log = os.path.join(tmp, name + ".log")
         self.stderr = open(os.path.join(tmp, name + ".stderr"), "w+")
-        cmd = (exe or [BIN]) + args + ["--log", self.log]
+        cmd = (exe or WRAP + [BIN]) + args + ["--log", self.log]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=self.stderr, cwd=tmp)
 
@@ -104,7 +109,10 @@ class Canary:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
-            return self.proc.wait(timeout=5)
+            status = self.proc.wait(timeout=5 * SLOW)
+            check(not (WRAP and status == 97), "the wrapper (valgrind) reported errors or leaks: "
+                  + self.errors()[-2000:])
+            return status
         finally:
             if self.proc.poll() is None:
                 self.proc.kill()
@@ -214,7 +222,7 @@ def server_restart(env):
     wait_for(lambda: len(answered(client)) >= 2, timeout=10, what="2 handshakes")
     check(server.stop() == 0, "server exit status 0")
     before = len(answered(client))
-    time.sleep(1.0)
+    time.sleep(1.0 * SLOW)
     inits_while_down = [m for _, _, m in client.packets("TX") if m["type"] == "handshake_init"]
     server2 = env.server(port=port, name="server2")
     server2.port()
@@ -238,8 +246,8 @@ def signals(env):
 
 
 def run_bad(env, args, says):
-    r = subprocess.run([BIN] + args, capture_output=True, text=True, cwd=env.tmp, timeout=30)
-    lines = r.stderr.strip().splitlines()
+    r = subprocess.run(WRAP + [BIN] + args, capture_output=True, text=True, cwd=env.tmp, timeout=30 * SLOW)
+    lines = [l for l in r.stderr.strip().splitlines() if not l.startswith("==")]  # valgrind's own
     check(r.returncode == 2, "%s: exit status 2, got %d (%s)" % (args, r.returncode, r.stderr))
     check(len(lines) == 1, "%s: one line on stderr, got %r" % (args, r.stderr))
     check(says in lines[0], "%s: %r in %r" % (args, says, lines[0]))
@@ -297,6 +305,8 @@ def generate_key(env):
 @case
 def key_not_in_cmdline(env):
     """A key given with --key is not visible in /proc/PID/cmdline."""
+    if WRAP:
+        raise Skip("under a wrapper, /proc/PID/cmdline is the wrapper's")
     server = env.server(exe=[BIN])  # exe set: passes --key
     server.port()
     with open("/proc/%d/cmdline" % server.proc.pid, "rb") as f:
@@ -315,7 +325,8 @@ def invalid_datagrams(env):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     for size in (0, 1, 47, 48, 64, 65, 4096, 4097, 65507):
         s.sendto(os.urandom(size), ("127.0.0.1", port))
-    time.sleep(0.2)
+    wait_for(lambda: len([t for _, t in server.lines() if t.endswith("[InvalidMessage]")]) >= 9,
+             what="the junk logged")
     check(server.proc.poll() is None, "server alive after junk")
     invalid = [t for _, t in server.lines() if t.endswith("[InvalidMessage]")]
     check(len(invalid) == 9, "each datagram logged once as invalid: %d" % len(invalid))
@@ -353,7 +364,7 @@ def sender(env, port):
     import refpeer as ref
     key = base64.b64decode(env.key)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(0.5)
+    s.settimeout(0.5 * SLOW)
 
     def init(cid, hid, packet=None):
         packet = packet or ref.seal(key, {"id": cid, "type": "handshake_init", "data": [hid, 0]})
@@ -484,7 +495,7 @@ def reload_rereads_config_and_key(env):
     b.proc.send_signal(signal.SIGHUP)
     wait_for(lambda: any(t == "Reloaded" for _, t in b.lines()), what="server b reloaded")
     before = len(answered(client))
-    time.sleep(0.5)  # the client still has the old key: its inits are invalid to b
+    time.sleep(0.5 * SLOW)  # the client still has the old key: its inits are invalid to b
     check(len(answered(client)) == before, "old key no longer answered")
     check(any(t.endswith("[InvalidMessage]") for _, t in b.lines()), "old key invalid for b")
     client.proc.send_signal(signal.SIGHUP)
