@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""Hostile-network tests in network namespaces this test creates (root only;
+exit 77 otherwise): a client behind a NAT namespace (nftables masquerade with
+random ports, like a CG-NAT) and a server namespace, with fast timers.
+
+    client ns            nat ns                      server ns
+    198.51.100.2 --- 198.51.100.1 | 203.0.113.1 --- 203.0.113.2:43210
+
+Only documentation addresses (RFC 5737), only inside these namespaces; all
+are removed afterwards, also when a case fails.
+
+Cases: the NAT forgets the flow (conntrack -F); a blackhole in both
+directions; 30% random loss; a server restart with captured traffic
+replayed afterwards. Each asserts on both ends' logs.
+Run one: tests/netns.py conntrack_flush
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import integration as it  # noqa: E402  (log reading, processes, checks)
+
+BIN = it.BIN
+KA, HT = 0.2, 0.5  # keepalive interval and handshake timeout, seconds
+FAST = ["--keepalive-interval", str(KA), "--handshake-timeout", str(HT)]
+SERVER_IP, NAT_OUT_IP, CLIENT_IP = "203.0.113.2", "203.0.113.1", "198.51.100.2"
+PORT = 43210
+
+
+def sh(*cmd, check=True):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError("%s: %s" % (" ".join(cmd), r.stderr.strip()))
+    return r.stdout
+
+
+class Net:
+    """Three namespaces, wired and NATed; removed by close()."""
+
+    made = 0
+
+    def __init__(self):
+        Net.made += 1
+        tag = "%d-%d" % (os.getpid(), Net.made)
+        self.c, self.n, self.s = "ucc" + tag, "ucn" + tag, "ucs" + tag
+        try:
+            self._build()
+        except Exception:
+            self.close()
+            raise
+
+    def _build(self):
+        for ns in (self.c, self.n, self.s):
+            sh("ip", "netns", "add", ns)
+            self.ns(ns, "ip", "link", "set", "lo", "up")
+        sh("ip", "link", "add", "c0", "netns", self.c, "type", "veth", "peer", "name", "n1", "netns", self.n)
+        sh("ip", "link", "add", "n2", "netns", self.n, "type", "veth", "peer", "name", "s0", "netns", self.s)
+        for ns, dev, addr in ((self.c, "c0", CLIENT_IP + "/24"), (self.n, "n1", "198.51.100.1/24"),
+                              (self.n, "n2", NAT_OUT_IP + "/24"), (self.s, "s0", SERVER_IP + "/24")):
+            self.ns(ns, "ip", "addr", "add", addr, "dev", dev)
+            self.ns(ns, "ip", "link", "set", dev, "up")
+        self.ns(self.c, "ip", "route", "add", "default", "via", "198.51.100.1")
+        self.ns(self.n, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        self.nft("add table ip canary")
+        self.nft("add chain ip canary post { type nat hook postrouting priority 100 ; }")
+        self.nft('add rule ip canary post oifname "n2" masquerade fully-random')
+        self.nft("add chain ip canary gate { type filter hook forward priority 0 ; }")
+
+    def ns(self, ns, *cmd):
+        return sh("ip", "netns", "exec", ns, *cmd)
+
+    def nft(self, rule):
+        self.ns(self.n, "nft", rule)
+
+    def exe(self, ns):
+        return ["ip", "netns", "exec", ns, BIN]
+
+    def close(self):
+        for ns in (self.c, self.n, self.s):
+            sh("ip", "netns", "del", ns, check=False)
+
+
+class Case:
+    def __init__(self):
+        self.procs = []
+        self.net = Net()
+        self.tmp = it.tempfile.mkdtemp(prefix="udp-canary-netns-")
+        self.key_file = os.path.join(self.tmp, "key")
+        fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.write(fd, subprocess.check_output([BIN, "--generate-key"]))
+        os.close(fd)
+
+    def server(self, name="server", extra=()):
+        p = it.Canary(self.tmp, name, ["--server", "--port", str(PORT), "--key-file", self.key_file]
+                      + list(extra), exe=self.net.exe(self.net.s))
+        self.procs.append(p)
+        p.port()
+        return p
+
+    def client(self):
+        p = it.Canary(self.tmp, "client", ["--client", "--id", "home", "--host", SERVER_IP, "--port", str(PORT),
+                                           "--key-file", self.key_file] + FAST, exe=self.net.exe(self.net.c))
+        self.procs.append(p)
+        return p
+
+    def close(self):
+        for p in self.procs:
+            if p.proc.poll() is None:
+                p.proc.kill()
+                p.proc.wait()
+        self.net.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def answers(client):
+    return [m["data"][0] for _, _, m in client.packets("RX") if m["type"] == "handshake_response"]
+
+
+def inits(client):
+    return [m["data"][0] for _, _, m in client.packets("TX") if m["type"] == "handshake_init"]
+
+
+def server_ports(server):
+    return [int(peer.rsplit(":", 1)[1]) for _, peer, m in server.packets("RX") if m["id"] == "home"]
+
+
+def conntrack_flush(case):
+    """The NAT forgets the flow: the server sees the client from a new port,
+    answers it there, and the client's very next handshake succeeds."""
+    server = case.server()
+    client = case.client()
+    it.wait_for(lambda: len(answers(client)) >= 2, timeout=10, what="2 handshakes")
+    old_ports = set(server_ports(server))
+    it.check(len(old_ports) == 1, "one NAT port before: %s" % old_ports)
+    sent_before = len(inits(client))
+    case.net.ns(case.net.n, "conntrack", "-F")
+    it.wait_for(lambda: len(answers(client)) >= 4, timeout=10, what="2 more handshakes")
+    new_ports = set(server_ports(server)) - old_ports
+    it.check(len(new_ports) == 1, "the server sees one new port: %s" % new_ports)
+    replies = {int(peer.rsplit(":", 1)[1]) for _, peer, m in server.packets("TX")}
+    it.check(new_ports <= replies, "answers go to the new port")
+    after = inits(client)[sent_before:]
+    it.check(answers(client)[2] == after[0], "the first init after the flush is answered: %s %s"
+             % (after[:3], answers(client)))
+    it.check(client.stop() == 0 and server.stop() == 0, "clean exits")
+
+
+def blackhole(case):
+    """Both directions dropped for several handshake timeouts: the client
+    retries on schedule with rising ids and reconnects once the path is back."""
+    server = case.server()
+    client = case.client()
+    it.wait_for(lambda: len(answers(client)) >= 1, timeout=10, what="a handshake")
+    case.net.nft("add rule ip canary gate drop")
+    time.sleep(0.1)
+    mark = len(inits(client))
+    it.wait_for(lambda: len(inits(client)) >= mark + 5, timeout=15, what="5 retries in the dark")
+    case.net.nft("flush chain ip canary gate")
+    dark = inits(client)[mark:mark + 5]
+    it.check(dark == list(range(dark[0], dark[0] + 5)), "retries with ids rising by one: %s" % dark)
+    stamps = [t for t, m in tx_times(client) if m["type"] == "handshake_init" and m["data"][0] in dark]
+    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    it.check(all(0.8 * HT <= g <= 2.0 * HT for g in gaps), "one retry per handshake timeout: %s" % gaps)
+    heard = {m["data"][0] for _, _, m in server.packets("RX")}
+    it.check(not heard & set(dark[1:]), "the server heard none of them")
+    it.wait_for(lambda: answers(client)[-1] > dark[-1], timeout=10, what="reconnection")
+    first_back = min(a for a in answers(client) if a > dark[-1])
+    sent_after = [i for i in inits(client) if i > dark[-1]]
+    it.check(first_back in sent_after[:2], "reconnects at the first or second init after the path returns")
+    it.check(client.stop() == 0 and server.stop() == 0, "clean exits")
+
+
+def tx_times(canary):
+    """(seconds, message) of each TX line, from the log stamps."""
+    out = []
+    with open(canary.log) as f:
+        for line in f:
+            m = it.LINE.match(line.rstrip("\n"))
+            p = it.PACKET.match(m.group(3)) if m else None
+            if p and p.group(1) == "TX":
+                stamp = time.mktime(time.strptime(m.group(1)[:19], "%Y-%m-%d %H:%M:%S")) + int(m.group(1)[20:]) / 1000
+                out.append((stamp, it.ast.literal_eval(p.group(3))))
+    return out
+
+
+def loss30(case):
+    """30% random loss each way: cycles keep completing, nothing crashes, and
+    every packet one end logs as received was logged as sent by the other."""
+    server = case.server()
+    client = case.client()
+    case.net.nft("add rule ip canary gate numgen random mod 100 < 30 drop")
+    it.wait_for(lambda: len(answers(client)) >= 8, timeout=40, what="8 handshakes through the loss")
+    it.check(client.proc.poll() is None and server.proc.poll() is None, "both alive")
+    client.stop()
+    server.stop()
+    sent = [m for _, _, m in client.packets("TX")]
+    got = [m for _, _, m in server.packets("RX")]
+    it.check(all(m in sent for m in got), "every packet the server logged was sent")
+    lost = 1 - len(got) / len(sent)
+    it.check(0.1 < lost < 0.5, "about 30%% lost on the way: %.0f%% of %d" % (100 * lost, len(sent)))
+    answered_by_server = [m for _, _, m in server.packets("TX")]
+    it.check(all(m in answered_by_server for m in [m for _, _, m in client.packets("RX")]), "and back")
+
+
+def sniff(ns, dev, port, out):
+    """Captures the UDP payloads sent to port on dev inside ns, to out (hex
+    lines); returns the process."""
+    code = (
+        "import socket,struct,sys\n"
+        "s=socket.socket(socket.AF_PACKET,socket.SOCK_DGRAM,socket.htons(0x0800));s.bind((%r,0))\n"
+        "f=open(%r,'w')\n"
+        "while True:\n"
+        " p=s.recv(65535);h=(p[0]&15)*4\n"
+        " if p[9]==17 and struct.unpack('!H',p[h+2:h+4])[0]==%d: f.write(p[h+8:].hex()+'\\n');f.flush()\n"
+    ) % (dev, out, port)
+    return subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c", code])
+
+
+def restart_replay(case):
+    """The server restarts (keeping its state): the client reconnects, and the
+    handshakes captured on the wire before the restart get no answer after."""
+    state = os.path.join(case.tmp, "state")
+    os.mkdir(state)
+    capture = os.path.join(case.tmp, "capture")
+    tap = sniff(case.net.s, "s0", PORT, capture)
+    time.sleep(0.3)
+    server = case.server(extra=["--state-dir", state])
+    client = case.client()
+    it.wait_for(lambda: len(answers(client)) >= 2, timeout=10, what="2 handshakes")
+    tap.send_signal(signal.SIGTERM)
+    tap.wait()
+    captured = [bytes.fromhex(l) for l in open(capture) if l.strip()]
+    it.check(len(captured) >= 6, "traffic captured: %d packets" % len(captured))
+    it.check(server.stop() == 0, "server stopped")
+    before = len(answers(client))
+    server2 = case.server(name="server2", extra=["--state-dir", state])
+    it.wait_for(lambda: len(answers(client)) >= before + 1, timeout=10, what="reconnection after restart")
+    tx_before = len(server2.packets("TX"))
+    replayer = ("import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+                "for l in open(%r):\n s.sendto(bytes.fromhex(l.strip()),(%r,%d))\n") % (capture, SERVER_IP, PORT)
+    case.net.ns(case.net.c, sys.executable, "-c", replayer)
+    it.wait_for(lambda: len([t for _, t in server2.lines() if t.startswith("Replay from")]) >= 2,
+                what="the replays logged")
+    time.sleep(0.3)
+    replies = [m for _, _, m in server2.packets("TX")][tx_before:]
+    it.check(all(m["data"][0] > max(answers(client)[:before]) for m in replies),
+             "no old handshake answered after the restart: %s" % replies)
+    it.check(client.stop() == 0 and server2.stop() == 0, "clean exits")
+
+
+CASES = [conntrack_flush, blackhole, loss30, restart_replay]
+
+
+def main():
+    if os.geteuid() != 0:
+        print("SKIP: needs root (network namespaces)")
+        return 77
+    for tool in ("ip", "nft", "conntrack"):
+        if not shutil.which(tool):
+            print("SKIP: %s is missing (Debian: iproute2, nftables, conntrack)" % tool)
+            return 77
+    names = sys.argv[1:]
+    passed = failed = 0
+    for fn in CASES:
+        if names and fn.__name__ not in names:
+            continue
+        case = None
+        try:
+            case = Case()
+            fn(case)
+            passed += 1
+            print("ok - %s" % fn.__name__)
+        except Exception:
+            failed += 1
+            print("FAIL - %s" % fn.__name__)
+            traceback.print_exc(file=sys.stdout)
+            for p in case.procs if case else []:
+                print("  --- %s\n%s" % (p.log, open(p.log).read()[-3000:] if os.path.exists(p.log) else ""))
+        finally:
+            if case:
+                case.close()
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
