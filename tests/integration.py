@@ -364,10 +364,10 @@ def sender(env, port):
     import refpeer as ref
     key = base64.b64decode(env.key)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(0.5 * SLOW)
 
-    def init(cid, hid, packet=None):
+    def init(cid, hid, packet=None, timeout=None):
         packet = packet or ref.seal(key, {"id": cid, "type": "handshake_init", "data": [hid, 0]})
+        s.settimeout(timeout or 0.5 * SLOW)
         s.sendto(packet, ("127.0.0.1", port))
         try:
             return ref.open_(key, s.recvfrom(4096)[0]), packet
