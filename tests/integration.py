@@ -147,6 +147,17 @@ class Env:
         self.procs.append(p)
         return p
 
+    def key_leaks(self):
+        """The files (logs, stderr) in which the key text appears."""
+        leaks = []
+        for name in os.listdir(self.tmp):
+            path = os.path.join(self.tmp, name)
+            if name.endswith((".log", ".stderr")) and os.path.isfile(path):
+                with open(path, "rb") as f:
+                    if self.key.encode() in f.read():
+                        leaks.append(name)
+        return leaks
+
     def close(self):
         for p in self.procs:
             if p.proc.poll() is None:
@@ -334,6 +345,56 @@ def invalid_datagrams(env):
     wait_for(lambda: answered(client), what="an answer after the junk")
     client.stop()
     server.stop()
+
+
+def seal_raw(key, text, pad=True):
+    """Seals bytes as the protocol does, optionally without valid padding."""
+    import hashlib
+    import hmac
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    if pad:
+        n = 16 - len(text) % 16
+        text += bytes([n]) * n
+    iv = os.urandom(16)
+    enc = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    body = iv + enc.update(text) + enc.finalize()
+    return body + hmac.new(key, body, hashlib.sha256).digest()
+
+
+@case
+def malformed_authentic(env):
+    """Every kind of authentic datagram that is not a valid message is logged
+    once, with what is wrong, and the server answers the next valid one."""
+    refpeer()
+    key = base64.b64decode(env.key)
+    server = env.server()
+    port = server.port()
+    cases = [
+        (seal_raw(key, b'{"id": "x", "type": "handshake_init", "data": [1, 0]}'.ljust(64, b"\x00"), pad=False),
+         "bad padding"),
+        (seal_raw(key, b"\xff\xfe not utf-8"), "not a JSON object"),
+        (seal_raw(key, b"[1, 2]"), "not a JSON object"),
+        (seal_raw(key, b'{"id": "x", "type": "handshake_init"}'), "a member is missing"),
+        (seal_raw(key, b'{"id": 5, "type": "handshake_init", "data": [1, 0]}'), "a member is missing"),
+        (seal_raw(key, b'{"id": "x", "type": "handshake_init", "data": [-1, 0]}'), "number negative"),
+        (seal_raw(key, b'{"id": "x", "type": "handshake_init", "data": [1.5, 0]}'), "number negative"),
+        (seal_raw(key, b'{"id": "x", "type": "handshake_init", "data": [99999999999999999999999, 0]}'),
+         "number negative"),
+        (seal_raw(key, b'{"id": "x", "type": "bogus", "data": [1, 0]}'), "unknown message type"),
+        (seal_raw(key, b'{"id": "' + b"x" * 257 + b'", "type": "handshake_init", "data": [1, 0]}'), "id too long"),
+    ]
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for packet, _ in cases:
+        s.sendto(packet, ("127.0.0.1", port))
+    wait_for(lambda: len([t for _, t in server.lines() if "[InvalidMessage]" in t]) >= len(cases),
+             what="every one logged")
+    invalid = [t for _, t in server.lines() if "[InvalidMessage]" in t]
+    check(len(invalid) == len(cases), "each logged once: %d for %d" % (len(invalid), len(cases)))
+    for (_, why), line in zip(cases, invalid):
+        check(why in line, "%r says %r" % (line, why))
+    check(not server.packets("TX"), "nothing answered")
+    check(sender(env, port)("x", 1)[0] is not None, "the next valid init is answered")
+    check(server.stop() == 0, "clean exit")
 
 
 @case
@@ -571,6 +632,7 @@ def main():
         env = Env()
         try:
             fn(env)
+            check(not env.key_leaks(), "the key appears in %s" % env.key_leaks())
             passed += 1
             print("ok - %s" % fn.__name__)
         except Skip as e:
