@@ -28,7 +28,8 @@ struct client_config {
 
 struct client_stats {
         uint64_t inits, answered, keepalives, rx, invalid, ignored;
-        uint64_t last_rtt_us;
+        uint64_t unanswered, outages;
+        uint64_t last_rtt_us, last_outage_us;
 };
 
 struct client {

@@ -17,6 +17,15 @@ enum event_kind {
         EVENT_REPLAY,  /* server: an init not above the highest id seen */
         EVENT_IGNORED, /* client: a valid message that does not fit the state */
         EVENT_EVICTED, /* server: a client forgotten to make room (msg.id: its id) */
+        /* What the logs mean, detected live: */
+        EVENT_NAT_REBIND,   /* server: a client id from a new address (old_peer: the old one) */
+        EVENT_LOSS,         /* server: keepalives missing in a handshake (lost) */
+        EVENT_DUPLICATE,    /* server: a keepalive counter seen again */
+        EVENT_SILENT,       /* server: nothing from a client for two keepalive intervals */
+        EVENT_BACK,         /* server: a silent client heard again (duration: how long gone) */
+        EVENT_UNANSWERED,   /* client: a handshake unanswered, retried */
+        EVENT_OUTAGE_START, /* client: the first retry of a stretch (duration: since the first init) */
+        EVENT_OUTAGE_END,   /* client: an answer after retries (duration: the outage) */
 };
 
 /* Why an EVENT_IGNORED message was ignored. */
@@ -38,9 +47,13 @@ struct event {
         const char *invalid;   /* EVENT_INVALID: what is wrong; NULL: not authentic */
         enum event_ignore why; /* EVENT_IGNORED */
         uint64_t expected;     /* EVENT_IGNORED: the id waited for; EVENT_REPLAY: the highest seen */
+        struct addr old_peer;  /* EVENT_NAT_REBIND */
+        uint64_t lost;         /* EVENT_LOSS */
+        uint64_t duration_us;  /* EVENT_SILENT, EVENT_BACK, EVENT_OUTAGE_* */
+        uint64_t rtt_us;       /* EVENT_RX of an answered handshake_response, EVENT_OUTAGE_END */
 };
 
-#define ACTIONS_MAX_EVENTS 6
+#define ACTIONS_MAX_EVENTS 8
 #define ACTIONS_MAX_SEND 2
 
 struct actions {

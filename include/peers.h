@@ -4,6 +4,7 @@
  * from least recently makes room (the caller logs it). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,10 @@ struct peer {
         struct addr addr;      /* where the last message came from */
         uint64_t first_seen_us, last_seen_us;
         uint64_t rx, tx, replays;
+        uint64_t ka_handshake;  /* the handshake the keepalive counter belongs to */
+        uint64_t ka_last;       /* the highest keepalive counter seen in it */
+        uint64_t keepalives, lost, duplicates, rebinds;
+        bool silent;
         size_t id_len;
         char id[]; /* id_len bytes and a NUL */
 };

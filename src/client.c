@@ -15,11 +15,31 @@ static void send_message(struct client *c, enum message_type type, uint64_t d1,
         actions_send(out, &m, &c->cfg->server, true);
 }
 
+/* A retry: the last init went unanswered; the first retry starts an outage. */
+static void note_unanswered(struct client *c, uint64_t now_us, struct actions *out)
+{
+        struct event *ev = actions_event(out, EVENT_UNANSWERED, &c->cfg->server);
+
+        ev->peer_is_server = true;
+        ev->expected = c->handshake_id;
+        ev->duration_us = now_us - c->init_sent_us;
+        c->stats.unanswered++;
+        if (c->waiting_inits == 1) {
+                ev = actions_event(out, EVENT_OUTAGE_START, &c->cfg->server);
+                ev->peer_is_server = true;
+                ev->expected = c->handshake_id;
+                ev->duration_us = now_us - c->waiting_since_us;
+                c->stats.outages++;
+        }
+}
+
 static void send_init(struct client *c, uint64_t now_us, struct actions *out)
 {
         if (c->connected || c->waiting_inits == 0) {
                 c->waiting_since_us = now_us;
                 c->waiting_inits = 0;
+        } else {
+                note_unanswered(c, now_us, out);
         }
         c->waiting_inits++;
         c->connected = false;
@@ -131,10 +151,21 @@ void client_receive(struct client *c, uint64_t now_us, const struct addr *from,
                 ignore(c, from, &m, (enum event_ignore)r, out);
                 return;
         }
+        c->stats.last_rtt_us = now_us - c->init_sent_us;
+        ev->rtt_us = c->stats.last_rtt_us;
+        if (c->waiting_inits > 1) {
+                struct event *end = actions_event(out, EVENT_OUTAGE_END, from);
+
+                end->peer_is_server = true;
+                end->has_msg = true;
+                end->msg = m;
+                end->duration_us = now_us - c->waiting_since_us;
+                end->rtt_us = c->stats.last_rtt_us;
+                c->stats.last_outage_us = end->duration_us;
+        }
         c->connected = true;
         c->waiting_inits = 0;
         c->stats.answered++;
-        c->stats.last_rtt_us = now_us - c->init_sent_us;
         c->next_wake_us = now_us + c->cfg->keepalive_interval_us;
         send_keepalive(c, now_us, out);
         out->wake_us = c->next_wake_us;
@@ -144,12 +175,17 @@ void client_status(const struct client *c, uint64_t now_us, char *buf, size_t ca
 {
         uint64_t waited = (now_us - c->waiting_since_us) / 100000; /* tenths of a second */
 
+        int n;
+
         if (c->connected)
-                snprintf(buf, cap, "Connected: handshake %" PRIu64 " answered in %" PRIu64 " ms, keepalive %u of %u",
-                         c->handshake_id, c->stats.last_rtt_us / 1000, c->keepalive, c->cfg->keepalive_count);
+                n = snprintf(buf, cap, "Connected: handshake %" PRIu64 " answered in %" PRIu64 " ms, keepalive %u of %u",
+                             c->handshake_id, c->stats.last_rtt_us / 1000, c->keepalive, c->cfg->keepalive_count);
         else if (c->waiting_inits <= 1)
-                snprintf(buf, cap, "Handshaking: handshake %" PRIu64 " sent", c->handshake_id);
+                n = snprintf(buf, cap, "Handshaking: handshake %" PRIu64 " sent", c->handshake_id);
         else
-                snprintf(buf, cap, "No answer for %" PRIu64 ".%" PRIu64 " s: %u handshakes unanswered, latest %" PRIu64,
-                         waited / 10, waited % 10, c->waiting_inits, c->handshake_id);
+                n = snprintf(buf, cap, "No answer for %" PRIu64 ".%" PRIu64 " s: %u handshakes unanswered, latest %" PRIu64,
+                             waited / 10, waited % 10, c->waiting_inits, c->handshake_id);
+        if (c->stats.outages && c->stats.last_outage_us && n > 0 && (size_t)n < cap)
+                snprintf(buf + n, cap - (size_t)n, "; outages: %" PRIu64 ", the last %" PRIu64 ".%" PRIu64 " s",
+                         c->stats.outages, c->stats.last_outage_us / 1000000, c->stats.last_outage_us / 100000 % 10);
 }

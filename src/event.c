@@ -28,6 +28,9 @@ struct event *actions_event(struct actions *a, enum event_kind kind, const struc
         ev->invalid = NULL;
         ev->why = EVENT_IGNORE_FOREIGN_ADDR;
         ev->expected = 0;
+        ev->lost = 0;
+        ev->duration_us = 0;
+        ev->rtt_us = 0;
         return ev;
 }
 

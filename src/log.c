@@ -233,20 +233,65 @@ void log_lifecycle(enum log_lifecycle kind, const char *fmt, ...)
 }
 
 static const char *const event_names[] = {
-        [EVENT_TX] = "tx",           [EVENT_RX] = "rx",           [EVENT_INVALID] = "invalid",
-        [EVENT_REPLAY] = "replay",   [EVENT_IGNORED] = "ignored", [EVENT_EVICTED] = "evicted",
+        [EVENT_TX] = "tx",
+        [EVENT_RX] = "rx",
+        [EVENT_INVALID] = "invalid",
+        [EVENT_REPLAY] = "replay",
+        [EVENT_IGNORED] = "ignored",
+        [EVENT_EVICTED] = "evicted",
+        [EVENT_NAT_REBIND] = "nat_rebind",
+        [EVENT_LOSS] = "loss",
+        [EVENT_DUPLICATE] = "duplicate",
+        [EVENT_SILENT] = "silent",
+        [EVENT_BACK] = "back",
+        [EVENT_UNANSWERED] = "unanswered",
+        [EVENT_OUTAGE_START] = "outage_start",
+        [EVENT_OUTAGE_END] = "outage_end",
 };
+
+/* MESSAGE_IDs of the events that mean something (see the catalog). */
+static const char *const event_message_ids[] = {
+        [EVENT_REPLAY] = "29bf874f40d948a09c48d7df4b3ac255",
+        [EVENT_EVICTED] = "b65a0ff24e1c402c90b1827575689714",
+        [EVENT_NAT_REBIND] = "d6020e22610b48bf896feafe9acb2274",
+        [EVENT_LOSS] = "e7427c09729744b18d0bb4b64a2dc498",
+        [EVENT_DUPLICATE] = "a8dbc58773c64b92a1281093533a7aad",
+        [EVENT_SILENT] = "2649133831f943ee868f5df1bd3fbb04",
+        [EVENT_BACK] = "072a2f65e6594e3bb985e22fee420f8f",
+        [EVENT_UNANSWERED] = "275859edc8744092a1ec54342e7b0bdd",
+        [EVENT_OUTAGE_START] = "4ae4e53b334647fda4bf56088b725a0c",
+        [EVENT_OUTAGE_END] = "57f0d727c10d4dec9cccc16d61fc26e7",
+        [EVENT_IGNORED] = "107c9bd74b8445ecabae20c510235b40", /* a late response */
+};
+
+/* The event's name in CANARY_EVENT: an ignored stale response is "late". */
+static const char *event_name(const struct event *ev)
+{
+        if (ev->kind == EVENT_IGNORED && ev->why == EVENT_IGNORE_STALE)
+                return "late";
+        return event_names[ev->kind];
+}
 
 /* The structured fields of an event (journal only). */
 static void event_fields(const struct event *ev, struct fields *f)
 {
         char peer[ADDR_STRLEN];
-        const char *name = event_names[ev->kind];
+        const char *name = event_name(ev), *id = event_message_ids[ev->kind];
 
+        if (id && (ev->kind != EVENT_IGNORED || ev->why == EVENT_IGNORE_STALE))
+                field(f, "MESSAGE_ID", id, strlen(id));
         field(f, "CANARY_EVENT", name, strlen(name));
-        field(f, "CANARY_DIRECTION", ev->kind == EVENT_TX ? "tx" : "rx", 2);
+        field(f, "CANARY_DIRECTION", ev->kind == EVENT_TX || ev->kind == EVENT_UNANSWERED ? "tx" : "rx", 2);
         addr_format(&ev->peer, peer);
         field(f, "CANARY_PEER", peer, strlen(peer));
+        if (ev->kind == EVENT_NAT_REBIND)
+                field(f, "CANARY_OLD_PEER", peer, strlen(addr_format(&ev->old_peer, peer)));
+        if (ev->lost)
+                fieldf(f, "CANARY_LOST", "%" PRIu64, ev->lost);
+        if (ev->rtt_us)
+                fieldf(f, "CANARY_RTT_USEC", "%" PRIu64, ev->rtt_us);
+        if (ev->duration_us)
+                fieldf(f, "CANARY_DURATION_USEC", "%" PRIu64, ev->duration_us);
         if (!ev->has_msg)
                 return;
         field(f, "CANARY_CLIENT_ID", ev->msg.id, ev->msg.id_len);
@@ -289,6 +334,48 @@ static const char *ignore_reason(const struct event *ev, char *buf, size_t cap)
         return "unexpected";
 }
 
+/* Seconds with tenths, for durations in text. */
+#define SECS(us) (us) / 1000000, (us) / 100000 % 10
+
+static int format_detection(const struct event *ev, const char *who, const char *id, char *buf, size_t cap,
+                            enum log_level *level)
+{
+        char old[ADDR_STRLEN];
+
+        *level = LOG_LEVEL_WARNING;
+        switch (ev->kind) {
+        case EVENT_NAT_REBIND:
+                return snprintf(buf, cap, "NAT rebinding: %s moved from %s to %s", id,
+                                addr_format(&ev->old_peer, old), who);
+        case EVENT_LOSS:
+                return snprintf(buf, cap, "Lost %" PRIu64 " keepalive%s of %s in handshake %" PRIu64, ev->lost,
+                                ev->lost == 1 ? "" : "s", id, ev->expected);
+        case EVENT_DUPLICATE:
+                return snprintf(buf, cap, "Duplicate keepalive %" PRIu64 " of %s in handshake %" PRIu64,
+                                ev->msg.data[1], id, ev->msg.data[0]);
+        case EVENT_SILENT:
+                return snprintf(buf, cap, "Silent: nothing from %s for %" PRIu64 ".%" PRIu64 " s, last at %s", id,
+                                SECS(ev->duration_us), who);
+        case EVENT_BACK:
+                *level = LOG_LEVEL_INFO;
+                return snprintf(buf, cap, "Back: %s heard again after %" PRIu64 ".%" PRIu64 " s, at %s", id,
+                                SECS(ev->duration_us), who);
+        case EVENT_UNANSWERED:
+                return snprintf(buf, cap, "No answer to handshake %" PRIu64 " after %" PRIu64 ".%" PRIu64 " s",
+                                ev->expected, SECS(ev->duration_us));
+        case EVENT_OUTAGE_START:
+                return snprintf(buf, cap, "Outage: no answer since handshake %" PRIu64 ", %" PRIu64 ".%" PRIu64
+                                " s ago", ev->expected, SECS(ev->duration_us));
+        case EVENT_OUTAGE_END:
+                *level = LOG_LEVEL_INFO;
+                return snprintf(buf, cap, "Outage over after %" PRIu64 ".%" PRIu64 " s: handshake %" PRIu64
+                                " answered in %" PRIu64 " ms", SECS(ev->duration_us), ev->msg.data[0],
+                                ev->rtt_us / 1000);
+        default:
+                return -1;
+        }
+}
+
 ssize_t log_format_event(const struct event *ev, char *buf, size_t cap, enum log_level *level)
 {
         char peer[ADDR_STRLEN], msg[MESSAGE_TEXT_MAX], id[MESSAGE_TEXT_MAX], why[96];
@@ -325,6 +412,9 @@ ssize_t log_format_event(const struct event *ev, char *buf, size_t cap, enum log
         case EVENT_EVICTED:
                 *level = LOG_LEVEL_WARNING;
                 n = snprintf(buf, cap, "Table of clients full: forgot %s, last seen at %s", id, who);
+                break;
+        default:
+                n = format_detection(ev, who, id, buf, cap, level);
                 break;
         }
         return n < 0 || (size_t)n >= cap ? -ENOBUFS : n;

@@ -30,6 +30,7 @@ struct server_daemon {
         uint64_t status_us;
         char *state_path;          /* NULL: no state file */
         struct event *state_ev;    /* saves the state a little after a change */
+        struct event *silence_ev;  /* server_timer: clients gone silent */
         uint64_t state_saved;      /* core.state_changes when last saved */
         int state_load_err;        /* from setup, logged once the log is open */
         struct state_report state_report;
@@ -118,9 +119,20 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         state_changed(d);
 }
 
+static void on_silence_timer(evutil_socket_t fd, short what, void *arg)
+{
+        struct server_daemon *d = arg;
+        struct actions a;
+
+        server_timer(&d->core, daemon_now_us(), &a);
+        daemon_perform(d->fd, d->key, &a);
+        daemon_timer_at(d->silence_ev, a.wake_us);
+}
+
 static int setup(struct server_daemon *d, const struct config *cfg)
 {
         char err[256], text[ADDR_STRLEN];
+        struct server_config scfg;
         struct addr bind_addr;
 
         if (udp_resolve(cfg->host, (uint16_t)cfg->port, true, &bind_addr, err, sizeof(err)) < 0) {
@@ -135,7 +147,10 @@ static int setup(struct server_daemon *d, const struct config *cfg)
         }
         if (udp_local(d->fd, &d->bound) < 0)
                 d->bound = bind_addr;
-        if (server_init(&d->core, d->key, cfg->max_clients) < 0) {
+        scfg = (struct server_config){ .max_clients = cfg->max_clients,
+                                       .keepalive_interval_us = cfg->keepalive_interval_us,
+                                       .keepalive_count = cfg->keepalive_count };
+        if (server_init(&d->core, d->key, &scfg) < 0) {
                 fprintf(stderr, "udp-canary: out of memory\n");
                 return 1;
         }
@@ -150,7 +165,8 @@ static int setup(struct server_daemon *d, const struct config *cfg)
         }
         if (daemon_init(&d->daemon) < 0 ||
             !(d->read_ev = event_new(d->daemon.base, d->fd, EV_READ | EV_PERSIST, on_read, d)) ||
-            !(d->state_ev = evtimer_new(d->daemon.base, on_state_timer, d)) || event_add(d->read_ev, NULL) < 0) {
+            !(d->state_ev = evtimer_new(d->daemon.base, on_state_timer, d)) ||
+            !(d->silence_ev = evtimer_new(d->daemon.base, on_silence_timer, d)) || event_add(d->read_ev, NULL) < 0) {
                 fprintf(stderr, "udp-canary: cannot set up the event loop\n");
                 return 1;
         }
@@ -190,6 +206,7 @@ int server_daemon_run(struct server_daemon *d)
         log_state_load(d);
         log_lifecycle(LOG_LIFECYCLE_START, "Listening on %s", addr_format(&d->bound, text));
         update_status(d, daemon_now_us());
+        daemon_timer_at(d->silence_ev, daemon_now_us() + 2 * d->core.cfg.keepalive_interval_us);
         r = daemon_run(&d->daemon);
         if (d->state_path && (d->core.state_changes != d->state_saved || d->state_report.kept_aside))
                 save_state(d);
@@ -205,6 +222,9 @@ int server_daemon_reconfigure(struct server_daemon *d, const struct config *cfg)
             (cfg->port != 0 && !addr_equal(&want, &d->bound)))
                 log_printf(LOG_LEVEL_WARNING, "Reload: a new --host or --port takes a restart; still on the old one");
         d->core.peers.max = cfg->max_clients;
+        d->core.cfg.max_clients = cfg->max_clients;
+        d->core.cfg.keepalive_interval_us = cfg->keepalive_interval_us;
+        d->core.cfg.keepalive_count = cfg->keepalive_count;
         return 0;
 }
 
@@ -216,6 +236,8 @@ void server_daemon_free(struct server_daemon *d)
                 event_free(d->read_ev);
         if (d->state_ev)
                 event_free(d->state_ev);
+        if (d->silence_ev)
+                event_free(d->silence_ev);
         daemon_free(&d->daemon);
         free(d->state_path);
         if (d->core_ready)

@@ -250,14 +250,62 @@ static void test_status(void)
         CHECK_STR(buf, "No answer for 32.0 s: 7 handshakes unanswered, latest 1732673223");
         answer(&c, now + 2 * S + 45000, c.handshake_id, &a);
         client_status(&c, now + 3 * S, buf, sizeof(buf));
-        CHECK_STR(buf, "Connected: handshake 1732673223 answered in 2045 ms, keepalive 1 of 5");
+        CHECK_STR(buf, "Connected: handshake 1732673223 answered in 2045 ms, keepalive 1 of 5; outages: 1, the last 32.0 s");
         /* a new stretch starts at the next init */
         for (unsigned i = 0; i < 4; i++) {
                 now = a.wake_us;
                 client_timer(&c, now, &a);
         }
         client_status(&c, now, buf, sizeof(buf));
-        CHECK_STR(buf, "Handshaking: handshake 1732673224 sent");
+        CHECK_STR(buf, "Handshaking: handshake 1732673224 sent; outages: 1, the last 32.0 s");
+}
+
+/* An outage, as the client sees it: each retry says the last init went
+ * unanswered; the first retry starts the outage; the answer ends it with its
+ * length, measured from the first unanswered init. A late answer to an old
+ * init is named as such. */
+static void test_outage_events(void)
+{
+        struct actions a;
+        struct client c;
+        uint64_t now = T0, start = T0;
+
+        client_start(&c, &cfg, &key, now, UNIX0, &a);
+        CHECK_INT(peer_count(&a, EVENT_UNANSWERED), 0);
+        now += 5 * S;
+        client_timer(&c, now, &a);
+        CHECK_INT(peer_count(&a, EVENT_UNANSWERED), 1);
+        CHECK_INT(peer_count(&a, EVENT_OUTAGE_START), 1);
+        CHECK_INT(a.events[0].expected, UNIX0 + 1);
+        CHECK_INT(a.events[0].duration_us, 5 * S);
+        CHECK_INT(a.events[1].duration_us, 5 * S);
+        for (unsigned i = 0; i < 3; i++) {
+                now += 5 * S;
+                client_timer(&c, now, &a);
+                CHECK_INT(peer_count(&a, EVENT_UNANSWERED), 1);
+                CHECK_INT(peer_count(&a, EVENT_OUTAGE_START), 0); /* one start per outage */
+        }
+        answer(&c, now + 1 * S, UNIX0 + 2, &a); /* late: an older init */
+        CHECK_INT(a.events[1].kind, EVENT_IGNORED);
+        CHECK_INT(a.events[1].why, EVENT_IGNORE_STALE);
+        answer(&c, now + 2 * S, c.handshake_id, &a);
+        CHECK(c.connected);
+        CHECK_INT(peer_count(&a, EVENT_OUTAGE_END), 1);
+        CHECK_INT(a.events[0].kind, EVENT_RX);
+        CHECK_INT(a.events[0].rtt_us, 2 * S);
+        CHECK_INT(a.events[1].kind, EVENT_OUTAGE_END);
+        CHECK_INT(a.events[1].duration_us, now + 2 * S - start); /* 22 s: from the first init */
+        CHECK_INT(a.events[1].rtt_us, 2 * S);
+
+        /* an ordinary cycle afterwards has no outage */
+        while (c.connected) {
+                now = a.wake_us;
+                client_timer(&c, now, &a);
+        }
+        answer(&c, now + 30000, c.handshake_id, &a);
+        CHECK_INT(peer_count(&a, EVENT_OUTAGE_END), 0);
+        CHECK_INT(a.events[0].rtt_us, 30000);
+        CHECK_INT(c.stats.outages, 1);
 }
 
 int main(void)
@@ -272,5 +320,6 @@ int main(void)
         test_invalid();
         test_custom_timers();
         test_status();
+        test_outage_events();
         return check_finish("client");
 }

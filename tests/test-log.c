@@ -90,6 +90,41 @@ static void test_events(void)
         CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "Table of clients full: forgot 'a', last seen at 192.0.2.5:9");
 }
 
+static void test_detection_texts(void)
+{
+        struct event e = ev(EVENT_NAT_REBIND, "203.0.113.9", 61000, false);
+
+        e.has_msg = true;
+        CHECK_INT(message_init(&e.msg, MESSAGE_KEEPALIVE, "home", 4, 1732673217, 3), 0);
+        CHECK_INT(addr_from_string(&e.old_peer, "203.0.113.9", 4500), 0);
+        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "NAT rebinding: 'home' moved from 203.0.113.9:4500 to 203.0.113.9:61000");
+        e.kind = EVENT_LOSS;
+        e.lost = 2;
+        e.expected = 1732673217;
+        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "Lost 2 keepalives of 'home' in handshake 1732673217");
+        e.kind = EVENT_DUPLICATE;
+        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "Duplicate keepalive 3 of 'home' in handshake 1732673217");
+        e.kind = EVENT_SILENT;
+        e.duration_us = 53250000;
+        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "Silent: nothing from 'home' for 53.2 s, last at 203.0.113.9:61000");
+        e.kind = EVENT_BACK;
+        e.duration_us = 120500000;
+        CHECK_STR(fmt(&e, LOG_LEVEL_INFO), "Back: 'home' heard again after 120.5 s, at 203.0.113.9:61000");
+
+        e = ev(EVENT_UNANSWERED, "203.0.113.2", 43210, true);
+        e.expected = 1732673218;
+        e.duration_us = 5000000;
+        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "No answer to handshake 1732673218 after 5.0 s");
+        e.kind = EVENT_OUTAGE_START;
+        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "Outage: no answer since handshake 1732673218, 5.0 s ago");
+        e.kind = EVENT_OUTAGE_END;
+        e.has_msg = true;
+        CHECK_INT(message_init(&e.msg, MESSAGE_HANDSHAKE_RESPONSE, "home", 4, 1732673225, 0), 0);
+        e.duration_us = 35200000;
+        e.rtt_us = 31000;
+        CHECK_STR(fmt(&e, LOG_LEVEL_INFO), "Outage over after 35.2 s: handshake 1732673225 answered in 31 ms");
+}
+
 /* The longest possible message still fits a line, whole. */
 static void test_longest(void)
 {
@@ -114,6 +149,7 @@ int main(void)
 {
         test_prefix();
         test_events();
+        test_detection_texts();
         test_longest();
         return check_finish("log");
 }

@@ -6,6 +6,14 @@
 
 static struct seal_key key;
 
+static const struct server_config *limits(size_t max)
+{
+        static struct server_config c;
+
+        c = (struct server_config){ .max_clients = max, .keepalive_interval_us = 26625000, .keepalive_count = 5 };
+        return &c;
+}
+
 static void deliver(struct server *s, const struct addr *from, enum message_type type,
                     const char *id, uint64_t d0, uint64_t d1, struct actions *out)
 {
@@ -21,7 +29,7 @@ static void test_replay_rule(void)
         struct actions out;
         struct server s;
 
-        CHECK_INT(server_init(&s, &key, 16), 0);
+        CHECK_INT(server_init(&s, &key, limits(16)), 0);
         deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, "home", 100, 0, &out);
         CHECK_INT(out.n_send, 1);
         CHECK_INT(out.send[0].msg.type, MESSAGE_HANDSHAKE_RESPONSE);
@@ -65,7 +73,7 @@ static void test_not_answered(void)
         struct actions out;
         struct server s;
 
-        CHECK_INT(server_init(&s, &key, 16), 0);
+        CHECK_INT(server_init(&s, &key, limits(16)), 0);
         for (unsigned k = 1; k <= 5; k++) {
                 deliver(&s, &a, MESSAGE_KEEPALIVE, "home", 100, k, &out);
                 CHECK_INT(out.n_send, 0);
@@ -100,7 +108,7 @@ static void test_many_clients(void)
         struct actions out;
         struct server s;
 
-        CHECK_INT(server_init(&s, &key, 1000), 0);
+        CHECK_INT(server_init(&s, &key, limits(1000)), 0);
         for (uint64_t round = 1; round <= 5; round++) {
                 for (size_t i = 0; i < N; i++) {
                         struct addr from = peer_addr("203.0.113.5", (uint16_t)(1000 + i));
@@ -130,7 +138,7 @@ static void test_full_table(void)
         struct server s;
         char id[16];
 
-        CHECK_INT(server_init(&s, &key, 100), 0);
+        CHECK_INT(server_init(&s, &key, limits(100)), 0);
         for (unsigned i = 0; i < 100; i++) {
                 snprintf(id, sizeof(id), "c%u", i);
                 deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, id, 10, 0, &out);
@@ -170,7 +178,7 @@ static void test_status(void)
         struct server s;
         char buf[256];
 
-        CHECK_INT(server_init(&s, &key, 16), 0);
+        CHECK_INT(server_init(&s, &key, limits(16)), 0);
         server_status(&s, buf, sizeof(buf));
         CHECK_STR(buf, "0 clients; 0 in, 0 out, 0 invalid, 0 replays");
         deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, "home", 5, 0, &out);
@@ -178,6 +186,109 @@ static void test_status(void)
         server_receive(&s, 1, &a, (const uint8_t *)"x", 1, &out);
         server_status(&s, buf, sizeof(buf));
         CHECK_STR(buf, "1 client; 2 in, 1 out, 1 invalid, 1 replays; last from 'home' at 198.51.100.7:40000");
+        server_free(&s);
+}
+
+static void deliver_at(struct server *s, uint64_t now, const struct addr *from, enum message_type type,
+                       const char *id, uint64_t d0, uint64_t d1, struct actions *out)
+{
+        uint8_t pkt[4096];
+        size_t len = peer_seal(&key, type, id, d0, d1, pkt, sizeof(pkt));
+
+        server_receive(s, now, from, pkt, len, out);
+}
+
+static const struct event *find(const struct actions *a, enum event_kind kind)
+{
+        for (size_t i = 0; i < a->n_events; i++)
+                if (a->events[i].kind == kind)
+                        return &a->events[i];
+        return NULL;
+}
+
+/* What the server reads from a client's traffic: a new address, missing and
+ * repeated keepalives (also those missing at a handshake's end), silence
+ * and return, all in virtual time. */
+static void test_detection(void)
+{
+        const uint64_t S = 1000000, KA = 26625000;
+        struct addr a = peer_addr("203.0.113.9", 4500), b = peer_addr("203.0.113.9", 61000);
+        const struct event *ev;
+        struct actions out;
+        struct server s;
+        uint64_t now = 1000 * S;
+
+        CHECK_INT(server_init(&s, &key, limits(16)), 0);
+        deliver_at(&s, now, &a, MESSAGE_HANDSHAKE_INIT, "home", 100, 0, &out);
+        deliver_at(&s, now, &a, MESSAGE_KEEPALIVE, "home", 100, 1, &out);
+        CHECK_INT(out.n_events, 1);
+        /* 2 and 3 lost */
+        deliver_at(&s, now += KA, &a, MESSAGE_KEEPALIVE, "home", 100, 4, &out);
+        ev = find(&out, EVENT_LOSS);
+        CHECK(ev && ev->lost == 2 && ev->expected == 100);
+        /* 4 again: a duplicate */
+        deliver_at(&s, now += 1000, &a, MESSAGE_KEEPALIVE, "home", 100, 4, &out);
+        CHECK(find(&out, EVENT_DUPLICATE) != NULL);
+        CHECK(find(&out, EVENT_LOSS) == NULL);
+        /* the next handshake: keepalive 5 never came */
+        deliver_at(&s, now += KA, &a, MESSAGE_HANDSHAKE_INIT, "home", 101, 0, &out);
+        ev = find(&out, EVENT_LOSS);
+        CHECK(ev && ev->lost == 1 && ev->expected == 100);
+        CHECK_INT(s.stats.lost, 3);
+        CHECK_INT(s.stats.duplicates, 1);
+        /* a complete handshake loses nothing */
+        for (unsigned k = 1; k <= 5; k++) {
+                deliver_at(&s, now += 1000, &a, MESSAGE_KEEPALIVE, "home", 101, k, &out);
+                CHECK(find(&out, EVENT_LOSS) == NULL && find(&out, EVENT_DUPLICATE) == NULL);
+        }
+        deliver_at(&s, now += 1000, &a, MESSAGE_HANDSHAKE_INIT, "home", 102, 0, &out);
+        CHECK(find(&out, EVENT_LOSS) == NULL);
+        CHECK_INT(s.stats.lost, 3);
+
+        /* the NAT re-maps the flow */
+        deliver_at(&s, now += 1000, &b, MESSAGE_KEEPALIVE, "home", 102, 1, &out);
+        ev = find(&out, EVENT_NAT_REBIND);
+        CHECK(ev && addr_equal(&ev->old_peer, &a) && addr_equal(&ev->peer, &b));
+        CHECK_INT(s.stats.rebinds, 1);
+        deliver_at(&s, now += 1000, &b, MESSAGE_KEEPALIVE, "home", 102, 2, &out);
+        CHECK(find(&out, EVENT_NAT_REBIND) == NULL);
+
+        /* silence after two keepalive intervals, then the return */
+        server_timer(&s, now + 1000, &out);
+        CHECK_INT(out.n_events, 0);
+        CHECK_INT(out.wake_us, now + 2 * KA);
+        server_timer(&s, now + 2 * KA, &out);
+        ev = find(&out, EVENT_SILENT);
+        CHECK(ev && ev->duration_us == 2 * KA && ev->msg.data[1] == 2);
+        server_timer(&s, now + 3 * KA, &out);
+        CHECK(find(&out, EVENT_SILENT) == NULL); /* said once */
+        deliver_at(&s, now + 10 * KA, &b, MESSAGE_HANDSHAKE_INIT, "home", 103, 0, &out);
+        ev = find(&out, EVENT_BACK);
+        CHECK(ev && ev->duration_us == 10 * KA);
+        server_free(&s);
+}
+
+/* Many clients going silent at once: all declared, over several calls. */
+static void test_many_silent(void)
+{
+        const uint64_t KA = 26625000;
+        struct addr a = peer_addr("203.0.113.9", 4500);
+        struct actions out;
+        struct server s;
+        size_t silent = 0;
+        char id[16];
+
+        CHECK_INT(server_init(&s, &key, limits(100)), 0);
+        for (unsigned i = 0; i < 20; i++) {
+                snprintf(id, sizeof(id), "c%u", i);
+                deliver_at(&s, 1000 + i, &a, MESSAGE_HANDSHAKE_INIT, id, 1, 0, &out);
+        }
+        for (unsigned calls = 0; calls < 10; calls++) {
+                server_timer(&s, 1000 + 3 * KA, &out);
+                silent += peer_count(&out, EVENT_SILENT);
+        }
+        CHECK_INT(silent, 20);
+        CHECK_INT(s.stats.silences, 20);
         server_free(&s);
 }
 
@@ -191,5 +302,7 @@ int main(void)
         test_many_clients();
         test_full_table();
         test_status();
+        test_detection();
+        test_many_silent();
         return check_finish("server");
 }

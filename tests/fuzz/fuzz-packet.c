@@ -15,6 +15,7 @@ static struct server server;
 static struct client client;
 static struct client_config cfg;
 static struct addr from;
+static const struct server_config scfg = { .max_clients = 64, .keepalive_interval_us = 26625000, .keepalive_count = 5 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -25,7 +26,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         struct actions a;
 
         if (sodium_init() < 0 || seal_key_init(&key, k, AES128_IMPL_AUTO) < 0 ||
-            server_init(&server, &key, 64) < 0 || addr_from_string(&from, "192.0.2.1", 43210) < 0)
+            server_init(&server, &key, &scfg) < 0 || addr_from_string(&from, "192.0.2.1", 43210) < 0)
                 abort();
         memcpy(cfg.id, "home", 5);
         cfg.id_len = 4;
@@ -59,5 +60,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         server_receive(&server, now, &from, packet, (size_t)len, &a);
         client_receive(&client, now, &from, packet, (size_t)len, &a);
         client_timer(&client, now, &a);
+        server_timer(&server, now, &a);
         return 0;
 }
