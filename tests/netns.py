@@ -102,9 +102,10 @@ class Case:
         p.port()
         return p
 
-    def client(self):
+    def client(self, timers=None):
         p = it.Canary(self.tmp, "client", ["--client", "--id", "home", "--host", SERVER_IP, "--port", str(PORT),
-                                           "--key-file", self.key_file] + FAST, exe=self.net.exe(self.net.c))
+                                           "--key-file", self.key_file] + (timers or FAST),
+                      exe=self.net.exe(self.net.c))
         self.procs.append(p)
         return p
 
@@ -148,6 +149,10 @@ def conntrack_flush(case):
     it.check(answers(client)[2] == after[0], "the first init after the flush is answered: %s %s"
              % (after[:3], answers(client)))
     it.check(client.stop() == 0 and server.stop() == 0, "clean exits")
+    rebinds = [t for _, t in server.lines() if t.startswith("NAT rebinding")]
+    (old,), (new,) = old_ports, new_ports
+    it.check(rebinds == ["NAT rebinding: 'home' moved from %s:%d to %s:%d" % (NAT_OUT_IP, old, NAT_OUT_IP, new)],
+             "exactly one nat_rebind, with the old and new ports: %s" % rebinds)
 
 
 def blackhole(case):
@@ -173,6 +178,64 @@ def blackhole(case):
     sent_after = [i for i in inits(client) if i > dark[-1]]
     it.check(first_back in sent_after[:2], "reconnects at the first or second init after the path returns")
     it.check(client.stop() == 0 and server.stop() == 0, "clean exits")
+
+
+def outage_length(case):
+    """A blackhole of known length: the client's live events report the
+    outage within one handshake timeout of the truth."""
+    length = 3.0
+    timers = ["--keepalive-interval", str(KA), "--handshake-timeout", str(HT), "--keepalive-count", "2"]
+    server = case.server(extra=timers)
+    client = case.client(timers)
+    it.wait_for(lambda: len(answers(client)) >= 3, timeout=10, what="3 handshakes")
+    case.net.nft("add rule ip canary gate drop")
+    time.sleep(length)
+    case.net.nft("flush chain ip canary gate")
+    it.wait_for(lambda: any(t.startswith("Outage over") for _, t in client.lines()), timeout=10, what="the end")
+    ends = [t for _, t in client.lines() if t.startswith("Outage over")]
+    starts = [t for _, t in client.lines() if t.startswith("Outage: ")]
+    it.check(len(ends) == 1 and len(starts) == 1, "one outage: %s %s" % (starts, ends))
+    told = float(ends[0].split()[3])
+    it.check(abs(told - length) <= HT, "outage of %.1f s reported as %.1f s" % (length, told))
+    silent = [t for _, t in server.lines() if t.startswith("Silent:")]
+    back = [t for _, t in server.lines() if t.startswith("Back:")]
+    it.check(len(silent) == 1 and len(back) == 1, "the server saw it too: %s %s" % (silent, back))
+    it.check(client.stop() == 0 and server.stop() == 0, "clean exits")
+    print("# outage: a %.1f s blackhole reported live as %.1f s" % (length, told))
+
+
+def loss20(case):
+    """20% loss from client to server, over at least 400 keepalives: the
+    server's live loss events add up to 20% within 8 points, and to exactly
+    what went missing between the two logs."""
+    timers = ["--keepalive-interval", "0.02", "--handshake-timeout", "0.3"]
+    server = case.server(extra=timers)
+    case.net.nft('add rule ip canary gate iifname "n1" numgen random mod 100 < 20 drop')
+    client = case.client(timers)
+    kas = lambda: sum(1 for _, _, m in client.packets("TX") if m["type"] == "keepalive")  # noqa: E731
+    it.wait_for(lambda: kas() >= 420, timeout=60, what="420 keepalives")
+    client.stop()
+    time.sleep(0.1)
+    server.stop()
+    # the last handshake is still open: its end has not been counted yet
+    last_hs = max(m["data"][0] for _, _, m in server.packets("RX") if m["type"] == "handshake_init")
+    lost = sum(int(t.split()[1]) for _, t in server.lines() if t.startswith("Lost ") and int(t.split()[-1]) < last_hs)
+    got = sum(1 for _, _, m in server.packets("RX") if m["type"] == "keepalive" and m["data"][0] < last_hs)
+    sent = [m for _, _, m in client.packets("TX") if m["type"] == "keepalive"]
+    counted = [m for m in sent if m["data"][0] < last_hs]
+    missing = sum(1 for m in counted if m not in [x for _, _, x in server.packets("RX")])
+    if lost != missing:
+        rx = [x for _, _, x in server.packets("RX")]
+        for hs in sorted({m["data"][0] for m in counted}):
+            miss = [m["data"][1] for m in counted if m["data"][0] == hs and m not in rx]
+            said = [t for _, t in server.lines() if t.startswith("Lost ") and t.endswith(" %d" % hs)]
+            told = sum(int(t.split()[1]) for t in said)
+            if told != len(miss):
+                print("# handshake %d: missing %s, events %s" % (hs, miss, said))
+    rate = 100.0 * lost / (lost + got)
+    it.check(abs(rate - 20) <= 8, "loss reported as %.1f%% of %d keepalives" % (rate, lost + got))
+    it.check(lost == missing, "the events count exactly what went missing: %d vs %d" % (lost, missing))
+    print("# loss: 20%% dropped, reported live as %.1f%% of %d keepalives" % (rate, lost + got))
 
 
 def tx_times(canary):
@@ -253,7 +316,7 @@ def restart_replay(case):
     it.check(client.stop() == 0 and server2.stop() == 0, "clean exits")
 
 
-CASES = [conntrack_flush, blackhole, loss30, restart_replay]
+CASES = [conntrack_flush, blackhole, loss30, restart_replay, outage_length, loss20]
 
 
 def main():
