@@ -51,6 +51,10 @@ ssize_t message_to_json(const struct message *m, char *buf, size_t cap);
  * -ENOBUFS. The text is NUL-terminated. */
 ssize_t message_to_repr(const struct message *m, char *buf, size_t cap);
 
+/* Parses the repr text of a message (as message_to_repr writes it, and the
+ * original's logs hold) back into m. Returns the bytes read, or -EINVAL. */
+ssize_t message_parse_repr(struct message *m, const char *text, size_t len);
+
 /* Writes one string as a JSON string, as Python's json.dumps does. */
 ssize_t message_json_string(const char *s, size_t n, char *buf, size_t cap);
 

@@ -50,6 +50,12 @@ void server_free(struct server *s);
 void server_receive(struct server *s, uint64_t now_us, const struct addr *from,
                     const uint8_t *packet, size_t len, struct actions *out);
 
+/* The same for a message already opened (the report feeds logged messages
+ * through the very rules the live server applies). Appends to out, which
+ * the caller has reset. */
+void server_handle_message(struct server *s, uint64_t now_us, const struct addr *from,
+                           const struct message *m, struct actions *out);
+
 /* The timer: declares clients silent. Call it at out->wake_us (first at
  * start); it returns the next time in out->wake_us. */
 void server_timer(struct server *s, uint64_t now_us, struct actions *out);

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "key.h"
 #include "log.h"
+#include "report-cmd.h"
 #include "seal.h"
 #include "server-daemon.h"
 
@@ -190,6 +191,8 @@ int main(int argc, char **argv)
 
         if (sodium_init() < 0)
                 return 1;
+        if (argc > 1 && strcmp(argv[1], "report") == 0)
+                return report_main(argc - 1, argv + 1);
         config_init(&app.cli);
         if (config_parse_args(&app.cli, argc, argv, err) < 0) {
                 r = EXIT_USAGE;

@@ -289,3 +289,136 @@ ssize_t message_to_repr(const struct message *m, char *buf, size_t cap)
         putf(&t, "%llu, %llu]}", (unsigned long long)m->data[0], (unsigned long long)m->data[1]);
         return finish(&t);
 }
+
+/* Reading repr text back: a small cursor over the text. */
+struct cursor {
+        const char *p, *end;
+};
+
+static bool eat(struct cursor *c, const char *lit)
+{
+        size_t n = strlen(lit);
+
+        if ((size_t)(c->end - c->p) < n || memcmp(c->p, lit, n) != 0)
+                return false;
+        c->p += n;
+        return true;
+}
+
+static int utf8_put(uint32_t cp, char *out, size_t *len, size_t cap)
+{
+        char b[4];
+        size_t n;
+
+        if (cp < 0x80) {
+                b[0] = (char)cp;
+                n = 1;
+        } else if (cp < 0x800) {
+                b[0] = (char)(0xC0 | cp >> 6);
+                b[1] = (char)(0x80 | (cp & 0x3F));
+                n = 2;
+        } else if (cp < 0x10000) {
+                b[0] = (char)(0xE0 | cp >> 12);
+                b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                b[2] = (char)(0x80 | (cp & 0x3F));
+                n = 3;
+        } else {
+                b[0] = (char)(0xF0 | cp >> 18);
+                b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+                b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+                b[3] = (char)(0x80 | (cp & 0x3F));
+                n = 4;
+        }
+        if (*len + n > cap)
+                return -ENAMETOOLONG;
+        memcpy(out + *len, b, n);
+        *len += n;
+        return 0;
+}
+
+static int hex_escape(struct cursor *c, unsigned digits, uint32_t *cp)
+{
+        *cp = 0;
+        for (unsigned i = 0; i < digits; i++, c->p++) {
+                char ch = c->p < c->end ? *c->p : 0;
+                int v = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+
+                if (v < 0)
+                        return -EINVAL;
+                *cp = *cp << 4 | (uint32_t)v;
+        }
+        return *cp > 0x10FFFF || (*cp >= 0xD800 && *cp <= 0xDFFF) ? -EINVAL : 0;
+}
+
+/* A Python str literal, in either quote, into out (UTF-8). */
+static int repr_string_in(struct cursor *c, char *out, size_t *len, size_t cap)
+{
+        char quote;
+
+        if (c->p >= c->end || (*c->p != '\'' && *c->p != '"'))
+                return -EINVAL;
+        quote = *c->p++;
+        *len = 0;
+        while (c->p < c->end && *c->p != quote) {
+                uint32_t cp;
+                int r;
+
+                if (*c->p != '\\') {
+                        r = unicode_utf8_decode((const uint8_t *)c->p, (size_t)(c->end - c->p), &cp);
+                        if (r < 0)
+                                return -EINVAL;
+                        c->p += r;
+                } else {
+                        char e = ++c->p < c->end ? *c->p++ : 0;
+
+                        r = 0;
+                        if (e == 'x' || e == 'u' || e == 'U')
+                                r = hex_escape(c, e == 'x' ? 2 : e == 'u' ? 4 : 8, &cp);
+                        else if (e == 'n' || e == 'r' || e == 't')
+                                cp = e == 'n' ? '\n' : e == 'r' ? '\r' : '\t';
+                        else if (e == '\\' || e == '\'' || e == '"')
+                                cp = (uint32_t)e;
+                        else
+                                r = -EINVAL;
+                        if (r < 0)
+                                return r;
+                }
+                if (utf8_put(cp, out, len, cap) < 0)
+                        return -EINVAL;
+        }
+        return eat(c, (char[]){ quote, 0 }) ? 0 : -EINVAL;
+}
+
+static int number_in(struct cursor *c, uint64_t *out)
+{
+        uint64_t v = 0;
+        const char *start = c->p;
+
+        while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
+                if (v > (INT64_MAX - 9) / 10)
+                        return -EINVAL;
+                v = v * 10 + (uint64_t)(*c->p++ - '0');
+        }
+        *out = v;
+        return c->p > start ? 0 : -EINVAL;
+}
+
+ssize_t message_parse_repr(struct message *m, const char *text, size_t len)
+{
+        struct cursor c = { text, text + len };
+        char id[MESSAGE_ID_MAX], type[32];
+        size_t id_len, type_len;
+        uint64_t d[2];
+
+        if (!eat(&c, "{'id': ") || repr_string_in(&c, id, &id_len, sizeof(id)) < 0 || !eat(&c, ", 'type': ") ||
+            repr_string_in(&c, type, &type_len, sizeof(type) - 1) < 0 || !eat(&c, ", 'data': [") ||
+            number_in(&c, &d[0]) < 0 || !eat(&c, ", ") || number_in(&c, &d[1]) < 0 || !eat(&c, "]}"))
+                return -EINVAL;
+        type[type_len] = '\0';
+        for (size_t t = 0; t < sizeof(type_names) / sizeof(type_names[0]); t++)
+                if (strcmp(type, type_names[t]) == 0)
+                        return message_init(m, (enum message_type)t, id, id_len, d[0], d[1]) < 0
+                                       ? -EINVAL
+                                       : (ssize_t)(c.p - text);
+        return -EINVAL;
+}

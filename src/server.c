@@ -166,7 +166,6 @@ void server_receive(struct server *s, uint64_t now_us, const struct addr *from,
         const char *why;
         struct message m;
         struct event *ev;
-        struct peer *p;
         int r;
 
         actions_reset(out);
@@ -179,25 +178,35 @@ void server_receive(struct server *s, uint64_t now_us, const struct addr *from,
                 s->stats.invalid++;
                 return;
         }
+        server_handle_message(s, now_us, from, &m, out);
+}
+
+void server_handle_message(struct server *s, uint64_t now_us, const struct addr *from,
+                           const struct message *m, struct actions *out)
+{
+        struct event *ev;
+        struct peer *p;
+
+        s->stats.last_rx_us = now_us;
         ev = actions_event(out, EVENT_RX, from);
         ev->has_msg = true;
-        ev->msg = m;
+        ev->msg = *m;
         s->stats.rx++;
         s->stats.last_from = *from;
-        memcpy(s->stats.last_id, m.id, m.id_len + 1);
-        s->stats.last_id_len = m.id_len;
+        memcpy(s->stats.last_id, m->id, m->id_len + 1);
+        s->stats.last_id_len = m->id_len;
 
-        p = lookup(s, now_us, &m, out);
+        p = lookup(s, now_us, m, out);
         if (!p)
                 return;
-        check_address(s, p, now_us, &m, from, out);
+        check_address(s, p, now_us, m, from, out);
         p->rx++;
         p->last_seen_us = now_us;
         p->addr = *from;
-        if (m.type == MESSAGE_HANDSHAKE_INIT)
-                handle_init(s, p, &m, from, out);
-        else if (m.type == MESSAGE_KEEPALIVE)
-                handle_keepalive(s, p, &m, out);
+        if (m->type == MESSAGE_HANDSHAKE_INIT)
+                handle_init(s, p, m, from, out);
+        else if (m->type == MESSAGE_KEEPALIVE)
+                handle_keepalive(s, p, m, out);
 }
 
 void server_timer(struct server *s, uint64_t now_us, struct actions *out)

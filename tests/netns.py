@@ -118,6 +118,22 @@ class Case:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def report(*logs, timers=()):
+    """udp-canary report --json over the logs, as a dict."""
+    import json
+    out = subprocess.check_output([BIN, "report", "--json"] + list(timers) + [l.log for l in logs])
+    return json.loads(out)
+
+
+def keep_logs(case, name):
+    """With $KEEP_LOGS set, keeps the case's logs there (for recorded test data)."""
+    dest = os.environ.get("KEEP_LOGS")
+    if dest:
+        os.makedirs(dest, exist_ok=True)
+        for p in case.procs:
+            shutil.copy(p.log, os.path.join(dest, "%s-%s" % (name, os.path.basename(p.log))))
+
+
 def answers(client):
     return [m["data"][0] for _, _, m in client.packets("RX") if m["type"] == "handshake_response"]
 
@@ -153,6 +169,11 @@ def conntrack_flush(case):
     (old,), (new,) = old_ports, new_ports
     it.check(rebinds == ["NAT rebinding: 'home' moved from %s:%d to %s:%d" % (NAT_OUT_IP, old, NAT_OUT_IP, new)],
              "exactly one nat_rebind, with the old and new ports: %s" % rebinds)
+    rep = report(client, server, timers=["--keepalive-interval", str(KA)])
+    home = [c for c in rep["clients"] if c["id"] == "home"][0]
+    it.check([(r["old"], r["new"]) for r in home["nat_rebindings"]]
+             == [("%s:%d" % (NAT_OUT_IP, old), "%s:%d" % (NAT_OUT_IP, new))], "report: the same rebinding")
+    keep_logs(case, "rebind")
 
 
 def blackhole(case):
@@ -201,7 +222,13 @@ def outage_length(case):
     back = [t for _, t in server.lines() if t.startswith("Back:")]
     it.check(len(silent) == 1 and len(back) == 1, "the server saw it too: %s %s" % (silent, back))
     it.check(client.stop() == 0 and server.stop() == 0, "clean exits")
-    print("# outage: a %.1f s blackhole reported live as %.1f s" % (length, told))
+    rep = report(client, server, timers=["--keepalive-interval", str(KA), "--keepalive-count", "2"])
+    outages = [c for c in rep["clients"] if c["id"] == "home"][0]["outages"]
+    it.check(len(outages) == 1 and abs(outages[0]["seconds"] - length) <= HT and outages[0]["seen_by"] == "both",
+             "report: one outage of about %.1f s seen by both ends: %s" % (length, outages))
+    keep_logs(case, "outage")
+    print("# outage: a %.1f s blackhole reported live as %.1f s, by report as %.1f s"
+          % (length, told, outages[0]["seconds"] if outages else -1))
 
 
 def loss20(case):
@@ -235,7 +262,12 @@ def loss20(case):
     rate = 100.0 * lost / (lost + got)
     it.check(abs(rate - 20) <= 8, "loss reported as %.1f%% of %d keepalives" % (rate, lost + got))
     it.check(lost == missing, "the events count exactly what went missing: %d vs %d" % (lost, missing))
-    print("# loss: 20%% dropped, reported live as %.1f%% of %d keepalives" % (rate, lost + got))
+    rep = report(client, server, timers=["--keepalive-interval", "0.02"])
+    ratio = 100 * [c for c in rep["clients"] if c["id"] == "home"][0]["keepalives"]["loss_ratio"]
+    it.check(abs(ratio - 20) <= 8, "report: loss %.1f%%" % ratio)
+    keep_logs(case, "loss")
+    print("# loss: 20%% dropped, reported live as %.1f%% of %d keepalives, by report as %.1f%%"
+          % (rate, lost + got, ratio))
 
 
 def tx_times(canary):

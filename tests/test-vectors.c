@@ -63,6 +63,15 @@ static void test_valid(json_t *v, enum aes128_impl impl)
         CHECK_STR(json, plaintext);
         CHECK(message_to_repr(&m, repr, sizeof(repr)) > 0);
         CHECK_STR(repr, str(v, "log_repr"));
+        {
+                /* and the log text reads back to the same message */
+                const char *lr = str(v, "log_repr");
+                struct message back;
+
+                CHECK_INT(message_parse_repr(&back, lr, strlen(lr)), (long long)strlen(lr));
+                CHECK(back.type == m.type && back.id_len == m.id_len && memcmp(back.id, m.id, m.id_len) == 0 &&
+                      back.data[0] == m.data[0] && back.data[1] == m.data[1]);
+        }
 
         n = seal_seal(&sk, packet, (const uint8_t *)json, strlen(json), again, sizeof(again));
         CHECK_INT(n, len);

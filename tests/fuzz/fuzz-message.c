@@ -21,7 +21,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (again.type != m.type || again.id_len != m.id_len || memcmp(again.id, m.id, m.id_len) != 0 ||
             again.data[0] != m.data[0] || again.data[1] != m.data[1])
                 abort();
-        if (message_to_repr(&m, repr, sizeof(repr)) < 0)
+        n = message_to_repr(&m, repr, sizeof(repr));
+        if (n < 0 || message_parse_repr(&again, repr, (size_t)n) != n)
                 abort();
+        if (again.type != m.type || again.id_len != m.id_len || memcmp(again.id, m.id, m.id_len) != 0 ||
+            again.data[0] != m.data[0] || again.data[1] != m.data[1])
+                abort();
+        /* and the bytes, taken as repr text, must not crash the reader */
+        (void)message_parse_repr(&again, (const char *)data, size);
         return 0;
 }

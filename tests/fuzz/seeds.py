@@ -18,6 +18,12 @@ if kind in ("packet", "message"):
     else:
         seeds = [b"\x01" + t for t in texts]  # sealed mode
         seeds += [b"\x00" + bytes.fromhex(x["packet_hex"]) for x in v["valid"] + v["reject"]]
+elif kind == "logline":
+    data = os.path.join(os.path.dirname(vectors))
+    for name in sorted(os.listdir(data)):
+        if name.endswith(".log"):
+            lines = open(os.path.join(data, name), "rb").read().splitlines(True)
+            seeds += [b"".join(lines[i:i + 40]) for i in range(0, min(len(lines), 400), 40)]
 else:
     seeds = [
         b"host = vps.example.org\nport = 43210\nclient = yes\nid = home\n",
