@@ -26,10 +26,17 @@ struct client_config {
         unsigned keepalive_count;
 };
 
+/* Round-trip histogram bounds, in microseconds (Prometheus "le" buckets). */
+#define CLIENT_RTT_BUCKETS 12
+extern const uint64_t client_rtt_bounds_us[CLIENT_RTT_BUCKETS];
+
 struct client_stats {
         uint64_t inits, answered, keepalives, rx, invalid, ignored;
         uint64_t unanswered, outages;
         uint64_t last_rtt_us, last_outage_us;
+        uint64_t last_answer_us; /* monotonic time of the latest answer; 0: none */
+        uint64_t rx_type[3];
+        uint64_t rtt_count, rtt_sum_us, rtt_buckets[CLIENT_RTT_BUCKETS]; /* not cumulative */
 };
 
 struct client {

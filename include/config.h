@@ -25,7 +25,7 @@ enum config_mode {
 
 struct config {
         enum config_mode mode;
-        char *id, *host, *key, *key_file, *log, *config_file, *optional_config, *default_id, *state_dir;
+        char *id, *host, *key, *key_file, *log, *config_file, *optional_config, *default_id, *state_dir, *metrics_listen;
         long port;
         uint64_t keepalive_interval_us, handshake_timeout_us;
         unsigned keepalive_count;

@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include <stdio.h>
+
 #include <event2/event.h>
 
 #include "event.h"
@@ -20,6 +22,9 @@ struct daemon {
         int (*reload)(void *arg);
         void *reload_arg;
         char status[256]; /* the last STATUS= sent */
+        struct evhttp *http; /* /metrics, when asked for */
+        void (*metrics)(FILE *out, void *arg);
+        void *metrics_arg;
 };
 
 /* Monotonic time in microseconds: the protocol core's clock. */
@@ -36,6 +41,11 @@ int daemon_run(struct daemon *d);
 /* Logs every event and sends every message of the list on fd. A message
  * that cannot be sent is logged and otherwise dropped, as a lost packet. */
 void daemon_perform(int fd, const struct seal_key *key, const struct actions *a);
+
+/* Serves /metrics on listen ("ADDR:PORT", "[V6]:PORT") from the event loop,
+ * written by write(out, arg). Returns 0, -EINVAL for a malformed address,
+ * or -EADDRNOTAVAIL when it cannot be bound. */
+int daemon_metrics_listen(struct daemon *d, const char *listen, void (*write)(FILE *out, void *arg), void *arg);
 
 /* Sends STATUS=text to systemd unless it is the one sent last. */
 void daemon_status(struct daemon *d, const char *text);

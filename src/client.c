@@ -5,6 +5,22 @@
 #include <stdio.h>
 #include <string.h>
 
+const uint64_t client_rtt_bounds_us[CLIENT_RTT_BUCKETS] = {
+        1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000,
+};
+
+static void count_rtt(struct client_stats *st, uint64_t rtt)
+{
+        size_t i = 0;
+
+        while (i < CLIENT_RTT_BUCKETS && rtt > client_rtt_bounds_us[i])
+                i++;
+        if (i < CLIENT_RTT_BUCKETS)
+                st->rtt_buckets[i]++;
+        st->rtt_count++;
+        st->rtt_sum_us += rtt;
+}
+
 static void send_message(struct client *c, enum message_type type, uint64_t d1,
                          struct actions *out)
 {
@@ -145,6 +161,7 @@ void client_receive(struct client *c, uint64_t now_us, const struct addr *from,
         ev->has_msg = true;
         ev->msg = m;
         c->stats.rx++;
+        c->stats.rx_type[m.type]++;
 
         r = check_response(c, &m, from_server);
         if (r >= 0) {
@@ -152,6 +169,8 @@ void client_receive(struct client *c, uint64_t now_us, const struct addr *from,
                 return;
         }
         c->stats.last_rtt_us = now_us - c->init_sent_us;
+        c->stats.last_answer_us = now_us;
+        count_rtt(&c->stats, c->stats.last_rtt_us);
         ev->rtt_us = c->stats.last_rtt_us;
         if (c->waiting_inits > 1) {
                 struct event *end = actions_event(out, EVENT_OUTAGE_END, from);

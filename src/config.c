@@ -47,6 +47,7 @@ static const struct option_def defs[] = {
         { "keepalive-count", K_COUNT, AT(keepalive_count), 1, 1000, true },
         { "max-clients", K_SIZE, AT(max_clients), 1, 16777216, true },
         { "state-dir", K_STRING, AT(state_dir), 0, 0, true },
+        { "metrics-listen", K_STRING, AT(metrics_listen), 0, 0, true },
         { "help", K_MODE, CONFIG_MODE_HELP, 0, 0, false },
         { "version", K_MODE, CONFIG_MODE_VERSION, 0, 0, false },
 };
@@ -63,7 +64,7 @@ const char config_usage[] =
         "                  [--config FILE] [--optional-config FILE] [--default-id ID]\n"
         "                  [--keepalive-interval SECONDS]\n"
         "                  [--handshake-timeout SECONDS] [--keepalive-count N]\n"
-        "                  [--max-clients N] [--state-dir DIR]\n"
+        "                  [--max-clients N] [--state-dir DIR] [--metrics-listen ADDR:PORT]\n"
         "\n"
         "Logs every packet of a WireGuard-like UDP exchange on both ends, to see when\n"
         "and how a NAT drops or re-maps the flow.\n"
@@ -86,6 +87,7 @@ const char config_usage[] =
         "  --keepalive-count N      keepalives per handshake (default 5)\n"
         "  --max-clients N          server: most clients remembered (default 65536)\n"
         "  --state-dir DIR          server: keep the replay state in DIR/replay.state\n"
+        "  --metrics-listen A:P     serve Prometheus metrics on http://A:P/metrics\n"
         "  --help, --version\n";
 
 __attribute__((format(printf, 2, 3))) static int fail(char err[static CONFIG_ERR_MAX], const char *fmt, ...)
@@ -114,7 +116,8 @@ static void free_secret(char *s)
 #define STRING_FIELDS(c)                                                                          \
         {                                                                                         \
                 &(c)->id, &(c)->host, &(c)->key, &(c)->key_file, &(c)->log, &(c)->config_file,    \
-                        &(c)->optional_config, &(c)->default_id, &(c)->state_dir                  \
+                        &(c)->optional_config, &(c)->default_id, &(c)->state_dir,                 \
+                        &(c)->metrics_listen                                                      \
         }
 
 int config_copy(struct config *dst, const struct config *src)
@@ -137,6 +140,7 @@ int config_copy(struct config *dst, const struct config *src)
 
 void config_free(struct config *c)
 {
+        free(c->metrics_listen);
         free(c->state_dir);
         free(c->optional_config);
         free(c->default_id);

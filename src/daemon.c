@@ -7,6 +7,12 @@
 #include <string.h>
 #include <time.h>
 
+#include <stdlib.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
 #include "log.h"
 #include "notify.h"
 #include "udp.h"
@@ -78,6 +84,77 @@ int daemon_init(struct daemon *d)
         return 0;
 }
 
+static void on_metrics(struct evhttp_request *req, void *arg)
+{
+        struct daemon *d = arg;
+        struct evbuffer *body;
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+                evhttp_send_error(req, 405, "only GET");
+                return;
+        }
+        body = evbuffer_new();
+        f = open_memstream(&text, &len);
+        if (!body || !f) {
+                if (f)
+                        fclose(f);
+                free(text);
+                if (body)
+                        evbuffer_free(body);
+                evhttp_send_error(req, 500, "out of memory");
+                return;
+        }
+        d->metrics(f, d->metrics_arg);
+        fclose(f);
+        evbuffer_add(body, text, len); /* a copy: the reply may go out later */
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
+        evhttp_send_reply(req, 200, "OK", body);
+        evbuffer_free(body);
+        free(text);
+}
+
+static void on_other(struct evhttp_request *req, void *arg)
+{
+        evhttp_send_error(req, 404, "see /metrics");
+}
+
+int daemon_metrics_listen(struct daemon *d, const char *listen, void (*write)(FILE *out, void *arg), void *arg)
+{
+        char host[64];
+        const char *colon = strrchr(listen, ':');
+        char *end;
+        unsigned long port;
+        size_t hl;
+
+        if (!colon)
+                return -EINVAL;
+        port = strtoul(colon + 1, &end, 10);
+        hl = (size_t)(colon - listen);
+        if (*end || colon[1] == '\0' || port == 0 || port > 65535 || hl == 0 || hl >= sizeof(host))
+                return -EINVAL;
+        if (listen[0] == '[' && hl >= 2 && listen[hl - 1] == ']') {
+                memcpy(host, listen + 1, hl - 2);
+                host[hl - 2] = '\0';
+        } else {
+                memcpy(host, listen, hl);
+                host[hl] = '\0';
+        }
+        d->http = evhttp_new(d->base);
+        if (!d->http)
+                return -ENOMEM;
+        d->metrics = write;
+        d->metrics_arg = arg;
+        evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+        evhttp_set_cb(d->http, "/metrics", on_metrics, d);
+        evhttp_set_gencb(d->http, on_other, d);
+        if (evhttp_bind_socket(d->http, host, (uint16_t)port) < 0)
+                return -EADDRNOTAVAIL;
+        return 0;
+}
+
 void daemon_free(struct daemon *d)
 {
         struct event **evs[] = { &d->stop[0], &d->stop[1], &d->hup, &d->watchdog };
@@ -87,6 +164,9 @@ void daemon_free(struct daemon *d)
                         event_free(*evs[i]);
                 *evs[i] = NULL;
         }
+        if (d->http)
+                evhttp_free(d->http);
+        d->http = NULL;
         if (d->base)
                 event_base_free(d->base);
         d->base = NULL;

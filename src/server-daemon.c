@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "server.h"
 #include "state.h"
@@ -129,6 +131,31 @@ static void on_silence_timer(evutil_socket_t fd, short what, void *arg)
         daemon_timer_at(d->silence_ev, a.wake_us);
 }
 
+static void write_metrics(FILE *out, void *arg)
+{
+        struct server_daemon *d = arg;
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        metrics_write_server(out, &d->core, daemon_now_us(),
+                             (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
+}
+
+/* --metrics-listen: 2 for a malformed address, 1 when it cannot be bound. */
+static int listen_metrics(struct server_daemon *d, const struct config *cfg)
+{
+        int r;
+
+        if (!cfg->metrics_listen)
+                return 0;
+        r = daemon_metrics_listen(&d->daemon, cfg->metrics_listen, write_metrics, d);
+        if (r == -EINVAL)
+                fprintf(stderr, "udp-canary: --metrics-listen %s: not ADDR:PORT\n", cfg->metrics_listen);
+        else if (r < 0)
+                fprintf(stderr, "udp-canary: --metrics-listen %s: cannot listen there\n", cfg->metrics_listen);
+        return r == -EINVAL ? 2 : r < 0 ? 1 : 0;
+}
+
 static int setup(struct server_daemon *d, const struct config *cfg)
 {
         char err[256], text[ADDR_STRLEN];
@@ -170,7 +197,7 @@ static int setup(struct server_daemon *d, const struct config *cfg)
                 fprintf(stderr, "udp-canary: cannot set up the event loop\n");
                 return 1;
         }
-        return 0;
+        return listen_metrics(d, cfg);
 }
 
 int server_daemon_new(struct server_daemon **out, const struct config *cfg, const struct seal_key *key)

@@ -158,6 +158,7 @@ static void handle_init(struct server *s, struct peer *p, const struct message *
         actions_send(out, &reply, from, false);
         p->tx++;
         s->stats.tx++;
+        s->stats.tx_type[MESSAGE_HANDSHAKE_RESPONSE]++;
 }
 
 void server_receive(struct server *s, uint64_t now_us, const struct addr *from,
@@ -192,6 +193,7 @@ void server_handle_message(struct server *s, uint64_t now_us, const struct addr 
         ev->has_msg = true;
         ev->msg = *m;
         s->stats.rx++;
+        s->stats.rx_type[m->type]++;
         s->stats.last_from = *from;
         memcpy(s->stats.last_id, m->id, m->id_len + 1);
         s->stats.last_id_len = m->id_len;

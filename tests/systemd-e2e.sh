@@ -72,6 +72,7 @@ journalctl MESSAGE_ID=f966171a66b54168b7cd855d12172664 -o cat --no-pager > $R/j-
 journalctl --update-catalog
 journalctl -x -u udp-canary-server MESSAGE_ID=f966171a66b54168b7cd855d12172664 --no-pager > $R/j-catalog.txt
 ls /var/log/udp-canary /var/lib/private/udp-canary > $R/files.txt 2>&1
+udp-canary report --journal --id home --keepalive-interval 0.5 > $R/report.txt 2>&1; echo $? > $R/report.rc
 MANPATH=/usr/share/man man udp-canary > $R/man.txt 2>&1; echo $? > $R/man.rc
 systemctl stop udp-canary-client@home udp-canary-server
 systemctl show udp-canary-server -p ActiveState -p Result > $R/stopped.show
@@ -137,6 +138,7 @@ check "lifecycle entries carry a MESSAGE_ID" has j-start.txt "^Listening on"
 check "the catalog explains lifecycle entries (journalctl -x)" has j-catalog.txt "Subject: udp-canary started"
 check "systemctl reload works" is reload.rc 0
 check "the reload is logged" has j-server.txt "^Reloaded"
+check "udp-canary report --journal reads the client's traffic" bash -c "[ \"\$(cat $res/report.rc)\" = 0 ] && grep -q \"client 'home' (seen in: client log, server log)\" $res/report.txt"
 check "no log file by default under systemd" bash -c "! grep -q '\\.log' $res/files.txt"
 check "man udp-canary renders" bash -c "[ \"\$(cat $res/man.rc)\" = 0 ] && grep -q 'log a WireGuard-like UDP exchange' $res/man.txt"
 check "a clean stop: inactive, success" bash -c "grep -q ActiveState=inactive $res/stopped.show && grep -q Result=success $res/stopped.show"

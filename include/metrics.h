@@ -1,0 +1,14 @@
+/* metrics: a client's or a server's counters in the Prometheus text format
+ * (version 0.0.4), served on /metrics by the daemons (--metrics-listen). */
+#pragma once
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "client.h"
+#include "server.h"
+
+/* Times: the monotonic and wall clocks now, to give last-seen times as Unix
+ * seconds. */
+void metrics_write_server(FILE *out, const struct server *s, uint64_t mono_us, uint64_t wall_us);
+void metrics_write_client(FILE *out, const struct client *c, uint64_t mono_us, uint64_t wall_us);

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Prometheus metrics (--metrics-listen): the text passes `promtool check
+metrics`, the numbers agree with the logs, and a real Prometheus server
+scraping a running server and client answers a query with them. Without
+promtool or prometheus (Debian: prometheus) those parts skip (77 if all)."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import integration as it  # noqa: E402
+
+passed, failed, skipped = [], [], []
+
+
+def check(cond, what):
+    print(("ok - " if cond else "FAIL - ") + what)
+    (passed if cond else failed).append(what)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return r.status, r.headers.get("Content-Type"), r.read().decode()
+
+
+def value(text, series):
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split()[-1])
+    return None
+
+
+def main():
+    env = it.Env()
+    try:
+        run(env)
+    finally:
+        env.close()
+    print("%d passed, %d failed" % (len(passed), len(failed)))
+    return 1 if failed else (77 if not passed else 0)
+
+
+def run(env):
+    sm, cm = free_port(), free_port()
+    server = env.server(extra=["--metrics-listen", "127.0.0.1:%d" % sm, "--keepalive-interval", "0.1"])
+    client = env.client(server.port(), extra=["--metrics-listen", "127.0.0.1:%d" % cm])
+    it.wait_for(lambda: len(it.answered(client)) >= 3, what="3 handshakes")
+
+    status, ctype, text = get("http://127.0.0.1:%d/metrics" % sm)
+    check(status == 200 and ctype.startswith("text/plain; version=0.0.4"), "server /metrics: 200, text format")
+    _, _, ctext = get("http://127.0.0.1:%d/metrics" % cm)
+    try:
+        urllib.request.urlopen("http://127.0.0.1:%d/other" % sm, timeout=5)
+        check(False, "another path: 404")
+    except urllib.error.HTTPError as e:
+        check(e.code == 404, "another path: 404")
+
+    answered = value(ctext, "udp_canary_handshakes_answered_total")
+    check(answered is not None and answered >= 3, "client: handshakes answered %s" % answered)
+    check(value(ctext, "udp_canary_connected") in (0, 1), "client: connected gauge")
+    check(value(ctext, 'udp_canary_handshake_rtt_seconds_count') == answered, "client: one round trip per answer")
+    check(value(text, "udp_canary_clients") == 1, "server: one client")
+    rx = value(text, 'udp_canary_client_packets_received_total{client="home"}')
+    check(rx is not None and rx >= 3, "server: packets from 'home' %s" % rx)
+    lines = len(it.packets(server.log, "RX"))  # read after the scrape: a few more at most
+    check(rx <= lines <= rx + 5, "server: counts agree with its log (%s vs %d lines)" % (rx, lines))
+
+    if shutil.which("promtool"):
+        for name, t in (("server", text), ("client", ctext)):
+            r = subprocess.run(["promtool", "check", "metrics"], input=t, capture_output=True, text=True)
+            check(r.returncode == 0, "promtool check metrics (%s): %s" % (name, (r.stdout + r.stderr).strip()))
+    else:
+        print("skip - promtool is missing")
+
+    if shutil.which("prometheus"):
+        scrape_with_prometheus(sm, cm)
+    else:
+        print("skip - prometheus is missing")
+
+    # bad addresses: status 2; taken: status 1
+    for bad, status in (("nonsense", 2), ("127.0.0.1:0", 2), ("127.0.0.1:%d" % sm, 1)):
+        r = subprocess.run([it.BIN, "--server", "--host", "127.0.0.1", "--port", "0", "--key-file", env.key_file,
+                            "--log", "", "--metrics-listen", bad], capture_output=True, text=True, timeout=10)
+        check(r.returncode == status and "--metrics-listen" in r.stderr,
+              "--metrics-listen %s: status %d (%d, %s)" % (bad, status, r.returncode, r.stderr.strip()))
+    check(client.stop() == 0 and server.stop() == 0, "clean exits")
+
+
+def scrape_with_prometheus(sm, cm):
+    tmp = tempfile.mkdtemp(prefix="udp-canary-prom-")
+    web = free_port()
+    with open(os.path.join(tmp, "prometheus.yml"), "w") as f:
+        f.write("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: canary\n    static_configs:\n"
+                "      - targets: ['127.0.0.1:%d', '127.0.0.1:%d']\n" % (sm, cm))
+    prom = subprocess.Popen(["prometheus", "--config.file", os.path.join(tmp, "prometheus.yml"),
+                             "--storage.tsdb.path", os.path.join(tmp, "data"), "--web.listen-address",
+                             "127.0.0.1:%d" % web], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def query(q):
+            try:
+                _, _, body = get("http://127.0.0.1:%d/api/v1/query?query=%s" % (web, urllib.parse.quote(q)))
+                return json.loads(body)["data"]["result"]
+            except (OSError, ValueError, KeyError):
+                return []
+        res = it.wait_for(lambda: query('udp_canary_client_packets_received_total{client="home"}'), timeout=30,
+                          what="Prometheus to scrape the server")
+        check(float(res[0]["value"][1]) > 0, "Prometheus: packets from 'home' %s" % res[0]["value"][1])
+        res = it.wait_for(lambda: query("udp_canary_handshakes_answered_total > 0"), timeout=30,
+                          what="Prometheus to scrape the client")
+        check(len(res) == 1, "Prometheus: the client's answered handshakes %s" % res[0]["value"][1])
+        up = query("up")
+        check(len(up) == 2 and all(r["value"][1] == "1" for r in up), "Prometheus: both targets up")
+    finally:
+        prom.terminate()
+        prom.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    import urllib.error
+    import urllib.parse
+    sys.exit(main())
