@@ -1,0 +1,107 @@
+#!/bin/bash
+# bench: measures a release build of udp-canary with the file log on, and
+# prints a table. Phases:
+#   idle      the server's memory with no clients
+#   storm     handshakes from 1,000 clients at rising rates: the highest rate
+#             answered with under 1% loss, and server CPU per handshake there
+#   keepalive a stream of keepalives: server CPU per packet
+#   table     100,000 distinct clients in the table: memory
+#   client    a client with fast timers for many cycles: CPU and wakeups
+# CPU is read from /proc/PID/stat, memory from /proc/PID/status.
+# Usage: tests/bench/run.sh            (builds build-bench, --buildtype=release)
+#        tests/bench/run.sh UDP_CANARY LOADGEN
+set -euo pipefail
+if [ $# -ge 2 ]; then
+        bin=$(realpath "$1") loadgen=$(realpath "$2")
+else
+        cd "$(dirname "$0")/../.."
+        [ -d build-bench ] || meson setup build-bench --buildtype=release >/dev/null
+        ninja -C build-bench >/dev/null
+        bin=$PWD/build-bench/src/udp-canary loadgen=$PWD/build-bench/tests/bench/loadgen
+fi
+seconds=${BENCH_SECONDS:-3}
+work=$(mktemp -d)
+pid=
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+(umask 077; "$bin" --generate-key > "$work/key")
+hz=$(getconf CLK_TCK)
+
+start_server() { # start_server PORT [extra options]
+        local port=$1
+        shift
+        rm -f "$work/server.log"
+        "$bin" --server --host 127.0.0.1 --port "$port" --key-file "$work/key" --log "$work/server.log" "$@" \
+                2>/dev/null &
+        pid=$!
+        for _ in $(seq 100); do grep -q Listening "$work/server.log" 2>/dev/null && return; sleep 0.05; done
+        echo "bench: the server did not start" >&2
+        exit 1
+}
+stop_server() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=; }
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<< "$2"; }
+us_per() { awk -v t="$1" -v hz="$hz" -v n="$2" 'BEGIN { printf "%.2f", n ? t / hz * 1e6 / n : 0 }'; }
+
+port=$((20000 + RANDOM % 20000))
+start_server $port --max-clients 200000
+sleep 1
+idle_rss=$(kb $pid VmRSS)
+
+best_rate=0 best_cpu=- best_loss=-
+for rate in 25000 50000 100000 150000 200000 300000; do
+        t0=$(ticks $pid)
+        out=$("$loadgen" storm $port "$work/key" $rate "$seconds" 1000)
+        t1=$(ticks $pid)
+        loss=$(field loss "$out") sent=$(field sent "$out") got=$(field replies "$out")
+        cpu=$(us_per $((t1 - t0)) "$sent")
+        echo "# storm at $rate/s: $out cpu_us_per_handshake=$cpu" >&2
+        if awk -v l="$loss" 'BEGIN { exit !(l < 0.01) }'; then
+                best_rate=$(awk -v g="$got" -v s="$(field seconds "$out")" 'BEGIN { printf "%.0f", g / s }')
+                best_cpu=$cpu best_loss=$loss
+        else
+                break
+        fi
+done
+
+t0=$(ticks $pid)
+out=$("$loadgen" keepalive $port "$work/key" 100000 "$seconds")
+t1=$(ticks $pid)
+ka_cpu=$(us_per $((t1 - t0)) "$(field sent "$out")")
+echo "# keepalives: $out cpu_us_per_packet=$ka_cpu" >&2
+log_lines=$(wc -l < "$work/server.log")
+stop_server
+
+start_server $((port + 1)) --max-clients 200000
+out=$("$loadgen" table $((port + 1)) "$work/key" 100000)
+sleep 0.5
+table_rss=$(kb $pid VmRSS) table_hwm=$(kb $pid VmHWM)
+echo "# table: $out" >&2
+stop_server
+
+start_server $((port + 2))
+"$bin" --client --id bench --host 127.0.0.1 --port $((port + 2)) --key-file "$work/key" --log "$work/client.log" \
+        --keepalive-interval 0.01 --handshake-timeout 0.1 2>/dev/null &
+cpid=$!
+sleep 1
+c0=$(ticks $cpid) v0=$(kb $cpid voluntary_ctxt_switches) n0=$(kb $cpid nonvoluntary_ctxt_switches)
+sleep 10
+c1=$(ticks $cpid) v1=$(kb $cpid voluntary_ctxt_switches) n1=$(kb $cpid nonvoluntary_ctxt_switches)
+kill $cpid
+wait $cpid 2>/dev/null || true
+cycles=$(grep -c "RX server {.*handshake_response" "$work/client.log")
+stop_server
+wakeups=$((v1 - v0 + n1 - n0))
+
+cat <<TABLE
+| measure (release build, file log on, $(nproc) cores, $(date -u +%Y-%m-%d)) | value |
+|---|---|
+| server RSS idle | $idle_rss kB |
+| handshake replies/s with <1% loss (1,000 clients) | $best_rate (loss $best_loss) |
+| server CPU per handshake at that rate | $best_cpu us |
+| server CPU per keepalive (100,000/s offered) | $ka_cpu us |
+| server RSS with 100,000 clients in the table | $table_rss kB (peak $table_hwm kB) |
+| client CPU over 10 s of fast timers ($cycles handshakes seen) | $(us_per $((c1 - c0)) 1) us |
+| client wakeups over those 10 s (context switches) | $wakeups, $(awk -v w=$wakeups -v c="$cycles" 'BEGIN { printf "%.1f", c ? w / c : 0 }') per handshake cycle of 5 keepalives |
+| log lines written in the storm and keepalive phases | $log_lines |
+TABLE
