@@ -25,6 +25,7 @@ struct daemon {
         struct evhttp *http; /* /metrics, when asked for */
         void (*metrics)(FILE *out, void *arg);
         void *metrics_arg;
+        struct seal_ivs ivs;
 };
 
 /* Monotonic time in microseconds: the protocol core's clock. */
@@ -40,7 +41,7 @@ int daemon_run(struct daemon *d);
 
 /* Logs every event and sends every message of the list on fd. A message
  * that cannot be sent is logged and otherwise dropped, as a lost packet. */
-void daemon_perform(int fd, const struct seal_key *key, const struct actions *a);
+void daemon_perform(struct daemon *d, int fd, const struct seal_key *key, const struct actions *a);
 
 /* Serves /metrics on listen ("ADDR:PORT", "[V6]:PORT") from the event loop,
  * written by write(out, arg). Returns 0, -EINVAL for a malformed address,

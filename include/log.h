@@ -48,6 +48,10 @@ int log_open(const char *path, bool journal);
 int log_reopen(void);
 void log_close(void);
 
+/* Writes the lines waiting in the buffer. The daemons call it at the end of
+ * every event-loop callback; log_close and log_reopen call it too. */
+void log_flush(void);
+
 __attribute__((format(printf, 2, 3))) void log_printf(enum log_level level, const char *fmt, ...);
 __attribute__((format(printf, 2, 3))) void log_lifecycle(enum log_lifecycle kind, const char *fmt, ...);
 void log_event(const struct event *ev);

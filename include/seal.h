@@ -42,6 +42,15 @@ int seal_seal(const struct seal_key *k, const uint8_t iv[static SEAL_IV_LEN], co
 int seal_open(const struct seal_key *k, const uint8_t *packet, size_t len, uint8_t *text,
               size_t text_cap);
 
+/* Random IVs drawn from a pool refilled from the OS in 4 KiB at a time: one
+ * getrandom call per 256 packets instead of one each. */
+struct seal_ivs {
+        uint8_t buf[4096];
+        size_t used;
+};
+
+void seal_ivs_next(struct seal_ivs *p, uint8_t iv[static SEAL_IV_LEN]);
+
 struct message;
 
 /* Opens a packet and parses its message. Returns 0, -EBADMSG when the packet

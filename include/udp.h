@@ -25,7 +25,20 @@ int udp_open(const struct addr *a, bool bind_it);
 int udp_local(int fd, struct addr *out);
 
 /* Seals msg with a fresh random IV and sends it. Returns 0 or a negative errno. */
-int udp_send(int fd, const struct seal_key *key, const struct message *msg, const struct addr *to);
+int udp_send(int fd, const struct seal_key *key, struct seal_ivs *ivs, const struct message *msg,
+             const struct addr *to);
+
+/* Datagrams received in one recvmmsg call. */
+#define UDP_BATCH 64
+struct udp_batch {
+        uint8_t buf[UDP_BATCH][SEAL_MAX_PACKET + 1];
+        struct addr from[UDP_BATCH];
+        size_t len[UDP_BATCH];
+};
+
+/* Receives up to UDP_BATCH datagrams. Returns how many, -EAGAIN when there
+ * are none, or another negative errno. */
+int udp_recv_batch(int fd, struct udp_batch *b);
 
 /* Receives one datagram into buf (cap >= SEAL_MAX_PACKET + 1, so that a
  * longer one shows as too long). Returns its length, -EAGAIN when there is

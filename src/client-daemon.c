@@ -36,7 +36,7 @@ static void update_status(struct client_daemon *d)
 
 static void perform(struct client_daemon *d, const struct actions *a)
 {
-        daemon_perform(d->fd, d->key, a);
+        daemon_perform(&d->daemon, d->fd, d->key, a);
         if (a->wake_us)
                 daemon_timer_at(d->timer_ev, a->wake_us);
         update_status(d);
@@ -49,6 +49,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
         client_timer(&d->core, daemon_now_us(), &a);
         perform(d, &a);
+        log_flush();
 }
 
 static void on_read(evutil_socket_t fd, short what, void *arg)
@@ -69,6 +70,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
                 client_receive(&d->core, daemon_now_us(), &from, buf, (size_t)n, &a);
                 perform(d, &a);
         }
+        log_flush();
 }
 
 /* Fills a client_config from the user's settings; resolves the server. */

@@ -31,6 +31,7 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 
         notify_stopping();
         log_lifecycle(LOG_LIFECYCLE_STOP, "Exit");
+        log_flush();
         d->exit_code = 0;
         event_base_loopbreak(d->base);
 }
@@ -47,6 +48,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
         r = d->reload ? d->reload(d->reload_arg) : 0;
         if (r == 0)
                 log_lifecycle(LOG_LIFECYCLE_RELOAD, "Reloaded");
+        log_flush();
         notify_ready();
 }
 
@@ -174,17 +176,19 @@ void daemon_free(struct daemon *d)
 
 int daemon_run(struct daemon *d)
 {
+        log_flush();
         notify_ready();
         event_base_dispatch(d->base);
+        log_flush();
         return d->exit_code;
 }
 
-void daemon_perform(int fd, const struct seal_key *key, const struct actions *a)
+void daemon_perform(struct daemon *d, int fd, const struct seal_key *key, const struct actions *a)
 {
         for (size_t i = 0; i < a->n_events; i++)
                 log_event(&a->events[i]);
         for (size_t i = 0; i < a->n_send; i++) {
-                int r = udp_send(fd, key, &a->send[i].msg, &a->send[i].to);
+                int r = udp_send(fd, key, &d->ivs, &a->send[i].msg, &a->send[i].to);
 
                 if (r < 0) {
                         char peer[ADDR_STRLEN];

@@ -16,11 +16,19 @@
 
 #include <systemd/sd-journal.h>
 
+/* Lines wait here until the end of the event loop's callback (log_flush):
+ * one write per batch instead of two per line. */
+#define LOG_BUFFER (64 * 1024)
+
 struct logger {
         bool journal;
         char *path;
         int fd;
         bool write_failed; /* reported once, until a write works again */
+        char *buf;         /* the pending text, for stderr and the file alike */
+        size_t used;
+        time_t stamp_sec;  /* the second stamp_text was made for */
+        char stamp_text[32];
 };
 
 static struct logger logger = { .fd = -1 };
@@ -59,6 +67,8 @@ int log_open(const char *path, bool journal)
                         return fd;
         }
         log_close();
+        logger.buf = malloc(LOG_BUFFER);
+        logger.used = 0;
         logger.journal = journal;
         logger.fd = fd;
         logger.path = path ? strdup(path) : NULL;
@@ -69,6 +79,7 @@ int log_reopen(void)
 {
         int fd;
 
+        log_flush();
         if (!logger.path)
                 return 0;
         fd = open_file(logger.path);
@@ -81,6 +92,9 @@ int log_reopen(void)
 
 void log_close(void)
 {
+        log_flush();
+        free(logger.buf);
+        logger.buf = NULL;
         if (logger.fd >= 0)
                 close(logger.fd);
         free(logger.path);
@@ -88,17 +102,45 @@ void log_close(void)
         logger.path = NULL;
 }
 
-ssize_t log_format_prefix(const struct timespec *ts, enum log_level level, char *buf, size_t cap)
+/* "YYYY-mm-dd HH:MM:SS" of a second; made once a second, not once a line. */
+static const char *second_stamp(time_t sec, char buf[static 32], time_t *cached_sec)
 {
         struct tm tm;
-        char stamp[32];
-        int n;
 
-        if (!localtime_r(&ts->tv_sec, &tm) || strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm) == 0)
-                snprintf(stamp, sizeof(stamp), "%lld", (long long)ts->tv_sec);
-        n = snprintf(buf, cap, "[%s.%03ld udp-canary %s] ", stamp, ts->tv_nsec / 1000000,
-                     level_names[level]);
-        return n < 0 || (size_t)n >= cap ? -ENOBUFS : n;
+        if (cached_sec && *cached_sec == sec && buf[0])
+                return buf;
+        if (!localtime_r(&sec, &tm) || strftime(buf, 32, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+                snprintf(buf, 32, "%lld", (long long)sec);
+        if (cached_sec)
+                *cached_sec = sec;
+        return buf;
+}
+
+static ssize_t format_prefix(const char *stamp, long ms, enum log_level level, char *buf, size_t cap)
+{
+        const char *name = level_names[level];
+        size_t sl = strlen(stamp), nl = strlen(name), n = 1 + sl + 4 + 12 + nl + 2;
+
+        if (n >= cap)
+                return -ENOBUFS;
+        buf[0] = '[';
+        memcpy(buf + 1, stamp, sl);
+        buf[1 + sl] = '.';
+        buf[2 + sl] = (char)('0' + ms / 100);
+        buf[3 + sl] = (char)('0' + ms / 10 % 10);
+        buf[4 + sl] = (char)('0' + ms % 10);
+        memcpy(buf + 5 + sl, " udp-canary ", 12);
+        memcpy(buf + 17 + sl, name, nl);
+        memcpy(buf + 17 + sl + nl, "] ", 2);
+        buf[n] = '\0';
+        return (ssize_t)n;
+}
+
+ssize_t log_format_prefix(const struct timespec *ts, enum log_level level, char *buf, size_t cap)
+{
+        char stamp[32] = "";
+
+        return format_prefix(second_stamp(ts->tv_sec, stamp, NULL), ts->tv_nsec / 1000000, level, buf, cap);
 }
 
 static void write_all(int fd, const char *buf, size_t len)
@@ -175,6 +217,17 @@ static void journal(enum log_level level, const char *body, size_t body_len, str
         sd_journal_sendv(f->iov, (int)f->n);
 }
 
+void log_flush(void)
+{
+        if (logger.used == 0)
+                return;
+        if (!logger.journal)
+                write_all(STDERR_FILENO, logger.buf, logger.used);
+        if (logger.fd >= 0)
+                write_all(logger.fd, logger.buf, logger.used);
+        logger.used = 0;
+}
+
 static void emit(enum log_level level, const char *body, size_t body_len, struct fields *f)
 {
         char line[LOG_LINE_MAX + 64];
@@ -182,7 +235,8 @@ static void emit(enum log_level level, const char *body, size_t body_len, struct
         ssize_t n;
 
         clock_gettime(CLOCK_REALTIME, &ts);
-        n = log_format_prefix(&ts, level, line, sizeof(line));
+        n = format_prefix(second_stamp(ts.tv_sec, logger.stamp_text, &logger.stamp_sec), ts.tv_nsec / 1000000, level,
+                          line, sizeof(line));
         if (n < 0)
                 return;
         if (body_len > sizeof(line) - (size_t)n - 1)
@@ -192,10 +246,16 @@ static void emit(enum log_level level, const char *body, size_t body_len, struct
         n += (ssize_t)body_len + 1;
         if (logger.journal)
                 journal(level, body, body_len, f);
-        else
+        if (logger.journal && logger.fd < 0)
+                return;
+        if (!logger.buf) { /* not opened (tests, early errors): at once */
                 write_all(STDERR_FILENO, line, (size_t)n);
-        if (logger.fd >= 0)
-                write_all(logger.fd, line, (size_t)n);
+                return;
+        }
+        if (logger.used + (size_t)n > LOG_BUFFER)
+                log_flush();
+        memcpy(logger.buf + logger.used, line, (size_t)n);
+        logger.used += (size_t)n;
 }
 
 __attribute__((format(printf, 3, 0))) static void vlog(enum log_level level, struct fields *f, const char *fmt,
@@ -383,15 +443,26 @@ ssize_t log_format_event(const struct event *ev, char *buf, size_t cap, enum log
         int n = -1;
 
         *level = LOG_LEVEL_INFO;
-        if (ev->has_msg && (message_to_repr(&ev->msg, msg, sizeof(msg)) < 0 ||
-                            message_repr_string(ev->msg.id, ev->msg.id_len, id, sizeof(id)) < 0))
+        if (ev->has_msg && message_to_repr(&ev->msg, msg, sizeof(msg)) < 0)
+                return -ENOBUFS;
+        if (ev->has_msg && ev->kind != EVENT_TX && ev->kind != EVENT_RX &&
+            message_repr_string(ev->msg.id, ev->msg.id_len, id, sizeof(id)) < 0)
                 return -ENOBUFS;
 
         switch (ev->kind) {
         case EVENT_TX:
-        case EVENT_RX:
-                n = snprintf(buf, cap, "%s %s %s", ev->kind == EVENT_TX ? "TX" : "RX", who, msg);
+        case EVENT_RX: { /* the line of every packet: no printf */
+                size_t wl = strlen(who), ml = strlen(msg);
+
+                if (3 + wl + 1 + ml >= cap)
+                        return -ENOBUFS;
+                memcpy(buf, ev->kind == EVENT_TX ? "TX " : "RX ", 3);
+                memcpy(buf + 3, who, wl);
+                buf[3 + wl] = ' ';
+                memcpy(buf + 4 + wl, msg, ml + 1);
+                n = (int)(4 + wl + ml);
                 break;
+        }
         case EVENT_INVALID:
                 *level = LOG_LEVEL_WARNING;
                 n = snprintf(buf, cap, "RX %s [InvalidMessage]%s%s", who, ev->invalid ? " " : "",

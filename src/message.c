@@ -168,6 +168,26 @@ __attribute__((format(printf, 2, 3))) static void putf(struct text *t, const cha
                 put(t, tmp, (size_t)n);
 }
 
+/* A number in decimal, without printf. */
+static void put_u64(struct text *t, uint64_t v)
+{
+        char d[20];
+        size_t n = 0;
+
+        do
+                d[sizeof(d) - 1 - n++] = (char)('0' + v % 10);
+        while ((v /= 10) != 0);
+        put(t, d + sizeof(d) - n, n);
+}
+
+static void put_data(struct text *t, const struct message *m)
+{
+        put_u64(t, m->data[0]);
+        put(t, ", ", 2);
+        put_u64(t, m->data[1]);
+        put(t, "]}", 2);
+}
+
 static ssize_t finish(struct text *t)
 {
         return t->overflow ? -ENOBUFS : (ssize_t)t->len;
@@ -228,7 +248,7 @@ ssize_t message_to_json(const struct message *m, char *buf, size_t cap)
         puts_(&t, ", \"type\": \"");
         puts_(&t, message_type_name(m->type));
         puts_(&t, "\", \"data\": [");
-        putf(&t, "%llu, %llu]}", (unsigned long long)m->data[0], (unsigned long long)m->data[1]);
+        put_data(&t, m);
         return finish(&t);
 }
 
@@ -286,7 +306,7 @@ ssize_t message_to_repr(const struct message *m, char *buf, size_t cap)
         puts_(&t, ", 'type': '");
         puts_(&t, message_type_name(m->type));
         puts_(&t, "', 'data': [");
-        putf(&t, "%llu, %llu]}", (unsigned long long)m->data[0], (unsigned long long)m->data[1]);
+        put_data(&t, m);
         return finish(&t);
 }
 

@@ -88,6 +88,17 @@ int seal_open(const struct seal_key *k, const uint8_t *packet, size_t len, uint8
         return r < 0 ? r : (int)(ct_len - pad);
 }
 
+void seal_ivs_next(struct seal_ivs *p, uint8_t iv[static SEAL_IV_LEN])
+{
+        if (p->used == 0 || p->used + SEAL_IV_LEN > sizeof(p->buf)) {
+                randombytes_buf(p->buf, sizeof(p->buf));
+                p->used = 0;
+        }
+        memcpy(iv, p->buf + p->used, SEAL_IV_LEN);
+        sodium_memzero(p->buf + p->used, SEAL_IV_LEN); /* an IV is used once */
+        p->used += SEAL_IV_LEN;
+}
+
 int seal_open_message(const struct seal_key *k, const uint8_t *packet, size_t len,
                       struct message *m, const char **why)
 {

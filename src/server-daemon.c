@@ -28,6 +28,7 @@ struct server_daemon {
         const struct seal_key *key;
         struct server core;
         bool core_ready;
+        struct udp_batch *batch;   /* recvmmsg buffers */
         struct addr bound;
         uint64_t status_us;
         char *state_path;          /* NULL: no state file */
@@ -55,6 +56,7 @@ static void save_state(struct server_daemon *d)
 static void on_state_timer(evutil_socket_t fd, short what, void *arg)
 {
         save_state(arg);
+        log_flush();
 }
 
 /* After a batch: schedule a save if the replay state changed. */
@@ -98,24 +100,25 @@ static void update_status(struct server_daemon *d, uint64_t now_us)
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
         struct server_daemon *d = arg;
-        uint8_t buf[SEAL_MAX_PACKET + 1];
         size_t clients = d->core.peers.count;
         uint64_t now = 0;
         struct actions a;
-        struct addr from;
 
-        /* a bounded batch per wake-up, so signals are seen under a flood */
-        for (unsigned i = 0; i < 256; i++) {
-                ssize_t n = udp_recv(d->fd, buf, sizeof(buf), &from);
+        /* a bounded number of batches per wake-up, so signals are seen under a flood */
+        for (unsigned round = 0; round < 8; round++) {
+                int n = udp_recv_batch(d->fd, d->batch);
 
-                if (n == -EAGAIN)
-                        break;
                 if (n < 0)
-                        continue;
+                        break;
                 now = daemon_now_us();
-                server_receive(&d->core, now, &from, buf, (size_t)n, &a);
-                daemon_perform(d->fd, d->key, &a);
+                for (int i = 0; i < n; i++) {
+                        server_receive(&d->core, now, &d->batch->from[i], d->batch->buf[i], d->batch->len[i], &a);
+                        daemon_perform(&d->daemon, d->fd, d->key, &a);
+                }
+                if (n < UDP_BATCH)
+                        break;
         }
+        log_flush();
         if (now && (now - d->status_us >= STATUS_EVERY_US || d->core.peers.count != clients))
                 update_status(d, now);
         state_changed(d);
@@ -127,7 +130,8 @@ static void on_silence_timer(evutil_socket_t fd, short what, void *arg)
         struct actions a;
 
         server_timer(&d->core, daemon_now_us(), &a);
-        daemon_perform(d->fd, d->key, &a);
+        daemon_perform(&d->daemon, d->fd, d->key, &a);
+        log_flush();
         daemon_timer_at(d->silence_ev, a.wake_us);
 }
 
@@ -165,6 +169,11 @@ static int setup(struct server_daemon *d, const struct config *cfg)
         if (udp_resolve(cfg->host, (uint16_t)cfg->port, true, &bind_addr, err, sizeof(err)) < 0) {
                 fprintf(stderr, "udp-canary: --host %s: %s\n", cfg->host, err);
                 return 2;
+        }
+        d->batch = malloc(sizeof(*d->batch));
+        if (!d->batch) {
+                fprintf(stderr, "udp-canary: out of memory\n");
+                return 1;
         }
         d->fd = udp_open(&bind_addr, true);
         if (d->fd < 0) {
@@ -267,6 +276,7 @@ void server_daemon_free(struct server_daemon *d)
                 event_free(d->silence_ev);
         daemon_free(&d->daemon);
         free(d->state_path);
+        free(d->batch);
         if (d->core_ready)
                 server_free(&d->core);
         if (d->fd >= 0)

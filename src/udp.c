@@ -65,7 +65,8 @@ int udp_local(int fd, struct addr *out)
         return getsockname(fd, &out->sa, &out->len) < 0 ? -errno : 0;
 }
 
-int udp_send(int fd, const struct seal_key *key, const struct message *msg, const struct addr *to)
+int udp_send(int fd, const struct seal_key *key, struct seal_ivs *ivs, const struct message *msg,
+             const struct addr *to)
 {
         uint8_t iv[SEAL_IV_LEN], packet[SEAL_MAX_PACKET];
         char text[MESSAGE_TEXT_MAX];
@@ -74,7 +75,7 @@ int udp_send(int fd, const struct seal_key *key, const struct message *msg, cons
 
         if (n < 0)
                 return (int)n;
-        randombytes_buf(iv, sizeof(iv));
+        seal_ivs_next(ivs, iv);
         len = seal_seal(key, iv, (const uint8_t *)text, (size_t)n, packet, sizeof(packet));
         if (len < 0)
                 return len;
@@ -94,5 +95,31 @@ ssize_t udp_recv(int fd, uint8_t *buf, size_t cap, struct addr *from)
         while (n < 0 && errno == EINTR);
         if (n < 0)
                 return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        return n;
+}
+
+int udp_recv_batch(int fd, struct udp_batch *b)
+{
+        struct mmsghdr msgs[UDP_BATCH];
+        struct iovec iov[UDP_BATCH];
+        int n;
+
+        for (int i = 0; i < UDP_BATCH; i++) {
+                iov[i] = (struct iovec){ b->buf[i], sizeof(b->buf[i]) };
+                memset(&b->from[i], 0, sizeof(b->from[i]));
+                msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &b->from[i].in6,
+                                                         .msg_namelen = sizeof(b->from[i].in6),
+                                                         .msg_iov = &iov[i],
+                                                         .msg_iovlen = 1 } };
+        }
+        do
+                n = recvmmsg(fd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        for (int i = 0; i < n; i++) {
+                b->from[i].len = msgs[i].msg_hdr.msg_namelen;
+                b->len[i] = msgs[i].msg_len;
+        }
         return n;
 }
