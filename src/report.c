@@ -230,6 +230,8 @@ static void merge_spans(struct report_client *c)
 {
         size_t out = 0;
 
+        if (c->n_spans == 0)
+                return; /* qsort(NULL, 0) is undefined */
         qsort(c->spans, c->n_spans, sizeof(*c->spans), by_start);
         for (size_t i = 0; i < c->n_spans; i++) {
                 struct report_span *s = &c->spans[i];
@@ -267,7 +269,8 @@ void report_finish(struct report *r)
                         span(c, c->outage_start_us, c->last_us, REPORT_SIDE_CLIENT, true);
                 c->outage_start_us = 0;
                 merge_spans(c);
-                qsort(c->rtt_us, c->n_rtt, sizeof(*c->rtt_us), by_value);
+                if (c->n_rtt)
+                        qsort(c->rtt_us, c->n_rtt, sizeof(*c->rtt_us), by_value);
                 for (size_t s = 0; s < c->n_spans; s++)
                         if (c->spans[s].end_us > c->last_us)
                                 c->last_us = c->spans[s].end_us;
