@@ -48,6 +48,11 @@ void daemon_perform(struct daemon *d, int fd, const struct seal_key *key, const 
  * or -EADDRNOTAVAIL when it cannot be bound. */
 int daemon_metrics_listen(struct daemon *d, const char *listen, void (*write)(FILE *out, void *arg), void *arg);
 
+/* daemon_metrics_listen for --metrics-listen (NULL: nothing), saying what is
+ * wrong on stderr. Returns the exit status: 0, 2 for a malformed address,
+ * 1 when it cannot be bound. */
+int daemon_metrics_start(struct daemon *d, const char *listen, void (*write)(FILE *out, void *arg), void *arg);
+
 /* Sends STATUS=text to systemd unless it is the one sent last. */
 void daemon_status(struct daemon *d, const char *text);
 

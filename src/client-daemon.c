@@ -122,21 +122,6 @@ static void write_metrics(FILE *out, void *arg)
                              (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
 }
 
-/* --metrics-listen: 2 for a malformed address, 1 when it cannot be bound. */
-static int listen_metrics(struct client_daemon *d, const struct config *cfg)
-{
-        int r;
-
-        if (!cfg->metrics_listen)
-                return 0;
-        r = daemon_metrics_listen(&d->daemon, cfg->metrics_listen, write_metrics, d);
-        if (r == -EINVAL)
-                fprintf(stderr, "udp-canary: --metrics-listen %s: not ADDR:PORT\n", cfg->metrics_listen);
-        else if (r < 0)
-                fprintf(stderr, "udp-canary: --metrics-listen %s: cannot listen there\n", cfg->metrics_listen);
-        return r == -EINVAL ? 2 : r < 0 ? 1 : 0;
-}
-
 static int setup(struct client_daemon *d, const struct config *cfg)
 {
         char err[256];
@@ -155,7 +140,7 @@ static int setup(struct client_daemon *d, const struct config *cfg)
                 fprintf(stderr, "udp-canary: cannot open a UDP socket: %s\n", strerror(-r));
                 return 1;
         }
-        return listen_metrics(d, cfg);
+        return daemon_metrics_start(&d->daemon, cfg->metrics_listen, write_metrics, d);
 }
 
 int client_daemon_new(struct client_daemon **out, const struct config *cfg, const struct seal_key *key)

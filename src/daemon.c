@@ -157,6 +157,17 @@ int daemon_metrics_listen(struct daemon *d, const char *listen, void (*write)(FI
         return 0;
 }
 
+int daemon_metrics_start(struct daemon *d, const char *listen, void (*write)(FILE *out, void *arg), void *arg)
+{
+        int r = listen ? daemon_metrics_listen(d, listen, write, arg) : 0;
+
+        if (r == -EINVAL)
+                fprintf(stderr, "udp-canary: --metrics-listen %s: not ADDR:PORT\n", listen);
+        else if (r < 0)
+                fprintf(stderr, "udp-canary: --metrics-listen %s: cannot listen there\n", listen);
+        return r == -EINVAL ? 2 : r < 0 ? 1 : 0;
+}
+
 void daemon_free(struct daemon *d)
 {
         struct event **evs[] = { &d->stop[0], &d->stop[1], &d->hup, &d->watchdog };
