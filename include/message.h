@@ -42,6 +42,10 @@ int message_init(struct message *m, enum message_type type, const char *id, size
  * type). */
 int message_parse(struct message *m, const uint8_t *text, size_t len);
 const char *message_strerror(int err);
+/* The two halves of message_parse, apart for tests: the canonical form read
+ * by hand (-EAGAIN for any other text), and jansson for everything. */
+int message_parse_canonical(struct message *m, const uint8_t *text, size_t len);
+int message_parse_general(struct message *m, const uint8_t *text, size_t len);
 
 /* Writes the text as Python's json.dumps does (ASCII only). Returns its
  * length, or -ENOBUFS. The text is NUL-terminated. */

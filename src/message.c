@@ -95,7 +95,67 @@ static int parse_object(struct message *m, json_t *root)
         return message_init(m, type, json_string_value(id), json_string_length(id), d[0], d[1]);
 }
 
-int message_parse(struct message *m, const uint8_t *text, size_t len)
+/* Reading text by hand (the canonical form, and repr): a small cursor. */
+struct cursor {
+        const char *p, *end;
+};
+
+static bool eat(struct cursor *c, const char *lit)
+{
+        size_t n = strlen(lit);
+
+        if ((size_t)(c->end - c->p) < n || memcmp(c->p, lit, n) != 0)
+                return false;
+        c->p += n;
+        return true;
+}
+
+/* A JSON integer in 0..INT64_MAX without sign, exponent or leading zero;
+ * anything else (even valid JSON) is left to the general parser. */
+static bool eat_number(struct cursor *c, uint64_t *out)
+{
+        uint64_t v = 0;
+        const char *start = c->p;
+
+        while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
+                if (c->p - start == 18 || (c->p > start && v == 0))
+                        return false; /* 19 digits may overflow; "01" is not JSON */
+                v = v * 10 + (uint64_t)(*c->p - '0');
+                c->p++;
+        }
+        *out = v;
+        return c->p > start;
+}
+
+/* The canonical form is exactly what the original (and we) write for an id
+ * of printable ASCII without quotes or backslashes. Nearly every packet has
+ * it, and reading it by hand spares jansson's allocations. */
+int message_parse_canonical(struct message *m, const uint8_t *text, size_t len)
+{
+        struct cursor c = { (const char *)text, (const char *)text + len };
+        const char *id;
+        size_t id_len, t;
+        uint64_t d[2];
+
+        if (!eat(&c, "{\"id\": \""))
+                return -EAGAIN;
+        id = c.p;
+        while (c.p < c.end && *c.p >= 0x20 && *c.p < 0x7f && *c.p != '"' && *c.p != '\\')
+                c.p++;
+        id_len = (size_t)(c.p - id);
+        if (id_len > MESSAGE_ID_MAX || !eat(&c, "\", \"type\": \""))
+                return -EAGAIN;
+        for (t = 0; t < sizeof(type_names) / sizeof(type_names[0]); t++)
+                if (eat(&c, type_names[t]))
+                        break;
+        if (t == sizeof(type_names) / sizeof(type_names[0]) || !eat(&c, "\", \"data\": [") ||
+            !eat_number(&c, &d[0]) || !eat(&c, ", ") || !eat_number(&c, &d[1]) || !eat(&c, "]}") ||
+            c.p != c.end)
+                return -EAGAIN;
+        return message_init(m, (enum message_type)t, id, id_len, d[0], d[1]);
+}
+
+int message_parse_general(struct message *m, const uint8_t *text, size_t len)
 {
         json_error_t error;
         json_t *root;
@@ -108,6 +168,13 @@ int message_parse(struct message *m, const uint8_t *text, size_t len)
         r = json_is_object(root) ? parse_object(m, root) : -EBADMSG;
         json_decref(root);
         return r;
+}
+
+int message_parse(struct message *m, const uint8_t *text, size_t len)
+{
+        int r = message_parse_canonical(m, text, len);
+
+        return r == -EAGAIN ? message_parse_general(m, text, len) : r;
 }
 
 const char *message_strerror(int err)
@@ -308,21 +375,6 @@ ssize_t message_to_repr(const struct message *m, char *buf, size_t cap)
         puts_(&t, "', 'data': [");
         put_data(&t, m);
         return finish(&t);
-}
-
-/* Reading repr text back: a small cursor over the text. */
-struct cursor {
-        const char *p, *end;
-};
-
-static bool eat(struct cursor *c, const char *lit)
-{
-        size_t n = strlen(lit);
-
-        if ((size_t)(c->end - c->p) < n || memcmp(c->p, lit, n) != 0)
-                return false;
-        c->p += n;
-        return true;
 }
 
 static int utf8_put(uint32_t cp, char *out, size_t *len, size_t cap)
