@@ -12,6 +12,8 @@
 #include "event.h"
 #include "seal.h"
 
+struct udp_out;
+
 struct daemon {
         struct event_base *base;
         struct event *stop[2]; /* SIGINT, SIGTERM */
@@ -42,6 +44,11 @@ int daemon_run(struct daemon *d);
 /* Logs every event and sends every message of the list on fd. A message
  * that cannot be sent is logged and otherwise dropped, as a lost packet. */
 void daemon_perform(struct daemon *d, int fd, const struct seal_key *key, const struct actions *a);
+/* Like daemon_perform, but the datagrams wait in out for daemon_send_queued
+ * (called here too when out is full): one sendmmsg for a batch of replies. */
+void daemon_queue(struct daemon *d, int fd, struct udp_out *out, const struct seal_key *key,
+                  const struct actions *a);
+void daemon_send_queued(int fd, struct udp_out *out);
 
 /* Serves /metrics on listen ("ADDR:PORT", "[V6]:PORT") from the event loop,
  * written by write(out, arg). Returns 0, -EINVAL for a malformed address,

@@ -1,5 +1,6 @@
 /* udp: the socket side of the daemons. Resolving a host, opening a
- * non-blocking UDP socket, sending a sealed message, receiving a datagram. */
+ * non-blocking UDP socket, sending sealed messages (one at a time, or queued
+ * and sent with one sendmmsg), receiving datagrams. */
 #pragma once
 
 #include <stdbool.h>
@@ -27,6 +28,26 @@ int udp_local(int fd, struct addr *out);
 /* Seals msg with a fresh random IV and sends it. Returns 0 or a negative errno. */
 int udp_send(int fd, const struct seal_key *key, struct seal_ivs *ivs, const struct message *msg,
              const struct addr *to);
+
+/* Sealed datagrams waiting to go out together in one sendmmsg call. */
+#define UDP_OUT_MAX 64
+struct udp_out {
+        uint8_t buf[UDP_OUT_MAX][SEAL_MAX_PACKET];
+        size_t len[UDP_OUT_MAX];
+        struct addr to[UDP_OUT_MAX];
+        int err[UDP_OUT_MAX]; /* after udp_out_send: 0, or why it was not sent */
+        size_t n;
+};
+
+/* Seals msg with a fresh random IV into the next free slot. Returns 0,
+ * -ENOBUFS when all slots are taken (send them first), or the error of
+ * sealing. */
+int udp_out_add(struct udp_out *o, const struct seal_key *key, struct seal_ivs *ivs,
+                const struct message *msg, const struct addr *to);
+
+/* Sends every queued datagram, sets err[] for each, and empties the queue
+ * (n is 0 after). Returns how many were not sent. */
+size_t udp_out_send(int fd, struct udp_out *o);
 
 /* Datagrams received in one recvmmsg call. */
 #define UDP_BATCH 64

@@ -194,6 +194,13 @@ int daemon_run(struct daemon *d)
         return d->exit_code;
 }
 
+static void log_send_error(const struct addr *to, int err)
+{
+        char peer[ADDR_STRLEN];
+
+        log_printf(LOG_LEVEL_WARNING, "Cannot send to %s: %s", addr_format(to, peer), strerror(-err));
+}
+
 void daemon_perform(struct daemon *d, int fd, const struct seal_key *key, const struct actions *a)
 {
         for (size_t i = 0; i < a->n_events; i++)
@@ -201,13 +208,36 @@ void daemon_perform(struct daemon *d, int fd, const struct seal_key *key, const 
         for (size_t i = 0; i < a->n_send; i++) {
                 int r = udp_send(fd, key, &d->ivs, &a->send[i].msg, &a->send[i].to);
 
-                if (r < 0) {
-                        char peer[ADDR_STRLEN];
-
-                        log_printf(LOG_LEVEL_WARNING, "Cannot send to %s: %s",
-                                   addr_format(&a->send[i].to, peer), strerror(-r));
-                }
+                if (r < 0)
+                        log_send_error(&a->send[i].to, r);
         }
+}
+
+void daemon_queue(struct daemon *d, int fd, struct udp_out *out, const struct seal_key *key,
+                  const struct actions *a)
+{
+        for (size_t i = 0; i < a->n_events; i++)
+                log_event(&a->events[i]);
+        for (size_t i = 0; i < a->n_send; i++) {
+                int r;
+
+                if (out->n == UDP_OUT_MAX)
+                        daemon_send_queued(fd, out);
+                r = udp_out_add(out, key, &d->ivs, &a->send[i].msg, &a->send[i].to);
+                if (r < 0)
+                        log_send_error(&a->send[i].to, r);
+        }
+}
+
+void daemon_send_queued(int fd, struct udp_out *out)
+{
+        size_t n = out->n;
+
+        if (n == 0 || udp_out_send(fd, out) == 0)
+                return;
+        for (size_t i = 0; i < n; i++)
+                if (out->err[i] < 0)
+                        log_send_error(&out->to[i], out->err[i]);
 }
 
 void daemon_status(struct daemon *d, const char *text)

@@ -29,6 +29,7 @@ struct server_daemon {
         struct server core;
         bool core_ready;
         struct udp_batch *batch;   /* recvmmsg buffers */
+        struct udp_out *out;       /* replies, sent with sendmmsg per batch */
         struct addr bound;
         uint64_t status_us;
         char *state_path;          /* NULL: no state file */
@@ -113,8 +114,9 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
                 now = daemon_now_us();
                 for (int i = 0; i < n; i++) {
                         server_receive(&d->core, now, &d->batch->from[i], d->batch->buf[i], d->batch->len[i], &a);
-                        daemon_perform(&d->daemon, d->fd, d->key, &a);
+                        daemon_queue(&d->daemon, d->fd, d->out, d->key, &a);
                 }
+                daemon_send_queued(d->fd, d->out);
                 if (n < UDP_BATCH)
                         break;
         }
@@ -156,7 +158,8 @@ static int setup(struct server_daemon *d, const struct config *cfg)
                 return 2;
         }
         d->batch = malloc(sizeof(*d->batch));
-        if (!d->batch) {
+        d->out = calloc(1, sizeof(*d->out));
+        if (!d->batch || !d->out) {
                 fprintf(stderr, "udp-canary: out of memory\n");
                 return 1;
         }
@@ -262,6 +265,7 @@ void server_daemon_free(struct server_daemon *d)
         daemon_free(&d->daemon);
         free(d->state_path);
         free(d->batch);
+        free(d->out);
         if (d->core_ready)
                 server_free(&d->core);
         if (d->fd >= 0)

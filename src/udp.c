@@ -65,23 +65,80 @@ int udp_local(int fd, struct addr *out)
         return getsockname(fd, &out->sa, &out->len) < 0 ? -errno : 0;
 }
 
-int udp_send(int fd, const struct seal_key *key, struct seal_ivs *ivs, const struct message *msg,
-             const struct addr *to)
+/* The message's JSON text, sealed with a fresh IV. Returns the packet's
+ * length or a negative errno. */
+static int seal_message(const struct seal_key *key, struct seal_ivs *ivs, const struct message *msg,
+                        uint8_t packet[static SEAL_MAX_PACKET])
 {
-        uint8_t iv[SEAL_IV_LEN], packet[SEAL_MAX_PACKET];
+        uint8_t iv[SEAL_IV_LEN];
         char text[MESSAGE_TEXT_MAX];
         ssize_t n = message_to_json(msg, text, sizeof(text));
-        int len;
 
         if (n < 0)
                 return (int)n;
         seal_ivs_next(ivs, iv);
-        len = seal_seal(key, iv, (const uint8_t *)text, (size_t)n, packet, sizeof(packet));
+        return seal_seal(key, iv, (const uint8_t *)text, (size_t)n, packet, SEAL_MAX_PACKET);
+}
+
+int udp_send(int fd, const struct seal_key *key, struct seal_ivs *ivs, const struct message *msg,
+             const struct addr *to)
+{
+        uint8_t packet[SEAL_MAX_PACKET];
+        int len = seal_message(key, ivs, msg, packet);
+
         if (len < 0)
                 return len;
         if (sendto(fd, packet, (size_t)len, 0, &to->sa, to->len) < 0)
                 return -errno;
         return 0;
+}
+
+int udp_out_add(struct udp_out *o, const struct seal_key *key, struct seal_ivs *ivs,
+                const struct message *msg, const struct addr *to)
+{
+        int len;
+
+        if (o->n == UDP_OUT_MAX)
+                return -ENOBUFS;
+        len = seal_message(key, ivs, msg, o->buf[o->n]);
+        if (len < 0)
+                return len;
+        o->len[o->n] = (size_t)len;
+        o->to[o->n] = *to;
+        o->n++;
+        return 0;
+}
+
+size_t udp_out_send(int fd, struct udp_out *o)
+{
+        struct mmsghdr msgs[UDP_OUT_MAX];
+        struct iovec iov[UDP_OUT_MAX];
+        size_t failed = 0, done = 0;
+
+        for (size_t i = 0; i < o->n; i++) {
+                iov[i] = (struct iovec){ o->buf[i], o->len[i] };
+                msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &o->to[i].sa,
+                                                         .msg_namelen = o->to[i].len,
+                                                         .msg_iov = &iov[i],
+                                                         .msg_iovlen = 1 } };
+                o->err[i] = 0;
+        }
+        /* sendmmsg stops at the first datagram it cannot send: note that one
+         * and go on with the rest. */
+        while (done < o->n) {
+                int r = sendmmsg(fd, msgs + done, (unsigned)(o->n - done), 0);
+
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0) {
+                        o->err[done++] = r < 0 ? -errno : -EIO;
+                        failed++;
+                } else {
+                        done += (size_t)r;
+                }
+        }
+        o->n = 0;
+        return failed;
 }
 
 ssize_t udp_recv(int fd, uint8_t *buf, size_t cap, struct addr *from)
