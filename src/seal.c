@@ -91,7 +91,14 @@ int seal_open(const struct seal_key *k, const uint8_t *packet, size_t len, uint8
 void seal_ivs_next(struct seal_ivs *p, uint8_t iv[static SEAL_IV_LEN])
 {
         if (p->used == 0 || p->used + SEAL_IV_LEN > sizeof(p->buf)) {
-                randombytes_buf(p->buf, sizeof(p->buf));
+                uint8_t seed[randombytes_SEEDBYTES];
+
+                /* The OS hands out at most 256 bytes per getrandom call to
+                 * libsodium; one 32-byte seed expanded with ChaCha20 costs
+                 * one call per 256 IVs and is as unpredictable. */
+                randombytes_buf(seed, sizeof(seed));
+                randombytes_buf_deterministic(p->buf, sizeof(p->buf), seed);
+                sodium_memzero(seed, sizeof(seed));
                 p->used = 0;
         }
         memcpy(iv, p->buf + p->used, SEAL_IV_LEN);

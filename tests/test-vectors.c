@@ -118,6 +118,28 @@ static size_t run(const char *group, void (*fn)(json_t *, enum aes128_impl), enu
         return json_array_size(list);
 }
 
+/* The IV pool: across several refills no IV repeats, none is all zeros,
+ * and a handed-out IV no longer sits in the pool. */
+static void test_ivs(void)
+{
+        enum { N = 1000 };
+        static uint8_t ivs[N][SEAL_IV_LEN];
+        static const uint8_t zero[SEAL_IV_LEN];
+        struct seal_ivs pool = { .used = 0 };
+        size_t repeats = 0, zeros = 0;
+
+        for (size_t i = 0; i < N; i++) {
+                seal_ivs_next(&pool, ivs[i]);
+                zeros += memcmp(ivs[i], zero, SEAL_IV_LEN) == 0;
+                CHECK_MEM(pool.buf + pool.used - SEAL_IV_LEN, zero, SEAL_IV_LEN);
+        }
+        for (size_t i = 0; i < N; i++)
+                for (size_t j = i + 1; j < N; j++)
+                        repeats += memcmp(ivs[i], ivs[j], SEAL_IV_LEN) == 0;
+        CHECK_INT(repeats, 0);
+        CHECK_INT(zeros, 0);
+}
+
 int main(int argc, char **argv)
 {
         enum aes128_impl impls[] = { AES128_IMPL_PORTABLE, AES128_IMPL_AESNI };
@@ -144,5 +166,6 @@ int main(int argc, char **argv)
                 CHECK(n >= 70); /* the file really held the vectors */
         }
         json_decref(vectors);
+        test_ivs();
         return check_finish("vectors");
 }
