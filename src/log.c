@@ -173,6 +173,13 @@ struct fields {
         size_t used;
 };
 
+/* Only the counts: zeroing the 7 KiB buffer for every line showed in profiles. */
+static void fields_init(struct fields *f)
+{
+        f->n = 0;
+        f->used = 0;
+}
+
 static void field(struct fields *f, const char *name, const char *value, size_t len)
 {
         size_t nlen = strlen(name);
@@ -228,34 +235,38 @@ void log_flush(void)
         logger.used = 0;
 }
 
+/* The line goes to the buffer that log_flush writes, formatted in place;
+ * before log_open (tests, early errors) it is written at once. */
 static void emit(enum log_level level, const char *body, size_t body_len, struct fields *f)
 {
-        char line[LOG_LINE_MAX + 64];
+        char line[LOG_LINE_MAX + 64], *out = line;
+        size_t cap = sizeof(line);
         struct timespec ts;
         ssize_t n;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        n = format_prefix(second_stamp(ts.tv_sec, logger.stamp_text, &logger.stamp_sec), ts.tv_nsec / 1000000, level,
-                          line, sizeof(line));
-        if (n < 0)
-                return;
-        if (body_len > sizeof(line) - (size_t)n - 1)
-                body_len = sizeof(line) - (size_t)n - 1;
-        memcpy(line + n, body, body_len);
-        line[n + (ssize_t)body_len] = '\n';
-        n += (ssize_t)body_len + 1;
         if (logger.journal)
                 journal(level, body, body_len, f);
         if (logger.journal && logger.fd < 0)
                 return;
-        if (!logger.buf) { /* not opened (tests, early errors): at once */
-                write_all(STDERR_FILENO, line, (size_t)n);
-                return;
+        if (logger.buf) {
+                if (logger.used + sizeof(line) > LOG_BUFFER)
+                        log_flush();
+                out = logger.buf + logger.used;
         }
-        if (logger.used + (size_t)n > LOG_BUFFER)
-                log_flush();
-        memcpy(logger.buf + logger.used, line, (size_t)n);
-        logger.used += (size_t)n;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        n = format_prefix(second_stamp(ts.tv_sec, logger.stamp_text, &logger.stamp_sec), ts.tv_nsec / 1000000, level,
+                          out, cap);
+        if (n < 0)
+                return;
+        if (body_len > cap - (size_t)n - 1)
+                body_len = cap - (size_t)n - 1;
+        memcpy(out + n, body, body_len);
+        out[n + (ssize_t)body_len] = '\n';
+        n += (ssize_t)body_len + 1;
+        if (logger.buf)
+                logger.used += (size_t)n;
+        else
+                write_all(STDERR_FILENO, line, (size_t)n);
 }
 
 __attribute__((format(printf, 3, 0))) static void vlog(enum log_level level, struct fields *f, const char *fmt,
@@ -270,7 +281,9 @@ __attribute__((format(printf, 3, 0))) static void vlog(enum log_level level, str
 
 void log_printf(enum log_level level, const char *fmt, ...)
 {
-        struct fields f = { .n = 0 };
+        struct fields f;
+
+        fields_init(&f);
         va_list ap;
 
         va_start(ap, fmt);
@@ -282,7 +295,9 @@ void log_lifecycle(enum log_lifecycle kind, const char *fmt, ...)
 {
         static const char *const names[] = { "start", "stop", "reload" };
         static const char *const ids[] = { LOG_MESSAGE_ID_START, LOG_MESSAGE_ID_STOP, LOG_MESSAGE_ID_RELOAD };
-        struct fields f = { .n = 0 };
+        struct fields f;
+
+        fields_init(&f);
         va_list ap;
 
         field(&f, "MESSAGE_ID", ids[kind], strlen(ids[kind]));
@@ -363,7 +378,9 @@ static void event_fields(const struct event *ev, struct fields *f)
 
 void log_event(const struct event *ev)
 {
-        struct fields f = { .n = 0 };
+        struct fields f;
+
+        fields_init(&f);
         char body[LOG_LINE_MAX];
         enum log_level level;
         ssize_t n = log_format_event(ev, body, sizeof(body), &level);

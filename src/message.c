@@ -260,6 +260,18 @@ static ssize_t finish(struct text *t)
         return t->overflow ? -ENOBUFS : (ssize_t)t->len;
 }
 
+/* How many bytes from p on are printable ASCII other than quote and
+ * backslash: those stand for themselves in both JSON and repr, and are
+ * copied as a run instead of decoded one by one. */
+static size_t plain_run(const uint8_t *p, size_t n, char quote)
+{
+        size_t i = 0;
+
+        while (i < n && p[i] >= 0x20 && p[i] < 0x7F && p[i] != (uint8_t)quote && p[i] != '\\')
+                i++;
+        return i;
+}
+
 /* Python's json string encoder with ensure_ascii (the default). */
 static void write_json_string(struct text *t, const char *s, size_t n)
 {
@@ -267,8 +279,16 @@ static void write_json_string(struct text *t, const char *s, size_t n)
 
         puts_(t, "\"");
         for (size_t i = 0; i < n;) {
+                size_t run = plain_run(p + i, n - i, '"');
                 uint32_t cp;
-                int len = unicode_utf8_decode(p + i, n - i, &cp);
+                int len;
+
+                if (run > 0) {
+                        put(t, s + i, run);
+                        i += run;
+                        continue;
+                }
+                len = unicode_utf8_decode(p + i, n - i, &cp);
 
                 if (len < 0) /* message_init guarantees UTF-8; never reached */
                         len = 1, cp = 0xFFFD;
@@ -328,8 +348,16 @@ static void repr_string(struct text *t, const char *s, size_t n)
 
         put(t, &quote, 1);
         for (size_t i = 0; i < n;) {
+                size_t run = plain_run(p + i, n - i, quote);
                 uint32_t cp;
-                int len = unicode_utf8_decode(p + i, n - i, &cp);
+                int len;
+
+                if (run > 0) {
+                        put(t, s + i, run);
+                        i += run;
+                        continue;
+                }
+                len = unicode_utf8_decode(p + i, n - i, &cp);
 
                 if (len < 0)
                         len = 1, cp = 0xFFFD;
