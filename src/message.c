@@ -260,16 +260,20 @@ static ssize_t finish(struct text *t)
         return t->overflow ? -ENOBUFS : (ssize_t)t->len;
 }
 
-/* How many bytes from p on are printable ASCII other than quote and
- * backslash: those stand for themselves in both JSON and repr, and are
- * copied as a run instead of decoded one by one. */
-static size_t plain_run(const uint8_t *p, size_t n, char quote)
+/* Copies the run of printable ASCII other than quote and backslash at
+ * s + *i (such bytes stand for themselves in both JSON and repr) and moves
+ * *i past it. Returns whether there was one. */
+static bool put_plain_run(struct text *t, const char *s, size_t n, size_t *i, char quote)
 {
-        size_t i = 0;
+        size_t end = *i;
 
-        while (i < n && p[i] >= 0x20 && p[i] < 0x7F && p[i] != (uint8_t)quote && p[i] != '\\')
-                i++;
-        return i;
+        while (end < n && s[end] >= 0x20 && s[end] < 0x7F && s[end] != quote && s[end] != '\\')
+                end++;
+        if (end == *i)
+                return false;
+        put(t, s + *i, end - *i);
+        *i = end;
+        return true;
 }
 
 /* Python's json string encoder with ensure_ascii (the default). */
@@ -279,17 +283,12 @@ static void write_json_string(struct text *t, const char *s, size_t n)
 
         puts_(t, "\"");
         for (size_t i = 0; i < n;) {
-                size_t run = plain_run(p + i, n - i, '"');
                 uint32_t cp;
                 int len;
 
-                if (run > 0) {
-                        put(t, s + i, run);
-                        i += run;
+                if (put_plain_run(t, s, n, &i, '"'))
                         continue;
-                }
                 len = unicode_utf8_decode(p + i, n - i, &cp);
-
                 if (len < 0) /* message_init guarantees UTF-8; never reached */
                         len = 1, cp = 0xFFFD;
                 i += (size_t)len;
@@ -348,17 +347,12 @@ static void repr_string(struct text *t, const char *s, size_t n)
 
         put(t, &quote, 1);
         for (size_t i = 0; i < n;) {
-                size_t run = plain_run(p + i, n - i, quote);
                 uint32_t cp;
                 int len;
 
-                if (run > 0) {
-                        put(t, s + i, run);
-                        i += run;
+                if (put_plain_run(t, s, n, &i, quote))
                         continue;
-                }
                 len = unicode_utf8_decode(p + i, n - i, &cp);
-
                 if (len < 0)
                         len = 1, cp = 0xFFFD;
                 if (cp == (uint32_t)quote || cp == '\\') {
