@@ -2,6 +2,7 @@
  * prints where and what, and makes the test exit non-zero at the end. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,26 @@ static inline long check_unhex(const char *hex, uint8_t *out, size_t cap)
                 out[i] = (uint8_t)v;
         }
         return (long)(n / 2);
+}
+
+/* True when the kernel lists flag (e.g. "aes", "sha_ni") among the CPU's:
+ * an account of the CPU independent of the code under test. */
+static inline bool check_cpu_has(const char *flag)
+{
+        char line[8192], word[64];
+        FILE *f = fopen("/proc/cpuinfo", "r");
+        bool found = false;
+
+        snprintf(word, sizeof(word), " %s", flag);
+        while (f && !found && fgets(line, sizeof(line), f)) {
+                const char *at = strncmp(line, "flags", 5) == 0 ? strstr(line, word) : NULL;
+                size_t n = strlen(word);
+
+                found = at && (at[n] == ' ' || at[n] == '\n');
+        }
+        if (f)
+                fclose(f);
+        return found;
 }
 
 static inline int check_finish(const char *name)

@@ -96,19 +96,6 @@ static void test_agreement(void)
 }
 
 /* True when /proc/cpuinfo lists the aes flag. */
-static bool cpu_has_aes(void)
-{
-        char line[4096];
-        FILE *f = fopen("/proc/cpuinfo", "r");
-        bool found = false;
-
-        while (f && !found && fgets(line, sizeof(line), f))
-                found = strncmp(line, "flags", 5) == 0 && strstr(line, " aes") != NULL;
-        if (f)
-                fclose(f);
-        return found;
-}
-
 int main(void)
 {
         enum aes128_impl impls[] = { AES128_IMPL_PORTABLE, AES128_IMPL_AESNI };
@@ -116,7 +103,7 @@ int main(void)
         if (sodium_init() < 0)
                 return 99;
         /* a build that can use AES-NI must use it where the CPU has it */
-        if (HAVE_AESNI && cpu_has_aes())
+        if (HAVE_AESNI && check_cpu_has("aes"))
                 CHECK(aes128_have_aesni());
         for (size_t i = 0; i < sizeof(impls) / sizeof(impls[0]); i++) {
                 struct aes128_key k;
