@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "aes128.h"
+#include "hmac.h"
 
 #define SEAL_KEY_LEN 16
 #define SEAL_IV_LEN 16
@@ -20,11 +21,13 @@
 
 struct seal_key {
         struct aes128_key aes;
-        crypto_auth_hmacsha256_state hmac; /* keyed once; copied per packet */
+        struct hmac_key hmac;
 };
 
+/* Keys both ciphers; AUTO picks the fastest each CPU can run. Returns
+ * -ENOTSUP when a named implementation is missing here. */
 int seal_key_init(struct seal_key *k, const uint8_t key[static SEAL_KEY_LEN],
-                  enum aes128_impl impl);
+                  enum aes128_impl aes, enum hmac_impl hmac);
 void seal_key_wipe(struct seal_key *k);
 
 /* The packet length for a text of text_len bytes. */

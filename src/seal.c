@@ -7,15 +7,16 @@
 #include "message.h"
 
 int seal_key_init(struct seal_key *k, const uint8_t key[static SEAL_KEY_LEN],
-                  enum aes128_impl impl)
+                  enum aes128_impl aes, enum hmac_impl hmac)
 {
-        int r = aes128_init(&k->aes, key, impl);
+        int r = aes128_init(&k->aes, key, aes);
 
-        if (r < 0)
-                return r;
         /* HMAC zero-pads the 16-byte key to its 64-byte block, as Python does. */
-        crypto_auth_hmacsha256_init(&k->hmac, key, SEAL_KEY_LEN);
-        return 0;
+        if (r >= 0)
+                r = hmac_key_init(&k->hmac, key, SEAL_KEY_LEN, hmac);
+        if (r < 0)
+                seal_key_wipe(k);
+        return r;
 }
 
 void seal_key_wipe(struct seal_key *k)
@@ -26,16 +27,6 @@ void seal_key_wipe(struct seal_key *k)
 size_t seal_packet_len(size_t text_len)
 {
         return SEAL_IV_LEN + (text_len / AES128_BLOCK_LEN + 1) * AES128_BLOCK_LEN + SEAL_TAG_LEN;
-}
-
-static void tag(const struct seal_key *k, const uint8_t *data, size_t len,
-                uint8_t out[static SEAL_TAG_LEN])
-{
-        crypto_auth_hmacsha256_state st = k->hmac;
-
-        crypto_auth_hmacsha256_update(&st, data, len);
-        crypto_auth_hmacsha256_final(&st, out);
-        sodium_memzero(&st, sizeof(st));
 }
 
 int seal_seal(const struct seal_key *k, const uint8_t iv[static SEAL_IV_LEN], const uint8_t *text,
@@ -54,7 +45,7 @@ int seal_seal(const struct seal_key *k, const uint8_t iv[static SEAL_IV_LEN], co
         memcpy(ct, text, text_len);
         memset(ct + text_len, pad, pad);
         aes128_cbc_encrypt(&k->aes, iv, ct, ct, ct_len / AES128_BLOCK_LEN);
-        tag(k, out, SEAL_IV_LEN + ct_len, out + SEAL_IV_LEN + ct_len);
+        hmac_tag(&k->hmac, out, SEAL_IV_LEN + ct_len, out + SEAL_IV_LEN + ct_len);
         return (int)len;
 }
 
@@ -74,7 +65,7 @@ int seal_open(const struct seal_key *k, const uint8_t *packet, size_t len, uint8
         if (ct_len > text_cap)
                 return -ENOBUFS;
 
-        tag(k, packet, SEAL_IV_LEN + ct_len, expect);
+        hmac_tag(&k->hmac, packet, SEAL_IV_LEN + ct_len, expect);
         if (sodium_memcmp(expect, packet + SEAL_IV_LEN + ct_len, SEAL_TAG_LEN) != 0)
                 return -EBADMSG;
 

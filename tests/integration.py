@@ -314,6 +314,14 @@ def generate_key(env):
 
 
 @case
+def version(env):
+    """--version names the release and the crypto paths this CPU runs."""
+    out = subprocess.check_output([BIN, "--version"], text=True)
+    m = re.fullmatch(r"udp-canary \S+ \(AES-128: (aesni|portable), HMAC-SHA256: (shani|sodium)\)\n", out)
+    check(m, "version line: %r" % out)
+
+
+@case
 def key_not_in_cmdline(env):
     """A key given with --key is not visible in /proc/PID/cmdline."""
     if WRAP:

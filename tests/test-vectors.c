@@ -2,7 +2,8 @@
  * of shared/vectors/packets.json): every valid one opens to its exact
  * plaintext, parses to its message, re-seals with its IV to the exact packet,
  * and writes back to the same JSON and log text; every reject and
- * authenticated_malformed one is refused. On every AES implementation. */
+ * authenticated_malformed one is refused. On every pair of AES and HMAC
+ * implementations this machine can run. */
 #include <errno.h>
 
 #include <jansson.h>
@@ -26,15 +27,20 @@ static const char *str(json_t *o, const char *name)
         return s;
 }
 
-static void load_key(json_t *v, struct seal_key *sk, enum aes128_impl impl)
+struct impl {
+        enum aes128_impl aes;
+        enum hmac_impl hmac;
+};
+
+static void load_key(json_t *v, struct seal_key *sk, struct impl impl)
 {
         uint8_t key[KEY_LEN];
 
         CHECK_INT(key_decode(str(v, "key"), key), 0);
-        CHECK_INT(seal_key_init(sk, key, impl), 0);
+        CHECK_INT(seal_key_init(sk, key, impl.aes, impl.hmac), 0);
 }
 
-static void test_valid(json_t *v, enum aes128_impl impl)
+static void test_valid(json_t *v, struct impl impl)
 {
         static uint8_t packet[8192], text[SEAL_MAX_PACKET], again[SEAL_MAX_PACKET];
         char json[MESSAGE_TEXT_MAX], repr[MESSAGE_TEXT_MAX];
@@ -79,7 +85,7 @@ static void test_valid(json_t *v, enum aes128_impl impl)
         seal_key_wipe(&sk);
 }
 
-static void test_reject(json_t *v, enum aes128_impl impl)
+static void test_reject(json_t *v, struct impl impl)
 {
         static uint8_t packet[70000], text[SEAL_MAX_PACKET];
         struct seal_key sk;
@@ -90,7 +96,7 @@ static void test_reject(json_t *v, enum aes128_impl impl)
         CHECK_INT(seal_open(&sk, packet, (size_t)len, text, sizeof(text)), -EBADMSG);
 }
 
-static void test_malformed(json_t *v, enum aes128_impl impl)
+static void test_malformed(json_t *v, struct impl impl)
 {
         static uint8_t packet[8192], text[SEAL_MAX_PACKET];
         struct seal_key sk;
@@ -108,7 +114,7 @@ static void test_malformed(json_t *v, enum aes128_impl impl)
                 CHECK_INT(n, -EPROTO);
 }
 
-static size_t run(const char *group, void (*fn)(json_t *, enum aes128_impl), enum aes128_impl impl)
+static size_t run(const char *group, void (*fn)(json_t *, struct impl), struct impl impl)
 {
         json_t *list = json_object_get(vectors, group), *v;
         size_t i;
@@ -142,7 +148,12 @@ static void test_ivs(void)
 
 int main(int argc, char **argv)
 {
-        enum aes128_impl impls[] = { AES128_IMPL_PORTABLE, AES128_IMPL_AESNI };
+        const struct impl impls[] = {
+                { AES128_IMPL_PORTABLE, HMAC_IMPL_SODIUM },
+                { AES128_IMPL_AESNI, HMAC_IMPL_SODIUM },
+                { AES128_IMPL_PORTABLE, HMAC_IMPL_SHANI },
+                { AES128_IMPL_AESNI, HMAC_IMPL_SHANI },
+        };
         json_error_t err;
 
         if (sodium_init() < 0 || argc != 2)
@@ -152,17 +163,19 @@ int main(int argc, char **argv)
                 fprintf(stderr, "%s: %s\n", argv[1], err.text);
                 return 99;
         }
-        for (size_t i = 0; i < 2; i++) {
+        for (size_t i = 0; i < sizeof(impls) / sizeof(impls[0]); i++) {
+                const char *aes = aes128_impl_name(impls[i].aes), *hmac = hmac_impl_name(impls[i].hmac);
                 size_t n;
 
-                if (impls[i] == AES128_IMPL_AESNI && !aes128_have_aesni()) {
-                        printf("# aesni: not available here, not tested\n");
+                if ((impls[i].aes == AES128_IMPL_AESNI && !aes128_have_aesni()) ||
+                    (impls[i].hmac == HMAC_IMPL_SHANI && !hmac_have_shani())) {
+                        printf("# %s + %s: not available here, not tested\n", aes, hmac);
                         continue;
                 }
                 n = run("valid", test_valid, impls[i]);
                 n += run("reject", test_reject, impls[i]);
                 n += run("authenticated_malformed", test_malformed, impls[i]);
-                printf("# %s: %zu vectors\n", aes128_impl_name(impls[i]), n);
+                printf("# %s + %s: %zu vectors\n", aes, hmac, n);
                 CHECK(n >= 70); /* the file really held the vectors */
         }
         json_decref(vectors);
