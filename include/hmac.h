@@ -3,8 +3,10 @@
  * The key's inner and outer pad blocks are hashed once at init, so a tag
  * costs the message's blocks plus one. Two implementations: libsodium's,
  * and our own SHA-256 compression on the x86 SHA extensions (SHA-NI) where
- * the CPU has them, about ten times faster per block than Debian's portable
- * libsodium build. Both give the same tags (tests/test-hmac.c). */
+ * the CPU has them: a 112-byte tag (three blocks) takes 250 ns there against
+ * 730-870 ns in Debian's portable libsodium build, on this project's 2.3 GHz
+ * Xeon, where sha256rnds2's latency is the floor. Both give the same tags
+ * (tests/test-hmac.c, tests/fuzz/fuzz-hmac.c). */
 #pragma once
 
 #include <stdbool.h>

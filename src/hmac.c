@@ -110,28 +110,6 @@ static void store_be32(uint8_t *p, uint32_t v)
         p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
 }
 
-/* Hashes the last len bytes of a message whose first done bytes (whole
- * blocks) are already in st, with SHA-256's padding, into digest. */
-static void shani_finish(uint32_t st[static 8], uint64_t done, const uint8_t *data, size_t len,
-                         uint8_t digest[static HMAC_TAG_LEN])
-{
-        uint8_t last[2 * HMAC_BLOCK_LEN] = { 0 };
-        size_t full = len / HMAC_BLOCK_LEN, rest = len % HMAC_BLOCK_LEN;
-        size_t n = rest + 9 <= HMAC_BLOCK_LEN ? HMAC_BLOCK_LEN : 2 * HMAC_BLOCK_LEN;
-        uint64_t bits = (done + len) * 8;
-
-        if (full > 0)
-                shani_compress(st, data, full);
-        memcpy(last, data + full * HMAC_BLOCK_LEN, rest);
-        last[rest] = 0x80;
-        store_be32(last + n - 8, (uint32_t)(bits >> 32));
-        store_be32(last + n - 4, (uint32_t)bits);
-        shani_compress(st, last, n / HMAC_BLOCK_LEN);
-        for (int i = 0; i < 8; i++)
-                store_be32(digest + 4 * i, st[i]);
-        sodium_memzero(last, sizeof(last));
-}
-
 static void shani_pad_state(uint32_t st[static 8], const uint8_t *key, size_t key_len, uint8_t pad)
 {
         uint8_t block[HMAC_BLOCK_LEN];
@@ -144,18 +122,47 @@ static void shani_pad_state(uint32_t st[static 8], const uint8_t *key, size_t ke
         sodium_memzero(block, sizeof(block));
 }
 
+static void store_be64(uint8_t *p, uint64_t v)
+{
+        store_be32(p, (uint32_t)(v >> 32));
+        store_be32(p + 4, (uint32_t)v);
+}
+
+/* inner = H(key ^ ipad || data), tag = H(key ^ opad || inner); both pad
+ * blocks are already hashed into k. The scratch holds the inner digest, so
+ * it is wiped, once. */
 static void shani_tag(const struct hmac_key *k, const uint8_t *data, size_t len,
                       uint8_t out[static HMAC_TAG_LEN])
 {
-        uint32_t st[8];
-        uint8_t inner[HMAC_TAG_LEN];
+        struct {
+                uint32_t st[8];
+                uint8_t block[2 * HMAC_BLOCK_LEN];
+        } s;
+        size_t full = len / HMAC_BLOCK_LEN, rest = len % HMAC_BLOCK_LEN;
+        size_t n = rest + 9 <= HMAC_BLOCK_LEN ? HMAC_BLOCK_LEN : 2 * HMAC_BLOCK_LEN;
 
-        memcpy(st, k->shani.inner, sizeof(st));
-        shani_finish(st, HMAC_BLOCK_LEN, data, len, inner);
-        memcpy(st, k->shani.outer, sizeof(st));
-        shani_finish(st, HMAC_BLOCK_LEN, inner, sizeof(inner), out);
-        sodium_memzero(st, sizeof(st));
-        sodium_memzero(inner, sizeof(inner));
+        /* the data's whole blocks, then its tail with SHA-256's padding:
+         * 0x80, zeros, and the bit length of everything hashed */
+        memcpy(s.st, k->shani.inner, sizeof(s.st));
+        if (full > 0)
+                shani_compress(s.st, data, full);
+        memset(s.block, 0, n);
+        memcpy(s.block, data + full * HMAC_BLOCK_LEN, rest);
+        s.block[rest] = 0x80;
+        store_be64(s.block + n - 8, ((uint64_t)HMAC_BLOCK_LEN + len) * 8);
+        shani_compress(s.st, s.block, n / HMAC_BLOCK_LEN);
+
+        /* the outer message is the 32-byte inner digest: one padded block */
+        for (int i = 0; i < 8; i++)
+                store_be32(s.block + 4 * i, s.st[i]);
+        memset(s.block + HMAC_TAG_LEN, 0, HMAC_BLOCK_LEN - HMAC_TAG_LEN);
+        s.block[HMAC_TAG_LEN] = 0x80;
+        store_be64(s.block + HMAC_BLOCK_LEN - 8, (HMAC_BLOCK_LEN + HMAC_TAG_LEN) * 8);
+        memcpy(s.st, k->shani.outer, sizeof(s.st));
+        shani_compress(s.st, s.block, 1);
+        for (int i = 0; i < 8; i++)
+                store_be32(out + 4 * i, s.st[i]);
+        sodium_memzero(&s, sizeof(s));
 }
 #endif
 

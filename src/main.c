@@ -203,7 +203,7 @@ int main(int argc, char **argv)
                 fputs(config_usage, stdout);
                 break;
         case CONFIG_MODE_VERSION:
-                /* which crypto paths this CPU runs: they differ about tenfold in speed */
+                /* which crypto paths this CPU runs: they differ severalfold in speed */
                 printf("udp-canary %s (AES-128: %s, HMAC-SHA256: %s)\n", PACKAGE_VERSION,
                        aes128_impl_name(AES128_IMPL_AUTO), hmac_impl_name(HMAC_IMPL_AUTO));
                 break;
