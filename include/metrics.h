@@ -12,3 +12,7 @@
  * seconds. */
 void metrics_write_server(FILE *out, const struct server *s, uint64_t mono_us, uint64_t wall_us);
 void metrics_write_client(FILE *out, const struct client *c, uint64_t mono_us, uint64_t wall_us);
+
+/* The kernel's count of datagrams dropped at the daemon's own socket (its
+ * receive buffer full): local overload, to tell apart from network loss. */
+void metrics_write_socket_drops(FILE *out, uint64_t drops);

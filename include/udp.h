@@ -17,10 +17,20 @@
 int udp_resolve(const char *host, uint16_t port, bool passive, struct addr *out, char *err,
                 size_t errlen);
 
+/* The receive buffer udp_open asks for (the kernel caps it at
+ * net.core.rmem_max): room for thousands of datagrams, so that a burst or a
+ * moment off the CPU does not drop what the logs would then show as
+ * network loss. */
+#define UDP_RCVBUF (4 << 20)
+
 /* Opens a non-blocking, close-on-exec UDP socket of a's family and binds it
  * to a (bind: false leaves it unbound). An IPv6 socket bound to :: serves
  * IPv4 too. Returns the fd or a negative errno. */
 int udp_open(const struct addr *a, bool bind_it);
+
+/* How many datagrams the kernel has dropped on this socket since it was
+ * opened because its receive buffer was full. Returns 0 or a negative errno. */
+int udp_drops(int fd, uint64_t *drops);
 
 /* The address the socket is bound to. */
 int udp_local(int fd, struct addr *out);

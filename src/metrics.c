@@ -111,3 +111,10 @@ void metrics_write_client(FILE *out, const struct client *c, uint64_t mono_us, u
                      "udp_canary_handshake_rtt_seconds_sum %.6f\nudp_canary_handshake_rtt_seconds_count %" PRIu64 "\n",
                 st->rtt_count, (double)st->rtt_sum_us / 1e6, st->rtt_count);
 }
+
+void metrics_write_socket_drops(FILE *out, uint64_t drops)
+{
+        counter(out, "socket_drops_total",
+                "Datagrams the kernel dropped because this daemon's receive buffer was full (not network loss).",
+                drops);
+}

@@ -3,6 +3,7 @@
 #include "server-daemon.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@ struct server_daemon {
         int state_load_err;        /* from setup, logged once the log is open */
         struct state_report state_report;
         int state_save_err;        /* the last save's error, logged once */
+        uint64_t drops;            /* the socket's drop count when last logged */
 };
 
 static void save_state(struct server_daemon *d)
@@ -98,6 +100,22 @@ static void update_status(struct server_daemon *d, uint64_t now_us)
         daemon_status(&d->daemon, status);
 }
 
+/* Datagrams the kernel dropped at our socket would read as network loss in
+ * the clients' logs: say so in ours. Checked with the status, at most once
+ * a second, and only while datagrams arrive (an idle socket drops nothing). */
+static void log_drops(struct server_daemon *d)
+{
+        uint64_t drops;
+
+        if (udp_drops(d->fd, &drops) < 0 || drops == d->drops)
+                return;
+        log_printf(LOG_LEVEL_WARNING,
+                   "%" PRIu64 " datagrams dropped here, the receive buffer full: the server did not keep up "
+                   "(not network loss)",
+                   (uint64_t)(uint32_t)(drops - d->drops)); /* the kernel counts in 32 bits */
+        d->drops = drops;
+}
+
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
         struct server_daemon *d = arg;
@@ -120,9 +138,11 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
                 if (n < UDP_BATCH)
                         break;
         }
-        log_flush();
-        if (now && (now - d->status_us >= STATUS_EVERY_US || d->core.peers.count != clients))
+        if (now && (now - d->status_us >= STATUS_EVERY_US || d->core.peers.count != clients)) {
+                log_drops(d);
                 update_status(d, now);
+        }
+        log_flush();
         state_changed(d);
 }
 
@@ -141,10 +161,12 @@ static void write_metrics(FILE *out, void *arg)
 {
         struct server_daemon *d = arg;
         struct timespec ts;
+        uint64_t drops;
 
         clock_gettime(CLOCK_REALTIME, &ts);
         metrics_write_server(out, &d->core, daemon_now_us(),
-                             (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
+                             (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);        if (udp_drops(d->fd, &drops) == 0)
+                metrics_write_socket_drops(out, drops);
 }
 
 static int setup(struct server_daemon *d, const struct config *cfg)

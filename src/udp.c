@@ -5,7 +5,10 @@
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <linux/sock_diag.h> /* SK_MEMINFO_DROPS */
 
 #include <sodium.h>
 
@@ -42,10 +45,12 @@ int udp_resolve(const char *host, uint16_t port, bool passive, struct addr *out,
 int udp_open(const struct addr *a, bool bind_it)
 {
         int fd = socket(a->sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        int off = 0, r = 0;
+        int off = 0, rcvbuf = UDP_RCVBUF, r = 0;
 
         if (fd < 0)
                 return -errno;
+        /* best effort: a smaller buffer still works, and drops are counted */
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
         if (a->sa.sa_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&a->in6.sin6_addr) &&
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0)
                 r = -errno;
@@ -56,6 +61,19 @@ int udp_open(const struct addr *a, bool bind_it)
                 return r;
         }
         return fd;
+}
+
+int udp_drops(int fd, uint64_t *drops)
+{
+        uint32_t mem[SK_MEMINFO_VARS];
+        socklen_t len = sizeof(mem);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0)
+                return -errno;
+        if (len <= SK_MEMINFO_DROPS * sizeof(mem[0]))
+                return -EOPNOTSUPP; /* a kernel older than the drop count (4.14) */
+        *drops = mem[SK_MEMINFO_DROPS];
+        return 0;
 }
 
 int udp_local(int fd, struct addr *out)

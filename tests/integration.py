@@ -52,6 +52,19 @@ def wait_for(pred, timeout=5.0, what="condition"):
     raise AssertionError("timed out waiting for " + what)
 
 
+def settled(count, quiet=0.5, timeout=20.0, what="a count to settle"):
+    """Waits until count() is above 0 and has not changed for quiet seconds."""
+    end = time.monotonic() + timeout * SLOW
+    prev = count()
+    while time.monotonic() < end:
+        time.sleep(quiet)
+        now = count()
+        if now > 0 and now == prev:
+            return now
+        prev = now
+    raise AssertionError("timed out waiting for " + what)
+
+
 def read_log(path):
     """The log's lines as (level, text); every line must have the format."""
     if not os.path.exists(path):
@@ -352,6 +365,52 @@ def invalid_datagrams(env):
     client = env.client(port)
     wait_for(lambda: answered(client), what="an answer after the junk")
     client.stop()
+    server.stop()
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@case
+def socket_drops(env):
+    """Datagrams the kernel drops at a stopped server's full socket are
+    counted, logged as a warning that says they are not network loss, and
+    served as a metric: logged drops + datagrams read = datagrams sent."""
+    import urllib.request
+    mport = free_port()
+    server = env.server(extra=["--metrics-listen", "127.0.0.1:%d" % mport])
+    port = server.port()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    junk = b"x" * 100
+    sent = 60000  # more than the 8 MiB buffer holds (about 10,000 of these)
+    server.proc.send_signal(signal.SIGSTOP)
+    try:
+        for _ in range(sent):
+            s.sendto(junk, ("127.0.0.1", port))
+    finally:
+        server.proc.send_signal(signal.SIGCONT)
+
+    def invalid():
+        return len([t for _, t in server.lines() if t.endswith("[InvalidMessage]")])
+    settled(invalid, what="the backlog read")
+    time.sleep(1.1)  # drops are looked at with the status, at most once a second
+    s.sendto(junk, ("127.0.0.1", port))
+    sent += 1
+    warn = re.compile(r"(\d+) datagrams dropped here, the receive buffer full: "
+                      r"the server did not keep up \(not network loss\)$")
+
+    def dropped():
+        return sum(int(m.group(1)) for lvl, t in server.lines() if lvl == "WARNING" for m in [warn.match(t)] if m)
+    wait_for(dropped, what="the drop warning")
+    read = invalid()
+    check(dropped() > 0 and dropped() + read == sent,
+          "dropped %d + read %d == sent %d" % (dropped(), read, sent))
+    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport, timeout=5 * SLOW).read().decode()
+    m = re.search(r"^udp_canary_socket_drops_total (\d+)$", text, re.M)
+    check(m and int(m.group(1)) == dropped(), "the metric says the same: %r" % (m and m.group(0)))
     server.stop()
 
 

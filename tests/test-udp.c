@@ -1,6 +1,7 @@
 /* Unit test: the outgoing queue (udp_out) on real sockets on 127.0.0.1.
  * Every queued datagram arrives sealed as udp_send would seal it, and one
- * that cannot be sent is reported without stopping the rest. */
+ * that cannot be sent is reported without stopping the rest. And the socket
+ * side of overload: the receive buffer asked for, and the drop count. */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -55,8 +56,53 @@ static void test_queue(void)
         close(rx);
 }
 
+static long rmem_max(void)
+{
+        FILE *f = fopen("/proc/sys/net/core/rmem_max", "r");
+        long v = -1;
+
+        if (!f || fscanf(f, "%ld", &v) != 1)
+                v = -1;
+        if (f)
+                fclose(f);
+        CHECK(v > 0);
+        return v;
+}
+
+static void test_drops(void)
+{
+        static const uint8_t junk[64];
+        struct addr any, rx_addr;
+        char err[128];
+        int tx, rx, small = 4096, got = 0;
+        socklen_t len = sizeof(got);
+        uint64_t drops = 1;
+
+        CHECK_INT(udp_resolve("127.0.0.1", 0, true, &any, err, sizeof(err)), 0);
+        tx = udp_open(&any, true);
+        rx = udp_open(&any, true);
+        CHECK(tx >= 0 && rx >= 0);
+        /* what was asked for, or the system's cap (Linux reports twice the size) */
+        CHECK_INT(getsockopt(rx, SOL_SOCKET, SO_RCVBUF, &got, &len), 0);
+        CHECK_INT(got, 2 * (rmem_max() < UDP_RCVBUF ? rmem_max() : UDP_RCVBUF));
+        CHECK_INT(udp_drops(rx, &drops), 0);
+        CHECK_INT(drops, 0);
+
+        /* a full buffer: the kernel drops the rest, and says how many */
+        CHECK_INT(setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+        CHECK_INT(udp_local(rx, &rx_addr), 0);
+        for (int i = 0; i < 200; i++)
+                CHECK_INT(sendto(tx, junk, sizeof(junk), 0, &rx_addr.sa, rx_addr.len), (long)sizeof(junk));
+        CHECK_INT(udp_drops(rx, &drops), 0);
+        CHECK(drops > 100 && drops < 200);
+        CHECK_INT(udp_drops(-1, &drops), -EBADF);
+        close(tx);
+        close(rx);
+}
+
 int main(void)
 {
         test_queue();
+        test_drops();
         return check_finish("udp");
 }
