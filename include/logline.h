@@ -20,7 +20,13 @@ enum logline_kind {
         LOGLINE_LISTENING,    /* a server started */
         LOGLINE_CLIENT_START, /* a client started (ours only) */
         LOGLINE_EXIT,
+        LOGLINE_SOCKET_DROPS, /* "N" LOGLINE_DROPS_TEXT: the server's own drops */
 };
+
+/* What a server logs after the count of datagrams the kernel dropped at its
+ * full socket; written and read with this one text. */
+#define LOGLINE_DROPS_TEXT \
+        " datagrams dropped here, the receive buffer full: the server did not keep up (not network loss)"
 
 struct logline {
         uint64_t t_us; /* wall clock, microseconds since the epoch */
@@ -28,6 +34,7 @@ struct logline {
         bool peer_is_server; /* the peer is "server": a client's line */
         struct addr peer;
         struct message msg; /* TX, RX */
+        uint64_t dropped;   /* SOCKET_DROPS */
 };
 
 /* Parses a whole line (no newline). Returns 0, or -EINVAL when it is not a

@@ -54,6 +54,7 @@ struct report {
         struct report_client **clients;
         size_t n_clients, cap_clients;
         uint64_t lines, skipped, invalid;
+        uint64_t socket_drops; /* datagrams a server dropped at its own full socket */
         uint64_t first_us, last_us;
         struct server server; /* the live rules, for the server's lines */
         uint64_t server_wake_us;

@@ -76,6 +76,21 @@ static bool starts(const char *s, size_t len, const char *lit)
         return len >= n && memcmp(s, lit, n) == 0;
 }
 
+/* "N" LOGLINE_DROPS_TEXT, exactly; at most 19 digits, so N fits. */
+static int parse_drops(const char *s, size_t len, uint64_t *n)
+{
+        static const char text[] = LOGLINE_DROPS_TEXT;
+        size_t digits = 0;
+        uint64_t v = 0;
+
+        while (digits < len && digits < 19 && s[digits] >= '0' && s[digits] <= '9')
+                v = v * 10 + (uint64_t)(s[digits++] - '0');
+        if (digits == 0 || len - digits != sizeof(text) - 1 || memcmp(s + digits, text, sizeof(text) - 1) != 0)
+                return -EINVAL;
+        *n = v;
+        return 0;
+}
+
 int logline_parse_body(struct logline *l, const char *body, size_t len)
 {
         const char *peer, *sp;
@@ -93,6 +108,10 @@ int logline_parse_body(struct logline *l, const char *body, size_t len)
         }
         if (len == 4 && memcmp(body, "Exit", 4) == 0) {
                 l->kind = LOGLINE_EXIT;
+                return 0;
+        }
+        if (parse_drops(body, len, &l->dropped) == 0) {
+                l->kind = LOGLINE_SOCKET_DROPS;
                 return 0;
         }
         if (!starts(body, len, "TX ") && !starts(body, len, "RX "))

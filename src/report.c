@@ -193,6 +193,10 @@ void report_line(struct report *r, const struct logline *l)
                 r->invalid++;
                 return;
         }
+        if (l->kind == LOGLINE_SOCKET_DROPS) {
+                r->socket_drops += l->dropped;
+                return;
+        }
         if (l->kind == LOGLINE_EXIT || l->kind == LOGLINE_CLIENT_START) {
                 client_stopped(r, l->t_us);
                 return;
@@ -371,6 +375,10 @@ void report_write_text(const struct report *r, FILE *out)
         fprintf(out, "udp-canary report: %" PRIu64 " lines (%" PRIu64 " not understood, skipped), %s .. %s\n",
                 r->lines, r->skipped, r->lines ? stamp(r->first_us, a) : "-", r->lines ? stamp(r->last_us, b) : "-");
         fprintf(out, "invalid packets: %" PRIu64 "\n", r->invalid);
+        if (r->socket_drops)
+                fprintf(out, "dropped at the server's own full socket: %" PRIu64
+                             " datagrams (local overload: loss then is not all the network's)\n",
+                        r->socket_drops);
         for (size_t i = 0; i < r->n_clients; i++)
                 text_client(r->clients[i], out);
 }
@@ -440,8 +448,8 @@ static void json_client(const struct report_client *c, FILE *out)
 void report_write_json(const struct report *r, FILE *out)
 {
         fprintf(out, "{\"version\": 1, \"lines\": %" PRIu64 ", \"skipped\": %" PRIu64 ", \"invalid\": %" PRIu64
-                     ",\n \"clients\": [\n",
-                r->lines, r->skipped, r->invalid);
+                     ", \"socket_drops\": %" PRIu64 ",\n \"clients\": [\n",
+                r->lines, r->skipped, r->invalid, r->socket_drops);
         for (size_t i = 0; i < r->n_clients; i++) {
                 json_client(r->clients[i], out);
                 fputs(i + 1 < r->n_clients ? ",\n" : "\n", out);

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "logline.h"
 #include "metrics.h"
 #include "notify.h"
 #include "server.h"
@@ -109,10 +110,8 @@ static void log_drops(struct server_daemon *d)
 
         if (udp_drops(d->fd, &drops) < 0 || drops == d->drops)
                 return;
-        log_printf(LOG_LEVEL_WARNING,
-                   "%" PRIu64 " datagrams dropped here, the receive buffer full: the server did not keep up "
-                   "(not network loss)",
-                   (uint64_t)(uint32_t)(drops - d->drops)); /* the kernel counts in 32 bits */
+        /* the kernel counts in 32 bits; report reads this line back */
+        log_printf(LOG_LEVEL_WARNING, "%" PRIu64 LOGLINE_DROPS_TEXT, (uint64_t)(uint32_t)(drops - d->drops));
         d->drops = drops;
 }
 

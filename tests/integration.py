@@ -11,6 +11,7 @@ wait is then given more time, and an error or leak shows as exit status 97).
 """
 import ast
 import base64
+import json
 import os
 import re
 import shlex
@@ -412,6 +413,8 @@ def socket_drops(env):
     m = re.search(r"^udp_canary_socket_drops_total (\d+)$", text, re.M)
     check(m and int(m.group(1)) == dropped(), "the metric says the same: %r" % (m and m.group(0)))
     server.stop()
+    rep = json.loads(subprocess.check_output([BIN, "report", "--json", server.log], text=True))
+    check(rep["socket_drops"] == dropped(), "report reads the warnings back: %s" % rep["socket_drops"])
 
 
 def seal_raw(key, text, pad=True):

@@ -2,7 +2,8 @@
 """udp-canary report on the recorded logs in tests/data (see record.py):
 ours from a NAT namespace run (a flush, a 6 s blackhole, 25% loss), and the
 original tool's format (a server stopped for about 3 s). Text, JSON, SVG;
-unparsable lines counted, never fatal; --id; a missing file."""
+unparsable lines counted, never fatal; --id; a missing file; a server's
+own socket drops."""
 import json
 import os
 import subprocess
@@ -110,7 +111,26 @@ def robustness_case():
     check(as_json(empty)["clients"] == [], "an empty log: an empty report")
 
 
-for case in (netns_case, original_case, robustness_case):
+def socket_drops_case():
+    """A server's own drops are summed, apart from the network's loss; a
+    line that only looks like one is not counted."""
+    tmp = tempfile.mkdtemp()
+    log = os.path.join(tmp, "drops.log")
+    with open(ORIGINAL[1]) as f:
+        lines = f.readlines()
+    text = " datagrams dropped here, the receive buffer full: the server did not keep up (not network loss)"
+    stamp = lines[10][:lines[10].index(" udp-canary ")]
+    warn = ["%s udp-canary WARNING] %s%s\n" % (stamp, n, text) for n in ("5123", "77", "12x", "")]
+    with open(log, "w") as f:
+        f.writelines(lines[:10] + warn + lines[10:])
+    rep = as_json(*FAST, log)
+    check(rep["socket_drops"] == 5123 + 77, "drops summed: %s" % rep["socket_drops"])
+    check(as_json(*FAST, ORIGINAL[1])["socket_drops"] == 0, "none in a log without them")
+    out = run(*FAST, log).stdout
+    check("dropped at the server's own full socket: 5200 datagrams" in out, "the text report says so")
+
+
+for case in (netns_case, original_case, robustness_case, socket_drops_case):
     try:
         case()
     except Exception as e:  # a crash of the test itself is a failure too

@@ -28,6 +28,8 @@ elif kind == "logline":
         if name.endswith(".log"):
             lines = open(os.path.join(data, name), "rb").read().splitlines(True)
             seeds += [b"".join(lines[i:i + 40]) for i in range(0, min(len(lines), 400), 40)]
+    seeds.append(b"[2026-11-25 10:00:01.000 udp-canary WARNING] 5123 datagrams dropped here, the receive "
+                 b"buffer full: the server did not keep up (not network loss)\n")
 else:
     seeds = [
         b"host = vps.example.org\nport = 43210\nclient = yes\nid = home\n",
