@@ -120,7 +120,8 @@ static void write_metrics(FILE *out, void *arg)
 
         clock_gettime(CLOCK_REALTIME, &ts);
         metrics_write_client(out, &d->core, daemon_now_us(),
-                             (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);        if (udp_drops(d->fd, &drops) == 0)
+                             (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
+        if (udp_drops(d->fd, &drops) == 0)
                 metrics_write_socket_drops(out, drops);
 }
 
