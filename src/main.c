@@ -9,13 +9,13 @@
 
 #include <sodium.h>
 
-#include "client-daemon.h"
-#include "config.h"
-#include "key.h"
-#include "log.h"
-#include "report-cmd.h"
-#include "seal.h"
-#include "server-daemon.h"
+#include "daemon/client-daemon.h"
+#include "daemon/config.h"
+#include "daemon/key.h"
+#include "daemon/log.h"
+#include "report/report-cmd.h"
+#include "core/seal.h"
+#include "daemon/server-daemon.h"
 
 #define EXIT_USAGE 2
 

@@ -7,7 +7,7 @@ import re
 import sys
 
 src = sys.argv[1]
-code = "".join(open(os.path.join(src, d, f)).read() for d, f in (("src", "log.c"), ("include", "log.h")))
+code = "".join(open(os.path.join(src, d, f)).read() for d, f in (("src", "daemon/log.c"), ("include", "daemon/log.h")))
 ids = set(re.findall(r'"([0-9a-f]{32})"', code))
 catalog = set(re.findall(r"^-- ([0-9a-f]{32})$", open(os.path.join(src, "systemd", "udp-canary.catalog")).read(), re.M))
 missing, extra = ids - catalog, catalog - ids

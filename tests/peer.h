@@ -4,10 +4,10 @@
 
 #include <sodium.h>
 
-#include "addr.h"
+#include "core/addr.h"
 #include "check.h"
-#include "event.h"
-#include "seal.h"
+#include "core/actions.h"
+#include "core/seal.h"
 
 static inline void peer_key(struct seal_key *k)
 {

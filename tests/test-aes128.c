@@ -6,7 +6,7 @@
 
 #include <sodium.h>
 
-#include "aes128.h"
+#include "core/aes128.h"
 #include "build-config.h"
 #include "check.h"
 

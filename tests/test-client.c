@@ -3,7 +3,7 @@
  * answer that must be ignored. */
 #include <inttypes.h>
 
-#include "client.h"
+#include "core/client.h"
 #include "peer.h"
 
 #define S 1000000ULL /* one second in microseconds */

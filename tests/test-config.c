@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "config.h"
+#include "daemon/config.h"
 
 static char err[CONFIG_ERR_MAX];
 

@@ -12,7 +12,7 @@
 #include <sodium.h>
 #include <valgrind/memcheck.h>
 
-#include "aes128.h"
+#include "core/aes128.h"
 
 static int run(enum aes128_impl impl)
 {

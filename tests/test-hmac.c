@@ -8,7 +8,7 @@
 
 #include "build-config.h"
 #include "check.h"
-#include "hmac.h"
+#include "core/hmac.h"
 
 struct rfc4231_case {
         const char *key, *data, *tag; /* hex */

@@ -4,18 +4,18 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "log.h"
+#include "daemon/log.h"
 
-static struct event ev(enum event_kind kind, const char *ip, uint16_t port, bool server)
+static struct core_event ev(enum event_kind kind, const char *ip, uint16_t port, bool server)
 {
-        struct event e = { .kind = kind, .peer_is_server = server };
+        struct core_event e = { .kind = kind, .peer_is_server = server };
 
         if (addr_from_string(&e.peer, ip, port) < 0)
                 exit(99);
         return e;
 }
 
-static const char *fmt(const struct event *e, enum log_level expect_level)
+static const char *fmt(const struct core_event *e, enum log_level expect_level)
 {
         static char buf[LOG_LINE_MAX];
         enum log_level level;
@@ -42,7 +42,7 @@ static void test_prefix(void)
 
 static void test_events(void)
 {
-        struct event e = ev(EVENT_RX, "127.0.0.1", 46668, false);
+        struct core_event e = ev(EVENT_RX, "127.0.0.1", 46668, false);
 
         e.has_msg = true;
         CHECK_INT(message_init(&e.msg, MESSAGE_HANDSHAKE_INIT, "my-client-id", 12, 1732673217, 0), 0);
@@ -92,7 +92,7 @@ static void test_events(void)
 
 static void test_detection_texts(void)
 {
-        struct event e = ev(EVENT_NAT_REBIND, "203.0.113.9", 61000, false);
+        struct core_event e = ev(EVENT_NAT_REBIND, "203.0.113.9", 61000, false);
 
         e.has_msg = true;
         CHECK_INT(message_init(&e.msg, MESSAGE_KEEPALIVE, "home", 4, 1732673217, 3), 0);
@@ -129,7 +129,7 @@ static void test_detection_texts(void)
 static void test_longest(void)
 {
         char id[MESSAGE_ID_MAX], line[LOG_LINE_MAX];
-        struct event e = ev(EVENT_RX, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", 65535, false);
+        struct core_event e = ev(EVENT_RX, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", 65535, false);
         enum log_level level;
         ssize_t n;
 

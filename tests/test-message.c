@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "message.h"
+#include "core/message.h"
 
 static int same(const struct message *a, const struct message *b)
 {

@@ -5,7 +5,7 @@
 #include <sodium.h>
 
 #include "check.h"
-#include "peers.h"
+#include "core/peers.h"
 
 #define POOL 300
 #define MAX 120

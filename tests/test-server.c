@@ -2,7 +2,7 @@
  * to where the init came from, many clients at once with ids of every
  * allowed form, nothing but inits answered, a bounded table. */
 #include "peer.h"
-#include "server.h"
+#include "core/server.h"
 
 static struct seal_key key;
 
@@ -198,7 +198,7 @@ static void deliver_at(struct server *s, uint64_t now, const struct addr *from, 
         server_receive(s, now, from, pkt, len, out);
 }
 
-static const struct event *find(const struct actions *a, enum event_kind kind)
+static const struct core_event *find(const struct actions *a, enum event_kind kind)
 {
         for (size_t i = 0; i < a->n_events; i++)
                 if (a->events[i].kind == kind)
@@ -213,7 +213,7 @@ static void test_detection(void)
 {
         const uint64_t S = 1000000, KA = 26625000;
         struct addr a = peer_addr("203.0.113.9", 4500), b = peer_addr("203.0.113.9", 61000);
-        const struct event *ev;
+        const struct core_event *ev;
         struct actions out;
         struct server s;
         uint64_t now = 1000 * S;

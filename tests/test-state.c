@@ -9,7 +9,7 @@
 #include <sodium.h>
 
 #include "check.h"
-#include "state.h"
+#include "daemon/state.h"
 
 static char dir[] = "/tmp/udp-canary-state-XXXXXX";
 static char path[256];

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "udp.h"
+#include "daemon/udp.h"
 
 static void test_queue(void)
 {

@@ -10,9 +10,9 @@
 #include <sodium.h>
 
 #include "check.h"
-#include "key.h"
-#include "message.h"
-#include "seal.h"
+#include "daemon/key.h"
+#include "core/message.h"
+#include "core/seal.h"
 
 static json_t *vectors;
 

@@ -17,9 +17,9 @@
 #include <arpa/inet.h>
 #include <sodium.h>
 
-#include "key.h"
-#include "message.h"
-#include "seal.h"
+#include "daemon/key.h"
+#include "core/message.h"
+#include "core/seal.h"
 
 #define BATCH 64
 

@@ -1,5 +1,5 @@
 /* Fuzz target: config file text, then the checks that follow it. */
-#include "config.h"
+#include "daemon/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

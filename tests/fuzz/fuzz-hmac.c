@@ -8,7 +8,7 @@
 
 #include <sodium.h>
 
-#include "hmac.h"
+#include "core/hmac.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -2,7 +2,7 @@
  * user hands it (anyone's logs), fed on into the report. */
 #include <string.h>
 
-#include "report.h"
+#include "report/report.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,8 +7,8 @@
 
 #include <sodium.h>
 
-#include "client.h"
-#include "server.h"
+#include "core/client.h"
+#include "core/server.h"
 
 static struct seal_key key;
 static struct server server;

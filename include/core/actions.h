@@ -1,0 +1,78 @@
+/* actions: what the protocol core reports and asks for. The client and server
+ * state machines fill a struct actions (events to log, messages to send, when
+ * to wake next); the daemon around them carries it out. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/addr.h"
+#include "core/message.h"
+
+enum event_kind {
+        EVENT_TX,      /* a message sent */
+        EVENT_RX,      /* a valid message received */
+        EVENT_INVALID, /* a datagram that is not a valid message */
+        EVENT_REPLAY,  /* server: an init not above the highest id seen */
+        EVENT_IGNORED, /* client: a valid message that does not fit the state */
+        EVENT_EVICTED, /* server: a client forgotten to make room (msg.id: its id) */
+        /* What the logs mean, detected live: */
+        EVENT_NAT_REBIND,   /* server: a client id from a new address (old_peer: the old one) */
+        EVENT_LOSS,         /* server: keepalives missing in a handshake (lost) */
+        EVENT_DUPLICATE,    /* server: a keepalive counter seen again */
+        EVENT_SILENT,       /* server: nothing from a client for two keepalive intervals */
+        EVENT_BACK,         /* server: a silent client heard again (duration: how long gone) */
+        EVENT_UNANSWERED,   /* client: a handshake unanswered, retried */
+        EVENT_OUTAGE_START, /* client: the first retry of a stretch (duration: since the first init) */
+        EVENT_OUTAGE_END,   /* client: an answer after retries (duration: the outage) */
+};
+
+/* Why an EVENT_IGNORED message was ignored. */
+enum event_ignore {
+        EVENT_IGNORE_FOREIGN_ADDR, /* not from the server's address */
+        EVENT_IGNORE_FOREIGN_ID,   /* another client id */
+        EVENT_IGNORE_NOT_RESPONSE, /* anything but a handshake_response */
+        EVENT_IGNORE_STALE,        /* a response to an older handshake */
+        EVENT_IGNORE_DUPLICATE,    /* the current response again, once connected */
+};
+
+struct core_event {
+        enum event_kind kind;
+        struct addr peer;
+        bool peer_is_server;   /* the client logs its server as "server" */
+        bool has_msg;
+        struct message msg;
+        int err;               /* EVENT_INVALID: seal_open_message's error */
+        const char *invalid;   /* EVENT_INVALID: what is wrong; NULL: not authentic */
+        enum event_ignore why; /* EVENT_IGNORED */
+        uint64_t expected;     /* EVENT_IGNORED: the id waited for; EVENT_REPLAY: the highest seen */
+        struct addr old_peer;  /* EVENT_NAT_REBIND */
+        uint64_t lost;         /* EVENT_LOSS */
+        uint64_t duration_us;  /* EVENT_SILENT, EVENT_BACK, EVENT_OUTAGE_* */
+        uint64_t rtt_us;       /* EVENT_RX of an answered handshake_response, EVENT_OUTAGE_END */
+};
+
+#define ACTIONS_MAX_EVENTS 8
+#define ACTIONS_MAX_SEND 2
+
+struct actions {
+        struct core_event events[ACTIONS_MAX_EVENTS];
+        size_t n_events;
+        struct {
+                struct message msg;
+                struct addr to;
+        } send[ACTIONS_MAX_SEND];
+        size_t n_send;
+        uint64_t wake_us; /* when to call the timer next (monotonic); 0: never */
+};
+
+/* Empties the list (cheaply: only the counts). */
+void actions_reset(struct actions *a);
+
+/* Appends an event and returns it, zeroed but for kind and peer. */
+struct core_event *actions_event(struct actions *a, enum event_kind kind, const struct addr *peer);
+
+/* Queues msg for sending to `to` and records the matching EVENT_TX. */
+void actions_send(struct actions *a, const struct message *msg, const struct addr *to,
+                  bool to_server);

@@ -1,0 +1,68 @@
+/* client: the client's protocol state machine, free of I/O. It takes the
+ * time and an input (start, a timer expiry, a datagram) and returns what to
+ * log, what to send and when to wake next. The schedule (PROTOCOL.md):
+ * disconnected, a handshake_init at once and then every handshake timeout,
+ * each with the next id; once answered, keepalive 1 at once and the others at
+ * every keepalive interval; right after the last one, a new handshake. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/actions.h"
+#include "core/seal.h"
+
+#define CLIENT_DEFAULT_HANDSHAKE_TIMEOUT_US 5000000ULL
+#define CLIENT_DEFAULT_KEEPALIVE_INTERVAL_US 26625000ULL
+#define CLIENT_DEFAULT_KEEPALIVE_COUNT 5
+
+struct client_config {
+        size_t id_len;
+        char id[MESSAGE_ID_MAX + 1];
+        struct addr server;
+        uint64_t handshake_timeout_us;
+        uint64_t keepalive_interval_us;
+        unsigned keepalive_count;
+};
+
+/* Round-trip histogram bounds, in microseconds (Prometheus "le" buckets). */
+#define CLIENT_RTT_BUCKETS 12
+extern const uint64_t client_rtt_bounds_us[CLIENT_RTT_BUCKETS];
+
+struct client_stats {
+        uint64_t inits, answered, keepalives, rx, invalid, ignored;
+        uint64_t unanswered, outages;
+        uint64_t last_rtt_us, last_outage_us;
+        uint64_t last_answer_us; /* monotonic time of the latest answer; 0: none */
+        uint64_t rx_type[3];
+        uint64_t rtt_count, rtt_sum_us, rtt_buckets[CLIENT_RTT_BUCKETS]; /* not cumulative */
+};
+
+struct client {
+        const struct client_config *cfg;
+        const struct seal_key *key;
+        bool connected;
+        uint64_t handshake_id; /* of the latest init sent */
+        unsigned keepalive;    /* the last keepalive counter sent */
+        uint64_t init_sent_us;
+        uint64_t waiting_since_us; /* the first init of this unanswered stretch */
+        unsigned waiting_inits;    /* inits sent in it */
+        uint64_t next_wake_us;
+        struct client_stats stats;
+};
+
+/* Starts the client at monotonic time now_us; unix_s is the wall clock in
+ * whole seconds (the first handshake id is unix_s + 1). */
+void client_start(struct client *c, const struct client_config *cfg, const struct seal_key *key,
+                  uint64_t now_us, uint64_t unix_s, struct actions *out);
+
+/* The timer: does what is due at now_us (nothing when it is early). */
+void client_timer(struct client *c, uint64_t now_us, struct actions *out);
+
+void client_receive(struct client *c, uint64_t now_us, const struct addr *from,
+                    const uint8_t *packet, size_t len, struct actions *out);
+
+/* The one-line status for systemd: connected or not, the handshake and its
+ * round trip, the keepalive, or how long there has been no answer. */
+void client_status(const struct client *c, uint64_t now_us, char *buf, size_t cap);

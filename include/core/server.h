@@ -1,0 +1,65 @@
+/* server: the server's protocol state machine, free of I/O. It takes a
+ * datagram, where it came from and the time, and returns what to log and
+ * what to send. Replay rule (PROTOCOL.md): an authentic handshake_init is
+ * answered, to the address it came from, only when its handshake id is above
+ * the highest one seen from that client id.
+ * It also reads the traffic as it comes: a client id from a new address (NAT
+ * rebinding), keepalives missing or repeated within a handshake, a client
+ * silent for two keepalive intervals and its return (server_timer). */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/actions.h"
+#include "core/peers.h"
+#include "core/seal.h"
+
+#define SERVER_DEFAULT_MAX_CLIENTS 65536
+
+struct server_config {
+        size_t max_clients;
+        uint64_t keepalive_interval_us; /* what clients use: silence is two of them */
+        unsigned keepalive_count;       /* keepalives per handshake: the rest were lost */
+};
+
+struct server_stats {
+        uint64_t rx, tx, invalid, replays, evicted;
+        uint64_t rebinds, lost, duplicates, silences;
+        uint64_t rx_type[3], tx_type[3]; /* by enum message_type */
+        /* the latest rebinding, for the status line */
+        char rebind_id[MESSAGE_ID_MAX + 1];
+        size_t rebind_id_len;
+        struct addr rebind_old, rebind_new;
+        uint64_t last_rx_us;
+        struct addr last_from; /* where the last valid message came from */
+        char last_id[MESSAGE_ID_MAX + 1];
+        size_t last_id_len;
+};
+
+struct server {
+        struct server_config cfg;
+        const struct seal_key *key;
+        struct peers peers;
+        struct server_stats stats;
+        uint64_t state_changes; /* highest ids changed: the state file is behind */
+};
+
+int server_init(struct server *s, const struct seal_key *key, const struct server_config *cfg);
+void server_free(struct server *s);
+
+void server_receive(struct server *s, uint64_t now_us, const struct addr *from,
+                    const uint8_t *packet, size_t len, struct actions *out);
+
+/* The same for a message already opened (the report feeds logged messages
+ * through the very rules the live server applies). Appends to out, which
+ * the caller has reset. */
+void server_handle_message(struct server *s, uint64_t now_us, const struct addr *from,
+                           const struct message *m, struct actions *out);
+
+/* The timer: declares clients silent. Call it at out->wake_us (first at
+ * start); it returns the next time in out->wake_us. */
+void server_timer(struct server *s, uint64_t now_us, struct actions *out);
+
+/* The one-line status for systemd: clients, packets, the last one seen. */
+void server_status(const struct server *s, char *buf, size_t cap);

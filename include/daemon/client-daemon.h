@@ -1,0 +1,28 @@
+/* client-daemon: the client process: a UDP socket towards the server and a
+ * timer, both on the event loop, around the client state machine. */
+#pragma once
+
+#include "daemon/config.h"
+#include "daemon/daemon.h"
+#include "core/seal.h"
+
+struct client_daemon;
+
+/* Sets the daemon up: resolves the server, opens the socket, prepares the
+ * event loop; logs nothing yet. Returns 0, or the exit status to leave with
+ * after one line on stderr: 2 when the host does not resolve, 1 when the
+ * system refuses. */
+int client_daemon_new(struct client_daemon **out, const struct config *cfg, const struct seal_key *key);
+
+/* The shared daemon part, to hook a reload callback on. */
+struct daemon *client_daemon_base(struct client_daemon *d);
+
+/* Runs until SIGINT or SIGTERM; returns the exit status (0 after a signal). */
+int client_daemon_run(struct client_daemon *d);
+
+/* Takes new settings (on reload): id, timers, server. Returns 0, or
+ * -EADDRNOTAVAIL (logged) when the new host does not resolve; the old
+ * settings then stay. */
+int client_daemon_reconfigure(struct client_daemon *d, const struct config *cfg);
+
+void client_daemon_free(struct client_daemon *d);

@@ -1,0 +1,64 @@
+/* log: the log, in the original's format:
+ *   [2024-11-27 13:06:56.795 udp-canary INFO] RX 127.0.0.1:46668 {'id': ...}
+ * local time with milliseconds, to stderr and appended to a file; or, when
+ * stderr is the journal, natively to journald with the same text as MESSAGE
+ * and structured CANARY_* fields. The logger is the one process-wide object
+ * besides the event base. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "core/actions.h"
+
+enum log_level {
+        LOG_LEVEL_INFO,
+        LOG_LEVEL_WARNING,
+        LOG_LEVEL_ERROR,
+};
+
+#define LOG_LINE_MAX (2 * MESSAGE_TEXT_MAX + 256)
+
+/* Lifecycle events: journal entries with a MESSAGE_ID (see the catalog in
+ * systemd/udp-canary.catalog). */
+enum log_lifecycle {
+        LOG_LIFECYCLE_START,
+        LOG_LIFECYCLE_STOP,
+        LOG_LIFECYCLE_RELOAD,
+};
+
+/* The MESSAGE_IDs, as 32 hex digits. */
+#define LOG_MESSAGE_ID_START "f966171a66b54168b7cd855d12172664"
+#define LOG_MESSAGE_ID_STOP "fb8a33779ea24d1aa6c9b21f403aeeee"
+#define LOG_MESSAGE_ID_RELOAD "1dfafa3aa457415795d3bf0d9337d0e3"
+
+/* True when stderr is connected to the journal ($JOURNAL_STREAM names
+ * stderr's device and inode), as under a systemd service. */
+bool log_stderr_is_journal(void);
+
+/* Starts logging: natively to the journal (journal) or as text lines to
+ * stderr, and appending to path (unless NULL). Returns 0 or the negative
+ * errno of opening the file. */
+int log_open(const char *path, bool journal);
+
+/* Reopens the log file (after logrotate moved it). Keeps the old one open
+ * when the new one cannot be opened, and returns that error. */
+int log_reopen(void);
+void log_close(void);
+
+/* Writes the lines waiting in the buffer. The daemons call it at the end of
+ * every event-loop callback; log_close and log_reopen call it too. */
+void log_flush(void);
+
+__attribute__((format(printf, 2, 3))) void log_printf(enum log_level level, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void log_lifecycle(enum log_lifecycle kind, const char *fmt, ...);
+void log_event(const struct core_event *ev);
+
+/* The text of one event without the stamp, and its level. Returns the
+ * length, or -ENOBUFS. */
+ssize_t log_format_event(const struct core_event *ev, char *buf, size_t cap, enum log_level *level);
+
+/* "[YYYY-mm-dd HH:MM:SS.mmm udp-canary LEVEL] " for the given wall time. */
+ssize_t log_format_prefix(const struct timespec *ts, enum log_level level, char *buf, size_t cap);

@@ -1,0 +1,18 @@
+/* metrics: a client's or a server's counters in the Prometheus text format
+ * (version 0.0.4), served on /metrics by the daemons (--metrics-listen). */
+#pragma once
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/client.h"
+#include "core/server.h"
+
+/* Times: the monotonic and wall clocks now, to give last-seen times as Unix
+ * seconds. */
+void metrics_write_server(FILE *out, const struct server *s, uint64_t mono_us, uint64_t wall_us);
+void metrics_write_client(FILE *out, const struct client *c, uint64_t mono_us, uint64_t wall_us);
+
+/* The kernel's count of datagrams dropped at the daemon's own socket (its
+ * receive buffer full): local overload, to tell apart from network loss. */
+void metrics_write_socket_drops(FILE *out, uint64_t drops);

@@ -1,0 +1,30 @@
+/* state: the server's replay state on disk, so that a restart does not
+ * reopen the door to replayed handshakes. One line per client, the one
+ * heard from least recently first:
+ *     1732673217 "home"
+ * (the highest handshake id answered, then the id as a JSON string). Written
+ * atomically: a temporary file, fsync, rename, fsync of the directory. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/peers.h"
+
+#define STATE_FILE_NAME "replay.state"
+
+struct state_report {
+        size_t loaded;    /* clients read into the table */
+        size_t bad_lines; /* lines that could not be read, skipped */
+        size_t dropped;   /* clients beyond the table's maximum */
+        bool kept_aside;  /* the damaged file was renamed to PATH.corrupt */
+};
+
+/* Reads the state into an empty table. Returns 0 (also for a missing file:
+ * nothing loaded), or the negative errno of reading it. A file with bad
+ * lines loads what it can and is renamed aside, so no data is lost. */
+int state_load(const char *path, struct peers *t, struct state_report *rep);
+
+/* Writes the whole table. Returns 0 or a negative errno (the old file then
+ * stays as it was). */
+int state_save(const char *path, const struct peers *t);

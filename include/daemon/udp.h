@@ -1,0 +1,77 @@
+/* udp: the socket side of the daemons. Resolving a host, opening a
+ * non-blocking UDP socket, sending sealed messages (one at a time, or queued
+ * and sent with one sendmmsg), receiving datagrams. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/addr.h"
+#include "core/message.h"
+#include "core/seal.h"
+
+/* Resolves host (IPv4, IPv6 or a name) to one address. passive: for
+ * binding. Returns 0, or -EADDRNOTAVAIL with the resolver's words in err. */
+int udp_resolve(const char *host, uint16_t port, bool passive, struct addr *out, char *err,
+                size_t errlen);
+
+/* The receive buffer udp_open asks for (the kernel caps it at
+ * net.core.rmem_max): room for thousands of datagrams, so that a burst or a
+ * moment off the CPU does not drop what the logs would then show as
+ * network loss. */
+#define UDP_RCVBUF (4 << 20)
+
+/* Opens a non-blocking, close-on-exec UDP socket of a's family and binds it
+ * to a (bind: false leaves it unbound). An IPv6 socket bound to :: serves
+ * IPv4 too. Returns the fd or a negative errno. */
+int udp_open(const struct addr *a, bool bind_it);
+
+/* How many datagrams the kernel has dropped on this socket since it was
+ * opened because its receive buffer was full. Returns 0 or a negative errno. */
+int udp_drops(int fd, uint64_t *drops);
+
+/* The address the socket is bound to. */
+int udp_local(int fd, struct addr *out);
+
+/* Seals msg with a fresh random IV and sends it. Returns 0 or a negative errno. */
+int udp_send(int fd, const struct seal_key *key, struct seal_ivs *ivs, const struct message *msg,
+             const struct addr *to);
+
+/* Sealed datagrams waiting to go out together in one sendmmsg call. */
+#define UDP_OUT_MAX 64
+struct udp_out {
+        uint8_t buf[UDP_OUT_MAX][SEAL_MAX_PACKET];
+        size_t len[UDP_OUT_MAX];
+        struct addr to[UDP_OUT_MAX];
+        int err[UDP_OUT_MAX]; /* after udp_out_send: 0, or why it was not sent */
+        size_t n;
+};
+
+/* Seals msg with a fresh random IV into the next free slot. Returns 0,
+ * -ENOBUFS when all slots are taken (send them first), or the error of
+ * sealing. */
+int udp_out_add(struct udp_out *o, const struct seal_key *key, struct seal_ivs *ivs,
+                const struct message *msg, const struct addr *to);
+
+/* Sends every queued datagram, sets err[] for each, and empties the queue
+ * (n is 0 after). Returns how many were not sent. */
+size_t udp_out_send(int fd, struct udp_out *o);
+
+/* Datagrams received in one recvmmsg call. */
+#define UDP_BATCH 64
+struct udp_batch {
+        uint8_t buf[UDP_BATCH][SEAL_MAX_PACKET + 1];
+        struct addr from[UDP_BATCH];
+        size_t len[UDP_BATCH];
+};
+
+/* Receives up to UDP_BATCH datagrams. Returns how many, -EAGAIN when there
+ * are none, or another negative errno. */
+int udp_recv_batch(int fd, struct udp_batch *b);
+
+/* Receives one datagram into buf (cap >= SEAL_MAX_PACKET + 1, so that a
+ * longer one shows as too long). Returns its length, -EAGAIN when there is
+ * none, or another negative errno. */
+ssize_t udp_recv(int fd, uint8_t *buf, size_t cap, struct addr *from);

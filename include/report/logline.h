@@ -1,0 +1,48 @@
+/* logline: reading a log line back: ours and the original's share the
+ * format, so a user's existing history can be analysed.
+ *   [2024-11-27 13:06:56.795 udp-canary INFO] RX 127.0.0.1:46668 {'id': ...}
+ * Journal entries carry the same text (the part after "] ") as MESSAGE. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/addr.h"
+#include "daemon/log.h"
+#include "core/message.h"
+
+enum logline_kind {
+        LOGLINE_OTHER,        /* a line of ours with no part in the report */
+        LOGLINE_TX,
+        LOGLINE_RX,
+        LOGLINE_INVALID,      /* RX ... [InvalidMessage] */
+        LOGLINE_LISTENING,    /* a server started */
+        LOGLINE_CLIENT_START, /* a client started (ours only) */
+        LOGLINE_EXIT,
+        LOGLINE_SOCKET_DROPS, /* "N" LOGLINE_DROPS_TEXT: the server's own drops */
+};
+
+/* What a server logs after the count of datagrams the kernel dropped at its
+ * full socket; written and read with this one text. */
+#define LOGLINE_DROPS_TEXT \
+        " datagrams dropped here, the receive buffer full: the server did not keep up (not network loss)"
+
+struct logline {
+        uint64_t t_us; /* wall clock, microseconds since the epoch */
+        enum logline_kind kind;
+        bool peer_is_server; /* the peer is "server": a client's line */
+        struct addr peer;
+        struct message msg; /* TX, RX */
+        uint64_t dropped;   /* SOCKET_DROPS */
+};
+
+/* Parses a whole line (no newline). Returns 0, or -EINVAL when it is not a
+ * line of this format. */
+int logline_parse(struct logline *l, const char *line, size_t len);
+
+/* Parses the text after the stamp (a journal MESSAGE); t_us is left alone. */
+int logline_parse_body(struct logline *l, const char *body, size_t len);
+
+/* "YYYY-MM-DD HH:MM:SS[.mmm]" in local time, to microseconds since the epoch. */
+int logline_parse_time(const char *s, size_t len, uint64_t *t_us);

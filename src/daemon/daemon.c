@@ -1,0 +1,258 @@
+/* daemon: the parts of the client and server daemons they share. */
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <stdlib.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "daemon/log.h"
+#include "daemon/notify.h"
+#include "daemon/udp.h"
+
+uint64_t daemon_now_us(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void on_stop(evutil_socket_t sig, short what, void *arg)
+{
+        struct daemon *d = arg;
+
+        notify_stopping();
+        log_lifecycle(LOG_LIFECYCLE_STOP, "Exit");
+        log_flush();
+        d->exit_code = 0;
+        event_base_loopbreak(d->base);
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+        struct daemon *d = arg;
+        int r;
+
+        notify_reloading();
+        r = log_reopen();
+        if (r < 0)
+                log_printf(LOG_LEVEL_ERROR, "Cannot reopen the log file: %s", strerror(-r));
+        r = d->reload ? d->reload(d->reload_arg) : 0;
+        if (r == 0)
+                log_lifecycle(LOG_LIFECYCLE_RELOAD, "Reloaded");
+        log_flush();
+        notify_ready();
+}
+
+/* Pings at half the interval systemd asks for: a stuck loop stops them. */
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+        notify_watchdog();
+}
+
+int daemon_init(struct daemon *d)
+{
+        uint64_t wd = notify_watchdog_usec();
+
+        memset(d, 0, sizeof(*d));
+        d->exit_code = 1; /* unless a signal ends the loop */
+        d->base = event_base_new();
+        if (!d->base)
+                return -ENOMEM;
+        d->stop[0] = evsignal_new(d->base, SIGINT, on_stop, d);
+        d->stop[1] = evsignal_new(d->base, SIGTERM, on_stop, d);
+        d->hup = evsignal_new(d->base, SIGHUP, on_hup, d);
+        d->watchdog = event_new(d->base, -1, EV_PERSIST, on_watchdog, d);
+        if (!d->stop[0] || !d->stop[1] || !d->hup || !d->watchdog || evsignal_add(d->stop[0], NULL) < 0 ||
+            evsignal_add(d->stop[1], NULL) < 0 || evsignal_add(d->hup, NULL) < 0)
+                return -ENOMEM;
+        if (wd) {
+                struct timeval tv = { .tv_sec = (time_t)(wd / 2 / 1000000),
+                                      .tv_usec = (suseconds_t)(wd / 2 % 1000000) };
+
+                if (event_add(d->watchdog, &tv) < 0)
+                        return -ENOMEM;
+        }
+        /* a reader that went away must not kill us; EPIPE is handled */
+        signal(SIGPIPE, SIG_IGN);
+        return 0;
+}
+
+static void on_metrics(struct evhttp_request *req, void *arg)
+{
+        struct daemon *d = arg;
+        struct evbuffer *body;
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f;
+
+        if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+                evhttp_send_error(req, 405, "only GET");
+                return;
+        }
+        body = evbuffer_new();
+        f = open_memstream(&text, &len);
+        if (!body || !f) {
+                if (f)
+                        fclose(f);
+                free(text);
+                if (body)
+                        evbuffer_free(body);
+                evhttp_send_error(req, 500, "out of memory");
+                return;
+        }
+        d->metrics(f, d->metrics_arg);
+        fclose(f);
+        evbuffer_add(body, text, len); /* a copy: the reply may go out later */
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
+        evhttp_send_reply(req, 200, "OK", body);
+        evbuffer_free(body);
+        free(text);
+}
+
+static void on_other(struct evhttp_request *req, void *arg)
+{
+        evhttp_send_error(req, 404, "see /metrics");
+}
+
+int daemon_metrics_listen(struct daemon *d, const char *listen, void (*write)(FILE *out, void *arg), void *arg)
+{
+        char host[64];
+        const char *colon = strrchr(listen, ':');
+        char *end;
+        unsigned long port;
+        size_t hl;
+
+        if (!colon)
+                return -EINVAL;
+        port = strtoul(colon + 1, &end, 10);
+        hl = (size_t)(colon - listen);
+        if (*end || colon[1] == '\0' || port == 0 || port > 65535 || hl == 0 || hl >= sizeof(host))
+                return -EINVAL;
+        if (listen[0] == '[' && hl >= 2 && listen[hl - 1] == ']') {
+                memcpy(host, listen + 1, hl - 2);
+                host[hl - 2] = '\0';
+        } else {
+                memcpy(host, listen, hl);
+                host[hl] = '\0';
+        }
+        d->http = evhttp_new(d->base);
+        if (!d->http)
+                return -ENOMEM;
+        d->metrics = write;
+        d->metrics_arg = arg;
+        evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+        evhttp_set_cb(d->http, "/metrics", on_metrics, d);
+        evhttp_set_gencb(d->http, on_other, d);
+        if (evhttp_bind_socket(d->http, host, (uint16_t)port) < 0)
+                return -EADDRNOTAVAIL;
+        return 0;
+}
+
+int daemon_metrics_start(struct daemon *d, const char *listen, void (*write)(FILE *out, void *arg), void *arg)
+{
+        int r = listen ? daemon_metrics_listen(d, listen, write, arg) : 0;
+
+        if (r == -EINVAL)
+                fprintf(stderr, "udp-canary: --metrics-listen %s: not ADDR:PORT\n", listen);
+        else if (r < 0)
+                fprintf(stderr, "udp-canary: --metrics-listen %s: cannot listen there\n", listen);
+        return r == -EINVAL ? 2 : r < 0 ? 1 : 0;
+}
+
+void daemon_free(struct daemon *d)
+{
+        struct event **evs[] = { &d->stop[0], &d->stop[1], &d->hup, &d->watchdog };
+
+        for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+                if (*evs[i])
+                        event_free(*evs[i]);
+                *evs[i] = NULL;
+        }
+        if (d->http)
+                evhttp_free(d->http);
+        d->http = NULL;
+        if (d->base)
+                event_base_free(d->base);
+        d->base = NULL;
+}
+
+int daemon_run(struct daemon *d)
+{
+        log_flush();
+        notify_ready();
+        event_base_dispatch(d->base);
+        log_flush();
+        return d->exit_code;
+}
+
+static void log_send_error(const struct addr *to, int err)
+{
+        char peer[ADDR_STRLEN];
+
+        log_printf(LOG_LEVEL_WARNING, "Cannot send to %s: %s", addr_format(to, peer), strerror(-err));
+}
+
+void daemon_perform(struct daemon *d, int fd, const struct seal_key *key, const struct actions *a)
+{
+        for (size_t i = 0; i < a->n_events; i++)
+                log_event(&a->events[i]);
+        for (size_t i = 0; i < a->n_send; i++) {
+                int r = udp_send(fd, key, &d->ivs, &a->send[i].msg, &a->send[i].to);
+
+                if (r < 0)
+                        log_send_error(&a->send[i].to, r);
+        }
+}
+
+void daemon_queue(struct daemon *d, int fd, struct udp_out *out, const struct seal_key *key,
+                  const struct actions *a)
+{
+        for (size_t i = 0; i < a->n_events; i++)
+                log_event(&a->events[i]);
+        for (size_t i = 0; i < a->n_send; i++) {
+                int r;
+
+                if (out->n == UDP_OUT_MAX)
+                        daemon_send_queued(fd, out);
+                r = udp_out_add(out, key, &d->ivs, &a->send[i].msg, &a->send[i].to);
+                if (r < 0)
+                        log_send_error(&a->send[i].to, r);
+        }
+}
+
+void daemon_send_queued(int fd, struct udp_out *out)
+{
+        size_t n = out->n;
+
+        if (n == 0 || udp_out_send(fd, out) == 0)
+                return;
+        for (size_t i = 0; i < n; i++)
+                if (out->err[i] < 0)
+                        log_send_error(&out->to[i], out->err[i]);
+}
+
+void daemon_status(struct daemon *d, const char *text)
+{
+        if (strncmp(d->status, text, sizeof(d->status) - 1) == 0)
+                return;
+        snprintf(d->status, sizeof(d->status), "%s", text);
+        notify_status(d->status);
+}
+
+void daemon_timer_at(struct event *timer, uint64_t wake_us)
+{
+        uint64_t now = daemon_now_us(), delta = wake_us > now ? wake_us - now : 0;
+        struct timeval tv = { .tv_sec = (time_t)(delta / 1000000),
+                              .tv_usec = (suseconds_t)(delta % 1000000) };
+
+        evtimer_add(timer, &tv);
+}

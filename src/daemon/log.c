@@ -1,0 +1,509 @@
+/* log: writing log lines in the original's format, and journal entries (see
+ * log.h). Each line is written whole with one write(2), so lines from
+ * several processes appending to one file never interleave. */
+#include "daemon/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <systemd/sd-journal.h>
+
+/* Lines wait here until the end of the event loop's callback (log_flush):
+ * one write per batch instead of two per line. */
+#define LOG_BUFFER (64 * 1024)
+
+struct logger {
+        bool journal;
+        char *path;
+        int fd;
+        bool write_failed; /* reported once, until a write works again */
+        char *buf;         /* the pending text, for stderr and the file alike */
+        size_t used;
+        time_t stamp_sec;  /* the second stamp_text was made for */
+        char stamp_text[32];
+};
+
+static struct logger logger = { .fd = -1 };
+
+static const char *const level_names[] = {
+        [LOG_LEVEL_INFO] = "INFO",
+        [LOG_LEVEL_WARNING] = "WARNING",
+        [LOG_LEVEL_ERROR] = "ERROR",
+};
+
+static int open_file(const char *path)
+{
+        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+
+        return fd < 0 ? -errno : fd;
+}
+
+bool log_stderr_is_journal(void)
+{
+        const char *env = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+
+        if (!env || sscanf(env, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+                return false;
+        return st.st_dev == (dev_t)dev && st.st_ino == (ino_t)ino;
+}
+
+int log_open(const char *path, bool journal)
+{
+        int fd = -1;
+
+        if (path) {
+                fd = open_file(path);
+                if (fd < 0)
+                        return fd;
+        }
+        log_close();
+        logger.buf = malloc(LOG_BUFFER);
+        logger.used = 0;
+        logger.journal = journal;
+        logger.fd = fd;
+        logger.path = path ? strdup(path) : NULL;
+        return 0;
+}
+
+int log_reopen(void)
+{
+        int fd;
+
+        log_flush();
+        if (!logger.path)
+                return 0;
+        fd = open_file(logger.path);
+        if (fd < 0)
+                return fd;
+        close(logger.fd);
+        logger.fd = fd;
+        return 0;
+}
+
+void log_close(void)
+{
+        log_flush();
+        free(logger.buf);
+        logger.buf = NULL;
+        if (logger.fd >= 0)
+                close(logger.fd);
+        free(logger.path);
+        logger.fd = -1;
+        logger.path = NULL;
+}
+
+/* "YYYY-mm-dd HH:MM:SS" of a second; made once a second, not once a line. */
+static const char *second_stamp(time_t sec, char buf[static 32], time_t *cached_sec)
+{
+        struct tm tm;
+
+        if (cached_sec && *cached_sec == sec && buf[0])
+                return buf;
+        if (!localtime_r(&sec, &tm) || strftime(buf, 32, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+                snprintf(buf, 32, "%lld", (long long)sec);
+        if (cached_sec)
+                *cached_sec = sec;
+        return buf;
+}
+
+static ssize_t format_prefix(const char *stamp, long ms, enum log_level level, char *buf, size_t cap)
+{
+        const char *name = level_names[level];
+        size_t sl = strlen(stamp), nl = strlen(name), n = 1 + sl + 4 + 12 + nl + 2;
+
+        if (n >= cap)
+                return -ENOBUFS;
+        buf[0] = '[';
+        memcpy(buf + 1, stamp, sl);
+        buf[1 + sl] = '.';
+        buf[2 + sl] = (char)('0' + ms / 100);
+        buf[3 + sl] = (char)('0' + ms / 10 % 10);
+        buf[4 + sl] = (char)('0' + ms % 10);
+        memcpy(buf + 5 + sl, " udp-canary ", 12);
+        memcpy(buf + 17 + sl, name, nl);
+        memcpy(buf + 17 + sl + nl, "] ", 2);
+        buf[n] = '\0';
+        return (ssize_t)n;
+}
+
+ssize_t log_format_prefix(const struct timespec *ts, enum log_level level, char *buf, size_t cap)
+{
+        char stamp[32] = "";
+
+        return format_prefix(second_stamp(ts->tv_sec, stamp, NULL), ts->tv_nsec / 1000000, level, buf, cap);
+}
+
+static void write_all(int fd, const char *buf, size_t len)
+{
+        while (len > 0) {
+                ssize_t n = write(fd, buf, len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        if (fd == logger.fd && !logger.write_failed)
+                                dprintf(STDERR_FILENO, "udp-canary: cannot write the log file %s: %s\n",
+                                        logger.path, n < 0 ? strerror(errno) : "short write");
+                        if (fd == logger.fd)
+                                logger.write_failed = true;
+                        return;
+                }
+                buf += n;
+                len -= (size_t)n;
+        }
+        if (fd == logger.fd)
+                logger.write_failed = false;
+}
+
+/* One journal field as "NAME=value" in buf; returns the iovec for it. */
+struct fields {
+        struct iovec iov[16];
+        size_t n;
+        char buf[2 * LOG_LINE_MAX];
+        size_t used;
+};
+
+/* Only the counts: zeroing the 7 KiB buffer for every line showed in profiles. */
+static void fields_init(struct fields *f)
+{
+        f->n = 0;
+        f->used = 0;
+}
+
+static void field(struct fields *f, const char *name, const char *value, size_t len)
+{
+        size_t nlen = strlen(name);
+
+        if (f->n >= sizeof(f->iov) / sizeof(f->iov[0]) || f->used + nlen + 1 + len > sizeof(f->buf))
+                return;
+        memcpy(f->buf + f->used, name, nlen);
+        f->buf[f->used + nlen] = '=';
+        memcpy(f->buf + f->used + nlen + 1, value, len);
+        f->iov[f->n].iov_base = f->buf + f->used;
+        f->iov[f->n].iov_len = nlen + 1 + len;
+        f->used += nlen + 1 + len;
+        f->n++;
+}
+
+static void fieldf(struct fields *f, const char *name, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static void fieldf(struct fields *f, const char *name, const char *fmt, ...)
+{
+        char value[128];
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vsnprintf(value, sizeof(value), fmt, ap);
+        va_end(ap);
+        if (n >= 0)
+                field(f, name, value, (size_t)n < sizeof(value) ? (size_t)n : sizeof(value) - 1);
+}
+
+static const int priorities[] = {
+        [LOG_LEVEL_INFO] = 6,
+        [LOG_LEVEL_WARNING] = 4,
+        [LOG_LEVEL_ERROR] = 3,
+};
+
+static void journal(enum log_level level, const char *body, size_t body_len, struct fields *f)
+{
+        field(f, "MESSAGE", body, body_len);
+        fieldf(f, "PRIORITY", "%d", priorities[level]);
+        field(f, "SYSLOG_IDENTIFIER", "udp-canary", 10);
+        sd_journal_sendv(f->iov, (int)f->n);
+}
+
+void log_flush(void)
+{
+        if (logger.used == 0)
+                return;
+        if (!logger.journal)
+                write_all(STDERR_FILENO, logger.buf, logger.used);
+        if (logger.fd >= 0)
+                write_all(logger.fd, logger.buf, logger.used);
+        logger.used = 0;
+}
+
+/* The line goes to the buffer that log_flush writes, formatted in place;
+ * before log_open (tests, early errors) it is written at once. */
+static void emit(enum log_level level, const char *body, size_t body_len, struct fields *f)
+{
+        char line[LOG_LINE_MAX + 64], *out = line;
+        size_t cap = sizeof(line);
+        struct timespec ts;
+        ssize_t n;
+
+        if (logger.journal)
+                journal(level, body, body_len, f);
+        if (logger.journal && logger.fd < 0)
+                return;
+        if (logger.buf) {
+                if (logger.used + sizeof(line) > LOG_BUFFER)
+                        log_flush();
+                out = logger.buf + logger.used;
+        }
+        clock_gettime(CLOCK_REALTIME, &ts);
+        n = format_prefix(second_stamp(ts.tv_sec, logger.stamp_text, &logger.stamp_sec), ts.tv_nsec / 1000000, level,
+                          out, cap);
+        if (n < 0)
+                return;
+        if (body_len > cap - (size_t)n - 1)
+                body_len = cap - (size_t)n - 1;
+        memcpy(out + n, body, body_len);
+        out[n + (ssize_t)body_len] = '\n';
+        n += (ssize_t)body_len + 1;
+        if (logger.buf)
+                logger.used += (size_t)n;
+        else
+                write_all(STDERR_FILENO, line, (size_t)n);
+}
+
+__attribute__((format(printf, 3, 0))) static void vlog(enum log_level level, struct fields *f, const char *fmt,
+                                                     va_list ap)
+{
+        char body[LOG_LINE_MAX];
+        int n = vsnprintf(body, sizeof(body), fmt, ap);
+
+        if (n >= 0)
+                emit(level, body, (size_t)n < sizeof(body) ? (size_t)n : sizeof(body) - 1, f);
+}
+
+void log_printf(enum log_level level, const char *fmt, ...)
+{
+        struct fields f;
+
+        fields_init(&f);
+        va_list ap;
+
+        va_start(ap, fmt);
+        vlog(level, &f, fmt, ap);
+        va_end(ap);
+}
+
+void log_lifecycle(enum log_lifecycle kind, const char *fmt, ...)
+{
+        static const char *const names[] = { "start", "stop", "reload" };
+        static const char *const ids[] = { LOG_MESSAGE_ID_START, LOG_MESSAGE_ID_STOP, LOG_MESSAGE_ID_RELOAD };
+        struct fields f;
+
+        fields_init(&f);
+        va_list ap;
+
+        field(&f, "MESSAGE_ID", ids[kind], strlen(ids[kind]));
+        field(&f, "CANARY_EVENT", names[kind], strlen(names[kind]));
+        va_start(ap, fmt);
+        vlog(LOG_LEVEL_INFO, &f, fmt, ap);
+        va_end(ap);
+}
+
+static const char *const event_names[] = {
+        [EVENT_TX] = "tx",
+        [EVENT_RX] = "rx",
+        [EVENT_INVALID] = "invalid",
+        [EVENT_REPLAY] = "replay",
+        [EVENT_IGNORED] = "ignored",
+        [EVENT_EVICTED] = "evicted",
+        [EVENT_NAT_REBIND] = "nat_rebind",
+        [EVENT_LOSS] = "loss",
+        [EVENT_DUPLICATE] = "duplicate",
+        [EVENT_SILENT] = "silent",
+        [EVENT_BACK] = "back",
+        [EVENT_UNANSWERED] = "unanswered",
+        [EVENT_OUTAGE_START] = "outage_start",
+        [EVENT_OUTAGE_END] = "outage_end",
+};
+
+/* MESSAGE_IDs of the events that mean something (see the catalog). */
+static const char *const event_message_ids[] = {
+        [EVENT_REPLAY] = "29bf874f40d948a09c48d7df4b3ac255",
+        [EVENT_EVICTED] = "b65a0ff24e1c402c90b1827575689714",
+        [EVENT_NAT_REBIND] = "d6020e22610b48bf896feafe9acb2274",
+        [EVENT_LOSS] = "e7427c09729744b18d0bb4b64a2dc498",
+        [EVENT_DUPLICATE] = "a8dbc58773c64b92a1281093533a7aad",
+        [EVENT_SILENT] = "2649133831f943ee868f5df1bd3fbb04",
+        [EVENT_BACK] = "072a2f65e6594e3bb985e22fee420f8f",
+        [EVENT_UNANSWERED] = "275859edc8744092a1ec54342e7b0bdd",
+        [EVENT_OUTAGE_START] = "4ae4e53b334647fda4bf56088b725a0c",
+        [EVENT_OUTAGE_END] = "57f0d727c10d4dec9cccc16d61fc26e7",
+        [EVENT_IGNORED] = "107c9bd74b8445ecabae20c510235b40", /* a late response */
+};
+
+/* The event's name in CANARY_EVENT: an ignored stale response is "late". */
+static const char *event_name(const struct core_event *ev)
+{
+        if (ev->kind == EVENT_IGNORED && ev->why == EVENT_IGNORE_STALE)
+                return "late";
+        return event_names[ev->kind];
+}
+
+/* The structured fields of an event (journal only). */
+static void event_fields(const struct core_event *ev, struct fields *f)
+{
+        char peer[ADDR_STRLEN];
+        const char *name = event_name(ev), *id = event_message_ids[ev->kind];
+
+        if (id && (ev->kind != EVENT_IGNORED || ev->why == EVENT_IGNORE_STALE))
+                field(f, "MESSAGE_ID", id, strlen(id));
+        field(f, "CANARY_EVENT", name, strlen(name));
+        field(f, "CANARY_DIRECTION", ev->kind == EVENT_TX || ev->kind == EVENT_UNANSWERED ? "tx" : "rx", 2);
+        addr_format(&ev->peer, peer);
+        field(f, "CANARY_PEER", peer, strlen(peer));
+        if (ev->kind == EVENT_NAT_REBIND)
+                field(f, "CANARY_OLD_PEER", peer, strlen(addr_format(&ev->old_peer, peer)));
+        if (ev->lost)
+                fieldf(f, "CANARY_LOST", "%" PRIu64, ev->lost);
+        if (ev->rtt_us)
+                fieldf(f, "CANARY_RTT_USEC", "%" PRIu64, ev->rtt_us);
+        if (ev->duration_us)
+                fieldf(f, "CANARY_DURATION_USEC", "%" PRIu64, ev->duration_us);
+        if (!ev->has_msg)
+                return;
+        field(f, "CANARY_CLIENT_ID", ev->msg.id, ev->msg.id_len);
+        field(f, "CANARY_TYPE", message_type_name(ev->msg.type), strlen(message_type_name(ev->msg.type)));
+        fieldf(f, "CANARY_HANDSHAKE_ID", "%" PRIu64, ev->msg.data[0]);
+        if (ev->msg.type == MESSAGE_KEEPALIVE)
+                fieldf(f, "CANARY_COUNTER", "%" PRIu64, ev->msg.data[1]);
+}
+
+void log_event(const struct core_event *ev)
+{
+        struct fields f;
+
+        fields_init(&f);
+        char body[LOG_LINE_MAX];
+        enum log_level level;
+        ssize_t n = log_format_event(ev, body, sizeof(body), &level);
+
+        if (n < 0)
+                return;
+        if (logger.journal)
+                event_fields(ev, &f);
+        emit(level, body, (size_t)n, &f);
+}
+
+static const char *ignore_reason(const struct core_event *ev, char *buf, size_t cap)
+{
+        switch (ev->why) {
+        case EVENT_IGNORE_FOREIGN_ADDR:
+                return "not from the server's address";
+        case EVENT_IGNORE_FOREIGN_ID:
+                return "another client's id";
+        case EVENT_IGNORE_NOT_RESPONSE:
+                return "not a handshake_response";
+        case EVENT_IGNORE_STALE:
+                snprintf(buf, cap, "answers handshake %" PRIu64 ", the latest sent is %" PRIu64,
+                         ev->msg.data[0], ev->expected);
+                return buf;
+        case EVENT_IGNORE_DUPLICATE:
+                return "already answered";
+        }
+        return "unexpected";
+}
+
+/* Seconds with tenths, for durations in text. */
+#define SECS(us) (us) / 1000000, (us) / 100000 % 10
+
+static int format_detection(const struct core_event *ev, const char *who, const char *id, char *buf, size_t cap,
+                            enum log_level *level)
+{
+        char old[ADDR_STRLEN];
+
+        *level = LOG_LEVEL_WARNING;
+        switch (ev->kind) {
+        case EVENT_NAT_REBIND:
+                return snprintf(buf, cap, "NAT rebinding: %s moved from %s to %s", id,
+                                addr_format(&ev->old_peer, old), who);
+        case EVENT_LOSS:
+                return snprintf(buf, cap, "Lost %" PRIu64 " keepalive%s of %s in handshake %" PRIu64, ev->lost,
+                                ev->lost == 1 ? "" : "s", id, ev->expected);
+        case EVENT_DUPLICATE:
+                return snprintf(buf, cap, "Duplicate keepalive %" PRIu64 " of %s in handshake %" PRIu64,
+                                ev->msg.data[1], id, ev->msg.data[0]);
+        case EVENT_SILENT:
+                return snprintf(buf, cap, "Silent: nothing from %s for %" PRIu64 ".%" PRIu64 " s, last at %s", id,
+                                SECS(ev->duration_us), who);
+        case EVENT_BACK:
+                *level = LOG_LEVEL_INFO;
+                return snprintf(buf, cap, "Back: %s heard again after %" PRIu64 ".%" PRIu64 " s, at %s", id,
+                                SECS(ev->duration_us), who);
+        case EVENT_UNANSWERED:
+                return snprintf(buf, cap, "No answer to handshake %" PRIu64 " after %" PRIu64 ".%" PRIu64 " s",
+                                ev->expected, SECS(ev->duration_us));
+        case EVENT_OUTAGE_START:
+                return snprintf(buf, cap, "Outage: no answer since handshake %" PRIu64 ", %" PRIu64 ".%" PRIu64
+                                " s ago", ev->expected, SECS(ev->duration_us));
+        case EVENT_OUTAGE_END:
+                *level = LOG_LEVEL_INFO;
+                return snprintf(buf, cap, "Outage over after %" PRIu64 ".%" PRIu64 " s: handshake %" PRIu64
+                                " answered in %" PRIu64 " ms", SECS(ev->duration_us), ev->msg.data[0],
+                                ev->rtt_us / 1000);
+        default:
+                return -1;
+        }
+}
+
+ssize_t log_format_event(const struct core_event *ev, char *buf, size_t cap, enum log_level *level)
+{
+        char peer[ADDR_STRLEN], msg[MESSAGE_TEXT_MAX], id[MESSAGE_TEXT_MAX], why[96];
+        const char *who = ev->peer_is_server ? "server" : addr_format(&ev->peer, peer);
+        int n = -1;
+
+        *level = LOG_LEVEL_INFO;
+        if (ev->has_msg && message_to_repr(&ev->msg, msg, sizeof(msg)) < 0)
+                return -ENOBUFS;
+        if (ev->has_msg && ev->kind != EVENT_TX && ev->kind != EVENT_RX &&
+            message_repr_string(ev->msg.id, ev->msg.id_len, id, sizeof(id)) < 0)
+                return -ENOBUFS;
+
+        switch (ev->kind) {
+        case EVENT_TX:
+        case EVENT_RX: { /* the line of every packet: no printf */
+                size_t wl = strlen(who), ml = strlen(msg);
+
+                if (3 + wl + 1 + ml >= cap)
+                        return -ENOBUFS;
+                memcpy(buf, ev->kind == EVENT_TX ? "TX " : "RX ", 3);
+                memcpy(buf + 3, who, wl);
+                buf[3 + wl] = ' ';
+                memcpy(buf + 4 + wl, msg, ml + 1);
+                n = (int)(4 + wl + ml);
+                break;
+        }
+        case EVENT_INVALID:
+                *level = LOG_LEVEL_WARNING;
+                n = snprintf(buf, cap, "RX %s [InvalidMessage]%s%s", who, ev->invalid ? " " : "",
+                             ev->invalid ? ev->invalid : "");
+                break;
+        case EVENT_REPLAY:
+                *level = LOG_LEVEL_WARNING;
+                n = snprintf(buf, cap,
+                             "Replay from %s: handshake %" PRIu64 " of %s is not above %" PRIu64
+                             ", not answered",
+                             who, ev->msg.data[0], id, ev->expected);
+                break;
+        case EVENT_IGNORED:
+                *level = LOG_LEVEL_WARNING;
+                n = snprintf(buf, cap, "Ignored %s from %s: %s", message_type_name(ev->msg.type), who,
+                             ignore_reason(ev, why, sizeof(why)));
+                break;
+        case EVENT_EVICTED:
+                *level = LOG_LEVEL_WARNING;
+                n = snprintf(buf, cap, "Table of clients full: forgot %s, last seen at %s", id, who);
+                break;
+        default:
+                n = format_detection(ev, who, id, buf, cap, level);
+                break;
+        }
+        return n < 0 || (size_t)n >= cap ? -ENOBUFS : n;
+}

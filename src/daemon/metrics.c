@@ -1,0 +1,120 @@
+/* metrics: the Prometheus text format of the daemons' counters. Names
+ * follow Prometheus' conventions: udp_canary_ prefix, _total for counters,
+ * base units (seconds). The server labels per-client series by client id;
+ * their number is bounded by --max-clients. */
+#include "daemon/metrics.h"
+
+#include <inttypes.h>
+
+static const char *const type_label[] = { "handshake_init", "handshake_response", "keepalive" };
+
+static void head(FILE *out, const char *name, const char *type, const char *help)
+{
+        fprintf(out, "# HELP udp_canary_%s %s\n# TYPE udp_canary_%s %s\n", name, help, name, type);
+}
+
+static void counter(FILE *out, const char *name, const char *help, uint64_t v)
+{
+        head(out, name, "counter", help);
+        fprintf(out, "udp_canary_%s %" PRIu64 "\n", name, v);
+}
+
+static void gauge(FILE *out, const char *name, const char *help, double v)
+{
+        head(out, name, "gauge", help);
+        fprintf(out, "udp_canary_%s %.17g\n", name, v);
+}
+
+static void packets(FILE *out, const uint64_t rx[3], const uint64_t tx[3])
+{
+        head(out, "packets_total", "counter", "Valid packets, by direction and message type.");
+        for (int t = 0; t < 3; t++)
+                fprintf(out, "udp_canary_packets_total{direction=\"rx\",type=\"%s\"} %" PRIu64 "\n"
+                             "udp_canary_packets_total{direction=\"tx\",type=\"%s\"} %" PRIu64 "\n",
+                        type_label[t], rx[t], type_label[t], tx[t]);
+}
+
+/* A label value: backslash, double quote and newline escaped. */
+static void label(FILE *out, const char *s, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] == '\\' || s[i] == '"')
+                        fputc('\\', out);
+                if (s[i] == '\n')
+                        fputs("\\n", out);
+                else if (s[i] == '\0')
+                        fputs("\\\\0", out);
+                else
+                        fputc(s[i], out);
+        }
+}
+
+static void per_client(FILE *out, const struct server *s, const char *name, const char *type, const char *help,
+                       uint64_t mono_us, uint64_t wall_us, int which)
+{
+        head(out, name, type, help);
+        for (const struct peer *p = s->peers.newest; p; p = p->older) {
+                fprintf(out, "udp_canary_%s{client=\"", name);
+                label(out, p->id, p->id_len);
+                if (which == 0)
+                        fprintf(out, "\"} %" PRIu64 "\n", p->rx);
+                else if (which == 1)
+                        fprintf(out, "\"} %" PRIu64 "\n", p->lost);
+                else if (which == 2)
+                        fprintf(out, "\"} %" PRIu64 "\n", p->rebinds);
+                else
+                        fprintf(out, "\"} %.3f\n", (double)(wall_us - (mono_us - p->last_seen_us)) / 1e6);
+        }
+}
+
+void metrics_write_server(FILE *out, const struct server *s, uint64_t mono_us, uint64_t wall_us)
+{
+        packets(out, s->stats.rx_type, s->stats.tx_type);
+        counter(out, "invalid_packets_total", "Datagrams that were not a valid, authentic message.", s->stats.invalid);
+        counter(out, "replays_total", "Handshakes refused as replays.", s->stats.replays);
+        counter(out, "nat_rebinds_total", "Client ids heard from a new address.", s->stats.rebinds);
+        counter(out, "keepalives_lost_total", "Keepalives that never arrived.", s->stats.lost);
+        counter(out, "keepalive_duplicates_total", "Keepalives that arrived twice.", s->stats.duplicates);
+        counter(out, "silences_total", "Clients that went silent for two keepalive intervals.", s->stats.silences);
+        counter(out, "evictions_total", "Clients forgotten to make room in the table.", s->stats.evicted);
+        gauge(out, "clients", "Clients in the table.", (double)s->peers.count);
+        per_client(out, s, "client_packets_received_total", "counter", "Valid packets received, per client.", mono_us,
+                   wall_us, 0);
+        per_client(out, s, "client_keepalives_lost_total", "counter", "Keepalives lost, per client.", mono_us, wall_us, 1);
+        per_client(out, s, "client_nat_rebinds_total", "counter", "NAT rebindings, per client.", mono_us, wall_us, 2);
+        per_client(out, s, "client_last_seen_timestamp_seconds", "gauge", "When each client was last heard (Unix time).",
+                   mono_us, wall_us, 3);
+}
+
+void metrics_write_client(FILE *out, const struct client *c, uint64_t mono_us, uint64_t wall_us)
+{
+        const struct client_stats *st = &c->stats;
+        const uint64_t tx[3] = { st->inits, 0, st->keepalives };
+        uint64_t cumulative = 0;
+
+        packets(out, st->rx_type, tx);
+        counter(out, "invalid_packets_total", "Datagrams that were not a valid, authentic message.", st->invalid);
+        counter(out, "handshakes_answered_total", "Handshakes the server answered.", st->answered);
+        counter(out, "handshakes_unanswered_total", "Handshakes that went unanswered and were retried.", st->unanswered);
+        counter(out, "outages_total", "Outages: stretches of retried handshakes.", st->outages);
+        counter(out, "late_responses_total", "Answers ignored as late, foreign or duplicate.", st->ignored);
+        gauge(out, "connected", "1 while the latest handshake is answered.", c->connected ? 1 : 0);
+        gauge(out, "last_handshake_timestamp_seconds", "When the latest handshake was answered (Unix time).",
+              st->last_answer_us ? (double)(wall_us - (mono_us - st->last_answer_us)) / 1e6 : 0);
+        head(out, "handshake_rtt_seconds", "histogram", "Handshake round trips.");
+        for (size_t i = 0; i < CLIENT_RTT_BUCKETS; i++) {
+                cumulative += st->rtt_buckets[i];
+                fprintf(out, "udp_canary_handshake_rtt_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+                        (double)client_rtt_bounds_us[i] / 1e6, cumulative);
+        }
+        fprintf(out, "udp_canary_handshake_rtt_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n"
+                     "udp_canary_handshake_rtt_seconds_sum %.6f\nudp_canary_handshake_rtt_seconds_count %" PRIu64 "\n",
+                st->rtt_count, (double)st->rtt_sum_us / 1e6, st->rtt_count);
+}
+
+void metrics_write_socket_drops(FILE *out, uint64_t drops)
+{
+        counter(out, "socket_drops_total",
+                "Datagrams the kernel dropped because this daemon's receive buffer was full (not network loss).",
+                drops);
+}

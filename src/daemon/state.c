@@ -1,0 +1,165 @@
+/* state: saving and loading the server's replay state (see state.h). */
+#include "daemon/state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+static const char header[] = "# udp-canary replay state 1: highest handshake id answered, client id\n";
+
+/* Parses one line into *highest and m->id. Returns 0 or -EINVAL. */
+static int parse_line(const char *line, size_t len, uint64_t *highest, struct message *m)
+{
+        json_error_t err;
+        const char *p = line;
+        char *end;
+        json_t *id;
+        int r = -EINVAL;
+
+        if (len == 0 || line[len - 1] != '\n' || *p < '0' || *p > '9')
+                return -EINVAL; /* a last line without its newline may be cut short */
+        errno = 0;
+        *highest = strtoull(p, &end, 10);
+        if (errno || *end != ' ' || *highest > INT64_MAX)
+                return -EINVAL;
+        end++;
+        id = json_loadb(end, len - (size_t)(end - line), JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+        if (id && json_is_string(id))
+                r = message_init(m, MESSAGE_HANDSHAKE_INIT, json_string_value(id), json_string_length(id),
+                                 *highest, 0);
+        json_decref(id);
+        return r < 0 ? -EINVAL : 0;
+}
+
+static void add(struct peers *t, const struct message *m, uint64_t highest, struct state_report *rep)
+{
+        struct peer *p = peers_find(t, m->id, m->id_len);
+
+        if (!p && peers_add(t, m->id, m->id_len, &p) < 0) {
+                rep->dropped++;
+                return;
+        }
+        if (highest > p->highest_init)
+                p->highest_init = highest;
+}
+
+int state_load(const char *path, struct peers *t, struct state_report *rep)
+{
+        char *line = NULL, aside[4096];
+        FILE *f = fopen(path, "re");
+        size_t cap = 0;
+        ssize_t n;
+
+        memset(rep, 0, sizeof(*rep));
+        if (!f)
+                return errno == ENOENT ? 0 : -errno;
+        while ((n = getline(&line, &cap, f)) >= 0) {
+                struct message m;
+                uint64_t highest;
+
+                if (line[0] == '#' || (n == 1 && line[0] == '\n'))
+                        continue;
+                if (memchr(line, '\0', (size_t)n) || parse_line(line, (size_t)n, &highest, &m) < 0)
+                        rep->bad_lines++;
+                else
+                        add(t, &m, highest, rep);
+        }
+        free(line);
+        rep->loaded = t->count;
+        n = ferror(f) ? -EIO : 0;
+        fclose(f);
+        if (rep->bad_lines > 0) {
+                snprintf(aside, sizeof(aside), "%s.corrupt", path);
+                rep->kept_aside = rename(path, aside) == 0;
+        }
+        return (int)n;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+        while (len > 0) {
+                ssize_t n = write(fd, buf, len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                buf += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+/* Writes the table to fd, oldest first, through a buffer. */
+static int write_table(int fd, const struct peers *t)
+{
+        enum { BUF = 1 << 16 };
+        char *buf = malloc(BUF);
+        size_t used = 0;
+        int r = buf ? write_all(fd, header, sizeof(header) - 1) : -ENOMEM;
+
+        for (const struct peer *p = t->oldest; p && r == 0; p = p->newer) {
+                char id[MESSAGE_TEXT_MAX];
+                ssize_t len = message_json_string(p->id, p->id_len, id, sizeof(id));
+                int n;
+
+                if (len < 0)
+                        continue;
+                if (used + (size_t)len + 32 > BUF) {
+                        r = write_all(fd, buf, used);
+                        used = 0;
+                }
+                n = snprintf(buf + used, BUF - used, "%" PRIu64 " %s\n", p->highest_init, id);
+                used += (size_t)n;
+        }
+        if (r == 0)
+                r = write_all(fd, buf, used);
+        free(buf);
+        return r;
+}
+
+static int sync_dir(const char *path)
+{
+        char copy[4096];
+        int fd, r = 0;
+
+        snprintf(copy, sizeof(copy), "%s", path);
+        fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fsync(fd) < 0)
+                r = -errno;
+        close(fd);
+        return r;
+}
+
+int state_save(const char *path, const struct peers *t)
+{
+        char tmp[4096];
+        int fd, r;
+
+        if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+                return -ENAMETOOLONG;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        r = write_table(fd, t);
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        if (r == 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0) {
+                unlink(tmp);
+                return r;
+        }
+        return sync_dir(path);
+}

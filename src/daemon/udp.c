@@ -1,0 +1,200 @@
+/* udp: sockets and name resolution for the daemons (see udp.h). */
+#include "daemon/udp.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/sock_diag.h> /* SK_MEMINFO_DROPS */
+
+#include <sodium.h>
+
+int udp_resolve(const char *host, uint16_t port, bool passive, struct addr *out, char *err,
+                size_t errlen)
+{
+        struct addrinfo hints = {
+                .ai_family = AF_UNSPEC,
+                .ai_socktype = SOCK_DGRAM,
+                .ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0),
+        };
+        struct addrinfo *res = NULL;
+        char service[8];
+        int r;
+
+        snprintf(service, sizeof(service), "%u", port);
+        r = getaddrinfo(host, service, &hints, &res);
+        if (r != 0) {
+                snprintf(err, errlen, "%s", r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
+                return -EADDRNOTAVAIL;
+        }
+        memset(out, 0, sizeof(*out));
+        if (res->ai_addrlen > sizeof(out->in6)) { /* not IPv4 or IPv6: cannot happen for UDP */
+                freeaddrinfo(res);
+                snprintf(err, errlen, "not an IP address");
+                return -EADDRNOTAVAIL;
+        }
+        memcpy(&out->in6, res->ai_addr, res->ai_addrlen);
+        out->len = res->ai_addrlen;
+        freeaddrinfo(res);
+        return 0;
+}
+
+int udp_open(const struct addr *a, bool bind_it)
+{
+        int fd = socket(a->sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        int off = 0, rcvbuf = UDP_RCVBUF, r = 0;
+
+        if (fd < 0)
+                return -errno;
+        /* best effort: a smaller buffer still works, and drops are counted */
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+        if (a->sa.sa_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&a->in6.sin6_addr) &&
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0)
+                r = -errno;
+        if (r == 0 && bind_it && bind(fd, &a->sa, a->len) < 0)
+                r = -errno;
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+int udp_drops(int fd, uint64_t *drops)
+{
+        uint32_t mem[SK_MEMINFO_VARS];
+        socklen_t len = sizeof(mem);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0)
+                return -errno;
+        if (len <= SK_MEMINFO_DROPS * sizeof(mem[0]))
+                return -EOPNOTSUPP; /* a kernel older than the drop count (4.14) */
+        *drops = mem[SK_MEMINFO_DROPS];
+        return 0;
+}
+
+int udp_local(int fd, struct addr *out)
+{
+        memset(out, 0, sizeof(*out));
+        out->len = sizeof(out->in6);
+        return getsockname(fd, &out->sa, &out->len) < 0 ? -errno : 0;
+}
+
+/* The message's JSON text, sealed with a fresh IV. Returns the packet's
+ * length or a negative errno. */
+static int seal_message(const struct seal_key *key, struct seal_ivs *ivs, const struct message *msg,
+                        uint8_t packet[static SEAL_MAX_PACKET])
+{
+        uint8_t iv[SEAL_IV_LEN];
+        char text[MESSAGE_TEXT_MAX];
+        ssize_t n = message_to_json(msg, text, sizeof(text));
+
+        if (n < 0)
+                return (int)n;
+        seal_ivs_next(ivs, iv);
+        return seal_seal(key, iv, (const uint8_t *)text, (size_t)n, packet, SEAL_MAX_PACKET);
+}
+
+int udp_send(int fd, const struct seal_key *key, struct seal_ivs *ivs, const struct message *msg,
+             const struct addr *to)
+{
+        uint8_t packet[SEAL_MAX_PACKET];
+        int len = seal_message(key, ivs, msg, packet);
+
+        if (len < 0)
+                return len;
+        if (sendto(fd, packet, (size_t)len, 0, &to->sa, to->len) < 0)
+                return -errno;
+        return 0;
+}
+
+int udp_out_add(struct udp_out *o, const struct seal_key *key, struct seal_ivs *ivs,
+                const struct message *msg, const struct addr *to)
+{
+        int len;
+
+        if (o->n == UDP_OUT_MAX)
+                return -ENOBUFS;
+        len = seal_message(key, ivs, msg, o->buf[o->n]);
+        if (len < 0)
+                return len;
+        o->len[o->n] = (size_t)len;
+        o->to[o->n] = *to;
+        o->n++;
+        return 0;
+}
+
+size_t udp_out_send(int fd, struct udp_out *o)
+{
+        struct mmsghdr msgs[UDP_OUT_MAX];
+        struct iovec iov[UDP_OUT_MAX];
+        size_t failed = 0, done = 0;
+
+        for (size_t i = 0; i < o->n; i++) {
+                iov[i] = (struct iovec){ o->buf[i], o->len[i] };
+                msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &o->to[i].sa,
+                                                         .msg_namelen = o->to[i].len,
+                                                         .msg_iov = &iov[i],
+                                                         .msg_iovlen = 1 } };
+                o->err[i] = 0;
+        }
+        /* sendmmsg stops at the first datagram it cannot send: note that one
+         * and go on with the rest. */
+        while (done < o->n) {
+                int r = sendmmsg(fd, msgs + done, (unsigned)(o->n - done), 0);
+
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0) {
+                        o->err[done++] = r < 0 ? -errno : -EIO;
+                        failed++;
+                } else {
+                        done += (size_t)r;
+                }
+        }
+        o->n = 0;
+        return failed;
+}
+
+ssize_t udp_recv(int fd, uint8_t *buf, size_t cap, struct addr *from)
+{
+        ssize_t n;
+
+        memset(from, 0, sizeof(*from));
+        from->len = sizeof(from->in6);
+        do
+                n = recvfrom(fd, buf, cap, 0, &from->sa, &from->len);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        return n;
+}
+
+int udp_recv_batch(int fd, struct udp_batch *b)
+{
+        struct mmsghdr msgs[UDP_BATCH];
+        struct iovec iov[UDP_BATCH];
+        int n;
+
+        for (int i = 0; i < UDP_BATCH; i++) {
+                iov[i] = (struct iovec){ b->buf[i], sizeof(b->buf[i]) };
+                memset(&b->from[i], 0, sizeof(b->from[i]));
+                msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &b->from[i].in6,
+                                                         .msg_namelen = sizeof(b->from[i].in6),
+                                                         .msg_iov = &iov[i],
+                                                         .msg_iovlen = 1 } };
+        }
+        do
+                n = recvmmsg(fd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        for (int i = 0; i < n; i++) {
+                b->from[i].len = msgs[i].msg_hdr.msg_namelen;
+                b->len[i] = msgs[i].msg_len;
+        }
+        return n;
+}
