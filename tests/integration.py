@@ -219,7 +219,8 @@ def case(fn):
 def cycles(env):
     """Client and server complete several cycles with exact keepalive runs."""
     server = env.server()
-    client = env.client(server.port())
+    port = server.port()
+    client = env.client(port)
     wait_for(lambda: len(answered(client)) >= 4, timeout=10, what="4 handshakes")
     check(client.stop() == 0, "client exit status 0")
     check(server.stop() == 0, "server exit status 0")
@@ -235,7 +236,9 @@ def cycles(env):
     tx_server = server.packets("TX")
     rx_server = server.packets("RX")
     check(tx_server and all(peer == rx_server[0][1] for _, peer, _ in tx_server), "replies go to the client")
-    check(all(peer == "server" for _, peer, _ in client.packets()), "client logs its peer as 'server'")
+    # and the client names the server by address and port, as the original does
+    check(all(peer == "127.0.0.1:%d" % port for _, peer, _ in client.packets()),
+          "client logs its peer as 127.0.0.1:%d: %s" % (port, {p for _, p, _ in client.packets()}))
 
 
 @case

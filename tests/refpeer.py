@@ -79,13 +79,14 @@ def run_server(a, key, log):
 
 def run_client(a, key, log):
     server = (socket.gethostbyname(a.host), a.port)
+    name = "%s:%d" % server  # the original names its server so in its log
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     hsid, connected, counter, due = int(time.time()), False, 0, time.monotonic()
 
     def send(kind, d1):
         msg = {"id": a.id, "type": kind, "data": [hsid, d1]}
         sock.sendto(seal(key, msg), server)
-        log.info("TX server %s", msg)
+        log.info("TX %s %s", name, msg)
 
     while True:
         now = time.monotonic()
@@ -103,13 +104,13 @@ def run_client(a, key, log):
         ready, _, _ = select.select([sock], [], [], max(0.0, due - time.monotonic()))
         if not ready:
             continue
-        data, _ = sock.recvfrom(4096)
+        data, peer = sock.recvfrom(4096)
         try:
             msg = open_(key, data)
         except Exception:
-            log.info("RX server [InvalidMessage]")
+            log.info("RX %s:%d [InvalidMessage]", *peer)
             continue
-        log.info("RX server %s", msg)
+        log.info("RX %s:%d %s", *peer, msg)
         if msg["data"][0] == hsid and not connected:
             connected, counter = True, 1
             send("keepalive", 1)

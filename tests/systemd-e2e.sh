@@ -121,10 +121,10 @@ check "client STATUS says connected" has udp-canary-client@home.statustext "^Con
 check "server STATUS counts the client" has udp-canary-server.statustext "^1 client;"
 check "journalctl -u udp-canary-server: the start" has j-server.txt "^Listening on 0.0.0.0:$port"
 check "journalctl -u udp-canary-server: packets" has j-server.txt "^RX 127.0.0.1:[0-9]* {'id': 'home', 'type': 'keepalive'"
-check "journalctl -u udp-canary-client@home: packets" has j-client.txt "^TX server {'id': 'home', 'type': 'handshake_init'"
-check "journalctl -u 'udp-canary*': both" bash -c "grep -q '^TX server' $res/j-glob.txt && grep -q '^Listening' $res/j-glob.txt"
-check "journalctl -u udp-canary.slice: both" bash -c "grep -q '^TX server' $res/j-slice.txt && grep -q '^Listening' $res/j-slice.txt"
-check "journalctl -t udp-canary: both" bash -c "grep -q '^TX server' $res/j-tag.txt && grep -q '^RX 127' $res/j-tag.txt"
+check "journalctl -u udp-canary-client@home: packets" has j-client.txt "^TX 127.0.0.1:$port {'id': 'home', 'type': 'handshake_init'"
+check "journalctl -u 'udp-canary*': both" bash -c "grep -q '^TX 127.0.0.1:$port ' $res/j-glob.txt && grep -q '^Listening' $res/j-glob.txt"
+check "journalctl -u udp-canary.slice: both" bash -c "grep -q '^TX 127.0.0.1:$port ' $res/j-slice.txt && grep -q '^Listening' $res/j-slice.txt"
+check "journalctl -t udp-canary: both" bash -c "grep -q '^TX 127.0.0.1:$port ' $res/j-tag.txt && grep -q '^RX 127' $res/j-tag.txt"
 for f in CANARY_EVENT CANARY_DIRECTION CANARY_PEER CANARY_TYPE CANARY_HANDSHAKE_ID CANARY_COUNTER; do
         check "journalctl CANARY_CLIENT_ID=home -o json: $f" has j-json.txt "\"$f\""
 done

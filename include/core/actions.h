@@ -40,7 +40,6 @@ enum event_ignore {
 struct core_event {
         enum event_kind kind;
         struct addr peer;
-        bool peer_is_server;   /* the client logs its server as "server" */
         bool has_msg;
         struct message msg;
         int err;               /* EVENT_INVALID: seal_open_message's error */
@@ -74,5 +73,4 @@ void actions_reset(struct actions *a);
 struct core_event *actions_event(struct actions *a, enum event_kind kind, const struct addr *peer);
 
 /* Queues msg for sending to `to` and records the matching EVENT_TX. */
-void actions_send(struct actions *a, const struct message *msg, const struct addr *to,
-                  bool to_server);
+void actions_send(struct actions *a, const struct message *msg, const struct addr *to);

@@ -22,7 +22,6 @@ struct core_event *actions_event(struct actions *a, enum event_kind kind, const 
         ev = &a->events[a->n_events++];
         ev->kind = kind;
         ev->peer = *peer;
-        ev->peer_is_server = false;
         ev->has_msg = false;
         ev->err = 0;
         ev->invalid = NULL;
@@ -34,12 +33,10 @@ struct core_event *actions_event(struct actions *a, enum event_kind kind, const 
         return ev;
 }
 
-void actions_send(struct actions *a, const struct message *msg, const struct addr *to,
-                  bool to_server)
+void actions_send(struct actions *a, const struct message *msg, const struct addr *to)
 {
         struct core_event *ev = actions_event(a, EVENT_TX, to);
 
-        ev->peer_is_server = to_server;
         ev->has_msg = true;
         ev->msg = *msg;
         assert(a->n_send < ACTIONS_MAX_SEND);

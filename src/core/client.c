@@ -28,7 +28,7 @@ static void send_message(struct client *c, enum message_type type, uint64_t d1,
 
         /* cannot fail: the id was checked when the config was made */
         (void)message_init(&m, type, c->cfg->id, c->cfg->id_len, c->handshake_id, d1);
-        actions_send(out, &m, &c->cfg->server, true);
+        actions_send(out, &m, &c->cfg->server);
 }
 
 /* A retry: the last init went unanswered; the first retry starts an outage. */
@@ -36,13 +36,11 @@ static void note_unanswered(struct client *c, uint64_t now_us, struct actions *o
 {
         struct core_event *ev = actions_event(out, EVENT_UNANSWERED, &c->cfg->server);
 
-        ev->peer_is_server = true;
         ev->expected = c->handshake_id;
         ev->duration_us = now_us - c->init_sent_us;
         c->stats.unanswered++;
         if (c->waiting_inits == 1) {
                 ev = actions_event(out, EVENT_OUTAGE_START, &c->cfg->server);
-                ev->peer_is_server = true;
                 ev->expected = c->handshake_id;
                 ev->duration_us = now_us - c->waiting_since_us;
                 c->stats.outages++;
@@ -112,7 +110,6 @@ static void ignore(struct client *c, const struct addr *from, const struct messa
 {
         struct core_event *ev = actions_event(out, EVENT_IGNORED, from);
 
-        ev->peer_is_server = why != EVENT_IGNORE_FOREIGN_ADDR;
         ev->has_msg = true;
         ev->msg = *m;
         ev->why = why;
@@ -150,14 +147,12 @@ void client_receive(struct client *c, uint64_t now_us, const struct addr *from,
         r = seal_open_message(c->key, packet, len, &m, &why);
         if (r < 0) {
                 ev = actions_event(out, EVENT_INVALID, from);
-                ev->peer_is_server = from_server;
                 ev->err = r;
                 ev->invalid = why;
                 c->stats.invalid++;
                 return;
         }
         ev = actions_event(out, EVENT_RX, from);
-        ev->peer_is_server = from_server;
         ev->has_msg = true;
         ev->msg = m;
         c->stats.rx++;
@@ -175,7 +170,6 @@ void client_receive(struct client *c, uint64_t now_us, const struct addr *from,
         if (c->waiting_inits > 1) {
                 struct core_event *end = actions_event(out, EVENT_OUTAGE_END, from);
 
-                end->peer_is_server = true;
                 end->has_msg = true;
                 end->msg = m;
                 end->duration_us = now_us - c->waiting_since_us;

@@ -155,7 +155,7 @@ static void handle_init(struct server *s, struct peer *p, const struct message *
         if (p->ka_handshake)
                 close_handshake(s, p, m, out);
         reply.type = MESSAGE_HANDSHAKE_RESPONSE;
-        actions_send(out, &reply, from, false);
+        actions_send(out, &reply, from);
         p->tx++;
         s->stats.tx++;
         s->stats.tx_type[MESSAGE_HANDSHAKE_RESPONSE]++;

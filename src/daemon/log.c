@@ -456,7 +456,7 @@ static int format_detection(const struct core_event *ev, const char *who, const 
 ssize_t log_format_event(const struct core_event *ev, char *buf, size_t cap, enum log_level *level)
 {
         char peer[ADDR_STRLEN], msg[MESSAGE_TEXT_MAX], id[MESSAGE_TEXT_MAX], why[96];
-        const char *who = ev->peer_is_server ? "server" : addr_format(&ev->peer, peer);
+        const char *who = addr_format(&ev->peer, peer); /* a client names its server so too */
         int n = -1;
 
         *level = LOG_LEVEL_INFO;

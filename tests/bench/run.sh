@@ -92,7 +92,7 @@ sleep 10
 c1=$(ticks $cpid) v1=$(kb $cpid voluntary_ctxt_switches) n1=$(kb $cpid nonvoluntary_ctxt_switches)
 kill $cpid
 wait $cpid 2>/dev/null || true
-cycles=$(grep -c "RX server {.*handshake_response" "$work/client.log")
+cycles=$(grep -c "RX [^ ]* {.*handshake_response" "$work/client.log")
 stop_server
 wakeups=$((v1 - v0 + n1 - n0))
 
