@@ -351,14 +351,34 @@ def restart_replay(case):
 CASES = [conntrack_flush, blackhole, loss30, restart_replay, outage_length, loss20]
 
 
-def main():
+def unavailable():
+    """Why network namespaces cannot be used here, or None. Root is not
+    enough: a container may withhold CAP_NET_ADMIN or CAP_SYS_ADMIN, so
+    one namespace is made and given a NAT table as a trial."""
     if os.geteuid() != 0:
-        print("SKIP: needs root (network namespaces)")
-        return 77
+        return "needs root (network namespaces)"
     for tool in ("ip", "nft", "conntrack"):
         if not shutil.which(tool):
-            print("SKIP: %s is missing (Debian: iproute2, nftables, conntrack)" % tool)
-            return 77
+            return "%s is missing (Debian: iproute2, nftables, conntrack)" % tool
+    probe = "ucprobe%d" % os.getpid()
+    trial = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
+    if trial.returncode != 0:
+        return "cannot make a network namespace (CAP_NET_ADMIN and CAP_SYS_ADMIN needed): %s" % trial.stderr.strip()
+    try:
+        for cmd in (["nft", "add", "table", "ip", "probe"], ["conntrack", "-L"]):
+            r = subprocess.run(["ip", "netns", "exec", probe] + cmd, capture_output=True, text=True)
+            if r.returncode != 0:
+                return "%s fails in a namespace: %s" % (cmd[0], r.stderr.strip())
+    finally:
+        subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    return None
+
+
+def main():
+    why = unavailable()
+    if why:
+        print("SKIP: " + why)
+        return 77
     names = sys.argv[1:]
     passed = failed = 0
     for fn in CASES:

@@ -9,24 +9,28 @@
 #      memcheck (errors and leaks fail it);
 #   4. each libFuzzer target for $FUZZ_SECONDS (default 60) seconds.
 # Passes 2-4 are skipped, with a word, when clang or valgrind is missing.
-set -euo pipefail
+# A failing pass does not stop the others; the exit status is 1 if any failed.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 export FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 sanitize=(-Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-fno-sanitize-recover=all)
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-step() { printf '\n=== %s\n' "$*"; }
-fresh() { rm -rf "$1" && meson setup "$@" >/dev/null; }
+failed=()
+step() { printf '\n=== %s\n' "$*"; current=${1%%.*}; }
+fresh() { rm -rf "$1" && meson setup "$@" >/dev/null || { echo "meson setup $1 failed"; return 1; }; }
+# run COMMAND...: runs one pass's command, noting the pass if it fails
+run() { "$@" || failed+=("$current"); }
 
 step "1. gcc, -Werror: all suites but fuzz"
-fresh build-test -Dwerror=true
-meson test -C build-test --print-errorlogs --no-suite fuzz
+run fresh build-test -Dwerror=true
+run meson test -C build-test --print-errorlogs --no-suite fuzz
 
 if command -v clang >/dev/null; then
         step "2. clang, AddressSanitizer + UndefinedBehaviorSanitizer: all suites but fuzz and soak"
-        CC=clang fresh build-asan -Dwerror=true "${sanitize[@]}"
-        meson test -C build-asan --print-errorlogs --no-suite fuzz --no-suite soak
+        CC=clang run fresh build-asan -Dwerror=true "${sanitize[@]}"
+        run meson test -C build-asan --print-errorlogs --no-suite fuzz --no-suite soak
 else
         step "2. SKIP: clang is missing (sanitizer build)"
 fi
@@ -35,16 +39,20 @@ if command -v valgrind >/dev/null; then
         step "3. integration suite under valgrind memcheck"
         UDP_CANARY_WRAPPER="valgrind -q --error-exitcode=97 --leak-check=full \
 --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect" \
-                meson test -C build-test --print-errorlogs --suite integration --timeout-multiplier 4
+                run meson test -C build-test --print-errorlogs --suite integration --timeout-multiplier 4
 else
         step "3. SKIP: valgrind is missing"
 fi
 
 if command -v clang >/dev/null; then
         step "4. fuzzing, $FUZZ_SECONDS s per target"
-        CC=clang fresh build-fuzz -Dwerror=true -Dfuzzing=true "${sanitize[@]}"
-        meson test -C build-fuzz --print-errorlogs --suite fuzz
+        CC=clang run fresh build-fuzz -Dwerror=true -Dfuzzing=true "${sanitize[@]}"
+        run meson test -C build-fuzz --print-errorlogs --suite fuzz
 else
         step "4. SKIP: clang is missing (fuzzing)"
+fi
+if [ ${#failed[@]} != 0 ]; then
+        step "FAILED: pass(es) ${failed[*]}"
+        exit 1
 fi
 step "all passes done"
