@@ -113,7 +113,7 @@ static int reload(void *arg)
                 log_printf(LOG_LEVEL_ERROR, "Reload failed, keeping the old settings: %s", err);
                 return r;
         }
-        seal_key_init(app->key, key, AES128_IMPL_AUTO, HMAC_IMPL_AUTO); /* same implementation as before: cannot fail */
+        seal_key_init(app->key, key, AES128_IMPL_AUTO); /* same implementation as before: cannot fail */
         sodium_memzero(key, sizeof(key));
         path = config_log_path(&next, app->journal);
         r = log_open(path, app->journal);
@@ -161,7 +161,7 @@ static int start(struct app *app, char err[static CONFIG_ERR_MAX])
         if (load(app, &app->cfg, key, err) < 0)
                 return EXIT_USAGE;
         app->key = sodium_malloc(sizeof(*app->key));
-        r = app->key ? seal_key_init(app->key, key, AES128_IMPL_AUTO, HMAC_IMPL_AUTO) : -ENOMEM;
+        r = app->key ? seal_key_init(app->key, key, AES128_IMPL_AUTO) : -ENOMEM;
         sodium_memzero(key, sizeof(key));
         if (r < 0) {
                 snprintf(err, CONFIG_ERR_MAX, "cannot set up the cipher: %s", strerror(-r));
@@ -204,8 +204,8 @@ int main(int argc, char **argv)
                 break;
         case CONFIG_MODE_VERSION:
                 /* which crypto paths this CPU runs: they differ severalfold in speed */
-                printf("udp-canary %s (AES-128: %s, HMAC-SHA256: %s)\n", PACKAGE_VERSION,
-                       aes128_impl_name(AES128_IMPL_AUTO), hmac_impl_name(HMAC_IMPL_AUTO));
+                printf("udp-canary %s (AES-128: %s, HMAC-SHA256: libsodium %s)\n", PACKAGE_VERSION,
+                       aes128_impl_name(AES128_IMPL_AUTO), sodium_version_string());
                 break;
         case CONFIG_MODE_GENERATE_KEY:
                 key_generate(text);

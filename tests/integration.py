@@ -334,7 +334,7 @@ def generate_key(env):
 def version(env):
     """--version names the release and the crypto paths this CPU runs."""
     out = subprocess.check_output([BIN, "--version"], text=True)
-    m = re.fullmatch(r"udp-canary \S+ \(AES-128: (aesni|portable), HMAC-SHA256: (shani|sodium)\)\n", out)
+    m = re.fullmatch(r"udp-canary \S+ \(AES-128: (aesni|portable), HMAC-SHA256: libsodium [0-9.]+\)\n", out)
     check(m, "version line: %r" % out)
 
 

@@ -13,7 +13,7 @@ static inline void peer_key(struct seal_key *k)
 {
         static const uint8_t key[16] = "0123456789abcdef";
 
-        if (seal_key_init(k, key, AES128_IMPL_AUTO, HMAC_IMPL_AUTO) < 0)
+        if (seal_key_init(k, key, AES128_IMPL_AUTO) < 0)
                 exit(99);
 }
 

@@ -22,7 +22,7 @@ static void test_queue(void)
         int tx, rx, n;
         const char *why;
 
-        CHECK_INT(seal_key_init(&key, raw_key, AES128_IMPL_AUTO, HMAC_IMPL_AUTO), 0);
+        CHECK_INT(seal_key_init(&key, raw_key, AES128_IMPL_AUTO), 0);
         CHECK_INT(udp_resolve("127.0.0.1", 0, true, &any, err, sizeof(err)), 0);
         tx = udp_open(&any, true);
         rx = udp_open(&any, true);

@@ -24,10 +24,9 @@ struct seal_key {
         struct hmac_key hmac;
 };
 
-/* Keys both ciphers; AUTO picks the fastest each CPU can run. Returns
- * -ENOTSUP when a named implementation is missing here. */
-int seal_key_init(struct seal_key *k, const uint8_t key[static SEAL_KEY_LEN],
-                  enum aes128_impl aes, enum hmac_impl hmac);
+/* Keys both ciphers; AES128_IMPL_AUTO picks the fastest AES this CPU can
+ * run. Returns -ENOTSUP when a named AES implementation is missing here. */
+int seal_key_init(struct seal_key *k, const uint8_t key[static SEAL_KEY_LEN], enum aes128_impl aes);
 void seal_key_wipe(struct seal_key *k);
 
 /* The packet length for a text of text_len bytes. */

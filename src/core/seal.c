@@ -6,14 +6,12 @@
 
 #include "core/message.h"
 
-int seal_key_init(struct seal_key *k, const uint8_t key[static SEAL_KEY_LEN],
-                  enum aes128_impl aes, enum hmac_impl hmac)
+int seal_key_init(struct seal_key *k, const uint8_t key[static SEAL_KEY_LEN], enum aes128_impl aes)
 {
         int r = aes128_init(&k->aes, key, aes);
 
-        /* HMAC zero-pads the 16-byte key to its 64-byte block, as Python does. */
         if (r >= 0)
-                r = hmac_key_init(&k->hmac, key, SEAL_KEY_LEN, hmac);
+                r = hmac_key_init(&k->hmac, key, SEAL_KEY_LEN);
         if (r < 0)
                 seal_key_wipe(k);
         return r;

@@ -128,7 +128,7 @@ int main(int argc, char **argv)
         char id[32];
 
         if (argc < 5 || sodium_init() < 0 || key_read_file(argv[3], false, key) < 0 ||
-            seal_key_init(&sk, key, AES128_IMPL_AUTO, HMAC_IMPL_AUTO) < 0) {
+            seal_key_init(&sk, key, AES128_IMPL_AUTO) < 0) {
                 fprintf(stderr, "usage: loadgen storm|keepalive|table PORT KEYFILE ...\n");
                 return 2;
         }

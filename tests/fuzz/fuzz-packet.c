@@ -25,7 +25,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         static const uint8_t k[16] = "fuzzing-key-0123";
         struct actions a;
 
-        if (sodium_init() < 0 || seal_key_init(&key, k, AES128_IMPL_AUTO, HMAC_IMPL_AUTO) < 0 ||
+        if (sodium_init() < 0 || seal_key_init(&key, k, AES128_IMPL_AUTO) < 0 ||
             server_init(&server, &key, &scfg) < 0 || addr_from_string(&from, "192.0.2.1", 43210) < 0)
                 abort();
         memcpy(cfg.id, "home", 5);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of one fuzz target into a directory, from the
 golden packets (tests/data/packets.json) and a few config files.
-Usage: seeds.py packet|message|config|logline|hmac PACKETS_JSON OUT_DIR"""
+Usage: seeds.py packet|message|config|logline|aes PACKETS_JSON OUT_DIR"""
 import json
 import os
 import sys
@@ -18,10 +18,10 @@ if kind in ("packet", "message"):
     else:
         seeds = [b"\x01" + t for t in texts]  # sealed mode
         seeds += [b"\x00" + bytes.fromhex(x["packet_hex"]) for x in v["valid"] + v["reject"]]
-elif kind == "hmac":  # key length, key, message: the golden packets' own
+elif kind == "aes":  # key, IV, blocks: the golden packets' own
     for x in v["valid"]:
         key = __import__("base64").b64decode(x["key"])
-        seeds.append(bytes([len(key)]) + key + bytes.fromhex(x["packet_hex"])[:-32])
+        seeds.append(key + bytes.fromhex(x["packet_hex"])[:-32])
 elif kind == "logline":
     data = os.path.join(os.path.dirname(vectors))
     for name in sorted(os.listdir(data)):
