@@ -365,7 +365,9 @@ def unavailable():
     if trial.returncode != 0:
         return "cannot make a network namespace (CAP_NET_ADMIN and CAP_SYS_ADMIN needed): %s" % trial.stderr.strip()
     try:
-        for cmd in (["nft", "add", "table", "ip", "probe"], ["conntrack", "-L"]):
+        # /proc/sys is read-only in some containers (systemd-nspawn's default)
+        for cmd in (["sysctl", "-qw", "net.ipv4.ip_forward=1"], ["nft", "add", "table", "ip", "probe"],
+                    ["conntrack", "-L"]):
             r = subprocess.run(["ip", "netns", "exec", probe] + cmd, capture_output=True, text=True)
             if r.returncode != 0:
                 return "%s fails in a namespace: %s" % (cmd[0], r.stderr.strip())

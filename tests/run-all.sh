@@ -25,12 +25,12 @@ run() { "$@" || failed+=("$current"); }
 
 step "1. gcc, -Werror: all suites but fuzz"
 run fresh build-test -Dwerror=true
-run meson test -C build-test --print-errorlogs --no-suite fuzz
+run meson test -C build-test --setup full --print-errorlogs --no-suite fuzz
 
 if command -v clang >/dev/null; then
         step "2. clang, AddressSanitizer + UndefinedBehaviorSanitizer: all suites but fuzz and soak"
         CC=clang run fresh build-asan -Dwerror=true "${sanitize[@]}"
-        run meson test -C build-asan --print-errorlogs --no-suite fuzz --no-suite soak
+        run meson test -C build-asan --setup full --print-errorlogs --no-suite fuzz --no-suite soak
 else
         step "2. SKIP: clang is missing (sanitizer build)"
 fi
@@ -47,7 +47,7 @@ fi
 if command -v clang >/dev/null; then
         step "4. fuzzing, $FUZZ_SECONDS s per target"
         CC=clang run fresh build-fuzz -Dwerror=true -Dfuzzing=true "${sanitize[@]}"
-        run meson test -C build-fuzz --print-errorlogs --suite fuzz
+        run meson test -C build-fuzz --setup full --print-errorlogs --suite fuzz
 else
         step "4. SKIP: clang is missing (fuzzing)"
 fi

@@ -155,8 +155,8 @@ static void shift_rows(uint8_t s[16], int dir)
         uint8_t t[16];
 
         for (unsigned c = 0; c < 4; c++)
-                for (unsigned r = 0; r < 4; r++)
-                        t[4 * c + r] = s[4 * ((c + 4 + dir * (int)r) % 4) + r];
+                for (unsigned r = 0; r < 4; r++) /* row r moves r places left (dir > 0) or right */
+                        t[4 * c + r] = s[4 * ((c + (dir > 0 ? r : 4 - r)) % 4) + r];
         memcpy(s, t, 16);
 }
 

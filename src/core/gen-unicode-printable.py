@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes src/unicode-printable.c: the code points Python's str.isprintable()
+"""Writes src/core/unicode-printable.c: the code points Python's str.isprintable()
 calls non-printable, as sorted ranges, so that log lines show a message the
 way the original (Python's repr) does.
 
@@ -8,7 +8,8 @@ Database of the Python version this runs on). Non-printable means general
 category Cc, Cf, Cs, Co, Cn, Zl, Zp or Zs, except U+0020 SPACE; that is the
 definition in Python's documentation of str.isprintable().
 
-Run: python3 src/gen-unicode-printable.py > src/unicode-printable.c
+Run: python3 src/core/gen-unicode-printable.py > src/core/unicode-printable.c
+(tests/unicode_table.py checks that the committed file is what it writes)
 """
 import sys
 import unicodedata
