@@ -42,7 +42,6 @@ struct core_event {
         struct addr peer;
         bool has_msg;
         struct message msg;
-        int err;               /* EVENT_INVALID: seal_open_message's error */
         const char *invalid;   /* EVENT_INVALID: what is wrong; NULL: not authentic */
         enum event_ignore why; /* EVENT_IGNORED */
         uint64_t expected;     /* EVENT_IGNORED: the id waited for; EVENT_REPLAY: the highest seen */

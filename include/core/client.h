@@ -1,6 +1,7 @@
 /* client: the client's protocol state machine, free of I/O. It takes the
  * time and an input (start, a timer expiry, a datagram) and returns what to
- * log, what to send and when to wake next. The schedule (PROTOCOL.md):
+ * log, what to send and when to wake next. The schedule (the protocol, see
+ * README.md "Protocol in brief"):
  * disconnected, a handshake_init at once and then every handshake timeout,
  * each with the next id; once answered, keepalive 1 at once and the others at
  * every keepalive interval; right after the last one, a new handshake. */

@@ -44,8 +44,9 @@ int seal_seal(const struct seal_key *k, const uint8_t iv[static SEAL_IV_LEN], co
 int seal_open(const struct seal_key *k, const uint8_t *packet, size_t len, uint8_t *text,
               size_t text_cap);
 
-/* Random IVs drawn from a pool refilled from the OS in 4 KiB at a time: one
- * getrandom call per 256 packets instead of one each. */
+/* Random IVs drawn from a 4 KiB pool: a 32-byte seed from the OS expanded
+ * with ChaCha20 (libsodium), so one getrandom call serves 256 packets. Each
+ * IV is wiped from the pool once handed out. */
 struct seal_ivs {
         uint8_t buf[4096];
         size_t used;

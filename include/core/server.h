@@ -1,8 +1,8 @@
 /* server: the server's protocol state machine, free of I/O. It takes a
  * datagram, where it came from and the time, and returns what to log and
- * what to send. Replay rule (PROTOCOL.md): an authentic handshake_init is
- * answered, to the address it came from, only when its handshake id is above
- * the highest one seen from that client id.
+ * what to send. The reply rule (README.md "Protocol in brief"): an authentic
+ * handshake_init is answered, to the address it came from, only when its
+ * handshake id is above the highest one seen from that client id.
  * It also reads the traffic as it comes: a client id from a new address (NAT
  * rebinding), keepalives missing or repeated within a handshake, a client
  * silent for two keepalive intervals and its return (server_timer). */

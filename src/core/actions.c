@@ -23,7 +23,6 @@ struct core_event *actions_event(struct actions *a, enum event_kind kind, const 
         ev->kind = kind;
         ev->peer = *peer;
         ev->has_msg = false;
-        ev->err = 0;
         ev->invalid = NULL;
         ev->why = EVENT_IGNORE_FOREIGN_ADDR;
         ev->expected = 0;

@@ -147,7 +147,6 @@ void client_receive(struct client *c, uint64_t now_us, const struct addr *from,
         r = seal_open_message(c->key, packet, len, &m, &why);
         if (r < 0) {
                 ev = actions_event(out, EVENT_INVALID, from);
-                ev->err = r;
                 ev->invalid = why;
                 c->stats.invalid++;
                 return;

@@ -174,7 +174,6 @@ void server_receive(struct server *s, uint64_t now_us, const struct addr *from,
         r = seal_open_message(s->key, packet, len, &m, &why);
         if (r < 0) {
                 ev = actions_event(out, EVENT_INVALID, from);
-                ev->err = r;
                 ev->invalid = why;
                 s->stats.invalid++;
                 return;
