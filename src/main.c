@@ -200,7 +200,7 @@ int main(int argc, char **argv)
         }
         switch (app.cli.mode) {
         case CONFIG_MODE_HELP:
-                fputs(config_usage, stdout);
+                config_usage(stdout);
                 break;
         case CONFIG_MODE_VERSION:
                 /* which crypto paths this CPU runs: they differ severalfold in speed */

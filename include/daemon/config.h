@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CONFIG_DEFAULT_PORT 43210
 #define CONFIG_DEFAULT_LOG "udp-canary.log"
@@ -64,4 +65,5 @@ const char *config_log_path(const struct config *c, bool journal);
 /* True when the option (by long name) has a value from anywhere. */
 bool config_is_set(const struct config *c, const char *name);
 
-extern const char config_usage[];
+/* The usage text, with the defaults this build has. */
+void config_usage(FILE *out);

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <sodium.h>
 
 #include "core/client.h"
+#include "core/duration.h"
 #include "core/message.h"
 #include "core/server.h"
 #include "core/unicode.h"
@@ -53,42 +53,47 @@ static const struct option_def defs[] = {
 };
 enum { N_DEFS = sizeof(defs) / sizeof(defs[0]) };
 
-/* Seconds are bounded so that microseconds never overflow and a typo like
- * 266250 is caught. */
-#define SECONDS_MIN 0.001
-#define SECONDS_MAX 86400.0
-
-const char config_usage[] =
-        "usage: udp-canary (--client | --server | --generate-key) [--id ID] [--host HOST]\n"
-        "                  [--port PORT] [--key KEY | --key-file FILE] [--log LOG]\n"
-        "                  [--config FILE] [--optional-config FILE] [--default-id ID]\n"
-        "                  [--keepalive-interval SECONDS]\n"
-        "                  [--handshake-timeout SECONDS] [--keepalive-count N]\n"
-        "                  [--max-clients N] [--state-dir DIR] [--metrics-listen ADDR:PORT]\n"
-        "\n"
-        "Logs every packet of a WireGuard-like UDP exchange on both ends, to see when\n"
-        "and how a NAT drops or re-maps the flow.\n"
-        "\n"
-        "  --client                 run the client (needs --id, --host and a key)\n"
-        "  --server                 run the server (needs a key)\n"
-        "  --generate-key           print a new key and exit\n"
-        "  --id ID                  the client's name\n"
-        "  --host HOST              client: the server (IPv4, IPv6 or name);\n"
-        "                           server: the address to bind (default 0.0.0.0; :: for both)\n"
-        "  --port PORT              server UDP port (default 43210)\n"
-        "  --key KEY                the key, base64 (visible to other users; prefer --key-file)\n"
-        "  --key-file FILE          read the key from FILE (mode 0600 or stricter)\n"
-        "  --log LOG                append the log to LOG (default udp-canary.log; '' for none)\n"
-        "  --config FILE            read 'name = value' lines; the command line wins\n"
-        "  --optional-config FILE   the same, but a missing FILE is fine\n"
-        "  --default-id ID          the client id when no --id is given (units: the instance)\n"
-        "  --keepalive-interval S   seconds between keepalives (default 26.625)\n"
-        "  --handshake-timeout S    seconds before an unanswered handshake is retried (default 5)\n"
-        "  --keepalive-count N      keepalives per handshake (default 5)\n"
-        "  --max-clients N          server: most clients remembered (default 65536)\n"
-        "  --state-dir DIR          server: keep the replay state in DIR/replay.state\n"
-        "  --metrics-listen A:P     serve Prometheus metrics on http://A:P/metrics\n"
-        "  --help, --version\n";
+void config_usage(FILE *out)
+{
+        fputs("usage: udp-canary (--client | --server | --generate-key) [--id ID] [--host HOST]\n"
+              "                  [--port PORT] [--key KEY | --key-file FILE] [--log LOG]\n"
+              "                  [--config FILE] [--optional-config FILE] [--default-id ID]\n"
+              "                  [--keepalive-interval SECONDS]\n"
+              "                  [--handshake-timeout SECONDS] [--keepalive-count N]\n"
+              "                  [--max-clients N] [--state-dir DIR] [--metrics-listen ADDR:PORT]\n"
+              "       udp-canary report [--json] [--svg FILE] [--id ID] [LOG... | --journal]\n"
+              "\n"
+              "Logs every packet of a WireGuard-like UDP exchange on both ends, to see when\n"
+              "and how a NAT drops or re-maps the flow.\n"
+              "\n"
+              "  --client                 run the client (needs --id, --host and a key)\n"
+              "  --server                 run the server (needs a key)\n"
+              "  --generate-key           print a new key and exit\n"
+              "  --id ID                  the client's name\n"
+              "  --host HOST              client: the server (IPv4, IPv6 or name);\n",
+              out);
+        fprintf(out,
+                "                           server: the address to bind (default %s; :: for both)\n"
+                "  --port PORT              server UDP port (default %d)\n"
+                "  --key KEY                the key, base64 (visible to other users; prefer --key-file)\n"
+                "  --key-file FILE          read the key from FILE (mode 0600 or stricter)\n"
+                "  --log LOG                append the log to LOG (default %s; '' for none)\n"
+                "  --config FILE            read 'name = value' lines; the command line wins\n"
+                "  --optional-config FILE   the same, but a missing FILE is fine\n"
+                "  --default-id ID          the client id when no --id is given (units: the instance)\n"
+                "  --keepalive-interval S   seconds between keepalives (default %g)\n"
+                "  --handshake-timeout S    seconds before an unanswered handshake is retried (default %g)\n"
+                "  --keepalive-count N      keepalives per handshake (default %d)\n"
+                "  --max-clients N          server: most clients remembered (default %d)\n"
+                "  --state-dir DIR          server: keep the replay state in DIR/replay.state\n"
+                "  --metrics-listen A:P     serve Prometheus metrics on http://A:P/metrics\n"
+                "  --help, --version\n"
+                "\n"
+                "udp-canary report --help tells how to read the logs back.\n",
+                CONFIG_DEFAULT_SERVER_HOST, CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_LOG,
+                (double)CLIENT_DEFAULT_KEEPALIVE_INTERVAL_US / 1e6, (double)CLIENT_DEFAULT_HANDSHAKE_TIMEOUT_US / 1e6,
+                CLIENT_DEFAULT_KEEPALIVE_COUNT, SERVER_DEFAULT_MAX_CLIENTS);
+}
 
 __attribute__((format(printf, 2, 3))) static int fail(char err[static CONFIG_ERR_MAX], const char *fmt, ...)
 {
@@ -181,19 +186,6 @@ static int parse_long(const char *v, long min, long max, long *out)
         return 0;
 }
 
-static int parse_seconds(const char *v, uint64_t *us)
-{
-        char *end;
-        double d;
-
-        errno = 0;
-        d = strtod(v, &end);
-        if (errno || end == v || *end || !isfinite(d) || d < SECONDS_MIN || d > SECONDS_MAX)
-                return -EINVAL;
-        *us = (uint64_t)llround(d * 1e6);
-        return 0;
-}
-
 /* Stores one value. `where` names the source for errors ("--port" or
  * "file:3: port"). */
 static int set_value(struct config *c, size_t i, const char *value, const char *where,
@@ -228,9 +220,9 @@ static int set_value(struct config *c, size_t i, const char *value, const char *
                 c->port = n;
                 break;
         case K_SECONDS:
-                if (parse_seconds(value, field) < 0)
+                if (duration_parse(value, field) < 0)
                         return fail(err, "%s: '%s' is not a number of seconds (%g to %g)", where, value,
-                                    SECONDS_MIN, SECONDS_MAX);
+                                    DURATION_MIN_S, DURATION_MAX_S);
                 break;
         case K_COUNT:
         case K_SIZE:

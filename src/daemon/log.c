@@ -16,6 +16,8 @@
 
 #include <systemd/sd-journal.h>
 
+#include "daemon/fileio.h"
+
 /* Lines wait here until the end of the event loop's callback (log_flush):
  * one write per batch instead of two per line. */
 #define LOG_BUFFER (64 * 1024)
@@ -143,26 +145,18 @@ ssize_t log_format_prefix(const struct timespec *ts, enum log_level level, char 
         return format_prefix(second_stamp(ts->tv_sec, stamp, NULL), ts->tv_nsec / 1000000, level, buf, cap);
 }
 
+/* Writes the buffer to fd; a failing log file is told on stderr once per
+ * stretch of failures, not once per line. */
 static void write_all(int fd, const char *buf, size_t len)
 {
-        while (len > 0) {
-                ssize_t n = write(fd, buf, len);
+        int r = fileio_write_all(fd, buf, len);
 
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0) {
-                        if (fd == logger.fd && !logger.write_failed)
-                                dprintf(STDERR_FILENO, "udp-canary: cannot write the log file %s: %s\n",
-                                        logger.path, n < 0 ? strerror(errno) : "short write");
-                        if (fd == logger.fd)
-                                logger.write_failed = true;
-                        return;
-                }
-                buf += n;
-                len -= (size_t)n;
-        }
-        if (fd == logger.fd)
-                logger.write_failed = false;
+        if (fd != logger.fd)
+                return;
+        if (r < 0 && !logger.write_failed)
+                dprintf(STDERR_FILENO, "udp-canary: cannot write the log file %s: %s\n", logger.path,
+                        strerror(-r));
+        logger.write_failed = r < 0;
 }
 
 /* One journal field as "NAME=value" in buf; returns the iovec for it. */

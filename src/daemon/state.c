@@ -12,6 +12,8 @@
 
 #include <jansson.h>
 
+#include "daemon/fileio.h"
+
 static const char header[] = "# udp-canary replay state 1: highest handshake id answered, client id\n";
 
 /* Parses one line into *highest and m->id. Returns 0 or -EINVAL. */
@@ -82,28 +84,13 @@ int state_load(const char *path, struct peers *t, struct state_report *rep)
         return (int)n;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-        while (len > 0) {
-                ssize_t n = write(fd, buf, len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                buf += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
 /* Writes the table to fd, oldest first, through a buffer. */
 static int write_table(int fd, const struct peers *t)
 {
         enum { BUF = 1 << 16 };
         char *buf = malloc(BUF);
         size_t used = 0;
-        int r = buf ? write_all(fd, header, sizeof(header) - 1) : -ENOMEM;
+        int r = buf ? fileio_write_all(fd, header, sizeof(header) - 1) : -ENOMEM;
 
         for (const struct peer *p = t->oldest; p && r == 0; p = p->newer) {
                 char id[MESSAGE_TEXT_MAX];
@@ -113,14 +100,14 @@ static int write_table(int fd, const struct peers *t)
                 if (len < 0)
                         continue;
                 if (used + (size_t)len + 32 > BUF) {
-                        r = write_all(fd, buf, used);
+                        r = fileio_write_all(fd, buf, used);
                         used = 0;
                 }
                 n = snprintf(buf + used, BUF - used, "%" PRIu64 " %s\n", p->highest_init, id);
                 used += (size_t)n;
         }
         if (r == 0)
-                r = write_all(fd, buf, used);
+                r = fileio_write_all(fd, buf, used);
         free(buf);
         return r;
 }
