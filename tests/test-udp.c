@@ -1,5 +1,5 @@
 /* Unit test: the outgoing queue (udp_out) on real sockets on 127.0.0.1.
- * Every queued datagram arrives sealed as udp_send would seal it, and one
+ * Every queued datagram arrives sealed with the key, and one
  * that cannot be sent is reported without stopping the rest. And the socket
  * side of overload: the receive buffer asked for, and the drop count. */
 #include <errno.h>

@@ -41,7 +41,7 @@ struct client_stats {
 };
 
 struct client {
-        const struct client_config *cfg;
+        struct client_config cfg; /* a copy: the shell's may change under it */
         const struct seal_key *key;
         bool connected;
         uint64_t handshake_id; /* of the latest init sent */
@@ -57,6 +57,10 @@ struct client {
  * whole seconds (the first handshake id is unix_s + 1). */
 void client_start(struct client *c, const struct client_config *cfg, const struct seal_key *key,
                   uint64_t now_us, uint64_t unix_s, struct actions *out);
+
+/* New settings (a reload): they apply from the next step on. An answer to
+ * the handshake in flight still counts if the id stays the same. */
+void client_reconfigure(struct client *c, const struct client_config *cfg);
 
 /* The timer: does what is due at now_us (nothing when it is early). */
 void client_timer(struct client *c, uint64_t now_us, struct actions *out);

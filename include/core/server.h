@@ -48,6 +48,10 @@ struct server {
 int server_init(struct server *s, const struct seal_key *key, const struct server_config *cfg);
 void server_free(struct server *s);
 
+/* New settings (a reload). A max_clients below the clients known forgets
+ * the ones heard from least recently at once; returns how many. */
+size_t server_reconfigure(struct server *s, const struct server_config *cfg);
+
 void server_receive(struct server *s, uint64_t now_us, const struct addr *from,
                     const uint8_t *packet, size_t len, struct actions *out);
 

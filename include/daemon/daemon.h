@@ -3,8 +3,8 @@
  * watchdog, and carrying out the action list the protocol core returns. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
-
 #include <stdio.h>
 
 #include <event2/event.h>
@@ -12,12 +12,36 @@
 #include "core/actions.h"
 #include "core/seal.h"
 
+struct udp_batch;
 struct udp_out;
 
+/* What the client or server object around a daemon does with its events;
+ * each gets that object. */
+struct daemon_ops {
+        /* A datagram from `from`: run the core, put its actions in out (the
+         * daemon logs and sends them). */
+        void (*receive)(void *obj, uint64_t now_us, const struct addr *from, const uint8_t *packet,
+                        size_t len, struct actions *out);
+        /* After the datagrams of one wake-up (status, state), or NULL. */
+        void (*after_read)(void *obj, uint64_t now_us);
+        /* The Prometheus text, for --metrics-listen. */
+        void (*metrics)(FILE *out, void *obj);
+};
+
+/* The shell the client and server share: the loop, signals, watchdog, the
+ * UDP socket with its receive and send batches, and the metrics listener. */
 struct daemon {
         struct event_base *base;
         struct event *stop[2]; /* SIGINT, SIGTERM */
         struct event *hup, *watchdog;
+        int fd;                 /* the UDP socket; -1 before daemon_socket */
+        struct event *read_ev;  /* on fd */
+        struct udp_batch *batch; /* recvmmsg buffers */
+        struct udp_out *out;     /* replies, sent with one sendmmsg per batch */
+        const struct seal_key *key;
+        struct seal_ivs ivs;
+        const struct daemon_ops *ops;
+        void *obj;
         int exit_code;
         /* Called on SIGHUP: reread what can be reread. Returns 0 or a
          * negative errno (the old settings then stay). */
@@ -25,40 +49,38 @@ struct daemon {
         void *reload_arg;
         char status[256]; /* the last STATUS= sent */
         struct evhttp *http; /* /metrics, when asked for */
-        void (*metrics)(FILE *out, void *arg);
-        void *metrics_arg;
-        struct seal_ivs ivs;
 };
 
 /* Monotonic time in microseconds: the protocol core's clock. */
 uint64_t daemon_now_us(void);
 
-/* Makes the event base, the signal events and the watchdog timer. */
-int daemon_init(struct daemon *d);
+/* Makes the event base, the signal events, the watchdog timer and the
+ * datagram buffers; obj is what ops get. Returns 0 or -ENOMEM. */
+int daemon_init(struct daemon *d, const struct daemon_ops *ops, void *obj, const struct seal_key *key);
 void daemon_free(struct daemon *d);
+
+/* Opens a UDP socket for a's family (bound to a when bind_it), watched by
+ * the loop; replaces the one before, if any. Returns 0 or a negative errno. */
+int daemon_socket(struct daemon *d, const struct addr *a, bool bind_it);
 
 /* Tells systemd it is ready, then runs the loop until SIGINT or SIGTERM.
  * Returns the exit status. */
 int daemon_run(struct daemon *d);
 
-/* Logs every event and sends every message of the list on fd. A message
- * that cannot be sent is logged and otherwise dropped, as a lost packet. */
-void daemon_perform(struct daemon *d, int fd, const struct seal_key *key, const struct actions *a);
-/* Like daemon_perform, but the datagrams wait in out for daemon_send_queued
- * (called here too when out is full): one sendmmsg for a batch of replies. */
-void daemon_queue(struct daemon *d, int fd, struct udp_out *out, const struct seal_key *key,
-                  const struct actions *a);
-void daemon_send_queued(int fd, struct udp_out *out);
+/* Logs every event of the list and sends every message on the socket. A
+ * message that cannot be sent is logged and otherwise dropped, as a lost
+ * packet. */
+void daemon_perform(struct daemon *d, const struct actions *a);
 
 /* Serves /metrics on listen ("ADDR:PORT", "[V6]:PORT") from the event loop,
- * written by write(out, arg). Returns 0, -EINVAL for a malformed address,
+ * written by ops->metrics. Returns 0, -EINVAL for a malformed address,
  * or -EADDRNOTAVAIL when it cannot be bound. */
-int daemon_metrics_listen(struct daemon *d, const char *listen, void (*write)(FILE *out, void *arg), void *arg);
+int daemon_metrics_listen(struct daemon *d, const char *listen);
 
 /* daemon_metrics_listen for --metrics-listen (NULL: nothing), saying what is
  * wrong on stderr. Returns the exit status: 0, 2 for a malformed address,
  * 1 when it cannot be bound. */
-int daemon_metrics_start(struct daemon *d, const char *listen, void (*write)(FILE *out, void *arg), void *arg);
+int daemon_metrics_start(struct daemon *d, const char *listen);
 
 /* Sends STATUS=text to systemd unless it is the one sent last. */
 void daemon_status(struct daemon *d, const char *text);

@@ -1,6 +1,6 @@
 /* udp: the socket side of the daemons. Resolving a host, opening a
- * non-blocking UDP socket, sending sealed messages (one at a time, or queued
- * and sent with one sendmmsg), receiving datagrams. */
+ * non-blocking UDP socket, sending sealed messages (queued and sent with one
+ * sendmmsg), receiving datagrams (a batch with one recvmmsg). */
 #pragma once
 
 #include <stdbool.h>
@@ -35,10 +35,6 @@ int udp_drops(int fd, uint64_t *drops);
 /* The address the socket is bound to. */
 int udp_local(int fd, struct addr *out);
 
-/* Seals msg with a fresh random IV and sends it. Returns 0 or a negative errno. */
-int udp_send(int fd, const struct seal_key *key, struct seal_ivs *ivs, const struct message *msg,
-             const struct addr *to);
-
 /* Sealed datagrams waiting to go out together in one sendmmsg call. */
 #define UDP_OUT_MAX 64
 struct udp_out {
@@ -59,7 +55,8 @@ int udp_out_add(struct udp_out *o, const struct seal_key *key, struct seal_ivs *
  * (n is 0 after). Returns how many were not sent. */
 size_t udp_out_send(int fd, struct udp_out *o);
 
-/* Datagrams received in one recvmmsg call. */
+/* Datagrams received in one recvmmsg call. Each buffer holds one byte more
+ * than the longest packet, so that a longer one shows as too long. */
 #define UDP_BATCH 64
 struct udp_batch {
         uint8_t buf[UDP_BATCH][SEAL_MAX_PACKET + 1];
@@ -71,7 +68,3 @@ struct udp_batch {
  * are none, or another negative errno. */
 int udp_recv_batch(int fd, struct udp_batch *b);
 
-/* Receives one datagram into buf (cap >= SEAL_MAX_PACKET + 1, so that a
- * longer one shows as too long). Returns its length, -EAGAIN when there is
- * none, or another negative errno. */
-ssize_t udp_recv(int fd, uint8_t *buf, size_t cap, struct addr *from);

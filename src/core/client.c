@@ -27,20 +27,20 @@ static void send_message(struct client *c, enum message_type type, uint64_t d1,
         struct message m;
 
         /* cannot fail: the id was checked when the config was made */
-        (void)message_init(&m, type, c->cfg->id, c->cfg->id_len, c->handshake_id, d1);
-        actions_send(out, &m, &c->cfg->server);
+        (void)message_init(&m, type, c->cfg.id, c->cfg.id_len, c->handshake_id, d1);
+        actions_send(out, &m, &c->cfg.server);
 }
 
 /* A retry: the last init went unanswered; the first retry starts an outage. */
 static void note_unanswered(struct client *c, uint64_t now_us, struct actions *out)
 {
-        struct core_event *ev = actions_event(out, EVENT_UNANSWERED, &c->cfg->server);
+        struct core_event *ev = actions_event(out, EVENT_UNANSWERED, &c->cfg.server);
 
         ev->expected = c->handshake_id;
         ev->duration_us = now_us - c->init_sent_us;
         c->stats.unanswered++;
         if (c->waiting_inits == 1) {
-                ev = actions_event(out, EVENT_OUTAGE_START, &c->cfg->server);
+                ev = actions_event(out, EVENT_OUTAGE_START, &c->cfg.server);
                 ev->expected = c->handshake_id;
                 ev->duration_us = now_us - c->waiting_since_us;
                 c->stats.outages++;
@@ -60,7 +60,7 @@ static void send_init(struct client *c, uint64_t now_us, struct actions *out)
         c->handshake_id++;
         c->keepalive = 0;
         c->init_sent_us = now_us;
-        c->next_wake_us = now_us + c->cfg->handshake_timeout_us;
+        c->next_wake_us = now_us + c->cfg.handshake_timeout_us;
         c->stats.inits++;
         send_message(c, MESSAGE_HANDSHAKE_INIT, 0, out);
 }
@@ -70,7 +70,7 @@ static void send_keepalive(struct client *c, uint64_t now_us, struct actions *ou
         c->keepalive++;
         c->stats.keepalives++;
         send_message(c, MESSAGE_KEEPALIVE, c->keepalive, out);
-        if (c->keepalive >= c->cfg->keepalive_count)
+        if (c->keepalive >= c->cfg.keepalive_count)
                 send_init(c, now_us, out);
 }
 
@@ -78,12 +78,17 @@ void client_start(struct client *c, const struct client_config *cfg, const struc
                   uint64_t now_us, uint64_t unix_s, struct actions *out)
 {
         memset(c, 0, sizeof(*c));
-        c->cfg = cfg;
+        c->cfg = *cfg;
         c->key = key;
         c->handshake_id = unix_s;
         actions_reset(out);
         send_init(c, now_us, out);
         out->wake_us = c->next_wake_us;
+}
+
+void client_reconfigure(struct client *c, const struct client_config *cfg)
+{
+        c->cfg = *cfg;
 }
 
 void client_timer(struct client *c, uint64_t now_us, struct actions *out)
@@ -96,7 +101,7 @@ void client_timer(struct client *c, uint64_t now_us, struct actions *out)
                         send_init(c, now_us, out);
                 } else {
                         /* keep the cadence, but never schedule into the past */
-                        uint64_t next = due + c->cfg->keepalive_interval_us;
+                        uint64_t next = due + c->cfg.keepalive_interval_us;
 
                         c->next_wake_us = next > now_us ? next : now_us;
                         send_keepalive(c, now_us, out);
@@ -122,7 +127,7 @@ static int check_response(const struct client *c, const struct message *m, bool 
 {
         if (!from_server)
                 return EVENT_IGNORE_FOREIGN_ADDR;
-        if (m->id_len != c->cfg->id_len || memcmp(m->id, c->cfg->id, m->id_len) != 0)
+        if (m->id_len != c->cfg.id_len || memcmp(m->id, c->cfg.id, m->id_len) != 0)
                 return EVENT_IGNORE_FOREIGN_ID;
         if (m->type != MESSAGE_HANDSHAKE_RESPONSE)
                 return EVENT_IGNORE_NOT_RESPONSE;
@@ -136,7 +141,7 @@ static int check_response(const struct client *c, const struct message *m, bool 
 void client_receive(struct client *c, uint64_t now_us, const struct addr *from,
                     const uint8_t *packet, size_t len, struct actions *out)
 {
-        bool from_server = addr_equal(from, &c->cfg->server);
+        bool from_server = addr_equal(from, &c->cfg.server);
         const char *why;
         struct message m;
         struct core_event *ev;
@@ -178,7 +183,7 @@ void client_receive(struct client *c, uint64_t now_us, const struct addr *from,
         c->connected = true;
         c->waiting_inits = 0;
         c->stats.answered++;
-        c->next_wake_us = now_us + c->cfg->keepalive_interval_us;
+        c->next_wake_us = now_us + c->cfg.keepalive_interval_us;
         send_keepalive(c, now_us, out);
         out->wake_us = c->next_wake_us;
 }
@@ -191,7 +196,7 @@ void client_status(const struct client *c, uint64_t now_us, char *buf, size_t ca
 
         if (c->connected)
                 n = snprintf(buf, cap, "Connected: handshake %" PRIu64 " answered in %" PRIu64 " ms, keepalive %u of %u",
-                             c->handshake_id, c->stats.last_rtt_us / 1000, c->keepalive, c->cfg->keepalive_count);
+                             c->handshake_id, c->stats.last_rtt_us / 1000, c->keepalive, c->cfg.keepalive_count);
         else if (c->waiting_inits <= 1)
                 n = snprintf(buf, cap, "Handshaking: handshake %" PRIu64 " sent", c->handshake_id);
         else

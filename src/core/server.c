@@ -20,6 +20,21 @@ void server_free(struct server *s)
         peers_free(&s->peers);
 }
 
+size_t server_reconfigure(struct server *s, const struct server_config *cfg)
+{
+        size_t forgotten = 0;
+
+        s->cfg = *cfg;
+        s->peers.max = cfg->max_clients;
+        while (s->peers.count > s->peers.max && s->peers.oldest) {
+                peers_remove(&s->peers, s->peers.oldest);
+                forgotten++;
+        }
+        s->stats.evicted += forgotten;
+        s->state_changes += forgotten;
+        return forgotten;
+}
+
 /* Makes room for one more client by forgetting the one heard from least
  * recently. */
 static void evict(struct server *s, struct actions *out)

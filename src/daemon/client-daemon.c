@@ -19,9 +19,7 @@
 
 struct client_daemon {
         struct daemon daemon;
-        struct event *read_ev, *timer_ev;
-        int fd;
-        const struct seal_key *key;
+        struct event *timer_ev;
         struct client_config cfg;
         struct client core;
 };
@@ -34,12 +32,11 @@ static void update_status(struct client_daemon *d)
         daemon_status(&d->daemon, status);
 }
 
-static void perform(struct client_daemon *d, const struct actions *a)
+/* The core asked to be woken at a->wake_us (0: it keeps its timer). */
+static void arm_timer(struct client_daemon *d, const struct actions *a)
 {
-        daemon_perform(&d->daemon, d->fd, d->key, a);
         if (a->wake_us)
                 daemon_timer_at(d->timer_ev, a->wake_us);
-        update_status(d);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -48,29 +45,24 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         struct actions a;
 
         client_timer(&d->core, daemon_now_us(), &a);
-        perform(d, &a);
+        daemon_perform(&d->daemon, &a);
+        arm_timer(d, &a);
+        update_status(d);
         log_flush();
 }
 
-static void on_read(evutil_socket_t fd, short what, void *arg)
+static void receive(void *obj, uint64_t now_us, const struct addr *from, const uint8_t *packet, size_t len,
+                    struct actions *out)
 {
-        struct client_daemon *d = arg;
-        uint8_t buf[SEAL_MAX_PACKET + 1];
-        struct actions a;
-        struct addr from;
+        struct client_daemon *d = obj;
 
-        /* a bounded batch, so a flood cannot starve the timer */
-        for (unsigned i = 0; i < 64; i++) {
-                ssize_t n = udp_recv(d->fd, buf, sizeof(buf), &from);
+        client_receive(&d->core, now_us, from, packet, len, out);
+        arm_timer(d, out);
+}
 
-                if (n == -EAGAIN)
-                        break;
-                if (n < 0) /* e.g. ECONNREFUSED from an ICMP error: a lost packet */
-                        continue;
-                client_receive(&d->core, daemon_now_us(), &from, buf, (size_t)n, &a);
-                perform(d, &a);
-        }
-        log_flush();
+static void after_read(void *obj, uint64_t now_us)
+{
+        update_status(obj);
 }
 
 /* Fills a client_config from the user's settings; resolves the server. */
@@ -88,44 +80,26 @@ static int make_config(struct client_config *out, const struct config *cfg, char
         return 0;
 }
 
-/* (Re)opens the socket for the server's address family. */
-static int open_socket(struct client_daemon *d)
+static void write_metrics(FILE *out, void *obj)
 {
-        int fd = udp_open(&d->cfg.server, false);
-        struct event *ev;
-
-        if (fd < 0)
-                return fd;
-        ev = event_new(d->daemon.base, fd, EV_READ | EV_PERSIST, on_read, d);
-        if (!ev || event_add(ev, NULL) < 0) {
-                if (ev)
-                        event_free(ev);
-                close(fd);
-                return -ENOMEM;
-        }
-        if (d->read_ev)
-                event_free(d->read_ev);
-        if (d->fd >= 0)
-                close(d->fd);
-        d->read_ev = ev;
-        d->fd = fd;
-        return 0;
-}
-
-static void write_metrics(FILE *out, void *arg)
-{
-        struct client_daemon *d = arg;
+        struct client_daemon *d = obj;
         struct timespec ts;
         uint64_t drops;
 
         clock_gettime(CLOCK_REALTIME, &ts);
         metrics_write_client(out, &d->core, daemon_now_us(),
                              (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
-        if (udp_drops(d->fd, &drops) == 0)
+        if (udp_drops(d->daemon.fd, &drops) == 0)
                 metrics_write_socket_drops(out, drops);
 }
 
-static int setup(struct client_daemon *d, const struct config *cfg)
+static const struct daemon_ops client_ops = {
+        .receive = receive,
+        .after_read = after_read,
+        .metrics = write_metrics,
+};
+
+static int setup(struct client_daemon *d, const struct config *cfg, const struct seal_key *key)
 {
         char err[256];
         int r;
@@ -134,16 +108,17 @@ static int setup(struct client_daemon *d, const struct config *cfg)
                 fprintf(stderr, "udp-canary: --host %s: %s\n", cfg->host, err);
                 return 2;
         }
-        if (daemon_init(&d->daemon) < 0 || !(d->timer_ev = evtimer_new(d->daemon.base, on_timer, d))) {
+        if (daemon_init(&d->daemon, &client_ops, d, key) < 0 ||
+            !(d->timer_ev = evtimer_new(d->daemon.base, on_timer, d))) {
                 fprintf(stderr, "udp-canary: cannot set up the event loop\n");
                 return 1;
         }
-        r = open_socket(d);
+        r = daemon_socket(&d->daemon, &d->cfg.server, false);
         if (r < 0) {
                 fprintf(stderr, "udp-canary: cannot open a UDP socket: %s\n", strerror(-r));
                 return 1;
         }
-        return daemon_metrics_start(&d->daemon, cfg->metrics_listen, write_metrics, d);
+        return daemon_metrics_start(&d->daemon, cfg->metrics_listen);
 }
 
 int client_daemon_new(struct client_daemon **out, const struct config *cfg, const struct seal_key *key)
@@ -155,9 +130,7 @@ int client_daemon_new(struct client_daemon **out, const struct config *cfg, cons
                 fprintf(stderr, "udp-canary: out of memory\n");
                 return 1;
         }
-        d->fd = -1;
-        d->key = key;
-        r = setup(d, cfg);
+        r = setup(d, cfg, key);
         if (r != 0) {
                 client_daemon_free(d);
                 return r;
@@ -184,8 +157,10 @@ int client_daemon_run(struct client_daemon *d)
         struct actions a;
 
         log_start(d);
-        client_start(&d->core, &d->cfg, d->key, daemon_now_us(), (uint64_t)time(NULL), &a);
-        perform(d, &a);
+        client_start(&d->core, &d->cfg, d->daemon.key, daemon_now_us(), (uint64_t)time(NULL), &a);
+        daemon_perform(&d->daemon, &a);
+        arm_timer(d, &a);
+        update_status(d);
         return daemon_run(&d->daemon);
 }
 
@@ -193,20 +168,26 @@ int client_daemon_reconfigure(struct client_daemon *d, const struct config *cfg)
 {
         struct client_config next;
         char err[256];
+        bool moved;
         int r;
 
         if (make_config(&next, cfg, err, sizeof(err)) < 0) {
                 log_printf(LOG_LEVEL_ERROR, "Reload: --host %s: %s; keeping the old settings", cfg->host, err);
                 return -EADDRNOTAVAIL;
         }
-        if (!addr_equal(&next.server, &d->cfg.server)) {
-                d->cfg = next;
-                r = open_socket(d);
-                if (r < 0)
-                        log_printf(LOG_LEVEL_ERROR, "Reload: cannot open a UDP socket: %s", strerror(-r));
-                log_start(d);
+        moved = !addr_equal(&next.server, &d->cfg.server);
+        if (moved) {
+                r = daemon_socket(&d->daemon, &next.server, false);
+                if (r < 0) {
+                        log_printf(LOG_LEVEL_ERROR, "Reload: cannot open a UDP socket: %s; keeping the old settings",
+                                   strerror(-r));
+                        return r;
+                }
         }
-        d->cfg = next; /* the core reads it through its pointer from the next step on */
+        d->cfg = next;
+        client_reconfigure(&d->core, &d->cfg);
+        if (moved)
+                log_start(d);
         return 0;
 }
 
@@ -214,12 +195,8 @@ void client_daemon_free(struct client_daemon *d)
 {
         if (!d)
                 return;
-        if (d->read_ev)
-                event_free(d->read_ev);
         if (d->timer_ev)
                 event_free(d->timer_ev);
         daemon_free(&d->daemon);
-        if (d->fd >= 0)
-                close(d->fd);
         free(d);
 }

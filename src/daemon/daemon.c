@@ -5,11 +5,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/util.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
@@ -58,14 +59,20 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
         notify_watchdog();
 }
 
-int daemon_init(struct daemon *d)
+int daemon_init(struct daemon *d, const struct daemon_ops *ops, void *obj, const struct seal_key *key)
 {
         uint64_t wd = notify_watchdog_usec();
 
         memset(d, 0, sizeof(*d));
+        d->fd = -1;
+        d->ops = ops;
+        d->obj = obj;
+        d->key = key;
         d->exit_code = 1; /* unless a signal ends the loop */
         d->base = event_base_new();
-        if (!d->base)
+        d->batch = malloc(sizeof(*d->batch));
+        d->out = calloc(1, sizeof(*d->out));
+        if (!d->base || !d->batch || !d->out)
                 return -ENOMEM;
         d->stop[0] = evsignal_new(d->base, SIGINT, on_stop, d);
         d->stop[1] = evsignal_new(d->base, SIGTERM, on_stop, d);
@@ -109,7 +116,7 @@ static void on_metrics(struct evhttp_request *req, void *arg)
                 evhttp_send_error(req, 500, "out of memory");
                 return;
         }
-        d->metrics(f, d->metrics_arg);
+        d->ops->metrics(f, d->obj);
         fclose(f);
         evbuffer_add(body, text, len); /* a copy: the reply may go out later */
         evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
@@ -123,46 +130,37 @@ static void on_other(struct evhttp_request *req, void *arg)
         evhttp_send_error(req, 404, "see /metrics");
 }
 
-int daemon_metrics_listen(struct daemon *d, const char *listen, void (*write)(FILE *out, void *arg), void *arg)
+int daemon_metrics_listen(struct daemon *d, const char *listen)
 {
-        char host[64];
-        const char *colon = strrchr(listen, ':');
-        char *end;
-        unsigned long port;
-        size_t hl;
+        char host[ADDR_STRLEN];
+        struct addr a = { .len = sizeof(a.in6) };
+        int len = (int)a.len;
 
-        if (!colon)
+        /* "ADDR:PORT" or "[V6]:PORT", numeric only: no lookup at start-up */
+        if (evutil_parse_sockaddr_port(listen, &a.sa, &len) < 0 || addr_port(&a) == 0)
                 return -EINVAL;
-        port = strtoul(colon + 1, &end, 10);
-        hl = (size_t)(colon - listen);
-        if (*end || colon[1] == '\0' || port == 0 || port > 65535 || hl == 0 || hl >= sizeof(host))
+        if (!evutil_inet_ntop(a.sa.sa_family,
+                              a.sa.sa_family == AF_INET ? (const void *)&a.in.sin_addr : (const void *)&a.in6.sin6_addr,
+                              host, sizeof(host)))
                 return -EINVAL;
-        if (listen[0] == '[' && hl >= 2 && listen[hl - 1] == ']') {
-                memcpy(host, listen + 1, hl - 2);
-                host[hl - 2] = '\0';
-        } else {
-                memcpy(host, listen, hl);
-                host[hl] = '\0';
-        }
         d->http = evhttp_new(d->base);
         if (!d->http)
                 return -ENOMEM;
-        d->metrics = write;
-        d->metrics_arg = arg;
         evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
         evhttp_set_cb(d->http, "/metrics", on_metrics, d);
         evhttp_set_gencb(d->http, on_other, d);
-        if (evhttp_bind_socket(d->http, host, (uint16_t)port) < 0)
+        if (evhttp_bind_socket(d->http, host, addr_port(&a)) < 0)
                 return -EADDRNOTAVAIL;
         return 0;
 }
 
-int daemon_metrics_start(struct daemon *d, const char *listen, void (*write)(FILE *out, void *arg), void *arg)
+int daemon_metrics_start(struct daemon *d, const char *listen)
 {
-        int r = listen ? daemon_metrics_listen(d, listen, write, arg) : 0;
+        int r = listen ? daemon_metrics_listen(d, listen) : 0;
 
         if (r == -EINVAL)
-                fprintf(stderr, "udp-canary: --metrics-listen %s: not ADDR:PORT\n", listen);
+                fprintf(stderr, "udp-canary: --metrics-listen %s: not IP:PORT (e.g. 127.0.0.1:9101, [::1]:9101)\n",
+                        listen);
         else if (r < 0)
                 fprintf(stderr, "udp-canary: --metrics-listen %s: cannot listen there\n", listen);
         return r == -EINVAL ? 2 : r < 0 ? 1 : 0;
@@ -170,7 +168,7 @@ int daemon_metrics_start(struct daemon *d, const char *listen, void (*write)(FIL
 
 void daemon_free(struct daemon *d)
 {
-        struct event **evs[] = { &d->stop[0], &d->stop[1], &d->hup, &d->watchdog };
+        struct event **evs[] = { &d->stop[0], &d->stop[1], &d->hup, &d->watchdog, &d->read_ev };
 
         for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
                 if (*evs[i])
@@ -183,6 +181,38 @@ void daemon_free(struct daemon *d)
         if (d->base)
                 event_base_free(d->base);
         d->base = NULL;
+        if (d->fd >= 0)
+                close(d->fd);
+        d->fd = -1;
+        free(d->batch);
+        free(d->out);
+        d->batch = NULL;
+        d->out = NULL;
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg);
+
+int daemon_socket(struct daemon *d, const struct addr *a, bool bind_it)
+{
+        int fd = udp_open(a, bind_it);
+        struct event *ev;
+
+        if (fd < 0)
+                return fd;
+        ev = event_new(d->base, fd, EV_READ | EV_PERSIST, on_read, d);
+        if (!ev || event_add(ev, NULL) < 0) {
+                if (ev)
+                        event_free(ev);
+                close(fd);
+                return -ENOMEM;
+        }
+        if (d->read_ev)
+                event_free(d->read_ev);
+        if (d->fd >= 0)
+                close(d->fd);
+        d->read_ev = ev;
+        d->fd = fd;
+        return 0;
 }
 
 int daemon_run(struct daemon *d)
@@ -201,43 +231,65 @@ static void log_send_error(const struct addr *to, int err)
         log_printf(LOG_LEVEL_WARNING, "Cannot send to %s: %s", addr_format(to, peer), strerror(-err));
 }
 
-void daemon_perform(struct daemon *d, int fd, const struct seal_key *key, const struct actions *a)
+static void send_queued(struct daemon *d)
 {
-        for (size_t i = 0; i < a->n_events; i++)
-                log_event(&a->events[i]);
-        for (size_t i = 0; i < a->n_send; i++) {
-                int r = udp_send(fd, key, &d->ivs, &a->send[i].msg, &a->send[i].to);
+        size_t n = d->out->n;
 
-                if (r < 0)
-                        log_send_error(&a->send[i].to, r);
-        }
+        if (n == 0 || udp_out_send(d->fd, d->out) == 0)
+                return;
+        for (size_t i = 0; i < n; i++)
+                if (d->out->err[i] < 0)
+                        log_send_error(&d->out->to[i], d->out->err[i]);
 }
 
-void daemon_queue(struct daemon *d, int fd, struct udp_out *out, const struct seal_key *key,
-                  const struct actions *a)
+/* Logs the events and queues the datagrams, sending the queue when full. */
+static void queue(struct daemon *d, const struct actions *a)
 {
         for (size_t i = 0; i < a->n_events; i++)
                 log_event(&a->events[i]);
         for (size_t i = 0; i < a->n_send; i++) {
                 int r;
 
-                if (out->n == UDP_OUT_MAX)
-                        daemon_send_queued(fd, out);
-                r = udp_out_add(out, key, &d->ivs, &a->send[i].msg, &a->send[i].to);
+                if (d->out->n == UDP_OUT_MAX)
+                        send_queued(d);
+                r = udp_out_add(d->out, d->key, &d->ivs, &a->send[i].msg, &a->send[i].to);
                 if (r < 0)
                         log_send_error(&a->send[i].to, r);
         }
 }
 
-void daemon_send_queued(int fd, struct udp_out *out)
+void daemon_perform(struct daemon *d, const struct actions *a)
 {
-        size_t n = out->n;
+        queue(d, a);
+        send_queued(d);
+}
 
-        if (n == 0 || udp_out_send(fd, out) == 0)
-                return;
-        for (size_t i = 0; i < n; i++)
-                if (out->err[i] < 0)
-                        log_send_error(&out->to[i], out->err[i]);
+/* The socket is readable: a bounded number of batches per wake-up, so that
+ * signals and timers are seen under a flood; each batch's replies leave in
+ * one sendmmsg. */
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+        struct daemon *d = arg;
+        uint64_t now = 0;
+        struct actions a;
+
+        for (unsigned round = 0; round < 8; round++) {
+                int n = udp_recv_batch(d->fd, d->batch);
+
+                if (n < 0) /* EAGAIN; or e.g. ECONNREFUSED from an ICMP error: a lost packet */
+                        break;
+                now = daemon_now_us();
+                for (int i = 0; i < n; i++) {
+                        d->ops->receive(d->obj, now, &d->batch->from[i], d->batch->buf[i], d->batch->len[i], &a);
+                        queue(d, &a);
+                }
+                send_queued(d);
+                if (n < UDP_BATCH)
+                        break;
+        }
+        if (now && d->ops->after_read)
+                d->ops->after_read(d->obj, now);
+        log_flush();
 }
 
 void daemon_status(struct daemon *d, const char *text)

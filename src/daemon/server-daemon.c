@@ -25,15 +25,11 @@
 
 struct server_daemon {
         struct daemon daemon;
-        struct event *read_ev;
-        int fd;
-        const struct seal_key *key;
         struct server core;
         bool core_ready;
-        struct udp_batch *batch;   /* recvmmsg buffers */
-        struct udp_out *out;       /* replies, sent with sendmmsg per batch */
         struct addr bound;
         uint64_t status_us;
+        size_t status_clients;     /* the number of clients in that status */
         char *state_path;          /* NULL: no state file */
         struct event *state_ev;    /* saves the state a little after a change */
         struct event *silence_ev;  /* server_timer: clients gone silent */
@@ -43,6 +39,13 @@ struct server_daemon {
         int state_save_err;        /* the last save's error, logged once */
         uint64_t drops;            /* the socket's drop count when last logged */
 };
+
+static struct server_config server_config_of(const struct config *cfg)
+{
+        return (struct server_config){ .max_clients = cfg->max_clients,
+                                       .keepalive_interval_us = cfg->keepalive_interval_us,
+                                       .keepalive_count = cfg->keepalive_count };
+}
 
 static void save_state(struct server_daemon *d)
 {
@@ -97,6 +100,7 @@ static void update_status(struct server_daemon *d, uint64_t now_us)
         char status[256];
 
         d->status_us = now_us;
+        d->status_clients = d->core.peers.count;
         server_status(&d->core, status, sizeof(status));
         daemon_status(&d->daemon, status);
 }
@@ -108,40 +112,31 @@ static void log_drops(struct server_daemon *d)
 {
         uint64_t drops;
 
-        if (udp_drops(d->fd, &drops) < 0 || drops == d->drops)
+        if (udp_drops(d->daemon.fd, &drops) < 0 || drops == d->drops)
                 return;
         /* the kernel counts in 32 bits; report reads this line back */
         log_printf(LOG_LEVEL_WARNING, "%" PRIu64 LOGLINE_DROPS_TEXT, (uint64_t)(uint32_t)(drops - d->drops));
         d->drops = drops;
 }
 
-static void on_read(evutil_socket_t fd, short what, void *arg)
+static void receive(void *obj, uint64_t now_us, const struct addr *from, const uint8_t *packet, size_t len,
+                    struct actions *out)
 {
-        struct server_daemon *d = arg;
-        size_t clients = d->core.peers.count;
-        uint64_t now = 0;
-        struct actions a;
+        struct server_daemon *d = obj;
 
-        /* a bounded number of batches per wake-up, so signals are seen under a flood */
-        for (unsigned round = 0; round < 8; round++) {
-                int n = udp_recv_batch(d->fd, d->batch);
+        server_receive(&d->core, now_us, from, packet, len, out);
+}
 
-                if (n < 0)
-                        break;
-                now = daemon_now_us();
-                for (int i = 0; i < n; i++) {
-                        server_receive(&d->core, now, &d->batch->from[i], d->batch->buf[i], d->batch->len[i], &a);
-                        daemon_queue(&d->daemon, d->fd, d->out, d->key, &a);
-                }
-                daemon_send_queued(d->fd, d->out);
-                if (n < UDP_BATCH)
-                        break;
-        }
-        if (now && (now - d->status_us >= STATUS_EVERY_US || d->core.peers.count != clients)) {
+/* After a wake-up's datagrams: the status (at most once a second, or when
+ * the number of clients changed), and a save of the state if it changed. */
+static void after_read(void *obj, uint64_t now_us)
+{
+        struct server_daemon *d = obj;
+
+        if (now_us - d->status_us >= STATUS_EVERY_US || d->core.peers.count != d->status_clients) {
                 log_drops(d);
-                update_status(d, now);
+                update_status(d, now_us);
         }
-        log_flush();
         state_changed(d);
 }
 
@@ -151,52 +146,59 @@ static void on_silence_timer(evutil_socket_t fd, short what, void *arg)
         struct actions a;
 
         server_timer(&d->core, daemon_now_us(), &a);
-        daemon_perform(&d->daemon, d->fd, d->key, &a);
+        daemon_perform(&d->daemon, &a);
         log_flush();
         daemon_timer_at(d->silence_ev, a.wake_us);
 }
 
-static void write_metrics(FILE *out, void *arg)
+static void write_metrics(FILE *out, void *obj)
 {
-        struct server_daemon *d = arg;
+        struct server_daemon *d = obj;
         struct timespec ts;
         uint64_t drops;
 
         clock_gettime(CLOCK_REALTIME, &ts);
         metrics_write_server(out, &d->core, daemon_now_us(),
                              (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
-        if (udp_drops(d->fd, &drops) == 0)
+        if (udp_drops(d->daemon.fd, &drops) == 0)
                 metrics_write_socket_drops(out, drops);
 }
 
-static int setup(struct server_daemon *d, const struct config *cfg)
+static const struct daemon_ops server_ops = {
+        .receive = receive,
+        .after_read = after_read,
+        .metrics = write_metrics,
+};
+
+static int setup(struct server_daemon *d, const struct config *cfg, const struct seal_key *key)
 {
         char err[256], text[ADDR_STRLEN];
-        struct server_config scfg;
+        struct server_config scfg = server_config_of(cfg);
         struct addr bind_addr;
+        int r;
 
         if (udp_resolve(cfg->host, (uint16_t)cfg->port, true, &bind_addr, err, sizeof(err)) < 0) {
                 fprintf(stderr, "udp-canary: --host %s: %s\n", cfg->host, err);
                 return 2;
         }
-        d->batch = malloc(sizeof(*d->batch));
-        d->out = calloc(1, sizeof(*d->out));
-        if (!d->batch || !d->out) {
-                fprintf(stderr, "udp-canary: out of memory\n");
+        if (daemon_init(&d->daemon, &server_ops, d, key) < 0 ||
+            !(d->state_ev = evtimer_new(d->daemon.base, on_state_timer, d)) ||
+            !(d->silence_ev = evtimer_new(d->daemon.base, on_silence_timer, d))) {
+                fprintf(stderr, "udp-canary: cannot set up the event loop\n");
                 return 1;
         }
-        d->fd = udp_open(&bind_addr, true);
-        if (d->fd < 0) {
+        r = daemon_socket(&d->daemon, &bind_addr, true);
+        if (r < 0) {
                 fprintf(stderr, "udp-canary: cannot listen on %s: %s\n", addr_format(&bind_addr, text),
-                        strerror(-d->fd));
+                        strerror(-r));
                 return 1;
         }
-        if (udp_local(d->fd, &d->bound) < 0)
+        if (udp_local(d->daemon.fd, &d->bound) < 0)
                 d->bound = bind_addr;
-        scfg = (struct server_config){ .max_clients = cfg->max_clients,
-                                       .keepalive_interval_us = cfg->keepalive_interval_us,
-                                       .keepalive_count = cfg->keepalive_count };
-        if (server_init(&d->core, d->key, &scfg) < 0) {
+        r = daemon_metrics_start(&d->daemon, cfg->metrics_listen);
+        if (r != 0)
+                return r;
+        if (server_init(&d->core, key, &scfg) < 0) {
                 fprintf(stderr, "udp-canary: out of memory\n");
                 return 1;
         }
@@ -209,14 +211,7 @@ static int setup(struct server_daemon *d, const struct config *cfg)
                 }
                 d->state_load_err = state_load(d->state_path, &d->core.peers, &d->state_report);
         }
-        if (daemon_init(&d->daemon) < 0 ||
-            !(d->read_ev = event_new(d->daemon.base, d->fd, EV_READ | EV_PERSIST, on_read, d)) ||
-            !(d->state_ev = evtimer_new(d->daemon.base, on_state_timer, d)) ||
-            !(d->silence_ev = evtimer_new(d->daemon.base, on_silence_timer, d)) || event_add(d->read_ev, NULL) < 0) {
-                fprintf(stderr, "udp-canary: cannot set up the event loop\n");
-                return 1;
-        }
-        return daemon_metrics_start(&d->daemon, cfg->metrics_listen, write_metrics, d);
+        return 0;
 }
 
 int server_daemon_new(struct server_daemon **out, const struct config *cfg, const struct seal_key *key)
@@ -228,9 +223,7 @@ int server_daemon_new(struct server_daemon **out, const struct config *cfg, cons
                 fprintf(stderr, "udp-canary: out of memory\n");
                 return 1;
         }
-        d->fd = -1;
-        d->key = key;
-        r = setup(d, cfg);
+        r = setup(d, cfg, key);
         if (r != 0) {
                 server_daemon_free(d);
                 return r;
@@ -261,16 +254,21 @@ int server_daemon_run(struct server_daemon *d)
 
 int server_daemon_reconfigure(struct server_daemon *d, const struct config *cfg)
 {
+        struct server_config scfg;
         char err[256];
         struct addr want;
+        size_t forgotten;
 
         if (udp_resolve(cfg->host, (uint16_t)cfg->port, true, &want, err, sizeof(err)) < 0 ||
             (cfg->port != 0 && !addr_equal(&want, &d->bound)))
                 log_printf(LOG_LEVEL_WARNING, "Reload: a new --host or --port takes a restart; still on the old one");
-        d->core.peers.max = cfg->max_clients;
-        d->core.cfg.max_clients = cfg->max_clients;
-        d->core.cfg.keepalive_interval_us = cfg->keepalive_interval_us;
-        d->core.cfg.keepalive_count = cfg->keepalive_count;
+        scfg = server_config_of(cfg);
+        forgotten = server_reconfigure(&d->core, &scfg);
+        if (forgotten) {
+                log_printf(LOG_LEVEL_WARNING, "Reload: max-clients %zu: forgot the %zu clients heard from least recently",
+                           scfg.max_clients, forgotten);
+                state_changed(d);
+        }
         return 0;
 }
 
@@ -278,19 +276,13 @@ void server_daemon_free(struct server_daemon *d)
 {
         if (!d)
                 return;
-        if (d->read_ev)
-                event_free(d->read_ev);
         if (d->state_ev)
                 event_free(d->state_ev);
         if (d->silence_ev)
                 event_free(d->silence_ev);
         daemon_free(&d->daemon);
         free(d->state_path);
-        free(d->batch);
-        free(d->out);
         if (d->core_ready)
                 server_free(&d->core);
-        if (d->fd >= 0)
-                close(d->fd);
         free(d);
 }

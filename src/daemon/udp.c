@@ -98,19 +98,6 @@ static int seal_message(const struct seal_key *key, struct seal_ivs *ivs, const 
         return seal_seal(key, iv, (const uint8_t *)text, (size_t)n, packet, SEAL_MAX_PACKET);
 }
 
-int udp_send(int fd, const struct seal_key *key, struct seal_ivs *ivs, const struct message *msg,
-             const struct addr *to)
-{
-        uint8_t packet[SEAL_MAX_PACKET];
-        int len = seal_message(key, ivs, msg, packet);
-
-        if (len < 0)
-                return len;
-        if (sendto(fd, packet, (size_t)len, 0, &to->sa, to->len) < 0)
-                return -errno;
-        return 0;
-}
-
 int udp_out_add(struct udp_out *o, const struct seal_key *key, struct seal_ivs *ivs,
                 const struct message *msg, const struct addr *to)
 {
@@ -157,20 +144,6 @@ size_t udp_out_send(int fd, struct udp_out *o)
         }
         o->n = 0;
         return failed;
-}
-
-ssize_t udp_recv(int fd, uint8_t *buf, size_t cap, struct addr *from)
-{
-        ssize_t n;
-
-        memset(from, 0, sizeof(*from));
-        from->len = sizeof(from->in6);
-        do
-                n = recvfrom(fd, buf, cap, 0, &from->sa, &from->len);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-        return n;
 }
 
 int udp_recv_batch(int fd, struct udp_batch *b)
