@@ -50,7 +50,7 @@ static void answer(struct client *c, uint64_t now, uint64_t id, struct actions *
         uint8_t pkt[512];
         size_t len = peer_seal(&key, MESSAGE_HANDSHAKE_RESPONSE, "home", id, 0, pkt, sizeof(pkt));
 
-        client_receive(c, now, &server, pkt, len, out);
+        client_receive(c, now, &server, peer_open(&key, pkt, len), out);
 }
 
 /* Three cycles, each answered after a round trip of rtt. The server answers
@@ -64,7 +64,7 @@ static void test_answered_cycles(void)
         uint64_t now = T0, cycle_start;
         size_t n = 0;
 
-        client_start(&c, &cfg, &key, now, UNIX0, &a);
+        client_start(&c, &cfg, now, UNIX0, &a);
         n = record(&a, now, log, n);
         CHECK_INT(a.wake_us, T0 + 5 * S);
         for (unsigned cycle = 0; cycle < 3; cycle++) {
@@ -116,7 +116,7 @@ static void test_unanswered_retries(void)
         struct client c;
         uint64_t now = T0;
 
-        client_start(&c, &cfg, &key, now, UNIX0, &a);
+        client_start(&c, &cfg, now, UNIX0, &a);
         for (unsigned i = 1; i <= 10; i++) {
                 CHECK_INT(a.wake_us, now + 5 * S);
                 now = a.wake_us;
@@ -154,7 +154,7 @@ static void expect_ignored(struct client *c, const struct addr *from, enum messa
         bool was = c->connected;
         unsigned ka = c->keepalive;
 
-        client_receive(c, T0 + 1, from, pkt, len, &a);
+        client_receive(c, T0 + 1, from, peer_open(&key, pkt, len), &a);
         CHECK_INT(a.n_send, 0);
         CHECK_INT(a.n_events, 2);
         CHECK_INT(a.events[0].kind, EVENT_RX);
@@ -171,7 +171,7 @@ static void test_ignored(void)
         struct client c;
         uint64_t id;
 
-        client_start(&c, &cfg, &key, T0, UNIX0, &a);
+        client_start(&c, &cfg, T0, UNIX0, &a);
         id = c.handshake_id;
         /* its own init reflected back does not connect it (the original's weakness) */
         expect_ignored(&c, &server, MESSAGE_HANDSHAKE_INIT, "home", id, EVENT_IGNORE_NOT_RESPONSE);
@@ -197,10 +197,10 @@ static void test_invalid(void)
         struct actions a;
         struct client c;
 
-        client_start(&c, &cfg, &key, T0, UNIX0, &a);
+        client_start(&c, &cfg, T0, UNIX0, &a);
         for (size_t len = 0; len < sizeof(junk); len += 7) {
                 randombytes_buf(junk, len);
-                client_receive(&c, T0 + 1, &server, junk, len, &a);
+                client_receive(&c, T0 + 1, &server, peer_open(&key, junk, len), &a);
                 CHECK_INT(a.n_events, 1);
                 CHECK_INT(a.events[0].kind, EVENT_INVALID);
                 CHECK(a.events[0].invalid == NULL);
@@ -219,7 +219,7 @@ static void test_custom_timers(void)
         cfg.handshake_timeout_us = 300000;
         cfg.keepalive_interval_us = 200000;
         cfg.keepalive_count = 1;
-        client_start(&c, &cfg, &key, T0, UNIX0, &a);
+        client_start(&c, &cfg, T0, UNIX0, &a);
         CHECK_INT(a.wake_us, T0 + 300000);
         answer(&c, T0 + 10, UNIX0 + 1, &a);
         CHECK_INT(a.n_send, 2);
@@ -239,7 +239,7 @@ static void test_status(void)
         char buf[256];
         uint64_t now = T0;
 
-        client_start(&c, &cfg, &key, now, UNIX0, &a);
+        client_start(&c, &cfg, now, UNIX0, &a);
         client_status(&c, now, buf, sizeof(buf));
         CHECK_STR(buf, "Handshaking: handshake 1732673217 sent");
         for (unsigned i = 0; i < 6; i++) {
@@ -270,7 +270,7 @@ static void test_outage_events(void)
         struct client c;
         uint64_t now = T0, start = T0;
 
-        client_start(&c, &cfg, &key, now, UNIX0, &a);
+        client_start(&c, &cfg, now, UNIX0, &a);
         CHECK_INT(peer_count(&a, EVENT_UNANSWERED), 0);
         now += 5 * S;
         client_timer(&c, now, &a);

@@ -20,7 +20,7 @@ static void deliver(struct server *s, const struct addr *from, enum message_type
         uint8_t pkt[4096];
         size_t len = peer_seal(&key, type, id, d0, d1, pkt, sizeof(pkt));
 
-        server_receive(s, 1000, from, pkt, len, out);
+        server_receive(s, 1000, from, peer_open(&key, pkt, len), out);
 }
 
 static void test_replay_rule(void)
@@ -29,7 +29,7 @@ static void test_replay_rule(void)
         struct actions out;
         struct server s;
 
-        CHECK_INT(server_init(&s, &key, limits(16)), 0);
+        CHECK_INT(server_init(&s, limits(16)), 0);
         deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, "home", 100, 0, &out);
         CHECK_INT(out.n_send, 1);
         CHECK_INT(out.send[0].msg.type, MESSAGE_HANDSHAKE_RESPONSE);
@@ -73,7 +73,7 @@ static void test_not_answered(void)
         struct actions out;
         struct server s;
 
-        CHECK_INT(server_init(&s, &key, limits(16)), 0);
+        CHECK_INT(server_init(&s, limits(16)), 0);
         for (unsigned k = 1; k <= 5; k++) {
                 deliver(&s, &a, MESSAGE_KEEPALIVE, "home", 100, k, &out);
                 CHECK_INT(out.n_send, 0);
@@ -88,7 +88,7 @@ static void test_not_answered(void)
 
         /* junk, and a packet sealed with another key */
         uint8_t junk[100] = { 0 };
-        server_receive(&s, 1, &a, junk, sizeof(junk), &out);
+        server_receive(&s, 1, &a, peer_open(&key, junk, sizeof(junk)), &out);
         CHECK_INT(out.n_events, 1);
         CHECK_INT(out.events[0].kind, EVENT_INVALID);
         CHECK_INT(s.stats.invalid, 1);
@@ -108,7 +108,7 @@ static void test_many_clients(void)
         struct actions out;
         struct server s;
 
-        CHECK_INT(server_init(&s, &key, limits(1000)), 0);
+        CHECK_INT(server_init(&s, limits(1000)), 0);
         for (uint64_t round = 1; round <= 5; round++) {
                 for (size_t i = 0; i < N; i++) {
                         struct addr from = peer_addr("203.0.113.5", (uint16_t)(1000 + i));
@@ -138,7 +138,7 @@ static void test_full_table(void)
         struct server s;
         char id[16];
 
-        CHECK_INT(server_init(&s, &key, limits(100)), 0);
+        CHECK_INT(server_init(&s, limits(100)), 0);
         for (unsigned i = 0; i < 100; i++) {
                 snprintf(id, sizeof(id), "c%u", i);
                 deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, id, 10, 0, &out);
@@ -178,12 +178,12 @@ static void test_status(void)
         struct server s;
         char buf[256];
 
-        CHECK_INT(server_init(&s, &key, limits(16)), 0);
+        CHECK_INT(server_init(&s, limits(16)), 0);
         server_status(&s, buf, sizeof(buf));
         CHECK_STR(buf, "0 clients; 0 in, 0 out, 0 invalid, 0 replays");
         deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, "home", 5, 0, &out);
         deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, "home", 5, 0, &out);
-        server_receive(&s, 1, &a, (const uint8_t *)"x", 1, &out);
+        server_receive(&s, 1, &a, peer_open(&key, (const uint8_t *)"x", 1), &out);
         server_status(&s, buf, sizeof(buf));
         CHECK_STR(buf, "1 client; 2 in, 1 out, 1 invalid, 1 replays; last from 'home' at 198.51.100.7:40000");
         server_free(&s);
@@ -195,7 +195,7 @@ static void deliver_at(struct server *s, uint64_t now, const struct addr *from, 
         uint8_t pkt[4096];
         size_t len = peer_seal(&key, type, id, d0, d1, pkt, sizeof(pkt));
 
-        server_receive(s, now, from, pkt, len, out);
+        server_receive(s, now, from, peer_open(&key, pkt, len), out);
 }
 
 static const struct core_event *find(const struct actions *a, enum event_kind kind)
@@ -218,7 +218,7 @@ static void test_detection(void)
         struct server s;
         uint64_t now = 1000 * S;
 
-        CHECK_INT(server_init(&s, &key, limits(16)), 0);
+        CHECK_INT(server_init(&s, limits(16)), 0);
         deliver_at(&s, now, &a, MESSAGE_HANDSHAKE_INIT, "home", 100, 0, &out);
         deliver_at(&s, now, &a, MESSAGE_KEEPALIVE, "home", 100, 1, &out);
         CHECK_INT(out.n_events, 1);
@@ -278,7 +278,7 @@ static void test_many_silent(void)
         size_t silent = 0;
         char id[16];
 
-        CHECK_INT(server_init(&s, &key, limits(100)), 0);
+        CHECK_INT(server_init(&s, limits(100)), 0);
         for (unsigned i = 0; i < 20; i++) {
                 snprintf(id, sizeof(id), "c%u", i);
                 deliver_at(&s, 1000 + i, &a, MESSAGE_HANDSHAKE_INIT, id, 1, 0, &out);

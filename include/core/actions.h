@@ -10,6 +10,15 @@
 #include "core/addr.h"
 #include "core/message.h"
 
+/* A datagram as the shell opened it (seal_open_message): the core judges
+ * messages, not bytes, so that only the shell holds the key, and seals and
+ * opens on one side of the line. */
+struct opened {
+        int err;            /* 0: msg is a valid message; -EBADMSG: not authentic */
+        const char *why;    /* authentic but not a valid message: what is wrong */
+        struct message msg; /* when err is 0 */
+};
+
 enum event_kind {
         EVENT_TX,      /* a message sent */
         EVENT_RX,      /* a valid message received */

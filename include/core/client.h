@@ -12,7 +12,6 @@
 #include <stdint.h>
 
 #include "core/actions.h"
-#include "core/seal.h"
 
 #define CLIENT_DEFAULT_HANDSHAKE_TIMEOUT_US 5000000ULL
 #define CLIENT_DEFAULT_KEEPALIVE_INTERVAL_US 26625000ULL
@@ -42,7 +41,6 @@ struct client_stats {
 
 struct client {
         struct client_config cfg; /* a copy: the shell's may change under it */
-        const struct seal_key *key;
         bool connected;
         uint64_t handshake_id; /* of the latest init sent */
         unsigned keepalive;    /* the last keepalive counter sent */
@@ -55,8 +53,8 @@ struct client {
 
 /* Starts the client at monotonic time now_us; unix_s is the wall clock in
  * whole seconds (the first handshake id is unix_s + 1). */
-void client_start(struct client *c, const struct client_config *cfg, const struct seal_key *key,
-                  uint64_t now_us, uint64_t unix_s, struct actions *out);
+void client_start(struct client *c, const struct client_config *cfg, uint64_t now_us, uint64_t unix_s,
+                  struct actions *out);
 
 /* New settings (a reload): they apply from the next step on. An answer to
  * the handshake in flight still counts if the id stays the same. */
@@ -65,8 +63,9 @@ void client_reconfigure(struct client *c, const struct client_config *cfg);
 /* The timer: does what is due at now_us (nothing when it is early). */
 void client_timer(struct client *c, uint64_t now_us, struct actions *out);
 
-void client_receive(struct client *c, uint64_t now_us, const struct addr *from,
-                    const uint8_t *packet, size_t len, struct actions *out);
+/* A datagram from `from`, as the shell opened it. */
+void client_receive(struct client *c, uint64_t now_us, const struct addr *from, const struct opened *in,
+                    struct actions *out);
 
 /* The one-line status for systemd: connected or not, the handshake and its
  * round trip, the keepalive, or how long there has been no answer. */

@@ -13,7 +13,6 @@
 
 #include "core/actions.h"
 #include "core/peers.h"
-#include "core/seal.h"
 
 #define SERVER_DEFAULT_MAX_CLIENTS 65536
 
@@ -39,21 +38,21 @@ struct server_stats {
 
 struct server {
         struct server_config cfg;
-        const struct seal_key *key;
         struct peers peers;
         struct server_stats stats;
         uint64_t state_changes; /* highest ids changed: the state file is behind */
 };
 
-int server_init(struct server *s, const struct seal_key *key, const struct server_config *cfg);
+int server_init(struct server *s, const struct server_config *cfg);
 void server_free(struct server *s);
 
 /* New settings (a reload). A max_clients below the clients known forgets
  * the ones heard from least recently at once; returns how many. */
 size_t server_reconfigure(struct server *s, const struct server_config *cfg);
 
-void server_receive(struct server *s, uint64_t now_us, const struct addr *from,
-                    const uint8_t *packet, size_t len, struct actions *out);
+/* A datagram from `from`, as the shell opened it. */
+void server_receive(struct server *s, uint64_t now_us, const struct addr *from, const struct opened *in,
+                    struct actions *out);
 
 /* The same for a message already opened (the report feeds logged messages
  * through the very rules the live server applies). Appends to out, which

@@ -18,10 +18,10 @@ struct udp_out;
 /* What the client or server object around a daemon does with its events;
  * each gets that object. */
 struct daemon_ops {
-        /* A datagram from `from`: run the core, put its actions in out (the
-         * daemon logs and sends them). */
-        void (*receive)(void *obj, uint64_t now_us, const struct addr *from, const uint8_t *packet,
-                        size_t len, struct actions *out);
+        /* A datagram from `from`, opened with the key: run the core, put its
+         * actions in out (the daemon logs and sends them). */
+        void (*receive)(void *obj, uint64_t now_us, const struct addr *from, const struct opened *in,
+                        struct actions *out);
         /* After the datagrams of one wake-up (status, state), or NULL. */
         void (*after_read)(void *obj, uint64_t now_us);
         /* The Prometheus text, for --metrics-listen. */

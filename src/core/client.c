@@ -74,12 +74,11 @@ static void send_keepalive(struct client *c, uint64_t now_us, struct actions *ou
                 send_init(c, now_us, out);
 }
 
-void client_start(struct client *c, const struct client_config *cfg, const struct seal_key *key,
-                  uint64_t now_us, uint64_t unix_s, struct actions *out)
+void client_start(struct client *c, const struct client_config *cfg, uint64_t now_us, uint64_t unix_s,
+                  struct actions *out)
 {
         memset(c, 0, sizeof(*c));
         c->cfg = *cfg;
-        c->key = key;
         c->handshake_id = unix_s;
         actions_reset(out);
         send_init(c, now_us, out);
@@ -138,33 +137,31 @@ static int check_response(const struct client *c, const struct message *m, bool 
         return -1;
 }
 
-void client_receive(struct client *c, uint64_t now_us, const struct addr *from,
-                    const uint8_t *packet, size_t len, struct actions *out)
+void client_receive(struct client *c, uint64_t now_us, const struct addr *from, const struct opened *in,
+                    struct actions *out)
 {
         bool from_server = addr_equal(from, &c->cfg.server);
-        const char *why;
-        struct message m;
+        const struct message *m = &in->msg;
         struct core_event *ev;
         int r;
 
         actions_reset(out);
         out->wake_us = c->next_wake_us;
-        r = seal_open_message(c->key, packet, len, &m, &why);
-        if (r < 0) {
+        if (in->err < 0) {
                 ev = actions_event(out, EVENT_INVALID, from);
-                ev->invalid = why;
+                ev->invalid = in->why;
                 c->stats.invalid++;
                 return;
         }
         ev = actions_event(out, EVENT_RX, from);
         ev->has_msg = true;
-        ev->msg = m;
+        ev->msg = *m;
         c->stats.rx++;
-        c->stats.rx_type[m.type]++;
+        c->stats.rx_type[m->type]++;
 
-        r = check_response(c, &m, from_server);
+        r = check_response(c, m, from_server);
         if (r >= 0) {
-                ignore(c, from, &m, (enum event_ignore)r, out);
+                ignore(c, from, m, (enum event_ignore)r, out);
                 return;
         }
         c->stats.last_rtt_us = now_us - c->init_sent_us;
@@ -175,7 +172,7 @@ void client_receive(struct client *c, uint64_t now_us, const struct addr *from,
                 struct core_event *end = actions_event(out, EVENT_OUTAGE_END, from);
 
                 end->has_msg = true;
-                end->msg = m;
+                end->msg = *m;
                 end->duration_us = now_us - c->waiting_since_us;
                 end->rtt_us = c->stats.last_rtt_us;
                 c->stats.last_outage_us = end->duration_us;

@@ -6,10 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-int server_init(struct server *s, const struct seal_key *key, const struct server_config *cfg)
+int server_init(struct server *s, const struct server_config *cfg)
 {
         s->cfg = *cfg;
-        s->key = key;
         s->stats = (struct server_stats){ 0 };
         s->state_changes = 0;
         return peers_init(&s->peers, cfg->max_clients);
@@ -176,24 +175,19 @@ static void handle_init(struct server *s, struct peer *p, const struct message *
         s->stats.tx_type[MESSAGE_HANDSHAKE_RESPONSE]++;
 }
 
-void server_receive(struct server *s, uint64_t now_us, const struct addr *from,
-                    const uint8_t *packet, size_t len, struct actions *out)
+void server_receive(struct server *s, uint64_t now_us, const struct addr *from, const struct opened *in,
+                    struct actions *out)
 {
-        const char *why;
-        struct message m;
-        struct core_event *ev;
-        int r;
-
         actions_reset(out);
         s->stats.last_rx_us = now_us;
-        r = seal_open_message(s->key, packet, len, &m, &why);
-        if (r < 0) {
-                ev = actions_event(out, EVENT_INVALID, from);
-                ev->invalid = why;
+        if (in->err < 0) {
+                struct core_event *ev = actions_event(out, EVENT_INVALID, from);
+
+                ev->invalid = in->why;
                 s->stats.invalid++;
                 return;
         }
-        server_handle_message(s, now_us, from, &m, out);
+        server_handle_message(s, now_us, from, &in->msg, out);
 }
 
 void server_handle_message(struct server *s, uint64_t now_us, const struct addr *from,

@@ -51,12 +51,12 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         log_flush();
 }
 
-static void receive(void *obj, uint64_t now_us, const struct addr *from, const uint8_t *packet, size_t len,
+static void receive(void *obj, uint64_t now_us, const struct addr *from, const struct opened *in,
                     struct actions *out)
 {
         struct client_daemon *d = obj;
 
-        client_receive(&d->core, now_us, from, packet, len, out);
+        client_receive(&d->core, now_us, from, in, out);
         arm_timer(d, out);
 }
 
@@ -157,7 +157,7 @@ int client_daemon_run(struct client_daemon *d)
         struct actions a;
 
         log_start(d);
-        client_start(&d->core, &d->cfg, d->daemon.key, daemon_now_us(), (uint64_t)time(NULL), &a);
+        client_start(&d->core, &d->cfg, daemon_now_us(), (uint64_t)time(NULL), &a);
         daemon_perform(&d->daemon, &a);
         arm_timer(d, &a);
         update_status(d);

@@ -280,7 +280,10 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
                         break;
                 now = daemon_now_us();
                 for (int i = 0; i < n; i++) {
-                        d->ops->receive(d->obj, now, &d->batch->from[i], d->batch->buf[i], d->batch->len[i], &a);
+                        struct opened in;
+
+                        in.err = seal_open_message(d->key, d->batch->buf[i], d->batch->len[i], &in.msg, &in.why);
+                        d->ops->receive(d->obj, now, &d->batch->from[i], &in, &a);
                         queue(d, &a);
                 }
                 send_queued(d);

@@ -119,12 +119,12 @@ static void log_drops(struct server_daemon *d)
         d->drops = drops;
 }
 
-static void receive(void *obj, uint64_t now_us, const struct addr *from, const uint8_t *packet, size_t len,
+static void receive(void *obj, uint64_t now_us, const struct addr *from, const struct opened *in,
                     struct actions *out)
 {
         struct server_daemon *d = obj;
 
-        server_receive(&d->core, now_us, from, packet, len, out);
+        server_receive(&d->core, now_us, from, in, out);
 }
 
 /* After a wake-up's datagrams: the status (at most once a second, or when
@@ -198,7 +198,7 @@ static int setup(struct server_daemon *d, const struct config *cfg, const struct
         r = daemon_metrics_start(&d->daemon, cfg->metrics_listen);
         if (r != 0)
                 return r;
-        if (server_init(&d->core, key, &scfg) < 0) {
+        if (server_init(&d->core, &scfg) < 0) {
                 fprintf(stderr, "udp-canary: out of memory\n");
                 return 1;
         }

@@ -31,7 +31,7 @@ int report_init(struct report *r, uint64_t keepalive_interval_us, unsigned keepa
                                      .keepalive_count = keepalive_count };
 
         memset(r, 0, sizeof(*r));
-        return server_init(&r->server, NULL, &cfg);
+        return server_init(&r->server, &cfg);
 }
 
 void report_free(struct report *r)

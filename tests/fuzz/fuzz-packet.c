@@ -26,7 +26,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         struct actions a;
 
         if (sodium_init() < 0 || seal_key_init(&key, k, AES128_IMPL_AUTO) < 0 ||
-            server_init(&server, &key, &scfg) < 0 || addr_from_string(&from, "192.0.2.1", 43210) < 0)
+            server_init(&server, &scfg) < 0 || addr_from_string(&from, "192.0.2.1", 43210) < 0)
                 abort();
         memcpy(cfg.id, "home", 5);
         cfg.id_len = 4;
@@ -34,7 +34,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         cfg.handshake_timeout_us = 5000000;
         cfg.keepalive_interval_us = 26625000;
         cfg.keepalive_count = 5;
-        client_start(&client, &cfg, &key, 1000, 1732673216, &a);
+        client_start(&client, &cfg, 1000, 1732673216, &a);
         return 0;
 }
 
@@ -43,6 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         static uint8_t packet[SEAL_MAX_PACKET + 64];
         static const uint8_t iv[SEAL_IV_LEN];
         static uint64_t now = 1000;
+        struct opened in;
         struct actions a;
         int len;
 
@@ -57,8 +58,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 memcpy(packet, data + 1, (size_t)len);
         }
         now += 1000;
-        server_receive(&server, now, &from, packet, (size_t)len, &a);
-        client_receive(&client, now, &from, packet, (size_t)len, &a);
+        in.err = seal_open_message(&key, packet, (size_t)len, &in.msg, &in.why);
+        server_receive(&server, now, &from, &in, &a);
+        client_receive(&client, now, &from, &in, &a);
         client_timer(&client, now, &a);
         server_timer(&server, now, &a);
         return 0;
