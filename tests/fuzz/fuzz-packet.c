@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "core/client.h"
+#include "core/seal.h"
 #include "core/server.h"
 
 static struct seal_key key;
