@@ -20,7 +20,7 @@ static const char *fmt(const struct core_event *e, enum log_level expect_level)
         static char buf[LOG_LINE_MAX];
         enum log_level level;
 
-        CHECK(log_format_event(e, buf, sizeof(buf), &level) > 0);
+        CHECK(logtext_format_event(e, buf, sizeof(buf), &level) > 0);
         CHECK_INT(level, expect_level);
         return buf;
 }
@@ -138,7 +138,7 @@ static void test_longest(void)
         memset(id, 0x01, sizeof(id)); /* \x01: four characters each */
         e.has_msg = true;
         CHECK_INT(message_init(&e.msg, MESSAGE_HANDSHAKE_RESPONSE, id, sizeof(id), INT64_MAX, INT64_MAX), 0);
-        n = log_format_event(&e, line, sizeof(line), &level);
+        n = logtext_format_event(&e, line, sizeof(line), &level);
         CHECK(n > 4 * MESSAGE_ID_MAX);
         {
                 const char *tail = "'data': [9223372036854775807, 9223372036854775807]}";

@@ -9,8 +9,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/logtext.h"
+
 #define CONFIG_DEFAULT_PORT 43210
-#define CONFIG_DEFAULT_LOG "udp-canary.log"
+#define CONFIG_DEFAULT_LOG LOGTEXT_DEFAULT_FILE
 #define CONFIG_DEFAULT_SERVER_HOST "0.0.0.0"
 #define CONFIG_ERR_MAX 512
 #define CONFIG_FILE_MAX (1 << 20) /* a config file is small; a larger one is a mistake */

@@ -12,14 +12,7 @@
 #include <time.h>
 
 #include "core/actions.h"
-
-enum log_level {
-        LOG_LEVEL_INFO,
-        LOG_LEVEL_WARNING,
-        LOG_LEVEL_ERROR,
-};
-
-#define LOG_LINE_MAX (2 * MESSAGE_TEXT_MAX + 256)
+#include "core/logtext.h"
 
 /* Lifecycle events: journal entries with a MESSAGE_ID (see the catalog in
  * systemd/udp-canary.catalog). */
@@ -55,10 +48,6 @@ void log_flush(void);
 __attribute__((format(printf, 2, 3))) void log_printf(enum log_level level, const char *fmt, ...);
 __attribute__((format(printf, 2, 3))) void log_lifecycle(enum log_lifecycle kind, const char *fmt, ...);
 void log_event(const struct core_event *ev);
-
-/* The text of one event without the stamp, and its level. Returns the
- * length, or -ENOBUFS. */
-ssize_t log_format_event(const struct core_event *ev, char *buf, size_t cap, enum log_level *level);
 
 /* "[YYYY-mm-dd HH:MM:SS.mmm udp-canary LEVEL] " for the given wall time. */
 ssize_t log_format_prefix(const struct timespec *ts, enum log_level level, char *buf, size_t cap);

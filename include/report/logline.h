@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "core/addr.h"
-#include "daemon/log.h"
+#include "core/logtext.h"
 #include "core/message.h"
 
 enum logline_kind {
@@ -25,8 +25,7 @@ enum logline_kind {
 
 /* What a server logs after the count of datagrams the kernel dropped at its
  * full socket; written and read with this one text. */
-#define LOGLINE_DROPS_TEXT \
-        " datagrams dropped here, the receive buffer full: the server did not keep up (not network loss)"
+#define LOGLINE_DROPS_TEXT LOGTEXT_DROPS
 
 struct logline {
         uint64_t t_us; /* wall clock, microseconds since the epoch */

@@ -149,7 +149,8 @@ static void log_start(const struct client_daemon *d)
         char id[MESSAGE_TEXT_MAX], server[ADDR_STRLEN];
 
         message_repr_string(d->cfg.id, d->cfg.id_len, id, sizeof(id));
-        log_lifecycle(LOG_LIFECYCLE_START, "Client %s sending to %s", id, addr_format(&d->cfg.server, server));
+        log_lifecycle(LOG_LIFECYCLE_START, LOGTEXT_CLIENT_START "%s" LOGTEXT_CLIENT_SENDING "%s", id,
+                      addr_format(&d->cfg.server, server));
 }
 
 int client_daemon_run(struct client_daemon *d)

@@ -31,7 +31,7 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
         struct daemon *d = arg;
 
         notify_stopping();
-        log_lifecycle(LOG_LIFECYCLE_STOP, "Exit");
+        log_lifecycle(LOG_LIFECYCLE_STOP, LOGTEXT_EXIT);
         log_flush();
         d->exit_code = 0;
         event_base_loopbreak(d->base);
@@ -48,7 +48,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
                 log_printf(LOG_LEVEL_ERROR, "Cannot reopen the log file: %s", strerror(-r));
         r = d->reload ? d->reload(d->reload_arg) : 0;
         if (r == 0)
-                log_lifecycle(LOG_LIFECYCLE_RELOAD, "Reloaded");
+                log_lifecycle(LOG_LIFECYCLE_RELOAD, LOGTEXT_RELOADED);
         log_flush();
         notify_ready();
 }

@@ -35,11 +35,6 @@ struct logger {
 
 static struct logger logger = { .fd = -1 };
 
-static const char *const level_names[] = {
-        [LOG_LEVEL_INFO] = "INFO",
-        [LOG_LEVEL_WARNING] = "WARNING",
-        [LOG_LEVEL_ERROR] = "ERROR",
-};
 
 static int open_file(const char *path)
 {
@@ -118,31 +113,12 @@ static const char *second_stamp(time_t sec, char buf[static 32], time_t *cached_
         return buf;
 }
 
-static ssize_t format_prefix(const char *stamp, long ms, enum log_level level, char *buf, size_t cap)
-{
-        const char *name = level_names[level];
-        size_t sl = strlen(stamp), nl = strlen(name), n = 1 + sl + 4 + 12 + nl + 2;
-
-        if (n >= cap)
-                return -ENOBUFS;
-        buf[0] = '[';
-        memcpy(buf + 1, stamp, sl);
-        buf[1 + sl] = '.';
-        buf[2 + sl] = (char)('0' + ms / 100);
-        buf[3 + sl] = (char)('0' + ms / 10 % 10);
-        buf[4 + sl] = (char)('0' + ms % 10);
-        memcpy(buf + 5 + sl, " udp-canary ", 12);
-        memcpy(buf + 17 + sl, name, nl);
-        memcpy(buf + 17 + sl + nl, "] ", 2);
-        buf[n] = '\0';
-        return (ssize_t)n;
-}
 
 ssize_t log_format_prefix(const struct timespec *ts, enum log_level level, char *buf, size_t cap)
 {
         char stamp[32] = "";
 
-        return format_prefix(second_stamp(ts->tv_sec, stamp, NULL), ts->tv_nsec / 1000000, level, buf, cap);
+        return logtext_format_prefix(second_stamp(ts->tv_sec, stamp, NULL), ts->tv_nsec / 1000000, level, buf, cap);
 }
 
 /* Writes the buffer to fd; a failing log file is told on stderr once per
@@ -214,7 +190,7 @@ static void journal(enum log_level level, const char *body, size_t body_len, str
 {
         field(f, "MESSAGE", body, body_len);
         fieldf(f, "PRIORITY", "%d", priorities[level]);
-        field(f, "SYSLOG_IDENTIFIER", "udp-canary", 10);
+        field(f, "SYSLOG_IDENTIFIER", LOGTEXT_IDENT, sizeof(LOGTEXT_IDENT) - 1);
         sd_journal_sendv(f->iov, (int)f->n);
 }
 
@@ -248,8 +224,8 @@ static void emit(enum log_level level, const char *body, size_t body_len, struct
                 out = logger.buf + logger.used;
         }
         clock_gettime(CLOCK_REALTIME, &ts);
-        n = format_prefix(second_stamp(ts.tv_sec, logger.stamp_text, &logger.stamp_sec), ts.tv_nsec / 1000000, level,
-                          out, cap);
+        n = logtext_format_prefix(second_stamp(ts.tv_sec, logger.stamp_text, &logger.stamp_sec),
+                                  ts.tv_nsec / 1000000, level, out, cap);
         if (n < 0)
                 return;
         if (body_len > cap - (size_t)n - 1)
@@ -377,7 +353,7 @@ void log_event(const struct core_event *ev)
         fields_init(&f);
         char body[LOG_LINE_MAX];
         enum log_level level;
-        ssize_t n = log_format_event(ev, body, sizeof(body), &level);
+        ssize_t n = logtext_format_event(ev, body, sizeof(body), &level);
 
         if (n < 0)
                 return;
@@ -386,118 +362,3 @@ void log_event(const struct core_event *ev)
         emit(level, body, (size_t)n, &f);
 }
 
-static const char *ignore_reason(const struct core_event *ev, char *buf, size_t cap)
-{
-        switch (ev->why) {
-        case EVENT_IGNORE_FOREIGN_ADDR:
-                return "not from the server's address";
-        case EVENT_IGNORE_FOREIGN_ID:
-                return "another client's id";
-        case EVENT_IGNORE_NOT_RESPONSE:
-                return "not a handshake_response";
-        case EVENT_IGNORE_STALE:
-                snprintf(buf, cap, "answers handshake %" PRIu64 ", the latest sent is %" PRIu64,
-                         ev->msg.data[0], ev->expected);
-                return buf;
-        case EVENT_IGNORE_DUPLICATE:
-                return "already answered";
-        }
-        return "unexpected";
-}
-
-/* Seconds with tenths, for durations in text. */
-#define SECS(us) (us) / 1000000, (us) / 100000 % 10
-
-static int format_detection(const struct core_event *ev, const char *who, const char *id, char *buf, size_t cap,
-                            enum log_level *level)
-{
-        char old[ADDR_STRLEN];
-
-        *level = LOG_LEVEL_WARNING;
-        switch (ev->kind) {
-        case EVENT_NAT_REBIND:
-                return snprintf(buf, cap, "NAT rebinding: %s moved from %s to %s", id,
-                                addr_format(&ev->old_peer, old), who);
-        case EVENT_LOSS:
-                return snprintf(buf, cap, "Lost %" PRIu64 " keepalive%s of %s in handshake %" PRIu64, ev->lost,
-                                ev->lost == 1 ? "" : "s", id, ev->expected);
-        case EVENT_DUPLICATE:
-                return snprintf(buf, cap, "Duplicate keepalive %" PRIu64 " of %s in handshake %" PRIu64,
-                                ev->msg.data[1], id, ev->msg.data[0]);
-        case EVENT_SILENT:
-                return snprintf(buf, cap, "Silent: nothing from %s for %" PRIu64 ".%" PRIu64 " s, last at %s", id,
-                                SECS(ev->duration_us), who);
-        case EVENT_BACK:
-                *level = LOG_LEVEL_INFO;
-                return snprintf(buf, cap, "Back: %s heard again after %" PRIu64 ".%" PRIu64 " s, at %s", id,
-                                SECS(ev->duration_us), who);
-        case EVENT_UNANSWERED:
-                return snprintf(buf, cap, "No answer to handshake %" PRIu64 " after %" PRIu64 ".%" PRIu64 " s",
-                                ev->expected, SECS(ev->duration_us));
-        case EVENT_OUTAGE_START:
-                return snprintf(buf, cap, "Outage: no answer since handshake %" PRIu64 ", %" PRIu64 ".%" PRIu64
-                                " s ago", ev->expected, SECS(ev->duration_us));
-        case EVENT_OUTAGE_END:
-                *level = LOG_LEVEL_INFO;
-                return snprintf(buf, cap, "Outage over after %" PRIu64 ".%" PRIu64 " s: handshake %" PRIu64
-                                " answered in %" PRIu64 " ms", SECS(ev->duration_us), ev->msg.data[0],
-                                ev->rtt_us / 1000);
-        default:
-                return -1;
-        }
-}
-
-ssize_t log_format_event(const struct core_event *ev, char *buf, size_t cap, enum log_level *level)
-{
-        char peer[ADDR_STRLEN], msg[MESSAGE_TEXT_MAX], id[MESSAGE_TEXT_MAX], why[96];
-        const char *who = addr_format(&ev->peer, peer); /* a client names its server so too */
-        int n = -1;
-
-        *level = LOG_LEVEL_INFO;
-        if (ev->has_msg && message_to_repr(&ev->msg, msg, sizeof(msg)) < 0)
-                return -ENOBUFS;
-        if (ev->has_msg && ev->kind != EVENT_TX && ev->kind != EVENT_RX &&
-            message_repr_string(ev->msg.id, ev->msg.id_len, id, sizeof(id)) < 0)
-                return -ENOBUFS;
-
-        switch (ev->kind) {
-        case EVENT_TX:
-        case EVENT_RX: { /* the line of every packet: no printf */
-                size_t wl = strlen(who), ml = strlen(msg);
-
-                if (3 + wl + 1 + ml >= cap)
-                        return -ENOBUFS;
-                memcpy(buf, ev->kind == EVENT_TX ? "TX " : "RX ", 3);
-                memcpy(buf + 3, who, wl);
-                buf[3 + wl] = ' ';
-                memcpy(buf + 4 + wl, msg, ml + 1);
-                n = (int)(4 + wl + ml);
-                break;
-        }
-        case EVENT_INVALID:
-                *level = LOG_LEVEL_WARNING;
-                n = snprintf(buf, cap, "RX %s [InvalidMessage]%s%s", who, ev->invalid ? " " : "",
-                             ev->invalid ? ev->invalid : "");
-                break;
-        case EVENT_REPLAY:
-                *level = LOG_LEVEL_WARNING;
-                n = snprintf(buf, cap,
-                             "Replay from %s: handshake %" PRIu64 " of %s is not above %" PRIu64
-                             ", not answered",
-                             who, ev->msg.data[0], id, ev->expected);
-                break;
-        case EVENT_IGNORED:
-                *level = LOG_LEVEL_WARNING;
-                n = snprintf(buf, cap, "Ignored %s from %s: %s", message_type_name(ev->msg.type), who,
-                             ignore_reason(ev, why, sizeof(why)));
-                break;
-        case EVENT_EVICTED:
-                *level = LOG_LEVEL_WARNING;
-                n = snprintf(buf, cap, "Table of clients full: forgot %s, last seen at %s", id, who);
-                break;
-        default:
-                n = format_detection(ev, who, id, buf, cap, level);
-                break;
-        }
-        return n < 0 || (size_t)n >= cap ? -ENOBUFS : n;
-}

@@ -13,7 +13,6 @@
 #include <event2/event.h>
 
 #include "daemon/log.h"
-#include "report/logline.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "core/server.h"
@@ -115,7 +114,7 @@ static void log_drops(struct server_daemon *d)
         if (udp_drops(d->daemon.fd, &drops) < 0 || drops == d->drops)
                 return;
         /* the kernel counts in 32 bits; report reads this line back */
-        log_printf(LOG_LEVEL_WARNING, "%" PRIu64 LOGLINE_DROPS_TEXT, (uint64_t)(uint32_t)(drops - d->drops));
+        log_printf(LOG_LEVEL_WARNING, "%" PRIu64 LOGTEXT_DROPS, (uint64_t)(uint32_t)(drops - d->drops));
         d->drops = drops;
 }
 
@@ -243,7 +242,7 @@ int server_daemon_run(struct server_daemon *d)
         int r;
 
         log_state_load(d);
-        log_lifecycle(LOG_LIFECYCLE_START, "Listening on %s", addr_format(&d->bound, text));
+        log_lifecycle(LOG_LIFECYCLE_START, LOGTEXT_LISTENING "%s", addr_format(&d->bound, text));
         update_status(d, daemon_now_us());
         daemon_timer_at(d->silence_ev, daemon_now_us() + 2 * d->core.cfg.keepalive_interval_us);
         r = daemon_run(&d->daemon);

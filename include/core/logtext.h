@@ -1,0 +1,53 @@
+/* logtext: every text the log holds, made here and nowhere else, so that
+ * the writer (daemon/log) and the reader (report/logline) agree by
+ * construction. A line is
+ *   [2024-11-27 13:06:56.795 udp-canary INFO] RX 127.0.0.1:46668 {'id': ...}
+ * the original's format: a local-time stamp with milliseconds, the program
+ * name, the level, then the body. Packet lines are the original's byte for
+ * byte; the other lines are ours. No I/O. */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "core/actions.h"
+#include "core/message.h"
+
+enum log_level {
+        LOG_LEVEL_INFO,
+        LOG_LEVEL_WARNING,
+        LOG_LEVEL_ERROR,
+        LOG_LEVEL_COUNT,
+};
+
+extern const char *const logtext_level_names[LOG_LEVEL_COUNT];
+
+/* The longest body a line can have (two message texts and some words). */
+#define LOG_LINE_MAX (2 * MESSAGE_TEXT_MAX + 256)
+
+/* The program name in every stamp, and the journal's SYSLOG_IDENTIFIER. */
+#define LOGTEXT_IDENT "udp-canary"
+
+/* The log file both ends append to by default (the original's), and the
+ * one the report reads when given none. */
+#define LOGTEXT_DEFAULT_FILE "udp-canary.log"
+
+/* Fixed texts the report recognises. */
+#define LOGTEXT_INVALID "[InvalidMessage]"         /* after "RX ADDR " */
+#define LOGTEXT_LISTENING "Listening on "          /* a server started: "Listening on ADDR" */
+#define LOGTEXT_CLIENT_START "Client "             /* "Client 'ID' sending to ADDR" */
+#define LOGTEXT_CLIENT_SENDING " sending to "
+#define LOGTEXT_EXIT "Exit"                        /* a clean stop */
+#define LOGTEXT_RELOADED "Reloaded"
+/* What a server logs after the count of datagrams the kernel dropped at
+ * its full socket. */
+#define LOGTEXT_DROPS \
+        " datagrams dropped here, the receive buffer full: the server did not keep up (not network loss)"
+
+/* "[STAMP.mmm udp-canary LEVEL] " from a "YYYY-mm-dd HH:MM:SS" stamp and
+ * the milliseconds. Returns the length, or -ENOBUFS. */
+ssize_t logtext_format_prefix(const char *stamp, long ms, enum log_level level, char *buf, size_t cap);
+
+/* The body of one event's line, and its level. Returns the length, or
+ * -ENOBUFS. */
+ssize_t logtext_format_event(const struct core_event *ev, char *buf, size_t cap, enum log_level *level);
