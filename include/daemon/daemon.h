@@ -49,6 +49,7 @@ struct daemon {
         void *reload_arg;
         char status[256]; /* the last STATUS= sent */
         struct evhttp *http; /* /metrics, when asked for */
+        uint64_t busy_max_us; /* the longest callback so far (daemon_busy) */
 };
 
 /* Monotonic time in microseconds: the protocol core's clock. */
@@ -84,6 +85,10 @@ int daemon_metrics_start(struct daemon *d, const char *listen);
 
 /* Sends STATUS=text to systemd unless it is the one sent last. */
 void daemon_status(struct daemon *d, const char *text);
+
+/* Notes how long a callback that began at start_us held the loop: the
+ * longest is served as udp_canary_loop_busy_max_seconds. */
+void daemon_busy(struct daemon *d, uint64_t start_us);
 
 /* Makes a libevent timer fire at the monotonic time wake_us. */
 void daemon_timer_at(struct event *timer, uint64_t wake_us);

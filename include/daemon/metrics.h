@@ -16,3 +16,6 @@ void metrics_write_client(FILE *out, const struct client *c, uint64_t mono_us, u
 /* The kernel's count of datagrams dropped at the daemon's own socket (its
  * receive buffer full): local overload, to tell apart from network loss. */
 void metrics_write_socket_drops(FILE *out, uint64_t drops);
+
+/* The longest single event-loop callback so far (a stall of the loop). */
+void metrics_write_loop(FILE *out, uint64_t busy_max_us);

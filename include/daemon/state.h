@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "core/peers.h"
 
@@ -28,3 +29,12 @@ int state_load(const char *path, struct peers *t, struct state_report *rep);
 /* Writes the whole table. Returns 0 or a negative errno (the old file then
  * stays as it was). */
 int state_save(const char *path, const struct peers *t);
+
+/* state_save in a child process, so that the event loop goes on while the
+ * file is written and synced: the child works on a copy-on-write snapshot
+ * of the table. Returns the child's pid, or a negative errno. */
+pid_t state_save_start(const char *path, const struct peers *t);
+
+/* The outcome of a save started by state_save_start: 0, the save's negative
+ * errno, or -EINPROGRESS while it runs (only when !wait). */
+int state_save_finish(pid_t child, bool wait);

@@ -42,13 +42,15 @@ static void arm_timer(struct client_daemon *d, const struct actions *a)
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
         struct client_daemon *d = arg;
+        uint64_t start = daemon_now_us();
         struct actions a;
 
-        client_timer(&d->core, daemon_now_us(), &a);
+        client_timer(&d->core, start, &a);
         daemon_perform(&d->daemon, &a);
         arm_timer(d, &a);
         update_status(d);
         log_flush();
+        daemon_busy(&d->daemon, start);
 }
 
 static void receive(void *obj, uint64_t now_us, const struct addr *from, const struct opened *in,

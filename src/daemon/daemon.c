@@ -15,6 +15,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/udp.h"
 
@@ -93,9 +94,8 @@ int daemon_init(struct daemon *d, const struct daemon_ops *ops, void *obj, const
         return 0;
 }
 
-static void on_metrics(struct evhttp_request *req, void *arg)
+static void serve_metrics(struct evhttp_request *req, struct daemon *d)
 {
-        struct daemon *d = arg;
         struct evbuffer *body;
         char *text = NULL;
         size_t len = 0;
@@ -117,12 +117,21 @@ static void on_metrics(struct evhttp_request *req, void *arg)
                 return;
         }
         d->ops->metrics(f, d->obj);
+        metrics_write_loop(f, d->busy_max_us);
         fclose(f);
         evbuffer_add(body, text, len); /* a copy: the reply may go out later */
         evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
         evhttp_send_reply(req, 200, "OK", body);
         evbuffer_free(body);
         free(text);
+}
+
+static void on_metrics(struct evhttp_request *req, void *arg)
+{
+        uint64_t start = daemon_now_us();
+
+        serve_metrics(req, arg);
+        daemon_busy(arg, start);
 }
 
 static void on_other(struct evhttp_request *req, void *arg)
@@ -270,7 +279,7 @@ void daemon_perform(struct daemon *d, const struct actions *a)
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
         struct daemon *d = arg;
-        uint64_t now = 0;
+        uint64_t start = daemon_now_us(), now = 0;
         struct actions a;
 
         for (unsigned round = 0; round < 8; round++) {
@@ -293,6 +302,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         if (now && d->ops->after_read)
                 d->ops->after_read(d->obj, now);
         log_flush();
+        daemon_busy(d, start);
 }
 
 void daemon_status(struct daemon *d, const char *text)
@@ -301,6 +311,14 @@ void daemon_status(struct daemon *d, const char *text)
                 return;
         snprintf(d->status, sizeof(d->status), "%s", text);
         notify_status(d->status);
+}
+
+void daemon_busy(struct daemon *d, uint64_t start_us)
+{
+        uint64_t took = daemon_now_us() - start_us;
+
+        if (took > d->busy_max_us)
+                d->busy_max_us = took;
 }
 
 void daemon_timer_at(struct event *timer, uint64_t wake_us)

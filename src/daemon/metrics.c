@@ -118,3 +118,10 @@ void metrics_write_socket_drops(FILE *out, uint64_t drops)
                 "Datagrams the kernel dropped because this daemon's receive buffer was full (not network loss).",
                 drops);
 }
+
+void metrics_write_loop(FILE *out, uint64_t busy_max_us)
+{
+        gauge(out, "loop_busy_max_seconds",
+              "The longest the event loop spent in one callback since the start: how long a datagram may wait.",
+              (double)busy_max_us / 1e6);
+}

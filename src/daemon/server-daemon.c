@@ -33,6 +33,8 @@ struct server_daemon {
         struct event *state_ev;    /* saves the state a little after a change */
         struct event *silence_ev;  /* server_timer: clients gone silent */
         uint64_t state_saved;      /* core.state_changes when last saved */
+        pid_t state_child;         /* a save under way (0: none) */
+        uint64_t state_saving;     /* core.state_changes that save holds */
         int state_load_err;        /* from setup, logged once the log is open */
         struct state_report state_report;
         int state_save_err;        /* the last save's error, logged once */
@@ -46,23 +48,60 @@ static struct server_config server_config_of(const struct config *cfg)
                                        .keepalive_count = cfg->keepalive_count };
 }
 
-static void save_state(struct server_daemon *d)
+/* Notes how a save ended: an error once, and its recovery. */
+static void saved(struct server_daemon *d, int r, uint64_t changes)
 {
-        int r = state_save(d->state_path, &d->core.peers);
-
         if (r < 0 && r != d->state_save_err)
                 log_printf(LOG_LEVEL_ERROR, "Cannot write the state file %s: %s", d->state_path, strerror(-r));
         else if (r == 0 && d->state_save_err)
                 log_printf(LOG_LEVEL_INFO, "State file %s written again", d->state_path);
         d->state_save_err = r;
         if (r == 0)
-                d->state_saved = d->core.state_changes;
+                d->state_saved = changes;
 }
 
+/* Saves in the loop itself: at the end, when nothing else waits. */
+static void save_state_now(struct server_daemon *d)
+{
+        if (d->state_child > 0)
+                saved(d, state_save_finish(d->state_child, true), d->state_saving);
+        d->state_child = 0;
+        if (d->core.state_changes != d->state_saved || d->state_report.kept_aside)
+                saved(d, state_save(d->state_path, &d->core.peers), d->core.state_changes);
+}
+
+/* A second after a change: reap the save under way, if any, then start one
+ * for what changed since, in a child process so that the loop never waits
+ * for the disk; come back while a save runs. */
 static void on_state_timer(evutil_socket_t fd, short what, void *arg)
 {
-        save_state(arg);
+        struct server_daemon *d = arg;
+        struct timeval tv = { .tv_sec = STATE_DELAY_S };
+        uint64_t start = daemon_now_us();
+        pid_t child;
+
+        if (d->state_child > 0) {
+                int r = state_save_finish(d->state_child, false);
+
+                if (r == -EINPROGRESS) {
+                        evtimer_add(d->state_ev, &tv);
+                        return;
+                }
+                saved(d, r, d->state_saving);
+                d->state_child = 0;
+        }
+        if (d->core.state_changes == d->state_saved)
+                return;
+        child = state_save_start(d->state_path, &d->core.peers);
+        if (child < 0) {
+                saved(d, child, 0);
+        } else {
+                d->state_child = child;
+                d->state_saving = d->core.state_changes;
+        }
+        evtimer_add(d->state_ev, &tv);
         log_flush();
+        daemon_busy(&d->daemon, start);
 }
 
 /* After a batch: schedule a save if the replay state changed. */
@@ -142,12 +181,14 @@ static void after_read(void *obj, uint64_t now_us)
 static void on_silence_timer(evutil_socket_t fd, short what, void *arg)
 {
         struct server_daemon *d = arg;
+        uint64_t start = daemon_now_us();
         struct actions a;
 
-        server_timer(&d->core, daemon_now_us(), &a);
+        server_timer(&d->core, start, &a);
         daemon_perform(&d->daemon, &a);
         log_flush();
         daemon_timer_at(d->silence_ev, a.wake_us);
+        daemon_busy(&d->daemon, start);
 }
 
 static void write_metrics(FILE *out, void *obj)
@@ -246,8 +287,8 @@ int server_daemon_run(struct server_daemon *d)
         update_status(d, daemon_now_us());
         daemon_timer_at(d->silence_ev, daemon_now_us() + 2 * d->core.cfg.keepalive_interval_us);
         r = daemon_run(&d->daemon);
-        if (d->state_path && (d->core.state_changes != d->state_saved || d->state_report.kept_aside))
-                save_state(d);
+        if (d->state_path)
+                save_state_now(d);
         return r;
 }
 

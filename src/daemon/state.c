@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include <jansson.h>
 
@@ -149,4 +150,37 @@ int state_save(const char *path, const struct peers *t)
                 return r;
         }
         return sync_dir(path);
+}
+
+pid_t state_save_start(const char *path, const struct peers *t)
+{
+        pid_t pid = fork();
+
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                /* the child: write, and say how it went in the exit status
+                 * (an errno fits); _exit, so nothing of the parent's is flushed */
+                int r = state_save(path, t);
+
+                _exit(r < 0 && -r < 256 ? -r : r < 0 ? EIO : 0);
+        }
+        return pid;
+}
+
+int state_save_finish(pid_t child, bool wait)
+{
+        int status;
+        pid_t r;
+
+        do
+                r = waitpid(child, &status, wait ? 0 : WNOHANG);
+        while (r < 0 && errno == EINTR);
+        if (r < 0)
+                return -errno;
+        if (r == 0)
+                return -EINPROGRESS;
+        if (!WIFEXITED(status))
+                return -EINTR; /* killed: the old file is still whole */
+        return -WEXITSTATUS(status);
 }
