@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import integration as it  # noqa: E402
 
 passed, failed, skipped = [], [], []
+BS = "\\"
 
 
 def check(cond, what):
@@ -91,6 +92,8 @@ def run(env):
     else:
         print("skip - prometheus is missing")
 
+    many_clients(env, server, sm)
+
     # bad addresses: status 2; taken: status 1
     for bad, status in (("nonsense", 2), ("127.0.0.1:0", 2), ("127.0.0.1:%d" % sm, 1)):
         r = subprocess.run([it.BIN, "--server", "--host", "127.0.0.1", "--port", "0", "--key-file", env.key_file,
@@ -98,6 +101,27 @@ def run(env):
         check(r.returncode == status and "--metrics-listen" in r.stderr,
               "--metrics-listen %s: status %d (%d, %s)" % (bad, status, r.returncode, r.stderr.strip()))
     check(client.stop() == 0 and server.stop() == 0, "clean exits")
+
+
+def many_clients(env, server, sm):
+    """Past METRICS_PER_CLIENT_MAX (100) clients the per-client series stop
+    at the 100 heard last while the totals count everyone; ids that differ
+    only as a NUL against a literal backslash-zero get distinct labels."""
+    init = it.sender(env, server.port())
+    odd = ["nul\x00", "nul\\0"]
+    for i in range(150):
+        init("many-%d" % i, 1)
+    for cid in odd:
+        check(init(cid, 1)[0] is not None, "client %r answered" % cid)
+    _, _, text = get("http://127.0.0.1:%d/metrics" % sm)
+    series = [l for l in text.splitlines() if l.startswith("udp_canary_client_packets_received_total{")]
+    check(value(text, "udp_canary_clients") == 153, "the total counts every client: %s" % value(text, "udp_canary_clients"))
+    check(len(series) == 100, "per-client series capped at 100: %d" % len(series))
+    labels = [l.split('client="', 1)[1].rsplit('"}', 1)[0] for l in series]
+    check(len(set(labels)) == len(labels), "no two clients share a label")
+    # a backslash is \\ in JSON, then each backslash doubled for Prometheus
+    want = ["nul" + BS * 4 + "0", "nul" + BS * 2 + "u0000"]
+    check(labels[:2] == want, "the most recent first, NUL and backslash-zero told apart: %s" % labels[:2])
 
 
 def scrape_with_prometheus(sm, cm):

@@ -2,6 +2,12 @@
  * (version 0.0.4), served on /metrics by the daemons (--metrics-listen). */
 #pragma once
 
+/* Per-client series are served for this many clients at most, the most
+ * recently heard: each is a time series in Prometheus, and a table of
+ * 65,536 clients would make a scrape of tens of megabytes. The totals
+ * cover every client. */
+#define METRICS_PER_CLIENT_MAX 100
+
 #include <stdint.h>
 #include <stdio.h>
 

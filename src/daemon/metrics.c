@@ -1,7 +1,7 @@
 /* metrics: the Prometheus text format of the daemons' counters. Names
  * follow Prometheus' conventions: udp_canary_ prefix, _total for counters,
- * base units (seconds). The server labels per-client series by client id;
- * their number is bounded by --max-clients. */
+ * base units (seconds). The server labels per-client series by client id,
+ * for the METRICS_PER_CLIENT_MAX clients heard most recently. */
 #include "daemon/metrics.h"
 
 #include <inttypes.h>
@@ -34,26 +34,28 @@ static void packets(FILE *out, const uint64_t rx[3], const uint64_t tx[3])
                         type_label[t], rx[t], type_label[t], tx[t]);
 }
 
-/* A label value: backslash, double quote and newline escaped. */
+/* A client id as a label value: its JSON text without the quotes (as the
+ * state file writes it, so no two ids look alike: a NUL is \u0000, a
+ * backslash \\), then Prometheus' escapes for backslash and quote. */
 static void label(FILE *out, const char *s, size_t n)
 {
-        for (size_t i = 0; i < n; i++) {
-                if (s[i] == '\\' || s[i] == '"')
+        char json[MESSAGE_TEXT_MAX];
+        ssize_t len = message_json_string(s, n, json, sizeof(json));
+
+        for (ssize_t i = 1; i < len - 1; i++) {
+                if (json[i] == '\\' || json[i] == '"')
                         fputc('\\', out);
-                if (s[i] == '\n')
-                        fputs("\\n", out);
-                else if (s[i] == '\0')
-                        fputs("\\\\0", out);
-                else
-                        fputc(s[i], out);
+                fputc(json[i], out);
         }
 }
 
 static void per_client(FILE *out, const struct server *s, const char *name, const char *type, const char *help,
                        uint64_t mono_us, uint64_t wall_us, int which)
 {
+        size_t n = 0;
+
         head(out, name, type, help);
-        for (const struct peer *p = s->peers.newest; p; p = p->older) {
+        for (const struct peer *p = s->peers.newest; p && n < METRICS_PER_CLIENT_MAX; p = p->older, n++) {
                 fprintf(out, "udp_canary_%s{client=\"", name);
                 label(out, p->id, p->id_len);
                 if (which == 0)
