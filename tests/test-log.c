@@ -108,7 +108,7 @@ static void test_detection_texts(void)
         CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "Duplicate keepalive 3 of 'home' in handshake 1732673217");
         e.kind = EVENT_SILENT;
         e.duration_us = 53250000;
-        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "Silent: nothing from 'home' for 53.2 s, last at 203.0.113.9:61000");
+        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "Silent: nothing from 'home' for 53.2 s, last at 203.0.113.9:61000: client to server, or both ways");
         e.kind = EVENT_BACK;
         e.duration_us = 120500000;
         CHECK_STR(fmt(&e, LOG_LEVEL_INFO), "Back: 'home' heard again after 120.5 s, at 203.0.113.9:61000");
@@ -118,7 +118,7 @@ static void test_detection_texts(void)
         e.duration_us = 5000000;
         CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "No answer to handshake 1732673218 after 5.0 s");
         e.kind = EVENT_OUTAGE_START;
-        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "Outage: no answer since handshake 1732673218, 5.0 s ago");
+        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "Outage: no answer since handshake 1732673218, 5.0 s ago: direction unknown from this end");
         e.kind = EVENT_OUTAGE_END;
         e.has_msg = true;
         CHECK_INT(message_init(&e.msg, MESSAGE_HANDSHAKE_RESPONSE, "home", 4, 1732673225, 0), 0);

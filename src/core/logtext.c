@@ -74,8 +74,12 @@ static int format_detection(const struct core_event *ev, const char *who, const 
                 return snprintf(buf, cap, "Duplicate keepalive %" PRIu64 " of %s in handshake %" PRIu64,
                                 ev->msg.data[1], id, ev->msg.data[0]);
         case EVENT_SILENT:
-                return snprintf(buf, cap, "Silent: nothing from %s for %" PRIu64 ".%" PRIu64 " s, last at %s", id,
-                                SECS(ev->duration_us), who);
+                /* a server hears nothing: its own answers may still go out, so
+                 * what broke is client to server, or both ways */
+                return snprintf(buf, cap,
+                                "Silent: nothing from %s for %" PRIu64 ".%" PRIu64
+                                " s, last at %s: client to server, or both ways",
+                                id, SECS(ev->duration_us), who);
         case EVENT_BACK:
                 *level = LOG_LEVEL_INFO;
                 return snprintf(buf, cap, "Back: %s heard again after %" PRIu64 ".%" PRIu64 " s, at %s", id,
@@ -84,8 +88,11 @@ static int format_detection(const struct core_event *ev, const char *who, const 
                 return snprintf(buf, cap, "No answer to handshake %" PRIu64 " after %" PRIu64 ".%" PRIu64 " s",
                                 ev->expected, SECS(ev->duration_us));
         case EVENT_OUTAGE_START:
-                return snprintf(buf, cap, "Outage: no answer since handshake %" PRIu64 ", %" PRIu64 ".%" PRIu64
-                                " s ago", ev->expected, SECS(ev->duration_us));
+                /* a client cannot tell whether its init or the answer was lost */
+                return snprintf(buf, cap,
+                                "Outage: no answer since handshake %" PRIu64 ", %" PRIu64 ".%" PRIu64
+                                " s ago: direction unknown from this end",
+                                ev->expected, SECS(ev->duration_us));
         case EVENT_OUTAGE_END:
                 *level = LOG_LEVEL_INFO;
                 return snprintf(buf, cap, "Outage over after %" PRIu64 ".%" PRIu64 " s: handshake %" PRIu64
