@@ -69,6 +69,11 @@ struct timeline_outage {
         enum timeline_direction direction;
         unsigned seen_by; /* TIMELINE_SEEN_* bits: 0 when only the matching of both logs shows it */
         uint64_t lost;    /* messages lost in it */
+        bool server_stopped; /* the server's log shows it not running then */
+};
+
+struct timeline_span {
+        int64_t start_us, end_us;
 };
 
 struct timeline_rebind {
@@ -116,6 +121,9 @@ struct timeline_log {
         int64_t shift_us; /* added to every later stamp after a step back */
         uint64_t steps_back;
         uint64_t stamps, stamps_ms, stamps_s; /* how fine its stamps are */
+        bool stopped;                   /* its writer logged "Exit" last */
+        struct timeline_span *down;     /* from an "Exit" to its next line */
+        size_t n_down, cap_down;
 };
 
 struct timeline {

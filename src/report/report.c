@@ -95,26 +95,46 @@ static const char *rtt_text(int64_t us, int64_t res, char buf[static 32])
         return buf;
 }
 
+/* ", 3 client-to-server only" when there are any. */
+static size_t summary_part(char *buf, size_t cap, size_t n, size_t count, const char *what)
+{
+        if (!count || n >= cap)
+                return n;
+        return n + (size_t)snprintf(buf + n, cap - n, "%s%zu %s", buf[n - 1] == '(' ? "" : ", ", count, what);
+}
+
 void report_summary(const struct timeline_client *c, char *buf, size_t cap)
 {
         char id[MESSAGE_TEXT_MAX], d[32], l[32], every[32];
-        size_t s2c = 0, c2s = 0, n;
+        size_t by_dir[4] = { 0 }, stopped = 0, nat = 0, n;
         int64_t longest = 0, iv = median_interval(c);
 
         message_repr_string(c->id, c->id_len, id, sizeof(id));
         for (size_t i = 0; i < c->n_outages; i++) {
-                s2c += c->outages[i].direction == TIMELINE_SERVER_TO_CLIENT;
-                c2s += c->outages[i].direction == TIMELINE_CLIENT_TO_SERVER;
-                longest = longest > c->outages[i].end_us - c->outages[i].start_us
-                                  ? longest
-                                  : c->outages[i].end_us - c->outages[i].start_us;
+                const struct timeline_outage *o = &c->outages[i];
+
+                if (o->server_stopped) {
+                        stopped++;
+                        continue;
+                }
+                nat++;
+                by_dir[o->direction]++;
+                longest = longest > o->end_us - o->start_us ? longest : o->end_us - o->start_us;
         }
         n = (size_t)snprintf(buf, cap, "%s, %s: availability %.2f%%, %zu outage%s", id,
-                             report_duration(c->last_us - c->first_us, d), 100.0 * timeline_availability(c),
-                             c->n_outages, c->n_outages == 1 ? "" : "s");
-        if (n < cap && c->n_outages)
-                n += (size_t)snprintf(buf + n, cap - n, " (%zu server-to-client only, %zu client-to-server only, longest %s)",
-                                      s2c, c2s, report_duration(longest, l));
+                             report_duration(c->last_us - c->first_us, d), 100.0 * timeline_availability(c), nat,
+                             nat == 1 ? "" : "s");
+        if (n < cap && nat) {
+                n += (size_t)snprintf(buf + n, cap - n, " (");
+                n = summary_part(buf, cap, n, by_dir[TIMELINE_SERVER_TO_CLIENT], "server-to-client only");
+                n = summary_part(buf, cap, n, by_dir[TIMELINE_CLIENT_TO_SERVER], "client-to-server only");
+                n = summary_part(buf, cap, n, by_dir[TIMELINE_BOTH], "both ways");
+                n = summary_part(buf, cap, n, by_dir[TIMELINE_UNKNOWN], "direction unknown");
+                if (n < cap)
+                        n += (size_t)snprintf(buf + n, cap - n, ", longest %s)", report_duration(longest, l));
+        }
+        if (n < cap && stopped)
+                n += (size_t)snprintf(buf + n, cap - n, ", %zu while the server was not running", stopped);
         if (n < cap && !c->server_log)
                 n += (size_t)snprintf(buf + n, cap - n, ", NAT rebindings: not visible in a client log");
         else if (n < cap)
@@ -129,10 +149,11 @@ static void text_outage(const struct timeline_outage *o, FILE *out)
 {
         char a[32], b[32], d[32], mn[32], mx[32];
 
-        fprintf(out, "    %s .. %s  %9s  (%s to %s)  %-16s seen by %s%s\n", stamp(o->start_us, a), stamp(o->end_us, b),
+        fprintf(out, "    %s .. %s  %9s  (%s to %s)  %-16s seen by %s%s%s\n", stamp(o->start_us, a), stamp(o->end_us, b),
                 report_duration(o->end_us - o->start_us, d), report_duration(seconds_min_us(o), mn),
                 seconds_max_known(o) ? report_duration(o->end_max_us - o->start_min_us, mx) : "?",
-                direction_name(o->direction), seen_name(o->seen_by), o->ongoing ? ", still going" : "");
+                direction_name(o->direction), seen_name(o->seen_by), o->ongoing ? ", still going" : "",
+                o->server_stopped ? ", the server was not running" : "");
 }
 
 static void text_count(const char *name, const struct timeline_count *k, FILE *out)
@@ -261,6 +282,7 @@ static json_t *json_outage(const struct timeline_outage *o)
         set(j, "seen_by", json_string(seen_name(o->seen_by)));
         set(j, "ongoing", json_boolean(o->ongoing));
         set(j, "lost_messages", json_integer((json_int_t)o->lost));
+        set(j, "server_stopped", json_boolean(o->server_stopped));
         return j;
 }
 

@@ -45,6 +45,7 @@ struct split {
         int64_t c_first, c_last, s_first, s_last; /* coverage of each end's logs */
         int64_t res, grace;
         struct outages by_client, by_server;
+        uint8_t *roles; /* per log */
 };
 
 static int grow(void **arr, size_t *cap, size_t n, size_t size)
@@ -112,6 +113,8 @@ void timeline_free(struct timeline *tl)
         for (size_t i = 0; i < tl->n_clients; i++)
                 client_free(tl->clients[i]);
         free(tl->clients);
+        for (size_t i = 0; i < tl->n_logs; i++)
+                free(tl->logs[i].down);
         free(tl->logs);
         memset(tl, 0, sizeof(*tl));
 }
@@ -193,6 +196,17 @@ int timeline_add(struct timeline *tl, unsigned log, const struct logline *l)
                 return k;
         tl->lines++;
         t = log_time(lg, l->t_us);
+        if (lg->stopped) { /* it ran again: the time between, it did not */
+                if (grow((void **)&lg->down, &lg->cap_down, lg->n_down, sizeof(*lg->down)) < 0)
+                        return -ENOMEM;
+                lg->down[lg->n_down++].end_us = t;
+        }
+        lg->stopped = l->kind == LOGLINE_EXIT;
+        if (lg->stopped) {
+                if (grow((void **)&lg->down, &lg->cap_down, lg->n_down, sizeof(*lg->down)) < 0)
+                        return -ENOMEM;
+                lg->down[lg->n_down] = (struct timeline_span){ t, t };
+        }
         if (l->kind == LOGLINE_INVALID)
                 tl->invalid++;
         if (l->kind == LOGLINE_SOCKET_DROPS)
@@ -308,7 +322,7 @@ static int split_by_role(const struct timeline *tl, struct timeline_client *c, s
                 }
                 sp->res = max64(sp->res, log_resolution(lg));
         }
-        free(roles);
+        sp->roles = roles;
         if (sp->nc)
                 qsort(sp->c, sp->nc, sizeof(*sp->c), by_time);
         if (sp->ns)
@@ -1003,6 +1017,27 @@ static int rebindings(struct timeline_client *c, const struct split *sp)
         return 0;
 }
 
+/* An outage while a server log shows its server stopped is no fault of the
+ * path: it is marked so. */
+static void mark_stopped(const struct timeline *tl, struct timeline_client *c, const struct split *sp)
+{
+        int64_t off = c->offset_known ? c->offset_us : 0;
+
+        for (size_t i = 0; i < c->n_outages; i++) {
+                struct timeline_outage *o = &c->outages[i];
+
+                for (size_t g = 0; g < tl->n_logs && !o->server_stopped; g++) {
+                        const struct timeline_log *lg = &tl->logs[g];
+
+                        if (sp->roles[g] != TIMELINE_ROLE_SERVER)
+                                continue;
+                        for (size_t d = 0; d < lg->n_down && !o->server_stopped; d++)
+                                o->server_stopped = lg->down[d].start_us - off < o->end_us &&
+                                                    o->start_us < lg->down[d].end_us - off;
+                }
+        }
+}
+
 /* --- counts and the whole --- */
 
 static void counts(struct timeline_client *c, const struct split *sp)
@@ -1055,6 +1090,8 @@ static int finish_client(const struct timeline *tl, struct timeline_client *c, c
                 c->keepalives.known = true;
         k = k < 0 ? k : reconstruct(c, &sp, c->last_us);
         k = k < 0 ? k : rebindings(c, &sp);
+        if (k == 0)
+                mark_stopped(tl, c, &sp);
         for (size_t i = 0; i < c->n_outages; i++)
                 c->last_us = max64(c->last_us, c->outages[i].end_us);
 out:
@@ -1062,6 +1099,7 @@ out:
         free(sp.s);
         free(sp.by_client.v);
         free(sp.by_server.v);
+        free(sp.roles);
         return k;
 }
 
