@@ -14,7 +14,7 @@
 
 #define WIDTH 1100
 #define LEFT 200 /* room for the client names */
-#define RIGHT 40
+#define RIGHT 70 /* room for the lane names */
 #define TOP 70
 #define BAR 18
 #define LANE (2 * BAR + 46) /* two bars, room for labels */
@@ -25,7 +25,7 @@ struct frame {
         int64_t t0, t1;
 };
 
-enum mark { MARK_UP = 1, MARK_C2S = 2, MARK_S2C = 4, MARK_BOTH = 8, MARK_UNKNOWN = 16, MARK_REBIND = 32 };
+enum mark { MARK_UP = 1, MARK_C2S = 2, MARK_S2C = 4, MARK_BOTH = 8, MARK_UNKNOWN = 16, MARK_STOPPED = 32, MARK_REBIND = 64 };
 
 static double x_of(const struct frame *f, int64_t t_us)
 {
@@ -136,12 +136,13 @@ static void outage_label(const struct timeline_outage *o, double sx, double ex, 
         double mid = (sx + ex) / 2, half;
         const char *anchor = "middle";
 
-        snprintf(text, sizeof(text), "%s (%s)", report_duration(o->end_us - o->start_us, d), seen[o->seen_by & 3]);
+        snprintf(text, sizeof(text), "%s (%s)", report_duration(o->end_us - o->start_us, d),
+                 o->server_stopped ? "server stopped" : seen[o->seen_by & 3]);
         half = 3.2 * (double)strlen(text);
         if (mid - half < LEFT) {
                 mid = sx;
                 anchor = "start";
-        } else if (mid + half > WIDTH - 4) {
+        } else if (mid + half > WIDTH - RIGHT) {
                 mid = ex;
                 anchor = "end";
         }
@@ -177,7 +178,7 @@ static void draw_outage(const struct frame *f, const struct timeline_client *c, 
                 sx = WIDTH - RIGHT - w;
         fprintf(out, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" class=\"%s\"><title>outage %s, %s, seen by %s"
                      "</title></rect>\n",
-                sx, top, w, h, outage_class(o->direction), report_duration(o->end_us - o->start_us, d),
+                sx, top, w, h, o->server_stopped ? "stopped" : outage_class(o->direction), report_duration(o->end_us - o->start_us, d),
                 outage_class(o->direction), o->seen_by == 3 ? "both logs" : o->seen_by == 1 ? "the client log"
                                                                         : o->seen_by == 2 ? "the server log"
                                                                                           : "matching both logs");
@@ -196,7 +197,7 @@ static void lane_name(const struct timeline_client *c, int y, FILE *out)
                 cut ? "\xe2\x80\xa6" : "", LEFT - 10, y + BAR + 16, 100.0 * timeline_availability(c));
         fprintf(out, "<text x=\"%d\" y=\"%d\" class=\"small\">to server</text>\n<text x=\"%d\" y=\"%d\" class=\"small\">"
                      "to client</text>\n",
-                LEFT + 2, y - 2, LEFT + 2, y + 2 * BAR + 13);
+                WIDTH - RIGHT + 6, y + BAR - 5, WIDTH - RIGHT + 6, y + 2 * BAR - 3);
 }
 
 static unsigned lane(const struct frame *f, const struct timeline_client *c, int y, FILE *out)
@@ -210,7 +211,7 @@ static unsigned lane(const struct frame *f, const struct timeline_client *c, int
                         y + i * (BAR + 2), x1 - x0 > 1 ? x1 - x0 : 1, BAR);
         for (size_t i = 0; i < c->n_outages; i++) {
                 draw_outage(f, c, i, y, out);
-                marks |= outage_mark(c->outages[i].direction);
+                marks |= c->outages[i].server_stopped ? MARK_STOPPED : outage_mark(c->outages[i].direction);
         }
         for (size_t i = 0; i < c->n_rebinds; i++) {
                 char a[ADDR_STRLEN], b[ADDR_STRLEN];
@@ -237,6 +238,7 @@ static void legend(unsigned marks, FILE *out)
                 { MARK_S2C, "s2c", "lost to client" },
                 { MARK_BOTH, "both", "lost both ways" },
                 { MARK_UNKNOWN, "unknown", "unanswered (client log only)" },
+                { MARK_STOPPED, "stopped", "server not running" },
         };
         int x = LEFT;
 
@@ -283,7 +285,7 @@ int report_write_svg(const struct timeline *tl, FILE *out)
               "height=\"6\" fill=\"#b7791f\"/></pattern></defs>\n"
               "<style>text{font-family:sans-serif;fill:#222}.name{font-size:14px}.small{font-size:11px;fill:#555}"
               ".tick{font-size:11px;fill:#444}.title{font-size:16px;font-weight:bold}.label{font-size:11px;fill:#111}"
-              ".up{fill:#7cc47f}.c2s{fill:#d62728}.s2c{fill:#6f42c1}.both{fill:#7a0000}.unknown{fill:url(#hatch)}"
+              ".up{fill:#7cc47f}.c2s{fill:#d62728}.s2c{fill:#6f42c1}.both{fill:#7a0000}.unknown{fill:url(#hatch)}.stopped{fill:#9e9e9e}"
               ".rebind{fill:#ff9f1c;stroke:#7a5200}.rebindline{stroke:#ff9f1c;stroke-width:2}</style>\n",
               out);
         fprintf(out, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", WIDTH, height);
