@@ -9,6 +9,8 @@
 #include <time.h>
 
 #define US ((int64_t)1000000)
+/* Per-day availability up to ten years; beyond, null. */
+#define AVAILABILITY_DAYS_MAX 3660
 
 static const char *stamp(int64_t t_us, char buf[static 32])
 {
@@ -103,13 +105,28 @@ static size_t summary_part(char *buf, size_t cap, size_t n, size_t count, const 
         return n + (size_t)snprintf(buf + n, cap - n, "%s%zu %s", buf[n - 1] == '(' ? "" : ", ", count, what);
 }
 
+/* The id as it is when it prints plainly, else as Python's repr. */
+static void plain_id(const struct timeline_client *c, char id[static MESSAGE_TEXT_MAX])
+{
+        bool plain = c->id_len > 0;
+
+        for (size_t i = 0; i < c->id_len; i++)
+                plain = plain && (unsigned char)c->id[i] >= 0x20 && c->id[i] != 0x7f && c->id[i] != ',';
+        if (plain) {
+                memcpy(id, c->id, c->id_len);
+                id[c->id_len] = '\0';
+        } else {
+                message_repr_string(c->id, c->id_len, id, MESSAGE_TEXT_MAX);
+        }
+}
+
 void report_summary(const struct timeline_client *c, char *buf, size_t cap)
 {
         char id[MESSAGE_TEXT_MAX], d[32], l[32], every[32];
         size_t by_dir[4] = { 0 }, stopped = 0, nat = 0, n;
         int64_t longest = 0, iv = median_interval(c);
 
-        message_repr_string(c->id, c->id_len, id, sizeof(id));
+        plain_id(c, id);
         for (size_t i = 0; i < c->n_outages; i++) {
                 const struct timeline_outage *o = &c->outages[i];
 
@@ -141,6 +158,25 @@ void report_summary(const struct timeline_client *c, char *buf, size_t cap)
                 n += (size_t)snprintf(buf + n, cap - n, ", NAT moved the flow %zu time%s%s%s", c->n_rebinds,
                                       c->n_rebinds == 1 ? "" : "s", iv ? ", every " : "", iv ? report_duration(iv, every) : "");
         (void)n;
+}
+
+/* Availability at the outages' longest and shortest bounds, in the period. */
+static void availability_bounds(const struct timeline_client *c, double *lo, double *hi)
+{
+        int64_t period = c->last_us - c->first_us, most = 0, least = 0;
+
+        for (size_t i = 0; i < c->n_outages; i++) {
+                const struct timeline_outage *o = &c->outages[i];
+                int64_t a = o->start_min_known ? o->start_min_us : c->first_us;
+                int64_t b = o->end_max_known ? o->end_max_us : c->last_us;
+
+                a = a < c->first_us ? c->first_us : a;
+                b = b > c->last_us ? c->last_us : b;
+                most += b > a ? b - a : 0;
+                least += seconds_min_us(o);
+        }
+        *lo = period > 0 ? 1.0 - (double)(most < period ? most : period) / (double)period : 1.0;
+        *hi = period > 0 ? 1.0 - (double)(least < period ? least : period) / (double)period : 1.0;
 }
 
 /* --- text --- */
@@ -181,9 +217,13 @@ static void text_rtt(const struct timeline_client *c, FILE *out)
                 rtt_text(v[c->n_rtt - 1], c->resolution_us, m), c->n_rtt);
 }
 
+static void text_buckets(const struct timeline_client *c, FILE *out);
+
 static void text_client(const struct timeline_client *c, FILE *out)
 {
         char id[MESSAGE_TEXT_MAX], a[32], b[32], d[32], o[ADDR_STRLEN], n[ADDR_STRLEN], line[1024];
+        int64_t iv = median_interval(c);
+        double lo, hi;
 
         message_repr_string(c->id, c->id_len, id, sizeof(id));
         fprintf(out, "\nclient %s (%s)\n", id,
@@ -199,7 +239,10 @@ static void text_client(const struct timeline_client *c, FILE *out)
                 (double)c->keepalive_us / 1e6, c->keepalive_learned ? "from the log" : "default or option",
                 (double)c->handshake_timeout_us / 1e6, c->handshake_timeout_learned ? "from the log" : "default or option",
                 c->keepalive_count);
-        fprintf(out, "  availability  %.2f %%\n", 100.0 * timeline_availability(c));
+        availability_bounds(c, &lo, &hi);
+        fprintf(out, "  availability  %.2f %% (between %.2f and %.2f %%)\n", 100.0 * timeline_availability(c),
+                100.0 * lo, 100.0 * hi);
+        text_buckets(c, out);
         text_count("to server", &c->delivery[TIMELINE_C2S], out);
         text_count("to client", &c->delivery[TIMELINE_S2C], out);
         if (c->client_log)
@@ -214,7 +257,8 @@ static void text_client(const struct timeline_client *c, FILE *out)
         if (!c->server_log)
                 fprintf(out, "  NAT rebindings: not visible in a client log\n");
         else
-                fprintf(out, "  NAT rebindings %zu\n", c->n_rebinds);
+                fprintf(out, "  NAT rebindings %zu%s%s\n", c->n_rebinds, iv ? ", every " : "",
+                        iv ? report_duration(iv, d) : "");
         for (size_t i = 0; i < c->n_rebinds; i++)
                 fprintf(out, "    %s  %s -> %s\n", stamp(c->rebinds[i].t_us, a), addr_format(&c->rebinds[i].old_peer, o),
                         addr_format(&c->rebinds[i].new_peer, n));
@@ -345,12 +389,39 @@ static int64_t bucket_next(int64_t start_us, bool hours)
         return next > start_us ? next : start_us + (hours ? 3600 : 86400) * US;
 }
 
-static json_t *json_availability(const struct timeline_client *c, bool hours)
+/* Per day, or per hour over two days at most; nothing for a single one. */
+static void text_buckets(const struct timeline_client *c, FILE *out)
 {
-        json_t *a = json_array();
+        bool hours = c->last_us - c->first_us <= 2 * 86400 * US;
         int64_t b = bucket_start(c->first_us, hours);
 
-        for (unsigned i = 0; b < c->last_us && i < 100000; i++) {
+        if (c->last_us - c->first_us > AVAILABILITY_DAYS_MAX * 86400 * US || bucket_next(b, hours) >= c->last_us)
+                return;
+        for (unsigned i = 0; b < c->last_us && i <= 24 * AVAILABILITY_DAYS_MAX; i++) {
+                int64_t e = bucket_next(b, hours), from = b > c->first_us ? b : c->first_us;
+                int64_t to = e < c->last_us ? e : c->last_us;
+                char when[32];
+                time_t t = (time_t)(b / US);
+                struct tm tm;
+
+                if (!localtime_r(&t, &tm) || strftime(when, sizeof(when), hours ? "%Y-%m-%d %H:00" : "%Y-%m-%d", &tm) == 0)
+                        snprintf(when, sizeof(when), "%" PRId64, b / US);
+                if (to > from)
+                        fprintf(out, "    %-16s %7.2f %%\n", when,
+                                100.0 * (1.0 - (double)timeline_down_us(c, from, to) / (double)(to - from)));
+                b = e;
+        }
+}
+
+static json_t *json_availability(const struct timeline_client *c, bool hours)
+{
+        json_t *a;
+        int64_t b = bucket_start(c->first_us, hours);
+
+        if (c->last_us - c->first_us > AVAILABILITY_DAYS_MAX * 86400 * US)
+                return json_null(); /* no log runs this long: a broken stamp */
+        a = json_array();
+        for (unsigned i = 0; b < c->last_us && i <= 24 * AVAILABILITY_DAYS_MAX; i++) {
                 int64_t e = bucket_next(b, hours), from = b > c->first_us ? b : c->first_us;
                 int64_t to = e < c->last_us ? e : c->last_us;
                 char when[32];
@@ -402,11 +473,15 @@ static json_t *json_client(const struct timeline_client *c)
         json_t *j = json_object(), *outs = json_array();
         char line[1024];
         int64_t iv = median_interval(c);
+        double lo, hi;
 
         set(j, "id", json_stringn(c->id, c->id_len));
         set(j, "seen_in", json_pack("{s:b,s:b}", "client_log", c->client_log, "server_log", c->server_log));
         set(j, "period", json_period(c));
         set(j, "availability", json_real(timeline_availability(c)));
+        availability_bounds(c, &lo, &hi);
+        set(j, "availability_min", json_real(lo));
+        set(j, "availability_max", json_real(hi));
         set(j, "timers", json_pack("{s:f,s:f,s:i,s:b,s:b}", "keepalive_interval_seconds", (double)c->keepalive_us / 1e6,
                                    "handshake_timeout_seconds", (double)c->handshake_timeout_us / 1e6, "keepalive_count",
                                    (int)c->keepalive_count, "keepalive_learned", c->keepalive_learned,

@@ -24,6 +24,7 @@ struct key {
 /* What became of one message of a direction, in time order. */
 struct outcome {
         int64_t t_us;
+        uint64_t n; /* messages it stands for: inferred runs are kept as two */
         uint8_t delivered;
         uint8_t boundary; /* nothing can be said across it (a restart) */
 };
@@ -70,7 +71,7 @@ static int olist_push(struct olist *l, int64_t t_us, bool delivered, bool bounda
 {
         if (grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v)) < 0)
                 return -ENOMEM;
-        l->v[l->n++] = (struct outcome){ t_us, delivered, boundary };
+        l->v[l->n++] = (struct outcome){ t_us, 1, delivered, boundary };
         return 0;
 }
 
@@ -616,7 +617,9 @@ static int run_emit(struct outages *out, const struct run *r, bool have_n, int64
         if (o.end_min_us < o.start_max_us) /* a run shorter than the slack */
                 o.end_min_us = o.start_max_us = o.start_us + (o.end_us - o.start_us) / 2;
         if (!r->have_p)
-                o.start_min_us = o.start_max_us;
+                o.start_min_us = min64(o.start_us, o.start_max_us);
+        if (!have_n)
+                o.end_max_us = max64(o.end_us, o.end_min_us);
         return outages_push(out, &o);
 }
 
@@ -636,8 +639,9 @@ static int runs(struct outages *out, const struct olist *l, enum timeline_direct
                         k = run_emit(out, &r, true, o->t_us, false, dir, res, slack, tail);
                         r = (struct run){ .have_p = true, .p = o->t_us };
                 } else {
-                        if (r.lost++ == 0)
+                        if (r.lost == 0)
                                 r.l1 = o->t_us;
+                        r.lost += o->n;
                         r.ln = o->t_us;
                 }
         }
@@ -729,15 +733,21 @@ struct server_walk {
         int64_t resp_t;
 };
 
-/* Lost c2s messages at schedule times from `from` on, kept inside (from, to). */
+/* n lost c2s messages at schedule times from `from` on, kept inside (from,
+ * to): the first and the last, the last standing for all but the first, so
+ * a hostile gap costs no memory. */
 static int infer_lost(struct server_walk *w, int64_t from, int64_t to, uint64_t n, int64_t step0, int64_t step)
 {
-        int k = 0;
+        int64_t first = from + step0, last = first + (int64_t)(n > 1 ? n - 1 : 0) * step;
+        int k;
 
-        for (uint64_t i = 0; i < n && k == 0; i++) {
-                int64_t t = from + step0 + (int64_t)i * step;
-
-                k = olist_push(w->c2s, min64(max64(t, from + 1), to - 1), false, false);
+        if (n == 0)
+                return 0;
+        k = olist_push(w->c2s, min64(max64(first, from + 1), to - 1), false, false);
+        if (k == 0 && n > 1) {
+                k = olist_push(w->c2s, min64(max64(last, from + 1), to - 1), false, false);
+                if (k == 0)
+                        w->c2s->v[w->c2s->n - 1].n = n - 1;
         }
         return k;
 }
@@ -762,7 +772,7 @@ static int gap_to_init(struct server_walk *w, uint64_t h, int64_t t)
         if (w->p.type == MESSAGE_KEEPALIVE) {
                 kas = K > w->p.ctr ? K - w->p.ctr : 0;
                 cycle_left = (int64_t)kas * ki;
-                if (inits > 1000000 || (int64_t)inits * ht > 2 * g + 2 * ht)
+                if (inits > (uint64_t)1 << 32 || (int64_t)inits * ht > 2 * g + 2 * ht)
                         return 1; /* the schedule cannot fit: the client restarted */
                 k = infer_lost(w, w->p.t_us, t, kas, ki, ki);
                 return k < 0 ? k : infer_lost(w, w->p.t_us, t, inits, cycle_left, ht);
@@ -770,7 +780,7 @@ static int gap_to_init(struct server_walk *w, uint64_t h, int64_t t)
         /* p is init h0: was its answer lost (a retry) or its keepalives? */
         retry = (int64_t)(inits + 1) * ht;
         cycle_left = (int64_t)(K > 1 ? K - 1 : 0) * ki + (int64_t)inits * ht;
-        if (inits > 1000000 || min64(retry, cycle_left) > 2 * g + 2 * ht)
+        if (inits > (uint64_t)1 << 32 || min64(retry, cycle_left) > 2 * g + 2 * ht)
                 return 1;
         if (w->resp_pending && w->resp_hs == w->p.hs && (g < retry ? retry - g : g - retry) <= (g < cycle_left ? cycle_left - g : g - cycle_left)) {
                 k = settle_response(w, false);
@@ -859,8 +869,8 @@ static int server_view(struct timeline_client *c, const struct split *sp, struct
                 c->keepalives.lost = w.lost_keepalives;
                 c->delivery[TIMELINE_C2S].known = true;
                 for (size_t i = 0; i < c2s->n; i++) {
-                        c->delivery[TIMELINE_C2S].sent += !c2s->v[i].boundary;
-                        c->delivery[TIMELINE_C2S].received += c2s->v[i].delivered;
+                        c->delivery[TIMELINE_C2S].sent += c2s->v[i].boundary ? 0 : c2s->v[i].n;
+                        c->delivery[TIMELINE_C2S].received += c2s->v[i].delivered ? c2s->v[i].n : 0;
                 }
                 c->delivery[TIMELINE_C2S].lost = c->delivery[TIMELINE_C2S].sent - c->delivery[TIMELINE_C2S].received;
         }
@@ -910,14 +920,20 @@ static void merge(struct outages *l)
         l->n = out;
 }
 
+/* Whether an outage of l (sorted, disjoint) lies within a's bounds. */
 static bool overlaps(const struct timeline_outage *a, const struct outages *l)
 {
-        for (size_t i = 0; i < l->n; i++)
-                if (l->v[i].start_min_us <= a->end_max_us && a->start_min_us <= l->v[i].end_max_us &&
-                    l->v[i].start_us <= a->end_us + (a->end_max_us - a->end_us) &&
-                    a->start_us <= l->v[i].end_us + (l->v[i].end_max_us - l->v[i].end_us))
-                        return true;
-        return false;
+        size_t lo = 0, hi = l->n;
+
+        while (lo < hi) { /* the first that ends after a may have begun */
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (l->v[mid].end_us < a->start_min_us)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo < l->n && l->v[lo].start_us <= a->end_max_us;
 }
 
 /* Each end's own view, for `seen_by` and for a log alone. */
@@ -941,6 +957,7 @@ static int single_views(struct timeline_client *c, struct split *sp, int64_t tai
         for (size_t i = 0; i < sp->by_server.n; i++)
                 sp->by_server.v[i].seen_by = TIMELINE_SEEN_SERVER;
         merge(&sp->by_server);
+        merge(&sp->by_client);
         free(cv.v);
         free(sc.v);
         free(ss.v);
@@ -981,10 +998,31 @@ out:
 
 /* --- NAT rebindings: a fresh message from a new address, at the server --- */
 
-static bool is_server_addr(const struct split *sp, const struct addr *a)
+#define SERVER_ADDRS 16 /* a client names few servers */
+
+struct server_addrs {
+        struct addr v[SERVER_ADDRS];
+        size_t n;
+};
+
+/* The addresses the client's log sends to: the server's own. */
+static void server_addrs(const struct split *sp, struct server_addrs *sa)
 {
-        for (size_t i = 0; i < sp->nc; i++)
-                if (sp->c[i].tx && addr_equal(&sp->c[i].peer, a))
+        sa->n = 0;
+        for (size_t i = 0; i < sp->nc && sa->n < SERVER_ADDRS; i++) {
+                size_t j = 0;
+
+                while (j < sa->n && !addr_equal(&sa->v[j], &sp->c[i].peer))
+                        j++;
+                if (sp->c[i].tx && sp->c[i].peer.len && j == sa->n)
+                        sa->v[sa->n++] = sp->c[i].peer;
+        }
+}
+
+static bool is_server_addr(const struct server_addrs *sa, const struct addr *a)
+{
+        for (size_t i = 0; i < sa->n; i++)
+                if (addr_equal(&sa->v[i], a))
                         return true;
         return false;
 }
@@ -993,7 +1031,9 @@ static int rebindings(struct timeline_client *c, const struct split *sp)
 {
         const struct addr *last = NULL;
         uint64_t max_init = 0, ka_hs = 0, ka_ctr = 0;
+        struct server_addrs sa;
 
+        server_addrs(sp, &sa);
         for (size_t i = 0; i < sp->ns; i++) {
                 const struct timeline_packet *m = &sp->s[i];
                 bool is_fresh = m->type == MESSAGE_HANDSHAKE_INIT ? m->hs > max_init
@@ -1005,7 +1045,7 @@ static int rebindings(struct timeline_client *c, const struct split *sp)
                         max_init = m->hs;
                 else
                         ka_hs = m->hs, ka_ctr = m->ctr;
-                if (last && !addr_equal(last, &m->peer) && !is_server_addr(sp, &m->peer)) {
+                if (last && !addr_equal(last, &m->peer) && !is_server_addr(&sa, &m->peer)) {
                         struct timeline_rebind rb = { m->t_us, *last, m->peer };
 
                         if (grow((void **)&c->rebinds, &c->cap_rebinds, c->n_rebinds, sizeof(rb)) < 0)
@@ -1115,9 +1155,18 @@ int timeline_finish(struct timeline *tl, const struct timeline_opts *o)
 int64_t timeline_down_us(const struct timeline_client *c, int64_t from_us, int64_t to_us)
 {
         int64_t down = 0, covered = from_us;
+        size_t lo = 0, hi = c->n_outages;
 
-        /* outages are sorted and merged: each counts from where the last ended */
-        for (size_t i = 0; i < c->n_outages; i++) {
+        /* outages are sorted and disjoint: the first ending after from_us, on */
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (c->outages[mid].end_us <= from_us)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        for (size_t i = lo; i < c->n_outages && c->outages[i].start_us < to_us; i++) {
                 int64_t s = max64(c->outages[i].start_us, covered), e = min64(c->outages[i].end_us, to_us);
 
                 if (e > s) {
