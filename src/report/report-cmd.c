@@ -276,9 +276,37 @@ static int read_file(struct run *r, const char *path)
         return k;
 }
 
-/* The journal: one log (one machine's clock), its MESSAGE after "udp-canary ". */
+#define JOURNAL_SOURCES 64
+
+/* The journal holds a client's and a server's lines alike when both run on
+ * one machine: each unit (else each process) is a log of its own. */
+struct sources {
+        char name[JOURNAL_SOURCES][128];
+        unsigned n;
+};
+
+static unsigned journal_source(sd_journal *j, struct sources *src)
+{
+        const void *data;
+        size_t len;
+        char name[128];
+
+        if (sd_journal_get_data(j, "_SYSTEMD_UNIT", &data, &len) < 0 && sd_journal_get_data(j, "_PID", &data, &len) < 0)
+                return 0;
+        snprintf(name, sizeof(name), "%.*s", (int)(len < sizeof(name) - 1 ? len : sizeof(name) - 1), (const char *)data);
+        for (unsigned i = 0; i < src->n; i++)
+                if (strcmp(src->name[i], name) == 0)
+                        return i;
+        if (src->n == JOURNAL_SOURCES)
+                return 0;
+        memcpy(src->name[src->n], name, sizeof(name));
+        return src->n++;
+}
+
+/* The journal: its MESSAGE after "udp-canary ", one log per source. */
 static int read_journal(struct run *r)
 {
+        struct sources src = { .n = 0 };
         const struct opts *o = r->o;
         sd_journal *j = NULL;
         int k = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
@@ -297,11 +325,10 @@ static int read_journal(struct run *r)
                         continue;
                 if (l.t_us > o->until_us)
                         break;
-                if (sd_journal_get_data(j, "MESSAGE", &data, &len) < 0 || len < 8 || len > REPORT_LINE_MAX)
+                if (sd_journal_get_data(j, "MESSAGE", &data, &len) < 0 || len < 8 || len > REPORT_LINE_MAX ||
+                    logline_parse_body(&l, (const char *)data + 8, len - 8) < 0)
                         r->in.skipped++;
-                else if (logline_parse_body(&l, (const char *)data + 8, len - 8) < 0)
-                        r->in.skipped++;
-                else if ((k = take(r, 0, &l)) < 0)
+                else if ((k = take(r, journal_source(j, &src), &l)) < 0)
                         break;
         }
         sd_journal_close(j);
