@@ -178,7 +178,8 @@ static void draw_outage(const struct frame *f, const struct timeline_client *c, 
                 sx = WIDTH - RIGHT - w;
         fprintf(out, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" class=\"%s\"><title>outage %s, %s, seen by %s"
                      "</title></rect>\n",
-                sx, top, w, h, o->server_stopped ? "stopped" : outage_class(o->direction), report_duration(o->end_us - o->start_us, d),
+                sx, top, w, h, o->server_stopped ? "stopped" : outage_class(o->direction),
+                report_duration(o->end_us - o->start_us, d),
                 outage_class(o->direction), o->seen_by == 3 ? "both logs" : o->seen_by == 1 ? "the client log"
                                                                         : o->seen_by == 2 ? "the server log"
                                                                                           : "matching both logs");
@@ -285,7 +286,8 @@ int report_write_svg(const struct timeline *tl, FILE *out)
               "height=\"6\" fill=\"#b7791f\"/></pattern></defs>\n"
               "<style>text{font-family:sans-serif;fill:#222}.name{font-size:14px}.small{font-size:11px;fill:#555}"
               ".tick{font-size:11px;fill:#444}.title{font-size:16px;font-weight:bold}.label{font-size:11px;fill:#111}"
-              ".up{fill:#7cc47f}.c2s{fill:#d62728}.s2c{fill:#6f42c1}.both{fill:#7a0000}.unknown{fill:url(#hatch)}.stopped{fill:#9e9e9e}"
+              ".up{fill:#7cc47f}.c2s{fill:#d62728}.s2c{fill:#6f42c1}.both{fill:#7a0000}.unknown{fill:url(#hatch)}"
+              ".stopped{fill:#9e9e9e}"
               ".rebind{fill:#ff9f1c;stroke:#7a5200}.rebindline{stroke:#ff9f1c;stroke-width:2}</style>\n",
               out);
         fprintf(out, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", WIDTH, height);

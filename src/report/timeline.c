@@ -13,6 +13,10 @@
 #include "core/client.h"
 
 #define MIN_RUN 2 /* lost messages in a row that make an outage */
+#define DAY_US (86400 * (int64_t)1000000)
+/* Steps back are carried on from up to a century in all; past that (a clock
+ * reset to 1970, hostile stamps) the time just stands still. */
+#define MAX_SHIFT_US (36525 * DAY_US)
 
 /* A message as a key: (type, handshake id, counter) is unique per client. */
 struct key {
@@ -175,10 +179,11 @@ static int64_t log_time(struct timeline_log *lg, uint64_t raw_us)
         lg->stamps_ms += t % 1000 == 0;
         lg->stamps_s += t % 1000000 == 0;
         if (lg->any && t + lg->shift_us < lg->last_us) {
-                lg->shift_us = lg->last_us - t; /* a step back: carry on from where the log was */
                 lg->steps_back++;
+                if (lg->last_us - t <= MAX_SHIFT_US)
+                        lg->shift_us = lg->last_us - t; /* a step back: carry on from where the log was */
         }
-        t += lg->shift_us;
+        t = max64(t + lg->shift_us, lg->any ? lg->last_us : INT64_MIN);
         if (!lg->any)
                 lg->first_us = t;
         lg->any = true;
@@ -423,6 +428,8 @@ static int learn_keepalive(const struct timeline_packet *p, size_t n, bool tx, i
                 prev = &p[i];
         }
         *ki = m >= 2 ? median(d, m) : 0;
+        if (*ki > DAY_US)
+                *ki = 0; /* no client keeps a flow alive so slowly: not a timer */
         free(d);
         return 0;
 }
@@ -452,6 +459,8 @@ static int learn_retry(const struct timeline_packet *p, size_t n, bool client_en
                 }
         }
         *ht = median(d, m);
+        if (*ht > DAY_US)
+                *ht = 0;
         free(d);
         return 0;
 }
@@ -460,7 +469,7 @@ static int learn_timers(struct timeline_client *c, const struct split *sp, const
 {
         const struct timeline_packet *p = sp->nc ? sp->c : sp->s;
         size_t n = sp->nc ? sp->nc : sp->ns;
-        int64_t ki = 0, ht = 0;
+        int64_t ki = 0, ht = 0, cycle;
         uint64_t count = 0;
         int k = learn_keepalive(p, n, sp->nc > 0, &ki, &count);
 
@@ -470,9 +479,11 @@ static int learn_timers(struct timeline_client *c, const struct split *sp, const
                              : count >= 1       ? (unsigned)count
                                                 : CLIENT_DEFAULT_KEEPALIVE_COUNT;
         c->keepalive_learned = !o->keepalive_us && ki > 0;
-        c->keepalive_us = o->keepalive_us ? o->keepalive_us : ki > 0 ? (uint64_t)ki : CLIENT_DEFAULT_KEEPALIVE_INTERVAL_US;
-        k = learn_retry(p, n, sp->nc > 0, (int64_t)(c->keepalive_us * (c->keepalive_count > 1 ? c->keepalive_count - 1 : 1)),
-                        &ht);
+        c->keepalive_us = o->keepalive_us ? o->keepalive_us
+                          : ki > 0        ? (uint64_t)ki
+                                          : CLIENT_DEFAULT_KEEPALIVE_INTERVAL_US;
+        cycle = (int64_t)(c->keepalive_us * (c->keepalive_count > 1 ? c->keepalive_count - 1 : 1));
+        k = learn_retry(p, n, sp->nc > 0, cycle, &ht);
         if (k < 0)
                 return k;
         c->handshake_timeout_learned = !o->handshake_timeout_us && ht > 0;
@@ -772,17 +783,19 @@ static int gap_to_init(struct server_walk *w, uint64_t h, int64_t t)
         if (w->p.type == MESSAGE_KEEPALIVE) {
                 kas = K > w->p.ctr ? K - w->p.ctr : 0;
                 cycle_left = (int64_t)kas * ki;
-                if (inits > (uint64_t)1 << 32 || (int64_t)inits * ht > 2 * g + 2 * ht)
+                if (ht <= 0 || inits > (uint64_t)((2 * g + 2 * ht) / ht))
                         return 1; /* the schedule cannot fit: the client restarted */
                 k = infer_lost(w, w->p.t_us, t, kas, ki, ki);
                 return k < 0 ? k : infer_lost(w, w->p.t_us, t, inits, cycle_left, ht);
         }
         /* p is init h0: was its answer lost (a retry) or its keepalives? */
+        if (ht <= 0 || inits > (uint64_t)((2 * g + 2 * ht) / ht))
+                return 1;
         retry = (int64_t)(inits + 1) * ht;
         cycle_left = (int64_t)(K > 1 ? K - 1 : 0) * ki + (int64_t)inits * ht;
-        if (inits > (uint64_t)1 << 32 || min64(retry, cycle_left) > 2 * g + 2 * ht)
+        if (min64(retry, cycle_left) > 2 * g + 2 * ht)
                 return 1;
-        if (w->resp_pending && w->resp_hs == w->p.hs && (g < retry ? retry - g : g - retry) <= (g < cycle_left ? cycle_left - g : g - cycle_left)) {
+        if (w->resp_pending && w->resp_hs == w->p.hs && llabs(g - retry) <= llabs(g - cycle_left)) {
                 k = settle_response(w, false);
                 return k < 0 ? k : infer_lost(w, w->p.t_us, t, inits, ht, ht);
         }
@@ -799,8 +812,8 @@ static int gap_to_keepalive(struct server_walk *w, uint64_t h, uint64_t ctr, int
         uint64_t from = w->p.type == MESSAGE_KEEPALIVE ? w->p.ctr : 0;
         int k;
 
-        if (h != w->p.hs)
-                return 1; /* its init never heard, yet answered: the log is not whole */
+        if (h != w->p.hs || ctr > TIMELINE_MAX_KEEPALIVE_COUNT)
+                return 1; /* its init never heard, yet answered, or no counter of ours */
         k = w->p.type == MESSAGE_HANDSHAKE_INIT ? settle_response(w, true) : 0;
         if (ctr > from + 1) {
                 w->lost_keepalives += ctr - from - 1;
@@ -814,7 +827,8 @@ static bool fresh(const struct server_walk *w, const struct timeline_packet *m, 
 {
         if (m->type == MESSAGE_HANDSHAKE_INIT)
                 return m->hs > max_init;
-        return !w->have_p || m->hs > w->p.hs || (m->hs == w->p.hs && (w->p.type == MESSAGE_HANDSHAKE_INIT || m->ctr > w->p.ctr));
+        return !w->have_p || m->hs > w->p.hs ||
+               (m->hs == w->p.hs && (w->p.type == MESSAGE_HANDSHAKE_INIT || m->ctr > w->p.ctr));
 }
 
 static int server_heard(struct server_walk *w, const struct timeline_packet *m)
