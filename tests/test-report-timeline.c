@@ -323,6 +323,38 @@ static void test_roles(void)
         timeline_free(&tl);
 }
 
+/* Hostile lines: extreme stamps jumping back and forth, ids and counters
+ * at the limits; nothing wraps, nothing is inferred past bounds. */
+static void test_hostile(void)
+{
+        static const uint64_t stamps[] = { 0, 253402300799000000ULL, 1, 253402300799000000ULL / 2, 7 };
+        static const uint64_t big[] = { 0, 1, INT64_MAX, (uint64_t)INT64_MAX - 1, 5, 1000001 };
+        struct timeline tl;
+        struct timeline_opts o = { 0 };
+
+        timeline_init(&tl);
+        for (unsigned i = 0; i < 400; i++) {
+                struct logline l = { .kind = i % 3 ? LOGLINE_RX : LOGLINE_TX, .t_us = stamps[i % 5] };
+
+                CHECK(addr_from_string(&l.peer, "192.0.2.1", (uint16_t)(i % 7)) == 0);
+                CHECK(message_init(&l.msg, (enum message_type)(i % 3), "h", 1, big[i % 6], big[(i / 6) % 6]) == 0);
+                CHECK(timeline_add(&tl, i % 2, &l) == 0);
+        }
+        CHECK(timeline_finish(&tl, &o) == 0);
+        for (size_t i = 0; i < tl.n_clients; i++) {
+                const struct timeline_client *c = tl.clients[i];
+
+                CHECK(c->last_us >= c->first_us);
+                CHECK(c->keepalive_us <= 86400ULL * S && c->handshake_timeout_us <= 86400ULL * S);
+                for (size_t j = 0; j < c->n_outages; j++)
+                        CHECK(c->outages[j].end_us >= c->outages[j].start_us &&
+                              c->outages[j].lost <= 2 * 400);
+                for (size_t j = 0; j < c->n_rtt; j++)
+                        CHECK(c->rtt_us[j] >= 0);
+        }
+        timeline_free(&tl);
+}
+
 int main(void)
 {
         test_both_logs_offset();
@@ -332,5 +364,6 @@ int main(void)
         test_loss_is_not_outage();
         test_step_back();
         test_roles();
+        test_hostile();
         return check_finish("report-timeline");
 }
