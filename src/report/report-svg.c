@@ -201,6 +201,40 @@ static void lane_name(const struct timeline_client *c, int y, FILE *out)
                 WIDTH - RIGHT + 6, y + BAR - 5, WIDTH - RIGHT + 6, y + 2 * BAR - 3);
 }
 
+/* NAT rebindings above the lanes, a mark at least 10 px from the last one
+ * drawn (its title counts the ones it stands for); a line through the lanes
+ * only while they are few enough not to hide them. */
+static unsigned rebind_marks(const struct frame *f, const struct timeline_client *c, int y, FILE *out)
+{
+        double last = -100;
+        size_t drawn = 0;
+
+        for (size_t i = 0; i < c->n_rebinds; i++) {
+                char a[ADDR_STRLEN], b[ADDR_STRLEN];
+                double x = x_of(f, c->rebinds[i].t_us);
+                size_t n = 1;
+
+                if (x - last < 10)
+                        continue;
+                while (i + n < c->n_rebinds && x_of(f, c->rebinds[i + n].t_us) - x < 10)
+                        n++;
+                last = x;
+                drawn++;
+                if (n == 1)
+                        fprintf(out, "<path d=\"M%.1f %d l-6 -9 h12 z\" class=\"rebind\"><title>NAT rebinding %s -&gt; %s"
+                                     "</title></path>\n",
+                                x, y - 1, addr_format(&c->rebinds[i].old_peer, a), addr_format(&c->rebinds[i].new_peer, b));
+                else
+                        fprintf(out, "<path d=\"M%.1f %d l-6 -9 h12 z\" class=\"rebind\"><title>%zu NAT rebindings</title>"
+                                     "</path>\n",
+                                x, y - 1, n);
+                if (c->n_rebinds <= 20)
+                        fprintf(out, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" class=\"rebindline\"/>\n", x, y, x,
+                                y + 2 * BAR + 2);
+        }
+        return drawn ? MARK_REBIND : 0;
+}
+
 static unsigned lane(const struct frame *f, const struct timeline_client *c, int y, FILE *out)
 {
         double x0 = x_of(f, c->first_us), x1 = x_of(f, c->last_us);
@@ -210,19 +244,10 @@ static unsigned lane(const struct frame *f, const struct timeline_client *c, int
         for (int i = 0; i < 2; i++)
                 fprintf(out, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" class=\"up\"/>\n", x0,
                         y + i * (BAR + 2), x1 - x0 > 1 ? x1 - x0 : 1, BAR);
+        marks |= rebind_marks(f, c, y, out);
         for (size_t i = 0; i < c->n_outages; i++) {
                 draw_outage(f, c, i, y, out);
                 marks |= c->outages[i].server_stopped ? MARK_STOPPED : outage_mark(c->outages[i].direction);
-        }
-        for (size_t i = 0; i < c->n_rebinds; i++) {
-                char a[ADDR_STRLEN], b[ADDR_STRLEN];
-                double x = x_of(f, c->rebinds[i].t_us);
-
-                fprintf(out, "<path d=\"M%.1f %d l-6 -9 h12 z\" class=\"rebind\"><title>NAT rebinding %s -&gt; %s"
-                             "</title></path>\n<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" class=\"rebindline\"/>\n",
-                        x, y - 1, addr_format(&c->rebinds[i].old_peer, a), addr_format(&c->rebinds[i].new_peer, b), x, y,
-                        x, y + 2 * BAR + 2);
-                marks |= MARK_REBIND;
         }
         return marks;
 }
