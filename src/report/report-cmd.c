@@ -1,38 +1,61 @@
-/* report-cmd: `udp-canary report` (see report-cmd.h). */
+/* report-cmd: `udp-canary report`, the shell around the timeline: options,
+ * reading files (plain or gzip-compressed, through `gzip -dc`) or the
+ * journal line by line with a bound on the line length, and writing the
+ * report. Each file is its own log: its role and clock are its own. */
 #include "report/report-cmd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <systemd/sd-journal.h>
 
 #include "daemon/config.h"
 #include "report/report.h"
 
+/* Longer lines are no log line of ours: skipped without being held. */
+#define REPORT_LINE_MAX (MESSAGE_TEXT_MAX + 256)
+
+extern char **environ;
+
 static const char usage[] =
-        "usage: udp-canary report [--json] [--svg FILE] [--id ID] [--keepalive-interval S]\n"
-        "                         [--keepalive-count N] [FILE... | --journal [--since T] [--until T]]\n"
+        "usage: udp-canary report [--json] [--svg FILE|-] [--id ID] [--since T] [--until T]\n"
+        "                         [--keepalive-interval S] [--handshake-timeout S] [--keepalive-count N]\n"
+        "                         [FILE... | --journal]\n"
         "\n"
-        "Reads udp-canary logs (this program's or the original udp-canary.py's; default\n"
-        "udp-canary.log) or the journal, and tells per client: the period, availability,\n"
-        "outages and which side saw them, NAT rebindings, keepalive loss and duplicates,\n"
-        "handshakes, round trips, invalid and replayed packets.\n"
-        "  --json                 write JSON instead of text\n"
-        "  --svg FILE             also draw the timeline into FILE\n"
-        "  --id ID                only this client\n"
+        "Reads udp-canary logs (this program's or the original udp-canary.py's, plain or\n"
+        "gzip-compressed; default udp-canary.log) or the journal, and tells per client\n"
+        "when the flow broke, in which direction and for how long, with bounds; NAT\n"
+        "rebindings; delivery per direction; round trips; a summary line per client.\n"
+        "Give the client's and the server's logs together to match every message sent\n"
+        "to its receipt (their clocks need not agree).\n"
+        "  --json                 write JSON (version 2) instead of text\n"
+        "  --svg FILE             also draw the timeline into FILE ('-': standard output)\n"
+        "  --id ID                only this client (an error when it is not in the logs)\n"
         "  --journal              read the journal (SYSLOG_IDENTIFIER=udp-canary)\n"
-        "  --since T, --until T   journal period, 'YYYY-MM-DD HH:MM[:SS]'\n"
-        "  --keepalive-interval S, --keepalive-count N   the clients' timers (silence is\n"
-        "                         two intervals; default 26.625 s and 5)\n";
+        "  --since T, --until T   only lines in this period, 'YYYY-MM-DD[ HH:MM[:SS]]'\n"
+        "  --keepalive-interval S, --handshake-timeout S, --keepalive-count N\n"
+        "                         the clients' timers; by default learned from the logs\n";
 
 struct opts {
         bool json, journal;
         const char *svg, *id;
         uint64_t since_us, until_us;
-        uint64_t keepalive_us;
-        unsigned keepalive_count;
+        struct timeline_opts timers;
+};
+
+/* What one run holds: the timeline, and what the shell counts. */
+struct run {
+        struct timeline tl;
+        struct report_input in;
+        const struct opts *o;
+        unsigned next_log;
 };
 
 static int fail(const char *what, const char *value)
@@ -41,11 +64,13 @@ static int fail(const char *what, const char *value)
         return 2;
 }
 
-/* A time option: a full stamp, or without seconds. */
+/* A time option: a full stamp, or without seconds, or a day. */
 static int parse_when(const char *s, uint64_t *t_us)
 {
-        char buf[32];
+        char buf[48];
 
+        if (strlen(s) > 24)
+                return -EINVAL;
         if (logline_parse_time(s, strlen(s), t_us) == 0)
                 return 0;
         snprintf(buf, sizeof(buf), "%s:00", s);
@@ -55,120 +80,234 @@ static int parse_when(const char *s, uint64_t *t_us)
         return logline_parse_time(buf, strlen(buf), t_us);
 }
 
-static int parse_opts(struct opts *o, int argc, char **argv)
+static int parse_seconds(const char *s, uint64_t *us)
 {
-        static const struct option longopts[] = {
-                { "json", no_argument, NULL, 'j' },          { "svg", required_argument, NULL, 's' },
-                { "id", required_argument, NULL, 'i' },      { "journal", no_argument, NULL, 'J' },
-                { "since", required_argument, NULL, 'S' },   { "until", required_argument, NULL, 'U' },
-                { "keepalive-interval", required_argument, NULL, 'k' },
-                { "keepalive-count", required_argument, NULL, 'c' },
-                { "help", no_argument, NULL, 'h' },          { 0 },
-        };
-        int opt;
+        char *end;
+        double d = strtod(s, &end);
 
-        *o = (struct opts){ .keepalive_us = 26625000, .keepalive_count = 5, .until_us = UINT64_MAX };
-        opterr = 0;
-        optind = 1;
-        while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-                char *end;
-                double d;
-
-                switch (opt) {
-                case 'j': o->json = true; break;
-                case 's': o->svg = optarg; break;
-                case 'i': o->id = optarg; break;
-                case 'J': o->journal = true; break;
-                case 'S':
-                case 'U':
-                        if (parse_when(optarg, opt == 'S' ? &o->since_us : &o->until_us) < 0)
-                                return fail("not a time (YYYY-MM-DD HH:MM[:SS]):", optarg);
-                        break;
-                case 'k':
-                        d = strtod(optarg, &end);
-                        if (*end || !(d >= 0.001 && d <= 86400))
-                                return fail("--keepalive-interval: not a number of seconds:", optarg);
-                        o->keepalive_us = (uint64_t)(d * 1e6);
-                        break;
-                case 'c':
-                        o->keepalive_count = (unsigned)strtoul(optarg, &end, 10);
-                        if (*end || o->keepalive_count < 1 || o->keepalive_count > 1000)
-                                return fail("--keepalive-count: not a whole number from 1 to 1000:", optarg);
-                        break;
-                case 'h':
-                        fputs(usage, stdout);
-                        exit(0);
-                case ':':
-                        return fail("this option needs a value:", argv[optind - 1]);
-                default:
-                        return fail("unknown option:", argv[optind - 1]);
-                }
-        }
-        if (o->journal && optind < argc)
-                return fail("give files or --journal, not both", NULL);
+        if (end == s || *end || !(d >= 0.001 && d <= 86400))
+                return -EINVAL;
+        *us = (uint64_t)(d * 1e6);
         return 0;
 }
 
-/* The first stamp in a file, to put several files in time order. */
-struct input {
-        const char *path;
-        uint64_t first_us;
-};
-
-static uint64_t first_stamp(const char *path)
+static int parse_opt(struct opts *o, int opt, char **argv)
 {
-        FILE *f = fopen(path, "re");
-        char *line = NULL;
-        size_t cap = 0;
-        ssize_t n;
-        uint64_t t = UINT64_MAX;
-        struct logline l;
+        char *end;
 
-        while (f && t == UINT64_MAX && (n = getline(&line, &cap, f)) >= 0)
-                if (n > 0 && logline_parse(&l, line, (size_t)(line[n - 1] == '\n' ? n - 1 : n)) == 0)
-                        t = l.t_us;
+        switch (opt) {
+        case 'j': o->json = true; return 0;
+        case 's': o->svg = optarg; return 0;
+        case 'i': o->id = optarg; return 0;
+        case 'J': o->journal = true; return 0;
+        case 'S':
+        case 'U':
+                if (parse_when(optarg, opt == 'S' ? &o->since_us : &o->until_us) < 0)
+                        return fail("not a time (YYYY-MM-DD HH:MM[:SS]):", optarg);
+                return 0;
+        case 'k':
+        case 't':
+                if (parse_seconds(optarg, opt == 'k' ? &o->timers.keepalive_us : &o->timers.handshake_timeout_us) < 0)
+                        return fail("not a number of seconds from 0.001 to 86400:", optarg);
+                return 0;
+        case 'c':
+                errno = 0;
+                o->timers.keepalive_count = (unsigned)strtoul(optarg, &end, 10);
+                if (*end || errno || o->timers.keepalive_count < 1 ||
+                    o->timers.keepalive_count > TIMELINE_MAX_KEEPALIVE_COUNT)
+                        return fail("--keepalive-count: not a whole number from 1 to 1000:", optarg);
+                return 0;
+        case 'h':
+                fputs(usage, stdout);
+                exit(0);
+        case ':': return fail("this option needs a value:", argv[optind - 1]);
+        default: return fail("unknown option:", argv[optind - 1]);
+        }
+}
+
+static int parse_opts(struct opts *o, int argc, char **argv)
+{
+        static const struct option longopts[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "svg", required_argument, NULL, 's' },
+                { "id", required_argument, NULL, 'i' },
+                { "journal", no_argument, NULL, 'J' },
+                { "since", required_argument, NULL, 'S' },
+                { "until", required_argument, NULL, 'U' },
+                { "keepalive-interval", required_argument, NULL, 'k' },
+                { "handshake-timeout", required_argument, NULL, 't' },
+                { "keepalive-count", required_argument, NULL, 'c' },
+                { "help", no_argument, NULL, 'h' },
+                { 0 },
+        };
+        int opt, k = 0;
+
+        *o = (struct opts){ .until_us = UINT64_MAX };
+        opterr = 0;
+        optind = 1;
+        while (k == 0 && (opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1)
+                k = parse_opt(o, opt, argv);
+        if (k == 0 && o->journal && optind < argc)
+                k = fail("give files or --journal, not both", NULL);
+        return k;
+}
+
+/* One parsed line: kept when in the period and of the client asked for. */
+static int take(struct run *r, unsigned log, const struct logline *l)
+{
+        const struct opts *o = r->o;
+
+        if (l->t_us < o->since_us || l->t_us > o->until_us)
+                return 0;
+        if (o->id && (l->kind == LOGLINE_TX || l->kind == LOGLINE_RX) &&
+            (l->msg.id_len != strlen(o->id) || memcmp(l->msg.id, o->id, l->msg.id_len) != 0))
+                return 0;
+        return timeline_add(&r->tl, log, l);
+}
+
+/* Reads a line into buf (at most cap - 1 bytes kept). Returns its length,
+ * -E2BIG for a longer one (read to its end, not kept), -1 at the end. */
+static ssize_t read_line(FILE *f, char *buf, size_t cap)
+{
+        size_t n = 0;
+        bool over = false, any = false;
+        int ch;
+
+        while ((ch = getc_unlocked(f)) != EOF) {
+                any = true;
+                if (ch == '\n')
+                        break;
+                if (n + 1 < cap)
+                        buf[n++] = (char)ch;
+                else
+                        over = true;
+        }
+        if (!any)
+                return -1;
+        while (n > 0 && buf[n - 1] == '\r')
+                n--;
+        buf[n] = '\0';
+        return over ? -E2BIG : (ssize_t)n;
+}
+
+static int read_stream(struct run *r, FILE *f, unsigned log)
+{
+        char *line = malloc(REPORT_LINE_MAX);
+        ssize_t n;
+        int k = 0;
+
+        if (!line)
+                return -ENOMEM;
+        while (k == 0 && (n = read_line(f, line, REPORT_LINE_MAX)) != -1) {
+                struct logline l;
+
+                if (n == 0)
+                        continue;
+                if (n < 0 || logline_parse(&l, line, (size_t)n) < 0)
+                        r->in.skipped++;
+                else
+                        k = take(r, log, &l);
+        }
         free(line);
-        if (f)
-                fclose(f);
-        return t;
+        return k;
 }
 
-static int by_first(const void *a, const void *b)
+/* Whether the file starts with gzip's magic. */
+static int is_gzip(const char *path, bool *gz)
 {
-        const struct input *x = a, *y = b;
-
-        return x->first_us < y->first_us ? -1 : x->first_us > y->first_us;
-}
-
-static int read_file(struct report *r, const char *path)
-{
+        unsigned char magic[2];
         FILE *f = fopen(path, "re");
-        char *line = NULL;
-        size_t cap = 0;
-        ssize_t n;
 
         if (!f)
                 return -errno;
-        while ((n = getline(&line, &cap, f)) >= 0) {
-                struct logline l;
-                size_t len = (size_t)n;
-
-                while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-                        len--;
-                if (len == 0)
-                        continue;
-                if (logline_parse(&l, line, len) == 0)
-                        report_line(r, &l);
-                else
-                        r->skipped++;
-        }
-        free(line);
+        *gz = fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
         fclose(f);
         return 0;
 }
 
-static int read_journal(struct report *r, const struct opts *o)
+/* A compressed log through `gzip -dc`: no zlib needed, and a rotated log
+ * reads as it is. */
+static int read_gzip(struct run *r, const char *path, unsigned log)
 {
+        char *const argv[] = { (char *)"gzip", (char *)"-dc", (char *)"--", (char *)path, NULL };
+        posix_spawn_file_actions_t fa;
+        int fd[2], status = 0, k;
+        pid_t pid = -1;
+        FILE *f = NULL;
+
+        if (pipe2(fd, O_CLOEXEC) < 0)
+                return -errno;
+        k = -posix_spawn_file_actions_init(&fa);
+        if (k == 0) {
+                k = -posix_spawn_file_actions_adddup2(&fa, fd[1], STDOUT_FILENO);
+                k = k ? k : -posix_spawnp(&pid, "gzip", &fa, NULL, argv, environ);
+                posix_spawn_file_actions_destroy(&fa);
+        }
+        close(fd[1]);
+        if (k == 0 && !(f = fdopen(fd[0], "r")))
+                k = -errno;
+        if (k == 0)
+                k = read_stream(r, f, log);
+        if (f)
+                fclose(f); /* closes fd[0]: a gzip still writing ends on SIGPIPE */
+        else
+                close(fd[0]);
+        if (pid > 0 && (waitpid(pid, &status, 0) < 0 || (k == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))))
+                k = k ? k : -EIO;
+        return k;
+}
+
+static int read_file(struct run *r, const char *path)
+{
+        unsigned log = r->next_log++;
+        bool gz = false;
+        FILE *f;
+        int k = is_gzip(path, &gz);
+
+        if (k < 0 || gz)
+                return k < 0 ? k : read_gzip(r, path, log);
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        k = read_stream(r, f, log);
+        if (k == 0 && ferror(f))
+                k = -EIO;
+        fclose(f);
+        return k;
+}
+
+#define JOURNAL_SOURCES 64
+
+/* The journal holds a client's and a server's lines alike when both run on
+ * one machine: each unit (else each process) is a log of its own. */
+struct sources {
+        char name[JOURNAL_SOURCES][128];
+        unsigned n;
+};
+
+static unsigned journal_source(sd_journal *j, struct sources *src)
+{
+        const void *data;
+        size_t len;
+        char name[128];
+
+        if (sd_journal_get_data(j, "_SYSTEMD_UNIT", &data, &len) < 0 && sd_journal_get_data(j, "_PID", &data, &len) < 0)
+                return 0;
+        snprintf(name, sizeof(name), "%.*s", (int)(len < sizeof(name) - 1 ? len : sizeof(name) - 1), (const char *)data);
+        for (unsigned i = 0; i < src->n; i++)
+                if (strcmp(src->name[i], name) == 0)
+                        return i;
+        if (src->n == JOURNAL_SOURCES)
+                return 0;
+        memcpy(src->name[src->n], name, sizeof(name));
+        return src->n++;
+}
+
+/* The journal: its MESSAGE after "udp-canary ", one log per source. */
+static int read_journal(struct run *r)
+{
+        struct sources src = { .n = 0 };
+        const struct opts *o = r->o;
         sd_journal *j = NULL;
         int k = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
 
@@ -182,88 +321,98 @@ static int read_journal(struct report *r, const struct opts *o)
                 size_t len;
                 struct logline l;
 
-                if (sd_journal_get_realtime_usec(j, &l.t_us) < 0 || l.t_us < o->since_us)
+                if (sd_journal_get_realtime_usec(j, &l.t_us) < 0)
                         continue;
                 if (l.t_us > o->until_us)
                         break;
-                if (sd_journal_get_data(j, "MESSAGE", &data, &len) < 0 || len < 8)
-                        continue;
-                if (logline_parse_body(&l, (const char *)data + 8, len - 8) == 0)
-                        report_line(r, &l);
-                else
-                        r->skipped++;
+                if (sd_journal_get_data(j, "MESSAGE", &data, &len) < 0 || len < 8 || len > REPORT_LINE_MAX ||
+                    logline_parse_body(&l, (const char *)data + 8, len - 8) < 0)
+                        r->in.skipped++;
+                else if ((k = take(r, journal_source(j, &src), &l)) < 0)
+                        break;
         }
         sd_journal_close(j);
         return k < 0 ? k : 0;
 }
 
-static int read_inputs(struct report *r, const struct opts *o, int n, char **paths)
+static int read_inputs(struct run *r, int n, char **paths)
 {
         static char *fallback[] = { CONFIG_DEFAULT_LOG };
-        struct input *in;
-        int status = 0;
+        int k;
 
-        if (o->journal) {
-                int k = read_journal(r, o);
-
+        if (r->o->journal) {
+                k = read_journal(r);
                 if (k < 0)
                         fprintf(stderr, "udp-canary report: cannot read the journal: %s\n", strerror(-k));
-                return k < 0 ? 1 : 0;
+                return k < 0 ? 2 : 0;
         }
         if (n == 0) {
                 n = 1;
                 paths = fallback;
         }
-        in = calloc((size_t)n, sizeof(*in));
-        if (!in)
-                return 1;
-        for (int i = 0; i < n; i++)
-                in[i] = (struct input){ paths[i], first_stamp(paths[i]) };
-        qsort(in, (size_t)n, sizeof(*in), by_first);
-        for (int i = 0; i < n && status == 0; i++) {
-                int k = read_file(r, in[i].path);
-
+        for (int i = 0; i < n; i++) {
+                k = read_file(r, paths[i]);
                 if (k < 0) {
-                        fprintf(stderr, "udp-canary report: cannot read %s: %s\n", in[i].path, strerror(-k));
-                        status = 2;
+                        fprintf(stderr, "udp-canary report: cannot read %s: %s\n", paths[i], strerror(-k));
+                        return 2;
                 }
         }
-        free(in);
-        return status;
+        return 0;
+}
+
+static int write_svg(const struct run *r, const char *path)
+{
+        bool to_stdout = strcmp(path, "-") == 0;
+        FILE *f = to_stdout ? stdout : fopen(path, "we");
+        int k;
+
+        if (!f) {
+                fprintf(stderr, "udp-canary report: cannot write %s: %s\n", path, strerror(errno));
+                return 2;
+        }
+        k = report_write_svg(&r->tl, f);
+        if (to_stdout ? fflush(f) != 0 : fclose(f) != 0)
+                k = -EIO;
+        if (k < 0)
+                fprintf(stderr, "udp-canary report: cannot write %s: %s\n", path, strerror(-k));
+        return k < 0 ? 2 : 0;
+}
+
+static int write_all(const struct run *r)
+{
+        const struct opts *o = r->o;
+        int k = 0;
+
+        /* with --svg -, the picture alone goes to standard output */
+        if (!o->svg || strcmp(o->svg, "-") != 0)
+                k = o->json ? report_write_json(&r->tl, &r->in, stdout) : report_write_text(&r->tl, &r->in, stdout);
+        if (k < 0 || fflush(stdout) != 0) {
+                fprintf(stderr, "udp-canary report: cannot write the report\n");
+                return 2;
+        }
+        return o->svg ? write_svg(r, o->svg) : 0;
 }
 
 int report_main(int argc, char **argv)
 {
-        struct report r;
         struct opts o;
-        int status = parse_opts(&o, argc, argv);
+        struct run r = { .o = &o };
+        int status = parse_opts(&o, argc, argv), k;
 
         if (status)
                 return status;
-        if (report_init(&r, o.keepalive_us, o.keepalive_count) < 0)
-                return 1;
-        r.id_filter = o.id;
-        r.id_filter_len = o.id ? strlen(o.id) : 0;
-        status = read_inputs(&r, &o, argc - optind, argv + optind);
-        if (status == 0) {
-                report_finish(&r);
-                if (o.json)
-                        report_write_json(&r, stdout);
-                else
-                        report_write_text(&r, stdout);
-                if (o.svg) {
-                        FILE *f = fopen(o.svg, "we");
-
-                        if (!f) {
-                                fprintf(stderr, "udp-canary report: cannot write %s: %s\n", o.svg, strerror(errno));
-                                status = 2;
-                        } else {
-                                report_write_svg(&r, f);
-                                if (fclose(f) != 0)
-                                        status = 2;
-                        }
-                }
+        timeline_init(&r.tl);
+        status = read_inputs(&r, argc - optind, argv + optind);
+        if (status == 0 && (k = timeline_finish(&r.tl, &o.timers)) < 0) {
+                fprintf(stderr, "udp-canary report: %s\n", strerror(-k));
+                status = 2;
         }
-        report_free(&r);
+        if (status == 0 && o.id && r.tl.n_clients == 0) {
+                fprintf(stderr, "udp-canary report: no client %s in the logs\n", o.id);
+                status = 1;
+        }
+        if (status == 0)
+                status = write_all(&r);
+        timeline_free(&r.tl);
         return status;
 }

@@ -1,458 +1,534 @@
-/* report: analysing logs per client (see report.h), and the text and JSON
- * forms of the result. */
+/* report: the text, JSON and summary forms of a timeline (see report.h). */
 #include "report/report.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* Appends one element to a growing array; false without memory. */
-static bool push(void **arr, size_t *n, size_t *cap, size_t size, const void *item)
+#define US ((int64_t)1000000)
+/* Per-day availability up to ten years; beyond, null. */
+#define AVAILABILITY_DAYS_MAX 3660
+
+static const char *stamp(int64_t t_us, char buf[static 32])
 {
-        if (*n == *cap) {
-                size_t ncap = *cap ? *cap * 2 : 16;
-                void *p = realloc(*arr, ncap * size);
-
-                if (!p)
-                        return false;
-                *arr = p;
-                *cap = ncap;
-        }
-        memcpy((char *)*arr + *n * size, item, size);
-        (*n)++;
-        return true;
-}
-
-int report_init(struct report *r, uint64_t keepalive_interval_us, unsigned keepalive_count)
-{
-        struct server_config cfg = { .max_clients = SIZE_MAX / 2, .keepalive_interval_us = keepalive_interval_us,
-                                     .keepalive_count = keepalive_count };
-
-        memset(r, 0, sizeof(*r));
-        return server_init(&r->server, &cfg);
-}
-
-void report_free(struct report *r)
-{
-        for (size_t i = 0; i < r->n_clients; i++) {
-                free(r->clients[i]->rtt_us);
-                free(r->clients[i]->spans);
-                free(r->clients[i]->rebinds);
-                free(r->clients[i]);
-        }
-        free(r->clients);
-        server_free(&r->server);
-}
-
-static struct report_client *client(struct report *r, const char *id, size_t id_len, uint64_t t_us)
-{
-        struct report_client *c;
-
-        for (size_t i = 0; i < r->n_clients; i++) {
-                c = r->clients[i];
-                if (c->id_len == id_len && memcmp(c->id, id, id_len) == 0)
-                        goto seen;
-        }
-        c = calloc(1, sizeof(*c));
-        if (!c || !push((void **)&r->clients, &r->n_clients, &r->cap_clients, sizeof(struct report_client *), &c)) {
-                free(c);
-                return NULL;
-        }
-        memcpy(c->id, id, id_len);
-        c->id_len = id_len;
-        c->first_us = t_us;
-seen:
-        if (t_us < c->first_us)
-                c->first_us = t_us;
-        if (t_us > c->last_us)
-                c->last_us = t_us;
-        return c;
-}
-
-static void span(struct report_client *c, uint64_t start, uint64_t end, unsigned side, bool open)
-{
-        struct report_span s = { start, end, side, open };
-
-        if (end > start)
-                push((void **)&c->spans, &c->n_spans, &c->cap_spans, sizeof(s), &s);
-}
-
-/* A client's own line: its handshakes, answers and outages. */
-static void client_line(struct report_client *c, const struct logline *l)
-{
-        const struct message *m = &l->msg;
-
-        c->client_log = true;
-        if (l->kind == LOGLINE_TX && m->type == MESSAGE_HANDSHAKE_INIT) {
-                if (c->init_us && !c->init_answered && !c->outage_start_us)
-                        c->outage_start_us = c->init_us; /* a retry: the outage began at that init */
-                c->inits_sent++;
-                c->init_us = l->t_us;
-                c->init_id = m->data[0];
-                c->init_answered = false;
-        } else if (l->kind == LOGLINE_RX && m->type == MESSAGE_HANDSHAKE_RESPONSE && m->data[0] == c->init_id &&
-                   !c->init_answered && c->init_us) {
-                uint64_t rtt = l->t_us - c->init_us;
-
-                c->init_answered = true;
-                c->answered++;
-                push((void **)&c->rtt_us, &c->n_rtt, &c->cap_rtt, sizeof(rtt), &rtt);
-                if (c->outage_start_us)
-                        span(c, c->outage_start_us, l->t_us, REPORT_SIDE_CLIENT, false);
-                c->outage_start_us = 0;
-        }
-}
-
-/* A stopped client: an outage open then ends with it; a new run starts fresh. */
-static void client_stopped(struct report *r, uint64_t t_us)
-{
-        for (size_t i = 0; i < r->n_clients; i++) {
-                struct report_client *c = r->clients[i];
-
-                if (!c->client_log)
-                        continue;
-                if (c->outage_start_us)
-                        span(c, c->outage_start_us, t_us, REPORT_SIDE_CLIENT, false);
-                c->outage_start_us = 0;
-                c->init_us = 0;
-        }
-}
-
-/* What the server rules made of a line. */
-static void server_events(struct report *r, const struct actions *a, uint64_t t_us)
-{
-        for (size_t i = 0; i < a->n_events; i++) {
-                const struct core_event *ev = &a->events[i];
-                struct report_client *c = ev->has_msg ? client(r, ev->msg.id, ev->msg.id_len, t_us) : NULL;
-                struct report_rebind rb = { t_us, ev->old_peer, ev->peer };
-
-                if (!c)
-                        continue;
-                switch (ev->kind) {
-                case EVENT_NAT_REBIND:
-                        push((void **)&c->rebinds, &c->n_rebinds, &c->cap_rebinds, sizeof(rb), &rb);
-                        break;
-                case EVENT_LOSS:
-                        c->lost += ev->lost;
-                        break;
-                case EVENT_DUPLICATE:
-                        c->duplicates++;
-                        break;
-                case EVENT_REPLAY:
-                        c->replays++;
-                        break;
-                case EVENT_BACK:
-                        span(c, t_us - ev->duration_us, t_us, REPORT_SIDE_SERVER, false);
-                        break;
-                default:
-                        break;
-                }
-        }
-}
-
-static void server_line(struct report *r, const struct logline *l)
-{
-        struct report_client *c = client(r, l->msg.id, l->msg.id_len, l->t_us);
-        struct actions a;
-
-        if (!c)
-                return;
-        c->server_log = true;
-        /* the silence timer, in the log's time: one call catches up on any gap
-         * (it asks again at once only while it has more to declare) */
-        while (r->server_wake_us && r->server_wake_us <= l->t_us) {
-                server_timer(&r->server, l->t_us, &a);
-                server_events(r, &a, l->t_us);
-                r->server_wake_us = a.wake_us;
-                if (a.n_events == 0)
-                        break;
-        }
-        if (l->kind == LOGLINE_TX) {
-                c->responses_tx += l->msg.type == MESSAGE_HANDSHAKE_RESPONSE;
-                return;
-        }
-        c->inits_rx += l->msg.type == MESSAGE_HANDSHAKE_INIT;
-        c->keepalives_rx += l->msg.type == MESSAGE_KEEPALIVE;
-        actions_reset(&a);
-        server_handle_message(&r->server, l->t_us, &l->peer, &l->msg, &a);
-        server_events(r, &a, l->t_us);
-        if (!r->server_wake_us)
-                r->server_wake_us = l->t_us + 2 * r->server.cfg.keepalive_interval_us;
-}
-
-void report_line(struct report *r, const struct logline *l)
-{
-        r->lines++;
-        if (!r->first_us || l->t_us < r->first_us)
-                r->first_us = l->t_us;
-        if (l->t_us > r->last_us)
-                r->last_us = l->t_us;
-        if (l->kind == LOGLINE_INVALID) {
-                r->invalid++;
-                return;
-        }
-        if (l->kind == LOGLINE_SOCKET_DROPS) {
-                r->socket_drops += l->dropped;
-                return;
-        }
-        if (l->kind == LOGLINE_EXIT || l->kind == LOGLINE_CLIENT_START) {
-                client_stopped(r, l->t_us);
-                return;
-        }
-        if (l->kind != LOGLINE_TX && l->kind != LOGLINE_RX)
-                return;
-        if (r->id_filter && (l->msg.id_len != r->id_filter_len || memcmp(l->msg.id, r->id_filter, l->msg.id_len) != 0))
-                return;
-        if (l->peer_is_server) {
-                struct report_client *c = client(r, l->msg.id, l->msg.id_len, l->t_us);
-
-                if (c)
-                        client_line(c, l);
-        } else {
-                server_line(r, l);
-        }
-}
-
-static int by_start(const void *a, const void *b)
-{
-        const struct report_span *x = a, *y = b;
-
-        return x->start_us < y->start_us ? -1 : x->start_us > y->start_us;
-}
-
-static int by_value(const void *a, const void *b)
-{
-        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-        return x < y ? -1 : x > y;
-}
-
-/* Overlapping spans become one, seen by both sides where they were. */
-static void merge_spans(struct report_client *c)
-{
-        size_t out = 0;
-
-        if (c->n_spans == 0)
-                return; /* qsort(NULL, 0) is undefined */
-        qsort(c->spans, c->n_spans, sizeof(*c->spans), by_start);
-        for (size_t i = 0; i < c->n_spans; i++) {
-                struct report_span *s = &c->spans[i];
-
-                if (out && s->start_us <= c->spans[out - 1].end_us) {
-                        struct report_span *last = &c->spans[out - 1];
-
-                        if (s->end_us > last->end_us)
-                                last->end_us = s->end_us;
-                        last->sides |= s->sides;
-                        last->open = last->open || s->open;
-                } else {
-                        c->spans[out++] = *s;
-                }
-        }
-        c->n_spans = out;
-}
-
-void report_finish(struct report *r)
-{
-        /* clients the server has not heard for two intervals when its log ends */
-        for (struct peer *p = r->server.peers.oldest; p; p = p->newer) {
-                struct report_client *c;
-
-                if (r->last_us - p->last_seen_us < 2 * r->server.cfg.keepalive_interval_us)
-                        continue;
-                c = client(r, p->id, p->id_len, p->last_seen_us);
-                if (c)
-                        span(c, p->last_seen_us, r->last_us, REPORT_SIDE_SERVER, true);
-        }
-        for (size_t i = 0; i < r->n_clients; i++) {
-                struct report_client *c = r->clients[i];
-
-                if (c->outage_start_us)
-                        span(c, c->outage_start_us, c->last_us, REPORT_SIDE_CLIENT, true);
-                c->outage_start_us = 0;
-                merge_spans(c);
-                if (c->n_rtt)
-                        qsort(c->rtt_us, c->n_rtt, sizeof(*c->rtt_us), by_value);
-                for (size_t s = 0; s < c->n_spans; s++)
-                        if (c->spans[s].end_us > c->last_us)
-                                c->last_us = c->spans[s].end_us;
-        }
-}
-
-double report_availability(const struct report_client *c)
-{
-        uint64_t period = c->last_us - c->first_us, down = 0;
-
-        if (period == 0)
-                return 1.0;
-        for (size_t i = 0; i < c->n_spans; i++)
-                down += c->spans[i].end_us - c->spans[i].start_us;
-        return down >= period ? 0.0 : 1.0 - (double)down / (double)period;
-}
-
-/* --- writing --- */
-
-static const char *stamp(uint64_t t_us, char buf[static 32])
-{
-        time_t t = (time_t)(t_us / 1000000);
+        time_t t = (time_t)(t_us / US);
         struct tm tm;
 
         if (!localtime_r(&t, &tm) || strftime(buf, 32, "%Y-%m-%d %H:%M:%S", &tm) == 0)
-                snprintf(buf, 32, "%" PRIu64, t_us / 1000000);
-        return buf;
-}
-
-static const char *side_name(unsigned sides)
-{
-        return sides == (REPORT_SIDE_CLIENT | REPORT_SIDE_SERVER) ? "both"
-               : sides == REPORT_SIDE_CLIENT                      ? "client"
-                                                                  : "server";
-}
-
-static uint64_t pct(const struct report_client *c, unsigned p)
-{
-        return c->n_rtt ? c->rtt_us[(c->n_rtt - 1) * p / 100] : 0;
-}
-
-static const char *duration(uint64_t us, char buf[static 32])
-{
-        uint64_t s = us / 1000000;
-
-        if (s < 120)
-                snprintf(buf, 32, "%" PRIu64 ".%" PRIu64 " s", s, us / 100000 % 10);
-        else if (s < 7200)
-                snprintf(buf, 32, "%" PRIu64 " min %" PRIu64 " s", s / 60, s % 60);
+                snprintf(buf, 32, "%" PRId64, t_us / US);
         else
-                snprintf(buf, 32, "%" PRIu64 " h %" PRIu64 " min", s / 3600, s / 60 % 60);
+                snprintf(buf + strlen(buf), 32 - strlen(buf), ".%03d", (int)(t_us % US / 1000));
         return buf;
 }
 
-static void text_client(const struct report_client *c, FILE *out)
+const char *report_duration(int64_t us, char buf[static 32])
 {
-        char id[MESSAGE_TEXT_MAX], a[32], b[32], d[32], o[ADDR_STRLEN], n[ADDR_STRLEN];
-        uint64_t expected = c->keepalives_rx + c->lost;
+        int64_t s = (us < 0 ? 0 : us) / US;
+
+        if (s < 10)
+                snprintf(buf, 32, "%.1f s", (double)(us < 0 ? 0 : us) / 1e6);
+        else if (s < 120)
+                snprintf(buf, 32, "%" PRId64 " s", s);
+        else if (s < 7200)
+                snprintf(buf, 32, "%" PRId64 " min %" PRId64 " s", s / 60, s % 60);
+        else if (s < 3 * 86400)
+                snprintf(buf, 32, "%" PRId64 " h %" PRId64 " min", s / 3600, s / 60 % 60);
+        else
+                snprintf(buf, 32, "%" PRId64 " days %" PRId64 " h", s / 86400, s / 3600 % 24);
+        return buf;
+}
+
+static const char *direction_name(enum timeline_direction d)
+{
+        static const char *const names[] = { "both", "client_to_server", "server_to_client", "unknown" };
+
+        return names[d];
+}
+
+static const char *seen_name(unsigned seen)
+{
+        static const char *const names[] = { "matching", "client", "server", "both" };
+
+        return names[seen & 3];
+}
+
+static int64_t seconds_min_us(const struct timeline_outage *o)
+{
+        return o->end_min_us > o->start_max_us ? o->end_min_us - o->start_max_us : 0;
+}
+
+static bool seconds_max_known(const struct timeline_outage *o)
+{
+        return o->start_min_known && o->end_max_known;
+}
+
+static int64_t median_interval(const struct timeline_client *c)
+{
+        int64_t *d, m;
+
+        if (c->n_rebinds < 2 || !(d = malloc((c->n_rebinds - 1) * sizeof(*d))))
+                return 0;
+        for (size_t i = 1; i < c->n_rebinds; i++)
+                d[i - 1] = c->rebinds[i].t_us - c->rebinds[i - 1].t_us;
+        for (size_t i = 1; i < c->n_rebinds - 1; i++) /* insertion sort: a handful */
+                for (size_t j = i; j > 0 && d[j] < d[j - 1]; j--) {
+                        int64_t x = d[j];
+
+                        d[j] = d[j - 1];
+                        d[j - 1] = x;
+                }
+        m = d[(c->n_rebinds - 1) / 2];
+        free(d);
+        return m;
+}
+
+/* A round trip at the resolution of the stamps: "<1 ms", never "0 ms". */
+static const char *rtt_text(int64_t us, int64_t res, char buf[static 32])
+{
+        if (res >= US)
+                snprintf(buf, 32, us < US ? "<1 s" : "%" PRId64 " s", us / US);
+        else if (res >= 1000)
+                snprintf(buf, 32, us < 1000 ? "<1 ms" : "%" PRId64 " ms", us / 1000);
+        else
+                snprintf(buf, 32, "%.3f ms", (double)us / 1e3);
+        return buf;
+}
+
+/* ", 3 client-to-server only" when there are any. */
+static size_t summary_part(char *buf, size_t cap, size_t n, size_t count, const char *what)
+{
+        if (!count || n >= cap)
+                return n;
+        return n + (size_t)snprintf(buf + n, cap - n, "%s%zu %s", buf[n - 1] == '(' ? "" : ", ", count, what);
+}
+
+/* The id as it is when it prints plainly, else as Python's repr. */
+static void plain_id(const struct timeline_client *c, char id[static MESSAGE_TEXT_MAX])
+{
+        bool plain = c->id_len > 0;
+
+        for (size_t i = 0; i < c->id_len; i++)
+                plain = plain && (unsigned char)c->id[i] >= 0x20 && c->id[i] != 0x7f && c->id[i] != ',';
+        if (plain) {
+                memcpy(id, c->id, c->id_len);
+                id[c->id_len] = '\0';
+        } else {
+                message_repr_string(c->id, c->id_len, id, MESSAGE_TEXT_MAX);
+        }
+}
+
+void report_summary(const struct timeline_client *c, char *buf, size_t cap)
+{
+        char id[MESSAGE_TEXT_MAX], d[32], l[32], every[32];
+        size_t by_dir[4] = { 0 }, stopped = 0, nat = 0, n;
+        int64_t longest = 0, iv = median_interval(c);
+
+        plain_id(c, id);
+        for (size_t i = 0; i < c->n_outages; i++) {
+                const struct timeline_outage *o = &c->outages[i];
+
+                if (o->server_stopped) {
+                        stopped++;
+                        continue;
+                }
+                nat++;
+                by_dir[o->direction]++;
+                longest = longest > o->end_us - o->start_us ? longest : o->end_us - o->start_us;
+        }
+        n = (size_t)snprintf(buf, cap, "%s, %s: availability %.2f%%, %zu outage%s", id,
+                             report_duration(c->last_us - c->first_us, d), 100.0 * timeline_availability(c), nat,
+                             nat == 1 ? "" : "s");
+        if (n < cap && nat) {
+                n += (size_t)snprintf(buf + n, cap - n, " (");
+                n = summary_part(buf, cap, n, by_dir[TIMELINE_SERVER_TO_CLIENT], "server-to-client only");
+                n = summary_part(buf, cap, n, by_dir[TIMELINE_CLIENT_TO_SERVER], "client-to-server only");
+                n = summary_part(buf, cap, n, by_dir[TIMELINE_BOTH], "both ways");
+                n = summary_part(buf, cap, n, by_dir[TIMELINE_UNKNOWN], "direction unknown");
+                if (n < cap)
+                        n += (size_t)snprintf(buf + n, cap - n, ", longest %s)", report_duration(longest, l));
+        }
+        if (n < cap && stopped)
+                n += (size_t)snprintf(buf + n, cap - n, ", %zu while the server was not running", stopped);
+        if (n < cap && !c->server_log)
+                n += (size_t)snprintf(buf + n, cap - n, ", NAT rebindings: not visible in a client log");
+        else if (n < cap)
+                n += (size_t)snprintf(buf + n, cap - n, ", NAT moved the flow %zu time%s%s%s", c->n_rebinds,
+                                      c->n_rebinds == 1 ? "" : "s", iv ? ", every " : "", iv ? report_duration(iv, every) : "");
+        (void)n;
+}
+
+/* Availability at the outages' longest and shortest bounds, in the period. */
+static void availability_bounds(const struct timeline_client *c, double *lo, double *hi)
+{
+        int64_t period = c->last_us - c->first_us, most = 0, least = 0;
+
+        for (size_t i = 0; i < c->n_outages; i++) {
+                const struct timeline_outage *o = &c->outages[i];
+                int64_t a = o->start_min_known ? o->start_min_us : c->first_us;
+                int64_t b = o->end_max_known ? o->end_max_us : c->last_us;
+
+                a = a < c->first_us ? c->first_us : a;
+                b = b > c->last_us ? c->last_us : b;
+                most += b > a ? b - a : 0;
+                least += seconds_min_us(o);
+        }
+        *lo = period > 0 ? 1.0 - (double)(most < period ? most : period) / (double)period : 1.0;
+        *hi = period > 0 ? 1.0 - (double)(least < period ? least : period) / (double)period : 1.0;
+}
+
+/* --- text --- */
+
+static void text_outage(const struct timeline_outage *o, FILE *out)
+{
+        char a[32], b[32], d[32], mn[32], mx[32];
+
+        fprintf(out, "    %s .. %s  %9s  (%s to %s)  %-16s seen by %s%s%s\n", stamp(o->start_us, a), stamp(o->end_us, b),
+                report_duration(o->end_us - o->start_us, d), report_duration(seconds_min_us(o), mn),
+                seconds_max_known(o) ? report_duration(o->end_max_us - o->start_min_us, mx) : "?",
+                direction_name(o->direction), seen_name(o->seen_by), o->ongoing ? ", still going" : "",
+                o->server_stopped ? ", the server was not running" : "");
+}
+
+static void text_count(const char *name, const struct timeline_count *k, FILE *out)
+{
+        if (!k->known) {
+                fprintf(out, "  %-13s not visible in these logs\n", name);
+                return;
+        }
+        fprintf(out, "  %-13s %" PRIu64 " sent, %" PRIu64 " received, %" PRIu64 " lost (%.1f %%)\n", name, k->sent,
+                k->received, k->lost, k->sent ? 100.0 * (double)k->lost / (double)k->sent : 0.0);
+}
+
+static void text_rtt(const struct timeline_client *c, FILE *out)
+{
+        char a[32], b[32], p[32], m[32];
+        const int64_t *v = c->rtt_us;
+
+        if (!c->n_rtt) {
+                fprintf(out, "  round trip    %s\n", c->client_log ? "none answered" : "not visible in a server log");
+                return;
+        }
+        fprintf(out, "  round trip    min %s, median %s, p95 %s, max %s (%zu)\n", rtt_text(v[0], c->resolution_us, a),
+                rtt_text(v[(c->n_rtt - 1) / 2], c->resolution_us, b),
+                rtt_text(v[(c->n_rtt - 1) * 95 / 100], c->resolution_us, p),
+                rtt_text(v[c->n_rtt - 1], c->resolution_us, m), c->n_rtt);
+}
+
+static void text_buckets(const struct timeline_client *c, FILE *out);
+
+static void text_client(const struct timeline_client *c, FILE *out)
+{
+        char id[MESSAGE_TEXT_MAX], a[32], b[32], d[32], o[ADDR_STRLEN], n[ADDR_STRLEN], line[1024];
+        int64_t iv = median_interval(c);
+        double lo, hi;
 
         message_repr_string(c->id, c->id_len, id, sizeof(id));
-        fprintf(out, "\nclient %s (seen in: %s%s%s)\n", id, c->client_log ? "client log" : "",
-                c->client_log && c->server_log ? ", " : "", c->server_log ? "server log" : "");
+        fprintf(out, "\nclient %s (%s)\n", id,
+                c->client_log && c->server_log ? "client log and server log"
+                : c->client_log                ? "client log only"
+                                               : "server log only");
         fprintf(out, "  period        %s .. %s (%s)\n", stamp(c->first_us, a), stamp(c->last_us, b),
-                duration(c->last_us - c->first_us, d));
-        fprintf(out, "  availability  %.2f %%\n", 100.0 * report_availability(c));
+                report_duration(c->last_us - c->first_us, d));
+        if (c->offset_known)
+                fprintf(out, "  clock offset  server %+.3f s from the client (%zu handshakes)\n",
+                        (double)c->offset_us / 1e6, c->offset_pairs);
+        fprintf(out, "  timers        keepalive every %.3f s (%s), handshake retry %.3f s (%s), %u keepalives\n",
+                (double)c->keepalive_us / 1e6, c->keepalive_learned ? "from the log" : "default or option",
+                (double)c->handshake_timeout_us / 1e6, c->handshake_timeout_learned ? "from the log" : "default or option",
+                c->keepalive_count);
+        availability_bounds(c, &lo, &hi);
+        fprintf(out, "  availability  %.2f %% (between %.2f and %.2f %%)\n", 100.0 * timeline_availability(c),
+                100.0 * lo, 100.0 * hi);
+        text_buckets(c, out);
+        text_count("to server", &c->delivery[TIMELINE_C2S], out);
+        text_count("to client", &c->delivery[TIMELINE_S2C], out);
         if (c->client_log)
                 fprintf(out, "  handshakes    %" PRIu64 " sent, %" PRIu64 " answered\n", c->inits_sent, c->answered);
         if (c->server_log)
-                fprintf(out, "  at the server %" PRIu64 " inits received, %" PRIu64 " answered\n", c->inits_rx,
-                        c->responses_tx);
-        if (c->n_rtt)
-                fprintf(out, "  round trip    min %" PRIu64 " ms, median %" PRIu64 " ms, p95 %" PRIu64
-                             " ms, max %" PRIu64 " ms (%zu)\n",
-                        c->rtt_us[0] / 1000, pct(c, 50) / 1000, pct(c, 95) / 1000, c->rtt_us[c->n_rtt - 1] / 1000,
-                        c->n_rtt);
-        if (c->server_log)
-                fprintf(out, "  keepalives    %" PRIu64 " received, %" PRIu64 " lost (%.1f %%), %" PRIu64
-                             " duplicates\n  replays       %" PRIu64 "\n",
-                        c->keepalives_rx, c->lost, expected ? 100.0 * (double)c->lost / (double)expected : 0.0,
-                        c->duplicates, c->replays);
-        fprintf(out, "  outages       %zu\n", c->n_spans);
-        for (size_t i = 0; i < c->n_spans; i++) {
-                const struct report_span *s = &c->spans[i];
-
-                fprintf(out, "    %s  %s  %10s  %-6s%s\n", stamp(s->start_us, a), stamp(s->end_us, b),
-                        duration(s->end_us - s->start_us, d), side_name(s->sides), s->open ? "  (still going)" : "");
-        }
-        fprintf(out, "  NAT rebindings %zu\n", c->n_rebinds);
+                fprintf(out, "  at the server %" PRIu64 " inits received, %" PRIu64 " answered, %" PRIu64 " replays\n",
+                        c->inits_received, c->responses_sent, c->replays);
+        text_rtt(c, out);
+        fprintf(out, "  outages       %zu (an outage: two or more messages lost in a row)\n", c->n_outages);
+        for (size_t i = 0; i < c->n_outages; i++)
+                text_outage(&c->outages[i], out);
+        if (!c->server_log)
+                fprintf(out, "  NAT rebindings: not visible in a client log\n");
+        else
+                fprintf(out, "  NAT rebindings %zu%s%s\n", c->n_rebinds, iv ? ", every " : "",
+                        iv ? report_duration(iv, d) : "");
         for (size_t i = 0; i < c->n_rebinds; i++)
                 fprintf(out, "    %s  %s -> %s\n", stamp(c->rebinds[i].t_us, a), addr_format(&c->rebinds[i].old_peer, o),
                         addr_format(&c->rebinds[i].new_peer, n));
+        report_summary(c, line, sizeof(line));
+        fprintf(out, "  summary       %s\n", line);
 }
 
-void report_write_text(const struct report *r, FILE *out)
+int report_write_text(const struct timeline *tl, const struct report_input *in, FILE *out)
 {
-        char a[32], b[32];
+        uint64_t steps = 0;
 
-        fprintf(out, "udp-canary report: %" PRIu64 " lines (%" PRIu64 " not understood, skipped), %s .. %s\n",
-                r->lines, r->skipped, r->lines ? stamp(r->first_us, a) : "-", r->lines ? stamp(r->last_us, b) : "-");
-        fprintf(out, "invalid packets: %" PRIu64 "\n", r->invalid);
-        if (r->socket_drops)
+        for (size_t i = 0; i < tl->n_logs; i++)
+                steps += tl->logs[i].steps_back;
+        fprintf(out, "udp-canary report: %" PRIu64 " lines (%" PRIu64 " not understood, skipped), %" PRIu64
+                     " invalid packets\n",
+                tl->lines, in->skipped, tl->invalid);
+        if (steps)
+                fprintf(out, "the clock stepped back %" PRIu64 " times in the logs: later times are shifted to run on\n",
+                        steps);
+        if (tl->socket_drops)
                 fprintf(out, "dropped at the server's own full socket: %" PRIu64
                              " datagrams (local overload: loss then is not all the network's)\n",
-                        r->socket_drops);
-        for (size_t i = 0; i < r->n_clients; i++)
-                text_client(r->clients[i], out);
+                        tl->socket_drops);
+        for (size_t i = 0; i < tl->n_clients; i++)
+                text_client(tl->clients[i], out);
+        return ferror(out) ? -EIO : 0;
 }
 
-/* --- JSON: field names are the documented schema --- */
+/* --- JSON, version 2: the names are the schema in udp-canary(8) --- */
 
-static void json_str(FILE *out, const char *s, size_t n)
+static int set(json_t *o, const char *key, json_t *v)
 {
-        char buf[MESSAGE_TEXT_MAX];
-
-        if (message_json_string(s, n, buf, sizeof(buf)) >= 0)
-                fputs(buf, out);
-        else
-                fputs("\"\"", out);
+        return json_object_set_new(o, key, v ? v : json_null());
 }
 
-static void json_time(FILE *out, const char *name, uint64_t t_us)
+static json_t *jtime(json_t *o, const char *name, int64_t t_us)
 {
-        char a[32];
+        char a[32], key[48];
 
-        fprintf(out, "\"%s\": \"%s\", \"%s_unix\": %.3f", name, stamp(t_us, a), name, (double)t_us / 1e6);
+        set(o, name, json_string(stamp(t_us, a)));
+        snprintf(key, sizeof(key), "%s_unix", name);
+        set(o, key, json_real((double)t_us / 1e6));
+        return o;
 }
 
-static void json_client(const struct report_client *c, FILE *out)
+static json_t *junix(bool known, int64_t t_us)
 {
-        char o[ADDR_STRLEN], n[ADDR_STRLEN];
-        uint64_t expected = c->keepalives_rx + c->lost;
+        return known ? json_real((double)t_us / 1e6) : json_null();
+}
 
-        fputs("    {\"id\": ", out);
-        json_str(out, c->id, c->id_len);
-        fprintf(out, ", \"seen_in\": {\"client_log\": %s, \"server_log\": %s},\n     \"period\": {",
-                c->client_log ? "true" : "false", c->server_log ? "true" : "false");
-        json_time(out, "start", c->first_us);
-        fputs(", ", out);
-        json_time(out, "end", c->last_us);
-        fprintf(out, ", \"seconds\": %.3f},\n     \"availability\": %.6f,\n", (double)(c->last_us - c->first_us) / 1e6,
-                report_availability(c));
-        fprintf(out, "     \"handshakes\": {\"sent\": %" PRIu64 ", \"answered\": %" PRIu64 ", \"received_by_server\": %" PRIu64
-                     ", \"answered_by_server\": %" PRIu64 "},\n",
-                c->inits_sent, c->answered, c->inits_rx, c->responses_tx);
-        fprintf(out, "     \"rtt_ms\": {\"count\": %zu, \"min\": %.3f, \"median\": %.3f, \"p95\": %.3f, \"max\": %.3f},\n",
-                c->n_rtt, c->n_rtt ? (double)c->rtt_us[0] / 1e3 : 0.0, (double)pct(c, 50) / 1e3,
-                (double)pct(c, 95) / 1e3, c->n_rtt ? (double)c->rtt_us[c->n_rtt - 1] / 1e3 : 0.0);
-        fprintf(out, "     \"keepalives\": {\"received\": %" PRIu64 ", \"lost\": %" PRIu64 ", \"duplicates\": %" PRIu64
-                     ", \"loss_ratio\": %.6f},\n     \"replays\": %" PRIu64 ",\n     \"outages\": [",
-                c->keepalives_rx, c->lost, c->duplicates, expected ? (double)c->lost / (double)expected : 0.0,
-                c->replays);
-        for (size_t i = 0; i < c->n_spans; i++) {
-                fputs(i ? ",\n       {" : "\n       {", out);
-                json_time(out, "start", c->spans[i].start_us);
-                fputs(", ", out);
-                json_time(out, "end", c->spans[i].end_us);
-                fprintf(out, ", \"seconds\": %.3f, \"seen_by\": \"%s\", \"ongoing\": %s}",
-                        (double)(c->spans[i].end_us - c->spans[i].start_us) / 1e6, side_name(c->spans[i].sides),
-                        c->spans[i].open ? "true" : "false");
+static json_t *json_outage(const struct timeline_outage *o)
+{
+        json_t *j = json_object();
+
+        jtime(j, "start", o->start_us);
+        jtime(j, "end", o->end_us);
+        set(j, "seconds", json_real((double)(o->end_us - o->start_us) / 1e6));
+        set(j, "seconds_min", json_real((double)seconds_min_us(o) / 1e6));
+        set(j, "seconds_max", seconds_max_known(o) ? json_real((double)(o->end_max_us - o->start_min_us) / 1e6) : NULL);
+        set(j, "start_min_unix", junix(o->start_min_known, o->start_min_us));
+        set(j, "start_max_unix", junix(true, o->start_max_us));
+        set(j, "end_min_unix", junix(true, o->end_min_us));
+        set(j, "end_max_unix", junix(o->end_max_known, o->end_max_us));
+        set(j, "direction", json_string(direction_name(o->direction)));
+        set(j, "seen_by", json_string(seen_name(o->seen_by)));
+        set(j, "ongoing", json_boolean(o->ongoing));
+        set(j, "lost_messages", json_integer((json_int_t)o->lost));
+        set(j, "server_stopped", json_boolean(o->server_stopped));
+        return j;
+}
+
+static json_t *json_count(const struct timeline_count *k)
+{
+        return k->known ? json_pack("{s:I,s:I,s:I}", "sent", (json_int_t)k->sent, "received", (json_int_t)k->received,
+                                    "lost", (json_int_t)k->lost)
+                        : json_null();
+}
+
+static json_t *json_rtt(const struct timeline_client *c)
+{
+        const int64_t *v = c->rtt_us;
+        size_t n = c->n_rtt;
+
+        if (!n)
+                return c->client_log ? json_pack("{s:i}", "count", 0) : json_null();
+        return json_pack("{s:I,s:f,s:f,s:f,s:f,s:f}", "count", (json_int_t)n, "min", (double)v[0] / 1e3, "median",
+                         (double)v[(n - 1) / 2] / 1e3, "p95", (double)v[(n - 1) * 95 / 100] / 1e3, "max",
+                         (double)v[n - 1] / 1e3, "resolution_ms", (double)c->resolution_us / 1e3);
+}
+
+static json_t *maybe_int(bool known, uint64_t v)
+{
+        return known ? json_integer((json_int_t)v) : json_null();
+}
+
+static json_t *json_keepalives(const struct timeline_client *c)
+{
+        const struct timeline_count *k = &c->keepalives;
+        uint64_t expected = c->client_log ? k->sent : k->received + k->lost;
+        json_t *j = json_object();
+
+        set(j, "sent", maybe_int(c->client_log, k->sent));
+        set(j, "received", maybe_int(c->server_log, k->received));
+        set(j, "lost", maybe_int(k->known, k->lost));
+        set(j, "loss_ratio", k->known && expected ? json_real((double)k->lost / (double)expected) : NULL);
+        return j;
+}
+
+/* Local midnight (or the hour) at or before t, and the next one. */
+static int64_t bucket_start(int64_t t_us, bool hours)
+{
+        time_t t = (time_t)(t_us / US);
+        struct tm tm;
+
+        if (!localtime_r(&t, &tm))
+                return t_us;
+        tm.tm_min = tm.tm_sec = 0;
+        if (!hours)
+                tm.tm_hour = 0;
+        tm.tm_isdst = -1;
+        return (int64_t)mktime(&tm) * US;
+}
+
+static int64_t bucket_next(int64_t start_us, bool hours)
+{
+        int64_t next = bucket_start(start_us + (hours ? 3600 : 86400 + 7200) * US, hours);
+
+        return next > start_us ? next : start_us + (hours ? 3600 : 86400) * US;
+}
+
+/* Per day, or per hour over two days at most; nothing for a single one. */
+static void text_buckets(const struct timeline_client *c, FILE *out)
+{
+        bool hours = c->last_us - c->first_us <= 2 * 86400 * US;
+        int64_t b = bucket_start(c->first_us, hours);
+
+        if (c->last_us - c->first_us > AVAILABILITY_DAYS_MAX * 86400 * US || bucket_next(b, hours) >= c->last_us)
+                return;
+        for (unsigned i = 0; b < c->last_us && i <= 24 * AVAILABILITY_DAYS_MAX; i++) {
+                int64_t e = bucket_next(b, hours), from = b > c->first_us ? b : c->first_us;
+                int64_t to = e < c->last_us ? e : c->last_us;
+                char when[32];
+                time_t t = (time_t)(b / US);
+                struct tm tm;
+
+                if (!localtime_r(&t, &tm) || strftime(when, sizeof(when), hours ? "%Y-%m-%d %H:00" : "%Y-%m-%d", &tm) == 0)
+                        snprintf(when, sizeof(when), "%" PRId64, b / US);
+                if (to > from)
+                        fprintf(out, "    %-16s %7.2f %%\n", when,
+                                100.0 * (1.0 - (double)timeline_down_us(c, from, to) / (double)(to - from)));
+                b = e;
         }
-        fputs("],\n     \"nat_rebindings\": [", out);
+}
+
+static json_t *json_availability(const struct timeline_client *c, bool hours)
+{
+        json_t *a;
+        int64_t b = bucket_start(c->first_us, hours);
+
+        if (c->last_us - c->first_us > AVAILABILITY_DAYS_MAX * 86400 * US)
+                return json_null(); /* no log runs this long: a broken stamp */
+        a = json_array();
+        for (unsigned i = 0; b < c->last_us && i <= 24 * AVAILABILITY_DAYS_MAX; i++) {
+                int64_t e = bucket_next(b, hours), from = b > c->first_us ? b : c->first_us;
+                int64_t to = e < c->last_us ? e : c->last_us;
+                char when[32];
+                time_t t = (time_t)(b / US);
+                struct tm tm;
+
+                if (localtime_r(&t, &tm))
+                        strftime(when, sizeof(when), hours ? "%Y-%m-%d %H:00" : "%Y-%m-%d", &tm);
+                else
+                        snprintf(when, sizeof(when), "%" PRId64, b / US);
+                if (to > from)
+                        json_array_append_new(a, json_pack("{s:s,s:f}", "date", when, "availability",
+                                                           1.0 - (double)timeline_down_us(c, from, to) / (double)(to - from)));
+                b = e;
+        }
+        return a;
+}
+
+static json_t *json_rebinds(const struct timeline_client *c)
+{
+        json_t *a;
+
+        if (!c->server_log)
+                return json_null();
+        a = json_array();
         for (size_t i = 0; i < c->n_rebinds; i++) {
-                fputs(i ? ",\n       {" : "\n       {", out);
-                json_time(out, "time", c->rebinds[i].t_us);
-                fprintf(out, ", \"old\": \"%s\", \"new\": \"%s\"}", addr_format(&c->rebinds[i].old_peer, o),
-                        addr_format(&c->rebinds[i].new_peer, n));
+                char o[ADDR_STRLEN], n[ADDR_STRLEN];
+                json_t *r = jtime(json_object(), "time", c->rebinds[i].t_us);
+
+                set(r, "old", json_string(addr_format(&c->rebinds[i].old_peer, o)));
+                set(r, "new", json_string(addr_format(&c->rebinds[i].new_peer, n)));
+                json_array_append_new(a, r);
         }
-        fputs("]}", out);
+        return a;
 }
 
-void report_write_json(const struct report *r, FILE *out)
+static json_t *json_period(const struct timeline_client *c)
 {
-        fprintf(out, "{\"version\": 1, \"lines\": %" PRIu64 ", \"skipped\": %" PRIu64 ", \"invalid\": %" PRIu64
-                     ", \"socket_drops\": %" PRIu64 ",\n \"clients\": [\n",
-                r->lines, r->skipped, r->invalid, r->socket_drops);
-        for (size_t i = 0; i < r->n_clients; i++) {
-                json_client(r->clients[i], out);
-                fputs(i + 1 < r->n_clients ? ",\n" : "\n", out);
-        }
-        fputs(" ]}\n", out);
+        json_t *p = json_object();
+
+        jtime(p, "start", c->first_us);
+        jtime(p, "end", c->last_us);
+        set(p, "seconds", json_real((double)(c->last_us - c->first_us) / 1e6));
+        return p;
+}
+
+static json_t *json_client(const struct timeline_client *c)
+{
+        json_t *j = json_object(), *outs = json_array();
+        char line[1024];
+        int64_t iv = median_interval(c);
+        double lo, hi;
+
+        set(j, "id", json_stringn(c->id, c->id_len));
+        set(j, "seen_in", json_pack("{s:b,s:b}", "client_log", c->client_log, "server_log", c->server_log));
+        set(j, "period", json_period(c));
+        set(j, "availability", json_real(timeline_availability(c)));
+        availability_bounds(c, &lo, &hi);
+        set(j, "availability_min", json_real(lo));
+        set(j, "availability_max", json_real(hi));
+        set(j, "timers", json_pack("{s:f,s:f,s:i,s:b,s:b}", "keepalive_interval_seconds", (double)c->keepalive_us / 1e6,
+                                   "handshake_timeout_seconds", (double)c->handshake_timeout_us / 1e6, "keepalive_count",
+                                   (int)c->keepalive_count, "keepalive_learned", c->keepalive_learned,
+                                   "handshake_timeout_learned", c->handshake_timeout_learned));
+        set(j, "handshakes", json_pack("{s:o,s:o,s:o,s:o}", "sent", maybe_int(c->client_log, c->inits_sent), "answered",
+                                       maybe_int(c->client_log, c->answered), "received_by_server",
+                                       maybe_int(c->server_log, c->inits_received), "answered_by_server",
+                                       maybe_int(c->server_log, c->responses_sent)));
+        set(j, "rtt_ms", json_rtt(c));
+        set(j, "keepalives", json_keepalives(c));
+        set(j, "replays", maybe_int(c->server_log, c->replays));
+        for (size_t i = 0; i < c->n_outages; i++)
+                json_array_append_new(outs, json_outage(&c->outages[i]));
+        set(j, "outages", outs);
+        set(j, "delivery", json_pack("{s:o,s:o}", "client_to_server", json_count(&c->delivery[TIMELINE_C2S]),
+                                     "server_to_client", json_count(&c->delivery[TIMELINE_S2C])));
+        set(j, "clock_offset_seconds", c->offset_known ? json_real((double)c->offset_us / 1e6) : NULL);
+        set(j, "nat_rebindings", json_rebinds(c));
+        set(j, "nat_rebinding_interval_seconds", iv ? json_real((double)iv / 1e6) : NULL);
+        set(j, "availability_by_day", json_availability(c, false));
+        set(j, "availability_by_hour", c->last_us - c->first_us <= 2 * 86400 * US ? json_availability(c, true) : NULL);
+        report_summary(c, line, sizeof(line));
+        set(j, "summary", json_string(line));
+        return j;
+}
+
+int report_write_json(const struct timeline *tl, const struct report_input *in, FILE *out)
+{
+        json_t *root = json_object(), *clients = json_array();
+        int k = -ENOMEM;
+
+        if (!root || !clients)
+                goto out;
+        set(root, "version", json_integer(2));
+        set(root, "lines", json_integer((json_int_t)tl->lines));
+        set(root, "skipped", json_integer((json_int_t)in->skipped));
+        set(root, "invalid", json_integer((json_int_t)tl->invalid));
+        set(root, "socket_drops", json_integer((json_int_t)tl->socket_drops));
+        for (size_t i = 0; i < tl->n_clients; i++)
+                json_array_append_new(clients, json_client(tl->clients[i]));
+        set(root, "clients", clients);
+        clients = NULL;
+        k = json_dumpf(root, out, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(16)) < 0 ? -EIO : 0;
+        if (k == 0 && fputc('\n', out) == EOF)
+                k = -EIO;
+out:
+        json_decref(root);
+        json_decref(clients);
+        return k;
 }

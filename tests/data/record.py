@@ -8,7 +8,7 @@ for about 40 s with fast timers (keepalive 0.2 s, handshake timeout 0.5 s):
 at 10 s the NAT forgets every flow (conntrack -F), from 18 s to 24 s the path
 is a blackhole, from 28 s to 34 s 25% of client-to-server packets are lost.
 
-original-*.log: tests/refpeer.py (the original's log format) as client and
+refpeer-*.log: tests/refpeer.py (the original's log format, not the original itself) as client and
 server on 127.0.0.1, keepalive 0.2 s, handshake timeout 0.5 s; the server is
 stopped for about 3 s in the middle.
 """
@@ -76,8 +76,8 @@ def record_original():
     for p in (c, s):
         p.send_signal(signal.SIGINT)
         p.wait()
-    shutil.copy(server_log, os.path.join(HERE, "original-server.log"))
-    shutil.copy(client_log, os.path.join(HERE, "original-client.log"))
+    shutil.copy(server_log, os.path.join(HERE, "refpeer-server.log"))
+    shutil.copy(client_log, os.path.join(HERE, "refpeer-client.log"))
     shutil.rmtree(tmp)
 
 

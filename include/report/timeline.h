@@ -1,0 +1,161 @@
+/* timeline: the reconstruction behind `udp-canary report`, free of I/O. It is
+ * fed parsed log lines, each tagged with the log (file) it came from, and
+ * tells per client id what happened to the flow: which end wrote which log
+ * (from the content alone), the two clocks' offset, the clients' timers,
+ * every message sent and whether it arrived, outages per direction with
+ * their bounds, NAT rebindings and round trips.
+ *
+ * Times are signed microseconds since the epoch, in the client's clock once
+ * timeline_finish() has run (a server log's times are corrected by the
+ * offset). A log's time never runs backwards here: a step back (a DST change
+ * in a local-time log, a clock set back) shifts the rest of that log forward,
+ * so no duration is ever negative. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/addr.h"
+#include "core/message.h"
+#include "report/logline.h"
+
+/* Bounds on what hostile input can make us hold. */
+#define TIMELINE_MAX_CLIENTS 4096
+#define TIMELINE_MAX_LOGS 4096
+#define TIMELINE_MAX_KEEPALIVE_COUNT 1000
+
+enum timeline_dir {
+        TIMELINE_C2S, /* client to server: handshake_init, keepalive */
+        TIMELINE_S2C, /* server to client: handshake_response */
+};
+
+enum timeline_direction {
+        TIMELINE_BOTH,
+        TIMELINE_CLIENT_TO_SERVER,
+        TIMELINE_SERVER_TO_CLIENT,
+        TIMELINE_UNKNOWN, /* a client's unanswered handshakes: either way */
+};
+
+enum timeline_role {
+        TIMELINE_ROLE_NONE,
+        TIMELINE_ROLE_CLIENT,
+        TIMELINE_ROLE_SERVER,
+};
+
+/* Which log alone shows an outage (bits). */
+#define TIMELINE_SEEN_CLIENT 1u
+#define TIMELINE_SEEN_SERVER 2u
+
+/* One TX or RX line of a client id. */
+struct timeline_packet {
+        int64_t t_us;
+        uint64_t seq; /* order of arrival: ties in time keep it */
+        uint64_t hs, ctr;
+        struct addr peer;
+        uint32_t log;
+        uint8_t tx;   /* sent by the log's writer */
+        uint8_t type; /* enum message_type */
+};
+
+struct timeline_outage {
+        int64_t start_us, end_us; /* best estimate */
+        /* bounds of the start and the end; start_min_known is false when no
+         * message got through before it in the logs, end_max_known false
+         * while it is still going when the logs end */
+        int64_t start_min_us, start_max_us, end_min_us, end_max_us;
+        bool start_min_known, end_max_known;
+        bool ongoing;
+        enum timeline_direction direction;
+        unsigned seen_by; /* TIMELINE_SEEN_* bits: 0 when only the matching of both logs shows it */
+        uint64_t lost;    /* messages lost in it */
+        bool server_stopped; /* the server's log shows it not running then */
+};
+
+struct timeline_span {
+        int64_t start_us, end_us;
+};
+
+struct timeline_rebind {
+        int64_t t_us;
+        struct addr old_peer, new_peer;
+};
+
+/* Messages of one direction; known is false where the logs cannot tell. */
+struct timeline_count {
+        bool known;
+        uint64_t sent, received, lost;
+};
+
+struct timeline_client {
+        size_t id_len;
+        char id[MESSAGE_ID_MAX + 1];
+        struct timeline_packet *pk;
+        size_t n_pk, cap_pk;
+
+        /* --- results of timeline_finish() --- */
+        bool client_log, server_log;
+        int64_t first_us, last_us;
+        bool offset_known;
+        int64_t offset_us; /* server clock minus client clock */
+        size_t offset_pairs;
+        uint64_t keepalive_us, handshake_timeout_us;
+        unsigned keepalive_count;
+        bool keepalive_learned, handshake_timeout_learned;
+        struct timeline_count delivery[2]; /* enum timeline_dir */
+        struct timeline_count keepalives; /* sent valid with a client log, received with a server log */
+        uint64_t inits_sent, answered, inits_received, responses_sent, replays, ignored;
+        int64_t *rtt_us; /* sorted */
+        size_t n_rtt;
+        int64_t resolution_us; /* of the stamps: 1 ms in files */
+        struct timeline_outage *outages;
+        size_t n_outages, cap_outages;
+        struct timeline_rebind *rebinds;
+        size_t n_rebinds, cap_rebinds;
+};
+
+/* One input log: its span, and its time steps backwards. */
+struct timeline_log {
+        bool any;
+        int64_t first_us, last_us;
+        int64_t shift_us; /* added to every later stamp after a step back */
+        uint64_t steps_back;
+        uint64_t stamps, stamps_ms, stamps_s; /* how fine its stamps are */
+        bool stopped;                   /* its writer logged "Exit" last */
+        struct timeline_span *down;     /* from an "Exit" to its next line */
+        size_t n_down, cap_down;
+};
+
+struct timeline {
+        struct timeline_client **clients;
+        size_t n_clients, cap_clients;
+        struct timeline_log *logs;
+        size_t n_logs;
+        uint64_t lines, invalid, socket_drops, ignored_clients;
+        uint64_t seq;
+};
+
+/* Timers to use instead of learning them from the logs: 0 learns. */
+struct timeline_opts {
+        uint64_t keepalive_us, handshake_timeout_us;
+        unsigned keepalive_count;
+};
+
+void timeline_init(struct timeline *tl);
+void timeline_free(struct timeline *tl);
+
+/* Adds one parsed line of log number `log` (any line: stamps and restarts
+ * count too). Returns 0, -ENOMEM, or -E2BIG past TIMELINE_MAX_LOGS. */
+int timeline_add(struct timeline *tl, unsigned log, const struct logline *l);
+
+/* Works out everything once all lines are in. Returns 0 or -ENOMEM. */
+int timeline_finish(struct timeline *tl, const struct timeline_opts *o);
+
+/* Time down (the union of the outages' best estimates) within [from, to). */
+int64_t timeline_down_us(const struct timeline_client *c, int64_t from_us, int64_t to_us);
+
+/* Availability in [0, 1] over the client's period. */
+double timeline_availability(const struct timeline_client *c);
+
+/* The client with this id, or NULL. */
+const struct timeline_client *timeline_find(const struct timeline *tl, const char *id, size_t id_len);
