@@ -20,12 +20,9 @@ enum logline_kind {
         LOGLINE_LISTENING,    /* a server started */
         LOGLINE_CLIENT_START, /* a client started (ours only) */
         LOGLINE_EXIT,
-        LOGLINE_SOCKET_DROPS, /* "N" LOGLINE_DROPS_TEXT: the server's own drops */
+        LOGLINE_SOCKET_DROPS, /* "N" LOGTEXT_DROPS: the server's own drops */
 };
 
-/* What a server logs after the count of datagrams the kernel dropped at its
- * full socket; written and read with this one text. */
-#define LOGLINE_DROPS_TEXT LOGTEXT_DROPS
 
 struct logline {
         uint64_t t_us; /* wall clock, microseconds since the epoch */

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/util.h>
+
 int logline_parse_time(const char *s, size_t len, uint64_t *t_us)
 {
         char buf[32];
@@ -38,35 +40,21 @@ int logline_parse_time(const char *s, size_t len, uint64_t *t_us)
 }
 
 /* "1.2.3.4:5" or "[v6]:5" */
+/* "IP:PORT" or "[IPV6]:PORT", as the log writes a peer; libevent's parser. */
 static int parse_peer(const char *s, size_t len, struct addr *a)
 {
-        char ip[64], digits[8];
-        const char *colon = NULL;
-        unsigned long port;
-        size_t nd;
-        char *end;
+        char text[ADDR_STRLEN];
+        int n = (int)sizeof(a->in6);
 
-        for (size_t i = len; i-- > 0;)
-                if (s[i] == ':') {
-                        colon = s + i;
-                        break;
-                }
-        nd = colon ? len - (size_t)(colon + 1 - s) : 0;
-        if (!colon || (size_t)(colon - s) >= sizeof(ip) || nd == 0 || nd >= sizeof(digits))
+        if (len == 0 || len >= sizeof(text) || !memchr(s, ':', len))
                 return -EINVAL;
-        memcpy(digits, colon + 1, nd);
-        digits[nd] = '\0';
-        port = strtoul(digits, &end, 10);
-        if (*end || digits[0] < '0' || digits[0] > '9' || port > 65535)
+        memcpy(text, s, len);
+        text[len] = '\0';
+        memset(a, 0, sizeof(*a));
+        if (evutil_parse_sockaddr_port(text, &a->sa, &n) < 0)
                 return -EINVAL;
-        if (s[0] == '[' && colon > s + 1 && colon[-1] == ']') {
-                memcpy(ip, s + 1, (size_t)(colon - s - 2));
-                ip[colon - s - 2] = '\0';
-        } else {
-                memcpy(ip, s, (size_t)(colon - s));
-                ip[colon - s] = '\0';
-        }
-        return addr_from_string(a, ip, (uint16_t)port);
+        a->len = (socklen_t)n;
+        return 0;
 }
 
 static bool starts(const char *s, size_t len, const char *lit)
@@ -76,10 +64,10 @@ static bool starts(const char *s, size_t len, const char *lit)
         return len >= n && memcmp(s, lit, n) == 0;
 }
 
-/* "N" LOGLINE_DROPS_TEXT, exactly; at most 19 digits, so N fits. */
+/* "N" LOGTEXT_DROPS, exactly; at most 19 digits, so N fits. */
 static int parse_drops(const char *s, size_t len, uint64_t *n)
 {
-        static const char text[] = LOGLINE_DROPS_TEXT;
+        static const char text[] = LOGTEXT_DROPS;
         size_t digits = 0;
         uint64_t v = 0;
 
@@ -98,15 +86,15 @@ int logline_parse_body(struct logline *l, const char *body, size_t len)
 
         l->kind = LOGLINE_OTHER;
         l->peer_is_server = false;
-        if (starts(body, len, "Listening on ")) {
+        if (starts(body, len, LOGTEXT_LISTENING)) {
                 l->kind = LOGLINE_LISTENING;
                 return 0;
         }
-        if (starts(body, len, "Client ")) {
+        if (starts(body, len, LOGTEXT_CLIENT_START)) {
                 l->kind = LOGLINE_CLIENT_START;
                 return 0;
         }
-        if (len == 4 && memcmp(body, "Exit", 4) == 0) {
+        if (len == sizeof(LOGTEXT_EXIT) - 1 && memcmp(body, LOGTEXT_EXIT, len) == 0) {
                 l->kind = LOGLINE_EXIT;
                 return 0;
         }
@@ -126,7 +114,7 @@ int logline_parse_body(struct logline *l, const char *body, size_t len)
         else if (parse_peer(peer, plen, &l->peer) < 0)
                 return -EINVAL;
         sp++;
-        if (starts(sp, len - (size_t)(sp - body), "[InvalidMessage]")) {
+        if (starts(sp, len - (size_t)(sp - body), LOGTEXT_INVALID)) {
                 l->kind = LOGLINE_INVALID;
                 return 0;
         }

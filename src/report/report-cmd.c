@@ -16,7 +16,8 @@
 
 #include <systemd/sd-journal.h>
 
-#include "daemon/config.h"
+#include "core/duration.h"
+#include "core/logtext.h"
 #include "report/report.h"
 
 /* Longer lines are no log line of ours: skipped without being held. */
@@ -80,16 +81,6 @@ static int parse_when(const char *s, uint64_t *t_us)
         return logline_parse_time(buf, strlen(buf), t_us);
 }
 
-static int parse_seconds(const char *s, uint64_t *us)
-{
-        char *end;
-        double d = strtod(s, &end);
-
-        if (end == s || *end || !(d >= 0.001 && d <= 86400))
-                return -EINVAL;
-        *us = (uint64_t)(d * 1e6);
-        return 0;
-}
 
 static int parse_opt(struct opts *o, int opt, char **argv)
 {
@@ -107,7 +98,7 @@ static int parse_opt(struct opts *o, int opt, char **argv)
                 return 0;
         case 'k':
         case 't':
-                if (parse_seconds(optarg, opt == 'k' ? &o->timers.keepalive_us : &o->timers.handshake_timeout_us) < 0)
+                if (duration_parse(optarg, opt == 'k' ? &o->timers.keepalive_us : &o->timers.handshake_timeout_us) < 0)
                         return fail("not a number of seconds from 0.001 to 86400:", optarg);
                 return 0;
         case 'c':
@@ -337,7 +328,7 @@ static int read_journal(struct run *r)
 
 static int read_inputs(struct run *r, int n, char **paths)
 {
-        static char *fallback[] = { CONFIG_DEFAULT_LOG };
+        static char *fallback[] = { LOGTEXT_DEFAULT_FILE };
         int k;
 
         if (r->o->journal) {

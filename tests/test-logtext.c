@@ -1,0 +1,125 @@
+/* The log texts round trip: every kind of event the core reports is
+ * formatted by logtext (the writer's code) and parsed back by logline (the
+ * report's code). Packet lines come back with their peer and message; the
+ * other lines are never read as packets; the stamp and the fixed texts the
+ * report looks for parse to their kinds. Over odd ids and IPv6 peers too. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "check.h"
+#include "core/logtext.h"
+#include "report/logline.h"
+
+static const char *const ids[] = { "home", "it's", "a\"b", "tab\there", "caf\xc3\xa9", "\xf0\x9f\x90\xa6", "x" };
+static const char *const peers[] = { "203.0.113.9", "2001:db8::1", "127.0.0.1" };
+
+static struct core_event make(enum event_kind kind, const char *id, const char *ip)
+{
+        struct core_event e = { .kind = kind, .has_msg = true, .expected = 7, .lost = 2, .duration_us = 5300000,
+                                .rtt_us = 31000 };
+
+        if (addr_from_string(&e.peer, ip, 43210) < 0 || addr_from_string(&e.old_peer, ip, 4500) < 0 ||
+            message_init(&e.msg, kind == EVENT_TX ? MESSAGE_HANDSHAKE_RESPONSE : MESSAGE_KEEPALIVE, id, strlen(id),
+                         1795606969, 3) < 0)
+                exit(99);
+        return e;
+}
+
+static void round_trip(enum event_kind kind, const char *id, const char *ip)
+{
+        struct core_event e = make(kind, id, ip);
+        char body[LOG_LINE_MAX];
+        enum log_level level;
+        struct logline l;
+        ssize_t n = logtext_format_event(&e, body, sizeof(body), &level);
+
+        CHECK(n > 0);
+        if (n <= 0)
+                return;
+        CHECK_INT(logline_parse_body(&l, body, (size_t)n), 0);
+        switch (kind) {
+        case EVENT_TX:
+        case EVENT_RX:
+                CHECK_INT(l.kind, kind == EVENT_TX ? LOGLINE_TX : LOGLINE_RX);
+                CHECK(addr_equal(&l.peer, &e.peer));
+                CHECK_INT(l.msg.type, e.msg.type);
+                CHECK(l.msg.id_len == e.msg.id_len && memcmp(l.msg.id, e.msg.id, e.msg.id_len) == 0);
+                CHECK_INT(l.msg.data[0], e.msg.data[0]);
+                CHECK_INT(l.msg.data[1], e.msg.data[1]);
+                break;
+        case EVENT_INVALID:
+                CHECK_INT(l.kind, LOGLINE_INVALID);
+                CHECK(addr_equal(&l.peer, &e.peer));
+                break;
+        default: /* our own warnings: never read as a packet */
+                CHECK_INT(l.kind, LOGLINE_OTHER);
+                break;
+        }
+}
+
+/* The whole line: the writer's stamp, read back to the same instant. */
+static void test_stamp(void)
+{
+        char line[LOG_LINE_MAX + 64];
+        struct logline l;
+        ssize_t n;
+
+        setenv("TZ", "UTC", 1);
+        tzset();
+        n = logtext_format_prefix("2026-11-25 11:42:48", 842, LOG_LEVEL_INFO, line, sizeof(line));
+        CHECK(n > 0);
+        strcat(line, "TX 10.96.0.2:43210 {'id': 'home', 'type': 'handshake_init', 'data': [1795606969, 0]}");
+        CHECK_INT(logline_parse(&l, line, strlen(line)), 0);
+        CHECK_INT(l.t_us, 1795606968842000ULL);
+        CHECK_INT(l.kind, LOGLINE_TX);
+        for (int lv = 0; lv < LOG_LEVEL_COUNT; lv++) {
+                n = logtext_format_prefix("2026-11-25 11:42:48", 5, (enum log_level)lv, line, sizeof(line));
+                strcat(line, LOGTEXT_EXIT);
+                CHECK_INT(logline_parse(&l, line, strlen(line)), 0);
+                CHECK_INT(l.kind, LOGLINE_EXIT);
+                CHECK_INT(l.t_us, 1795606968005000ULL);
+        }
+}
+
+/* The fixed texts a daemon writes around the packets. */
+static void test_fixed(void)
+{
+        static const struct {
+                const char *body;
+                enum logline_kind kind;
+        } cases[] = {
+                { LOGTEXT_LISTENING "0.0.0.0:43210", LOGLINE_LISTENING },
+                { LOGTEXT_CLIENT_START "'home'" LOGTEXT_CLIENT_SENDING "203.0.113.9:43210", LOGLINE_CLIENT_START },
+                { LOGTEXT_EXIT, LOGLINE_EXIT },
+                { "5123" LOGTEXT_DROPS, LOGLINE_SOCKET_DROPS },
+                { LOGTEXT_RELOADED, LOGLINE_OTHER },
+        };
+        struct logline l;
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                CHECK_INT(logline_parse_body(&l, cases[i].body, strlen(cases[i].body)), 0);
+                CHECK_INT(l.kind, cases[i].kind);
+        }
+        CHECK_INT(l.kind, LOGLINE_OTHER);
+        logline_parse_body(&l, "5123" LOGTEXT_DROPS, strlen("5123" LOGTEXT_DROPS));
+        CHECK_INT(l.dropped, 5123);
+}
+
+int main(void)
+{
+        static const enum event_kind kinds[] = {
+                EVENT_TX, EVENT_RX, EVENT_INVALID, EVENT_REPLAY, EVENT_IGNORED, EVENT_EVICTED,
+                EVENT_NAT_REBIND, EVENT_LOSS, EVENT_DUPLICATE, EVENT_SILENT, EVENT_BACK,
+                EVENT_UNANSWERED, EVENT_OUTAGE_START, EVENT_OUTAGE_END,
+        };
+
+        for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+                for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+                        for (size_t p = 0; p < sizeof(peers) / sizeof(peers[0]); p++)
+                                round_trip(kinds[k], ids[i], peers[p]);
+        test_stamp();
+        test_fixed();
+        return check_finish("logtext");
+}
