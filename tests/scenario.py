@@ -1,0 +1,809 @@
+#!/usr/bin/env python3
+"""A scripted fault scenario in network namespaces (root only; exit 77
+otherwise), and a scorer for what `udp-canary report --json` (version 2)
+says about it.
+
+The runner builds netns.py's three namespaces (under names of its own), runs
+our server and client with fast timers, and does faults in the NAT namespace
+at known times, the script of /work/shared/logs/original-scenario plus a
+server restart:
+
+    +6 s   flush      conntrack -F: the client's next packet leaves from a new port
+    +14 s  drop both        4 s   (nft drop in the NAT's forward chain)
+    +24 s  drop to_client   5 s   (server to client only)
+    +35 s  drop to_server   4 s   (client to server only)
+    +45 s  loss 30%        10 s   (numgen random mod 100 < 30 drop, both ways)
+    +59 s  restart          3 s   (SIGTERM the server, start it again, same
+                                   log and --state-dir)
+    +66 s  end
+
+It writes the truth (Unix times, the shape of the original scenario's
+truth.json, plus a "restart" event) next to the logs in a temporary
+directory, then scores `udp-canary report --json` on the client's log alone,
+the server's log alone, and both:
+
+- every fault that log set can see (drop both/to_client/to_server, restart)
+  found: an outage overlapping the fault's window, in one piece;
+- its `direction`: with both logs to_server -> client_to_server, to_client
+  -> server_to_client, both (and the restart) -> both or client_to_server;
+  the client's log alone -> unknown; the server's log alone -> unknown or
+  what both logs would allow;
+- the true length inside [seconds_min, seconds_max] (give or take TOL);
+- the best estimate `seconds` within one keepalive interval of the truth
+  where the log set sees a packet in the broken direction that often (the
+  server hears the client's keepalives, and its retries every handshake
+  timeout once the flow is down: so max(KA, HT)); else (server to client
+  only carries handshake answers; the client's log alone sees only those)
+  within the handshake timeout;
+- no outage outside the fault windows (those inside the loss window are
+  listed, not scored);
+- exactly one NAT rebinding per flush where the server's log is read, none
+  unexplained (one after the restart is allowed, not required);
+- the schema: version 2, every documented field, clock_offset_seconds null
+  with one log.
+
+    tests/scenario.py                 run the scenario and score it (root)
+    tests/scenario.py --score CLIENT.log SERVER.log TRUTH.json [--tz ZONE]
+                                      score the report of logs recorded elsewhere,
+                                      e.g. /work/shared/logs/original-scenario
+                                      (written in UTC: --tz UTC)
+    tests/scenario.py --self-test     the scorer against hand-written reports
+
+KEEP_LOGS=DIR keeps the run's logs, truth and reports in DIR. The temporary
+directory is also left in place (and named) when the score fails.
+"""
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import netns  # noqa: E402  (the namespaces, the addresses)
+
+it = netns.it  # integration.py: processes, log reading
+BIN = netns.BIN
+
+KA, HT, COUNT = 0.5, 1.0, 5  # keepalive interval, handshake timeout, keepalives per handshake
+TIMERS = ["--keepalive-interval", str(KA), "--handshake-timeout", str(HT), "--keepalive-count", str(COUNT)]
+CLIENT_ID = "home"
+TOL = 0.05  # log stamps have milliseconds; the fault commands take a few ms to run
+
+# seconds after the client's first answered handshake
+SCRIPT = [
+    {"at": 6, "do": "flush"},
+    {"at": 14, "do": "drop", "dir": "both", "for": 4},
+    {"at": 24, "do": "drop", "dir": "to_client", "for": 5},
+    {"at": 35, "do": "drop", "dir": "to_server", "for": 4},
+    {"at": 45, "do": "loss", "percent": 30, "for": 10},
+    {"at": 59, "do": "restart", "for": 3},
+    {"at": 66, "do": "end"},
+]
+
+DIRECTIONS = ("both", "client_to_server", "server_to_client", "unknown")
+# what a report of both logs may call each fault
+BOTH_LOGS = {
+    "both": {"both", "client_to_server"},  # the server sends nothing it did not hear
+    "to_server": {"client_to_server"},
+    "to_client": {"server_to_client"},
+    "restart": {"both", "client_to_server"},
+}
+# which faults show as an outage in which log set
+VISIBLE = {
+    "client": {"both", "to_server", "to_client", "restart"},  # unanswered handshakes
+    "server": {"both", "to_server", "to_client", "restart"},  # silence; retries without keepalives
+    "both": {"both", "to_server", "to_client", "restart"},
+}
+LOG_SETS = [("client's log only", "client"), ("server's log only", "server"), ("both logs", "both")]
+
+OUTAGE_FIELDS = ("start", "start_unix", "end", "end_unix", "seconds", "seconds_min", "seconds_max",
+                 "direction", "seen_by", "ongoing")
+REBIND_FIELDS = ("time", "time_unix", "old", "new")
+DELIVERY_FIELDS = ("sent", "received", "lost")
+
+
+# --- the scorer: no root, no processes ---
+
+
+def is_num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def fault_key(ev):
+    """'both', 'to_server', 'to_client' or 'restart' for a fault with a window."""
+    return ev["direction"] if ev["event"] == "drop" else ev["event"]
+
+
+def fault_name(ev):
+    if ev["event"] == "drop":
+        return "drop " + ev["direction"]
+    if ev["event"] == "loss":
+        return "loss %s%%" % ev.get("percent", "?")
+    return ev["event"]
+
+
+def expected_directions(key, logs):
+    if logs == "client":
+        return {"unknown"}
+    if logs == "server":
+        return {"unknown"} | BOTH_LOGS[key]
+    return BOTH_LOGS[key]
+
+
+def estimate_tolerance(key, logs, ka, ht):
+    """How far the best estimate may be from the truth: the client-to-server
+    direction, where the server's log is read, shows a packet every keepalive
+    interval (every handshake timeout once the flow is down); otherwise only
+    handshake answers tell, once per handshake timeout."""
+    if logs != "client" and key in ("both", "to_server", "restart"):
+        return max(ka, ht)
+    return ht
+
+
+def schema_problems(rep, logs):
+    """The documented version-2 fields missing or mistyped, as text."""
+    if not isinstance(rep, dict):
+        return ["not a JSON object"]
+    out = []
+    if rep.get("version") != 2:
+        out.append("version %r, expected 2" % rep.get("version"))
+    clients = rep.get("clients")
+    if not isinstance(clients, list):
+        return out + ["no clients[]"]
+    missing = set()
+    for c in clients:
+        if not isinstance(c, dict):
+            out.append("a client that is not an object")
+            continue
+        for k in ("id", "outages", "delivery", "clock_offset_seconds", "nat_rebindings"):
+            if k not in c:
+                missing.add(k)
+        for o in c.get("outages") or []:
+            for k in OUTAGE_FIELDS:
+                if k not in o:
+                    missing.add("outages[]." + k)
+            for k in ("start_unix", "end_unix", "seconds", "seconds_min", "seconds_max"):
+                if k in o and not is_num(o[k]):
+                    out.append("outages[].%s is %r" % (k, o[k]))
+            if "direction" in o and o["direction"] not in DIRECTIONS:
+                out.append("outages[].direction %r is none of %s" % (o["direction"], "/".join(DIRECTIONS)))
+        for r in c.get("nat_rebindings") or []:
+            for k in REBIND_FIELDS:
+                if k not in r:
+                    missing.add("nat_rebindings[]." + k)
+        d = c.get("delivery")
+        if "delivery" in c and not isinstance(d, dict):
+            out.append("delivery is %r" % (d,))
+        elif isinstance(d, dict):
+            for way in ("client_to_server", "server_to_client"):
+                if way not in d:
+                    missing.add("delivery." + way)
+                elif d[way] is not None:
+                    for k in DELIVERY_FIELDS:
+                        if not isinstance(d[way], dict) or not isinstance(d[way].get(k), int):
+                            missing.add("delivery.%s.%s" % (way, k))
+        if "clock_offset_seconds" in c:
+            off = c["clock_offset_seconds"]
+            if logs != "both" and off is not None:
+                out.append("clock_offset_seconds %r with one log (expected null)" % off)
+            if logs == "both" and not is_num(off):
+                out.append("clock_offset_seconds %r with both logs (expected a number)" % (off,))
+    if missing:
+        out.append("missing: " + ", ".join(sorted(missing)))
+    return out
+
+
+def fmt(v, spec="%.3f"):
+    return spec % v if is_num(v) else "-"
+
+
+class Scorer:
+    """Checks one report against the truth, printing a table; results are
+    (ok, what) pairs, for counting and for the self-test."""
+
+    def __init__(self, out=print):
+        self.results = []
+        self.pending = []
+        self.out = out
+
+    def check(self, ok, what):
+        self.results.append((bool(ok), what))
+        if not ok:
+            self.pending.append(what)
+        return bool(ok)
+
+    def flush(self):
+        """Prints the failures since the last table row."""
+        for what in self.pending:
+            self.out("  FAIL: " + what)
+        del self.pending[:]
+
+    def failed(self):
+        return [w for ok, w in self.results if not ok]
+
+    def score(self, title, logs, rep, truth, error=None):
+        """logs: 'client', 'server' or 'both'."""
+        self.out("\n== %s ==" % title)
+        try:
+            self._score(title, logs, rep, truth, error)
+        finally:
+            self.flush()
+
+    def _score(self, title, logs, rep, truth, error):
+        if rep is None:
+            self.check(False, "%s: no report (%s)" % (title, error))
+            return
+        ka = float(truth.get("keepalive_interval", KA))
+        ht = float(truth.get("handshake_timeout", HT))
+        count = int(truth.get("keepalive_count", COUNT))
+        events = sorted(truth["events"], key=lambda e: e.get("start", e.get("time")))
+        # times are shown from t0: the scenario's start, else the first event
+        t0 = truth.get("t0", events[0].get("start", events[0].get("time")) if events else 0.0)
+        # how far past a window an outage still counts as that fault's: the
+        # client notices within half a cycle and a handshake timeout
+        slack = ka * (count - 1) / 2 + ht
+
+        problems = schema_problems(rep, logs)
+        self.check(not problems, "%s: schema: %s" % (title, "; ".join(problems) or "ok"))
+        clients = [c for c in (rep.get("clients") or []) if isinstance(c, dict)] if isinstance(rep, dict) else []
+        cid = truth.get("client_id", CLIENT_ID)
+        mine = [c for c in clients if c.get("id") == cid]
+        if not self.check(len(mine) == 1, "%s: one client %r in the report: %s"
+                          % (title, cid, [c.get("id") for c in clients])):
+            return
+        client = mine[0]
+        outages = [o for o in client.get("outages") or []
+                   if isinstance(o, dict) and is_num(o.get("start_unix")) and is_num(o.get("end_unix"))]
+        self.check(len(outages) == len(client.get("outages") or []),
+                   "%s: every outage has start_unix and end_unix" % title)
+        self.flush()
+
+        # each outage to the window it overlaps most (with slack), if any
+        windows = [e for e in events if "start" in e and "end" in e]
+
+        def overlap(o, w, pad=0.0):
+            return min(o["end_unix"], w["end"] + pad) - max(o["start_unix"], w["start"] - pad)
+
+        owner = []
+        for o in outages:
+            near = [w for w in windows if overlap(o, w, slack) >= 0]
+            owner.append(max(near, key=lambda w: (overlap(o, w, slack), overlap(o, w))) if near else None)
+
+        def when(o):
+            return "%s s at %s..%s (%s)" % (fmt(o.get("seconds")), fmt(o["start_unix"] - t0, "%+.2f"),
+                                           fmt(o["end_unix"] - t0, "%+.2f"), o.get("direction", "-"))
+
+        row = "%-21s %-5s %-17s %8s  %-27s %7s %5s  %s"
+        self.out(row % ("fault (s after t0)", "found", "direction", "truth s", "reported s [min, max]", "error",
+                        "tol", "verdict"))
+        false = [o for o, w in zip(outages, owner) if w is None]
+        for w in windows:
+            name = "%s %+.1f" % (fault_name(w), w["start"] - t0)
+            mine_o = [o for o, ow in zip(outages, owner) if ow is w]
+            if w["event"] == "loss":
+                inside = [o for o in mine_o if o["start_unix"] >= w["start"] - slack and o["end_unix"] <= w["end"] + slack]
+                false += [o for o in mine_o if o not in inside]
+                self.out("%-21s %d outage(s) inside, not scored%s" % (name, len(inside), "".join(
+                    "\n    " + when(o) for o in inside)))
+                continue
+            key = fault_key(w)
+            truth_s = w["end"] - w["start"]
+            if key not in VISIBLE[logs]:
+                self.out("%-21s %-5s (not visible in this log set)" % (name, "-"))
+                continue
+            if not mine_o:
+                merged = [o for o in outages if overlap(o, w) > 0]
+                self.out(row % (name, "NO", "-", "%.3f" % truth_s, "-", "-", "-", "FAIL"))
+                self.check(False, "%s: %s not found: no outage overlaps %.3f..%.3f%s" % (
+                    title, name, w["start"], w["end"],
+                    "".join(" on its own (merged into the outage of %s)" % when(o) for o in merged)))
+                self.flush()
+                continue
+            o = max(mine_o, key=lambda o: overlap(o, w))
+            lo, hi, est = o.get("seconds_min"), o.get("seconds_max"), o.get("seconds")
+            tol = estimate_tolerance(key, logs, ka, ht)
+            err = est - truth_s if is_num(est) else None
+            want = expected_directions(key, logs)
+            ok = [self.check(len(mine_o) == 1, "%s: %s in one piece, not %d outages: %s"
+                             % (title, name, len(mine_o), "; ".join(when(o) for o in mine_o))),
+                  self.check(o.get("direction") in want, "%s: %s direction %r, expected %s"
+                             % (title, name, o.get("direction"), " or ".join(sorted(want)))),
+                  self.check(is_num(lo) and is_num(hi) and lo - TOL <= truth_s <= hi + TOL,
+                             "%s: %s truth %.3f s inside the bounds [%s, %s]"
+                             % (title, name, truth_s, fmt(lo), fmt(hi))),
+                  self.check(err is not None and abs(err) <= tol + TOL,
+                             "%s: %s estimate %s s, truth %.3f s: error %s over %.2f s"
+                             % (title, name, fmt(est), truth_s, fmt(err, "%+.3f"), tol))]
+            self.out(row % (name, "yes", o.get("direction", "-"), "%.3f" % truth_s,
+                            "%s [%s, %s]" % (fmt(est), fmt(lo), fmt(hi)), fmt(err, "%+.3f"), "%.2f" % tol,
+                            "ok" if all(ok) else "FAIL"))
+            self.flush()
+
+        for o in false:
+            self.out(row % ("outage %s" % fmt(o["start_unix"] - t0, "%+.1f"), "FALSE", o.get("direction", "-"), "-",
+                            "%s [%s, %s]" % (fmt(o.get("seconds")), fmt(o.get("seconds_min")),
+                                             fmt(o.get("seconds_max"))), "-", "-", "FAIL"))
+        self.check(not false, "%s: no outage outside the fault windows%s" % (
+            title, "".join("\n    " + when(o) for o in false)))
+        self.flush()
+        self.score_rebindings(title, logs, client, events, t0)
+
+    def score_rebindings(self, title, logs, client, events, t0):
+        rebinds = [r for r in client.get("nat_rebindings") or [] if isinstance(r, dict) and is_num(r.get("time_unix"))]
+        self.check(len(rebinds) == len(client.get("nat_rebindings") or []),
+                   "%s: every rebinding has time_unix" % title)
+        flushes = [e for e in events if e["event"] == "flush"]
+        if logs == "client":
+            for f in flushes:
+                self.out("%-21s (a rebinding is seen in the server's log only)" % ("flush %+.1f" % (f["time"] - t0)))
+            self.check(not rebinds, "%s: no rebinding from the client's log: %s" % (title, rebinds))
+            return
+
+        def cause(r):  # the latest event begun before it
+            before = [e for e in events if e.get("start", e.get("time")) <= r["time_unix"] + TOL]
+            return before[-1] if before else None
+
+        for f in flushes:
+            got = [r for r in rebinds if cause(r) is f]
+            self.out("%-21s rebindings %d%s  %s" % (
+                "flush %+.1f" % (f["time"] - t0), len(got),
+                "".join(" (%s -> %s, %+.3f s)" % (r.get("old"), r.get("new"), r["time_unix"] - f["time"])
+                        for r in got), "ok" if len(got) == 1 else "FAIL"))
+            self.check(len(got) == 1, "%s: one rebinding for the flush at %+.1f, got %d"
+                       % (title, f["time"] - t0, len(got)))
+            self.flush()
+        for r in rebinds:
+            c = cause(r)
+            if c is not None and c["event"] == "restart":
+                self.out("%-21s a rebinding after the restart (%s -> %s): allowed"
+                         % ("restart", r.get("old"), r.get("new")))
+        false = [r for r in rebinds if cause(r) is None or cause(r)["event"] not in ("flush", "restart")]
+        self.check(not false, "%s: no rebinding without a flush: %s" % (title, [
+            "%s -> %s at %+.2f" % (r.get("old"), r.get("new"), r["time_unix"] - t0) for r in false]))
+
+
+# --- running the report ---
+
+
+def run_report(logs, truth, env=None):
+    """(report dict, None) or (None, why)."""
+    cmd = [BIN, "report", "--json", "--keepalive-interval", str(truth.get("keepalive_interval", KA)),
+           "--keepalive-count", str(truth.get("keepalive_count", COUNT))] + list(logs)
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return None, "%s: %s" % (" ".join(cmd), e)
+    if r.returncode != 0:
+        return None, "exit status %d: %s" % (r.returncode, r.stderr.strip()[-500:])
+    try:
+        return json.loads(r.stdout), None
+    except ValueError as e:
+        return None, "not JSON (%s): %r" % (e, r.stdout[:200])
+
+
+def score_logs(client_log, server_log, truth, env=None, keep=None):
+    """Reports and scores the three log sets; returns the Scorer."""
+    sc = Scorer()
+    sets = {"client": [client_log], "server": [server_log], "both": [client_log, server_log]}
+    for title, logs in LOG_SETS:
+        rep, err = run_report(sets[logs], truth, env)
+        if keep and rep is not None:
+            with open(os.path.join(keep, "report-%s.json" % logs), "w") as f:
+                json.dump(rep, f, indent=1)
+        try:
+            sc.score(title, logs, rep, truth, err)
+        except Exception as e:  # the scorer's own bug: a failure, with the trace
+            traceback.print_exc(file=sys.stdout)
+            sc.check(False, "%s: the scorer raised %r" % (title, e))
+    return sc
+
+
+def log_period(path):
+    """(first, last) Unix time of a log's stamps, read in the local zone."""
+    stamps = [t for t, _ in stamped(path)]
+    return (min(stamps), max(stamps)) if stamps else (None, None)
+
+
+def finish(sc):
+    passed = sum(1 for ok, _ in sc.results if ok)
+    failed = len(sc.results) - passed
+    print("\n%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+def score_main(args):
+    tz = None
+    if "--tz" in args:
+        i = args.index("--tz")
+        tz = args[i + 1] if i + 1 < len(args) else None
+        args = args[:i] + args[i + 2:]
+        if not tz:
+            print("--tz needs a zone")
+            return 2
+    if len(args) != 3:
+        print("usage: scenario.py --score CLIENT.log SERVER.log TRUTH.json [--tz ZONE]")
+        return 2
+    client_log, server_log, truth_path = args
+    for path in args:
+        if not os.path.isfile(path):
+            print("no such file: %s" % path)
+            return 2
+    try:
+        with open(truth_path) as f:
+            truth = json.load(f)
+        times = [e.get("start", e.get("time")) for e in truth["events"]]
+        if not all(is_num(t) for t in times) or not times:
+            raise ValueError("an event without a time")
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        print("%s: not a truth file (%s)" % (truth_path, e))
+        return 2
+    env = None
+    if tz:
+        os.environ["TZ"] = tz
+        time.tzset()
+        env = dict(os.environ)
+    first, last = log_period(client_log)
+    if first is None or not (first <= min(times) and max(times) <= last):
+        print("WARNING: the truth's events (%.0f..%.0f) are not inside the client log's period (%s..%s) read in "
+              "this time zone (%s): the logs' zone may differ (--tz)"
+              % (min(times), max(times), fmt(first, "%.0f"), fmt(last, "%.0f"), time.tzname[0]))
+    print("truth: %s (keepalive interval %s s, handshake timeout %s s)" % (
+        truth_path, truth.get("keepalive_interval"), truth.get("handshake_timeout")))
+    return finish(score_logs(client_log, server_log, truth, env))
+
+
+# --- the runner (root) ---
+
+
+class Net(netns.Net):
+    """netns.py's namespaces under other names ('ucc<pid>-<n>' there)."""
+
+    def __init__(self):
+        tag = str(os.getpid())
+        self.c, self.n, self.s = "uc-scn-c" + tag, "uc-scn-n" + tag, "uc-scn-s" + tag
+        try:
+            self._build()
+        except Exception:
+            self.close()
+            raise
+
+
+def can_run():
+    """None, or why the scenario cannot run here (exit 77)."""
+    if os.geteuid() != 0:
+        return "needs root (network namespaces)"
+    for tool in ("ip", "nft", "conntrack"):
+        if not shutil.which(tool):
+            return "%s is missing (Debian: iproute2, nftables, conntrack)" % tool
+    probe = "uc-scn-probe%d" % os.getpid()
+    r = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
+    if r.returncode != 0:
+        return "cannot create a network namespace: %s" % r.stderr.strip()
+    try:
+        for what, cmd in (
+                ("nftables", ["nft", "add table ip probe"]),
+                ("nftables NAT", ["nft", "add chain ip probe post { type nat hook postrouting priority 100 ; }"]),
+                ("nftables NAT", ["nft", "add rule ip probe post masquerade fully-random"]),
+                ("conntrack", ["conntrack", "-F"])):
+            r = subprocess.run(["ip", "netns", "exec", probe] + cmd, capture_output=True, text=True)
+            if r.returncode != 0:
+                return "%s unavailable in a namespace: %s" % (what, (r.stderr or r.stdout).strip())
+    finally:
+        subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    return None
+
+
+class Scenario:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.procs = []
+        self.key_file = os.path.join(tmp, "key")
+        fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.write(fd, subprocess.check_output([BIN, "--generate-key"]))
+        os.close(fd)
+        self.state = os.path.join(tmp, "state")
+        os.mkdir(self.state)
+        self.server_log = os.path.join(tmp, "server.log")
+        self.client_log = os.path.join(tmp, "client.log")
+        self.net = Net()  # last: it removes itself if it fails, and close() removes it after
+
+    def start_server(self):
+        p = it.Canary(self.tmp, "server", ["--server", "--port", str(netns.PORT), "--key-file", self.key_file,
+                                           "--state-dir", self.state] + TIMERS, exe=self.net.exe(self.net.s))
+        self.procs.append(p)
+        return p
+
+    def start_client(self):
+        p = it.Canary(self.tmp, "client", ["--client", "--id", CLIENT_ID, "--host", netns.SERVER_IP,
+                                           "--port", str(netns.PORT), "--key-file", self.key_file] + TIMERS,
+                      exe=self.net.exe(self.net.c))
+        self.procs.append(p)
+        return p
+
+    def nat(self, *cmd):
+        """Runs cmd in the NAT namespace; the Unix time halfway through."""
+        before = time.time()
+        self.net.ns(self.net.n, *cmd)
+        return (before + time.time()) / 2
+
+    def close(self):
+        for p in self.procs:
+            if p.proc.poll() is None:
+                p.proc.kill()
+                p.proc.wait()
+        self.net.close()
+
+
+def stderr_of(canary):
+    """What the process wrote to stderr (its file may be closed already)."""
+    with open(canary.stderr.name, errors="replace") as f:
+        return f.read()[-1000:]
+
+
+def listening_times(path):
+    return [t for t, text in stamped(path) if text.startswith("Listening on")]
+
+
+def stamped(path):
+    out = []
+    if os.path.exists(path):
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                m = it.LINE.match(line.rstrip("\n"))
+                if m:
+                    s = m.group(1)
+                    t = time.mktime(time.strptime(s[:19], "%Y-%m-%d %H:%M:%S")) + int(s[20:]) / 1000
+                    out.append((t, m.group(3)))
+    return out
+
+
+def run(sc, tmp):
+    """Runs the script; returns the truth."""
+    events = []
+    rule = {"both": "drop", "to_server": 'iifname "n1" drop', "to_client": 'iifname "n2" drop'}
+    server = sc.start_server()
+    server.port()
+    client = sc.start_client()
+    it.wait_for(lambda: netns.answers(client), timeout=10, what="the first handshake")
+    t0 = time.time()
+    print("# scenario started at %.3f; logs in %s" % (t0, tmp), flush=True)
+    for step in SCRIPT:
+        delay = t0 + step["at"] - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        do = step["do"]
+        it.check(client.proc.poll() is None, "the client is running at +%s: %s" % (step["at"], client.errors()))
+        if do == "end":
+            break
+        if do == "flush":
+            events.append({"event": "flush", "time": sc.nat("conntrack", "-F")})
+        elif do in ("drop", "loss"):
+            ev = {"event": do}
+            ev["start"] = sc.nat("nft", "add rule ip canary gate " + (
+                rule[step["dir"]] if do == "drop" else "numgen random mod 100 < %d drop" % step["percent"]))
+            ev.update({"direction": step["dir"]} if do == "drop" else {"percent": step["percent"]})
+            time.sleep(max(0.0, t0 + step["at"] + step["for"] - time.time()))
+            ev["end"] = sc.nat("nft", "flush chain ip canary gate")
+            events.append(ev)
+        elif do == "restart":
+            before = time.time()
+            status = server.stop()
+            start = (before + time.time()) / 2
+            it.check(status == 0, "the server stopped cleanly: status %s, %s" % (status, stderr_of(server)))
+            os.replace(os.path.join(tmp, "server.stderr"), os.path.join(tmp, "server-1.stderr"))
+            time.sleep(max(0.0, t0 + step["at"] + step["for"] - time.time()))
+            spawned = time.time()
+            server = sc.start_server()  # the same log, appended to, and the same state
+            listened = it.wait_for(lambda: listening_times(sc.server_log)[1:], what="the restarted server")
+            # its own stamp, not our polling: but never before we started it
+            events.append({"event": "restart", "start": start, "end": max(listened[0], spawned)})
+        print("# +%s %s: %s" % (step["at"], do, json.dumps(events[-1])), flush=True)
+    it.check(server.proc.poll() is None, "the server is running at the end: %s" % server.errors())
+    for name, p in (("client", client), ("server", server)):
+        status = p.stop()
+        it.check(status == 0, "the %s stopped cleanly: status %s, %s" % (name, status, stderr_of(p)))
+    it.check(os.path.exists(os.path.join(sc.state, "replay.state")), "the server kept its replay state")
+    return {
+        "note": "times are Unix seconds; faults were done in the NAT between client and server",
+        "client_id": CLIENT_ID,
+        "keepalive_interval": KA,
+        "handshake_timeout": HT,
+        "keepalive_count": COUNT,
+        "t0": t0,  # the script's zero: the client's first answered handshake
+        "events": events,
+    }
+
+
+def scenario_main():
+    why = can_run()
+    if why:
+        print("SKIP: " + why)
+        return 77
+    if not os.access(BIN, os.X_OK):
+        print("FAIL: no udp-canary binary at %s (set UDP_CANARY)" % BIN)
+        return 1
+    tmp = tempfile.mkdtemp(prefix="udp-canary-scenario-")
+    keep = os.environ.get("KEEP_LOGS")
+    sc = None
+    status = 1
+    try:
+        try:
+            sc = Scenario(tmp)
+            truth = run(sc, tmp)
+        finally:
+            if sc:
+                sc.close()
+        with open(os.path.join(tmp, "truth.json"), "w") as f:
+            json.dump(truth, f, indent=1)
+        with open(os.path.join(tmp, "scenario.json"), "w") as f:
+            json.dump(SCRIPT, f)
+        status = finish(score_logs(sc.client_log, sc.server_log, truth, keep=tmp))
+    except Exception:
+        traceback.print_exc(file=sys.stdout)
+        for name in ("client", "server"):
+            path = os.path.join(tmp, name + ".log")
+            if os.path.exists(path):
+                print("--- %s (the end)\n%s" % (path, open(path).read()[-2000:]))
+        print("\n0 passed, 1 failed")
+        status = 1
+    finally:
+        if keep:
+            os.makedirs(keep, exist_ok=True)
+            for name in os.listdir(tmp):
+                if name.endswith((".log", ".json", ".stderr")):
+                    shutil.copy(os.path.join(tmp, name), os.path.join(keep, name))
+        if status == 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print("# logs, truth and reports left in %s" % tmp)
+    return status
+
+
+# --- the scorer's own test, on hand-written reports ---
+
+
+def self_test():
+    t = 1795606968.0
+    truth = {
+        "client_id": "home", "keepalive_interval": 1.0, "handshake_timeout": 1.0, "keepalive_count": 5,
+        "events": [
+            {"event": "flush", "time": t + 6.0},
+            {"event": "drop", "start": t + 14.0, "direction": "both", "end": t + 18.0},
+            {"event": "drop", "start": t + 24.0, "direction": "to_client", "end": t + 29.0},
+            {"event": "drop", "start": t + 35.0, "direction": "to_server", "end": t + 39.0},
+            {"event": "loss", "start": t + 45.0, "percent": 30, "end": t + 55.0},
+            {"event": "restart", "start": t + 59.0, "end": t + 62.0},
+        ],
+    }
+
+    def outage(a, b, direction, lo=None, hi=None, seconds=None):
+        return {"start": "x", "start_unix": t + a, "end": "x", "end_unix": t + b,
+                "seconds": b - a if seconds is None else seconds,
+                "seconds_min": (b - a) - 1.5 if lo is None else lo, "seconds_max": (b - a) + 1.5 if hi is None else hi,
+                "direction": direction, "seen_by": "both", "ongoing": False}
+
+    def rebind(at):
+        return {"time": "x", "time_unix": t + at, "old": "203.0.113.1:1000", "new": "203.0.113.1:2000"}
+
+    def report(logs, outages, rebinds):
+        d = {"sent": 10, "received": 9, "lost": 1}
+        return {"version": 2, "clients": [{
+            "id": "home", "outages": outages, "nat_rebindings": rebinds,
+            "delivery": {"client_to_server": d if logs != "server" else None, "server_to_client": d},
+            "clock_offset_seconds": 0.001 if logs == "both" else None}]}
+
+    def good(logs):
+        dirs = {"client": ["unknown"] * 4, "server": ["unknown", "server_to_client", "unknown", "unknown"],
+                "both": ["client_to_server", "server_to_client", "client_to_server", "both"]}[logs]
+        return report(logs, [outage(14.2, 18.5, dirs[0]), outage(25.0, 29.3, dirs[1], lo=2.0, hi=7.0),
+                             outage(35.4, 39.2, dirs[2]), outage(59.1, 62.5, dirs[3])],
+                      [] if logs == "client" else [rebind(6.4)])
+
+    quiet = []
+    results = []
+
+    def expect(name, logs, rep, failing, error=None):
+        """failing: substrings, one per expected failure, in any order."""
+        sc = Scorer(out=quiet.append)
+        sc.score(name, logs, rep, truth, error)
+        got = sc.failed()
+        ok = len(got) == len(failing) and all(any(f in g for g in got) for f in failing)
+        results.append((ok, name))
+        print(("ok - " if ok else "FAIL - ") + name)
+        if not ok:
+            print("  expected failures: %s\n  got: %s" % (failing, got))
+            print("\n".join("  | " + line for line in quiet))
+        del quiet[:]
+        return sc
+
+    for logs in ("client", "server", "both"):
+        expect("a right report, %s" % logs, logs, good(logs), [])
+
+    r = good("both")
+    r["clients"][0]["outages"][1]["direction"] = "client_to_server"
+    expect("a wrong direction", "both", r, ["direction"])
+    r = good("client")
+    r["clients"][0]["outages"][0]["direction"] = "both"
+    expect("one log claims a direction", "client", r, ["direction"])
+    r = good("both")
+    r["clients"][0]["outages"][0].update(seconds_min=4.2, seconds_max=6.0)
+    expect("the truth below the bounds", "both", r, ["inside the bounds"])
+    r = good("both")
+    r["clients"][0]["outages"][0].update(seconds_min=4.02)
+    expect("bounds within the tolerance", "both", r, [])
+    r = good("both")
+    r["clients"][0]["outages"][2]["seconds"] = 5.2
+    expect("an estimate too long", "both", r, ["estimate"])
+    r = good("both")
+    del r["clients"][0]["outages"][2]
+    expect("a fault not found", "both", r, ["drop to_server +29.0 not found"])
+    r = good("both")
+    r["clients"][0]["outages"].insert(0, outage(8.0, 9.0, "both"))
+    expect("a false outage", "both", r, ["outside the fault windows"])
+    r = good("both")
+    r["clients"][0]["outages"][3:3] = [outage(47.0, 48.5, "client_to_server"), outage(52.0, 53.0, "both")]
+    expect("outages in the loss window, not scored", "both", r, [])
+    r = good("both")
+    r["clients"][0]["outages"][0:1] = [outage(14.2, 15.5, "both"), outage(16.0, 18.3, "both")]
+    expect("a fault in two pieces", "both", r, ["one piece", "estimate", "inside the bounds"])
+    r = good("server")
+    r["clients"][0]["nat_rebindings"] = []
+    expect("the flush's rebinding missing", "server", r, ["one rebinding for the flush"])
+    r = good("both")
+    r["clients"][0]["nat_rebindings"].append(rebind(7.0))
+    expect("two rebindings for one flush", "both", r, ["one rebinding for the flush"])
+    r = good("both")
+    r["clients"][0]["nat_rebindings"].append(rebind(62.4))
+    expect("a rebinding after the restart", "both", r, [])
+    r = good("both")
+    r["clients"][0]["nat_rebindings"].append(rebind(20.0))
+    expect("a rebinding without a flush", "both", r, ["without a flush"])
+    r = good("client")
+    r["clients"][0]["nat_rebindings"] = [rebind(6.4)]
+    expect("a rebinding from the client's log", "client", r, ["no rebinding from the client"])
+    r = good("client")
+    r["clients"][0]["clock_offset_seconds"] = 0.0
+    expect("a clock offset from one log", "client", r, ["schema"])
+    r = good("both")
+    r["clients"][0]["id"] = "office"
+    expect("the client missing", "both", r, ["one client"])
+    expect("no report at all", "both", None, ["no report"], error="exit status 2: boom")
+    # version 1: no direction, no bounds, no delivery, no clock offset
+    v1 = good("both")
+    v1["version"] = 1
+    for o in v1["clients"][0]["outages"]:
+        for k in ("direction", "seconds_min", "seconds_max"):
+            del o[k]
+    del v1["clients"][0]["delivery"], v1["clients"][0]["clock_offset_seconds"]
+    expect("a version 1 report fails clearly", "both", v1,
+           ["schema: version 1"] + ["direction"] * 4 + ["bounds"] * 4)
+    expect("garbage fails clearly", "both", {"version": 2, "clients": [{"id": "home", "outages": [{"start_unix": "x"}],
+                                                                        "nat_rebindings": [{}]}]},
+           ["schema", "start_unix and end_unix", "not found", "not found", "not found", "not found",
+            "one rebinding for the flush", "time_unix"])
+    expect("not an object", "both", [], ["schema", "one client"])
+    passed = sum(1 for ok, _ in results if ok)
+    print("%d passed, %d failed" % (passed, len(results) - passed))
+    return 0 if passed == len(results) else 1
+
+
+def main(argv):
+    if argv[:1] == ["--self-test"]:
+        return self_test()
+    if argv[:1] == ["--score"]:
+        return score_main(argv[1:])
+    if argv:
+        print(__doc__)
+        return 2
+    # meson's timeout sends SIGTERM: tear down all the same
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    return scenario_main()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
