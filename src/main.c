@@ -208,9 +208,14 @@ int main(int argc, char **argv)
                        aes128_impl_name(AES128_IMPL_AUTO), sodium_version_string());
                 break;
         case CONFIG_MODE_GENERATE_KEY:
+                /* a key that did not reach its file must not look made */
                 key_generate(text);
                 printf("%s\n", text);
                 sodium_memzero(text, sizeof(text));
+                if (fflush(stdout) != 0 || ferror(stdout)) {
+                        snprintf(err, sizeof(err), "--generate-key: cannot write the key: %s", strerror(errno));
+                        r = 1;
+                }
                 break;
         default:
                 r = start(&app, err);

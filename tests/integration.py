@@ -311,7 +311,6 @@ def bad_command_lines(env):
         (["--server", "--key-file", short], "not a 16-byte key"),
         (["--server", "--key-file", loose], "readable by group or others"),
         (["--server", "--key-file", os.path.join(env.tmp, "nope")], "No such file"),
-        (["--client", "--id", "a", "--host", "no-such-host.invalid"] + k, "--host no-such-host.invalid"),
         (["--server", "--config", os.path.join(env.tmp, "none.conf")] + k, "cannot read config file"),
         (["--client", "--config", conf] + k, "bad.conf:3: unknown option 'porty'"),
         (["--server", "--keepalive-count", "0"] + k, "whole number"),

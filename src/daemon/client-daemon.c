@@ -3,6 +3,7 @@
 #include "daemon/client-daemon.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
+#include "daemon/resolve.h"
 #include "daemon/udp.h"
 
 struct client_daemon {
@@ -22,6 +24,11 @@ struct client_daemon {
         struct event *timer_ev;
         struct client_config cfg;
         struct client core;
+        bool started;              /* the core runs: the server's name resolved */
+        char *host;                /* the server as the user named it */
+        uint16_t port;
+        struct resolver *resolver; /* retries the name until it resolves */
+        char resolve_err[128];     /* why the name did not resolve at start */
 };
 
 static void update_status(struct client_daemon *d)
@@ -67,19 +74,16 @@ static void after_read(void *obj, uint64_t now_us)
         update_status(obj);
 }
 
-/* Fills a client_config from the user's settings; resolves the server. */
+/* Fills a client_config from the user's settings; resolves the server.
+ * Returns the resolver's error with everything but the server filled in. */
 static int make_config(struct client_config *out, const struct config *cfg, char *err, size_t errlen)
 {
-        int r = udp_resolve(cfg->host, (uint16_t)cfg->port, false, &out->server, err, errlen);
-
-        if (r < 0)
-                return r;
         out->id_len = strlen(cfg->id);
         memcpy(out->id, cfg->id, out->id_len + 1);
         out->handshake_timeout_us = cfg->handshake_timeout_us;
         out->keepalive_interval_us = cfg->keepalive_interval_us;
         out->keepalive_count = cfg->keepalive_count;
-        return 0;
+        return udp_resolve(cfg->host, (uint16_t)cfg->port, false, &out->server, err, errlen);
 }
 
 static void write_metrics(FILE *out, void *obj)
@@ -101,24 +105,26 @@ static const struct daemon_ops client_ops = {
         .metrics = write_metrics,
 };
 
+/* A name that does not resolve now is no reason to exit (at boot the
+ * network may not be up yet): the client then starts once it resolves. */
 static int setup(struct client_daemon *d, const struct config *cfg, const struct seal_key *key)
 {
-        char err[256];
         int r;
 
-        if (make_config(&d->cfg, cfg, err, sizeof(err)) < 0) {
-                fprintf(stderr, "udp-canary: --host %s: %s\n", cfg->host, err);
-                return 2;
-        }
-        if (daemon_init(&d->daemon, &client_ops, d, key) < 0 ||
+        d->host = strdup(cfg->host);
+        d->port = (uint16_t)cfg->port;
+        if (!d->host || daemon_init(&d->daemon, &client_ops, d, key) < 0 ||
             !(d->timer_ev = evtimer_new(d->daemon.base, on_timer, d))) {
                 fprintf(stderr, "udp-canary: cannot set up the event loop\n");
                 return 1;
         }
-        r = daemon_socket(&d->daemon, &d->cfg.server, false);
-        if (r < 0) {
-                fprintf(stderr, "udp-canary: cannot open a UDP socket: %s\n", strerror(-r));
-                return 1;
+        if (make_config(&d->cfg, cfg, d->resolve_err, sizeof(d->resolve_err)) == 0) {
+                r = daemon_socket(&d->daemon, &d->cfg.server, false);
+                if (r < 0) {
+                        fprintf(stderr, "udp-canary: cannot open a UDP socket: %s\n", strerror(-r));
+                        return 1;
+                }
+                d->resolve_err[0] = '\0';
         }
         return daemon_metrics_start(&d->daemon, cfg->metrics_listen);
 }
@@ -155,16 +161,94 @@ static void log_start(const struct client_daemon *d)
                       addr_format(&d->cfg.server, server));
 }
 
-int client_daemon_run(struct client_daemon *d)
+/* The server is known: start the protocol. */
+static void start(struct client_daemon *d)
 {
         struct actions a;
 
+        d->started = true;
         log_start(d);
         client_start(&d->core, &d->cfg, daemon_now_us(), (uint64_t)time(NULL), &a);
         daemon_perform(&d->daemon, &a);
         arm_timer(d, &a);
         update_status(d);
+}
+
+static void resolve_failed(void *arg, const char *why, uint64_t retry_us)
+{
+        struct client_daemon *d = arg;
+        char status[256];
+
+        log_printf(LOG_LEVEL_WARNING, "Cannot resolve %s: %s; trying again in %" PRIu64 " s", d->host, why,
+                   retry_us / 1000000);
+        snprintf(status, sizeof(status), "Resolving %s: %s; next try in %" PRIu64 " s", d->host, why,
+                 retry_us / 1000000);
+        daemon_status(&d->daemon, status);
+        log_flush();
+}
+
+static void resolved(void *arg, const struct addr *a)
+{
+        struct client_daemon *d = arg;
+        int r;
+
+        resolver_free(d->resolver);
+        d->resolver = NULL;
+        d->cfg.server = *a; /* with the port: the lookup was for host:port */
+        r = daemon_socket(&d->daemon, &d->cfg.server, false);
+        if (r < 0) {
+                log_printf(LOG_LEVEL_ERROR, "Cannot open a UDP socket: %s", strerror(-r));
+                d->daemon.exit_code = 1;
+                event_base_loopbreak(d->daemon.base);
+                return;
+        }
+        start(d);
+        log_flush();
+}
+
+static const struct resolve_ops resolve_ops = { .done = resolved, .failed = resolve_failed };
+
+/* Resolves the server's name in the background from now on. */
+static int resolve_later(struct client_daemon *d)
+{
+        resolver_free(d->resolver);
+        d->resolver = resolver_new(d->daemon.base, d->host, d->port, &resolve_ops, d);
+        return d->resolver ? 0 : -ENOMEM;
+}
+
+int client_daemon_run(struct client_daemon *d)
+{
+        if (!d->resolve_err[0]) {
+                start(d);
+        } else {
+                resolve_failed(d, d->resolve_err, RESOLVE_FIRST_RETRY_US);
+                if (resolve_later(d) < 0) {
+                        log_printf(LOG_LEVEL_ERROR, "Cannot resolve %s: out of memory", d->host);
+                        return 1;
+                }
+        }
         return daemon_run(&d->daemon);
+}
+
+/* A reload before the server's name resolved: the new settings, and the
+ * new name resolved in the background unless it resolves at once. */
+static int reconfigure_unstarted(struct client_daemon *d, const struct config *cfg,
+                                 const struct client_config *next, bool resolved_now)
+{
+        char *host = strdup(cfg->host);
+
+        if (!host)
+                return -ENOMEM;
+        free(d->host);
+        d->host = host;
+        d->port = (uint16_t)cfg->port;
+        d->cfg = *next;
+        if (!resolved_now)
+                return resolve_later(d);
+        resolver_free(d->resolver);
+        d->resolver = NULL;
+        resolved(d, &next->server);
+        return 0;
 }
 
 int client_daemon_reconfigure(struct client_daemon *d, const struct config *cfg)
@@ -174,7 +258,10 @@ int client_daemon_reconfigure(struct client_daemon *d, const struct config *cfg)
         bool moved;
         int r;
 
-        if (make_config(&next, cfg, err, sizeof(err)) < 0) {
+        r = make_config(&next, cfg, err, sizeof(err));
+        if (!d->started)
+                return reconfigure_unstarted(d, cfg, &next, r == 0);
+        if (r < 0) {
                 log_printf(LOG_LEVEL_ERROR, "Reload: --host %s: %s; keeping the old settings", cfg->host, err);
                 return -EADDRNOTAVAIL;
         }
@@ -198,6 +285,8 @@ void client_daemon_free(struct client_daemon *d)
 {
         if (!d)
                 return;
+        resolver_free(d->resolver);
+        free(d->host);
         if (d->timer_ev)
                 event_free(d->timer_ev);
         daemon_free(&d->daemon);

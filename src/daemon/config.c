@@ -397,6 +397,15 @@ int config_load_files(struct config *c, char err[static CONFIG_ERR_MAX])
         return r;
 }
 
+/* "name:port" or "1.2.3.4:port": one colon, digits after it (an IPv6
+ * address has several colons, and its port goes with --port too). */
+static bool host_has_port(const char *host)
+{
+        const char *colon = strchr(host, ':');
+
+        return colon && !strchr(colon + 1, ':') && colon[1] && strspn(colon + 1, "0123456789") == strlen(colon + 1);
+}
+
 static int finish_client(struct config *c, char err[static CONFIG_ERR_MAX])
 {
         if (!c->id && c->default_id && !(c->id = strdup(c->default_id)))
@@ -409,6 +418,8 @@ static int finish_client(struct config *c, char err[static CONFIG_ERR_MAX])
                 return fail(err, "--id: not UTF-8 text");
         if (!c->host || !*c->host)
                 return fail(err, "--client needs --host (the server)");
+        if (host_has_port(c->host))
+                return fail(err, "--host %s: give the host alone and the port with --port", c->host);
         if (c->port == 0)
                 return fail(err, "--port: the client needs a port from 1 to 65535");
         return 0;

@@ -1,0 +1,33 @@
+/* resolve: a server name resolved in the background, retried with backoff
+ * until it resolves. At boot a name often does not resolve yet (no network,
+ * no DNS); that is no reason to exit. getaddrinfo_a does the lookup on
+ * glibc's own thread; a short timer polls it, so the loop never waits for
+ * DNS. The object owns its timer; the callbacks get the caller's arg. */
+#pragma once
+
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "core/addr.h"
+
+/* The first retry comes after RESOLVE_FIRST_RETRY_US, each next one after
+ * twice as long, up to RESOLVE_MAX_RETRY_US. */
+#define RESOLVE_FIRST_RETRY_US 1000000ULL
+#define RESOLVE_MAX_RETRY_US 60000000ULL
+
+struct resolve_ops {
+        void (*done)(void *arg, const struct addr *a);                  /* once, when it resolves */
+        void (*failed)(void *arg, const char *why, uint64_t retry_us); /* after each failed try */
+};
+
+struct resolver;
+
+/* Starts resolving host:port, the first try after RESOLVE_FIRST_RETRY_US.
+ * Returns the object, or NULL without memory. */
+struct resolver *resolver_new(struct event_base *base, const char *host, uint16_t port,
+                              const struct resolve_ops *ops, void *arg);
+
+/* Stops, waiting for a lookup under way to end (glibc's thread holds our
+ * request until then). */
+void resolver_free(struct resolver *r);

@@ -1,0 +1,115 @@
+/* resolve: background name resolution with backoff (see resolve.h). */
+#include "daemon/resolve.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define POLL_US 20000 /* how often a lookup under way is looked at */
+
+struct resolver {
+        struct event *timer;
+        const struct resolve_ops *ops;
+        void *arg;
+        char *host;
+        char service[8];
+        struct addrinfo hints;
+        struct gaicb req;
+        bool pending; /* req is glibc's until it ends */
+        uint64_t retry_us;
+};
+
+static void arm(struct resolver *r, uint64_t us)
+{
+        struct timeval tv = { .tv_sec = (time_t)(us / 1000000), .tv_usec = (suseconds_t)(us % 1000000) };
+
+        evtimer_add(r->timer, &tv);
+}
+
+/* A lookup ended with status (getaddrinfo's): hand the address on, or
+ * report the failure and try again later. */
+static void finish(struct resolver *r, int status)
+{
+        struct addrinfo *res = r->req.ar_result;
+        struct addr a = { 0 };
+
+        r->pending = false;
+        r->req.ar_result = NULL;
+        if (status == 0 && res && res->ai_addrlen <= sizeof(a.in6)) {
+                memcpy(&a.in6, res->ai_addr, res->ai_addrlen);
+                a.len = res->ai_addrlen;
+                freeaddrinfo(res);
+                r->ops->done(r->arg, &a);
+                return;
+        }
+        if (res)
+                freeaddrinfo(res);
+        r->ops->failed(r->arg, status == EAI_SYSTEM ? strerror(errno) : gai_strerror(status), r->retry_us);
+        arm(r, r->retry_us);
+        r->retry_us = r->retry_us * 2 > RESOLVE_MAX_RETRY_US ? RESOLVE_MAX_RETRY_US : r->retry_us * 2;
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+        struct resolver *r = arg;
+        struct gaicb *list[1] = { &r->req };
+        int status;
+
+        if (!r->pending) {
+                r->req = (struct gaicb){ .ar_name = r->host, .ar_service = r->service, .ar_request = &r->hints };
+                status = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
+                if (status != 0) {
+                        finish(r, status);
+                        return;
+                }
+                r->pending = true;
+        }
+        status = gai_error(&r->req);
+        if (status == EAI_INPROGRESS)
+                arm(r, POLL_US);
+        else
+                finish(r, status);
+}
+
+struct resolver *resolver_new(struct event_base *base, const char *host, uint16_t port,
+                              const struct resolve_ops *ops, void *arg)
+{
+        struct resolver *r = calloc(1, sizeof(*r));
+
+        if (!r)
+                return NULL;
+        r->ops = ops;
+        r->arg = arg;
+        r->retry_us = RESOLVE_FIRST_RETRY_US * 2;
+        r->hints = (struct addrinfo){ .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV };
+        snprintf(r->service, sizeof(r->service), "%u", port);
+        r->host = strdup(host);
+        r->timer = evtimer_new(base, on_timer, r);
+        if (!r->host || !r->timer) {
+                resolver_free(r);
+                return NULL;
+        }
+        arm(r, RESOLVE_FIRST_RETRY_US);
+        return r;
+}
+
+void resolver_free(struct resolver *r)
+{
+        struct gaicb *list[1];
+
+        if (!r)
+                return;
+        list[0] = &r->req;
+        if (r->pending && gai_cancel(&r->req) == EAI_NOTCANCELED)
+                while (gai_error(&r->req) == EAI_INPROGRESS)
+                        gai_suspend((const struct gaicb *const *)list, 1, NULL);
+        if (r->pending && r->req.ar_result)
+                freeaddrinfo(r->req.ar_result);
+        if (r->timer)
+                event_free(r->timer);
+        free(r->host);
+        free(r);
+}

@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""The command line as a user meets it: a server name that does not resolve
+yet (the client waits and retries, says so, and stops cleanly), a key that
+cannot be written, a port glued to --host; and the documentation against
+the program: every option of --help and of the option table in
+src/daemon/config.c is in the README's table and udp-canary(8), and every
+key a config file takes is in udp-canary.conf(5).
+Run one case: UDP_CANARY=build/src/udp-canary tests/cli.py docs_match"""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import integration as it  # noqa: E402
+
+SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TESTS = []
+
+
+def case(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def options():
+    """(name, allowed in a config file) from config.c's table of options."""
+    text = open(os.path.join(SRC, "src", "daemon", "config.c")).read()
+    rows = re.findall(r'\{ "([a-z-]+)", K_[A-Z]+, [^{}]*?, (true|false) \}', text)
+    it.check(len(rows) >= 20, "config.c's option table read: %d rows" % len(rows))
+    return [(name, flag == "true") for name, flag in rows]
+
+
+@case
+def resolve_retry(env):
+    """A server name that does not resolve is retried with backoff, logged
+    and shown in STATUS=, not an exit; SIGTERM still ends it with 0."""
+    notify_path = os.path.join(env.tmp, "notify")
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(notify_path)
+    notify.settimeout(0.2)
+    log = os.path.join(env.tmp, "client.log")
+    # bounded DNS waits; .invalid never resolves (RFC 2606)
+    envv = dict(os.environ, NOTIFY_SOCKET=notify_path, RES_OPTIONS="timeout:1 attempts:1")
+    proc = subprocess.Popen(it.WRAP + [it.BIN, "--client", "--id", "home", "--host", "nonexistent.invalid",
+                                       "--key-file", env.key_file, "--log", log],
+                            env=envv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        tries = lambda: [t for _, t in it.read_log(log) if t.startswith("Cannot resolve nonexistent.invalid: ")]
+        it.wait_for(lambda: len(tries()) >= 3, timeout=15 * it.SLOW, what="three tries (at 0, 1 and 3 s)")
+        it.check(proc.poll() is None, "the client is still running")
+        it.check(all("trying again in" in t for t in tries()), "each try says when the next one is: %s" % tries())
+        got = []
+        try:
+            while True:
+                got.append(notify.recv(4096).decode())
+        except socket.timeout:
+            pass
+        it.check(any("READY=1" in m for m in got), "ready for systemd while resolving: %s" % got)
+        it.check(any("STATUS=Resolving nonexistent.invalid" in m for m in got), "STATUS= says so: %s" % got)
+        proc.send_signal(signal.SIGTERM)
+        it.check(proc.wait(timeout=10 * it.SLOW) == 0, "SIGTERM: exit 0")
+        it.check(it.read_log(log)[-1][1] == "Exit", "Exit logged last")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        notify.close()
+
+
+@case
+def generate_key_unwritable(env):
+    """--generate-key into a full disk fails, with one line saying so."""
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([it.BIN, "--generate-key"], stdout=full, stderr=subprocess.PIPE, text=True)
+    it.check(r.returncode == 1, "status 1, not %d" % r.returncode)
+    it.check("cannot write the key" in r.stderr and r.stderr.count("\n") == 1, "one line: %r" % r.stderr)
+
+
+@case
+def host_with_port(env):
+    """--host vps:43210 says to give the port with --port (status 2)."""
+    r = subprocess.run([it.BIN, "--client", "--id", "x", "--host", "vps.example.org:43210", "--key-file",
+                        env.key_file, "--log", ""], capture_output=True, text=True, timeout=10)
+    it.check(r.returncode == 2 and "--port" in r.stderr, "status 2 naming --port: %d %r" % (r.returncode, r.stderr))
+    # port 0 makes it stop at the next check, which is not this one
+    r = subprocess.run([it.BIN, "--client", "--id", "x", "--host", "2001:db8::1", "--port", "0", "--key-file",
+                        env.key_file, "--log", ""], capture_output=True, text=True, timeout=10)
+    it.check(r.returncode == 2 and "host alone" not in r.stderr,
+             "an IPv6 address is not taken for host:port: %r" % r.stderr)
+
+
+@case
+def docs_match(env):
+    """--help, the README, udp-canary(8) and udp-canary.conf(5) name every
+    option the parser has, and the config page every key a file takes."""
+    helptext = subprocess.check_output([it.BIN, "--help"], text=True)
+    readme = open(os.path.join(SRC, "README.md")).read()
+    man8 = open(os.path.join(SRC, "man", "udp-canary.8.scd")).read()
+    man5 = open(os.path.join(SRC, "man", "udp-canary.conf.5.scd")).read()
+    table = readme[readme.index("### Options"):]
+    missing = []
+    for name, in_file in options():
+        for where, text in (("--help", helptext), ("README", table), ("udp-canary(8)", man8)):
+            if "--" + name not in text:
+                missing.append("%s lacks --%s" % (where, name))
+        if in_file and not re.search(r"(^|, )\*%s\* =" % re.escape(name), man5, re.M):
+            missing.append("udp-canary.conf(5) lacks the key %s" % name)
+    it.check("udp-canary report" in helptext, "--help names the report command")
+    it.check(not missing, "; ".join(missing))
+
+
+def main():
+    names = sys.argv[1:]
+    passed = failed = 0
+    for fn in TESTS:
+        if names and fn.__name__ not in names:
+            continue
+        env = it.Env()
+        try:
+            fn(env)
+            passed += 1
+            print("ok - %s" % fn.__name__)
+        except Exception:
+            failed += 1
+            print("FAIL - %s" % fn.__name__)
+            traceback.print_exc(file=sys.stdout)
+        finally:
+            env.close()
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
