@@ -140,7 +140,7 @@ check "lifecycle entries carry a MESSAGE_ID" has j-start.txt "^Listening on"
 check "the catalog explains lifecycle entries (journalctl -x)" has j-catalog.txt "Subject: udp-canary started"
 check "systemctl reload works" is reload.rc 0
 check "the reload is logged" has j-server.txt "^Reloaded"
-check "udp-canary report --journal reads the client's traffic" bash -c "[ \"\$(cat $res/report.rc)\" = 0 ] && grep -q \"client 'home' (seen in: client log, server log)\" $res/report.txt"
+check "udp-canary report --journal reads the client's traffic" bash -c "[ \"\$(cat $res/report.rc)\" = 0 ] && grep -q \"client 'home' (client log and server log)\" $res/report.txt"
 check "no log file by default under systemd" bash -c "[ -s $res/files.txt ] && ! grep -q '\\.log' $res/files.txt"
 check "man udp-canary renders" bash -c "[ \"\$(cat $res/man.rc)\" = 0 ] && grep -q 'log a WireGuard-like UDP exchange' $res/man.txt"
 check "a clean stop: inactive, success" bash -c "grep -q ActiveState=inactive $res/stopped.show && grep -q Result=success $res/stopped.show"

@@ -234,7 +234,8 @@ static void text_client(const struct timeline_client *c, FILE *out)
                 report_duration(c->last_us - c->first_us, d));
         if (c->offset_known)
                 fprintf(out, "  clock offset  server %+.3f s from the client (%zu handshakes)\n",
-                        (double)c->offset_us / 1e6, c->offset_pairs);
+                        /* rounded to the millisecond first: no "-0.000" */
+                        (double)((c->offset_us + (c->offset_us < 0 ? -500 : 500)) / 1000) / 1e3, c->offset_pairs);
         fprintf(out, "  timers        keepalive every %.3f s (%s), handshake retry %.3f s (%s), %u keepalives\n",
                 (double)c->keepalive_us / 1e6, c->keepalive_learned ? "from the log" : "default or option",
                 (double)c->handshake_timeout_us / 1e6, c->handshake_timeout_learned ? "from the log" : "default or option",
