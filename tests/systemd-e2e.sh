@@ -52,6 +52,12 @@ printf 'host = 127.0.0.1\nport = %s\nkeepalive-interval = 0.5\nhandshake-timeout
 systemctl enable --now udp-canary-server; echo $? > $R/enable-server.rc
 systemctl start udp-canary-client@home; echo $? > $R/start-client.rc
 systemctl start udp-canary-client@nosuch; echo $? > $R/start-missing.rc
+systemctl status udp-canary-client@nosuch --no-pager > $R/missing.status 2>&1
+echo "host = 127.0.0.1" > /etc/udp-canary/client/nokey.conf
+systemctl start udp-canary-client@nokey; echo $? > $R/start-nokey.rc
+sleep 1
+systemctl status udp-canary-client@nokey --no-pager > $R/nokey.status 2>&1
+systemctl show udp-canary-client@nokey -p NRestarts -p ActiveState > $R/nokey.show
 sleep 4
 for u in udp-canary-server udp-canary-client@home; do
         systemctl show $u -p ActiveState -p SubState -p NRestarts -p WatchdogUSec -p Result > $R/$u.show
@@ -112,6 +118,10 @@ check "the steps ran to the end" test -f "$res/done"
 check "systemctl enable --now udp-canary-server succeeds" is enable-server.rc 0
 check "systemctl start udp-canary-client@home succeeds" is start-client.rc 0
 check "a missing profile fails loudly" not_zero start-missing.rc
+check "systemctl status names the missing config" has missing.status "client/nosuch.conf: No such file"
+check "a profile without its key fails loudly" not_zero start-nokey.rc
+check "systemctl status names the missing key" has nokey.status "profile_nokey.key.*No such file"
+check "bad input (status 2) is not restarted" bash -c "grep -q NRestarts=0 $res/nokey.show && grep -q ActiveState=failed $res/nokey.show"
 for u in udp-canary-server udp-canary-client@home; do
         check "$u active and running (READY=1 reached)" has $u.show "SubState=running"
         check "$u never restarted" has $u.show "NRestarts=0"
