@@ -39,4 +39,19 @@ for unit in udp-canary-server.service udp-canary-client@home.service; do
                 echo "ok - $unit exposure $score (at most 1.5)"
         fi
 done
+# the logrotate snippet as logrotate reads it (a dry run on a scratch state)
+if command -v logrotate >/dev/null; then
+        src=$(dirname "$0")/../systemd/udp-canary.logrotate
+        if out=$(logrotate --debug --state "$tmp/logrotate.state" "$src" 2>&1) &&
+                grep -q "rotating pattern: /var/log/udp-canary/\*.log" <<< "$out" &&
+                ! grep -qi "error" <<< "$out"; then
+                echo "ok - logrotate reads the snippet"
+        else
+                echo "FAIL: logrotate --debug:"
+                echo "$out"
+                failed=1
+        fi
+else
+        echo "skip - logrotate is missing: the snippet is not checked"
+fi
 exit $failed
