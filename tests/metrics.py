@@ -4,6 +4,7 @@ metrics`, the numbers agree with the logs, and a real Prometheus server
 scraping a running server and client answers a query with them. Without
 promtool or prometheus (Debian: prometheus) those parts skip (77 if all)."""
 import json
+import re
 import os
 import shutil
 import socket
@@ -62,7 +63,7 @@ def run(env):
     it.wait_for(lambda: len(it.answered(client)) >= 3, what="3 handshakes")
 
     status, ctype, text = get("http://127.0.0.1:%d/metrics" % sm)
-    check(status == 200 and ctype.startswith("text/plain; version=0.0.4"), "server /metrics: 200, text format")
+    check(status == 200 and ctype == "text/plain; version=0.0.4; charset=utf-8", "server /metrics: 200, text format: %s" % ctype)
     _, _, ctext = get("http://127.0.0.1:%d/metrics" % cm)
     try:
         urllib.request.urlopen("http://127.0.0.1:%d/other" % sm, timeout=5)
@@ -75,6 +76,10 @@ def run(env):
     check(value(ctext, "udp_canary_connected") in (0, 1), "client: connected gauge")
     check(value(ctext, 'udp_canary_handshake_rtt_seconds_count') == answered, "client: one round trip per answer")
     check(value(text, "udp_canary_clients") == 1, "server: one client")
+    check(value(ctext, 'udp_canary_build_info{version="0.1.0",mode="client",id="home"}') == 1, "client: build_info")
+    check(value(text, 'udp_canary_build_info{version="0.1.0",mode="server",id=""}') == 1, "server: build_info")
+    check(value(ctext, "udp_canary_outage_seconds_total") == 0, "client: no time in outages yet")
+    check(value(text, 'udp_canary_client_silent{client="home"}') == 0, "server: 'home' is not silent")
     rx = value(text, 'udp_canary_client_packets_received_total{client="home"}')
     check(rx is not None and rx >= 3, "server: packets from 'home' %s" % rx)
     lines = len(it.packets(server.log, "RX"))  # read after the scrape: a few more at most
@@ -92,6 +97,11 @@ def run(env):
     else:
         print("skip - prometheus is missing")
 
+    rules = open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "systemd",
+                              "udp-canary.rules.yml")).read()
+    names = set(re.findall(r"expr: .*?(udp_canary_\w+)", rules))
+    served = {l.split("{")[0].split()[0] for l in (text + ctext).splitlines() if l.startswith("udp_canary_")}
+    check(len(names) == 4 and names <= served, "the alert rules' metrics are served: %s" % sorted(names - served))
     many_clients(env, server, sm)
 
     # bad addresses: status 2; taken: status 1
@@ -124,6 +134,21 @@ def many_clients(env, server, sm):
     check(labels[:2] == want, "the most recent first, NUL and backslash-zero told apart: %s" % labels[:2])
 
 
+def dashboard_queries(query):
+    """Every query of the shipped Grafana dashboard, its range macros set,
+    answers with data from the running pair."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "systemd",
+                        "udp-canary.dashboard.json")
+    exprs = [t["expr"] for p in json.load(open(path))["panels"] for t in p["targets"]]
+    check(len(exprs) >= 12, "the dashboard's queries read: %d" % len(exprs))
+    time.sleep(3)  # a few scrapes, so that rates and increases have two samples
+    for e in exprs:
+        q = e.replace("$__rate_interval", "10s").replace("$__range", "1m")
+        check("$" not in q, "a query with no other variable: %s" % e)
+        res = it.wait_for(lambda: query(q), timeout=10, what="the dashboard's query %s" % q)
+        check(len(res) > 0, "dashboard query answers (%d series): %s" % (len(res), e))
+
+
 def scrape_with_prometheus(sm, cm):
     tmp = tempfile.mkdtemp(prefix="udp-canary-prom-")
     web = free_port()
@@ -148,6 +173,7 @@ def scrape_with_prometheus(sm, cm):
         check(len(res) == 1, "Prometheus: the client's answered handshakes %s" % res[0]["value"][1])
         up = query("up")
         check(len(up) == 2 and all(r["value"][1] == "1" for r in up), "Prometheus: both targets up")
+        dashboard_queries(query)
     finally:
         prom.terminate()
         prom.wait()

@@ -272,10 +272,12 @@ static void test_outage_events(void)
 
         client_start(&c, &cfg, now, UNIX0, &a);
         CHECK_INT(peer_count(&a, EVENT_UNANSWERED), 0);
+        CHECK_INT(client_outage_us(&c, now + 4 * S), 0); /* one init unanswered is no outage yet */
         now += 5 * S;
         client_timer(&c, now, &a);
         CHECK_INT(peer_count(&a, EVENT_UNANSWERED), 1);
         CHECK_INT(peer_count(&a, EVENT_OUTAGE_START), 1);
+        CHECK_INT(client_outage_us(&c, now), 5 * S); /* under way: counted from the first init */
         CHECK_INT(a.events[0].expected, UNIX0 + 1);
         CHECK_INT(a.events[0].duration_us, 5 * S);
         CHECK_INT(a.events[1].duration_us, 5 * S);
@@ -296,6 +298,7 @@ static void test_outage_events(void)
         CHECK_INT(a.events[1].kind, EVENT_OUTAGE_END);
         CHECK_INT(a.events[1].duration_us, now + 2 * S - start); /* 22 s: from the first init */
         CHECK_INT(a.events[1].rtt_us, 2 * S);
+        CHECK_INT(client_outage_us(&c, now + 60 * S), 22 * S); /* ended: it stays as it was */
 
         /* an ordinary cycle afterwards has no outage */
         while (c.connected) {
@@ -306,6 +309,7 @@ static void test_outage_events(void)
         CHECK_INT(peer_count(&a, EVENT_OUTAGE_END), 0);
         CHECK_INT(a.events[0].rtt_us, 30000);
         CHECK_INT(c.stats.outages, 1);
+        CHECK_INT(client_outage_us(&c, now + S), 22 * S);
 }
 
 int main(void)

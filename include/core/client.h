@@ -34,6 +34,7 @@ struct client_stats {
         uint64_t inits, answered, keepalives, rx, invalid, ignored;
         uint64_t unanswered, outages;
         uint64_t last_rtt_us, last_outage_us;
+        uint64_t outage_us_total; /* the outages that ended, added up */
         uint64_t last_answer_us; /* monotonic time of the latest answer; 0: none */
         uint64_t rx_type[3];
         uint64_t rtt_count, rtt_sum_us, rtt_buckets[CLIENT_RTT_BUCKETS]; /* not cumulative */
@@ -66,6 +67,10 @@ void client_timer(struct client *c, uint64_t now_us, struct actions *out);
 /* A datagram from `from`, as the shell opened it. */
 void client_receive(struct client *c, uint64_t now_us, const struct addr *from, const struct opened *in,
                     struct actions *out);
+
+/* Time spent in outages up to now_us: those that ended, and the one under
+ * way (from its first unanswered handshake). Never goes down. */
+uint64_t client_outage_us(const struct client *c, uint64_t now_us);
 
 /* The one-line status for systemd: connected or not, the handshake and its
  * round trip, the keepalive, or how long there has been no answer. */

@@ -23,5 +23,9 @@ void metrics_write_client(FILE *out, const struct client *c, uint64_t mono_us, u
  * receive buffer full): local overload, to tell apart from network loss. */
 void metrics_write_socket_drops(FILE *out, uint64_t drops);
 
+/* udp_canary_build_info: the version, "client" or "server", the client's id
+ * (empty for a server). */
+void metrics_write_build_info(FILE *out, const char *mode, const char *id, size_t id_len);
+
 /* The longest single event-loop callback so far (a stall of the loop). */
 void metrics_write_loop(FILE *out, uint64_t busy_max_us);

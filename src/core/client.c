@@ -176,6 +176,7 @@ void client_receive(struct client *c, uint64_t now_us, const struct addr *from, 
                 end->duration_us = now_us - c->waiting_since_us;
                 end->rtt_us = c->stats.last_rtt_us;
                 c->stats.last_outage_us = end->duration_us;
+                c->stats.outage_us_total += end->duration_us;
         }
         c->connected = true;
         c->waiting_inits = 0;
@@ -183,6 +184,14 @@ void client_receive(struct client *c, uint64_t now_us, const struct addr *from, 
         c->next_wake_us = now_us + c->cfg.keepalive_interval_us;
         send_keepalive(c, now_us, out);
         out->wake_us = c->next_wake_us;
+}
+
+uint64_t client_outage_us(const struct client *c, uint64_t now_us)
+{
+        /* an outage runs from the first retry on, counted from the first init */
+        bool in_outage = c->waiting_inits > 1 && now_us > c->waiting_since_us;
+
+        return c->stats.outage_us_total + (in_outage ? now_us - c->waiting_since_us : 0);
 }
 
 void client_status(const struct client *c, uint64_t now_us, char *buf, size_t cap)

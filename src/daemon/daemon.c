@@ -120,7 +120,7 @@ static void serve_metrics(struct evhttp_request *req, struct daemon *d)
         metrics_write_loop(f, d->busy_max_us);
         fclose(f);
         evbuffer_add(body, text, len); /* a copy: the reply may go out later */
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
         evhttp_send_reply(req, 200, "OK", body);
         evbuffer_free(body);
         free(text);

@@ -64,6 +64,8 @@ static void per_client(FILE *out, const struct server *s, const char *name, cons
                         fprintf(out, "\"} %" PRIu64 "\n", p->lost);
                 else if (which == 2)
                         fprintf(out, "\"} %" PRIu64 "\n", p->rebinds);
+                else if (which == 4)
+                        fprintf(out, "\"} %d\n", p->silent ? 1 : 0);
                 else
                         fprintf(out, "\"} %.3f\n", (double)(wall_us - (mono_us - p->last_seen_us)) / 1e6);
         }
@@ -86,6 +88,8 @@ void metrics_write_server(FILE *out, const struct server *s, uint64_t mono_us, u
         per_client(out, s, "client_nat_rebinds_total", "counter", "NAT rebindings, per client.", mono_us, wall_us, 2);
         per_client(out, s, "client_last_seen_timestamp_seconds", "gauge", "When each client was last heard (Unix time).",
                    mono_us, wall_us, 3);
+        per_client(out, s, "client_silent", "gauge", "1 while a client has been silent for two keepalive intervals.",
+                   mono_us, wall_us, 4);
 }
 
 void metrics_write_client(FILE *out, const struct client *c, uint64_t mono_us, uint64_t wall_us)
@@ -99,6 +103,8 @@ void metrics_write_client(FILE *out, const struct client *c, uint64_t mono_us, u
         counter(out, "handshakes_answered_total", "Handshakes the server answered.", st->answered);
         counter(out, "handshakes_unanswered_total", "Handshakes that went unanswered and were retried.", st->unanswered);
         counter(out, "outages_total", "Outages: stretches of retried handshakes.", st->outages);
+        head(out, "outage_seconds_total", "counter", "Time in outages, the one under way included.");
+        fprintf(out, "udp_canary_outage_seconds_total %.3f\n", (double)client_outage_us(c, mono_us) / 1e6);
         counter(out, "late_responses_total", "Answers ignored as late, foreign or duplicate.", st->ignored);
         gauge(out, "connected", "1 while the latest handshake is answered.", c->connected ? 1 : 0);
         gauge(out, "last_handshake_timestamp_seconds", "When the latest handshake was answered (Unix time).",
@@ -119,6 +125,14 @@ void metrics_write_socket_drops(FILE *out, uint64_t drops)
         counter(out, "socket_drops_total",
                 "Datagrams the kernel dropped because this daemon's receive buffer was full (not network loss).",
                 drops);
+}
+
+void metrics_write_build_info(FILE *out, const char *mode, const char *id, size_t id_len)
+{
+        head(out, "build_info", "gauge", "Always 1: the version, what runs (client or server), the client's id.");
+        fprintf(out, "udp_canary_build_info{version=\"%s\",mode=\"%s\",id=\"", PACKAGE_VERSION, mode);
+        label(out, id, id_len);
+        fputs("\"} 1\n", out);
 }
 
 void metrics_write_loop(FILE *out, uint64_t busy_max_us)
