@@ -95,6 +95,48 @@ def host_with_port(env):
 
 
 @case
+def summary_at_terminal(env):
+    """A client stopped at a terminal prints what it saw, as ping does;
+    with stderr not a terminal (a unit, a pipe) it prints nothing more."""
+    import pty
+    server = env.server()
+    port = server.port()
+    args = it.WRAP + [it.BIN, "--client", "--id", "home", "--host", "127.0.0.1", "--port", str(port),
+                      "--key-file", env.key_file, "--log", os.path.join(env.tmp, "tty.log")] + it.FAST
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    it.wait_for(lambda: len(it.packets(os.path.join(env.tmp, "tty.log"), "RX")) >= 2, what="2 answers")
+    proc.send_signal(signal.SIGINT)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the other end closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    it.check(proc.wait(timeout=10) == 0, "SIGINT: exit 0")
+    text = out.decode(errors="replace")
+    answered = len([m for _, _, m in it.packets(os.path.join(env.tmp, "tty.log"), "RX")
+                    if m["type"] == "handshake_response"])
+    m = re.search(r"handshakes (\d+) sent, (\d+) answered", text)
+    it.check("--- udp-canary client to 127.0.0.1:%d" % port in text, "the summary's heading: %r" % text[-500:])
+    it.check(m and int(m.group(2)) == answered, "answered as in the log (%d): %r" % (answered, m and m.group(0)))
+    it.check(re.search(r"round trip min [0-9.]+ / median [0-9.]+ / max [0-9.]+ ms \(%d\)" % answered, text),
+             "round trips min/median/max over every answer")
+    plain = subprocess.Popen(args[:-len(it.FAST)] + it.FAST, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+    time.sleep(1)
+    plain.send_signal(signal.SIGINT)
+    err = plain.communicate(timeout=10)[1].decode()
+    it.check("--- udp-canary" not in err, "no summary when stderr is not a terminal")
+    server.stop()
+
+
+@case
 def docs_match(env):
     """--help, the README, udp-canary(8) and udp-canary.conf(5) name every
     option the parser has, and the config page every key a file takes."""

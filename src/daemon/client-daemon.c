@@ -29,7 +29,14 @@ struct client_daemon {
         uint16_t port;
         struct resolver *resolver; /* retries the name until it resolves */
         char resolve_err[128];     /* why the name did not resolve at start */
+        uint64_t started_us;       /* for the summary at a terminal */
+        uint64_t *rtts;            /* every round trip, for its median */
+        size_t n_rtts, cap_rtts;
 };
+
+/* Round trips kept for the summary's median: years of handshakes at the
+ * default timers, 8 MB at most. */
+#define RTTS_MAX (1u << 20)
 
 static void update_status(struct client_daemon *d)
 {
@@ -60,13 +67,63 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         daemon_busy(&d->daemon, start);
 }
 
+/* Keeps the round trip of an answered handshake for the summary. */
+static void note_rtts(struct client_daemon *d, const struct actions *a)
+{
+        for (size_t i = 0; i < a->n_events; i++) {
+                const struct core_event *ev = &a->events[i];
+
+                if (ev->kind != EVENT_RX || !ev->rtt_us || d->n_rtts == RTTS_MAX)
+                        continue;
+                if (d->n_rtts == d->cap_rtts) {
+                        size_t cap = d->cap_rtts ? 2 * d->cap_rtts : 64;
+                        uint64_t *p = realloc(d->rtts, cap * sizeof(*p));
+
+                        if (!p)
+                                return;
+                        d->rtts = p;
+                        d->cap_rtts = cap;
+                }
+                d->rtts[d->n_rtts++] = ev->rtt_us;
+        }
+}
+
 static void receive(void *obj, uint64_t now_us, const struct addr *from, const struct opened *in,
                     struct actions *out)
 {
         struct client_daemon *d = obj;
 
         client_receive(&d->core, now_us, from, in, out);
+        note_rtts(d, out);
         arm_timer(d, out);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+        return (x > y) - (x < y);
+}
+
+/* Like ping at its end: what this run saw, when a person is watching. */
+static void print_summary(struct client_daemon *d, FILE *out)
+{
+        const struct client_stats *st = &d->core.stats;
+        uint64_t now = daemon_now_us(), run = now - d->started_us, in_outages = client_outage_us(&d->core, now);
+        char server[ADDR_STRLEN];
+
+        fprintf(out, "--- udp-canary client to %s: %" PRIu64 ".%" PRIu64 " s ---\n", addr_format(&d->cfg.server, server),
+                run / 1000000, run / 100000 % 10);
+        fprintf(out, "handshakes %" PRIu64 " sent, %" PRIu64 " answered; keepalives %" PRIu64 " sent\n", st->inits,
+                st->answered, st->keepalives);
+        fprintf(out, "outages %" PRIu64 ", %" PRIu64 ".%" PRIu64 " s in all\n", st->outages, in_outages / 1000000,
+                in_outages / 100000 % 10);
+        if (d->n_rtts) {
+                qsort(d->rtts, d->n_rtts, sizeof(*d->rtts), cmp_u64);
+                fprintf(out, "round trip min %.3f / median %.3f / max %.3f ms (%zu)\n", (double)d->rtts[0] / 1e3,
+                        (double)d->rtts[d->n_rtts / 2] / 1e3, (double)d->rtts[d->n_rtts - 1] / 1e3, d->n_rtts);
+        }
+        fputs("NAT rebindings: seen by the server only (its log, or udp-canary report)\n", out);
 }
 
 static void after_read(void *obj, uint64_t now_us)
@@ -168,6 +225,7 @@ static void start(struct client_daemon *d)
         struct actions a;
 
         d->started = true;
+        d->started_us = daemon_now_us();
         log_start(d);
         client_start(&d->core, &d->cfg, daemon_now_us(), (uint64_t)time(NULL), &a);
         daemon_perform(&d->daemon, &a);
@@ -219,6 +277,8 @@ static int resolve_later(struct client_daemon *d)
 
 int client_daemon_run(struct client_daemon *d)
 {
+        int r;
+
         if (!d->resolve_err[0]) {
                 start(d);
         } else {
@@ -228,7 +288,10 @@ int client_daemon_run(struct client_daemon *d)
                         return 1;
                 }
         }
-        return daemon_run(&d->daemon);
+        r = daemon_run(&d->daemon);
+        if (d->started && isatty(STDERR_FILENO))
+                print_summary(d, stderr);
+        return r;
 }
 
 /* A reload before the server's name resolved: the new settings, and the
@@ -288,6 +351,7 @@ void client_daemon_free(struct client_daemon *d)
                 return;
         resolver_free(d->resolver);
         free(d->host);
+        free(d->rtts);
         if (d->timer_ev)
                 event_free(d->timer_ev);
         daemon_free(&d->daemon);
