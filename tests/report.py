@@ -268,6 +268,23 @@ def hostile_case():
     empty = os.path.join(TMP, "empty.log")
     open(empty, "w").close()
     check(as_json(empty)["clients"] == [], "an empty log: an empty report")
+    # what is not a log file: a directory, a FIFO (which must not hang it)
+    fifo = os.path.join(TMP, "fifo")
+    os.mkfifo(fifo, 0o600)
+    for path, says in ((TMP, "Is a directory"), (fifo, "not a regular file")):
+        r = subprocess.run([BIN, "report", path], capture_output=True, text=True, env=ENV, timeout=10)
+        check(r.returncode == 2 and says in r.stderr, "%s: status 2, %r" % (says, r.stderr.strip()))
+    r = subprocess.run([BIN, "report", "--keepalive-count", "4294967297", SERVER], capture_output=True, text=True,
+                       env=ENV, timeout=10)
+    check(r.returncode == 2 and "--keepalive-count" in r.stderr, "a count past 32 bits is refused, not wrapped to 1")
+    # many clients: each one found (the lookup is a hash, not a scan)
+    many = os.path.join(TMP, "many.log")
+    with open(many, "w") as f:
+        for i in range(100000):
+            f.write("[2026-11-25 11:42:%02d.%03d udp-canary INFO] RX 10.0.%d.%d:4000 {'id': 'c%d', 'type': "
+                    "'handshake_init', 'data': [1795606969, 0]}\n" % (i // 2000 % 60, i % 1000, i // 250 % 250, i % 250, i))
+    rep = as_json(many)
+    check(len(rep["clients"]) == 100000 and rep["skipped"] == 0, "100,000 client ids: %d" % len(rep["clients"]))
 
 
 def socket_drops_case():

@@ -21,7 +21,7 @@
 #include "report/logline.h"
 
 /* Bounds on what hostile input can make us hold. */
-#define TIMELINE_MAX_CLIENTS 4096
+#define TIMELINE_MAX_CLIENTS (1 << 20) /* past it, lines are counted in ignored_clients */
 #define TIMELINE_MAX_LOGS 4096
 #define TIMELINE_MAX_KEEPALIVE_COUNT 1000
 
@@ -129,6 +129,12 @@ struct timeline_log {
 struct timeline {
         struct timeline_client **clients;
         size_t n_clients, cap_clients;
+        /* clients by id: open addressing over keyed hashes (SipHash, a
+         * random key, so that hostile ids cannot pile up in one run);
+         * entries are positions in clients plus one, 0 for empty */
+        uint32_t *index;
+        size_t index_cap; /* a power of two, or 0 */
+        uint8_t hash_key[16];
         struct timeline_log *logs;
         size_t n_logs;
         uint64_t lines, invalid, socket_drops, ignored_clients;
@@ -141,6 +147,7 @@ struct timeline_opts {
         unsigned keepalive_count;
 };
 
+/* Empties tl, and draws the key of its id hash. */
 void timeline_init(struct timeline *tl);
 void timeline_free(struct timeline *tl);
 

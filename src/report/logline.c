@@ -86,6 +86,7 @@ int logline_parse_body(struct logline *l, const char *body, size_t len)
 
         l->kind = LOGLINE_OTHER;
         l->peer_is_server = false;
+        memset(&l->peer, 0, sizeof(l->peer)); /* "TX server" names no address */
         if (starts(body, len, LOGTEXT_LISTENING)) {
                 l->kind = LOGLINE_LISTENING;
                 return 0;

@@ -11,6 +11,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,6 +85,7 @@ static int parse_when(const char *s, uint64_t *t_us)
 
 static int parse_opt(struct opts *o, int opt, char **argv)
 {
+        unsigned long count;
         char *end;
 
         switch (opt) {
@@ -103,10 +105,10 @@ static int parse_opt(struct opts *o, int opt, char **argv)
                 return 0;
         case 'c':
                 errno = 0;
-                o->timers.keepalive_count = (unsigned)strtoul(optarg, &end, 10);
-                if (*end || errno || o->timers.keepalive_count < 1 ||
-                    o->timers.keepalive_count > TIMELINE_MAX_KEEPALIVE_COUNT)
+                count = strtoul(optarg, &end, 10); /* checked before it is narrowed */
+                if (*end || end == optarg || errno || count < 1 || count > TIMELINE_MAX_KEEPALIVE_COUNT)
                         return fail("--keepalive-count: not a whole number from 1 to 1000:", optarg);
+                o->timers.keepalive_count = (unsigned)count;
                 return 0;
         case 'h':
                 fputs(usage, stdout);
@@ -203,24 +205,11 @@ static int read_stream(struct run *r, FILE *f, unsigned log)
         return k;
 }
 
-/* Whether the file starts with gzip's magic. */
-static int is_gzip(const char *path, bool *gz)
+/* A compressed log through `gzip -dc` reading the open file: no zlib
+ * needed, and a rotated log reads as it is. */
+static int read_gzip(struct run *r, int file, unsigned log)
 {
-        unsigned char magic[2];
-        FILE *f = fopen(path, "re");
-
-        if (!f)
-                return -errno;
-        *gz = fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-        fclose(f);
-        return 0;
-}
-
-/* A compressed log through `gzip -dc`: no zlib needed, and a rotated log
- * reads as it is. */
-static int read_gzip(struct run *r, const char *path, unsigned log)
-{
-        char *const argv[] = { (char *)"gzip", (char *)"-dc", (char *)"--", (char *)path, NULL };
+        char *const argv[] = { (char *)"gzip", (char *)"-dc", NULL };
         posix_spawn_file_actions_t fa;
         int fd[2], status = 0, k;
         pid_t pid = -1;
@@ -230,7 +219,8 @@ static int read_gzip(struct run *r, const char *path, unsigned log)
                 return -errno;
         k = -posix_spawn_file_actions_init(&fa);
         if (k == 0) {
-                k = -posix_spawn_file_actions_adddup2(&fa, fd[1], STDOUT_FILENO);
+                k = -posix_spawn_file_actions_adddup2(&fa, file, STDIN_FILENO);
+                k = k ? k : -posix_spawn_file_actions_adddup2(&fa, fd[1], STDOUT_FILENO);
                 k = k ? k : -posix_spawnp(&pid, "gzip", &fa, NULL, argv, environ);
                 posix_spawn_file_actions_destroy(&fa);
         }
@@ -248,18 +238,45 @@ static int read_gzip(struct run *r, const char *path, unsigned log)
         return k;
 }
 
+/* Opens a log: non-blocking (a FIFO in its place must not hang us), and
+ * only a regular file (-EISDIR for a directory, -EINVAL for the rest). */
+static int open_log(const char *path)
+{
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        struct stat st;
+
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                int k = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+
+                close(fd);
+                return k;
+        }
+        return fd;
+}
+
 static int read_file(struct run *r, const char *path)
 {
         unsigned log = r->next_log++;
-        bool gz = false;
+        unsigned char magic[2];
+        int fd = open_log(path), k;
         FILE *f;
-        int k = is_gzip(path, &gz);
 
-        if (k < 0 || gz)
-                return k < 0 ? k : read_gzip(r, path, log);
-        f = fopen(path, "re");
-        if (!f)
-                return -errno;
+        if (fd < 0)
+                return fd;
+        /* gzip's magic, whatever the name: rotated logs are not always .gz */
+        if (pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+                k = read_gzip(r, fd, log);
+                close(fd);
+                return k;
+        }
+        f = fdopen(fd, "r");
+        if (!f) {
+                k = -errno;
+                close(fd);
+                return k;
+        }
         k = read_stream(r, f, log);
         if (k == 0 && ferror(f))
                 k = -EIO;
@@ -344,7 +361,8 @@ static int read_inputs(struct run *r, int n, char **paths)
         for (int i = 0; i < n; i++) {
                 k = read_file(r, paths[i]);
                 if (k < 0) {
-                        fprintf(stderr, "udp-canary report: cannot read %s: %s\n", paths[i], strerror(-k));
+                        fprintf(stderr, "udp-canary report: cannot read %s: %s\n", paths[i],
+                                k == -EINVAL ? "not a regular file" : strerror(-k));
                         return 2;
                 }
         }

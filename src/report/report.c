@@ -273,9 +273,12 @@ int report_write_text(const struct timeline *tl, const struct report_input *in, 
 
         for (size_t i = 0; i < tl->n_logs; i++)
                 steps += tl->logs[i].steps_back;
-        fprintf(out, "udp-canary report: %" PRIu64 " lines (%" PRIu64 " not understood, skipped), %" PRIu64
+        fprintf(out, "udp-canary report: %" PRIu64 " lines read, %" PRIu64 " of them not understood and skipped; %" PRIu64
                      " invalid packets\n",
-                tl->lines, in->skipped, tl->invalid);
+                tl->lines + in->skipped, in->skipped, tl->invalid);
+        if (tl->ignored_clients)
+                fprintf(out, "%" PRIu64 " lines of clients past the first %d not read: give --id to see one\n",
+                        tl->ignored_clients, TIMELINE_MAX_CLIENTS);
         if (steps)
                 fprintf(out, "the clock stepped back %" PRIu64 " times in the logs: later times are shifted to run on\n",
                         steps);
@@ -521,6 +524,7 @@ int report_write_json(const struct timeline *tl, const struct report_input *in, 
         set(root, "skipped", json_integer((json_int_t)in->skipped));
         set(root, "invalid", json_integer((json_int_t)tl->invalid));
         set(root, "socket_drops", json_integer((json_int_t)tl->socket_drops));
+        set(root, "ignored_client_lines", json_integer((json_int_t)tl->ignored_clients));
         for (size_t i = 0; i < tl->n_clients; i++)
                 json_array_append_new(clients, json_client(tl->clients[i]));
         set(root, "clients", clients);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "core/client.h"
 
 #define MIN_RUN 2 /* lost messages in a row that make an outage */
@@ -102,6 +104,7 @@ static int64_t min64(int64_t a, int64_t b)
 void timeline_init(struct timeline *tl)
 {
         memset(tl, 0, sizeof(*tl));
+        randombytes_buf(tl->hash_key, sizeof(tl->hash_key));
 }
 
 static void client_free(struct timeline_client *c)
@@ -118,18 +121,68 @@ void timeline_free(struct timeline *tl)
         for (size_t i = 0; i < tl->n_clients; i++)
                 client_free(tl->clients[i]);
         free(tl->clients);
+        free(tl->index);
         for (size_t i = 0; i < tl->n_logs; i++)
                 free(tl->logs[i].down);
         free(tl->logs);
         memset(tl, 0, sizeof(*tl));
 }
 
+static size_t id_slot(const struct timeline *tl, const char *id, size_t id_len)
+{
+        uint64_t h;
+
+        crypto_shorthash((unsigned char *)&h, (const unsigned char *)id, id_len, tl->hash_key);
+        return (size_t)h & (tl->index_cap - 1);
+}
+
+/* The index slot of id: its entry, or the empty slot where it would go. */
+static size_t index_probe(const struct timeline *tl, const char *id, size_t id_len)
+{
+        size_t i = id_slot(tl, id, id_len);
+
+        for (;;) {
+                const struct timeline_client *c;
+
+                if (!tl->index[i])
+                        return i;
+                c = tl->clients[tl->index[i] - 1];
+                if (c->id_len == id_len && memcmp(c->id, id, id_len) == 0)
+                        return i;
+                i = (i + 1) & (tl->index_cap - 1);
+        }
+}
+
+/* Room for one more client at a load under 3/4, so probes stay short. */
+static int index_reserve(struct timeline *tl)
+{
+        size_t cap = tl->index_cap ? tl->index_cap : 64;
+        uint32_t *old = tl->index;
+
+        if ((tl->n_clients + 1) * 4 <= tl->index_cap * 3)
+                return 0;
+        while ((tl->n_clients + 1) * 4 > cap * 3)
+                cap *= 2;
+        tl->index = calloc(cap, sizeof(*tl->index));
+        if (!tl->index) {
+                tl->index = old;
+                return -ENOMEM;
+        }
+        free(old);
+        tl->index_cap = cap;
+        for (size_t n = 0; n < tl->n_clients; n++)
+                tl->index[index_probe(tl, tl->clients[n]->id, tl->clients[n]->id_len)] = (uint32_t)(n + 1);
+        return 0;
+}
+
 const struct timeline_client *timeline_find(const struct timeline *tl, const char *id, size_t id_len)
 {
-        for (size_t i = 0; i < tl->n_clients; i++)
-                if (tl->clients[i]->id_len == id_len && memcmp(tl->clients[i]->id, id, id_len) == 0)
-                        return tl->clients[i];
-        return NULL;
+        size_t i;
+
+        if (!tl->index_cap)
+                return NULL;
+        i = index_probe(tl, id, id_len);
+        return tl->index[i] ? tl->clients[tl->index[i] - 1] : NULL;
 }
 
 /* The client of this id, made when new; NULL past the bound or without memory. */
@@ -139,7 +192,7 @@ static struct timeline_client *client_get(struct timeline *tl, const struct mess
 
         if (c)
                 return c;
-        if (tl->n_clients >= TIMELINE_MAX_CLIENTS ||
+        if (tl->n_clients >= TIMELINE_MAX_CLIENTS || index_reserve(tl) < 0 ||
             grow((void **)&tl->clients, &tl->cap_clients, tl->n_clients, sizeof(*tl->clients)) < 0)
                 return NULL;
         c = calloc(1, sizeof(*c));
@@ -148,6 +201,7 @@ static struct timeline_client *client_get(struct timeline *tl, const struct mess
         memcpy(c->id, m->id, m->id_len);
         c->id_len = m->id_len;
         tl->clients[tl->n_clients++] = c;
+        tl->index[index_probe(tl, c->id, c->id_len)] = (uint32_t)tl->n_clients;
         return c;
 }
 
