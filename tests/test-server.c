@@ -268,6 +268,74 @@ static void test_detection(void)
         server_free(&s);
 }
 
+/* A captured message sent again from the attacker's own address: an init
+ * not above the highest, a keepalive counter already seen, a keepalive of
+ * an older handshake, a response sent back. Each is logged and counted,
+ * and changes nothing else: no rebinding to the attacker, no return of a
+ * client that is gone, no new last-seen time, no new address. */
+static void test_replay_changes_nothing(void)
+{
+        const uint64_t S = 1000000, KA = 26625000;
+        struct addr home = peer_addr("203.0.113.9", 4500), evil = peer_addr("192.0.2.66", 6666);
+        struct actions out;
+        struct server s;
+        struct peer *p;
+        uint64_t now = 1000 * S, seen;
+        char status[256];
+
+        CHECK_INT(server_init(&s, limits(16)), 0);
+        deliver_at(&s, now, &home, MESSAGE_HANDSHAKE_INIT, "home", 100, 0, &out);
+        deliver_at(&s, now, &home, MESSAGE_KEEPALIVE, "home", 100, 1, &out);
+        deliver_at(&s, now, &home, MESSAGE_KEEPALIVE, "home", 100, 2, &out);
+        deliver_at(&s, now += 1000, &home, MESSAGE_HANDSHAKE_INIT, "home", 101, 0, &out);
+        deliver_at(&s, now, &home, MESSAGE_KEEPALIVE, "home", 101, 1, &out);
+        seen = now;
+        /* the client goes away */
+        server_timer(&s, now + 2 * KA, &out);
+        CHECK(find(&out, EVENT_SILENT) != NULL);
+        now += 10 * KA;
+
+        deliver_at(&s, now, &evil, MESSAGE_HANDSHAKE_INIT, "home", 101, 0, &out);
+        CHECK_INT(out.n_events, 2);
+        CHECK(find(&out, EVENT_RX) && find(&out, EVENT_REPLAY));
+        CHECK_INT(out.n_send, 0);
+        deliver_at(&s, now, &evil, MESSAGE_HANDSHAKE_INIT, "home", 7, 0, &out);
+        CHECK_INT(out.n_events, 2);
+        CHECK(find(&out, EVENT_REPLAY) != NULL);
+        deliver_at(&s, now, &evil, MESSAGE_KEEPALIVE, "home", 101, 1, &out);
+        CHECK_INT(out.n_events, 2);
+        CHECK(find(&out, EVENT_DUPLICATE) != NULL);
+        deliver_at(&s, now, &evil, MESSAGE_KEEPALIVE, "home", 100, 2, &out);
+        CHECK_INT(out.n_events, 1); /* a straggler: its RX line alone */
+        deliver_at(&s, now, &evil, MESSAGE_HANDSHAKE_RESPONSE, "home", 101, 0, &out);
+        CHECK_INT(out.n_events, 1);
+        CHECK_INT(s.stats.replays, 2);
+        CHECK_INT(s.stats.duplicates, 1);
+        CHECK_INT(s.stats.rebinds, 0);
+
+        p = peers_find(&s.peers, "home", 4);
+        CHECK(p != NULL);
+        CHECK(p && p->silent);
+        CHECK(p && p->last_seen_us == seen);
+        CHECK(p && addr_equal(&p->addr, &home));
+        CHECK(p && p->rx == 5 && p->rebinds == 0 && p->highest_init == 101);
+        CHECK(p && p->ka_handshake == 101 && p->ka_last == 1);
+        CHECK(p && p->replays == 2 && p->duplicates == 1);
+        server_status(&s, status, sizeof(status));
+        CHECK(strstr(status, "203.0.113.9:4500") && !strstr(status, "192.0.2.66"));
+
+        /* an unknown id replaying handshake 0 leaves no entry behind */
+        deliver_at(&s, now, &evil, MESSAGE_HANDSHAKE_INIT, "ghost", 0, 0, &out);
+        CHECK(find(&out, EVENT_REPLAY) != NULL);
+        CHECK_INT(s.peers.count, 1);
+
+        /* the real client's next keepalive: back, at its own address */
+        deliver_at(&s, now, &home, MESSAGE_KEEPALIVE, "home", 101, 2, &out);
+        CHECK(find(&out, EVENT_BACK) != NULL);
+        CHECK(find(&out, EVENT_NAT_REBIND) == NULL);
+        server_free(&s);
+}
+
 /* Many clients going silent at once: all declared, over several calls. */
 static void test_many_silent(void)
 {
@@ -304,5 +372,6 @@ int main(void)
         test_status();
         test_detection();
         test_many_silent();
+        test_replay_changes_nothing();
         return check_finish("server");
 }

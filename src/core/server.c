@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -97,20 +98,12 @@ static void handle_keepalive(struct server *s, struct peer *p, const struct mess
 {
         uint64_t hs = m->data[0], k = m->data[1];
 
-        if (hs < p->ka_handshake)
-                return; /* a straggler from an older handshake */
         if (hs > p->ka_handshake) {
                 if (p->ka_handshake)
                         close_handshake(s, p, m, out);
                 p->ka_handshake = hs;
         }
         p->keepalives++;
-        if (k <= p->ka_last) {
-                peer_event(out, EVENT_DUPLICATE, p, m);
-                p->duplicates++;
-                s->stats.duplicates++;
-                return;
-        }
         if (k > p->ka_last + 1) {
                 struct core_event *ev = peer_event(out, EVENT_LOSS, p, m);
 
@@ -154,16 +147,6 @@ static void handle_init(struct server *s, struct peer *p, const struct message *
 {
         struct message reply = *m;
 
-        if (m->data[0] <= p->highest_init) {
-                struct core_event *ev = actions_event(out, EVENT_REPLAY, from);
-
-                ev->has_msg = true;
-                ev->msg = *m;
-                ev->expected = p->highest_init;
-                p->replays++;
-                s->stats.replays++;
-                return;
-        }
         p->highest_init = m->data[0];
         s->state_changes++;
         if (p->ka_handshake)
@@ -173,6 +156,47 @@ static void handle_init(struct server *s, struct peer *p, const struct message *
         p->tx++;
         s->stats.tx++;
         s->stats.tx_type[MESSAGE_HANDSHAKE_RESPONSE]++;
+}
+
+/* A message that tells nothing new of a client: an init not above the
+ * highest answered (a replay), a keepalive counter already seen in the
+ * current handshake (a duplicate), a keepalive of an older handshake (a
+ * straggler). Anyone who captured one can send it again from anywhere, so
+ * it is no sign of life: it is logged and counted, and changes nothing
+ * else. p: the client, or NULL when unknown. Returns true when m is one. */
+static bool stale(struct server *s, struct peer *p, const struct message *m, const struct addr *from,
+                  struct actions *out)
+{
+        uint64_t hs = m->data[0], k = m->data[1];
+        uint64_t highest = p ? p->highest_init : 0, ka_hs = p ? p->ka_handshake : 0, ka_last = p ? p->ka_last : 0;
+        struct core_event *ev;
+
+        if (m->type == MESSAGE_HANDSHAKE_INIT && hs <= highest) {
+                ev = actions_event(out, EVENT_REPLAY, from);
+                ev->has_msg = true;
+                ev->msg = *m;
+                ev->expected = highest;
+                s->stats.replays++;
+                if (p)
+                        p->replays++;
+                return true;
+        }
+        if (m->type == MESSAGE_HANDSHAKE_RESPONSE)
+                return true; /* only the server sends these: one of ours, sent back */
+        if (m->type != MESSAGE_KEEPALIVE)
+                return false;
+        if (hs < ka_hs || (ka_hs == 0 && hs < highest))
+                return true; /* a straggler from an older handshake */
+        if (hs == ka_hs && k <= ka_last) {
+                ev = actions_event(out, EVENT_DUPLICATE, from);
+                ev->has_msg = true;
+                ev->msg = *m;
+                s->stats.duplicates++;
+                if (p)
+                        p->duplicates++;
+                return true;
+        }
+        return false;
 }
 
 void server_receive(struct server *s, uint64_t now_us, const struct addr *from, const struct opened *in,
@@ -202,10 +226,13 @@ void server_handle_message(struct server *s, uint64_t now_us, const struct addr 
         ev->msg = *m;
         s->stats.rx++;
         s->stats.rx_type[m->type]++;
-        s->stats.last_from = *from;
+
+        p = peers_find(&s->peers, m->id, m->id_len);
+        if (stale(s, p, m, from, out))
+                return;
         memcpy(s->stats.last_id, m->id, m->id_len + 1);
         s->stats.last_id_len = m->id_len;
-
+        s->stats.last_from = *from;
         p = lookup(s, now_us, m, out);
         if (!p)
                 return;
