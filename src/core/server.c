@@ -199,8 +199,39 @@ static bool stale(struct server *s, struct peer *p, const struct message *m, con
         return false;
 }
 
-void server_receive(struct server *s, uint64_t now_us, const struct addr *from, const struct opened *in,
-                    struct actions *out)
+/* An authentic message with a value no client of ours sends: a handshake
+ * id far beyond the clock (remembered, it would lock its id out), a
+ * keepalive counter above the count (it would read as thousands of lost
+ * keepalives). It is logged, counted, and changes nothing else. */
+static bool out_of_bounds(struct server *s, uint64_t unix_s, const struct message *m, const struct addr *from,
+                          struct actions *out)
+{
+        struct core_event *ev;
+        uint64_t bound = unix_s + SERVER_HANDSHAKE_AHEAD_MAX_S;
+        enum event_refuse why;
+
+        if (unix_s && m->type != MESSAGE_HANDSHAKE_RESPONSE && m->data[0] > bound) {
+                why = EVENT_REFUSE_AHEAD;
+        } else if (m->type == MESSAGE_KEEPALIVE && m->data[1] > s->cfg.keepalive_count) {
+                why = EVENT_REFUSE_COUNTER;
+                bound = s->cfg.keepalive_count;
+        } else {
+                return false;
+        }
+        ev = actions_event(out, EVENT_REFUSED, from);
+        ev->has_msg = true;
+        ev->msg = *m;
+        ev->refused = why;
+        ev->expected = bound;
+        s->stats.refused++;
+        return true;
+}
+
+static void handle(struct server *s, uint64_t now_us, uint64_t unix_s, const struct addr *from,
+                   const struct message *m, struct actions *out);
+
+void server_receive(struct server *s, uint64_t now_us, uint64_t unix_s, const struct addr *from,
+                    const struct opened *in, struct actions *out)
 {
         actions_reset(out);
         s->stats.last_rx_us = now_us;
@@ -211,11 +242,17 @@ void server_receive(struct server *s, uint64_t now_us, const struct addr *from, 
                 s->stats.invalid++;
                 return;
         }
-        server_handle_message(s, now_us, from, &in->msg, out);
+        handle(s, now_us, unix_s, from, &in->msg, out);
 }
 
 void server_handle_message(struct server *s, uint64_t now_us, const struct addr *from,
                            const struct message *m, struct actions *out)
+{
+        handle(s, now_us, 0, from, m, out);
+}
+
+static void handle(struct server *s, uint64_t now_us, uint64_t unix_s, const struct addr *from,
+                   const struct message *m, struct actions *out)
 {
         struct core_event *ev;
         struct peer *p;
@@ -228,7 +265,7 @@ void server_handle_message(struct server *s, uint64_t now_us, const struct addr 
         s->stats.rx_type[m->type]++;
 
         p = peers_find(&s->peers, m->id, m->id_len);
-        if (stale(s, p, m, from, out))
+        if (out_of_bounds(s, unix_s, m, from, out) || stale(s, p, m, from, out))
                 return;
         memcpy(s->stats.last_id, m->id, m->id_len + 1);
         s->stats.last_id_len = m->id_len;

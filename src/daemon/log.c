@@ -277,7 +277,7 @@ void log_lifecycle(enum log_lifecycle kind, const char *fmt, ...)
         va_end(ap);
 }
 
-static const char *const event_names[] = {
+static const char *const event_names[EVENT_KIND_COUNT] = {
         [EVENT_TX] = "tx",
         [EVENT_RX] = "rx",
         [EVENT_INVALID] = "invalid",
@@ -292,10 +292,11 @@ static const char *const event_names[] = {
         [EVENT_UNANSWERED] = "unanswered",
         [EVENT_OUTAGE_START] = "outage_start",
         [EVENT_OUTAGE_END] = "outage_end",
+        [EVENT_REFUSED] = "refused",
 };
 
 /* MESSAGE_IDs of the events that mean something (see the catalog). */
-static const char *const event_message_ids[] = {
+static const char *const event_message_ids[EVENT_KIND_COUNT] = {
         [EVENT_REPLAY] = "29bf874f40d948a09c48d7df4b3ac255",
         [EVENT_EVICTED] = "b65a0ff24e1c402c90b1827575689714",
         [EVENT_NAT_REBIND] = "d6020e22610b48bf896feafe9acb2274",

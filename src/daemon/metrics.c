@@ -74,6 +74,8 @@ void metrics_write_server(FILE *out, const struct server *s, uint64_t mono_us, u
         packets(out, s->stats.rx_type, s->stats.tx_type);
         counter(out, "invalid_packets_total", "Datagrams that were not a valid, authentic message.", s->stats.invalid);
         counter(out, "replays_total", "Handshakes refused as replays.", s->stats.replays);
+        counter(out, "refused_total", "Authentic messages refused as out of bounds (a handshake id far ahead of the clock, a keepalive counter above the count).",
+                s->stats.refused);
         counter(out, "nat_rebinds_total", "Client ids heard from a new address.", s->stats.rebinds);
         counter(out, "keepalives_lost_total", "Keepalives that never arrived.", s->stats.lost);
         counter(out, "keepalive_duplicates_total", "Keepalives that arrived twice.", s->stats.duplicates);

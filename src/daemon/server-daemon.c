@@ -161,8 +161,10 @@ static void receive(void *obj, uint64_t now_us, const struct addr *from, const s
                     struct actions *out)
 {
         struct server_daemon *d = obj;
+        struct timespec ts;
 
-        server_receive(&d->core, now_us, from, in, out);
+        clock_gettime(CLOCK_REALTIME, &ts);
+        server_receive(&d->core, now_us, (uint64_t)ts.tv_sec, from, in, out);
 }
 
 /* After a wake-up's datagrams: the status (at most once a second, or when
