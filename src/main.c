@@ -11,6 +11,7 @@
 
 #include "daemon/client-daemon.h"
 #include "daemon/config.h"
+#include "daemon/fileio.h"
 #include "daemon/key.h"
 #include "daemon/log.h"
 #include "report/report-cmd.h"
@@ -43,7 +44,7 @@ static const char *key_error(int r)
         case -ENOKEY:
                 return "a key is needed: --key-file FILE (or --key KEY)";
         default:
-                return strerror(-r);
+                return fileio_strerror(r);
         }
 }
 
@@ -118,7 +119,7 @@ static int reload(void *arg)
         path = config_log_path(&next, app->journal);
         r = log_open(path, app->journal);
         if (r < 0)
-                log_printf(LOG_LEVEL_ERROR, "Reload: cannot open the log file %s: %s", path, strerror(-r));
+                log_printf(LOG_LEVEL_ERROR, "Reload: cannot open the log file %s: %s", path, fileio_strerror(r));
         r = app->client ? client_daemon_reconfigure(app->client, &next)
                         : server_daemon_reconfigure(app->server, &next);
         config_free(&app->cfg);
@@ -142,7 +143,7 @@ static int run(struct app *app)
                 return r;
         r = log_open(path, app->journal);
         if (r < 0) {
-                fprintf(stderr, "udp-canary: cannot open the log file %s: %s\n", path, strerror(-r));
+                fprintf(stderr, "udp-canary: cannot open the log file %s: %s\n", path, fileio_strerror(r));
                 return 1;
         }
         base = app->client ? client_daemon_base(app->client) : server_daemon_base(app->server);

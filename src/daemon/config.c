@@ -2,6 +2,7 @@
 #include "daemon/config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "daemon/fileio.h"
 #include "core/client.h"
 #include "core/duration.h"
 #include "core/message.h"
@@ -358,14 +360,17 @@ int config_parse_text(struct config *c, const char *name, const char *text, size
 
 int config_load_file(struct config *c, const char *path, char err[static CONFIG_ERR_MAX])
 {
-        FILE *f = fopen(path, "re");
+        int fd = fileio_open(path, O_RDONLY, 0, 0);
+        FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
         char *text;
         size_t len;
         int r;
 
         if (!f) {
-                r = -errno;
-                snprintf(err, CONFIG_ERR_MAX, "cannot read config file %s: %s", path, strerror(-r));
+                r = fd < 0 ? fd : -errno;
+                if (fd >= 0)
+                        close(fd);
+                snprintf(err, CONFIG_ERR_MAX, "cannot read config file %s: %s", path, fileio_strerror(r));
                 return r;
         }
         text = malloc(CONFIG_FILE_MAX + 1);

@@ -14,6 +14,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "daemon/fileio.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
@@ -46,7 +47,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
         notify_reloading();
         r = log_reopen();
         if (r < 0)
-                log_printf(LOG_LEVEL_ERROR, "Cannot reopen the log file: %s", strerror(-r));
+                log_printf(LOG_LEVEL_ERROR, "Cannot reopen the log file: %s", fileio_strerror(r));
         r = d->reload ? d->reload(d->reload_arg) : 0;
         if (r == 0)
                 log_lifecycle(LOG_LIFECYCLE_RELOAD, LOGTEXT_RELOADED);

@@ -36,11 +36,11 @@ struct logger {
 static struct logger logger = { .fd = -1 };
 
 
+/* A regular file, or the terminal or device the user names; never a FIFO
+ * that would block the start, or a reload, for good. */
 static int open_file(const char *path)
 {
-        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
-
-        return fd < 0 ? -errno : fd;
+        return fileio_open(path, O_WRONLY | O_APPEND | O_CREAT, 0640, FILEIO_ALLOW_OUTPUT);
 }
 
 bool log_stderr_is_journal(void)

@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 
+#include "daemon/fileio.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
@@ -121,7 +122,7 @@ static void log_state_load(const struct server_daemon *d)
                 return;
         if (d->state_load_err < 0) {
                 log_printf(LOG_LEVEL_ERROR, "Cannot read the state file %s: %s; starting with no clients",
-                           d->state_path, strerror(-d->state_load_err));
+                           d->state_path, fileio_strerror(d->state_load_err));
                 return;
         }
         if (r->bad_lines)

@@ -56,13 +56,18 @@ static void add(struct peers *t, const struct message *m, uint64_t highest, stru
 int state_load(const char *path, struct peers *t, struct state_report *rep)
 {
         char *line = NULL, aside[4096];
-        FILE *f = fopen(path, "re");
+        int fd = fileio_open(path, O_RDONLY, 0, 0);
+        FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
         size_t cap = 0;
         ssize_t n;
 
         memset(rep, 0, sizeof(*rep));
-        if (!f)
-                return errno == ENOENT ? 0 : -errno;
+        if (!f) {
+                n = fd < 0 ? fd : -errno;
+                if (fd >= 0)
+                        close(fd);
+                return n == -ENOENT ? 0 : (int)n;
+        }
         while ((n = getline(&line, &cap, f)) >= 0) {
                 struct message m;
                 uint64_t highest;
@@ -135,7 +140,10 @@ int state_save(const char *path, const struct peers *t)
 
         if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
                 return -ENAMETOOLONG;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        /* a fresh file: whatever is in the way (a FIFO would block) goes */
+        if (unlink(tmp) < 0 && errno != ENOENT)
+                return -errno;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return -errno;
         r = write_table(fd, t);

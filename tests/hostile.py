@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Hostile input: files that are not what they should be, a network that
+replays, floods and aims at a secondary address, a damaged state file.
+Real processes on 127.0.0.1, with the helpers of integration.py.
+
+Run one case: UDP_CANARY=build/src/udp-canary tests/hostile.py fifo_key_file
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import integration as it  # noqa: E402
+from integration import BIN, SLOW, check, wait_for, run_bad  # noqa: E402
+
+TESTS = []
+
+
+def case(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def run_status(env, args, timeout=10):
+    """Runs udp-canary to its end: (status, stderr lines). A run that does
+    not end in time (blocked on a FIFO) fails the test."""
+    try:
+        r = subprocess.run([BIN] + args, capture_output=True, text=True, cwd=env.tmp, timeout=timeout * SLOW)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("%s: still running after %d s (blocked?)" % (args, timeout))
+    return r.returncode, r.stderr.strip().splitlines()
+
+
+def fifo(env, name):
+    path = os.path.join(env.tmp, name)
+    os.mkfifo(path, 0o600)
+    return path
+
+
+@case
+def fifo_key_file(env):
+    """A FIFO as the key file: refused at once (status 2), not read forever."""
+    run_bad(env, ["--server", "--key-file", fifo(env, "key.fifo")], "not a regular file")
+
+
+@case
+def fifo_config(env):
+    """A FIFO as the config file (or the optional one): status 2, one line."""
+    run_bad(env, ["--server", "--key-file", env.key_file, "--config", fifo(env, "c.fifo")],
+            "not a regular file")
+    run_bad(env, ["--server", "--key-file", env.key_file, "--optional-config", fifo(env, "o.fifo")],
+            "not a regular file")
+
+
+@case
+def fifo_log(env):
+    """A FIFO as the log: status 1 and one line; /dev/null and '' are fine."""
+    log = fifo(env, "log.fifo")
+    status, lines = run_status(env, ["--server", "--port", "0", "--key-file", env.key_file, "--log", log])
+    check(status == 1, "status 1, got %d: %s" % (status, lines))
+    check(len(lines) == 1 and "cannot open the log file" in lines[0] and "not a regular file" in lines[0],
+          "one line: %s" % lines)
+    for ok in ("/dev/null", ""):
+        p = subprocess.Popen([BIN, "--server", "--host", "127.0.0.1", "--port", "0", "--key-file", env.key_file,
+                              "--log", ok], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=env.tmp)
+        time.sleep(0.3 * SLOW)
+        check(p.poll() is None, "--log %r runs" % ok)
+        p.send_signal(signal.SIGTERM)
+        check(p.wait(5 * SLOW) == 0, "--log %r: clean exit" % ok)
+        p.stderr.close()
+
+
+@case
+def fifo_log_on_reload(env):
+    """The log replaced by a FIFO, then SIGHUP: the server goes on, says
+    so in the old log, and still stops on SIGTERM."""
+    server = env.server()
+    server.port()
+    os.rename(server.log, server.log + ".1")
+    os.mkfifo(server.log, 0o600)
+    server.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: any("not a regular file" in t for _, t in it.read_log(server.log + ".1")),
+             what="the refused log in the old file")
+    check(server.proc.poll() is None, "still running")
+    check(server.stop() == 0, "SIGTERM still stops it")
+
+
+@case
+def fifo_state_file(env):
+    """A FIFO as replay.state, or as its temporary file, blocks nothing."""
+    state = os.path.join(env.tmp, "state")
+    os.mkdir(state)
+    os.mkfifo(os.path.join(state, "replay.state"), 0o600)
+    server = env.server(extra=["--state-dir", state])
+    server.port()
+    check(any("not a regular file" in t for _, t in server.lines()), "said: %s" % server.lines())
+    check(server.stop() == 0, "clean exit")
+
+    os.unlink(os.path.join(state, "replay.state"))
+    os.mkfifo(os.path.join(state, "replay.state.tmp"), 0o600)
+    server = env.server(name="server2", extra=["--state-dir", state])
+    init = it.sender(env, server.port())
+    check(init("home", 5)[0] is not None, "answered")
+    check(server.stop() == 0, "clean exit, the state saved")
+    check('5 "home"' in open(os.path.join(state, "replay.state")).read(), "saved")
+
+
+def main():
+    it.TESTS[:] = TESTS
+    return it.main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
