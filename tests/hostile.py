@@ -93,10 +93,13 @@ def fifo_state_file(env):
     state = os.path.join(env.tmp, "state")
     os.mkdir(state)
     os.mkfifo(os.path.join(state, "replay.state"), 0o600)
-    server = env.server(extra=["--state-dir", state])
-    server.port()
-    check(any("not a regular file" in t for _, t in server.lines()), "said: %s" % server.lines())
-    check(server.stop() == 0, "clean exit")
+    # a state that cannot be read stops the start (serving without it
+    # would answer captured inits)
+    status, lines = run_status(env, ["--server", "--port", "0", "--key-file", env.key_file, "--state-dir", state,
+                                     "--log", ""])
+    check(status == 1, "status 1, got %d: %s" % (status, lines))
+    check(len(lines) == 1 and "cannot read the state file" in lines[0] and "not a regular file" in lines[0],
+          "one line: %s" % lines)
 
     os.unlink(os.path.join(state, "replay.state"))
     os.mkfifo(os.path.join(state, "replay.state.tmp"), 0o600)
@@ -105,6 +108,81 @@ def fifo_state_file(env):
     check(init("home", 5)[0] is not None, "answered")
     check(server.stop() == 0, "clean exit, the state saved")
     check('5 "home"' in open(os.path.join(state, "replay.state")).read(), "saved")
+
+
+def state_dir(env, content):
+    state = os.path.join(env.tmp, "state")
+    os.mkdir(state)
+    with open(os.path.join(state, "replay.state"), "wb") as f:
+        f.write(content)
+    return state
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+@case
+def damaged_state_durable(env):
+    """A damaged state file is copied aside, not moved, and what could be
+    read is on disk before anything is served: a SIGKILL right after the
+    start still finds it."""
+    damaged = b'5 "home"\n\xff\xfe garbage\n'
+    state = state_dir(env, damaged)
+    path = os.path.join(state, "replay.state")
+    server = env.server(extra=["--state-dir", state])
+    port = server.port()
+    check(read(path + ".corrupt") == damaged, "an exact copy aside")
+    saved = read(path)
+    check(b'5 "home"' in saved and b"garbage" not in saved, "the good lines written back: %r" % saved)
+    server.proc.kill()
+    server.proc.wait()
+    server = env.server(port=port, name="server2", extra=["--state-dir", state])
+    init = it.sender(env, server.port())
+    check(init("home", 5)[0] is None, "the captured init is still refused after a SIGKILL")
+    check(server.stop() == 0, "clean exit")
+    check(read(path + ".corrupt") == damaged, "the copy left alone")
+
+
+@case
+def start_failure_leaves_state(env):
+    """A start that fails (log, metrics listener, port) leaves the state
+    file as it was: every check comes before the load."""
+    damaged = b'5 "home"\n\xff\xfe garbage\n'
+    state = state_dir(env, damaged)
+    path = os.path.join(state, "replay.state")
+    busy = it.free_port()
+    import socket
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("127.0.0.1", busy))
+    holder.listen()
+    base = ["--server", "--host", "127.0.0.1", "--port", "0", "--key-file", env.key_file, "--state-dir", state]
+    for extra in (["--log", state], ["--log", "", "--metrics-listen", "127.0.0.1:%d" % busy]):
+        status, lines = run_status(env, base + extra)
+        check(status == 1, "%s: status 1, got %d %s" % (extra, status, lines))
+        check(read(path) == damaged, "%s: the state file untouched" % extra)
+        check(not os.path.exists(path + ".corrupt"), "%s: nothing made aside" % extra)
+    holder.close()
+    server = env.server(extra=["--state-dir", state])
+    init = it.sender(env, server.port())
+    check(init("home", 5)[0] is None, "the state still protects")
+    server.stop()
+
+
+@case
+def state_last_line_without_newline(env):
+    """A whole last line without its newline is read; one cut short is a
+    bad line, kept aside."""
+    state = state_dir(env, b'5 "home"\n7 "other"')
+    server = env.server(extra=["--state-dir", state])
+    init = it.sender(env, server.port())
+    lines = [t for _, t in server.lines()]
+    check(any("2 clients loaded" in t for t in lines) and not any("bad lines" in t for t in lines),
+          "both loaded: %s" % lines)
+    check(init("other", 7)[0] is None, "the last line protects")
+    server.stop()
 
 
 def main():
