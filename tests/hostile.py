@@ -185,6 +185,117 @@ def state_last_line_without_newline(env):
     server.stop()
 
 
+def proc_stat(pid):
+    """(RSS kB, open fds, CPU seconds) of a process."""
+    with open("/proc/%d/status" % pid) as f:
+        rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return rss, len(os.listdir("/proc/%d/fd" % pid)), cpu
+
+
+def scrape(port, timeout=5):
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=timeout) as r:
+        return r.read().decode()
+
+
+def probe_rtts(init, n, start_hid):
+    """Round trips (ms) of n handshakes; None for one unanswered."""
+    out = []
+    for k in range(n):
+        t = time.monotonic()
+        answer = init("probe", start_hid + k, timeout=1)[0]
+        out.append((time.monotonic() - t) * 1000 if answer is not None else None)
+    return out
+
+
+@case
+def hostile_scrapers(env):
+    """Scrapers that never finish their request, never read the reply, or
+    send headers without end: connections stay capped, memory flat, the
+    UDP side answers at once, and they are closed after the timeout."""
+    import socket
+    mport = it.free_port()
+    server = env.server(extra=["--metrics-listen", "127.0.0.1:%d" % mport])
+    init = it.sender(env, server.port())
+    pid = server.proc.pid
+    scrape(mport)
+    rss0, fds0, _ = proc_stat(pid)
+    endless = socket.create_connection(("127.0.0.1", mport))
+    endless.settimeout(5)
+    endless.sendall(b"GET /metrics HTTP/1.1\r\n")
+    sent, line = 0, b"X-Junk: " + b"a" * 1000 + b"\r\n"
+    try:
+        while sent < 50 << 20:
+            endless.sendall(line * 64)
+            sent += len(line) * 64
+    except OSError:
+        pass
+    socks = []
+    for i in range(40):  # idle: half a request line, then nothing
+        s = socket.create_connection(("127.0.0.1", mport))
+        s.sendall(b"GET /metr")
+        socks.append(s)
+    for i in range(20):  # whole requests, replies never read
+        s = socket.create_connection(("127.0.0.1", mport))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 50)
+        socks.append(s)
+    rtts = probe_rtts(init, 20, 1000)
+    rss1, fds1, _ = proc_stat(pid)
+    print("# scrapers: %d kB of headers taken before the close; RSS %d -> %d kB, fds %d -> %d; "
+          "handshake round trips %s ms" % (sent >> 10, rss0, rss1, fds0, fds1,
+                                           ", ".join("%.1f" % r if r is not None else "-" for r in rtts)))
+    check(sent < 8 << 20, "endless headers cut off early (%d bytes taken)" % sent)
+    check(rss1 - rss0 < 4096, "memory flat: %d kB then %d kB" % (rss0, rss1))
+    check(fds1 - fds0 <= 16, "connections capped: %d fds then %d" % (fds0, fds1))
+    check(all(r is not None and r < 100 for r in rtts), "handshakes answered at once: %s" % rtts)
+    # the idle and unread ones are closed after the timeout; scraping works again
+    wait_for(lambda: proc_stat(pid)[1] <= fds0, timeout=15, what="idle connections closed")
+    check("udp_canary_metrics_connections_refused_total" in scrape(mport), "scrape works after")
+    for s in socks + [endless]:
+        s.close()
+    check(server.stop() == 0, "clean exit")
+
+
+@case
+def metrics_at_fd_limit(env):
+    """Out of file descriptors, the metrics listener does not spin: the
+    waiting connections are shed, and the CPU stays idle."""
+    import resource
+    import socket
+    mport = it.free_port()
+    args = [BIN, "--server", "--host", "127.0.0.1", "--port", "0", "--key-file", env.key_file, "--log", "",
+            "--metrics-listen", "127.0.0.1:%d" % mport]
+    probe = subprocess.Popen(args, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.3 * SLOW)
+    base = proc_stat(probe.pid)[1]
+    probe.terminate()
+    probe.wait()
+    limit = base + 3
+
+    def few_fds():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+    p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=few_fds)
+    try:
+        time.sleep(0.3 * SLOW)
+        socks = [socket.create_connection(("127.0.0.1", mport)) for _ in range(30)]
+        time.sleep(0.5)
+        cpu0 = proc_stat(p.pid)[2]
+        time.sleep(2)
+        cpu1 = proc_stat(p.pid)[2]
+        print("# at the fd limit (%d): %.2f s of CPU in 2 s" % (limit, cpu1 - cpu0))
+        check(cpu1 - cpu0 < 0.5, "no spinning: %.2f s of CPU in 2 s" % (cpu1 - cpu0))
+        for s in socks:
+            s.close()
+        check(p.poll() is None, "still running")
+    finally:
+        p.terminate()
+        check(p.wait(5) == 0, "clean exit")
+
+
 def main():
     it.TESTS[:] = TESTS
     return it.main()

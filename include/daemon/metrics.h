@@ -23,5 +23,8 @@ void metrics_write_client(FILE *out, const struct client *c, uint64_t mono_us, u
  * receive buffer full): local overload, to tell apart from network loss. */
 void metrics_write_socket_drops(FILE *out, uint64_t drops);
 
+/* The metrics listener's own load: connections open, and refused. */
+void metrics_write_http(FILE *out, size_t conns, uint64_t refused);
+
 /* The longest single event-loop callback so far (a stall of the loop). */
 void metrics_write_loop(FILE *out, uint64_t busy_max_us);

@@ -9,12 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
 #include <event2/util.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 
 #include "daemon/fileio.h"
+#include "daemon/httpd.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
@@ -95,72 +93,36 @@ int daemon_init(struct daemon *d, const struct daemon_ops *ops, void *obj, const
         return 0;
 }
 
-static void serve_metrics(struct evhttp_request *req, struct daemon *d)
+/* The /metrics text; the time it takes counts as the loop's. */
+static void write_metrics(FILE *out, void *arg)
 {
-        struct evbuffer *body;
-        char *text = NULL;
-        size_t len = 0;
-        FILE *f;
-
-        if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-                evhttp_send_error(req, 405, "only GET");
-                return;
-        }
-        body = evbuffer_new();
-        f = open_memstream(&text, &len);
-        if (!body || !f) {
-                if (f)
-                        fclose(f);
-                free(text);
-                if (body)
-                        evbuffer_free(body);
-                evhttp_send_error(req, 500, "out of memory");
-                return;
-        }
-        d->ops->metrics(f, d->obj);
-        metrics_write_loop(f, d->busy_max_us);
-        fclose(f);
-        evbuffer_add(body, text, len); /* a copy: the reply may go out later */
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
-        evhttp_send_reply(req, 200, "OK", body);
-        evbuffer_free(body);
-        free(text);
-}
-
-static void on_metrics(struct evhttp_request *req, void *arg)
-{
+        struct daemon *d = arg;
         uint64_t start = daemon_now_us();
 
-        serve_metrics(req, arg);
-        daemon_busy(arg, start);
-}
-
-static void on_other(struct evhttp_request *req, void *arg)
-{
-        evhttp_send_error(req, 404, "see /metrics");
+        d->ops->metrics(out, d->obj);
+        metrics_write_loop(out, d->busy_max_us);
+        metrics_write_http(out, d->http->n_conns, d->http->refused);
+        daemon_busy(d, start);
 }
 
 int daemon_metrics_listen(struct daemon *d, const char *listen)
 {
-        char host[ADDR_STRLEN];
         struct addr a = { .len = sizeof(a.in6) };
-        int len = (int)a.len;
+        int len = (int)a.len, r;
 
         /* "ADDR:PORT" or "[V6]:PORT", numeric only: no lookup at start-up */
         if (evutil_parse_sockaddr_port(listen, &a.sa, &len) < 0 || addr_port(&a) == 0)
                 return -EINVAL;
-        if (!evutil_inet_ntop(a.sa.sa_family,
-                              a.sa.sa_family == AF_INET ? (const void *)&a.in.sin_addr : (const void *)&a.in6.sin6_addr,
-                              host, sizeof(host)))
-                return -EINVAL;
-        d->http = evhttp_new(d->base);
+        a.len = (socklen_t)len;
+        d->http = malloc(sizeof(*d->http));
         if (!d->http)
                 return -ENOMEM;
-        evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-        evhttp_set_cb(d->http, "/metrics", on_metrics, d);
-        evhttp_set_gencb(d->http, on_other, d);
-        if (evhttp_bind_socket(d->http, host, addr_port(&a)) < 0)
+        r = httpd_start(d->http, d->base, &a, write_metrics, d);
+        if (r < 0) {
+                free(d->http);
+                d->http = NULL;
                 return -EADDRNOTAVAIL;
+        }
         return 0;
 }
 
@@ -186,7 +148,8 @@ void daemon_free(struct daemon *d)
                 *evs[i] = NULL;
         }
         if (d->http)
-                evhttp_free(d->http);
+                httpd_stop(d->http);
+        free(d->http);
         d->http = NULL;
         if (d->base)
                 event_base_free(d->base);

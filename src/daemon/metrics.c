@@ -123,6 +123,13 @@ void metrics_write_socket_drops(FILE *out, uint64_t drops)
                 drops);
 }
 
+void metrics_write_http(FILE *out, size_t conns, uint64_t refused)
+{
+        gauge(out, "metrics_connections", "Connections open to this metrics listener.", (double)conns);
+        counter(out, "metrics_connections_refused_total",
+                "Metrics connections closed at once: over the cap, or no file descriptor left.", refused);
+}
+
 void metrics_write_loop(FILE *out, uint64_t busy_max_us)
 {
         gauge(out, "loop_busy_max_seconds",
