@@ -6,6 +6,7 @@ Real processes on 127.0.0.1, with the helpers of integration.py.
 Run one case: UDP_CANARY=build/src/udp-canary tests/hostile.py fifo_key_file
 """
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -294,6 +295,64 @@ def metrics_at_fd_limit(env):
     finally:
         p.terminate()
         check(p.wait(5) == 0, "clean exit")
+
+
+@case
+def secondary_address(env):
+    """A server on the wildcard answers from the address the client aimed
+    at (127.0.0.2; all of 127/8 is local), not from the kernel's choice,
+    which the client would drop as not from the server's address. On 0.0.0.0
+    and on :: (IPv4 mapped)."""
+    import socket
+    hosts = ["0.0.0.0"]
+    try:
+        socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).bind(("::", 0))
+        hosts.append("::")
+    except OSError:
+        pass
+    for n, host in enumerate(hosts):
+        server = env.server(host=host, name="server%d" % n)
+        client = env.client(server.port(), host="127.0.0.2", name="client%d" % n)
+        wait_for(lambda: len(it.answered(client)) >= 2, what="answers from 127.0.0.2 (server on %s)" % host)
+        lines = [t for _, t in client.lines()]
+        check(not any("not from the server's address" in t for t in lines), "no answer dropped: %s" % lines[:6])
+        client.stop()
+        server.stop()
+
+
+@case
+def secondary_address_netns(env):
+    """The same across a real link: a server namespace with two addresses
+    on one interface, the client aiming at the second (root only)."""
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        raise it.Skip("needs root and ip(8)")
+    tag = "sec%d" % os.getpid()
+    srv, cli = tag + "s", tag + "c"
+
+    def sh(*cmd):
+        subprocess.run(cmd, check=True, capture_output=True)
+    try:
+        sh("ip", "netns", "add", srv)
+        sh("ip", "netns", "add", cli)
+        sh("ip", "link", "add", tag + "a", "netns", srv, "type", "veth", "peer", "name", tag + "b", "netns", cli)
+        for ns, dev, addrs in ((srv, tag + "a", ["192.0.2.1/24", "192.0.2.2/24"]), (cli, tag + "b", ["192.0.2.10/24"])):
+            for a in addrs:
+                sh("ip", "-n", ns, "addr", "add", a, "dev", dev)
+            sh("ip", "-n", ns, "link", "set", dev, "up")
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+        server = env.server(host="0.0.0.0", exe=["ip", "netns", "exec", srv, BIN])
+        port = server.port()
+        client = env.client(port, host="192.0.2.2", exe=["ip", "netns", "exec", cli, BIN])
+        wait_for(lambda: len(it.answered(client)) >= 2, what="answers from 192.0.2.2")
+        peers = {peer for _, peer, _ in client.packets("RX")}
+        check(peers == {"192.0.2.2:%d" % port}, "answers come from 192.0.2.2: %s" % peers)
+        lines = [t for _, t in client.lines()]
+        check(not any("not from the server's address" in t for t in lines), "none dropped: %s" % lines[:6])
+        client.stop()
+        server.stop()
+    finally:
+        subprocess.run(["ip", "netns", "del", cli], capture_output=True)
+        subprocess.run(["ip", "netns", "del", srv], capture_output=True)
 
 
 def main():

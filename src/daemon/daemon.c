@@ -215,8 +215,9 @@ static void send_queued(struct daemon *d)
                         log_send_error(&d->out->to[i], d->out->err[i]);
 }
 
-/* Logs the events and queues the datagrams, sending the queue when full. */
-static void queue(struct daemon *d, const struct actions *a)
+/* Logs the events and queues the datagrams, sending the queue when full;
+ * from: the local address they leave from (NULL: the kernel's choice). */
+static void queue(struct daemon *d, const struct actions *a, const struct udp_local *from)
 {
         for (size_t i = 0; i < a->n_events; i++)
                 log_event(&a->events[i]);
@@ -225,7 +226,7 @@ static void queue(struct daemon *d, const struct actions *a)
 
                 if (d->out->n == UDP_OUT_MAX)
                         send_queued(d);
-                r = udp_out_add(d->out, d->key, &d->ivs, &a->send[i].msg, &a->send[i].to);
+                r = udp_out_add(d->out, d->key, &d->ivs, &a->send[i].msg, &a->send[i].to, from);
                 if (r < 0)
                         log_send_error(&a->send[i].to, r);
         }
@@ -233,7 +234,7 @@ static void queue(struct daemon *d, const struct actions *a)
 
 void daemon_perform(struct daemon *d, const struct actions *a)
 {
-        queue(d, a);
+        queue(d, a, NULL);
         send_queued(d);
 }
 
@@ -262,7 +263,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 
                         in.err = seal_open_message(d->key, d->batch->buf[i], d->batch->len[i], &in.msg, &in.why);
                         d->ops->receive(d->obj, now, &d->batch->from[i], &in, &a);
-                        queue(d, &a);
+                        /* an answer leaves from where the datagram arrived */
+                        queue(d, &a, &d->batch->to[i]);
                 }
                 send_queued(d);
                 if (n < UDP_BATCH)
