@@ -355,6 +355,53 @@ def secondary_address_netns(env):
         subprocess.run(["ip", "netns", "del", srv], capture_output=True)
 
 
+@case
+def log_full(env):
+    """A log file that cannot grow (RLIMIT_FSIZE: a full disk without
+    root): the failure is said once on stderr; once it can grow again,
+    no line is glued onto the one cut short, and that is said too."""
+    import resource
+    log = os.path.join(env.tmp, "full.log")
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1000, resource.RLIM_INFINITY))
+    # stderr a pipe: the limit is on files
+    p = subprocess.Popen([BIN, "--server", "--host", "127.0.0.1", "--port", "0", "--key-file", env.key_file,
+                          "--log", log], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=small_files, cwd=env.tmp)
+    try:
+        def port():
+            if not os.path.exists(log):
+                return None
+            for line in open(log, errors="replace"):
+                if "Listening on" in line:
+                    return int(line.rsplit(":", 1)[1])
+            return None
+        init = it.sender(env, wait_for(port, what="Listening"))
+        for hid in range(1, 30):  # well past 1000 bytes
+            init("client-%d" % hid, hid, timeout=0.05)
+        wait_for(lambda: os.path.getsize(log) >= 1000, what="the limit reached")
+        resource.prlimit(p.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        for hid in range(100, 105):
+            init("after", hid, timeout=0.05)
+        wait_for(lambda: "'after'" in open(log, errors="replace").read(), what="lines after the limit")
+    finally:
+        p.terminate()
+        said = p.communicate(timeout=5)[1]
+    import re
+    stamp = re.compile(r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} udp-canary ")
+    glued = [l for l in open(log, errors="replace") if len(stamp.findall(l)) > 1]
+    check(not glued, "no line glued onto another: %s" % glued)
+    lines = it.read_log(log)  # every line in the format
+    packets = [t for _, t in lines if t.startswith(("RX ", "TX "))]
+    whole = [t for t in packets if it.PACKET.match(t)]
+    check(len(packets) - len(whole) <= 1, "at most the one line cut short: %s" % packets)
+    check(any("'after'" in t for t in whole), "lines after the limit whole")
+    check(said.count("cannot write the log file") == 1, "said once on stderr: %r" % said[-500:])
+    check("is written again" in said, "the recovery said")
+
+
 def main():
     it.TESTS[:] = TESTS
     return it.main()
