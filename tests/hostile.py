@@ -402,6 +402,25 @@ def log_full(env):
     check("is written again" in said, "the recovery said")
 
 
+@case
+def key_in_readable_config(env):
+    """'key = ...' in a config file that group or others can read is refused
+    as --key-file would be (status 2, one line), whether or not the command
+    line's key wins; a private one is fine."""
+    conf = os.path.join(env.tmp, "key.conf")
+    with open(conf, "w") as f:
+        f.write("key = %s\n" % env.key)
+    for mode in (0o644, 0o640, 0o602):
+        os.chmod(conf, mode)
+        run_bad(env, ["--server", "--config", conf], "readable by group or others")
+        run_bad(env, ["--server", "--config", conf, "--key-file", env.key_file], "readable by group or others")
+    os.chmod(conf, 0o600)
+    server = it.Canary(env.tmp, "server", ["--server", "--host", "127.0.0.1", "--port", "0", "--config", conf])
+    env.procs.append(server)
+    server.port()
+    check(server.stop() == 0, "a private config with the key works")
+
+
 def main():
     it.TESTS[:] = TESTS
     return it.main()

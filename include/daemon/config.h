@@ -34,6 +34,7 @@ struct config {
         unsigned keepalive_count;
         size_t max_clients;
         uint32_t set; /* which options have a value (bit per option) */
+        unsigned key_lines; /* 'key' lines read from config files, used or not */
 };
 
 void config_init(struct config *c);

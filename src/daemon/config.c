@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <sodium.h>
 
@@ -314,6 +315,8 @@ static int file_line(struct config *c, const char *path, unsigned lineno, char *
                         continue;
                 if (!defs[i].in_file)
                         return fail(err, "%s:%u: '%s' cannot be set in a config file", path, lineno, name);
+                if (defs[i].kind == K_SECRET)
+                        c->key_lines++;
                 if (c->set & (1u << i))
                         return 0; /* the command line wins */
                 snprintf(where, sizeof(where), "%s:%u: %s", path, lineno, name);
@@ -358,12 +361,20 @@ int config_parse_text(struct config *c, const char *name, const char *text, size
         return r;
 }
 
+static bool private_file(int fd)
+{
+        struct stat st;
+
+        return fstat(fd, &st) == 0 && !(st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH));
+}
+
 int config_load_file(struct config *c, const char *path, char err[static CONFIG_ERR_MAX])
 {
         int fd = fileio_open(path, O_RDONLY, 0, 0);
         FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
         char *text;
         size_t len;
+        unsigned keys;
         int r;
 
         if (!f) {
@@ -375,6 +386,7 @@ int config_load_file(struct config *c, const char *path, char err[static CONFIG_
         }
         text = malloc(CONFIG_FILE_MAX + 1);
         len = text ? fread(text, 1, CONFIG_FILE_MAX + 1, f) : 0;
+        keys = c->key_lines;
         if (!text)
                 r = fail(err, "out of memory");
         else if (ferror(f))
@@ -383,6 +395,10 @@ int config_load_file(struct config *c, const char *path, char err[static CONFIG_
                 r = fail(err, "%s: larger than %d bytes, not a config file", path, CONFIG_FILE_MAX);
         else
                 r = config_parse_text(c, path, text, len, err);
+        /* the same rule as for --key-file: a key others can read is no key */
+        if (r == 0 && c->key_lines > keys && !private_file(fd))
+                r = fail(err, "%s: holds the key but is readable by group or others; make it private (chmod 600) "
+                         "or use key-file", path);
         if (text) {
                 sodium_memzero(text, len);
                 free(text);
