@@ -325,8 +325,12 @@ static int file_line(struct config *c, const char *path, unsigned lineno, char *
                                 return 0;
                         if (!is_true(value))
                                 return fail(err, "%s: '%s' is not true or false", where, value);
-                        if (c->mode != CONFIG_MODE_NONE)
+                        if (c->mode != CONFIG_MODE_NONE && !c->mode_from_file)
                                 return 0; /* a mode given on the command line wins */
+                        /* both true in the files: which one is meant cannot be told */
+                        if (c->mode != CONFIG_MODE_NONE && c->mode != (enum config_mode)defs[i].offset)
+                                return fail(err, "%s: client and server both set to true; choose one", where);
+                        c->mode_from_file = true;
                 }
                 return set_value(c, i, value, where, err);
         }
