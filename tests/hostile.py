@@ -421,6 +421,29 @@ def key_in_readable_config(env):
     check(server.stop() == 0, "a private config with the key works")
 
 
+@case
+def restored_clients(env):
+    """Clients restored from the state file are not heard yet: no
+    'Silent ... last at (unknown)' for them, no last-seen time in the
+    metrics, until they speak."""
+    state = state_dir(env, b'5 "restored"\n')
+    mport = it.free_port()
+    server = env.server(extra=["--state-dir", state, "--keepalive-interval", "0.1",
+                               "--metrics-listen", "127.0.0.1:%d" % mport])
+    init = it.sender(env, server.port())
+    time.sleep(0.6 * SLOW)  # three silence periods
+    text = scrape(mport)
+    check(not any(t.startswith("Silent") for _, t in server.lines()), "no silence: %s" % server.lines())
+    check('udp_canary_client_packets_received_total{client="restored"} 0' in text, "the client is listed")
+    check('client_last_seen_timestamp_seconds{client="restored"}' not in text, "no last-seen time")
+    check(init("restored", 6)[0] is not None, "answered")
+    check('client_last_seen_timestamp_seconds{client="restored"}' in scrape(mport), "last seen once heard")
+    wait_for(lambda: any(t.startswith("Silent: nothing from 'restored'") for _, t in server.lines()),
+             what="silence counted from when heard")
+    check(not any(t.startswith("Back") for _, t in server.lines()[:4]), "its first message not a return")
+    server.stop()
+
+
 def main():
     it.TESTS[:] = TESTS
     return it.main()

@@ -386,6 +386,36 @@ static void test_bounds(void)
         server_free(&s);
 }
 
+/* A client restored from the state file has not been heard since the
+ * start: it is not declared silent (for the time since the start, "last at
+ * (unknown)"), and its first message is not a return. */
+static void test_restored(void)
+{
+        const uint64_t KA = 26625000;
+        struct addr a = peer_addr("203.0.113.9", 4500);
+        struct actions out;
+        struct server s;
+        struct peer *p;
+
+        CHECK_INT(server_init(&s, limits(16)), 0);
+        CHECK_INT(peers_add(&s.peers, "home", 4, &p), 0); /* as state_load does */
+        p->highest_init = 5;
+        server_timer(&s, 10 * KA, &out);
+        CHECK_INT(out.n_events, 0);
+        CHECK_INT(s.stats.silences, 0);
+        deliver_at(&s, 11 * KA, &a, MESSAGE_HANDSHAKE_INIT, "home", 5, 0, &out);
+        CHECK(find(&out, EVENT_REPLAY) != NULL); /* it still protects */
+        server_timer(&s, 12 * KA, &out);
+        CHECK_INT(out.n_events, 0);
+        deliver_at(&s, 12 * KA, &a, MESSAGE_HANDSHAKE_INIT, "home", 6, 0, &out);
+        CHECK(find(&out, EVENT_BACK) == NULL && find(&out, EVENT_NAT_REBIND) == NULL);
+        CHECK_INT(out.n_send, 1);
+        /* heard now: silence counts from here */
+        server_timer(&s, 14 * KA, &out);
+        CHECK(find(&out, EVENT_SILENT) != NULL);
+        server_free(&s);
+}
+
 /* Many clients going silent at once: all declared, over several calls. */
 static void test_many_silent(void)
 {
@@ -424,5 +454,6 @@ int main(void)
         test_many_silent();
         test_replay_changes_nothing();
         test_bounds();
+        test_restored();
         return check_finish("server");
 }

@@ -294,7 +294,9 @@ void server_timer(struct server *s, uint64_t now_us, struct actions *out)
                 struct message m;
                 struct core_event *ev;
 
-                if (p->silent)
+                /* silent already, or restored from the state file and not
+                         * heard since the start: nothing to declare */
+                if (p->silent || p->rx == 0)
                         continue;
                 if (now_us - p->last_seen_us < quiet) {
                         out->wake_us = p->last_seen_us + quiet;

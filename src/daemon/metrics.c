@@ -56,6 +56,8 @@ static void per_client(FILE *out, const struct server *s, const char *name, cons
 
         head(out, name, type, help);
         for (const struct peer *p = s->peers.newest; p && n < METRICS_PER_CLIENT_MAX; p = p->older, n++) {
+                if (which == 3 && p->rx == 0)
+                        continue; /* restored from the state file, not heard since: when is unknown */
                 fprintf(out, "udp_canary_%s{client=\"", name);
                 label(out, p->id, p->id_len);
                 if (which == 0)
