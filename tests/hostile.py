@@ -444,6 +444,41 @@ def restored_clients(env):
     server.stop()
 
 
+@case
+def reload_says_what_is_not_applied(env):
+    """SIGHUP with a new metrics-listen and state-dir: a warning names them
+    (they take a restart), and a lower max-clients forgets the clients
+    heard from least recently, and says so."""
+    state = os.path.join(env.tmp, "state")
+    os.mkdir(state)
+    mport = it.free_port()
+    conf = os.path.join(env.tmp, "server.conf")
+
+    def write_conf(text):
+        with open(conf, "w") as f:
+            f.write(text)
+    write_conf("metrics-listen = 127.0.0.1:%d\nstate-dir = %s\n" % (mport, state))
+    server = env.server(extra=["--config", conf])
+    init = it.sender(env, server.port())
+    for n, cid in enumerate(["a", "b", "c"]):
+        check(init(cid, 10 + n)[0] is not None, "answered")
+    write_conf("metrics-listen = 127.0.0.1:%d\nstate-dir = %s\nmax-clients = 1\n" % (it.free_port(), env.tmp))
+    server.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: any(t == "Reloaded" for _, t in server.lines()), what="Reloaded")
+    lines = [t for _, t in server.lines()]
+    check("Reload: a new metrics-listen and state-dir take a restart; still the old ones" in lines,
+          "the unapplied named: %s" % lines)
+    check("Reload: max-clients 1: forgot the 2 clients heard from least recently" in lines,
+          "the forgotten said: %s" % lines)
+    check("udp_canary_clients 1" in scrape(mport), "the old listener serves, one client left")
+    # a second reload with the same file: still named, as still not applied
+    server.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: sum(t == "Reloaded" for _, t in server.lines()) == 2, what="Reloaded again")
+    check(sum("take a restart" in t for _, t in server.lines()) == 2, "named again")
+    check(server.stop() == 0, "clean exit")
+    check('"c"' in open(os.path.join(state, "replay.state")).read(), "state kept in the old directory")
+
+
 def main():
     it.TESTS[:] = TESTS
     return it.main()
