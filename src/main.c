@@ -11,6 +11,7 @@
 
 #include "daemon/client-daemon.h"
 #include "daemon/config.h"
+#include "daemon/fileio.h"
 #include "daemon/key.h"
 #include "daemon/log.h"
 #include "report/report-cmd.h"
@@ -43,7 +44,7 @@ static const char *key_error(int r)
         case -ENOKEY:
                 return "a key is needed: --key-file FILE (or --key KEY)";
         default:
-                return strerror(-r);
+                return fileio_strerror(r);
         }
 }
 
@@ -94,6 +95,38 @@ static int load(const struct app *app, struct config *cfg, uint8_t key[static KE
         return 0;
 }
 
+static bool same_text(const char *a, const char *b)
+{
+        return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Settings a reload cannot apply (the listener and the state file are
+ * set up once): a change is named in a warning, and the old values stay
+ * in next, which is what runs. */
+static void keep_unapplied(struct config *old, struct config *next)
+{
+        char **fields[][2] = { { &old->metrics_listen, &next->metrics_listen },
+                               { &old->state_dir, &next->state_dir } };
+        static const char *const names[] = { "metrics-listen", "state-dir" };
+        const char *changed[2];
+        size_t n = 0;
+
+        for (size_t i = 0; i < 2; i++) {
+                char *t = *fields[i][1];
+
+                if (same_text(*fields[i][0], t))
+                        continue;
+                changed[n++] = names[i];
+                *fields[i][1] = *fields[i][0];
+                *fields[i][0] = t;
+        }
+        if (n == 1)
+                log_printf(LOG_LEVEL_WARNING, "Reload: a new %s takes a restart; still the old one", changed[0]);
+        else if (n == 2)
+                log_printf(LOG_LEVEL_WARNING, "Reload: a new %s and %s take a restart; still the old ones",
+                           changed[0], changed[1]);
+}
+
 /* SIGHUP: reread the config files and the key; keep the old on error. */
 static int reload(void *arg)
 {
@@ -115,10 +148,11 @@ static int reload(void *arg)
         }
         seal_key_init(app->key, key, AES128_IMPL_AUTO); /* same implementation as before: cannot fail */
         sodium_memzero(key, sizeof(key));
+        keep_unapplied(&app->cfg, &next);
         path = config_log_path(&next, app->journal);
         r = log_open(path, app->journal);
         if (r < 0)
-                log_printf(LOG_LEVEL_ERROR, "Reload: cannot open the log file %s: %s", path, strerror(-r));
+                log_printf(LOG_LEVEL_ERROR, "Reload: cannot open the log file %s: %s", path, fileio_strerror(r));
         r = app->client ? client_daemon_reconfigure(app->client, &next)
                         : server_daemon_reconfigure(app->server, &next);
         config_free(&app->cfg);
@@ -142,7 +176,7 @@ static int run(struct app *app)
                 return r;
         r = log_open(path, app->journal);
         if (r < 0) {
-                fprintf(stderr, "udp-canary: cannot open the log file %s: %s\n", path, strerror(-r));
+                fprintf(stderr, "udp-canary: cannot open the log file %s: %s\n", path, fileio_strerror(r));
                 return 1;
         }
         base = app->client ? client_daemon_base(app->client) : server_daemon_base(app->server);

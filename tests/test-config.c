@@ -186,6 +186,12 @@ static void test_file_errors(void)
                 { "client = maybe\n", "is not true or false" },
                 { "id = \xc3\x28\n", ":1: not UTF-8 text" },
         };
+        static const struct {
+                const char *text, *says;
+        } no_mode[] = {
+                { "client = true\nserver = true\n", ":2: server: client and server both set to true" },
+                { "server = yes\nclient = on\n", ":2: client: client and server both set to true" },
+        };
         char a0[] = "udp-canary", a1[] = "--server";
         char *argv[] = { a0, a1, NULL };
         struct config c;
@@ -200,6 +206,27 @@ static void test_file_errors(void)
                         fprintf(stderr, "file case %zu: \"%s\" lacks \"%s\"\n", i, err, cases[i].says);
                 CHECK(strstr(err, cases[i].says) != NULL);
                 CHECK(strstr(err, path) != NULL); /* names the file */
+                config_free(&c);
+                unlink(path);
+        }
+        /* with no mode on the command line, a file may not set both */
+        for (size_t i = 0; i < sizeof(no_mode) / sizeof(no_mode[0]); i++) {
+                const char *path = write_file(no_mode[i].text);
+
+                config_init(&c);
+                CHECK(config_load_file(&c, path, err) < 0);
+                CHECK(strstr(err, no_mode[i].says) != NULL);
+                config_free(&c);
+                unlink(path);
+        }
+        /* the command line's mode wins over the files' */
+        {
+                const char *path = write_file("client = true\nserver = true\n");
+
+                config_init(&c);
+                CHECK_INT(config_parse_args(&c, 2, argv, err), 0);
+                CHECK_INT(config_load_file(&c, path, err), 0);
+                CHECK_INT(c.mode, CONFIG_MODE_SERVER);
                 config_free(&c);
                 unlink(path);
         }

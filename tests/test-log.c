@@ -79,7 +79,17 @@ static void test_events(void)
         e.expected = 9;
         CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "Replay from 192.0.2.5:9: handshake 7 of 'a' is not above 9, not answered");
 
+        e.kind = EVENT_REFUSED;
+        e.refused = EVENT_REFUSE_COUNTER;
+        e.expected = 5;
+        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING),
+                  "Refused keepalive 3 of 'a' in handshake 7 from 192.0.2.5:9: above the keepalive count 5, not counted");
+        e.refused = EVENT_REFUSE_AHEAD;
+        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING),
+                  "Refused keepalive of 'a' from 192.0.2.5:9: handshake 7 is beyond the clock's bound 5, not remembered");
+
         e.kind = EVENT_IGNORED;
+        e.expected = 9;
         e.msg.type = MESSAGE_HANDSHAKE_RESPONSE;
         e.why = EVENT_IGNORE_STALE;
         CHECK_STR(fmt(&e, LOG_LEVEL_WARNING),

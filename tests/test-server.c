@@ -20,7 +20,7 @@ static void deliver(struct server *s, const struct addr *from, enum message_type
         uint8_t pkt[4096];
         size_t len = peer_seal(&key, type, id, d0, d1, pkt, sizeof(pkt));
 
-        server_receive(s, 1000, from, peer_open(&key, pkt, len), out);
+        server_receive(s, 1000, 0, from, peer_open(&key, pkt, len), out);
 }
 
 static void test_replay_rule(void)
@@ -88,7 +88,7 @@ static void test_not_answered(void)
 
         /* junk, and a packet sealed with another key */
         uint8_t junk[100] = { 0 };
-        server_receive(&s, 1, &a, peer_open(&key, junk, sizeof(junk)), &out);
+        server_receive(&s, 1, 0, &a, peer_open(&key, junk, sizeof(junk)), &out);
         CHECK_INT(out.n_events, 1);
         CHECK_INT(out.events[0].kind, EVENT_INVALID);
         CHECK_INT(s.stats.invalid, 1);
@@ -183,7 +183,7 @@ static void test_status(void)
         CHECK_STR(buf, "0 clients; 0 in, 0 out, 0 invalid, 0 replays");
         deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, "home", 5, 0, &out);
         deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, "home", 5, 0, &out);
-        server_receive(&s, 1, &a, peer_open(&key, (const uint8_t *)"x", 1), &out);
+        server_receive(&s, 1, 0, &a, peer_open(&key, (const uint8_t *)"x", 1), &out);
         server_status(&s, buf, sizeof(buf));
         CHECK_STR(buf, "1 client; 2 in, 1 out, 1 invalid, 1 replays; last from 'home' at 198.51.100.7:40000");
         server_free(&s);
@@ -195,7 +195,7 @@ static void deliver_at(struct server *s, uint64_t now, const struct addr *from, 
         uint8_t pkt[4096];
         size_t len = peer_seal(&key, type, id, d0, d1, pkt, sizeof(pkt));
 
-        server_receive(s, now, from, peer_open(&key, pkt, len), out);
+        server_receive(s, now, 0, from, peer_open(&key, pkt, len), out);
 }
 
 static const struct core_event *find(const struct actions *a, enum event_kind kind)
@@ -268,6 +268,154 @@ static void test_detection(void)
         server_free(&s);
 }
 
+/* A captured message sent again from the attacker's own address: an init
+ * not above the highest, a keepalive counter already seen, a keepalive of
+ * an older handshake, a response sent back. Each is logged and counted,
+ * and changes nothing else: no rebinding to the attacker, no return of a
+ * client that is gone, no new last-seen time, no new address. */
+static void test_replay_changes_nothing(void)
+{
+        const uint64_t S = 1000000, KA = 26625000;
+        struct addr home = peer_addr("203.0.113.9", 4500), evil = peer_addr("192.0.2.66", 6666);
+        struct actions out;
+        struct server s;
+        struct peer *p;
+        uint64_t now = 1000 * S, seen;
+        char status[256];
+
+        CHECK_INT(server_init(&s, limits(16)), 0);
+        deliver_at(&s, now, &home, MESSAGE_HANDSHAKE_INIT, "home", 100, 0, &out);
+        deliver_at(&s, now, &home, MESSAGE_KEEPALIVE, "home", 100, 1, &out);
+        deliver_at(&s, now, &home, MESSAGE_KEEPALIVE, "home", 100, 2, &out);
+        deliver_at(&s, now += 1000, &home, MESSAGE_HANDSHAKE_INIT, "home", 101, 0, &out);
+        deliver_at(&s, now, &home, MESSAGE_KEEPALIVE, "home", 101, 1, &out);
+        seen = now;
+        /* the client goes away */
+        server_timer(&s, now + 2 * KA, &out);
+        CHECK(find(&out, EVENT_SILENT) != NULL);
+        now += 10 * KA;
+
+        deliver_at(&s, now, &evil, MESSAGE_HANDSHAKE_INIT, "home", 101, 0, &out);
+        CHECK_INT(out.n_events, 2);
+        CHECK(find(&out, EVENT_RX) && find(&out, EVENT_REPLAY));
+        CHECK_INT(out.n_send, 0);
+        deliver_at(&s, now, &evil, MESSAGE_HANDSHAKE_INIT, "home", 7, 0, &out);
+        CHECK_INT(out.n_events, 2);
+        CHECK(find(&out, EVENT_REPLAY) != NULL);
+        deliver_at(&s, now, &evil, MESSAGE_KEEPALIVE, "home", 101, 1, &out);
+        CHECK_INT(out.n_events, 2);
+        CHECK(find(&out, EVENT_DUPLICATE) != NULL);
+        deliver_at(&s, now, &evil, MESSAGE_KEEPALIVE, "home", 100, 2, &out);
+        CHECK_INT(out.n_events, 1); /* a straggler: its RX line alone */
+        deliver_at(&s, now, &evil, MESSAGE_HANDSHAKE_RESPONSE, "home", 101, 0, &out);
+        CHECK_INT(out.n_events, 1);
+        CHECK_INT(s.stats.replays, 2);
+        CHECK_INT(s.stats.duplicates, 1);
+        CHECK_INT(s.stats.rebinds, 0);
+
+        p = peers_find(&s.peers, "home", 4);
+        CHECK(p != NULL);
+        CHECK(p && p->silent);
+        CHECK(p && p->last_seen_us == seen);
+        CHECK(p && addr_equal(&p->addr, &home));
+        CHECK(p && p->rx == 5 && p->rebinds == 0 && p->highest_init == 101);
+        CHECK(p && p->ka_handshake == 101 && p->ka_last == 1);
+        CHECK(p && p->replays == 2 && p->duplicates == 1);
+        server_status(&s, status, sizeof(status));
+        CHECK(strstr(status, "203.0.113.9:4500") && !strstr(status, "192.0.2.66"));
+
+        /* an unknown id replaying handshake 0 leaves no entry behind */
+        deliver_at(&s, now, &evil, MESSAGE_HANDSHAKE_INIT, "ghost", 0, 0, &out);
+        CHECK(find(&out, EVENT_REPLAY) != NULL);
+        CHECK_INT(s.peers.count, 1);
+
+        /* the real client's next keepalive: back, at its own address */
+        deliver_at(&s, now, &home, MESSAGE_KEEPALIVE, "home", 101, 2, &out);
+        CHECK(find(&out, EVENT_BACK) != NULL);
+        CHECK(find(&out, EVENT_NAT_REBIND) == NULL);
+        server_free(&s);
+}
+
+/* An authenticated client's wild values: a handshake id far beyond the
+ * clock is refused and not remembered (2^63-1 would lock the id out for
+ * good), a keepalive counter above the count is refused and not read as
+ * billions of lost keepalives. */
+static void test_bounds(void)
+{
+        const uint64_t T = 1732673217, MAX = 9223372036854775807ull;
+        struct addr a = peer_addr("203.0.113.9", 4500);
+        const struct core_event *ev;
+        struct actions out;
+        struct server s;
+        uint8_t pkt[4096];
+        size_t len;
+
+        CHECK_INT(server_init(&s, limits(16)), 0);
+#define AT(type, d0, d1)                                                                   \
+        (len = peer_seal(&key, type, "home", d0, d1, pkt, sizeof(pkt)),                    \
+         server_receive(&s, 1000, T, &a, peer_open(&key, pkt, len), &out))
+        AT(MESSAGE_HANDSHAKE_INIT, MAX, 0);
+        ev = find(&out, EVENT_REFUSED);
+        CHECK(ev && ev->refused == EVENT_REFUSE_AHEAD && ev->expected == T + SERVER_HANDSHAKE_AHEAD_MAX_S);
+        CHECK_INT(out.n_send, 0);
+        CHECK_INT(s.peers.count, 0);
+        CHECK_INT(s.stats.refused, 1);
+        AT(MESSAGE_HANDSHAKE_INIT, T + SERVER_HANDSHAKE_AHEAD_MAX_S + 1, 0);
+        CHECK_INT(out.n_send, 0);
+        /* up to the bound is fine, and the id still works after */
+        AT(MESSAGE_HANDSHAKE_INIT, T + SERVER_HANDSHAKE_AHEAD_MAX_S, 0);
+        CHECK_INT(out.n_send, 1);
+        AT(MESSAGE_HANDSHAKE_INIT, T, 0);
+        CHECK(find(&out, EVENT_REPLAY) != NULL); /* as ever: not above the highest */
+        CHECK_INT(s.stats.replays, 1);
+        AT(MESSAGE_KEEPALIVE, MAX, 1);
+        CHECK(find(&out, EVENT_REFUSED) != NULL);
+
+        /* keepalive counters: 1 lost, then a wild one that changes nothing */
+        AT(MESSAGE_KEEPALIVE, T + SERVER_HANDSHAKE_AHEAD_MAX_S, 2);
+        CHECK_INT(s.stats.lost, 1);
+        AT(MESSAGE_KEEPALIVE, T + SERVER_HANDSHAKE_AHEAD_MAX_S, MAX);
+        ev = find(&out, EVENT_REFUSED);
+        CHECK(ev && ev->refused == EVENT_REFUSE_COUNTER && ev->expected == 5);
+        CHECK(find(&out, EVENT_LOSS) == NULL);
+        AT(MESSAGE_KEEPALIVE, T + SERVER_HANDSHAKE_AHEAD_MAX_S, 3);
+        CHECK(find(&out, EVENT_LOSS) == NULL && find(&out, EVENT_DUPLICATE) == NULL);
+        CHECK_INT(s.stats.lost, 1);
+        CHECK_INT(s.stats.refused, 4);
+#undef AT
+        server_free(&s);
+}
+
+/* A client restored from the state file has not been heard since the
+ * start: it is not declared silent (for the time since the start, "last at
+ * (unknown)"), and its first message is not a return. */
+static void test_restored(void)
+{
+        const uint64_t KA = 26625000;
+        struct addr a = peer_addr("203.0.113.9", 4500);
+        struct actions out;
+        struct server s;
+        struct peer *p;
+
+        CHECK_INT(server_init(&s, limits(16)), 0);
+        CHECK_INT(peers_add(&s.peers, "home", 4, &p), 0); /* as state_load does */
+        p->highest_init = 5;
+        server_timer(&s, 10 * KA, &out);
+        CHECK_INT(out.n_events, 0);
+        CHECK_INT(s.stats.silences, 0);
+        deliver_at(&s, 11 * KA, &a, MESSAGE_HANDSHAKE_INIT, "home", 5, 0, &out);
+        CHECK(find(&out, EVENT_REPLAY) != NULL); /* it still protects */
+        server_timer(&s, 12 * KA, &out);
+        CHECK_INT(out.n_events, 0);
+        deliver_at(&s, 12 * KA, &a, MESSAGE_HANDSHAKE_INIT, "home", 6, 0, &out);
+        CHECK(find(&out, EVENT_BACK) == NULL && find(&out, EVENT_NAT_REBIND) == NULL);
+        CHECK_INT(out.n_send, 1);
+        /* heard now: silence counts from here */
+        server_timer(&s, 14 * KA, &out);
+        CHECK(find(&out, EVENT_SILENT) != NULL);
+        server_free(&s);
+}
+
 /* Many clients going silent at once: all declared, over several calls. */
 static void test_many_silent(void)
 {
@@ -304,5 +452,8 @@ int main(void)
         test_status();
         test_detection();
         test_many_silent();
+        test_replay_changes_nothing();
+        test_bounds();
+        test_restored();
         return check_finish("server");
 }

@@ -74,6 +74,8 @@ static void test_damaged(void)
 {
         static const char good[] = "# udp-canary replay state 1\n7 \"a\"\n8 \"b\"\n";
         static const char truncated[] = "# udp-canary replay state 1\n7 \"a\"\n8 \"b";
+        static const char no_newline[] = "# udp-canary replay state 1\n7 \"a\"\n8 \"b\"";
+        char aside1[310];
         static const char corrupt[] = "7 \"a\"\nnot a line\n-1 \"x\"\n5 x\n99999999999999999999 \"y\"\n5 \"\\ud800\"\n";
         char aside[300], back[256];
         struct state_report rep;
@@ -93,12 +95,35 @@ static void test_damaged(void)
         CHECK_INT(rep.loaded, 1);
         CHECK_INT(rep.bad_lines, 1);
         CHECK(rep.kept_aside);
-        CHECK(access(path, F_OK) != 0);
+        CHECK_STR(rep.aside, aside);
+        /* the file stays whole where it is, and a copy is aside */
+        f = fopen(path, "r");
+        CHECK(f && fread(back, 1, sizeof(back), f) == sizeof(truncated) - 1);
+        if (f)
+                fclose(f);
         f = fopen(aside, "r");
         CHECK(f && fread(back, 1, sizeof(back), f) == sizeof(truncated) - 1); /* nothing lost */
         if (f)
                 fclose(f);
         peers_free(&t);
+        /* damaged again: the older copy is kept, the new one goes beside it */
+        CHECK_INT(peers_init(&t, 10), 0);
+        CHECK_INT(state_load(path, &t, &rep), 0);
+        snprintf(aside1, sizeof(aside1), "%s.1", aside);
+        CHECK_STR(rep.aside, aside1);
+        CHECK(access(aside, F_OK) == 0 && access(aside1, F_OK) == 0);
+        unlink(aside1);
+        peers_free(&t);
+
+        /* a whole last line without its newline is a line */
+        write_file(no_newline, sizeof(no_newline) - 1);
+        CHECK_INT(peers_init(&t, 10), 0);
+        CHECK_INT(state_load(path, &t, &rep), 0);
+        CHECK_INT(rep.loaded, 2);
+        CHECK_INT(rep.bad_lines, 0);
+        CHECK(peers_find(&t, "b", 1) && peers_find(&t, "b", 1)->highest_init == 8);
+        peers_free(&t);
+        unlink(aside);
 
         write_file(corrupt, sizeof(corrupt) - 1);
         CHECK_INT(peers_init(&t, 10), 0);

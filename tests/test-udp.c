@@ -33,9 +33,9 @@ static void test_queue(void)
 
         for (int i = 0; i < UDP_OUT_MAX; i++) {
                 CHECK_INT(message_init(&m, MESSAGE_HANDSHAKE_RESPONSE, "q", 1, (uint64_t)i, 0), 0);
-                CHECK_INT(udp_out_add(&out, &key, &ivs, &m, i == 1 ? &nowhere : &rx_addr), 0);
+                CHECK_INT(udp_out_add(&out, &key, &ivs, &m, i == 1 ? &nowhere : &rx_addr, NULL), 0);
         }
-        CHECK_INT(udp_out_add(&out, &key, &ivs, &m, &rx_addr), -ENOBUFS);
+        CHECK_INT(udp_out_add(&out, &key, &ivs, &m, &rx_addr, NULL), -ENOBUFS);
         CHECK_INT(udp_out_send(tx, &out), 1);
         CHECK_INT(out.n, 0);
         CHECK_INT(out.err[0], 0);
@@ -54,6 +54,51 @@ static void test_queue(void)
         seal_key_wipe(&key);
         close(tx);
         close(rx);
+}
+
+/* A socket bound to the wildcard learns where each datagram was sent, and
+ * an answer given that address leaves from it, not from the kernel's
+ * choice: 127.0.0.2 (all of 127/8 is local) answers as 127.0.0.2. Both
+ * families of socket: an IPv6 one on :: sees the IPv4 address mapped. */
+static void test_answer_from_destination(const char *wildcard)
+{
+        static struct udp_out out;
+        static struct udp_batch in;
+        static const uint8_t raw_key[SEAL_KEY_LEN] = { 1 };
+        struct seal_key key;
+        struct seal_ivs ivs = { .used = 0 };
+        struct addr any, lo, server, client, seen;
+        struct message m;
+        char err[128], text[ADDR_STRLEN];
+        int srv, cli;
+
+        CHECK_INT(seal_key_init(&key, raw_key, AES128_IMPL_AUTO), 0);
+        CHECK_INT(udp_resolve(wildcard, 0, true, &any, err, sizeof(err)), 0);
+        CHECK_INT(udp_resolve("127.0.0.1", 0, true, &lo, err, sizeof(err)), 0);
+        srv = udp_open(&any, true);
+        cli = udp_open(&lo, true);
+        if (srv < 0) { /* no IPv6 here */
+                close(cli);
+                return;
+        }
+        CHECK_INT(udp_local(srv, &server), 0);
+        CHECK_INT(udp_local(cli, &client), 0);
+        CHECK_INT(addr_from_string(&server, "127.0.0.2", addr_port(&server)), 0);
+        CHECK_INT(message_init(&m, MESSAGE_HANDSHAKE_INIT, "q", 1, 1, 0), 0);
+        CHECK_INT(udp_out_add(&out, &key, &ivs, &m, &server, NULL), 0);
+        CHECK_INT(udp_out_send(cli, &out), 0);
+        usleep(10000);
+        CHECK_INT(udp_recv_batch(srv, &in), 1);
+        CHECK(in.to[0].family != 0);
+        CHECK_INT(udp_out_add(&out, &key, &ivs, &m, &in.from[0], &in.to[0]), 0);
+        CHECK_INT(udp_out_send(srv, &out), 0);
+        usleep(10000);
+        CHECK_INT(udp_recv_batch(cli, &in), 1);
+        seen = in.from[0];
+        CHECK_STR(addr_format(&seen, text), addr_format(&server, err));
+        seal_key_wipe(&key);
+        close(srv);
+        close(cli);
 }
 
 static long rmem_max(void)
@@ -103,6 +148,8 @@ static void test_drops(void)
 int main(void)
 {
         test_queue();
+        test_answer_from_destination("0.0.0.0");
+        test_answer_from_destination("::");
         test_drops();
         return check_finish("udp");
 }

@@ -35,6 +35,14 @@ enum event_kind {
         EVENT_UNANSWERED,   /* client: a handshake unanswered, retried */
         EVENT_OUTAGE_START, /* client: the first retry of a stretch (duration: since the first init) */
         EVENT_OUTAGE_END,   /* client: an answer after retries (duration: the outage) */
+        EVENT_REFUSED,      /* server: an authentic message out of bounds (refused, expected) */
+        EVENT_KIND_COUNT
+};
+
+/* Why an EVENT_REFUSED message was refused. */
+enum event_refuse {
+        EVENT_REFUSE_AHEAD,   /* its handshake id is beyond the clock (expected: the bound) */
+        EVENT_REFUSE_COUNTER, /* its keepalive counter is above the count (expected: the count) */
 };
 
 /* Why an EVENT_IGNORED message was ignored. */
@@ -53,7 +61,9 @@ struct core_event {
         struct message msg;
         const char *invalid;   /* EVENT_INVALID: what is wrong; NULL: not authentic */
         enum event_ignore why; /* EVENT_IGNORED */
-        uint64_t expected;     /* EVENT_IGNORED: the id waited for; EVENT_REPLAY: the highest seen */
+        enum event_refuse refused; /* EVENT_REFUSED */
+        uint64_t expected;     /* EVENT_IGNORED: the id waited for; EVENT_REPLAY: the highest seen;
+                                * EVENT_REFUSED: the bound */
         struct addr old_peer;  /* EVENT_NAT_REBIND */
         uint64_t lost;         /* EVENT_LOSS */
         uint64_t duration_us;  /* EVENT_SILENT, EVENT_BACK, EVENT_OUTAGE_* */

@@ -16,6 +16,13 @@
 
 #define SERVER_DEFAULT_MAX_CLIENTS 65536
 
+/* How far a handshake id may run ahead of the server's clock, in seconds.
+ * Clients start their ids at the Unix time and add one per handshake, so a
+ * real id stays near the clock; one far ahead would lock its client id
+ * out once remembered (up to 2^63-1: for good). A day leaves room for a
+ * client's clock set wrong by hours. */
+#define SERVER_HANDSHAKE_AHEAD_MAX_S 86400
+
 struct server_config {
         size_t max_clients;
         uint64_t keepalive_interval_us; /* what clients use: silence is two of them */
@@ -23,7 +30,7 @@ struct server_config {
 };
 
 struct server_stats {
-        uint64_t rx, tx, invalid, replays, evicted;
+        uint64_t rx, tx, invalid, replays, evicted, refused;
         uint64_t rebinds, lost, duplicates, silences;
         uint64_t rx_type[3], tx_type[3]; /* by enum message_type */
         /* the latest rebinding, for the status line */
@@ -50,13 +57,15 @@ void server_free(struct server *s);
  * the ones heard from least recently at once; returns how many. */
 size_t server_reconfigure(struct server *s, const struct server_config *cfg);
 
-/* A datagram from `from`, as the shell opened it. */
-void server_receive(struct server *s, uint64_t now_us, const struct addr *from, const struct opened *in,
-                    struct actions *out);
+/* A datagram from `from`, as the shell opened it; unix_s: the wall clock
+ * in seconds, which bounds handshake ids (SERVER_HANDSHAKE_AHEAD_MAX_S;
+ * 0: unknown, no bound). */
+void server_receive(struct server *s, uint64_t now_us, uint64_t unix_s, const struct addr *from,
+                    const struct opened *in, struct actions *out);
 
 /* The same for a message already opened (the report feeds logged messages
- * through the very rules the live server applies). Appends to out, which
- * the caller has reset. */
+ * through the very rules the live server applies), with no clock. Appends
+ * to out, which the caller has reset. */
 void server_handle_message(struct server *s, uint64_t now_us, const struct addr *from,
                            const struct message *m, struct actions *out);
 

@@ -34,6 +34,8 @@ struct config {
         unsigned keepalive_count;
         size_t max_clients;
         uint32_t set; /* which options have a value (bit per option) */
+        unsigned key_lines; /* 'key' lines read from config files, used or not */
+        bool mode_from_file; /* the mode was set by a config file, not the command line */
 };
 
 void config_init(struct config *c);

@@ -14,6 +14,7 @@
 
 struct udp_batch;
 struct udp_out;
+struct httpd;
 
 /* What the client or server object around a daemon does with its events;
  * each gets that object. */
@@ -48,7 +49,7 @@ struct daemon {
         int (*reload)(void *arg);
         void *reload_arg;
         char status[256]; /* the last STATUS= sent */
-        struct evhttp *http; /* /metrics, when asked for */
+        struct httpd *http;  /* /metrics, when asked for */
         uint64_t busy_max_us; /* the longest callback so far (daemon_busy) */
 };
 

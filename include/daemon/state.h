@@ -18,12 +18,16 @@ struct state_report {
         size_t loaded;    /* clients read into the table */
         size_t bad_lines; /* lines that could not be read, skipped */
         size_t dropped;   /* clients beyond the table's maximum */
-        bool kept_aside;  /* the damaged file was renamed to PATH.corrupt */
+        bool kept_aside;  /* the damaged file was copied to aside */
+        char aside[4096]; /* PATH.corrupt, or .corrupt.N when that one exists */
 };
 
 /* Reads the state into an empty table. Returns 0 (also for a missing file:
- * nothing loaded), or the negative errno of reading it. A file with bad
- * lines loads what it can and is renamed aside, so no data is lost. */
+ * nothing loaded), or the negative errno of reading it (-FILEIO_ENOTREG:
+ * not a regular file). A file with bad lines loads what it can and is
+ * copied aside, durably, so no data is lost; the file itself is left as it
+ * is, for state_save to replace with what was read (a last line without
+ * its newline counts if it parses). */
 int state_load(const char *path, struct peers *t, struct state_report *rep);
 
 /* Writes the whole table. Returns 0 or a negative errno (the old file then

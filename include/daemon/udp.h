@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <netinet/in.h>
 
 #include "core/addr.h"
 #include "core/message.h"
@@ -25,7 +26,10 @@ int udp_resolve(const char *host, uint16_t port, bool passive, struct addr *out,
 
 /* Opens a non-blocking, close-on-exec UDP socket of a's family and binds it
  * to a (bind: false leaves it unbound). An IPv6 socket bound to :: serves
- * IPv4 too. Returns the fd or a negative errno. */
+ * IPv4 too. A bound socket reports the address each datagram was sent to
+ * (IP_PKTINFO, IPV6_RECVPKTINFO), so that a server on a host with several
+ * addresses answers from the one the client aimed at, as WireGuard does.
+ * Returns the fd or a negative errno. */
 int udp_open(const struct addr *a, bool bind_it);
 
 /* How many datagrams the kernel has dropped on this socket since it was
@@ -35,21 +39,31 @@ int udp_drops(int fd, uint64_t *drops);
 /* The address the socket is bound to. */
 int udp_local(int fd, struct addr *out);
 
+/* The local end of a datagram: the address it was sent to, which its
+ * answer must come from. family 0: not known (the kernel chooses). */
+struct udp_local {
+        int family; /* AF_INET: v4; AF_INET6: v6 (an IPv4 one mapped, on a dual-stack socket) */
+        struct in_addr v4;
+        struct in6_addr v6;
+        int ifindex; /* the interface it came in on: needed for a link-local v6 address */
+};
+
 /* Sealed datagrams waiting to go out together in one sendmmsg call. */
 #define UDP_OUT_MAX 64
 struct udp_out {
         uint8_t buf[UDP_OUT_MAX][SEAL_MAX_PACKET];
         size_t len[UDP_OUT_MAX];
         struct addr to[UDP_OUT_MAX];
+        struct udp_local from[UDP_OUT_MAX];
         int err[UDP_OUT_MAX]; /* after udp_out_send: 0, or why it was not sent */
         size_t n;
 };
 
-/* Seals msg with a fresh random IV into the next free slot. Returns 0,
- * -ENOBUFS when all slots are taken (send them first), or the error of
- * sealing. */
+/* Seals msg with a fresh random IV into the next free slot, to go from the
+ * local address `from` (NULL: the kernel's choice). Returns 0, -ENOBUFS
+ * when all slots are taken (send them first), or the error of sealing. */
 int udp_out_add(struct udp_out *o, const struct seal_key *key, struct seal_ivs *ivs,
-                const struct message *msg, const struct addr *to);
+                const struct message *msg, const struct addr *to, const struct udp_local *from);
 
 /* Sends every queued datagram, sets err[] for each, and empties the queue
  * (n is 0 after). Returns how many were not sent. */
@@ -61,6 +75,7 @@ size_t udp_out_send(int fd, struct udp_out *o);
 struct udp_batch {
         uint8_t buf[UDP_BATCH][SEAL_MAX_PACKET + 1];
         struct addr from[UDP_BATCH];
+        struct udp_local to[UDP_BATCH]; /* where each was sent (family 0: not known) */
         size_t len[UDP_BATCH];
 };
 

@@ -147,6 +147,17 @@ ssize_t logtext_format_event(const struct core_event *ev, char *buf, size_t cap,
                 n = snprintf(buf, cap, "Ignored %s from %s: %s", message_type_name(ev->msg.type), who,
                              ignore_reason(ev, why, sizeof(why)));
                 break;
+        case EVENT_REFUSED:
+                *level = LOG_LEVEL_WARNING;
+                if (ev->refused == EVENT_REFUSE_AHEAD)
+                        n = snprintf(buf, cap, "Refused %s of %s from %s: handshake %" PRIu64
+                                     " is beyond the clock's bound %" PRIu64 ", not remembered",
+                                     message_type_name(ev->msg.type), id, who, ev->msg.data[0], ev->expected);
+                else
+                        n = snprintf(buf, cap, "Refused keepalive %" PRIu64 " of %s in handshake %" PRIu64
+                                     " from %s: above the keepalive count %" PRIu64 ", not counted",
+                                     ev->msg.data[1], id, ev->msg.data[0], who, ev->expected);
+                break;
         case EVENT_EVICTED:
                 *level = LOG_LEVEL_WARNING;
                 n = snprintf(buf, cap, "Table of clients full: forgot %s, last seen at %s", id, who);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -97,20 +98,12 @@ static void handle_keepalive(struct server *s, struct peer *p, const struct mess
 {
         uint64_t hs = m->data[0], k = m->data[1];
 
-        if (hs < p->ka_handshake)
-                return; /* a straggler from an older handshake */
         if (hs > p->ka_handshake) {
                 if (p->ka_handshake)
                         close_handshake(s, p, m, out);
                 p->ka_handshake = hs;
         }
         p->keepalives++;
-        if (k <= p->ka_last) {
-                peer_event(out, EVENT_DUPLICATE, p, m);
-                p->duplicates++;
-                s->stats.duplicates++;
-                return;
-        }
         if (k > p->ka_last + 1) {
                 struct core_event *ev = peer_event(out, EVENT_LOSS, p, m);
 
@@ -154,16 +147,6 @@ static void handle_init(struct server *s, struct peer *p, const struct message *
 {
         struct message reply = *m;
 
-        if (m->data[0] <= p->highest_init) {
-                struct core_event *ev = actions_event(out, EVENT_REPLAY, from);
-
-                ev->has_msg = true;
-                ev->msg = *m;
-                ev->expected = p->highest_init;
-                p->replays++;
-                s->stats.replays++;
-                return;
-        }
         p->highest_init = m->data[0];
         s->state_changes++;
         if (p->ka_handshake)
@@ -175,8 +158,80 @@ static void handle_init(struct server *s, struct peer *p, const struct message *
         s->stats.tx_type[MESSAGE_HANDSHAKE_RESPONSE]++;
 }
 
-void server_receive(struct server *s, uint64_t now_us, const struct addr *from, const struct opened *in,
-                    struct actions *out)
+/* A message that tells nothing new of a client: an init not above the
+ * highest answered (a replay), a keepalive counter already seen in the
+ * current handshake (a duplicate), a keepalive of an older handshake (a
+ * straggler). Anyone who captured one can send it again from anywhere, so
+ * it is no sign of life: it is logged and counted, and changes nothing
+ * else. p: the client, or NULL when unknown. Returns true when m is one. */
+static bool stale(struct server *s, struct peer *p, const struct message *m, const struct addr *from,
+                  struct actions *out)
+{
+        uint64_t hs = m->data[0], k = m->data[1];
+        uint64_t highest = p ? p->highest_init : 0, ka_hs = p ? p->ka_handshake : 0, ka_last = p ? p->ka_last : 0;
+        struct core_event *ev;
+
+        if (m->type == MESSAGE_HANDSHAKE_INIT && hs <= highest) {
+                ev = actions_event(out, EVENT_REPLAY, from);
+                ev->has_msg = true;
+                ev->msg = *m;
+                ev->expected = highest;
+                s->stats.replays++;
+                if (p)
+                        p->replays++;
+                return true;
+        }
+        if (m->type == MESSAGE_HANDSHAKE_RESPONSE)
+                return true; /* only the server sends these: one of ours, sent back */
+        if (m->type != MESSAGE_KEEPALIVE)
+                return false;
+        if (hs < ka_hs || (ka_hs == 0 && hs < highest))
+                return true; /* a straggler from an older handshake */
+        if (hs == ka_hs && k <= ka_last) {
+                ev = actions_event(out, EVENT_DUPLICATE, from);
+                ev->has_msg = true;
+                ev->msg = *m;
+                s->stats.duplicates++;
+                if (p)
+                        p->duplicates++;
+                return true;
+        }
+        return false;
+}
+
+/* An authentic message with a value no client of ours sends: a handshake
+ * id far beyond the clock (remembered, it would lock its id out), a
+ * keepalive counter above the count (it would read as thousands of lost
+ * keepalives). It is logged, counted, and changes nothing else. */
+static bool out_of_bounds(struct server *s, uint64_t unix_s, const struct message *m, const struct addr *from,
+                          struct actions *out)
+{
+        struct core_event *ev;
+        uint64_t bound = unix_s + SERVER_HANDSHAKE_AHEAD_MAX_S;
+        enum event_refuse why;
+
+        if (unix_s && m->type != MESSAGE_HANDSHAKE_RESPONSE && m->data[0] > bound) {
+                why = EVENT_REFUSE_AHEAD;
+        } else if (m->type == MESSAGE_KEEPALIVE && m->data[1] > s->cfg.keepalive_count) {
+                why = EVENT_REFUSE_COUNTER;
+                bound = s->cfg.keepalive_count;
+        } else {
+                return false;
+        }
+        ev = actions_event(out, EVENT_REFUSED, from);
+        ev->has_msg = true;
+        ev->msg = *m;
+        ev->refused = why;
+        ev->expected = bound;
+        s->stats.refused++;
+        return true;
+}
+
+static void handle(struct server *s, uint64_t now_us, uint64_t unix_s, const struct addr *from,
+                   const struct message *m, struct actions *out);
+
+void server_receive(struct server *s, uint64_t now_us, uint64_t unix_s, const struct addr *from,
+                    const struct opened *in, struct actions *out)
 {
         actions_reset(out);
         s->stats.last_rx_us = now_us;
@@ -187,11 +242,17 @@ void server_receive(struct server *s, uint64_t now_us, const struct addr *from, 
                 s->stats.invalid++;
                 return;
         }
-        server_handle_message(s, now_us, from, &in->msg, out);
+        handle(s, now_us, unix_s, from, &in->msg, out);
 }
 
 void server_handle_message(struct server *s, uint64_t now_us, const struct addr *from,
                            const struct message *m, struct actions *out)
+{
+        handle(s, now_us, 0, from, m, out);
+}
+
+static void handle(struct server *s, uint64_t now_us, uint64_t unix_s, const struct addr *from,
+                   const struct message *m, struct actions *out)
 {
         struct core_event *ev;
         struct peer *p;
@@ -202,10 +263,13 @@ void server_handle_message(struct server *s, uint64_t now_us, const struct addr 
         ev->msg = *m;
         s->stats.rx++;
         s->stats.rx_type[m->type]++;
-        s->stats.last_from = *from;
+
+        p = peers_find(&s->peers, m->id, m->id_len);
+        if (out_of_bounds(s, unix_s, m, from, out) || stale(s, p, m, from, out))
+                return;
         memcpy(s->stats.last_id, m->id, m->id_len + 1);
         s->stats.last_id_len = m->id_len;
-
+        s->stats.last_from = *from;
         p = lookup(s, now_us, m, out);
         if (!p)
                 return;
@@ -230,7 +294,9 @@ void server_timer(struct server *s, uint64_t now_us, struct actions *out)
                 struct message m;
                 struct core_event *ev;
 
-                if (p->silent)
+                /* silent already, or restored from the state file and not
+                         * heard since the start: nothing to declare */
+                if (p->silent || p->rx == 0)
                         continue;
                 if (now_us - p->last_seen_us < quiet) {
                         out->wake_us = p->last_seen_us + quiet;

@@ -2,15 +2,18 @@
 #include "daemon/config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <sodium.h>
 
+#include "daemon/fileio.h"
 #include "core/client.h"
 #include "core/duration.h"
 #include "core/message.h"
@@ -312,6 +315,8 @@ static int file_line(struct config *c, const char *path, unsigned lineno, char *
                         continue;
                 if (!defs[i].in_file)
                         return fail(err, "%s:%u: '%s' cannot be set in a config file", path, lineno, name);
+                if (defs[i].kind == K_SECRET)
+                        c->key_lines++;
                 if (c->set & (1u << i))
                         return 0; /* the command line wins */
                 snprintf(where, sizeof(where), "%s:%u: %s", path, lineno, name);
@@ -320,8 +325,12 @@ static int file_line(struct config *c, const char *path, unsigned lineno, char *
                                 return 0;
                         if (!is_true(value))
                                 return fail(err, "%s: '%s' is not true or false", where, value);
-                        if (c->mode != CONFIG_MODE_NONE)
+                        if (c->mode != CONFIG_MODE_NONE && !c->mode_from_file)
                                 return 0; /* a mode given on the command line wins */
+                        /* both true in the files: which one is meant cannot be told */
+                        if (c->mode != CONFIG_MODE_NONE && c->mode != (enum config_mode)defs[i].offset)
+                                return fail(err, "%s: client and server both set to true; choose one", where);
+                        c->mode_from_file = true;
                 }
                 return set_value(c, i, value, where, err);
         }
@@ -356,20 +365,32 @@ int config_parse_text(struct config *c, const char *name, const char *text, size
         return r;
 }
 
+static bool private_file(int fd)
+{
+        struct stat st;
+
+        return fstat(fd, &st) == 0 && !(st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH));
+}
+
 int config_load_file(struct config *c, const char *path, char err[static CONFIG_ERR_MAX])
 {
-        FILE *f = fopen(path, "re");
+        int fd = fileio_open(path, O_RDONLY, 0, 0);
+        FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
         char *text;
         size_t len;
+        unsigned keys;
         int r;
 
         if (!f) {
-                r = -errno;
-                snprintf(err, CONFIG_ERR_MAX, "cannot read config file %s: %s", path, strerror(-r));
+                r = fd < 0 ? fd : -errno;
+                if (fd >= 0)
+                        close(fd);
+                snprintf(err, CONFIG_ERR_MAX, "cannot read config file %s: %s", path, fileio_strerror(r));
                 return r;
         }
         text = malloc(CONFIG_FILE_MAX + 1);
         len = text ? fread(text, 1, CONFIG_FILE_MAX + 1, f) : 0;
+        keys = c->key_lines;
         if (!text)
                 r = fail(err, "out of memory");
         else if (ferror(f))
@@ -378,6 +399,10 @@ int config_load_file(struct config *c, const char *path, char err[static CONFIG_
                 r = fail(err, "%s: larger than %d bytes, not a config file", path, CONFIG_FILE_MAX);
         else
                 r = config_parse_text(c, path, text, len, err);
+        /* the same rule as for --key-file: a key others can read is no key */
+        if (r == 0 && c->key_lines > keys && !private_file(fd))
+                r = fail(err, "%s: holds the key but is readable by group or others; make it private (chmod 600) "
+                         "or use key-file", path);
         if (text) {
                 sodium_memzero(text, len);
                 free(text);

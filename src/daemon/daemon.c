@@ -9,11 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
 #include <event2/util.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 
+#include "daemon/fileio.h"
+#include "daemon/httpd.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
@@ -46,7 +45,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
         notify_reloading();
         r = log_reopen();
         if (r < 0)
-                log_printf(LOG_LEVEL_ERROR, "Cannot reopen the log file: %s", strerror(-r));
+                log_printf(LOG_LEVEL_ERROR, "Cannot reopen the log file: %s", fileio_strerror(r));
         r = d->reload ? d->reload(d->reload_arg) : 0;
         if (r == 0)
                 log_lifecycle(LOG_LIFECYCLE_RELOAD, LOGTEXT_RELOADED);
@@ -94,72 +93,36 @@ int daemon_init(struct daemon *d, const struct daemon_ops *ops, void *obj, const
         return 0;
 }
 
-static void serve_metrics(struct evhttp_request *req, struct daemon *d)
+/* The /metrics text; the time it takes counts as the loop's. */
+static void write_metrics(FILE *out, void *arg)
 {
-        struct evbuffer *body;
-        char *text = NULL;
-        size_t len = 0;
-        FILE *f;
-
-        if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-                evhttp_send_error(req, 405, "only GET");
-                return;
-        }
-        body = evbuffer_new();
-        f = open_memstream(&text, &len);
-        if (!body || !f) {
-                if (f)
-                        fclose(f);
-                free(text);
-                if (body)
-                        evbuffer_free(body);
-                evhttp_send_error(req, 500, "out of memory");
-                return;
-        }
-        d->ops->metrics(f, d->obj);
-        metrics_write_loop(f, d->busy_max_us);
-        fclose(f);
-        evbuffer_add(body, text, len); /* a copy: the reply may go out later */
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-        evhttp_send_reply(req, 200, "OK", body);
-        evbuffer_free(body);
-        free(text);
-}
-
-static void on_metrics(struct evhttp_request *req, void *arg)
-{
+        struct daemon *d = arg;
         uint64_t start = daemon_now_us();
 
-        serve_metrics(req, arg);
-        daemon_busy(arg, start);
-}
-
-static void on_other(struct evhttp_request *req, void *arg)
-{
-        evhttp_send_error(req, 404, "see /metrics");
+        d->ops->metrics(out, d->obj);
+        metrics_write_loop(out, d->busy_max_us);
+        metrics_write_http(out, d->http->n_conns, d->http->refused);
+        daemon_busy(d, start);
 }
 
 int daemon_metrics_listen(struct daemon *d, const char *listen)
 {
-        char host[ADDR_STRLEN];
         struct addr a = { .len = sizeof(a.in6) };
-        int len = (int)a.len;
+        int len = (int)a.len, r;
 
         /* "ADDR:PORT" or "[V6]:PORT", numeric only: no lookup at start-up */
         if (evutil_parse_sockaddr_port(listen, &a.sa, &len) < 0 || addr_port(&a) == 0)
                 return -EINVAL;
-        if (!evutil_inet_ntop(a.sa.sa_family,
-                              a.sa.sa_family == AF_INET ? (const void *)&a.in.sin_addr : (const void *)&a.in6.sin6_addr,
-                              host, sizeof(host)))
-                return -EINVAL;
-        d->http = evhttp_new(d->base);
+        a.len = (socklen_t)len;
+        d->http = malloc(sizeof(*d->http));
         if (!d->http)
                 return -ENOMEM;
-        evhttp_set_allowed_methods(d->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-        evhttp_set_cb(d->http, "/metrics", on_metrics, d);
-        evhttp_set_gencb(d->http, on_other, d);
-        if (evhttp_bind_socket(d->http, host, addr_port(&a)) < 0)
+        r = httpd_start(d->http, d->base, &a, write_metrics, d);
+        if (r < 0) {
+                free(d->http);
+                d->http = NULL;
                 return -EADDRNOTAVAIL;
+        }
         return 0;
 }
 
@@ -185,7 +148,8 @@ void daemon_free(struct daemon *d)
                 *evs[i] = NULL;
         }
         if (d->http)
-                evhttp_free(d->http);
+                httpd_stop(d->http);
+        free(d->http);
         d->http = NULL;
         if (d->base)
                 event_base_free(d->base);
@@ -251,8 +215,9 @@ static void send_queued(struct daemon *d)
                         log_send_error(&d->out->to[i], d->out->err[i]);
 }
 
-/* Logs the events and queues the datagrams, sending the queue when full. */
-static void queue(struct daemon *d, const struct actions *a)
+/* Logs the events and queues the datagrams, sending the queue when full;
+ * from: the local address they leave from (NULL: the kernel's choice). */
+static void queue(struct daemon *d, const struct actions *a, const struct udp_local *from)
 {
         for (size_t i = 0; i < a->n_events; i++)
                 log_event(&a->events[i]);
@@ -261,7 +226,7 @@ static void queue(struct daemon *d, const struct actions *a)
 
                 if (d->out->n == UDP_OUT_MAX)
                         send_queued(d);
-                r = udp_out_add(d->out, d->key, &d->ivs, &a->send[i].msg, &a->send[i].to);
+                r = udp_out_add(d->out, d->key, &d->ivs, &a->send[i].msg, &a->send[i].to, from);
                 if (r < 0)
                         log_send_error(&a->send[i].to, r);
         }
@@ -269,7 +234,7 @@ static void queue(struct daemon *d, const struct actions *a)
 
 void daemon_perform(struct daemon *d, const struct actions *a)
 {
-        queue(d, a);
+        queue(d, a, NULL);
         send_queued(d);
 }
 
@@ -298,7 +263,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 
                         in.err = seal_open_message(d->key, d->batch->buf[i], d->batch->len[i], &in.msg, &in.why);
                         d->ops->receive(d->obj, now, &d->batch->from[i], &in, &a);
-                        queue(d, &a);
+                        /* an answer leaves from where the datagram arrived */
+                        queue(d, &a, &d->batch->to[i]);
                 }
                 send_queued(d);
                 if (n < UDP_BATCH)

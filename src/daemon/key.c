@@ -9,6 +9,8 @@
 
 #include <sodium.h>
 
+#include "daemon/fileio.h"
+
 int key_decode(const char *text, uint8_t key[static KEY_LEN])
 {
         uint8_t buf[KEY_LEN + 8];
@@ -40,9 +42,9 @@ int key_read_file(const char *path, bool check_mode, uint8_t key[static KEY_LEN]
         ssize_t n;
         int fd, r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        fd = fileio_open(path, O_RDONLY, 0, 0);
         if (fd < 0)
-                return -errno;
+                return fd;
         if (fstat(fd, &st) < 0) {
                 r = -errno;
                 goto out;

@@ -27,6 +27,7 @@ struct logger {
         char *path;
         int fd;
         bool write_failed; /* reported once, until a write works again */
+        bool cut;          /* the file ends in the middle of a line (a failed write) */
         char *buf;         /* the pending text, for stderr and the file alike */
         size_t used;
         time_t stamp_sec;  /* the second stamp_text was made for */
@@ -36,11 +37,11 @@ struct logger {
 static struct logger logger = { .fd = -1 };
 
 
+/* A regular file, or the terminal or device the user names; never a FIFO
+ * that would block the start, or a reload, for good. */
 static int open_file(const char *path)
 {
-        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
-
-        return fd < 0 ? -errno : fd;
+        return fileio_open(path, O_WRONLY | O_APPEND | O_CREAT, 0640, FILEIO_ALLOW_OUTPUT);
 }
 
 bool log_stderr_is_journal(void)
@@ -68,8 +69,17 @@ int log_open(const char *path, bool journal)
         logger.used = 0;
         logger.journal = journal;
         logger.fd = fd;
+        logger.cut = false;
+        logger.write_failed = false;
         logger.path = path ? strdup(path) : NULL;
         return 0;
+}
+
+static bool same_file(int a, int b)
+{
+        struct stat sa, sb;
+
+        return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 int log_reopen(void)
@@ -82,6 +92,8 @@ int log_reopen(void)
         fd = open_file(logger.path);
         if (fd < 0)
                 return fd;
+        if (!same_file(fd, logger.fd))
+                logger.cut = false; /* a new file: no line of ours cut short in it */
         close(logger.fd);
         logger.fd = fd;
         return 0;
@@ -121,18 +133,55 @@ ssize_t log_format_prefix(const struct timespec *ts, enum log_level level, char 
         return logtext_format_prefix(second_stamp(ts->tv_sec, stamp, NULL), ts->tv_nsec / 1000000, level, buf, cap);
 }
 
-/* Writes the buffer to fd; a failing log file is told on stderr once per
- * stretch of failures, not once per line. */
+/* Writes len bytes of buf to fd; *done: how many went out, also on
+ * failure. Returns 0 or a negative errno. */
+static int write_counted(int fd, const char *buf, size_t len, size_t *done)
+{
+        *done = 0;
+        while (*done < len) {
+                ssize_t n = write(fd, buf + *done, len - *done);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return n < 0 ? -errno : -EIO;
+                *done += (size_t)n;
+        }
+        return 0;
+}
+
+/* Writes the buffer to the log file. A write that fails part way (a full
+ * disk) leaves a line cut short: it is ended with a newline before anything
+ * else is written, so that the next line is not glued onto it. A failing
+ * file is told on stderr (the journal, under systemd) once per stretch of
+ * failures, not once per line, and its recovery too. */
+static void write_file(const char *buf, size_t len)
+{
+        size_t done = 0;
+        int r = 0;
+
+        if (logger.cut) {
+                r = write_counted(logger.fd, "\n", 1, &done);
+                logger.cut = r < 0;
+        }
+        if (r == 0) {
+                r = write_counted(logger.fd, buf, len, &done);
+                logger.cut = r < 0 && done > 0 && buf[done - 1] != '\n';
+        }
+        if (r < 0 && !logger.write_failed)
+                dprintf(STDERR_FILENO, "udp-canary: cannot write the log file %s: %s; lines are lost until it works again\n",
+                        logger.path, strerror(-r));
+        else if (r == 0 && logger.write_failed)
+                dprintf(STDERR_FILENO, "udp-canary: the log file %s is written again\n", logger.path);
+        logger.write_failed = r < 0;
+}
+
 static void write_all(int fd, const char *buf, size_t len)
 {
-        int r = fileio_write_all(fd, buf, len);
-
-        if (fd != logger.fd)
-                return;
-        if (r < 0 && !logger.write_failed)
-                dprintf(STDERR_FILENO, "udp-canary: cannot write the log file %s: %s\n", logger.path,
-                        strerror(-r));
-        logger.write_failed = r < 0;
+        if (fd == logger.fd)
+                write_file(buf, len);
+        else
+                (void)fileio_write_all(fd, buf, len);
 }
 
 /* One journal field as "NAME=value" in buf; returns the iovec for it. */
@@ -277,7 +326,7 @@ void log_lifecycle(enum log_lifecycle kind, const char *fmt, ...)
         va_end(ap);
 }
 
-static const char *const event_names[] = {
+static const char *const event_names[EVENT_KIND_COUNT] = {
         [EVENT_TX] = "tx",
         [EVENT_RX] = "rx",
         [EVENT_INVALID] = "invalid",
@@ -292,10 +341,11 @@ static const char *const event_names[] = {
         [EVENT_UNANSWERED] = "unanswered",
         [EVENT_OUTAGE_START] = "outage_start",
         [EVENT_OUTAGE_END] = "outage_end",
+        [EVENT_REFUSED] = "refused",
 };
 
 /* MESSAGE_IDs of the events that mean something (see the catalog). */
-static const char *const event_message_ids[] = {
+static const char *const event_message_ids[EVENT_KIND_COUNT] = {
         [EVENT_REPLAY] = "29bf874f40d948a09c48d7df4b3ac255",
         [EVENT_EVICTED] = "b65a0ff24e1c402c90b1827575689714",
         [EVENT_NAT_REBIND] = "d6020e22610b48bf896feafe9acb2274",

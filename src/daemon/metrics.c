@@ -56,6 +56,8 @@ static void per_client(FILE *out, const struct server *s, const char *name, cons
 
         head(out, name, type, help);
         for (const struct peer *p = s->peers.newest; p && n < METRICS_PER_CLIENT_MAX; p = p->older, n++) {
+                if (which == 3 && p->rx == 0)
+                        continue; /* restored from the state file, not heard since: when is unknown */
                 fprintf(out, "udp_canary_%s{client=\"", name);
                 label(out, p->id, p->id_len);
                 if (which == 0)
@@ -76,6 +78,8 @@ void metrics_write_server(FILE *out, const struct server *s, uint64_t mono_us, u
         packets(out, s->stats.rx_type, s->stats.tx_type);
         counter(out, "invalid_packets_total", "Datagrams that were not a valid, authentic message.", s->stats.invalid);
         counter(out, "replays_total", "Handshakes refused as replays.", s->stats.replays);
+        counter(out, "refused_total", "Authentic messages refused as out of bounds (a handshake id far ahead of the clock, a keepalive counter above the count).",
+                s->stats.refused);
         counter(out, "nat_rebinds_total", "Client ids heard from a new address.", s->stats.rebinds);
         counter(out, "keepalives_lost_total", "Keepalives that never arrived.", s->stats.lost);
         counter(out, "keepalive_duplicates_total", "Keepalives that arrived twice.", s->stats.duplicates);
@@ -133,6 +137,13 @@ void metrics_write_build_info(FILE *out, const char *mode, const char *id, size_
         fprintf(out, "udp_canary_build_info{version=\"%s\",mode=\"%s\",id=\"", PACKAGE_VERSION, mode);
         label(out, id, id_len);
         fputs("\"} 1\n", out);
+}
+
+void metrics_write_http(FILE *out, size_t conns, uint64_t refused)
+{
+        gauge(out, "metrics_connections", "Connections open to this metrics listener.", (double)conns);
+        counter(out, "metrics_connections_refused_total",
+                "Metrics connections closed at once: over the cap, or no file descriptor left.", refused);
 }
 
 void metrics_write_loop(FILE *out, uint64_t busy_max_us)

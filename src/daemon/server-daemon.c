@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 
+#include "daemon/fileio.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
@@ -35,8 +36,6 @@ struct server_daemon {
         uint64_t state_saved;      /* core.state_changes when last saved */
         pid_t state_child;         /* a save under way (0: none) */
         uint64_t state_saving;     /* core.state_changes that save holds */
-        int state_load_err;        /* from setup, logged once the log is open */
-        struct state_report state_report;
         int state_save_err;        /* the last save's error, logged once */
         uint64_t drops;            /* the socket's drop count when last logged */
 };
@@ -66,7 +65,7 @@ static void save_state_now(struct server_daemon *d)
         if (d->state_child > 0)
                 saved(d, state_save_finish(d->state_child, true), d->state_saving);
         d->state_child = 0;
-        if (d->core.state_changes != d->state_saved || d->state_report.kept_aside)
+        if (d->core.state_changes != d->state_saved)
                 saved(d, state_save(d->state_path, &d->core.peers), d->core.state_changes);
 }
 
@@ -113,24 +112,45 @@ static void state_changed(struct server_daemon *d)
                 evtimer_add(d->state_ev, &tv);
 }
 
-static void log_state_load(const struct server_daemon *d)
+static void log_state_load(const struct server_daemon *d, const struct state_report *r)
 {
-        const struct state_report *r = &d->state_report;
+        size_t plen = strlen(d->state_path);
 
-        if (!d->state_path)
-                return;
-        if (d->state_load_err < 0) {
-                log_printf(LOG_LEVEL_ERROR, "Cannot read the state file %s: %s; starting with no clients",
-                           d->state_path, strerror(-d->state_load_err));
-                return;
-        }
-        if (r->bad_lines)
-                log_printf(LOG_LEVEL_WARNING, "State file %s: %zu bad lines skipped%s", d->state_path,
-                           r->bad_lines, r->kept_aside ? "; the file is kept as .corrupt" : "");
+        if (r->bad_lines && r->kept_aside)
+                log_printf(LOG_LEVEL_WARNING, "State file %s: %zu bad lines skipped; the file is kept as %s",
+                           d->state_path, r->bad_lines, r->aside + plen);
+        else if (r->bad_lines)
+                log_printf(LOG_LEVEL_WARNING, "State file %s: %zu bad lines skipped; no copy could be kept aside",
+                           d->state_path, r->bad_lines);
         if (r->dropped)
                 log_printf(LOG_LEVEL_WARNING, "State file %s: %zu clients over --max-clients not loaded",
                            d->state_path, r->dropped);
         log_printf(LOG_LEVEL_INFO, "State file %s: %zu clients loaded", d->state_path, r->loaded);
+}
+
+/* Loads the replay state, once every start-up check that can fail has
+ * passed (a failure after the load must not leave the state changed).
+ * An unreadable file stops the start: serving without it would answer
+ * captured inits, and the first save would replace it with less. A
+ * damaged one is copied aside, and what could be read is written back
+ * before the first datagram is served. Returns 0 or an exit status. */
+static int load_state(struct server_daemon *d)
+{
+        struct state_report rep;
+        int r;
+
+        if (!d->state_path)
+                return 0;
+        r = state_load(d->state_path, &d->core.peers, &rep);
+        if (r < 0) {
+                fprintf(stderr, "udp-canary: cannot read the state file %s: %s\n", d->state_path,
+                        fileio_strerror(r));
+                return 1;
+        }
+        log_state_load(d, &rep);
+        if (rep.bad_lines)
+                saved(d, state_save(d->state_path, &d->core.peers), d->core.state_changes);
+        return 0;
 }
 
 static void update_status(struct server_daemon *d, uint64_t now_us)
@@ -161,8 +181,10 @@ static void receive(void *obj, uint64_t now_us, const struct addr *from, const s
                     struct actions *out)
 {
         struct server_daemon *d = obj;
+        struct timespec ts;
 
-        server_receive(&d->core, now_us, from, in, out);
+        clock_gettime(CLOCK_REALTIME, &ts);
+        server_receive(&d->core, now_us, (uint64_t)ts.tv_sec, from, in, out);
 }
 
 /* After a wake-up's datagrams: the status (at most once a second, or when
@@ -250,7 +272,6 @@ static int setup(struct server_daemon *d, const struct config *cfg, const struct
                         fprintf(stderr, "udp-canary: out of memory\n");
                         return 1;
                 }
-                d->state_load_err = state_load(d->state_path, &d->core.peers, &d->state_report);
         }
         return 0;
 }
@@ -283,7 +304,9 @@ int server_daemon_run(struct server_daemon *d)
         char text[ADDR_STRLEN];
         int r;
 
-        log_state_load(d);
+        r = load_state(d);
+        if (r != 0)
+                return r;
         log_lifecycle(LOG_LIFECYCLE_START, LOGTEXT_LISTENING "%s", addr_format(&d->bound, text));
         update_status(d, daemon_now_us());
         daemon_timer_at(d->silence_ev, daemon_now_us() + 2 * d->core.cfg.keepalive_interval_us);

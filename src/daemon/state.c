@@ -17,7 +17,11 @@
 
 static const char header[] = "# udp-canary replay state 1: highest handshake id answered, client id\n";
 
-/* Parses one line into *highest and m->id. Returns 0 or -EINVAL. */
+/* Parses one line into *highest and m->id. Returns 0 or -EINVAL.
+ * A last line without its newline is read like any other: the number comes
+ * first and the id last, as a JSON string, so a line cut short has lost
+ * the closing quote and does not parse, or has no id at all; it cannot
+ * pass for another, lower entry. */
 static int parse_line(const char *line, size_t len, uint64_t *highest, struct message *m)
 {
         json_error_t err;
@@ -26,8 +30,8 @@ static int parse_line(const char *line, size_t len, uint64_t *highest, struct me
         json_t *id;
         int r = -EINVAL;
 
-        if (len == 0 || line[len - 1] != '\n' || *p < '0' || *p > '9')
-                return -EINVAL; /* a last line without its newline may be cut short */
+        if (len == 0 || *p < '0' || *p > '9')
+                return -EINVAL;
         errno = 0;
         *highest = strtoull(p, &end, 10);
         if (errno || *end != ' ' || *highest > INT64_MAX)
@@ -53,17 +57,82 @@ static void add(struct peers *t, const struct message *m, uint64_t highest, stru
                 p->highest_init = highest;
 }
 
+static int sync_dir(const char *path)
+{
+        char copy[4096];
+        int fd, r = 0;
+
+        snprintf(copy, sizeof(copy), "%s", path);
+        fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fsync(fd) < 0)
+                r = -errno;
+        close(fd);
+        return r;
+}
+
+/* A new file named PATH.corrupt (or .corrupt.1 to .corrupt.99: an older
+ * copy is never replaced) made with O_EXCL. Returns the fd, or -errno. */
+static int create_aside(const char *path, char *name, size_t cap)
+{
+        for (int i = 0; i < 100; i++) {
+                int fd;
+
+                if ((size_t)(i ? snprintf(name, cap, "%s.corrupt.%d", path, i)
+                               : snprintf(name, cap, "%s.corrupt", path)) >= cap)
+                        return -ENAMETOOLONG;
+                fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (fd >= 0 || errno != EEXIST)
+                        return fd < 0 ? -errno : fd;
+        }
+        return -EEXIST;
+}
+
+/* Copies the damaged file (open as src) aside, durably: the file itself
+ * stays where it is, whole, until a save replaces it with what was read. */
+static int copy_aside(int src, const char *path, char *name, size_t cap)
+{
+        char buf[1 << 14];
+        off_t at = 0;
+        ssize_t n;
+        int fd = create_aside(path, name, cap), r = 0;
+
+        if (fd < 0)
+                return fd;
+        while (r == 0 && (n = pread(src, buf, sizeof(buf), at)) != 0) {
+                if (n < 0 && errno == EINTR)
+                        continue;
+                r = n < 0 ? -errno : fileio_write_all(fd, buf, (size_t)n);
+                at += n;
+        }
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        if (r == 0)
+                r = sync_dir(path);
+        if (r < 0)
+                unlink(name);
+        return r;
+}
+
 int state_load(const char *path, struct peers *t, struct state_report *rep)
 {
-        char *line = NULL, aside[4096];
-        FILE *f = fopen(path, "re");
+        char *line = NULL;
+        int fd = fileio_open(path, O_RDONLY, 0, 0);
+        FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
         size_t cap = 0;
         ssize_t n;
 
         memset(rep, 0, sizeof(*rep));
-        if (!f)
-                return errno == ENOENT ? 0 : -errno;
-        while ((n = getline(&line, &cap, f)) >= 0) {
+        if (!f) {
+                n = fd < 0 ? fd : -errno;
+                if (fd >= 0)
+                        close(fd);
+                return n == -ENOENT ? 0 : (int)n;
+        }
+        while ((n = getline(&line, &cap, f)) > 0) {
                 struct message m;
                 uint64_t highest;
 
@@ -77,11 +146,9 @@ int state_load(const char *path, struct peers *t, struct state_report *rep)
         free(line);
         rep->loaded = t->count;
         n = ferror(f) ? -EIO : 0;
+        if (n == 0 && rep->bad_lines > 0)
+                rep->kept_aside = copy_aside(fileno(f), path, rep->aside, sizeof(rep->aside)) == 0;
         fclose(f);
-        if (rep->bad_lines > 0) {
-                snprintf(aside, sizeof(aside), "%s.corrupt", path);
-                rep->kept_aside = rename(path, aside) == 0;
-        }
         return (int)n;
 }
 
@@ -113,21 +180,6 @@ static int write_table(int fd, const struct peers *t)
         return r;
 }
 
-static int sync_dir(const char *path)
-{
-        char copy[4096];
-        int fd, r = 0;
-
-        snprintf(copy, sizeof(copy), "%s", path);
-        fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        if (fsync(fd) < 0)
-                r = -errno;
-        close(fd);
-        return r;
-}
-
 int state_save(const char *path, const struct peers *t)
 {
         char tmp[4096];
@@ -135,7 +187,10 @@ int state_save(const char *path, const struct peers *t)
 
         if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
                 return -ENAMETOOLONG;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+        /* a fresh file: whatever is in the way (a FIFO would block) goes */
+        if (unlink(tmp) < 0 && errno != ENOENT)
+                return -errno;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return -errno;
         r = write_table(fd, t);

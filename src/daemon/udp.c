@@ -2,6 +2,7 @@
 #include "daemon/udp.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,6 +43,18 @@ int udp_resolve(const char *host, uint16_t port, bool passive, struct addr *out,
         return 0;
 }
 
+/* Asks for each datagram's local address. On an IPv6 socket the IPv4
+ * datagrams come with it too, as a mapped address. */
+static int want_pktinfo(int fd, int family)
+{
+        int on = 1;
+
+        if (family == AF_INET6 ? setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on))
+                               : setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)))
+                return -errno;
+        return 0;
+}
+
 int udp_open(const struct addr *a, bool bind_it)
 {
         int fd = socket(a->sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -56,6 +69,8 @@ int udp_open(const struct addr *a, bool bind_it)
                 r = -errno;
         if (r == 0 && bind_it && bind(fd, &a->sa, a->len) < 0)
                 r = -errno;
+        if (r == 0 && bind_it)
+                r = want_pktinfo(fd, a->sa.sa_family);
         if (r < 0) {
                 close(fd);
                 return r;
@@ -99,7 +114,7 @@ static int seal_message(const struct seal_key *key, struct seal_ivs *ivs, const 
 }
 
 int udp_out_add(struct udp_out *o, const struct seal_key *key, struct seal_ivs *ivs,
-                const struct message *msg, const struct addr *to)
+                const struct message *msg, const struct addr *to, const struct udp_local *from)
 {
         int len;
 
@@ -110,22 +125,95 @@ int udp_out_add(struct udp_out *o, const struct seal_key *key, struct seal_ivs *
                 return len;
         o->len[o->n] = (size_t)len;
         o->to[o->n] = *to;
+        if (from)
+                o->from[o->n] = *from;
+        else
+                o->from[o->n].family = 0;
         o->n++;
         return 0;
+}
+
+/* Room for one packet-info control message, either family. */
+struct udp_cmsg {
+        _Alignas(struct cmsghdr) char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+};
+
+/* The control message that makes a datagram leave from `from`: its length
+ * in the buffer, or 0 when the kernel is to choose. */
+static size_t pktinfo_out(const struct udp_local *from, struct udp_cmsg *c)
+{
+        struct cmsghdr *h = (struct cmsghdr *)c->buf;
+
+        memset(c, 0, sizeof(*c));
+        if (from->family == AF_INET) {
+                struct in_pktinfo pi = { .ipi_spec_dst = from->v4 };
+
+                h->cmsg_level = IPPROTO_IP;
+                h->cmsg_type = IP_PKTINFO;
+                h->cmsg_len = CMSG_LEN(sizeof(pi));
+                memcpy(CMSG_DATA(h), &pi, sizeof(pi));
+                return CMSG_SPACE(sizeof(pi));
+        }
+        if (from->family == AF_INET6) {
+                /* the interface only where the address needs one */
+                struct in6_pktinfo pi = { .ipi6_addr = from->v6,
+                                          .ipi6_ifindex = IN6_IS_ADDR_LINKLOCAL(&from->v6)
+                                                                  ? (unsigned)from->ifindex : 0 };
+
+                h->cmsg_level = IPPROTO_IPV6;
+                h->cmsg_type = IPV6_PKTINFO;
+                h->cmsg_len = CMSG_LEN(sizeof(pi));
+                memcpy(CMSG_DATA(h), &pi, sizeof(pi));
+                return CMSG_SPACE(sizeof(pi));
+        }
+        return 0;
+}
+
+/* The local address from a received datagram's control messages. */
+static void pktinfo_in(struct msghdr *m, struct udp_local *to)
+{
+        to->family = 0;
+        for (struct cmsghdr *h = CMSG_FIRSTHDR(m); h; h = CMSG_NXTHDR(m, h)) {
+                if (h->cmsg_level == IPPROTO_IP && h->cmsg_type == IP_PKTINFO) {
+                        struct in_pktinfo pi;
+
+                        memcpy(&pi, CMSG_DATA(h), sizeof(pi));
+                        to->family = AF_INET;
+                        to->v4 = pi.ipi_addr;
+                        to->ifindex = pi.ipi_ifindex;
+                } else if (h->cmsg_level == IPPROTO_IPV6 && h->cmsg_type == IPV6_PKTINFO) {
+                        struct in6_pktinfo pi;
+
+                        memcpy(&pi, CMSG_DATA(h), sizeof(pi));
+                        to->family = AF_INET6;
+                        to->v6 = pi.ipi6_addr;
+                        to->ifindex = (int)pi.ipi6_ifindex;
+                }
+        }
+        /* a broadcast or multicast destination cannot be a source */
+        if ((to->family == AF_INET && (IN_MULTICAST(ntohl(to->v4.s_addr)) ||
+                                       to->v4.s_addr == htonl(INADDR_BROADCAST))) ||
+            (to->family == AF_INET6 && IN6_IS_ADDR_MULTICAST(&to->v6)))
+                to->family = 0;
 }
 
 size_t udp_out_send(int fd, struct udp_out *o)
 {
         struct mmsghdr msgs[UDP_OUT_MAX];
         struct iovec iov[UDP_OUT_MAX];
+        struct udp_cmsg cmsg[UDP_OUT_MAX];
         size_t failed = 0, done = 0;
 
         for (size_t i = 0; i < o->n; i++) {
+                size_t clen = pktinfo_out(&o->from[i], &cmsg[i]);
+
                 iov[i] = (struct iovec){ o->buf[i], o->len[i] };
                 msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &o->to[i].sa,
                                                          .msg_namelen = o->to[i].len,
                                                          .msg_iov = &iov[i],
-                                                         .msg_iovlen = 1 } };
+                                                         .msg_iovlen = 1,
+                                                         .msg_control = clen ? cmsg[i].buf : NULL,
+                                                         .msg_controllen = clen } };
                 o->err[i] = 0;
         }
         /* sendmmsg stops at the first datagram it cannot send: note that one
@@ -150,6 +238,7 @@ int udp_recv_batch(int fd, struct udp_batch *b)
 {
         struct mmsghdr msgs[UDP_BATCH];
         struct iovec iov[UDP_BATCH];
+        struct udp_cmsg cmsg[UDP_BATCH];
         int n;
 
         for (int i = 0; i < UDP_BATCH; i++) {
@@ -158,7 +247,9 @@ int udp_recv_batch(int fd, struct udp_batch *b)
                 msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &b->from[i].in6,
                                                          .msg_namelen = sizeof(b->from[i].in6),
                                                          .msg_iov = &iov[i],
-                                                         .msg_iovlen = 1 } };
+                                                         .msg_iovlen = 1,
+                                                         .msg_control = cmsg[i].buf,
+                                                         .msg_controllen = sizeof(cmsg[i].buf) } };
         }
         do
                 n = recvmmsg(fd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
@@ -168,6 +259,7 @@ int udp_recv_batch(int fd, struct udp_batch *b)
         for (int i = 0; i < n; i++) {
                 b->from[i].len = msgs[i].msg_hdr.msg_namelen;
                 b->len[i] = msgs[i].msg_len;
+                pktinfo_in(&msgs[i].msg_hdr, &b->to[i]);
         }
         return n;
 }

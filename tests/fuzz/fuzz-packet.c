@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         now += 1000;
         in.err = seal_open_message(&key, packet, (size_t)len, &in.msg, &in.why);
-        server_receive(&server, now, &from, &in, &a);
+        server_receive(&server, now, 1732673217, &from, &in, &a);
         client_receive(&client, now, &from, &in, &a);
         client_timer(&client, now, &a);
         server_timer(&server, now, &a);

@@ -1,0 +1,49 @@
+/* httpd: the metrics listener, a deliberately small HTTP/1.x server on the
+ * daemon's event loop: GET (or HEAD) /metrics, one request per connection.
+ * Anyone who can reach it may be hostile, so everything it holds is
+ * bounded: the request head (HTTPD_HEAD_MAX bytes, else 431), the number of
+ * connections (HTTPD_CONNS_MAX; more are closed as soon as accepted), the
+ * time a connection may live (HTTPD_TIMEOUT_S, reading and writing alike),
+ * and the reply (made once, written as the peer reads it). Running out of
+ * file descriptors does not make accept spin: a spare descriptor is given
+ * up to accept and close the waiting connection, and when even that fails
+ * accepting pauses for a moment. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <event2/event.h>
+
+#include "core/addr.h"
+
+#define HTTPD_HEAD_MAX 8192
+#define HTTPD_CONNS_MAX 16
+#define HTTPD_TIMEOUT_S 10
+#define HTTPD_ACCEPT_PAUSE_MS 100
+
+/* Writes the /metrics text to out. */
+typedef void httpd_write_fn(FILE *out, void *arg);
+
+struct httpd_conn;
+
+struct httpd {
+        struct event_base *base;
+        int fd;                 /* the listening socket */
+        int spare;              /* held for the moment the fd table is full */
+        struct event *accept_ev;
+        struct event *pause_ev; /* accepting again after a pause */
+        struct httpd_conn *conns;
+        size_t n_conns;
+        uint64_t refused;       /* connections closed at once: over the cap or no fd */
+        httpd_write_fn *write;
+        void *arg;
+};
+
+/* Listens on a (TCP) and serves from base's loop. Returns 0 or a negative
+ * errno. */
+int httpd_start(struct httpd *h, struct event_base *base, const struct addr *a, httpd_write_fn *write, void *arg);
+
+/* Closes every connection and the listener. */
+void httpd_stop(struct httpd *h);

@@ -1,0 +1,488 @@
+#!/usr/bin/env python3
+"""Hostile input: files that are not what they should be, a network that
+replays, floods and aims at a secondary address, a damaged state file.
+Real processes on 127.0.0.1, with the helpers of integration.py.
+
+Run one case: UDP_CANARY=build/src/udp-canary tests/hostile.py fifo_key_file
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import integration as it  # noqa: E402
+from integration import BIN, SLOW, check, wait_for, run_bad  # noqa: E402
+
+TESTS = []
+
+
+def case(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def run_status(env, args, timeout=10):
+    """Runs udp-canary to its end: (status, stderr lines). A run that does
+    not end in time (blocked on a FIFO) fails the test."""
+    try:
+        r = subprocess.run([BIN] + args, capture_output=True, text=True, cwd=env.tmp, timeout=timeout * SLOW)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("%s: still running after %d s (blocked?)" % (args, timeout))
+    return r.returncode, r.stderr.strip().splitlines()
+
+
+def fifo(env, name):
+    path = os.path.join(env.tmp, name)
+    os.mkfifo(path, 0o600)
+    return path
+
+
+@case
+def fifo_key_file(env):
+    """A FIFO as the key file: refused at once (status 2), not read forever."""
+    run_bad(env, ["--server", "--key-file", fifo(env, "key.fifo")], "not a regular file")
+
+
+@case
+def fifo_config(env):
+    """A FIFO as the config file (or the optional one): status 2, one line."""
+    run_bad(env, ["--server", "--key-file", env.key_file, "--config", fifo(env, "c.fifo")],
+            "not a regular file")
+    run_bad(env, ["--server", "--key-file", env.key_file, "--optional-config", fifo(env, "o.fifo")],
+            "not a regular file")
+
+
+@case
+def fifo_log(env):
+    """A FIFO as the log: status 1 and one line; /dev/null and '' are fine."""
+    log = fifo(env, "log.fifo")
+    status, lines = run_status(env, ["--server", "--port", "0", "--key-file", env.key_file, "--log", log])
+    check(status == 1, "status 1, got %d: %s" % (status, lines))
+    check(len(lines) == 1 and "cannot open the log file" in lines[0] and "not a regular file" in lines[0],
+          "one line: %s" % lines)
+    for ok in ("/dev/null", ""):
+        p = subprocess.Popen([BIN, "--server", "--host", "127.0.0.1", "--port", "0", "--key-file", env.key_file,
+                              "--log", ok], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=env.tmp)
+        time.sleep(0.3 * SLOW)
+        check(p.poll() is None, "--log %r runs" % ok)
+        p.send_signal(signal.SIGTERM)
+        check(p.wait(5 * SLOW) == 0, "--log %r: clean exit" % ok)
+        p.stderr.close()
+
+
+@case
+def fifo_log_on_reload(env):
+    """The log replaced by a FIFO, then SIGHUP: the server goes on, says
+    so in the old log, and still stops on SIGTERM."""
+    server = env.server()
+    server.port()
+    os.rename(server.log, server.log + ".1")
+    os.mkfifo(server.log, 0o600)
+    server.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: any("not a regular file" in t for _, t in it.read_log(server.log + ".1")),
+             what="the refused log in the old file")
+    check(server.proc.poll() is None, "still running")
+    check(server.stop() == 0, "SIGTERM still stops it")
+
+
+@case
+def fifo_state_file(env):
+    """A FIFO as replay.state, or as its temporary file, blocks nothing."""
+    state = os.path.join(env.tmp, "state")
+    os.mkdir(state)
+    os.mkfifo(os.path.join(state, "replay.state"), 0o600)
+    # a state that cannot be read stops the start (serving without it
+    # would answer captured inits)
+    status, lines = run_status(env, ["--server", "--port", "0", "--key-file", env.key_file, "--state-dir", state,
+                                     "--log", ""])
+    check(status == 1, "status 1, got %d: %s" % (status, lines))
+    check(len(lines) == 1 and "cannot read the state file" in lines[0] and "not a regular file" in lines[0],
+          "one line: %s" % lines)
+
+    os.unlink(os.path.join(state, "replay.state"))
+    os.mkfifo(os.path.join(state, "replay.state.tmp"), 0o600)
+    server = env.server(name="server2", extra=["--state-dir", state])
+    init = it.sender(env, server.port())
+    check(init("home", 5)[0] is not None, "answered")
+    check(server.stop() == 0, "clean exit, the state saved")
+    check('5 "home"' in open(os.path.join(state, "replay.state")).read(), "saved")
+
+
+def state_dir(env, content):
+    state = os.path.join(env.tmp, "state")
+    os.mkdir(state)
+    with open(os.path.join(state, "replay.state"), "wb") as f:
+        f.write(content)
+    return state
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+@case
+def damaged_state_durable(env):
+    """A damaged state file is copied aside, not moved, and what could be
+    read is on disk before anything is served: a SIGKILL right after the
+    start still finds it."""
+    damaged = b'5 "home"\n\xff\xfe garbage\n'
+    state = state_dir(env, damaged)
+    path = os.path.join(state, "replay.state")
+    server = env.server(extra=["--state-dir", state])
+    port = server.port()
+    check(read(path + ".corrupt") == damaged, "an exact copy aside")
+    saved = read(path)
+    check(b'5 "home"' in saved and b"garbage" not in saved, "the good lines written back: %r" % saved)
+    server.proc.kill()
+    server.proc.wait()
+    server = env.server(port=port, name="server2", extra=["--state-dir", state])
+    init = it.sender(env, server.port())
+    check(init("home", 5)[0] is None, "the captured init is still refused after a SIGKILL")
+    check(server.stop() == 0, "clean exit")
+    check(read(path + ".corrupt") == damaged, "the copy left alone")
+
+
+@case
+def start_failure_leaves_state(env):
+    """A start that fails (log, metrics listener, port) leaves the state
+    file as it was: every check comes before the load."""
+    damaged = b'5 "home"\n\xff\xfe garbage\n'
+    state = state_dir(env, damaged)
+    path = os.path.join(state, "replay.state")
+    busy = it.free_port()
+    import socket
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("127.0.0.1", busy))
+    holder.listen()
+    base = ["--server", "--host", "127.0.0.1", "--port", "0", "--key-file", env.key_file, "--state-dir", state]
+    for extra in (["--log", state], ["--log", "", "--metrics-listen", "127.0.0.1:%d" % busy]):
+        status, lines = run_status(env, base + extra)
+        check(status == 1, "%s: status 1, got %d %s" % (extra, status, lines))
+        check(read(path) == damaged, "%s: the state file untouched" % extra)
+        check(not os.path.exists(path + ".corrupt"), "%s: nothing made aside" % extra)
+    holder.close()
+    server = env.server(extra=["--state-dir", state])
+    init = it.sender(env, server.port())
+    check(init("home", 5)[0] is None, "the state still protects")
+    server.stop()
+
+
+@case
+def state_last_line_without_newline(env):
+    """A whole last line without its newline is read; one cut short is a
+    bad line, kept aside."""
+    state = state_dir(env, b'5 "home"\n7 "other"')
+    server = env.server(extra=["--state-dir", state])
+    init = it.sender(env, server.port())
+    lines = [t for _, t in server.lines()]
+    check(any("2 clients loaded" in t for t in lines) and not any("bad lines" in t for t in lines),
+          "both loaded: %s" % lines)
+    check(init("other", 7)[0] is None, "the last line protects")
+    server.stop()
+
+
+def proc_stat(pid):
+    """(RSS kB, open fds, CPU seconds) of a process."""
+    with open("/proc/%d/status" % pid) as f:
+        rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return rss, len(os.listdir("/proc/%d/fd" % pid)), cpu
+
+
+def scrape(port, timeout=5):
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=timeout) as r:
+        return r.read().decode()
+
+
+def probe_rtts(init, n, start_hid):
+    """Round trips (ms) of n handshakes; None for one unanswered."""
+    out = []
+    for k in range(n):
+        t = time.monotonic()
+        answer = init("probe", start_hid + k, timeout=1)[0]
+        out.append((time.monotonic() - t) * 1000 if answer is not None else None)
+    return out
+
+
+@case
+def hostile_scrapers(env):
+    """Scrapers that never finish their request, never read the reply, or
+    send headers without end: connections stay capped, memory flat, the
+    UDP side answers at once, and they are closed after the timeout."""
+    import socket
+    mport = it.free_port()
+    server = env.server(extra=["--metrics-listen", "127.0.0.1:%d" % mport])
+    init = it.sender(env, server.port())
+    pid = server.proc.pid
+    scrape(mport)
+    rss0, fds0, _ = proc_stat(pid)
+    endless = socket.create_connection(("127.0.0.1", mport))
+    endless.settimeout(5)
+    endless.sendall(b"GET /metrics HTTP/1.1\r\n")
+    sent, line = 0, b"X-Junk: " + b"a" * 1000 + b"\r\n"
+    try:
+        while sent < 50 << 20:
+            endless.sendall(line * 64)
+            sent += len(line) * 64
+    except OSError:
+        pass
+    socks = []
+    for i in range(40):  # idle: half a request line, then nothing
+        s = socket.create_connection(("127.0.0.1", mport))
+        s.sendall(b"GET /metr")
+        socks.append(s)
+    for i in range(20):  # whole requests, replies never read
+        s = socket.create_connection(("127.0.0.1", mport))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 50)
+        socks.append(s)
+    rtts = probe_rtts(init, 20, 1000)
+    rss1, fds1, _ = proc_stat(pid)
+    print("# scrapers: %d kB of headers taken before the close; RSS %d -> %d kB, fds %d -> %d; "
+          "handshake round trips %s ms" % (sent >> 10, rss0, rss1, fds0, fds1,
+                                           ", ".join("%.1f" % r if r is not None else "-" for r in rtts)))
+    check(sent < 8 << 20, "endless headers cut off early (%d bytes taken)" % sent)
+    check(rss1 - rss0 < 4096, "memory flat: %d kB then %d kB" % (rss0, rss1))
+    check(fds1 - fds0 <= 16, "connections capped: %d fds then %d" % (fds0, fds1))
+    check(all(r is not None and r < 100 for r in rtts), "handshakes answered at once: %s" % rtts)
+    # the idle and unread ones are closed after the timeout; scraping works again
+    wait_for(lambda: proc_stat(pid)[1] <= fds0, timeout=15, what="idle connections closed")
+    check("udp_canary_metrics_connections_refused_total" in scrape(mport), "scrape works after")
+    for s in socks + [endless]:
+        s.close()
+    check(server.stop() == 0, "clean exit")
+
+
+@case
+def metrics_at_fd_limit(env):
+    """Out of file descriptors, the metrics listener does not spin: the
+    waiting connections are shed, and the CPU stays idle."""
+    import resource
+    import socket
+    mport = it.free_port()
+    args = [BIN, "--server", "--host", "127.0.0.1", "--port", "0", "--key-file", env.key_file, "--log", "",
+            "--metrics-listen", "127.0.0.1:%d" % mport]
+    probe = subprocess.Popen(args, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.3 * SLOW)
+    base = proc_stat(probe.pid)[1]
+    probe.terminate()
+    probe.wait()
+    limit = base + 3
+
+    def few_fds():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+    p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=few_fds)
+    try:
+        time.sleep(0.3 * SLOW)
+        socks = [socket.create_connection(("127.0.0.1", mport)) for _ in range(30)]
+        time.sleep(0.5)
+        cpu0 = proc_stat(p.pid)[2]
+        time.sleep(2)
+        cpu1 = proc_stat(p.pid)[2]
+        print("# at the fd limit (%d): %.2f s of CPU in 2 s" % (limit, cpu1 - cpu0))
+        check(cpu1 - cpu0 < 0.5, "no spinning: %.2f s of CPU in 2 s" % (cpu1 - cpu0))
+        for s in socks:
+            s.close()
+        check(p.poll() is None, "still running")
+    finally:
+        p.terminate()
+        check(p.wait(5) == 0, "clean exit")
+
+
+@case
+def secondary_address(env):
+    """A server on the wildcard answers from the address the client aimed
+    at (127.0.0.2; all of 127/8 is local), not from the kernel's choice,
+    which the client would drop as not from the server's address. On 0.0.0.0
+    and on :: (IPv4 mapped)."""
+    import socket
+    hosts = ["0.0.0.0"]
+    try:
+        socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).bind(("::", 0))
+        hosts.append("::")
+    except OSError:
+        pass
+    for n, host in enumerate(hosts):
+        server = env.server(host=host, name="server%d" % n)
+        client = env.client(server.port(), host="127.0.0.2", name="client%d" % n)
+        wait_for(lambda: len(it.answered(client)) >= 2, what="answers from 127.0.0.2 (server on %s)" % host)
+        lines = [t for _, t in client.lines()]
+        check(not any("not from the server's address" in t for t in lines), "no answer dropped: %s" % lines[:6])
+        client.stop()
+        server.stop()
+
+
+@case
+def secondary_address_netns(env):
+    """The same across a real link: a server namespace with two addresses
+    on one interface, the client aiming at the second (root only)."""
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        raise it.Skip("needs root and ip(8)")
+    tag = "sec%d" % os.getpid()
+    srv, cli = tag + "s", tag + "c"
+
+    def sh(*cmd):
+        subprocess.run(cmd, check=True, capture_output=True)
+    try:
+        sh("ip", "netns", "add", srv)
+        sh("ip", "netns", "add", cli)
+        sh("ip", "link", "add", tag + "a", "netns", srv, "type", "veth", "peer", "name", tag + "b", "netns", cli)
+        for ns, dev, addrs in ((srv, tag + "a", ["192.0.2.1/24", "192.0.2.2/24"]), (cli, tag + "b", ["192.0.2.10/24"])):
+            for a in addrs:
+                sh("ip", "-n", ns, "addr", "add", a, "dev", dev)
+            sh("ip", "-n", ns, "link", "set", dev, "up")
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+        server = env.server(host="0.0.0.0", exe=["ip", "netns", "exec", srv, BIN])
+        port = server.port()
+        client = env.client(port, host="192.0.2.2", exe=["ip", "netns", "exec", cli, BIN])
+        wait_for(lambda: len(it.answered(client)) >= 2, what="answers from 192.0.2.2")
+        peers = {peer for _, peer, _ in client.packets("RX")}
+        check(peers == {"192.0.2.2:%d" % port}, "answers come from 192.0.2.2: %s" % peers)
+        lines = [t for _, t in client.lines()]
+        check(not any("not from the server's address" in t for t in lines), "none dropped: %s" % lines[:6])
+        client.stop()
+        server.stop()
+    finally:
+        subprocess.run(["ip", "netns", "del", cli], capture_output=True)
+        subprocess.run(["ip", "netns", "del", srv], capture_output=True)
+
+
+@case
+def log_full(env):
+    """A log file that cannot grow (RLIMIT_FSIZE: a full disk without
+    root): the failure is said once on stderr; once it can grow again,
+    no line is glued onto the one cut short, and that is said too."""
+    import resource
+    log = os.path.join(env.tmp, "full.log")
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1000, resource.RLIM_INFINITY))
+    # stderr a pipe: the limit is on files
+    p = subprocess.Popen([BIN, "--server", "--host", "127.0.0.1", "--port", "0", "--key-file", env.key_file,
+                          "--log", log], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=small_files, cwd=env.tmp)
+    try:
+        def port():
+            if not os.path.exists(log):
+                return None
+            for line in open(log, errors="replace"):
+                if "Listening on" in line:
+                    return int(line.rsplit(":", 1)[1])
+            return None
+        init = it.sender(env, wait_for(port, what="Listening"))
+        for hid in range(1, 30):  # well past 1000 bytes
+            init("client-%d" % hid, hid, timeout=0.05)
+        wait_for(lambda: os.path.getsize(log) >= 1000, what="the limit reached")
+        resource.prlimit(p.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        for hid in range(100, 105):
+            init("after", hid, timeout=0.05)
+        wait_for(lambda: "'after'" in open(log, errors="replace").read(), what="lines after the limit")
+    finally:
+        p.terminate()
+        said = p.communicate(timeout=5)[1]
+    import re
+    stamp = re.compile(r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} udp-canary ")
+    glued = [l for l in open(log, errors="replace") if len(stamp.findall(l)) > 1]
+    check(not glued, "no line glued onto another: %s" % glued)
+    lines = it.read_log(log)  # every line in the format
+    packets = [t for _, t in lines if t.startswith(("RX ", "TX "))]
+    whole = [t for t in packets if it.PACKET.match(t)]
+    check(len(packets) - len(whole) <= 1, "at most the one line cut short: %s" % packets)
+    check(any("'after'" in t for t in whole), "lines after the limit whole")
+    check(said.count("cannot write the log file") == 1, "said once on stderr: %r" % said[-500:])
+    check("is written again" in said, "the recovery said")
+
+
+@case
+def key_in_readable_config(env):
+    """'key = ...' in a config file that group or others can read is refused
+    as --key-file would be (status 2, one line), whether or not the command
+    line's key wins; a private one is fine."""
+    conf = os.path.join(env.tmp, "key.conf")
+    with open(conf, "w") as f:
+        f.write("key = %s\n" % env.key)
+    for mode in (0o644, 0o640, 0o602):
+        os.chmod(conf, mode)
+        run_bad(env, ["--server", "--config", conf], "readable by group or others")
+        run_bad(env, ["--server", "--config", conf, "--key-file", env.key_file], "readable by group or others")
+    os.chmod(conf, 0o600)
+    server = it.Canary(env.tmp, "server", ["--server", "--host", "127.0.0.1", "--port", "0", "--config", conf])
+    env.procs.append(server)
+    server.port()
+    check(server.stop() == 0, "a private config with the key works")
+
+
+@case
+def restored_clients(env):
+    """Clients restored from the state file are not heard yet: no
+    'Silent ... last at (unknown)' for them, no last-seen time in the
+    metrics, until they speak."""
+    state = state_dir(env, b'5 "restored"\n')
+    mport = it.free_port()
+    server = env.server(extra=["--state-dir", state, "--keepalive-interval", "0.1",
+                               "--metrics-listen", "127.0.0.1:%d" % mport])
+    init = it.sender(env, server.port())
+    time.sleep(0.6 * SLOW)  # three silence periods
+    text = scrape(mport)
+    check(not any(t.startswith("Silent") for _, t in server.lines()), "no silence: %s" % server.lines())
+    check('udp_canary_client_packets_received_total{client="restored"} 0' in text, "the client is listed")
+    check('client_last_seen_timestamp_seconds{client="restored"}' not in text, "no last-seen time")
+    check(init("restored", 6)[0] is not None, "answered")
+    check('client_last_seen_timestamp_seconds{client="restored"}' in scrape(mport), "last seen once heard")
+    wait_for(lambda: any(t.startswith("Silent: nothing from 'restored'") for _, t in server.lines()),
+             what="silence counted from when heard")
+    check(not any(t.startswith("Back") for _, t in server.lines()[:4]), "its first message not a return")
+    server.stop()
+
+
+@case
+def reload_says_what_is_not_applied(env):
+    """SIGHUP with a new metrics-listen and state-dir: a warning names them
+    (they take a restart), and a lower max-clients forgets the clients
+    heard from least recently, and says so."""
+    state = os.path.join(env.tmp, "state")
+    os.mkdir(state)
+    mport = it.free_port()
+    conf = os.path.join(env.tmp, "server.conf")
+
+    def write_conf(text):
+        with open(conf, "w") as f:
+            f.write(text)
+    write_conf("metrics-listen = 127.0.0.1:%d\nstate-dir = %s\n" % (mport, state))
+    server = env.server(extra=["--config", conf])
+    init = it.sender(env, server.port())
+    for n, cid in enumerate(["a", "b", "c"]):
+        check(init(cid, 10 + n)[0] is not None, "answered")
+    write_conf("metrics-listen = 127.0.0.1:%d\nstate-dir = %s\nmax-clients = 1\n" % (it.free_port(), env.tmp))
+    server.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: any(t == "Reloaded" for _, t in server.lines()), what="Reloaded")
+    lines = [t for _, t in server.lines()]
+    check("Reload: a new metrics-listen and state-dir take a restart; still the old ones" in lines,
+          "the unapplied named: %s" % lines)
+    check("Reload: max-clients 1: forgot the 2 clients heard from least recently" in lines,
+          "the forgotten said: %s" % lines)
+    check("udp_canary_clients 1" in scrape(mport), "the old listener serves, one client left")
+    # a second reload with the same file: still named, as still not applied
+    server.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: sum(t == "Reloaded" for _, t in server.lines()) == 2, what="Reloaded again")
+    check(sum("take a restart" in t for _, t in server.lines()) == 2, "named again")
+    check(server.stop() == 0, "clean exit")
+    check('"c"' in open(os.path.join(state, "replay.state")).read(), "state kept in the old directory")
+
+
+def main():
+    it.TESTS[:] = TESTS
+    return it.main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
