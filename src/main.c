@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "core/fingerprint.h"
 #include "daemon/client-daemon.h"
 #include "daemon/config.h"
 #include "daemon/fileio.h"
@@ -25,10 +26,23 @@ struct app {
         struct config cli;     /* the command line alone: reloads start here */
         struct config cfg;     /* in force: command line + config files */
         struct seal_key *key;  /* locked in memory, wiped when freed */
+        char fingerprint[FINGERPRINT_TEXT_LEN + 1]; /* the key's, for the logs */
         bool journal;          /* stderr is the journal */
         struct client_daemon *client;
         struct server_daemon *server;
 };
+
+/* The key's fingerprint for the logs; a reload that brings another key
+ * says so. */
+static void note_fingerprint(struct app *app, const uint8_t key[static KEY_LEN], bool reloading)
+{
+        char now[FINGERPRINT_TEXT_LEN + 1];
+
+        fingerprint_text(key, now);
+        if (reloading && strcmp(now, app->fingerprint) != 0)
+                log_printf(LOG_LEVEL_INFO, LOGTEXT_FINGERPRINT "%s (was %s)", now, app->fingerprint);
+        memcpy(app->fingerprint, now, sizeof(now));
+}
 
 static const char *key_error(int r)
 {
@@ -147,6 +161,7 @@ static int reload(void *arg)
                 return r;
         }
         seal_key_init(app->key, key, AES128_IMPL_AUTO); /* same implementation as before: cannot fail */
+        note_fingerprint(app, key, true);
         sodium_memzero(key, sizeof(key));
         keep_unapplied(&app->cfg, &next);
         path = config_log_path(&next, app->journal);
@@ -182,9 +197,23 @@ static int run(struct app *app)
         base = app->client ? client_daemon_base(app->client) : server_daemon_base(app->server);
         base->reload = reload;
         base->reload_arg = app;
+        base->fingerprint = app->fingerprint;
         r = app->client ? client_daemon_run(app->client) : server_daemon_run(app->server);
         log_close();
         return r;
+}
+
+/* Prints the fingerprint of the key the settings name. */
+static int print_fingerprint(struct app *app, char err[static CONFIG_ERR_MAX])
+{
+        uint8_t key[KEY_LEN];
+
+        if (load(app, &app->cfg, key, err) < 0)
+                return EXIT_USAGE;
+        note_fingerprint(app, key, false);
+        sodium_memzero(key, sizeof(key));
+        printf("%s\n", app->fingerprint);
+        return 0;
 }
 
 static int start(struct app *app, char err[static CONFIG_ERR_MAX])
@@ -196,6 +225,7 @@ static int start(struct app *app, char err[static CONFIG_ERR_MAX])
                 return EXIT_USAGE;
         app->key = sodium_malloc(sizeof(*app->key));
         r = app->key ? seal_key_init(app->key, key, AES128_IMPL_AUTO) : -ENOMEM;
+        note_fingerprint(app, key, false);
         sodium_memzero(key, sizeof(key));
         if (r < 0) {
                 snprintf(err, CONFIG_ERR_MAX, "cannot set up the cipher: %s", strerror(-r));
@@ -235,6 +265,9 @@ int main(int argc, char **argv)
         switch (app.cli.mode) {
         case CONFIG_MODE_HELP:
                 config_usage(stdout);
+                break;
+        case CONFIG_MODE_FINGERPRINT:
+                r = print_fingerprint(&app, err);
                 break;
         case CONFIG_MODE_VERSION:
                 /* which crypto paths this CPU runs: they differ severalfold in speed */

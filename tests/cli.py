@@ -137,6 +137,24 @@ def summary_at_terminal(env):
 
 
 @case
+def fingerprint(env):
+    """--fingerprint prints the key's short name, the same both ends log at
+    start; another key has another; the key itself appears nowhere."""
+    fp = subprocess.check_output([it.BIN, "--fingerprint", "--key-file", env.key_file], text=True).strip()
+    it.check(re.fullmatch(r"[0-9a-f]{4}(-[0-9a-f]{4}){3}", fp), "the form xxxx-xxxx-xxxx-xxxx: %r" % fp)
+    other = subprocess.check_output([it.BIN, "--generate-key"], text=True).strip()
+    fp2 = subprocess.check_output([it.BIN, "--fingerprint", "--key", other], text=True).strip()
+    it.check(fp2 != fp, "another key, another fingerprint")
+    server = env.server()
+    client = env.client(server.port())
+    it.wait_for(lambda: it.answered(client), what="an answer")
+    for who in (server, client):
+        it.check(("Key fingerprint " + fp) in [t for _, t in who.lines()], "%s logs it at start" % who.log)
+    client.stop()
+    server.stop()
+
+
+@case
 def docs_match(env):
     """--help, the README, udp-canary(8) and udp-canary.conf(5) name every
     option the parser has, and the config page every key a file takes."""

@@ -568,11 +568,13 @@ def log_file_appended(env):
     with open(log, "w") as f:
         f.write("[2024-11-27 13:06:33.401 udp-canary INFO] Listening on 0.0.0.0:43210\n")
     server = env.server()
-    wait_for(lambda: len(server.lines()) == 2, what="the new Listening line")
+    wait_for(lambda: len(server.lines()) == 3, what="the new Listening and fingerprint lines")
     server.stop()
     lines = server.lines()
     check(lines[0][1] == "Listening on 0.0.0.0:43210", "old line kept")
-    check(lines[-1][1] == "Exit" and len(lines) == 3, "new lines appended: %s" % lines)
+    check(lines[1][1].startswith("Listening on 127.0.0.1:") and lines[2][1].startswith("Key fingerprint "),
+          "the new start: %s" % lines[1:3])
+    check(lines[-1][1] == "Exit" and len(lines) == 4, "new lines appended: %s" % lines)
 
 
 @case

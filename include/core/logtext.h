@@ -39,6 +39,7 @@ extern const char *const logtext_level_names[LOG_LEVEL_COUNT];
 #define LOGTEXT_CLIENT_SENDING " sending to "
 #define LOGTEXT_EXIT "Exit"                        /* a clean stop */
 #define LOGTEXT_RELOADED "Reloaded"
+#define LOGTEXT_FINGERPRINT "Key fingerprint "   /* the key's public name (core/fingerprint) */
 /* What a server logs after the count of datagrams the kernel dropped at
  * its full socket. */
 #define LOGTEXT_DROPS \

@@ -22,6 +22,8 @@ enum config_mode {
         CONFIG_MODE_CLIENT,
         CONFIG_MODE_SERVER,
         CONFIG_MODE_GENERATE_KEY,
+        /* informational, each winning over those above it: */
+        CONFIG_MODE_FINGERPRINT,
         CONFIG_MODE_HELP,
         CONFIG_MODE_VERSION,
 };

@@ -51,6 +51,7 @@ struct daemon {
         char status[256]; /* the last STATUS= sent */
         struct httpd *http;  /* /metrics, when asked for */
         uint64_t busy_max_us; /* the longest callback so far (daemon_busy) */
+        const char *fingerprint; /* the key's (core/fingerprint), for hints */
 };
 
 /* Monotonic time in microseconds: the protocol core's clock. */
@@ -90,6 +91,10 @@ void daemon_status(struct daemon *d, const char *text);
 /* Notes how long a callback that began at start_us held the loop: the
  * longest is served as udp_canary_loop_busy_max_seconds. */
 void daemon_busy(struct daemon *d, uint64_t start_us);
+
+/* Logs the key's fingerprint (after the start line), so that the two ends'
+ * logs can be compared for the same key. */
+void daemon_log_fingerprint(const struct daemon *d);
 
 /* Makes a libevent timer fire at the monotonic time wake_us. */
 void daemon_timer_at(struct event *timer, uint64_t wake_us);

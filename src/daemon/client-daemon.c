@@ -217,6 +217,7 @@ static void log_start(const struct client_daemon *d)
         message_repr_string(d->cfg.id, d->cfg.id_len, id, sizeof(id));
         log_lifecycle(LOG_LIFECYCLE_START, LOGTEXT_CLIENT_START "%s" LOGTEXT_CLIENT_SENDING "%s", id,
                       addr_format(&d->cfg.server, server));
+        daemon_log_fingerprint(&d->daemon);
 }
 
 /* The server is known: start the protocol. */

@@ -53,12 +53,13 @@ static const struct option_def defs[] = {
         { "metrics-listen", K_STRING, AT(metrics_listen), 0, 0, true },
         { "help", K_MODE, CONFIG_MODE_HELP, 0, 0, false },
         { "version", K_MODE, CONFIG_MODE_VERSION, 0, 0, false },
+        { "fingerprint", K_MODE, CONFIG_MODE_FINGERPRINT, 0, 0, false },
 };
 enum { N_DEFS = sizeof(defs) / sizeof(defs[0]) };
 
 void config_usage(FILE *out)
 {
-        fputs("usage: udp-canary (--client | --server | --generate-key) [--id ID] [--host HOST]\n"
+        fputs("usage: udp-canary (--client | --server | --generate-key | --fingerprint) [--id ID] [--host HOST]\n"
               "                  [--port PORT] [--key KEY | --key-file FILE] [--log LOG]\n"
               "                  [--config FILE] [--optional-config FILE] [--default-id ID]\n"
               "                  [--keepalive-interval SECONDS]\n"
@@ -72,6 +73,7 @@ void config_usage(FILE *out)
               "  --client                 run the client (needs --id, --host and a key)\n"
               "  --server                 run the server (needs a key)\n"
               "  --generate-key           print a new key and exit\n"
+              "  --fingerprint            print the key's fingerprint (as both ends log it) and exit\n"
               "  --id ID                  the client's name\n"
               "  --host HOST              client: the server (IPv4, IPv6 or name);\n",
               out);
@@ -204,7 +206,9 @@ static int set_value(struct config *c, size_t i, const char *value, const char *
                     d->offset <= CONFIG_MODE_GENERATE_KEY && c->mode <= CONFIG_MODE_GENERATE_KEY)
                         return fail(err, "%s: not allowed with another of --client, --server, --generate-key",
                                     where);
-                if (c->mode < CONFIG_MODE_HELP)
+                /* --fingerprint, --help, --version say something of the
+                 * settings and exit: they win over the modes that run */
+                if (c->mode <= CONFIG_MODE_GENERATE_KEY || (enum config_mode)d->offset > c->mode)
                         c->mode = (enum config_mode)d->offset;
                 break;
         case K_STRING:

@@ -292,6 +292,12 @@ void daemon_busy(struct daemon *d, uint64_t start_us)
                 d->busy_max_us = took;
 }
 
+void daemon_log_fingerprint(const struct daemon *d)
+{
+        if (d->fingerprint)
+                log_printf(LOG_LEVEL_INFO, LOGTEXT_FINGERPRINT "%s", d->fingerprint);
+}
+
 void daemon_timer_at(struct event *timer, uint64_t wake_us)
 {
         uint64_t now = daemon_now_us(), delta = wake_us > now ? wake_us - now : 0;

@@ -308,6 +308,7 @@ int server_daemon_run(struct server_daemon *d)
         if (r != 0)
                 return r;
         log_lifecycle(LOG_LIFECYCLE_START, LOGTEXT_LISTENING "%s", addr_format(&d->bound, text));
+        daemon_log_fingerprint(&d->daemon);
         update_status(d, daemon_now_us());
         daemon_timer_at(d->silence_ev, daemon_now_us() + 2 * d->core.cfg.keepalive_interval_us);
         r = daemon_run(&d->daemon);
