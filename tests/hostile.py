@@ -488,6 +488,40 @@ def reload_says_what_is_not_applied(env):
     check('"c"' in open(os.path.join(state, "replay.state")).read(), "state kept in the old directory")
 
 
+@case
+def invalid_flood_summed_up(env):
+    """200,000 junk datagrams: every one counted (log lines and summaries
+    add up to the counter, and with the kernel's drops to what was sent),
+    but the log stays small."""
+    import re
+    import socket
+    mport = tcp_port()
+    server = env.server(extra=["--metrics-listen", "127.0.0.1:%d" % mport])
+    port = server.port()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sent, start = 200000, time.monotonic()
+    for _ in range(sent):
+        s.sendto(b"x" * 100, ("127.0.0.1", port))
+    more = re.compile(r"(\d+) more invalid datagrams from .* in the last second$")
+
+    def logged():
+        return sum(1 if t.endswith("[InvalidMessage]") else int(m.group(1)) if m else 0
+                   for _, t in server.lines() for m in [more.match(t)])
+
+    def counter():
+        return int(re.search(r"^udp_canary_invalid_packets_total (\d+)$", scrape(mport), re.M).group(1))
+
+    def drops():
+        return int(re.search(r"^udp_canary_socket_drops_total (\d+)$", scrape(mport), re.M).group(1))
+    wait_for(lambda: counter() + drops() == sent, timeout=20, what="every datagram read or dropped")
+    wait_for(lambda: logged() == counter(), timeout=5, what="the log's lines and summaries add up")
+    size = os.path.getsize(server.log)
+    print("# invalid flood: %d sent in %.1f s, %d read, %d dropped by the kernel; log %d bytes, %d lines"
+          % (sent, time.monotonic() - start, counter(), drops(), size, len(server.lines())))
+    check(size < 200000, "the log stays small: %d bytes" % size)
+    check(server.stop() == 0, "clean exit")
+
+
 def main():
     it.TESTS[:] = TESTS
     return it.main()
