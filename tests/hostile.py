@@ -522,6 +522,17 @@ def invalid_flood_summed_up(env):
     check(server.stop() == 0, "clean exit")
 
 
+@case
+def key_file_with_nul(env):
+    """A key file with a NUL after the key ('KEY\\0garbage') is refused,
+    not read up to the NUL."""
+    path = os.path.join(env.tmp, "nul.key")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.write(fd, env.key.encode() + b"\0garbage\n")
+    os.close(fd)
+    run_bad(env, ["--server", "--key-file", path], "not base64")
+
+
 def main():
     it.TESTS[:] = TESTS
     return it.main()
