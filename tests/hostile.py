@@ -153,7 +153,7 @@ def start_failure_leaves_state(env):
     damaged = b'5 "home"\n\xff\xfe garbage\n'
     state = state_dir(env, damaged)
     path = os.path.join(state, "replay.state")
-    busy = it.free_port()
+    busy = tcp_port()
     import socket
     holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -184,6 +184,15 @@ def state_last_line_without_newline(env):
           "both loaded: %s" % lines)
     check(init("other", 7)[0] is None, "the last line protects")
     server.stop()
+
+
+def tcp_port():
+    """A TCP port free now (free_port's is UDP: the same TCP port may be
+    some connection's local end)."""
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def proc_stat(pid):
@@ -218,7 +227,7 @@ def hostile_scrapers(env):
     send headers without end: connections stay capped, memory flat, the
     UDP side answers at once, and they are closed after the timeout."""
     import socket
-    mport = it.free_port()
+    mport = tcp_port()
     server = env.server(extra=["--metrics-listen", "127.0.0.1:%d" % mport])
     init = it.sender(env, server.port())
     pid = server.proc.pid
@@ -267,7 +276,7 @@ def metrics_at_fd_limit(env):
     waiting connections are shed, and the CPU stays idle."""
     import resource
     import socket
-    mport = it.free_port()
+    mport = tcp_port()
     args = [BIN, "--server", "--host", "127.0.0.1", "--port", "0", "--key-file", env.key_file, "--log", "",
             "--metrics-listen", "127.0.0.1:%d" % mport]
     probe = subprocess.Popen(args, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -427,7 +436,7 @@ def restored_clients(env):
     'Silent ... last at (unknown)' for them, no last-seen time in the
     metrics, until they speak."""
     state = state_dir(env, b'5 "restored"\n')
-    mport = it.free_port()
+    mport = tcp_port()
     server = env.server(extra=["--state-dir", state, "--keepalive-interval", "0.1",
                                "--metrics-listen", "127.0.0.1:%d" % mport])
     init = it.sender(env, server.port())
@@ -451,7 +460,7 @@ def reload_says_what_is_not_applied(env):
     heard from least recently, and says so."""
     state = os.path.join(env.tmp, "state")
     os.mkdir(state)
-    mport = it.free_port()
+    mport = tcp_port()
     conf = os.path.join(env.tmp, "server.conf")
 
     def write_conf(text):
@@ -462,7 +471,7 @@ def reload_says_what_is_not_applied(env):
     init = it.sender(env, server.port())
     for n, cid in enumerate(["a", "b", "c"]):
         check(init(cid, 10 + n)[0] is not None, "answered")
-    write_conf("metrics-listen = 127.0.0.1:%d\nstate-dir = %s\nmax-clients = 1\n" % (it.free_port(), env.tmp))
+    write_conf("metrics-listen = 127.0.0.1:%d\nstate-dir = %s\nmax-clients = 1\n" % (tcp_port(), env.tmp))
     server.proc.send_signal(signal.SIGHUP)
     wait_for(lambda: any(t == "Reloaded" for _, t in server.lines()), what="Reloaded")
     lines = [t for _, t in server.lines()]
@@ -477,6 +486,51 @@ def reload_says_what_is_not_applied(env):
     check(sum("take a restart" in t for _, t in server.lines()) == 2, "named again")
     check(server.stop() == 0, "clean exit")
     check('"c"' in open(os.path.join(state, "replay.state")).read(), "state kept in the old directory")
+
+
+@case
+def invalid_flood_summed_up(env):
+    """200,000 junk datagrams: every one counted (log lines and summaries
+    add up to the counter, and with the kernel's drops to what was sent),
+    but the log stays small."""
+    import re
+    import socket
+    mport = tcp_port()
+    server = env.server(extra=["--metrics-listen", "127.0.0.1:%d" % mport])
+    port = server.port()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sent, start = 200000, time.monotonic()
+    for _ in range(sent):
+        s.sendto(b"x" * 100, ("127.0.0.1", port))
+    more = re.compile(r"(\d+) more invalid datagrams from .* in the last second$")
+
+    def logged():
+        return sum(1 if t.endswith("[InvalidMessage]") else int(m.group(1)) if m else 0
+                   for _, t in server.lines() for m in [more.match(t)])
+
+    def counter():
+        return int(re.search(r"^udp_canary_invalid_packets_total (\d+)$", scrape(mport), re.M).group(1))
+
+    def drops():
+        return int(re.search(r"^udp_canary_socket_drops_total (\d+)$", scrape(mport), re.M).group(1))
+    wait_for(lambda: counter() + drops() == sent, timeout=20, what="every datagram read or dropped")
+    wait_for(lambda: logged() == counter(), timeout=5, what="the log's lines and summaries add up")
+    size = os.path.getsize(server.log)
+    print("# invalid flood: %d sent in %.1f s, %d read, %d dropped by the kernel; log %d bytes, %d lines"
+          % (sent, time.monotonic() - start, counter(), drops(), size, len(server.lines())))
+    check(size < 200000, "the log stays small: %d bytes" % size)
+    check(server.stop() == 0, "clean exit")
+
+
+@case
+def key_file_with_nul(env):
+    """A key file with a NUL after the key ('KEY\\0garbage') is refused,
+    not read up to the NUL."""
+    path = os.path.join(env.tmp, "nul.key")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    os.write(fd, env.key.encode() + b"\0garbage\n")
+    os.close(fd)
+    run_bad(env, ["--server", "--key-file", path], "not base64")
 
 
 def main():

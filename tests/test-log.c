@@ -79,6 +79,15 @@ static void test_events(void)
         e.expected = 9;
         CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "Replay from 192.0.2.5:9: handshake 7 of 'a' is not above 9, not answered");
 
+        e.kind = EVENT_INVALID_MORE;
+        e.count = 17;
+        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "17 more invalid datagrams from 192.0.2.5:9 in the last second");
+        e.peer.sa.sa_family = AF_UNSPEC;
+        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "17 more invalid datagrams from other sources in the last second");
+        e = ev(EVENT_RX, "192.0.2.5", 9);
+        e.has_msg = true;
+        CHECK_INT(message_init(&e.msg, MESSAGE_KEEPALIVE, "a", 1, 7, 3), 0);
+
         e.kind = EVENT_REFUSED;
         e.refused = EVENT_REFUSE_COUNTER;
         e.expected = 5;

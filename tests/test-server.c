@@ -416,6 +416,66 @@ static void test_restored(void)
         server_free(&s);
 }
 
+static void junk(struct server *s, uint64_t now, const struct addr *from, struct actions *out)
+{
+        static const uint8_t bytes[100];
+
+        server_receive(s, now, 0, from, peer_open(&key, bytes, sizeof(bytes)), out);
+}
+
+/* A flood of invalid datagrams: each counted, the first few per source and
+ * second logged, the rest summed up in one line per source after the
+ * second, and those over the total in one line for the other sources. */
+static void test_invalid_flood(void)
+{
+        const uint64_t S = 1000000;
+        struct addr a = peer_addr("192.0.2.66", 6666), b;
+        const struct core_event *ev;
+        struct actions out;
+        struct server s;
+        size_t logged = 0;
+
+        CHECK_INT(server_init(&s, limits(16)), 0);
+        for (int i = 0; i < 25; i++) {
+                junk(&s, 5 * S + (uint64_t)i, &a, &out);
+                logged += peer_count(&out, EVENT_INVALID);
+                CHECK(find(&out, EVENT_INVALID_MORE) == NULL);
+        }
+        CHECK_INT(logged, SERVER_INVALID_LOG_PER_SOURCE);
+        CHECK_INT(s.stats.invalid, 25);
+        server_timer(&s, 5 * S + 100, &out);
+        CHECK(out.wake_us == 6 * S);
+        CHECK(find(&out, EVENT_INVALID_MORE) == NULL); /* the second is not over */
+        server_timer(&s, 6 * S, &out);
+        ev = find(&out, EVENT_INVALID_MORE);
+        CHECK(ev && ev->count == 25 - SERVER_INVALID_LOG_PER_SOURCE && addr_equal(&ev->peer, &a));
+        server_timer(&s, 6 * S + 1, &out);
+        CHECK(find(&out, EVENT_INVALID_MORE) == NULL); /* said once */
+
+        /* many sources: the total caps the lines */
+        logged = 0;
+        for (int i = 0; i < 150; i++) {
+                b = peer_addr("198.51.100.1", (uint16_t)(1000 + i));
+                junk(&s, 7 * S + (uint64_t)i, &b, &out);
+                logged += peer_count(&out, EVENT_INVALID);
+        }
+        CHECK_INT(logged, SERVER_INVALID_LOG_MAX);
+        CHECK_INT(s.stats.invalid, 175);
+        server_timer(&s, 8 * S, &out);
+        ev = find(&out, EVENT_INVALID_MORE);
+        CHECK(ev && ev->count == 150 - SERVER_INVALID_LOG_MAX && ev->peer.sa.sa_family == AF_UNSPEC);
+
+        /* the next second's first datagram says what the last one held back */
+        for (int i = 0; i < 12; i++)
+                junk(&s, 9 * S + (uint64_t)i, &a, &out);
+        junk(&s, 10 * S, &a, &out);
+        ev = find(&out, EVENT_INVALID_MORE);
+        CHECK(ev && ev->count == 2 && addr_equal(&ev->peer, &a));
+        CHECK_INT(peer_count(&out, EVENT_INVALID), 1);
+        CHECK_INT(s.stats.invalid, 188);
+        server_free(&s);
+}
+
 /* Many clients going silent at once: all declared, over several calls. */
 static void test_many_silent(void)
 {
@@ -455,5 +515,6 @@ int main(void)
         test_replay_changes_nothing();
         test_bounds();
         test_restored();
+        test_invalid_flood();
         return check_finish("server");
 }

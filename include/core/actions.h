@@ -36,6 +36,8 @@ enum event_kind {
         EVENT_OUTAGE_START, /* client: the first retry of a stretch (duration: since the first init) */
         EVENT_OUTAGE_END,   /* client: an answer after retries (duration: the outage) */
         EVENT_REFUSED,      /* server: an authentic message out of bounds (refused, expected) */
+        EVENT_INVALID_MORE, /* server: invalid datagrams counted, not logged one by one (count;
+                             * peer: their source, or AF_UNSPEC for many sources) */
         EVENT_KIND_COUNT
 };
 
@@ -66,6 +68,7 @@ struct core_event {
                                 * EVENT_REFUSED: the bound */
         struct addr old_peer;  /* EVENT_NAT_REBIND */
         uint64_t lost;         /* EVENT_LOSS */
+        uint64_t count;        /* EVENT_INVALID_MORE */
         uint64_t duration_us;  /* EVENT_SILENT, EVENT_BACK, EVENT_OUTAGE_* */
         uint64_t rtt_us;       /* EVENT_RX of an answered handshake_response, EVENT_OUTAGE_END */
 };

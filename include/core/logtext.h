@@ -34,6 +34,7 @@ extern const char *const logtext_level_names[LOG_LEVEL_COUNT];
 
 /* Fixed texts the report recognises. */
 #define LOGTEXT_INVALID "[InvalidMessage]"         /* after "RX ADDR " */
+#define LOGTEXT_INVALID_MORE " more invalid datagrams from " /* "N more ... from ADDR in the last second" */
 #define LOGTEXT_LISTENING "Listening on "          /* a server started: "Listening on ADDR" */
 #define LOGTEXT_CLIENT_START "Client "             /* "Client 'ID' sending to ADDR" */
 #define LOGTEXT_CLIENT_SENDING " sending to "

@@ -23,6 +23,26 @@
  * client's clock set wrong by hours. */
 #define SERVER_HANDSHAKE_AHEAD_MAX_S 86400
 
+/* Invalid datagrams are all counted, but logged one by one only up to
+ * these, per second: so many from one source, so many in all. The rest
+ * are summed up in one line per source, and one for the others, after the
+ * second ("N more invalid datagrams from ADDR in the last second"). */
+#define SERVER_INVALID_LOG_PER_SOURCE 10
+#define SERVER_INVALID_LOG_MAX 100
+#define SERVER_INVALID_SLOTS 64 /* sources followed at once (by hash) */
+
+struct invalid_slot {
+        struct addr from;
+        uint64_t second;       /* the second its counts are for */
+        uint64_t logged, more; /* datagrams logged, and not logged */
+};
+
+struct invalid_limit {
+        struct invalid_slot slot[SERVER_INVALID_SLOTS];
+        uint64_t second, logged, more; /* in all; more: from sources over the total */
+        uint64_t due_us;               /* when summaries are to be said (0: none waits) */
+};
+
 struct server_config {
         size_t max_clients;
         uint64_t keepalive_interval_us; /* what clients use: silence is two of them */
@@ -48,6 +68,7 @@ struct server {
         struct peers peers;
         struct server_stats stats;
         uint64_t state_changes; /* highest ids changed: the state file is behind */
+        struct invalid_limit invalid;
 };
 
 int server_init(struct server *s, const struct server_config *cfg);
@@ -69,8 +90,10 @@ void server_receive(struct server *s, uint64_t now_us, uint64_t unix_s, const st
 void server_handle_message(struct server *s, uint64_t now_us, const struct addr *from,
                            const struct message *m, struct actions *out);
 
-/* The timer: declares clients silent. Call it at out->wake_us (first at
- * start); it returns the next time in out->wake_us. */
+/* The timer: declares clients silent, and sums up invalid datagrams not
+ * logged one by one. Call it at out->wake_us (first at start); it returns
+ * the next time in out->wake_us. After server_receive, call it by
+ * s->invalid.due_us if that is sooner. */
 void server_timer(struct server *s, uint64_t now_us, struct actions *out);
 
 /* The one-line status for systemd: clients, packets, the last one seen. */

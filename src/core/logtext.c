@@ -147,6 +147,11 @@ ssize_t logtext_format_event(const struct core_event *ev, char *buf, size_t cap,
                 n = snprintf(buf, cap, "Ignored %s from %s: %s", message_type_name(ev->msg.type), who,
                              ignore_reason(ev, why, sizeof(why)));
                 break;
+        case EVENT_INVALID_MORE:
+                *level = LOG_LEVEL_WARNING;
+                n = snprintf(buf, cap, "%" PRIu64 LOGTEXT_INVALID_MORE "%s in the last second", ev->count,
+                             ev->peer.sa.sa_family == AF_UNSPEC ? "other sources" : who);
+                break;
         case EVENT_REFUSED:
                 *level = LOG_LEVEL_WARNING;
                 if (ev->refused == EVENT_REFUSE_AHEAD)

@@ -12,6 +12,7 @@ int server_init(struct server *s, const struct server_config *cfg)
         s->cfg = *cfg;
         s->stats = (struct server_stats){ 0 };
         s->state_changes = 0;
+        memset(&s->invalid, 0, sizeof(s->invalid));
         return peers_init(&s->peers, cfg->max_clients);
 }
 
@@ -230,16 +231,104 @@ static bool out_of_bounds(struct server *s, uint64_t unix_s, const struct messag
 static void handle(struct server *s, uint64_t now_us, uint64_t unix_s, const struct addr *from,
                    const struct message *m, struct actions *out);
 
+static size_t invalid_slot_of(const struct addr *from)
+{
+        char text[ADDR_STRLEN];
+        uint32_t h = 2166136261u; /* FNV-1a of the text: a mapped IPv4 hashes as the IPv4 */
+
+        for (const char *p = addr_format(from, text); *p; p++)
+                h = (h ^ (uint8_t)*p) * 16777619u;
+        return h % SERVER_INVALID_SLOTS;
+}
+
+static void invalid_more(struct actions *out, const struct addr *from, uint64_t count)
+{
+        static const struct addr many = { .sa = { .sa_family = AF_UNSPEC } };
+
+        actions_event(out, EVENT_INVALID_MORE, from ? from : &many)->count = count;
+}
+
+/* Says how many from a slot were not logged, and empties it. */
+static void flush_slot(struct invalid_slot *sl, struct actions *out)
+{
+        if (sl->more)
+                invalid_more(out, &sl->from, sl->more);
+        sl->logged = sl->more = 0;
+}
+
+/* An invalid datagram: counted always, logged within the limits. */
+static void invalid(struct server *s, uint64_t now_us, const struct addr *from, const char *why,
+                    struct actions *out)
+{
+        struct invalid_limit *l = &s->invalid;
+        struct invalid_slot *sl = &l->slot[invalid_slot_of(from)];
+        uint64_t second = now_us / 1000000;
+
+        s->stats.invalid++;
+        if (l->second != second) {
+                if (l->more)
+                        invalid_more(out, NULL, l->more);
+                l->second = second;
+                l->logged = l->more = 0;
+        }
+        if (sl->second != second || !addr_equal(&sl->from, from)) {
+                flush_slot(sl, out);
+                sl->from = *from;
+                sl->second = second;
+        }
+        if (sl->logged < SERVER_INVALID_LOG_PER_SOURCE && l->logged < SERVER_INVALID_LOG_MAX) {
+                actions_event(out, EVENT_INVALID, from)->invalid = why;
+                sl->logged++;
+                l->logged++;
+                return;
+        }
+        if (sl->logged < SERVER_INVALID_LOG_PER_SOURCE)
+                l->more++; /* the total is reached: this source goes in with the others */
+        else
+                sl->more++;
+        l->due_us = (second + 1) * 1000000;
+}
+
+/* At the timer: the summaries of seconds gone by (at once again when the
+ * actions are full and more wait). */
+static void flush_invalid(struct server *s, uint64_t now_us, struct actions *out)
+{
+        struct invalid_limit *l = &s->invalid;
+        uint64_t second = now_us / 1000000;
+
+        if (!l->due_us || now_us < l->due_us)
+                return;
+        l->due_us = 0;
+        for (size_t i = 0; i < SERVER_INVALID_SLOTS; i++) {
+                struct invalid_slot *sl = &l->slot[i];
+
+                if (!sl->more)
+                        continue;
+                if (sl->second == second) {
+                        l->due_us = (second + 1) * 1000000; /* its second is not over */
+                        continue;
+                }
+                if (out->n_events == ACTIONS_MAX_EVENTS) {
+                        l->due_us = now_us;
+                        return;
+                }
+                flush_slot(sl, out);
+        }
+        if (l->more && l->second != second && out->n_events < ACTIONS_MAX_EVENTS) {
+                invalid_more(out, NULL, l->more);
+                l->more = 0;
+        } else if (l->more) {
+                l->due_us = l->second != second ? now_us : (second + 1) * 1000000;
+        }
+}
+
 void server_receive(struct server *s, uint64_t now_us, uint64_t unix_s, const struct addr *from,
                     const struct opened *in, struct actions *out)
 {
         actions_reset(out);
         s->stats.last_rx_us = now_us;
         if (in->err < 0) {
-                struct core_event *ev = actions_event(out, EVENT_INVALID, from);
-
-                ev->invalid = in->why;
-                s->stats.invalid++;
+                invalid(s, now_us, from, in->why, out);
                 return;
         }
         handle(s, now_us, unix_s, from, &in->msg, out);
@@ -289,13 +378,14 @@ void server_timer(struct server *s, uint64_t now_us, struct actions *out)
 
         actions_reset(out);
         out->wake_us = now_us + quiet;
+        flush_invalid(s, now_us, out);
         /* the recency list is in last-heard order: the silent are at its old end */
         for (struct peer *p = s->peers.oldest; p; p = p->newer) {
                 struct message m;
                 struct core_event *ev;
 
                 /* silent already, or restored from the state file and not
-                         * heard since the start: nothing to declare */
+                 * heard since the start: nothing to declare */
                 if (p->silent || p->rx == 0)
                         continue;
                 if (now_us - p->last_seen_us < quiet) {
@@ -312,6 +402,8 @@ void server_timer(struct server *s, uint64_t now_us, struct actions *out)
                 p->silent = true;
                 s->stats.silences++;
         }
+        if (s->invalid.due_us && s->invalid.due_us < out->wake_us)
+                out->wake_us = s->invalid.due_us;
 }
 
 void server_status(const struct server *s, char *buf, size_t cap)

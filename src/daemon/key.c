@@ -63,7 +63,8 @@ int key_read_file(const char *path, bool check_mode, uint8_t key[static KEY_LEN]
                 goto out;
         }
         buf[n] = '\0';
-        r = key_decode(buf, key);
+        /* a NUL would end the text early: what follows it would go unread */
+        r = memchr(buf, '\0', (size_t)n) ? -EINVAL : key_decode(buf, key);
 out:
         sodium_memzero(buf, sizeof(buf));
         close(fd);

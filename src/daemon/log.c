@@ -342,6 +342,7 @@ static const char *const event_names[EVENT_KIND_COUNT] = {
         [EVENT_OUTAGE_START] = "outage_start",
         [EVENT_OUTAGE_END] = "outage_end",
         [EVENT_REFUSED] = "refused",
+        [EVENT_INVALID_MORE] = "invalid_more",
 };
 
 /* MESSAGE_IDs of the events that mean something (see the catalog). */

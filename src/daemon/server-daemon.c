@@ -33,6 +33,7 @@ struct server_daemon {
         char *state_path;          /* NULL: no state file */
         struct event *state_ev;    /* saves the state a little after a change */
         struct event *silence_ev;  /* server_timer: clients gone silent */
+        uint64_t silence_at_us;    /* when it is set to fire */
         uint64_t state_saved;      /* core.state_changes when last saved */
         pid_t state_child;         /* a save under way (0: none) */
         uint64_t state_saving;     /* core.state_changes that save holds */
@@ -187,12 +188,21 @@ static void receive(void *obj, uint64_t now_us, const struct addr *from, const s
         server_receive(&d->core, now_us, (uint64_t)ts.tv_sec, from, in, out);
 }
 
+static void set_silence_timer(struct server_daemon *d, uint64_t wake_us)
+{
+        daemon_timer_at(d->silence_ev, wake_us);
+        d->silence_at_us = wake_us;
+}
+
 /* After a wake-up's datagrams: the status (at most once a second, or when
  * the number of clients changed), and a save of the state if it changed. */
 static void after_read(void *obj, uint64_t now_us)
 {
         struct server_daemon *d = obj;
 
+        /* invalid datagrams left unlogged are summed up at the timer */
+        if (d->core.invalid.due_us && d->core.invalid.due_us < d->silence_at_us)
+                set_silence_timer(d, d->core.invalid.due_us);
         if (now_us - d->status_us >= STATUS_EVERY_US || d->core.peers.count != d->status_clients) {
                 log_drops(d);
                 update_status(d, now_us);
@@ -209,7 +219,7 @@ static void on_silence_timer(evutil_socket_t fd, short what, void *arg)
         server_timer(&d->core, start, &a);
         daemon_perform(&d->daemon, &a);
         log_flush();
-        daemon_timer_at(d->silence_ev, a.wake_us);
+        set_silence_timer(d, a.wake_us);
         daemon_busy(&d->daemon, start);
 }
 
@@ -310,7 +320,7 @@ int server_daemon_run(struct server_daemon *d)
         log_lifecycle(LOG_LIFECYCLE_START, LOGTEXT_LISTENING "%s", addr_format(&d->bound, text));
         daemon_log_fingerprint(&d->daemon);
         update_status(d, daemon_now_us());
-        daemon_timer_at(d->silence_ev, daemon_now_us() + 2 * d->core.cfg.keepalive_interval_us);
+        set_silence_timer(d, daemon_now_us() + 2 * d->core.cfg.keepalive_interval_us);
         r = daemon_run(&d->daemon);
         if (d->state_path)
                 save_state_now(d);
