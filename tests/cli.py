@@ -155,6 +155,37 @@ def fingerprint(env):
 
 
 @case
+def port_closed(env):
+    """A client aimed at a port where nothing listens says so (the ICMP
+    answer), once a minute at most, and goes on retrying."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    client = env.client(port, extra=["--handshake-timeout", "0.3"])
+    closed = lambda: [t for _, t in client.lines() if t.startswith("The server's port is closed: 127.0.0.1:%d" % port)]
+    it.wait_for(closed, what="the closed port told")
+    it.wait_for(lambda: len([t for _, t in client.lines() if t.startswith("No answer")]) >= 3, what="retries")
+    it.check(len(closed()) == 1, "told once, not at every retry: %d" % len(closed()))
+    it.check(client.stop() == 0, "clean exit")
+
+
+@case
+def key_hint(env):
+    """A client with another key: the server logs every datagram as
+    invalid, and once a hint naming its own key's fingerprint."""
+    fp = subprocess.check_output([it.BIN, "--fingerprint", "--key-file", env.key_file], text=True).strip()
+    server = env.server()
+    other = subprocess.check_output([it.BIN, "--generate-key"], text=True).strip()
+    client = env.client(server.port(), exe=it.WRAP + [it.BIN], extra=["--key", other])
+    hints = lambda: [t for _, t in server.lines() if "fail authentication: a different key?" in t]
+    it.wait_for(lambda: len([t for _, t in server.lines() if "[InvalidMessage]" in t]) >= 6, what="invalid ones")
+    it.check(len(hints()) == 1 and hints()[0].endswith("Ours is " + fp), "one hint with our fingerprint: %s" % hints())
+    client.stop()
+    server.stop()
+
+
+@case
 def docs_match(env):
     """--help, the README, udp-canary(8) and udp-canary.conf(5) name every
     option the parser has, and the config page every key a file takes."""

@@ -27,6 +27,8 @@ struct daemon_ops {
         void (*after_read)(void *obj, uint64_t now_us);
         /* The Prometheus text, for --metrics-listen. */
         void (*metrics)(FILE *out, void *obj);
+        /* ICMP said nothing listens where we send (a client's socket), or NULL. */
+        void (*refused)(void *obj, uint64_t now_us);
 };
 
 /* The shell the client and server share: the loop, signals, watchdog, the
@@ -51,6 +53,11 @@ struct daemon {
         char status[256]; /* the last STATUS= sent */
         struct httpd *http;  /* /metrics, when asked for */
         uint64_t busy_max_us; /* the longest callback so far (daemon_busy) */
+        struct {
+                struct addr from;
+                unsigned count;
+                bool told;
+        } bad_key[16]; /* sources of unauthentic datagrams, for one hint each */
         const char *fingerprint; /* the key's (core/fingerprint), for hints */
 };
 

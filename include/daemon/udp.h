@@ -32,6 +32,11 @@ int udp_resolve(const char *host, uint16_t port, bool passive, struct addr *out,
  * Returns the fd or a negative errno. */
 int udp_open(const struct addr *a, bool bind_it);
 
+/* Empties the socket's queue of ICMP errors (a client's socket asks for
+ * them: a receive then fails with ECONNREFUSED when the server's port is
+ * closed). */
+void udp_drain_errors(int fd);
+
 /* How many datagrams the kernel has dropped on this socket since it was
  * opened because its receive buffer was full. Returns 0 or a negative errno. */
 int udp_drops(int fd, uint64_t *drops);

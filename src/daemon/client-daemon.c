@@ -30,6 +30,7 @@ struct client_daemon {
         struct resolver *resolver; /* retries the name until it resolves */
         char resolve_err[128];     /* why the name did not resolve at start */
         uint64_t started_us;       /* for the summary at a terminal */
+        uint64_t refused_us;       /* when a closed port was last told */
         uint64_t *rtts;            /* every round trip, for its median */
         size_t n_rtts, cap_rtts;
 };
@@ -157,10 +158,25 @@ static void write_metrics(FILE *out, void *obj)
                 metrics_write_socket_drops(out, drops);
 }
 
+/* The server's host answered that nothing listens on the port: said at
+ * most once a minute, as the outage it explains goes on. */
+static void refused(void *obj, uint64_t now_us)
+{
+        struct client_daemon *d = obj;
+        char server[ADDR_STRLEN];
+
+        if (d->refused_us && now_us - d->refused_us < 60000000)
+                return;
+        d->refused_us = now_us;
+        log_printf(LOG_LEVEL_WARNING, "The server's port is closed: %s answered that nothing listens there"
+                   " (ICMP port unreachable)", addr_format(&d->cfg.server, server));
+}
+
 static const struct daemon_ops client_ops = {
         .receive = receive,
         .after_read = after_read,
         .metrics = write_metrics,
+        .refused = refused,
 };
 
 /* A name that does not resolve now is no reason to exit (at boot the

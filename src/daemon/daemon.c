@@ -243,6 +243,32 @@ void daemon_perform(struct daemon *d, const struct actions *a)
  * libevent calls again at once while datagrams wait. */
 #define DAEMON_READ_ROUNDS 1
 
+/* Unauthentic datagrams: after a few from one source, one hint that its
+ * key may differ, naming ours by its fingerprint. A small table: a lost
+ * entry only costs a repeated hint. */
+static void hint_key(struct daemon *d, const struct addr *from)
+{
+        enum { HINT_AFTER = 3 };
+        size_t n = sizeof(d->bad_key) / sizeof(d->bad_key[0]);
+        uint32_t h = 2166136261u;
+        char peer[ADDR_STRLEN];
+
+        addr_format(from, peer);
+        for (const char *p = peer; *p; p++)
+                h = (h ^ (uint8_t)*p) * 16777619u;
+        h %= (uint32_t)n;
+        if (!addr_equal(&d->bad_key[h].from, from)) {
+                d->bad_key[h].from = *from;
+                d->bad_key[h].count = 0;
+                d->bad_key[h].told = false;
+        }
+        if (++d->bad_key[h].count < HINT_AFTER || d->bad_key[h].told || !d->fingerprint)
+                return;
+        d->bad_key[h].told = true;
+        log_printf(LOG_LEVEL_WARNING, "Packets from %s fail authentication: a different key? Ours is %s", peer,
+                   d->fingerprint);
+}
+
 /* The socket is readable: a bounded number of batches per wake-up, so that
  * signals and timers are seen under a flood; each batch's replies leave in
  * one sendmmsg. */
@@ -255,13 +281,19 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         for (unsigned round = 0; round < DAEMON_READ_ROUNDS; round++) {
                 int n = udp_recv_batch(d->fd, d->batch);
 
-                if (n < 0) /* EAGAIN; or e.g. ECONNREFUSED from an ICMP error: a lost packet */
+                if (n == -ECONNREFUSED && d->ops->refused) {
+                        d->ops->refused(d->obj, daemon_now_us());
+                        udp_drain_errors(d->fd);
+                }
+                if (n < 0) /* EAGAIN, or an ICMP error: the datagrams are still there */
                         break;
                 now = daemon_now_us();
                 for (int i = 0; i < n; i++) {
                         struct opened in;
 
                         in.err = seal_open_message(d->key, d->batch->buf[i], d->batch->len[i], &in.msg, &in.why);
+                        if (in.err == -EBADMSG)
+                                hint_key(d, &d->batch->from[i]);
                         d->ops->receive(d->obj, now, &d->batch->from[i], &in, &a);
                         /* an answer leaves from where the datagram arrived */
                         queue(d, &a, &d->batch->to[i]);

@@ -55,6 +55,31 @@ static int want_pktinfo(int fd, int family)
         return 0;
 }
 
+/* A client wants to hear of ICMP errors (a closed port at the server): an
+ * unconnected UDP socket is told of them only with IP_RECVERR. */
+static int want_errors(int fd, int family)
+{
+        int on = 1;
+        int r = family == AF_INET6 ? setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on))
+                                   : setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
+
+        return r < 0 ? -errno : 0;
+}
+
+void udp_drain_errors(int fd)
+{
+        char buf[64], control[512];
+
+        for (unsigned i = 0; i < 64; i++) {
+                struct iovec iov = { buf, sizeof(buf) };
+                struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+                                    .msg_controllen = sizeof(control) };
+
+                if (recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+                        return;
+        }
+}
+
 int udp_open(const struct addr *a, bool bind_it)
 {
         int fd = socket(a->sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -71,6 +96,8 @@ int udp_open(const struct addr *a, bool bind_it)
                 r = -errno;
         if (r == 0 && bind_it)
                 r = want_pktinfo(fd, a->sa.sa_family);
+        if (r == 0 && !bind_it)
+                r = want_errors(fd, a->sa.sa_family);
         if (r < 0) {
                 close(fd);
                 return r;
