@@ -186,6 +186,22 @@ def key_hint(env):
 
 
 @case
+def address_family(env):
+    """-4 and -6 keep --host to one family: an address of the other is bad
+    input (status 2), not a name to retry; both at once are refused."""
+    base = [it.BIN, "--client", "--id", "x", "--key-file", env.key_file, "--log", ""]
+    for args, says in ((["-6", "--host", "127.0.0.1"], "--host 127.0.0.1"), (["-4", "--host", "::1"], "--host ::1"),
+                       (["-4", "-6", "--host", "a"], "not with the other")):
+        r = subprocess.run(base + args, capture_output=True, text=True, timeout=10)
+        it.check(r.returncode == 2 and says in r.stderr, "%s: status 2: %d %r" % (args, r.returncode, r.stderr))
+    server = env.server()
+    client = env.client(server.port(), extra=["-4"])
+    it.wait_for(lambda: it.answered(client), what="-4 with an IPv4 server answered")
+    client.stop()
+    server.stop()
+
+
+@case
 def docs_match(env):
     """--help, the README, udp-canary(8) and udp-canary.conf(5) name every
     option the parser has, and the config page every key a file takes."""

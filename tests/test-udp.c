@@ -23,7 +23,7 @@ static void test_queue(void)
         const char *why;
 
         CHECK_INT(seal_key_init(&key, raw_key, AES128_IMPL_AUTO), 0);
-        CHECK_INT(udp_resolve("127.0.0.1", 0, true, &any, err, sizeof(err)), 0);
+        CHECK_INT(udp_resolve("127.0.0.1", 0, true, 0, &any, err, sizeof(err)), 0);
         tx = udp_open(&any, true);
         rx = udp_open(&any, true);
         CHECK(tx >= 0 && rx >= 0);
@@ -73,8 +73,8 @@ static void test_answer_from_destination(const char *wildcard)
         int srv, cli;
 
         CHECK_INT(seal_key_init(&key, raw_key, AES128_IMPL_AUTO), 0);
-        CHECK_INT(udp_resolve(wildcard, 0, true, &any, err, sizeof(err)), 0);
-        CHECK_INT(udp_resolve("127.0.0.1", 0, true, &lo, err, sizeof(err)), 0);
+        CHECK_INT(udp_resolve(wildcard, 0, true, 0, &any, err, sizeof(err)), 0);
+        CHECK_INT(udp_resolve("127.0.0.1", 0, true, 0, &lo, err, sizeof(err)), 0);
         srv = udp_open(&any, true);
         cli = udp_open(&lo, true);
         if (srv < 0) { /* no IPv6 here */
@@ -123,7 +123,7 @@ static void test_drops(void)
         socklen_t len = sizeof(got);
         uint64_t drops = 1;
 
-        CHECK_INT(udp_resolve("127.0.0.1", 0, true, &any, err, sizeof(err)), 0);
+        CHECK_INT(udp_resolve("127.0.0.1", 0, true, 0, &any, err, sizeof(err)), 0);
         tx = udp_open(&any, true);
         rx = udp_open(&any, true);
         CHECK(tx >= 0 && rx >= 0);

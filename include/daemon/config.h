@@ -35,6 +35,7 @@ struct config {
         uint64_t keepalive_interval_us, handshake_timeout_us;
         unsigned keepalive_count;
         size_t max_clients;
+        int family; /* AF_INET or AF_INET6 (-4, -6); 0: either */
         uint32_t set; /* which options have a value (bit per option) */
         unsigned key_lines; /* 'key' lines read from config files, used or not */
         bool mode_from_file; /* the mode was set by a config file, not the command line */

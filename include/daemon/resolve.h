@@ -23,9 +23,10 @@ struct resolve_ops {
 
 struct resolver;
 
-/* Starts resolving host:port, the first try after RESOLVE_FIRST_RETRY_US.
+/* Starts resolving host:port (family AF_INET, AF_INET6 or 0 for either),
+ * the first try after RESOLVE_FIRST_RETRY_US.
  * Returns the object, or NULL without memory. */
-struct resolver *resolver_new(struct event_base *base, const char *host, uint16_t port,
+struct resolver *resolver_new(struct event_base *base, const char *host, uint16_t port, int family,
                               const struct resolve_ops *ops, void *arg);
 
 /* Stops, waiting for a lookup under way to end (glibc's thread holds our

@@ -13,9 +13,9 @@
 #include "core/message.h"
 #include "core/seal.h"
 
-/* Resolves host (IPv4, IPv6 or a name) to one address. passive: for
- * binding. Returns 0, or -EADDRNOTAVAIL with the resolver's words in err. */
-int udp_resolve(const char *host, uint16_t port, bool passive, struct addr *out, char *err,
+/* Resolves host (IPv4, IPv6 or a name) to one address, of family
+ * (AF_INET, AF_INET6, or 0 for either). passive: for binding. Returns 0, or -EADDRNOTAVAIL with the resolver's words in err. */
+int udp_resolve(const char *host, uint16_t port, bool passive, int family, struct addr *out, char *err,
                 size_t errlen);
 
 /* The receive buffer udp_open asks for (the kernel caps it at

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include <event2/event.h>
 
 #include "core/client.h"
@@ -27,6 +29,7 @@ struct client_daemon {
         bool started;              /* the core runs: the server's name resolved */
         char *host;                /* the server as the user named it */
         uint16_t port;
+        int family;                /* -4, -6: only that one; 0: either */
         struct resolver *resolver; /* retries the name until it resolves */
         char resolve_err[128];     /* why the name did not resolve at start */
         uint64_t started_us;       /* for the summary at a terminal */
@@ -141,7 +144,7 @@ static int make_config(struct client_config *out, const struct config *cfg, char
         out->handshake_timeout_us = cfg->handshake_timeout_us;
         out->keepalive_interval_us = cfg->keepalive_interval_us;
         out->keepalive_count = cfg->keepalive_count;
-        return udp_resolve(cfg->host, (uint16_t)cfg->port, false, &out->server, err, errlen);
+        return udp_resolve(cfg->host, (uint16_t)cfg->port, false, cfg->family, &out->server, err, errlen);
 }
 
 static void write_metrics(FILE *out, void *obj)
@@ -179,6 +182,13 @@ static const struct daemon_ops client_ops = {
         .refused = refused,
 };
 
+static bool is_address(const char *host)
+{
+        struct in6_addr a;
+
+        return inet_pton(AF_INET, host, &a) == 1 || inet_pton(AF_INET6, host, &a) == 1;
+}
+
 /* A name that does not resolve now is no reason to exit (at boot the
  * network may not be up yet): the client then starts once it resolves. */
 static int setup(struct client_daemon *d, const struct config *cfg, const struct seal_key *key)
@@ -187,6 +197,7 @@ static int setup(struct client_daemon *d, const struct config *cfg, const struct
 
         d->host = strdup(cfg->host);
         d->port = (uint16_t)cfg->port;
+        d->family = cfg->family;
         if (!d->host || daemon_init(&d->daemon, &client_ops, d, key) < 0 ||
             !(d->timer_ev = evtimer_new(d->daemon.base, on_timer, d))) {
                 fprintf(stderr, "udp-canary: cannot set up the event loop\n");
@@ -199,6 +210,10 @@ static int setup(struct client_daemon *d, const struct config *cfg, const struct
                         return 1;
                 }
                 d->resolve_err[0] = '\0';
+        } else if (is_address(cfg->host)) {
+                /* an address that does not resolve never will (-4 with an IPv6 one) */
+                fprintf(stderr, "udp-canary: --host %s: %s\n", cfg->host, d->resolve_err);
+                return 2;
         }
         return daemon_metrics_start(&d->daemon, cfg->metrics_listen);
 }
@@ -288,7 +303,7 @@ static const struct resolve_ops resolve_ops = { .done = resolved, .failed = reso
 static int resolve_later(struct client_daemon *d)
 {
         resolver_free(d->resolver);
-        d->resolver = resolver_new(d->daemon.base, d->host, d->port, &resolve_ops, d);
+        d->resolver = resolver_new(d->daemon.base, d->host, d->port, d->family, &resolve_ops, d);
         return d->resolver ? 0 : -ENOMEM;
 }
 
@@ -323,6 +338,7 @@ static int reconfigure_unstarted(struct client_daemon *d, const struct config *c
         free(d->host);
         d->host = host;
         d->port = (uint16_t)cfg->port;
+        d->family = cfg->family;
         d->cfg = *next;
         if (!resolved_now)
                 return resolve_later(d);

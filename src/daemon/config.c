@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <sodium.h>
@@ -20,7 +21,7 @@
 #include "core/server.h"
 #include "core/unicode.h"
 
-enum kind { K_MODE, K_STRING, K_SECRET, K_PORT, K_SECONDS, K_COUNT, K_SIZE };
+enum kind { K_MODE, K_STRING, K_SECRET, K_PORT, K_SECONDS, K_COUNT, K_SIZE, K_FAMILY };
 
 struct option_def {
         const char *name;
@@ -54,6 +55,8 @@ static const struct option_def defs[] = {
         { "help", K_MODE, CONFIG_MODE_HELP, 0, 0, false },
         { "version", K_MODE, CONFIG_MODE_VERSION, 0, 0, false },
         { "fingerprint", K_MODE, CONFIG_MODE_FINGERPRINT, 0, 0, false },
+        { "ipv4", K_FAMILY, AF_INET, 0, 0, true },
+        { "ipv6", K_FAMILY, AF_INET6, 0, 0, true },
 };
 enum { N_DEFS = sizeof(defs) / sizeof(defs[0]) };
 
@@ -80,6 +83,7 @@ void config_usage(FILE *out)
         fprintf(out,
                 "                           server: the address to bind (default %s; :: for both)\n"
                 "  --port PORT              server UDP port (default %d)\n"
+                "  -4, --ipv4, -6, --ipv6   only IPv4, or only IPv6, for --host\n"
                 "  --key KEY                the key, base64 (visible to other users; prefer --key-file)\n"
                 "  --key-file FILE          read the key from FILE (mode 0600 or stricter)\n"
                 "  --log LOG                append the log to LOG (default %s; '' for none)\n"
@@ -191,6 +195,26 @@ static int parse_long(const char *v, long min, long max, long *out)
         return 0;
 }
 
+static bool is_true(const char *v)
+{
+        return !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1") || !strcmp(v, "on");
+}
+
+static bool is_false(const char *v)
+{
+        return !strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0") || !strcmp(v, "off");
+}
+
+/* The table's row of an option, by its long name (it is there). */
+static size_t def_index(const char *name)
+{
+        size_t i = 0;
+
+        while (i < N_DEFS - 1 && strcmp(defs[i].name, name) != 0)
+                i++;
+        return i;
+}
+
 /* Stores one value. `where` names the source for errors ("--port" or
  * "file:3: port"). */
 static int set_value(struct config *c, size_t i, const char *value, const char *where,
@@ -231,6 +255,15 @@ static int set_value(struct config *c, size_t i, const char *value, const char *
                         return fail(err, "%s: '%s' is not a number of seconds (%g to %g)", where, value,
                                     DURATION_MIN_S, DURATION_MAX_S);
                 break;
+        case K_FAMILY: /* -4 or -6; in a file, "ipv4 = true" */
+                if (value && is_false(value))
+                        break;
+                if (value && !is_true(value))
+                        return fail(err, "%s: '%s' is not true or false", where, value);
+                if (c->family && c->family != (int)d->offset)
+                        return fail(err, "%s: not with the other of --ipv4 and --ipv6", where);
+                c->family = (int)d->offset;
+                break;
         case K_COUNT:
         case K_SIZE:
                 if (parse_long(value, d->min, d->max, &n) < 0)
@@ -252,18 +285,25 @@ int config_parse_args(struct config *c, int argc, char **argv, char err[static C
         char where[64];
         int opt, idx = -1;
 
-        for (size_t i = 0; i < N_DEFS; i++)
-                longopts[i] = (struct option){ defs[i].name,
-                                               defs[i].kind == K_MODE ? no_argument : required_argument,
-                                               NULL, (int)(256 + i) };
+        for (size_t i = 0; i < N_DEFS; i++) {
+                bool flag = defs[i].kind == K_MODE || defs[i].kind == K_FAMILY;
+
+                longopts[i] = (struct option){ defs[i].name, flag ? no_argument : required_argument, NULL,
+                                               (int)(256 + i) };
+        }
         longopts[N_DEFS] = (struct option){ 0 };
         opterr = 0;
         optind = 0; /* full reset, so tests can parse again */
-        while ((opt = getopt_long(argc, argv, ":hV", longopts, &idx)) != -1) {
+        while ((opt = getopt_long(argc, argv, ":hV46", longopts, &idx)) != -1) {
+                static const struct {
+                        int opt;
+                        const char *name;
+                } shorts[] = { { 'h', "help" }, { 'V', "version" }, { '4', "ipv4" }, { '6', "ipv6" } };
                 size_t i;
 
-                if (opt == 'h' || opt == 'V')
-                        opt = 256 + (opt == 'h' ? N_DEFS - 2 : N_DEFS - 1);
+                for (size_t k = 0; k < sizeof(shorts) / sizeof(shorts[0]); k++)
+                        if (opt == shorts[k].opt)
+                                opt = 256 + (int)def_index(shorts[k].name);
                 if (opt == '?')
                         return fail(err, "unknown or ambiguous option '%s'", argv[optind - 1]);
                 if (opt == ':')
@@ -289,16 +329,6 @@ static char *trim(char *s)
         while (end > s && strchr(" \t\r\n", end[-1]))
                 *--end = '\0';
         return s;
-}
-
-static bool is_true(const char *v)
-{
-        return !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1") || !strcmp(v, "on");
-}
-
-static bool is_false(const char *v)
-{
-        return !strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0") || !strcmp(v, "off");
 }
 
 static int file_line(struct config *c, const char *path, unsigned lineno, char *line,

@@ -74,7 +74,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
                 finish(r, status);
 }
 
-struct resolver *resolver_new(struct event_base *base, const char *host, uint16_t port,
+struct resolver *resolver_new(struct event_base *base, const char *host, uint16_t port, int family,
                               const struct resolve_ops *ops, void *arg)
 {
         struct resolver *r = calloc(1, sizeof(*r));
@@ -84,7 +84,7 @@ struct resolver *resolver_new(struct event_base *base, const char *host, uint16_
         r->ops = ops;
         r->arg = arg;
         r->retry_us = RESOLVE_FIRST_RETRY_US * 2;
-        r->hints = (struct addrinfo){ .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV };
+        r->hints = (struct addrinfo){ .ai_family = family ? family : AF_UNSPEC, .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV };
         snprintf(r->service, sizeof(r->service), "%u", port);
         r->host = strdup(host);
         r->timer = evtimer_new(base, on_timer, r);

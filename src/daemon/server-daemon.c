@@ -250,7 +250,7 @@ static int setup(struct server_daemon *d, const struct config *cfg, const struct
         struct addr bind_addr;
         int r;
 
-        if (udp_resolve(cfg->host, (uint16_t)cfg->port, true, &bind_addr, err, sizeof(err)) < 0) {
+        if (udp_resolve(cfg->host, (uint16_t)cfg->port, true, cfg->family, &bind_addr, err, sizeof(err)) < 0) {
                 fprintf(stderr, "udp-canary: --host %s: %s\n", cfg->host, err);
                 return 2;
         }
@@ -334,7 +334,7 @@ int server_daemon_reconfigure(struct server_daemon *d, const struct config *cfg)
         struct addr want;
         size_t forgotten;
 
-        if (udp_resolve(cfg->host, (uint16_t)cfg->port, true, &want, err, sizeof(err)) < 0 ||
+        if (udp_resolve(cfg->host, (uint16_t)cfg->port, true, cfg->family, &want, err, sizeof(err)) < 0 ||
             (cfg->port != 0 && !addr_equal(&want, &d->bound)))
                 log_printf(LOG_LEVEL_WARNING, "Reload: a new --host or --port takes a restart; still on the old one");
         scfg = server_config_of(cfg);

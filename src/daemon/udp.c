@@ -13,11 +13,11 @@
 
 #include <sodium.h>
 
-int udp_resolve(const char *host, uint16_t port, bool passive, struct addr *out, char *err,
+int udp_resolve(const char *host, uint16_t port, bool passive, int family, struct addr *out, char *err,
                 size_t errlen)
 {
         struct addrinfo hints = {
-                .ai_family = AF_UNSPEC,
+                .ai_family = family ? family : AF_UNSPEC,
                 .ai_socktype = SOCK_DGRAM,
                 .ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0),
         };
