@@ -128,8 +128,8 @@ static void keep_unapplied(struct config *old, struct config *next)
         for (size_t i = 0; i < 2; i++) {
                 char *t = *fields[i][1];
 
-                if (same_text(*fields[i][0], t))
-                        continue;
+                if (same_text(*fields[i][0], t) || (i == 1 && next->mode != CONFIG_MODE_SERVER))
+                        continue; /* unchanged, or a state-dir, which a client has no use for */
                 changed[n++] = names[i];
                 *fields[i][1] = *fields[i][0];
                 *fields[i][0] = t;

@@ -147,6 +147,25 @@ def damaged_state_durable(env):
 
 
 @case
+def damaged_state_without_copy(env):
+    """When no copy of a damaged state file can be made (here every name
+    for one is taken), the file is not replaced at the start: it stays
+    whole until a change is saved."""
+    damaged = b'5 "home"\n\xff\xfe garbage\n'
+    state = state_dir(env, damaged)
+    path = os.path.join(state, "replay.state")
+    for n in range(100):
+        with open(path + (".corrupt" if n == 0 else ".corrupt.%d" % n), "w") as f:
+            f.write("older\n")
+    server = env.server(extra=["--state-dir", state])
+    server.port()
+    check(any("no copy could be kept aside" in t for _, t in server.lines()), "said: %s" % server.lines())
+    check(read(path) == damaged, "the file left whole")
+    check(server.stop() == 0, "clean exit")
+    check(read(path + ".corrupt") == b"older\n", "older copies left alone")
+
+
+@case
 def start_failure_leaves_state(env):
     """A start that fails (log, metrics listener, port) leaves the state
     file as it was: every check comes before the load."""

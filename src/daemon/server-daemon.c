@@ -149,7 +149,9 @@ static int load_state(struct server_daemon *d)
                 return 1;
         }
         log_state_load(d, &rep);
-        if (rep.bad_lines)
+        /* with the damaged file safe aside, replace it with what was read;
+         * without a copy it stays as it is until the next change is saved */
+        if (rep.bad_lines && rep.kept_aside)
                 saved(d, state_save(d->state_path, &d->core.peers), d->core.state_changes);
         return 0;
 }
