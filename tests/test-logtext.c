@@ -18,7 +18,7 @@ static const char *const peers[] = { "203.0.113.9", "2001:db8::1", "127.0.0.1" }
 static struct core_event make(enum event_kind kind, const char *id, const char *ip)
 {
         struct core_event e = { .kind = kind, .has_msg = true, .expected = 7, .lost = 2, .duration_us = 5300000,
-                                .rtt_us = 31000 };
+                                .rtt_us = 31000, .count = 12 };
 
         if (addr_from_string(&e.peer, ip, 43210) < 0 || addr_from_string(&e.old_peer, ip, 4500) < 0 ||
             message_init(&e.msg, kind == EVENT_TX ? MESSAGE_HANDSHAKE_RESPONSE : MESSAGE_KEEPALIVE, id, strlen(id),
@@ -52,6 +52,10 @@ static void round_trip(enum event_kind kind, const char *id, const char *ip)
         case EVENT_INVALID:
                 CHECK_INT(l.kind, LOGLINE_INVALID);
                 CHECK(addr_equal(&l.peer, &e.peer));
+                break;
+        case EVENT_INVALID_MORE: /* the datagrams not logged one by one: counted */
+                CHECK_INT(l.kind, LOGLINE_INVALID_MORE);
+                CHECK_INT(l.dropped, e.count);
                 break;
         default: /* our own warnings: never read as a packet */
                 CHECK_INT(l.kind, LOGLINE_OTHER);
@@ -94,6 +98,7 @@ static void test_fixed(void)
                 { LOGTEXT_CLIENT_START "'home'" LOGTEXT_CLIENT_SENDING "203.0.113.9:43210", LOGLINE_CLIENT_START },
                 { LOGTEXT_EXIT, LOGLINE_EXIT },
                 { "5123" LOGTEXT_DROPS, LOGLINE_SOCKET_DROPS },
+                { "42" LOGTEXT_INVALID_MORE "203.0.113.9:4500 in the last second", LOGLINE_INVALID_MORE },
                 { LOGTEXT_RELOADED, LOGLINE_OTHER },
         };
         struct logline l;
@@ -112,8 +117,11 @@ int main(void)
         static const enum event_kind kinds[] = {
                 EVENT_TX, EVENT_RX, EVENT_INVALID, EVENT_REPLAY, EVENT_IGNORED, EVENT_EVICTED,
                 EVENT_NAT_REBIND, EVENT_LOSS, EVENT_DUPLICATE, EVENT_SILENT, EVENT_BACK,
-                EVENT_UNANSWERED, EVENT_OUTAGE_START, EVENT_OUTAGE_END,
+                EVENT_UNANSWERED, EVENT_OUTAGE_START, EVENT_OUTAGE_END, EVENT_REFUSED, EVENT_INVALID_MORE,
         };
+
+        /* every kind the core has is in the list above */
+        CHECK_INT(sizeof(kinds) / sizeof(kinds[0]), EVENT_KIND_COUNT);
 
         for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
                 for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)

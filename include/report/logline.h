@@ -21,6 +21,7 @@ enum logline_kind {
         LOGLINE_CLIENT_START, /* a client started (ours only) */
         LOGLINE_EXIT,
         LOGLINE_SOCKET_DROPS, /* "N" LOGTEXT_DROPS: the server's own drops */
+        LOGLINE_INVALID_MORE, /* "N" LOGTEXT_INVALID_MORE "...": invalid ones not logged one by one */
 };
 
 
@@ -30,7 +31,7 @@ struct logline {
         bool peer_is_server; /* the peer is "server": a client's line */
         struct addr peer;
         struct message msg; /* TX, RX */
-        uint64_t dropped;   /* SOCKET_DROPS */
+        uint64_t dropped;   /* SOCKET_DROPS; INVALID_MORE: how many */
 };
 
 /* Parses a whole line (no newline). Returns 0, or -EINVAL when it is not a

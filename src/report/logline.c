@@ -79,6 +79,20 @@ static int parse_drops(const char *s, size_t len, uint64_t *n)
         return 0;
 }
 
+/* "N" then text, then anything: a count the server logs in place of lines. */
+static int parse_count(const char *s, size_t len, const char *text, uint64_t *n)
+{
+        size_t digits = 0, tl = strlen(text);
+        uint64_t v = 0;
+
+        while (digits < len && digits < 19 && s[digits] >= '0' && s[digits] <= '9')
+                v = v * 10 + (uint64_t)(s[digits++] - '0');
+        if (digits == 0 || len - digits < tl || memcmp(s + digits, text, tl) != 0)
+                return -EINVAL;
+        *n = v;
+        return 0;
+}
+
 int logline_parse_body(struct logline *l, const char *body, size_t len)
 {
         const char *peer, *sp;
@@ -101,6 +115,10 @@ int logline_parse_body(struct logline *l, const char *body, size_t len)
         }
         if (parse_drops(body, len, &l->dropped) == 0) {
                 l->kind = LOGLINE_SOCKET_DROPS;
+                return 0;
+        }
+        if (parse_count(body, len, LOGTEXT_INVALID_MORE, &l->dropped) == 0) {
+                l->kind = LOGLINE_INVALID_MORE;
                 return 0;
         }
         if (!starts(body, len, "TX ") && !starts(body, len, "RX "))

@@ -271,6 +271,8 @@ int timeline_add(struct timeline *tl, unsigned log, const struct logline *l)
                 tl->invalid++;
         if (l->kind == LOGLINE_SOCKET_DROPS)
                 tl->socket_drops += l->dropped;
+        if (l->kind == LOGLINE_INVALID_MORE)
+                tl->invalid += l->dropped;
         if (l->kind != LOGLINE_TX && l->kind != LOGLINE_RX)
                 return 0;
         c = client_get(tl, &l->msg);
