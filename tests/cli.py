@@ -170,6 +170,53 @@ def port_closed(env):
     it.check(client.stop() == 0, "clean exit")
 
 
+def icmp_unreachable(client_port, server_port, code):
+    """Sends, as the kernel would, an ICMP 'destination unreachable' (code:
+    1 host, 3 port) about a datagram from client_port to server_port on
+    127.0.0.1. Needs a raw socket (root)."""
+    import struct
+
+    def csum(b):
+        b += b"\0" * (len(b) % 2)
+        t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+        t = (t >> 16) + (t & 0xFFFF)
+        return ~(t + (t >> 16)) & 0xFFFF
+    lo = socket.inet_aton("127.0.0.1")
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 36, 1, 0, 64, 17, 0, lo, lo)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    body = struct.pack("!BBHI", 3, code, 0, 0) + ip + struct.pack("!HHHH", client_port, server_port, 16, 0)
+    body = body[:2] + struct.pack("!H", csum(body)) + body[4:]
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    s.sendto(body, ("127.0.0.1", 0))
+    s.close()
+
+
+@case
+def icmp_other_errors(env):
+    """An ICMP error other than 'port unreachable' (host unreachable here)
+    is read and dropped: the client neither spins on it nor calls the port
+    closed; a port unreachable is told."""
+    if os.geteuid() != 0:
+        raise it.Skip("needs root (a raw socket to send ICMP)")
+    server = env.server()
+    port = server.port()
+    client = env.client(port)
+    it.wait_for(lambda: it.answered(client), what="an answer")
+    cport = int(server.packets("RX")[0][1].rsplit(":", 1)[1])  # where the server hears the client from
+    ticks = lambda: sum(int(x) for x in open("/proc/%d/stat" % client.proc.pid).read().rsplit(")", 1)[1].split()[11:13])
+    t0 = ticks()
+    for _ in range(3):
+        icmp_unreachable(cport, port, 1)
+    time.sleep(2)
+    it.check(client.proc.poll() is None, "the client runs on")
+    it.check(ticks() - t0 < 50, "no spinning on a queued error: %d ticks of CPU in 2 s" % (ticks() - t0))
+    it.check(not [t for _, t in client.lines() if "port is closed" in t], "host unreachable is not a closed port")
+    icmp_unreachable(cport, port, 3)
+    it.wait_for(lambda: [t for _, t in client.lines() if "port is closed" in t], what="port unreachable told")
+    client.stop()
+    server.stop()
+
+
 @case
 def key_hint(env):
     """A client with another key: the server logs every datagram as
@@ -232,6 +279,8 @@ def main():
             fn(env)
             passed += 1
             print("ok - %s" % fn.__name__)
+        except it.Skip as e:
+            print("skip - %s: %s" % (fn.__name__, e))
         except Exception:
             failed += 1
             print("FAIL - %s" % fn.__name__)

@@ -33,9 +33,9 @@ int udp_resolve(const char *host, uint16_t port, bool passive, int family, struc
 int udp_open(const struct addr *a, bool bind_it);
 
 /* Empties the socket's queue of ICMP errors (a client's socket asks for
- * them: a receive then fails with ECONNREFUSED when the server's port is
- * closed). */
-void udp_drain_errors(int fd);
+ * them), which would otherwise keep the socket readable for ever. Returns
+ * how many said "port unreachable". */
+unsigned udp_drain_errors(int fd);
 
 /* How many datagrams the kernel has dropped on this socket since it was
  * opened because its receive buffer was full. Returns 0 or a negative errno. */

@@ -281,12 +281,14 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         for (unsigned round = 0; round < DAEMON_READ_ROUNDS; round++) {
                 int n = udp_recv_batch(d->fd, d->batch);
 
-                if (n == -ECONNREFUSED && d->ops->refused) {
-                        d->ops->refused(d->obj, daemon_now_us());
-                        udp_drain_errors(d->fd);
-                }
-                if (n < 0) /* EAGAIN, or an ICMP error: the datagrams are still there */
+                if (n < 0) {
+                        /* EAGAIN, or an ICMP error (the datagrams are still
+                         * there): any queued errors are read, or the socket
+                         * stays readable and the loop spins */
+                        if (udp_drain_errors(d->fd) && d->ops->refused)
+                                d->ops->refused(d->obj, daemon_now_us());
                         break;
+                }
                 now = daemon_now_us();
                 for (int i = 0; i < n; i++) {
                         struct opened in;

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/errqueue.h>
 #include <linux/sock_diag.h> /* SK_MEMINFO_DROPS */
 
 #include <sodium.h>
@@ -66,18 +67,40 @@ static int want_errors(int fd, int family)
         return r < 0 ? -errno : 0;
 }
 
-void udp_drain_errors(int fd)
+/* Whether a queued error is ICMP's "port unreachable" (v4 or v6). */
+static bool port_unreachable(struct msghdr *m)
+{
+        for (struct cmsghdr *h = CMSG_FIRSTHDR(m); h; h = CMSG_NXTHDR(m, h)) {
+                struct sock_extended_err e;
+
+                if (!((h->cmsg_level == IPPROTO_IP && h->cmsg_type == IP_RECVERR) ||
+                      (h->cmsg_level == IPPROTO_IPV6 && h->cmsg_type == IPV6_RECVERR)))
+                        continue;
+                memcpy(&e, CMSG_DATA(h), sizeof(e));
+                if ((e.ee_origin == SO_EE_ORIGIN_ICMP && e.ee_type == 3 && e.ee_code == 3) ||
+                    (e.ee_origin == SO_EE_ORIGIN_ICMP6 && e.ee_type == 1 && e.ee_code == 4))
+                        return true;
+        }
+        return false;
+}
+
+unsigned udp_drain_errors(int fd)
 {
         char buf[64], control[512];
+        unsigned closed = 0;
 
+        /* bounded: a flood of forged ICMP errors cannot hold the loop */
         for (unsigned i = 0; i < 64; i++) {
                 struct iovec iov = { buf, sizeof(buf) };
                 struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
                                     .msg_controllen = sizeof(control) };
 
+                memset(control, 0, sizeof(control));
                 if (recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
-                        return;
+                        break;
+                closed += port_unreachable(&m);
         }
+        return closed;
 }
 
 int udp_open(const struct addr *a, bool bind_it)
@@ -206,7 +229,10 @@ static void pktinfo_in(struct msghdr *m, struct udp_local *to)
 
                         memcpy(&pi, CMSG_DATA(h), sizeof(pi));
                         to->family = AF_INET;
-                        to->v4 = pi.ipi_addr;
+                        /* the local address the kernel would answer from (the
+                         * interface's, for a subnet broadcast), not the
+                         * destination header's */
+                        to->v4 = pi.ipi_spec_dst;
                         to->ifindex = pi.ipi_ifindex;
                 } else if (h->cmsg_level == IPPROTO_IPV6 && h->cmsg_type == IPV6_PKTINFO) {
                         struct in6_pktinfo pi;
