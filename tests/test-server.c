@@ -206,6 +206,33 @@ static const struct core_event *find(const struct actions *a, enum event_kind ki
         return NULL;
 }
 
+/* A server restarted in the middle of a handshake hears its keepalives
+ * from the third on: the first two were not lost on the network, nobody
+ * listened. What goes missing after the first it hears is lost. */
+static void test_loss_after_restart(void)
+{
+        struct addr a = peer_addr("203.0.113.9", 4500);
+        const struct core_event *ev;
+        struct actions out;
+        struct server s;
+        uint64_t now = 1000000;
+
+        CHECK_INT(server_init(&s, limits(16)), 0);
+        deliver_at(&s, now, &a, MESSAGE_KEEPALIVE, "home", 500, 3, &out);
+        CHECK(find(&out, EVENT_LOSS) == NULL);
+        deliver_at(&s, now += 1000, &a, MESSAGE_KEEPALIVE, "home", 500, 5, &out);
+        ev = find(&out, EVENT_LOSS);
+        CHECK(ev && ev->lost == 1 && ev->expected == 500);
+        /* the next handshake, answered here: counted from its start */
+        deliver_at(&s, now += 1000, &a, MESSAGE_HANDSHAKE_INIT, "home", 501, 0, &out);
+        CHECK(find(&out, EVENT_LOSS) == NULL);
+        deliver_at(&s, now += 1000, &a, MESSAGE_KEEPALIVE, "home", 501, 2, &out);
+        ev = find(&out, EVENT_LOSS);
+        CHECK(ev && ev->lost == 1 && ev->expected == 501);
+        CHECK_INT(s.stats.lost, 2);
+        server_free(&s);
+}
+
 /* What the server reads from a client's traffic: a new address, missing and
  * repeated keepalives (also those missing at a handshake's end), silence
  * and return, all in virtual time. */
@@ -511,6 +538,7 @@ int main(void)
         test_full_table();
         test_status();
         test_detection();
+        test_loss_after_restart();
         test_many_silent();
         test_replay_changes_nothing();
         test_bounds();

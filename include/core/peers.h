@@ -19,6 +19,7 @@ struct peer {
         uint64_t first_seen_us, last_seen_us;
         uint64_t rx, tx, replays; /* rx 0: not heard since the start (restored from the state file) */
         uint64_t ka_handshake;  /* the handshake the keepalive counter belongs to */
+        uint64_t answered_hs;   /* the latest init this server answered since it started */
         uint64_t ka_last;       /* the highest keepalive counter seen in it */
         uint64_t keepalives, lost, duplicates, rebinds;
         bool silent;

@@ -103,6 +103,11 @@ static void handle_keepalive(struct server *s, struct peer *p, const struct mess
                 if (p->ka_handshake)
                         close_handshake(s, p, m, out);
                 p->ka_handshake = hs;
+                /* a handshake this server did not answer (it restarted, or
+                 * the client is new to it): what came before this keepalive
+                 * was not sent to a server that was listening */
+                if (hs != p->answered_hs && k > 0)
+                        p->ka_last = k - 1;
         }
         p->keepalives++;
         if (k > p->ka_last + 1) {
@@ -149,6 +154,7 @@ static void handle_init(struct server *s, struct peer *p, const struct message *
         struct message reply = *m;
 
         p->highest_init = m->data[0];
+        p->answered_hs = m->data[0];
         s->state_changes++;
         if (p->ka_handshake)
                 close_handshake(s, p, m, out);
