@@ -277,6 +277,15 @@ def hostile_case():
     r = subprocess.run([BIN, "report", "--keepalive-count", "4294967297", SERVER], capture_output=True, text=True,
                        env=ENV, timeout=10)
     check(r.returncode == 2 and "--keepalive-count" in r.stderr, "a count past 32 bits is refused, not wrapped to 1")
+    # control characters in an id never reach the terminal raw (a C1 CSI,
+    # a bidi override): shown escaped, as Python's repr writes them
+    ctl = os.path.join(TMP, "ctl.log")
+    with open(ctl, "w") as f:
+        f.write("[2026-11-25 11:42:48.842 udp-canary INFO] RX 1.2.3.4:5 {'id': 'ev\\x9b2Jil\\u202eabc', "
+                "'type': 'handshake_init', 'data': [1, 0]}\n")
+    out = subprocess.run([BIN, "report", ctl], capture_output=True, env=ENV).stdout.decode()
+    check("\x9b" not in out and "\u202e" not in out and "'ev\\x9b2Jil\\u202eabc'" in out,
+          "control characters in an id shown escaped: %r" % out[:300])
     # many clients: each one found (the lookup is a hash, not a scan)
     many = os.path.join(TMP, "many.log")
     with open(many, "w") as f:

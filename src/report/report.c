@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/unicode.h"
+
 #define US ((int64_t)1000000)
 /* Per-day availability up to ten years; beyond, null. */
 #define AVAILABILITY_DAYS_MAX 3660
@@ -106,13 +108,28 @@ static size_t summary_part(char *buf, size_t cap, size_t n, size_t count, const 
 }
 
 /* The id as it is when it prints plainly, else as Python's repr. */
+/* Whether an id can be shown as it is: printable UTF-8 (as Python's
+ * str.isprintable() says: no C0 or C1 control, no bidi override that would
+ * turn a terminal's text around) and no comma, which the summary uses. */
+static bool is_plain(const char *id, size_t len)
+{
+        const uint8_t *p = (const uint8_t *)id;
+        size_t i = 0;
+
+        while (i < len) {
+                uint32_t cp;
+                int n = unicode_utf8_decode(p + i, len - i, &cp);
+
+                if (n <= 0 || !unicode_is_printable(cp) || cp == ',')
+                        return false;
+                i += (size_t)n;
+        }
+        return len > 0;
+}
+
 static void plain_id(const struct timeline_client *c, char id[static MESSAGE_TEXT_MAX])
 {
-        bool plain = c->id_len > 0;
-
-        for (size_t i = 0; i < c->id_len; i++)
-                plain = plain && (unsigned char)c->id[i] >= 0x20 && c->id[i] != 0x7f && c->id[i] != ',';
-        if (plain) {
+        if (is_plain(c->id, c->id_len)) {
                 memcpy(id, c->id, c->id_len);
                 id[c->id_len] = '\0';
         } else {
