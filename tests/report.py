@@ -296,6 +296,45 @@ def hostile_case():
     check(len(rep["clients"]) == 100000 and rep["skipped"] == 0, "100,000 client ids: %d" % len(rep["clients"]))
 
 
+def server_stopped_case():
+    """The server's log ends (Exit) while the client goes on unanswered: the
+    outage after it is not hidden by the server log's end, and is marked as
+    the server not running."""
+    def line(t, text):
+        return "[2026-11-25 12:00:%06.3f udp-canary INFO] %s\n" % (t, text)
+
+    def msg(kind, hs, ctr=0):
+        return "{'id': 'cx', 'type': '%s', 'data': [%d, %d]}" % (kind, hs, ctr)
+    c, sv = [], [line(0.0, "Listening on 127.0.0.1:43212")]
+    t, hs = 1.0, 100
+    while t < 3.0:  # answered cycles: init, answer, 4 keepalives 0.1 s apart
+        hs += 1
+        c += [line(t, "TX 127.0.0.1:43212 " + msg("handshake_init", hs)),
+              line(t + 0.001, "RX 127.0.0.1:43212 " + msg("handshake_response", hs))]
+        sv += [line(t, "RX 127.0.0.1:5000 " + msg("handshake_init", hs)),
+               line(t, "TX 127.0.0.1:5000 " + msg("handshake_response", hs))]
+        for k in range(1, 5):
+            c.append(line(t + 0.1 * k, "TX 127.0.0.1:43212 " + msg("keepalive", hs, k)))
+            sv.append(line(t + 0.1 * k, "RX 127.0.0.1:5000 " + msg("keepalive", hs, k)))
+        t += 0.5
+    sv.append(line(t, "Exit"))
+    while t < 8.0:  # the server is gone: inits every 0.3 s, never answered
+        hs += 1
+        c.append(line(t + 0.05, "TX 127.0.0.1:43212 " + msg("handshake_init", hs)))
+        t += 0.3
+    cl, sl = os.path.join(TMP, "stop-client.log"), os.path.join(TMP, "stop-server.log")
+    open(cl, "w").writelines(c)
+    open(sl, "w").writelines(sv)
+    both = as_json(cl, sl)["clients"][0]
+    alone = as_json(cl)["clients"][0]
+    late = [o for o in both["outages"] if o["end_unix"] - o["start_unix"] > 3]
+    check(len(late) == 1 and late[0]["server_stopped"], "both logs: the outage after the server's Exit: %s"
+          % both["outages"])
+    check(both["availability"] < 0.6 and abs(both["availability"] - alone["availability"]) < 0.05,
+          "both logs agree with the client's alone on availability: %.3f and %.3f"
+          % (both["availability"], alone["availability"]))
+
+
 def socket_drops_case():
     log = os.path.join(TMP, "drops.log")
     with open(SERVER) as f:
@@ -310,7 +349,8 @@ def socket_drops_case():
     check("dropped at the server's own full socket: 5200 datagrams" in run(log).stdout, "the text report says so")
 
 
-for case in (original_cases, netns_case, refpeer_case, svg_case, files_case, hostile_case, socket_drops_case):
+for case in (original_cases, netns_case, refpeer_case, svg_case, files_case, hostile_case, server_stopped_case,
+             socket_drops_case):
     try:
         case()
     except Exception as e:  # a crash of the test itself is a failure too

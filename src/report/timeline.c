@@ -1034,6 +1034,27 @@ static int single_views(struct timeline_client *c, struct split *sp, int64_t tai
         return k;
 }
 
+/* Where the server's log does not reach (it starts later or ends sooner
+ * than the client's), nothing can be matched: what the client's log alone
+ * shows there is added, direction unknown, rather than nothing. */
+static int add_uncovered(struct outages *all, const struct split *sp)
+{
+        for (size_t i = 0; i < sp->by_client.n; i++) {
+                struct timeline_outage o = sp->by_client.v[i];
+                int k;
+
+                if (overlaps(&o, all) || (o.start_us >= sp->s_first && o.end_us <= sp->s_last - sp->grace))
+                        continue;
+                o.direction = TIMELINE_UNKNOWN;
+                o.seen_by = TIMELINE_SEEN_CLIENT;
+                k = outages_push(all, &o);
+                if (k < 0)
+                        return k;
+        }
+        merge(all);
+        return 0;
+}
+
 static int reconstruct(struct timeline_client *c, struct split *sp, int64_t tail)
 {
         struct outages all = { 0 };
@@ -1058,6 +1079,7 @@ static int reconstruct(struct timeline_client *c, struct split *sp, int64_t tail
         for (size_t i = 0; i < all.n; i++)
                 all.v[i].seen_by = (overlaps(&all.v[i], &sp->by_client) ? TIMELINE_SEEN_CLIENT : 0) |
                                    (overlaps(&all.v[i], &sp->by_server) ? TIMELINE_SEEN_SERVER : 0);
+        k = k < 0 ? k : add_uncovered(&all, sp);
 out:
         free(l.v);
         c->outages = all.v;
@@ -1143,7 +1165,8 @@ static void mark_stopped(const struct timeline *tl, struct timeline_client *c, c
                                 continue;
                         for (size_t d = 0; d < lg->n_down && !o->server_stopped; d++)
                                 o->server_stopped = lg->down[d].start_us - off < o->end_us &&
-                                                    o->start_us < lg->down[d].end_us - off;
+                                                    (lg->down[d].end_us == INT64_MAX || /* to the end */
+                                                     o->start_us < lg->down[d].end_us - off);
                 }
         }
 }
@@ -1217,6 +1240,15 @@ int timeline_finish(struct timeline *tl, const struct timeline_opts *o)
 {
         int k = 0;
 
+        /* a log that ends with "Exit": its writer was down from there on */
+        for (size_t i = 0; i < tl->n_logs; i++) {
+                struct timeline_log *lg = &tl->logs[i];
+
+                if (lg->stopped) {
+                        lg->down[lg->n_down++].end_us = INT64_MAX;
+                        lg->stopped = false;
+                }
+        }
         for (size_t i = 0; i < tl->n_clients && k == 0; i++)
                 k = finish_client(tl, tl->clients[i], o);
         return k;
