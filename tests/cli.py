@@ -8,6 +8,7 @@ key a config file takes is in udp-canary.conf(5).
 Run one case: UDP_CANARY=build/src/udp-canary tests/cli.py docs_match"""
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -70,6 +71,49 @@ def resolve_retry(env):
             proc.kill()
             proc.wait()
         notify.close()
+
+
+@case
+def reload_without_waiting_for_dns(env):
+    """A reload naming a server whose name the DNS never answers for does
+    not hold the loop: the client goes on with the old server meanwhile and
+    stops at once on SIGTERM. (Root: a mount namespace gives the client a
+    resolv.conf whose name server is a socket here that never answers.)"""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        raise it.Skip("needs root and unshare (a private resolv.conf)")
+    mute = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    mute.bind(("127.0.0.9", 53))
+    resolv = os.path.join(env.tmp, "resolv.conf")
+    open(resolv, "w").write("nameserver 127.0.0.9\noptions timeout:5 attempts:2\n")
+    server = env.server()
+    conf = os.path.join(env.tmp, "home.conf")
+    open(conf, "w").write("host = 127.0.0.1\nport = %d\n" % server.port())
+    log = os.path.join(env.tmp, "client.log")
+    proc = subprocess.Popen(["unshare", "--mount", "sh", "-c", 'mount --bind "$0" /etc/resolv.conf && exec "$@"',
+                             resolv] + it.WRAP + [it.BIN, "--client", "--id", "home", "--config", conf, "--key-file",
+                                                  env.key_file, "--log", log] + it.FAST,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        sent = lambda: len(it.packets(log, "TX"))
+        it.wait_for(lambda: sent() >= 3, what="the client running")
+        open(conf, "w").write("host = nowhere.example\nport = %d\n" % server.port())
+        proc.send_signal(signal.SIGHUP)
+        it.wait_for(lambda: [t for _, t in it.read_log(log) if t.startswith("Reload: looking up nowhere.example")],
+                    what="the lookup begun")
+        before = sent()
+        time.sleep(1)
+        it.check(sent() > before, "still sending to the old server during the lookup: %d then %d" % (before, sent()))
+        start = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        it.check(proc.wait(timeout=10) == 0, "SIGTERM: exit 0")
+        it.check(time.monotonic() - start < 4 * it.SLOW, "no wait for the DNS on the way out: %.1f s"
+                 % (time.monotonic() - start))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        mute.close()
+        server.stop()
 
 
 @case

@@ -29,6 +29,6 @@ struct resolver;
 struct resolver *resolver_new(struct event_base *base, const char *host, uint16_t port, int family,
                               const struct resolve_ops *ops, void *arg);
 
-/* Stops, waiting for a lookup under way to end (glibc's thread holds our
- * request until then). */
+/* Stops. A lookup under way that glibc cannot cancel is left to finish on
+ * its own (its request is not freed): this never waits. */
 void resolver_free(struct resolver *r);

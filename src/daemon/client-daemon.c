@@ -137,13 +137,19 @@ static void after_read(void *obj, uint64_t now_us)
 
 /* Fills a client_config from the user's settings; resolves the server.
  * Returns the resolver's error with everything but the server filled in. */
-static int make_config(struct client_config *out, const struct config *cfg, char *err, size_t errlen)
+/* The settings but the server's address, which takes a lookup. */
+static void fill_config(struct client_config *out, const struct config *cfg)
 {
         out->id_len = strlen(cfg->id);
         memcpy(out->id, cfg->id, out->id_len + 1);
         out->handshake_timeout_us = cfg->handshake_timeout_us;
         out->keepalive_interval_us = cfg->keepalive_interval_us;
         out->keepalive_count = cfg->keepalive_count;
+}
+
+static int make_config(struct client_config *out, const struct config *cfg, char *err, size_t errlen)
+{
+        fill_config(out, cfg);
         return udp_resolve(cfg->host, (uint16_t)cfg->port, false, cfg->family, &out->server, err, errlen);
 }
 
@@ -278,6 +284,9 @@ static void resolve_failed(void *arg, const char *why, uint64_t retry_us)
         log_flush();
 }
 
+
+/* The server's address is known (at start, or after a reload named
+ * another): a socket for its family, then the protocol starts or goes on. */
 static void resolved(void *arg, const struct addr *a)
 {
         struct client_daemon *d = arg;
@@ -285,15 +294,25 @@ static void resolved(void *arg, const struct addr *a)
 
         resolver_free(d->resolver);
         d->resolver = NULL;
-        d->cfg.server = *a; /* with the port: the lookup was for host:port */
-        r = daemon_socket(&d->daemon, &d->cfg.server, false);
+        r = daemon_socket(&d->daemon, a, false);
+        if (r < 0 && d->started) {
+                log_printf(LOG_LEVEL_ERROR, "Cannot open a UDP socket: %s; still sending to the old address",
+                           strerror(-r));
+                return;
+        }
         if (r < 0) {
                 log_printf(LOG_LEVEL_ERROR, "Cannot open a UDP socket: %s", strerror(-r));
                 d->daemon.exit_code = 1;
                 event_base_loopbreak(d->daemon.base);
                 return;
         }
-        start(d);
+        d->cfg.server = *a; /* with the port: the lookup was for host:port */
+        if (!d->started) {
+                start(d);
+        } else {
+                client_reconfigure(&d->core, &d->cfg);
+                log_start(d);
+        }
         log_flush();
 }
 
@@ -326,56 +345,42 @@ int client_daemon_run(struct client_daemon *d)
         return r;
 }
 
-/* A reload before the server's name resolved: the new settings, and the
- * new name resolved in the background unless it resolves at once. */
-static int reconfigure_unstarted(struct client_daemon *d, const struct config *cfg,
-                                 const struct client_config *next, bool resolved_now)
-{
-        char *host = strdup(cfg->host);
 
+
+/* A reload. The timers and the id apply at once. The server's address is
+ * looked up again only when the reload names another (and then in the
+ * background, for a name: a reload must not wait for DNS); until it is
+ * found the client goes on with the old one. */
+int client_daemon_reconfigure(struct client_daemon *d, const struct config *cfg)
+{
+        bool same = strcmp(cfg->host, d->host) == 0 && (uint16_t)cfg->port == d->port && cfg->family == d->family;
+        struct client_config next = d->cfg;
+        char *host;
+
+        fill_config(&next, cfg);
+        d->cfg = next;
+        if (d->started)
+                client_reconfigure(&d->core, &d->cfg);
+        if (same)
+                return 0;
+        if (is_address(cfg->host) && udp_resolve(cfg->host, (uint16_t)cfg->port, false, cfg->family, &next.server,
+                                                 d->resolve_err, sizeof(d->resolve_err)) < 0) {
+                log_printf(LOG_LEVEL_ERROR, "Reload: --host %s: %s; keeping the old server", cfg->host, d->resolve_err);
+                return -EADDRNOTAVAIL;
+        }
+        host = strdup(cfg->host);
         if (!host)
                 return -ENOMEM;
         free(d->host);
         d->host = host;
         d->port = (uint16_t)cfg->port;
         d->family = cfg->family;
-        d->cfg = *next;
-        if (!resolved_now)
-                return resolve_later(d);
-        resolver_free(d->resolver);
-        d->resolver = NULL;
-        resolved(d, &next->server);
-        return 0;
-}
-
-int client_daemon_reconfigure(struct client_daemon *d, const struct config *cfg)
-{
-        struct client_config next;
-        char err[256];
-        bool moved;
-        int r;
-
-        r = make_config(&next, cfg, err, sizeof(err));
-        if (!d->started)
-                return reconfigure_unstarted(d, cfg, &next, r == 0);
-        if (r < 0) {
-                log_printf(LOG_LEVEL_ERROR, "Reload: --host %s: %s; keeping the old settings", cfg->host, err);
-                return -EADDRNOTAVAIL;
+        if (is_address(cfg->host)) {
+                resolved(d, &next.server);
+                return 0;
         }
-        moved = !addr_equal(&next.server, &d->cfg.server);
-        if (moved) {
-                r = daemon_socket(&d->daemon, &next.server, false);
-                if (r < 0) {
-                        log_printf(LOG_LEVEL_ERROR, "Reload: cannot open a UDP socket: %s; keeping the old settings",
-                                   strerror(-r));
-                        return r;
-                }
-        }
-        d->cfg = next;
-        client_reconfigure(&d->core, &d->cfg);
-        if (moved)
-                log_start(d);
-        return 0;
+        log_printf(LOG_LEVEL_INFO, "Reload: looking up %s in the background", cfg->host);
+        return resolve_later(d);
 }
 
 void client_daemon_free(struct client_daemon *d)

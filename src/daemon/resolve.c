@@ -98,18 +98,18 @@ struct resolver *resolver_new(struct event_base *base, const char *host, uint16_
 
 void resolver_free(struct resolver *r)
 {
-        struct gaicb *list[1];
-
         if (!r)
                 return;
-        list[0] = &r->req;
-        if (r->pending && gai_cancel(&r->req) == EAI_NOTCANCELED)
-                while (gai_error(&r->req) == EAI_INPROGRESS)
-                        gai_suspend((const struct gaicb *const *)list, 1, NULL);
-        if (r->pending && r->req.ar_result)
-                freeaddrinfo(r->req.ar_result);
         if (r->timer)
                 event_free(r->timer);
+        r->timer = NULL;
+        /* A lookup glibc cannot cancel still writes into the request: it is
+         * left to glibc (a few hundred bytes, once in a long while) rather
+         * than waited for, which could hold the loop for a DNS timeout. */
+        if (r->pending && gai_cancel(&r->req) == EAI_NOTCANCELED && gai_error(&r->req) == EAI_INPROGRESS)
+                return;
+        if (r->pending && r->req.ar_result)
+                freeaddrinfo(r->req.ar_result);
         free(r->host);
         free(r);
 }
