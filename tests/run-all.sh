@@ -38,7 +38,8 @@ fi
 if command -v valgrind >/dev/null; then
         step "3. integration suite under valgrind memcheck"
         UDP_CANARY_WRAPPER="valgrind -q --error-exitcode=97 --leak-check=full \
---errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect" \
+--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+--suppressions=$PWD/tests/valgrind.supp" \
                 run meson test -C build-test --print-errorlogs --suite integration --timeout-multiplier 4
 else
         step "3. SKIP: valgrind is missing"
