@@ -25,7 +25,7 @@ struct server_config {
 struct server_stats {
         uint64_t rx, tx, invalid, replays, evicted;
         uint64_t rebinds, lost, duplicates, silences;
-        uint64_t rx_type[3], tx_type[3]; /* by enum message_type */
+        uint64_t rx_type[MESSAGE_TYPES], tx_type[MESSAGE_TYPES]; /* by enum message_type */
         /* the latest rebinding, for the status line */
         char rebind_id[MESSAGE_ID_MAX + 1];
         size_t rebind_id_len;

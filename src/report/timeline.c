@@ -219,6 +219,8 @@ int timeline_add(struct timeline *tl, unsigned log, const struct logline *l)
                 tl->socket_drops += l->dropped;
         if (l->kind != LOGLINE_TX && l->kind != LOGLINE_RX)
                 return 0;
+        if (l->msg.type == MESSAGE_PROBE || l->msg.type == MESSAGE_PROBE_RESPONSE)
+                return 0; /* probes travel on flows of their own, not the canary's */
         c = client_get(tl, &l->msg);
         if (!c) {
                 tl->ignored_clients++;
