@@ -35,6 +35,7 @@ enum event_kind {
         EVENT_UNANSWERED,   /* client: a handshake unanswered, retried */
         EVENT_OUTAGE_START, /* client: the first retry of a stretch (duration: since the first init) */
         EVENT_OUTAGE_END,   /* client: an answer after retries (duration: the outage) */
+        EVENT_PROBE_REFUSED, /* server: probes refused (lost: how many; refusal, msg: the latest) */
 };
 
 /* Why an EVENT_IGNORED message was ignored. */
@@ -58,6 +59,7 @@ struct core_event {
         uint64_t lost;         /* EVENT_LOSS */
         uint64_t duration_us;  /* EVENT_SILENT, EVENT_BACK, EVENT_OUTAGE_* */
         uint64_t rtt_us;       /* EVENT_RX of an answered handshake_response, EVENT_OUTAGE_END */
+        const char *refusal;   /* EVENT_PROBE_REFUSED: why the latest was refused */
 };
 
 #define ACTIONS_MAX_EVENTS 8

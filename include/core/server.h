@@ -13,6 +13,7 @@
 
 #include "core/actions.h"
 #include "core/peers.h"
+#include "core/probes.h"
 
 #define SERVER_DEFAULT_MAX_CLIENTS 65536
 
@@ -20,6 +21,7 @@ struct server_config {
         size_t max_clients;
         uint64_t keepalive_interval_us; /* what clients use: silence is two of them */
         unsigned keepalive_count;       /* keepalives per handshake: the rest were lost */
+        struct probes_config probes;    /* max_clients is taken from above */
 };
 
 struct server_stats {
@@ -40,6 +42,7 @@ struct server {
         struct server_config cfg;
         struct peers peers;
         struct server_stats stats;
+        struct probes probes; /* answers to NAT timeout probes, waiting */
         uint64_t state_changes; /* highest ids changed: the state file is behind */
 };
 
@@ -50,7 +53,8 @@ void server_free(struct server *s);
  * the ones heard from least recently at once; returns how many. */
 size_t server_reconfigure(struct server *s, const struct server_config *cfg);
 
-/* A datagram from `from`, as the shell opened it. */
+/* A datagram from `from`, as the shell opened it. out->wake_us, when not
+ * 0, is when server_probe_timer has work (a probe was queued). */
 void server_receive(struct server *s, uint64_t now_us, const struct addr *from, const struct opened *in,
                     struct actions *out);
 
@@ -63,6 +67,11 @@ void server_handle_message(struct server *s, uint64_t now_us, const struct addr 
 /* The timer: declares clients silent. Call it at out->wake_us (first at
  * start); it returns the next time in out->wake_us. */
 void server_timer(struct server *s, uint64_t now_us, struct actions *out);
+
+/* The probes' timer: sends the answers due. Call it at the out->wake_us of
+ * server_receive or of its last call; it returns the next in out->wake_us
+ * (0: none). */
+void server_probe_timer(struct server *s, uint64_t now_us, struct actions *out);
 
 /* The one-line status for systemd: clients, packets, the last one seen. */
 void server_status(const struct server *s, char *buf, size_t cap);

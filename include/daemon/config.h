@@ -33,6 +33,8 @@ struct config {
         uint64_t keepalive_interval_us, handshake_timeout_us;
         unsigned keepalive_count;
         size_t max_clients;
+        uint64_t probe_max_delay_us; /* server: longest probe delay answered */
+        size_t probe_max_pending;    /* server: probe answers waiting, at most; 0: none */
         uint32_t set; /* which options have a value (bit per option) */
 };
 

@@ -1,5 +1,6 @@
 /* server: the server's protocol state machine (see server.h). */
 #include "core/server.h"
+#include "server-probes.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -11,12 +12,13 @@ int server_init(struct server *s, const struct server_config *cfg)
         s->cfg = *cfg;
         s->stats = (struct server_stats){ 0 };
         s->state_changes = 0;
-        return peers_init(&s->peers, cfg->max_clients);
+        return peers_init(&s->peers, cfg->max_clients) < 0 || server_probes_init(s) < 0 ? -ENOMEM : 0;
 }
 
 void server_free(struct server *s)
 {
         peers_free(&s->peers);
+        probes_free(&s->probes);
 }
 
 size_t server_reconfigure(struct server *s, const struct server_config *cfg)
@@ -25,6 +27,7 @@ size_t server_reconfigure(struct server *s, const struct server_config *cfg)
 
         s->cfg = *cfg;
         s->peers.max = cfg->max_clients;
+        server_probes_reconfigure(s);
         while (s->peers.count > s->peers.max && s->peers.oldest) {
                 peers_remove(&s->peers, s->peers.oldest);
                 forgotten++;
@@ -206,6 +209,12 @@ void server_handle_message(struct server *s, uint64_t now_us, const struct addr 
         memcpy(s->stats.last_id, m->id, m->id_len + 1);
         s->stats.last_id_len = m->id_len;
 
+        if (m->type == MESSAGE_PROBE || m->type == MESSAGE_PROBE_RESPONSE) {
+                /* its own flow, from another port: not the client's address */
+                if (m->type == MESSAGE_PROBE)
+                        server_probe_receive(s, now_us, from, m, out);
+                return;
+        }
         p = lookup(s, now_us, m, out);
         if (!p)
                 return;

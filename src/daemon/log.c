@@ -292,6 +292,7 @@ static const char *const event_names[] = {
         [EVENT_UNANSWERED] = "unanswered",
         [EVENT_OUTAGE_START] = "outage_start",
         [EVENT_OUTAGE_END] = "outage_end",
+        [EVENT_PROBE_REFUSED] = "probe_refused",
 };
 
 /* MESSAGE_IDs of the events that mean something (see the catalog). */
@@ -307,6 +308,7 @@ static const char *const event_message_ids[] = {
         [EVENT_OUTAGE_START] = "4ae4e53b334647fda4bf56088b725a0c",
         [EVENT_OUTAGE_END] = "57f0d727c10d4dec9cccc16d61fc26e7",
         [EVENT_IGNORED] = "107c9bd74b8445ecabae20c510235b40", /* a late response */
+        [EVENT_PROBE_REFUSED] = NULL, /* sized to every kind: looked up by kind */
 };
 
 /* The event's name in CANARY_EVENT: an ignored stale response is "late". */
