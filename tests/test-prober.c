@@ -214,6 +214,17 @@ static void test_beyond(void)
         prober_bracket_text(&p.kinds[PROBER_ESTABLISHED], line, sizeof(line));
         CHECK_STR(line, "more than 300 s");
         check_contains(&p, PROBER_FRESH, 50, 5);
+        CHECK_INT(prober_keepalive_below_s(&p), p.kinds[PROBER_FRESH].lower_s);
+
+        /* both longer than tried: no advice from a bound not found */
+        static struct model none = { .fresh_s = 5000, .established_s = 5000, .rtt_us = 1000 };
+
+        cfg.max_delay_s = 20;
+        run(&p, &cfg, &none);
+        CHECK_INT(prober_keepalive_below_s(&p), 0);
+        prober_verdict(&p, line, sizeof(line));
+        CHECK_STR(line, "the NAT keeps an idle UDP mapping more than 20 s (fresh), more than 20 s (established): "
+                        "no timeout found below the longest idle tried");
 }
 
 /* The time bound holds even when it leaves the brackets wide. */

@@ -124,6 +124,7 @@ void prober_verdict(const struct prober *p, char *buf, size_t cap);
 /* The progress line for a terminal: trials waiting, time, brackets. */
 void prober_progress(const struct prober *p, uint64_t now_us, char *buf, size_t cap);
 
-/* The shortest lower bound of the two kinds, or 0 when neither has one:
- * a PersistentKeepalive below it keeps the mapping alive. */
+/* The shortest lower bound of the two kinds' timeouts that were found
+ * (a kind longer than every delay tried has none), or 0: a
+ * PersistentKeepalive below it keeps the mapping alive. */
 uint64_t prober_keepalive_below_s(const struct prober *p);

@@ -201,13 +201,13 @@ static void prune(struct prober *p, struct prober_out *out)
         }
 }
 
-/* Nothing answered yet, and a round of each kind has failed even at the
- * short delays: nothing gets through, and the long trials need not be
- * waited for. */
-static bool hopeless(const struct prober *p, unsigned parallel)
+/* Nothing answered yet, a fresh trial silent and two established ones
+ * void (six delay-0 probes unanswered): nothing gets through, and the long
+ * trials need not be waited for. */
+static bool hopeless(const struct prober *p)
 {
-        return p->answers == 0 && p->kinds[PROBER_FRESH].silent_trials >= parallel &&
-               p->kinds[PROBER_ESTABLISHED].voids >= parallel;
+        return p->answers == 0 && p->kinds[PROBER_FRESH].silent_trials >= 1 &&
+               p->kinds[PROBER_ESTABLISHED].voids >= 2;
 }
 
 /* New trials where there is room; a kind with nothing under way and
@@ -217,7 +217,7 @@ static void schedule(struct prober *p, uint64_t now_us, struct prober_out *out)
         unsigned parallel = p->cfg.parallel < PROBER_MAX_PARALLEL ? p->cfg.parallel : PROBER_MAX_PARALLEL;
 
         prune(p, out);
-        if (hopeless(p, parallel)) {
+        if (hopeless(p)) {
                 for (unsigned slot = 0; slot < PROBER_MAX_TRIALS; slot++)
                         if (p->trials[slot].active)
                                 end_trial(p, slot, out);
@@ -342,7 +342,8 @@ uint64_t prober_keepalive_below_s(const struct prober *p)
 
         for (unsigned k = 0; k < PROBER_KINDS; k++) {
                 const struct prober_bracket *b = &p->kinds[k];
-                uint64_t v = b->has_lower ? b->lower_s : b->has_upper && b->answered ? b->upper_s : 0;
+                /* a timeout longer than all tried is no limit */
+                uint64_t v = !b->has_upper || !b->answered ? 0 : b->has_lower ? b->lower_s : b->upper_s;
 
                 if (v && (!best || v < best))
                         best = v;
@@ -364,8 +365,12 @@ void prober_verdict(const struct prober *p, char *buf, size_t cap)
         for (unsigned k = 0; k < PROBER_KINDS; k++)
                 prober_bracket_text(&p->kinds[k], kinds[k], sizeof(kinds[k]));
         n = snprintf(buf, cap, "the NAT keeps an idle UDP mapping %s (fresh), %s (established)", kinds[0], kinds[1]);
-        if (below && n > 0 && (size_t)n < cap)
+        if (n < 0 || (size_t)n >= cap)
+                return;
+        if (below)
                 snprintf(buf + n, cap - (size_t)n, ": keep PersistentKeepalive below %" PRIu64 " s", below);
+        else if (p->kinds[PROBER_FRESH].has_lower || p->kinds[PROBER_ESTABLISHED].has_lower)
+                snprintf(buf + n, cap - (size_t)n, ": no timeout found below the longest idle tried");
 }
 
 void prober_progress(const struct prober *p, uint64_t now_us, char *buf, size_t cap)

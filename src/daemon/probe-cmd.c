@@ -1,0 +1,464 @@
+/* probe-cmd: `udp-canary probe` (see probe-cmd.h). The trial logic is the
+ * core's (core/prober); this file opens and closes the trials' sockets,
+ * seals and opens the probes, keeps time and writes. */
+#include "daemon/probe-cmd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "core/duration.h"
+#include "core/logtext.h"
+#include "core/prober.h"
+#include "core/seal.h"
+#include "core/unicode.h"
+#include "daemon/daemon.h"
+#include "daemon/fileio.h"
+#include "daemon/key.h"
+#include "daemon/log.h"
+#include "daemon/udp.h"
+
+static const char usage[] =
+        "usage: udp-canary probe --id ID --host HOST [--port PORT] (--key-file FILE | --key KEY)\n"
+        "                        [--max-delay S] [--resolution S] [--time-bound S] [--json] [--log FILE]\n"
+        "\n"
+        "Measures how long the NAT in front of this machine keeps an idle UDP mapping,\n"
+        "fresh (one packet out, then silence) and established (after exchanges both\n"
+        "ways), by asking the server (udp-canary --server) to answer probes after a\n"
+        "delay. Each trial uses a socket of its own, so a running client is untouched.\n"
+        "  --id ID           the client id (probes count per id on the server)\n"
+        "  --host HOST       the server; --port PORT its port (default 43210)\n"
+        "  --key-file FILE   the key (or --key KEY)\n"
+        "  --max-delay S     the longest idle tried (default 600)\n"
+        "  --resolution S    narrow the bounds to S seconds or 10%, whichever is larger\n"
+        "                    (default 5)\n"
+        "  --time-bound S    no trial ends later than this after the start (default 900)\n"
+        "  --json            write the result as JSON\n"
+        "  --log FILE        append every packet to FILE, as the daemons log them\n"
+        "Exit status: 0 a verdict, 1 the system refused, 2 bad input, 3 no probe was\n"
+        "answered (a server that does not answer probes, or nothing gets through).\n";
+
+struct probe_opts {
+        const char *id, *host, *key, *key_file, *log;
+        long port;
+        bool json;
+        struct prober_config cfg;
+};
+
+/* One run: the loop, a socket per trial slot, the core. */
+struct probe_run {
+        const struct probe_opts *o;
+        struct event_base *base;
+        struct event *timer, *ticker;
+        int fd[PROBER_MAX_TRIALS];
+        struct event *ev[PROBER_MAX_TRIALS];
+        struct seal_key *key;
+        struct seal_ivs ivs;
+        struct addr server;
+        struct prober core;
+        int log_fd;
+        bool tty;
+        int err; /* a socket that could not be opened: the run stops */
+};
+
+static int parse_seconds(const char *v, uint64_t *s)
+{
+        uint64_t us;
+
+        if (duration_parse(v, &us) < 0 || us < 1000000)
+                return -EINVAL;
+        *s = us / 1000000;
+        return 0;
+}
+
+static int parse_opts(struct probe_opts *o, int argc, char **argv)
+{
+        static const struct option longopts[] = {
+                { "id", required_argument, NULL, 'i' },        { "host", required_argument, NULL, 'H' },
+                { "port", required_argument, NULL, 'p' },      { "key", required_argument, NULL, 'k' },
+                { "key-file", required_argument, NULL, 'K' },  { "log", required_argument, NULL, 'l' },
+                { "max-delay", required_argument, NULL, 'm' }, { "resolution", required_argument, NULL, 'r' },
+                { "time-bound", required_argument, NULL, 't' }, { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },            { 0 },
+        };
+        uint64_t bound_s = PROBER_DEFAULT_TIME_BOUND_US / 1000000;
+        char *end;
+        int c;
+
+        o->port = 43210;
+        prober_config_default(&o->cfg);
+        opterr = 0;
+        optind = 0;
+        while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+                int r = 0;
+
+                switch (c) {
+                case 'i': o->id = optarg; break;
+                case 'H': o->host = optarg; break;
+                case 'k': o->key = optarg; break;
+                case 'K': o->key_file = optarg; break;
+                case 'l': o->log = optarg; break;
+                case 'j': o->json = true; break;
+                case 'h': fputs(usage, stdout); return 1;
+                case 'm': r = parse_seconds(optarg, &o->cfg.max_delay_s); break;
+                case 'r': r = parse_seconds(optarg, &o->cfg.resolution_s); break;
+                case 't': r = parse_seconds(optarg, &bound_s); break;
+                case 'p':
+                        errno = 0;
+                        o->port = strtol(optarg, &end, 10);
+                        r = errno || *end || o->port < 1 || o->port > 65535 ? -EINVAL : 0;
+                        break;
+                default:
+                        fprintf(stderr, "udp-canary probe: unknown option or missing value: '%s'\n%s",
+                                argv[optind - 1], usage);
+                        return -EINVAL;
+                }
+                if (r < 0) {
+                        fprintf(stderr, "udp-canary probe: --%s: bad value '%s'\n", argv[optind - 1] + 2, optarg);
+                        return -EINVAL;
+                }
+        }
+        o->cfg.time_bound_us = bound_s * 1000000;
+        if (optind < argc || !o->id || !o->host || (!o->key) == (!o->key_file)) {
+                fprintf(stderr, "udp-canary probe: needs --id, --host and one of --key-file, --key\n%s", usage);
+                return -EINVAL;
+        }
+        if (strlen(o->id) > MESSAGE_ID_MAX || !unicode_utf8_valid((const uint8_t *)o->id, strlen(o->id))) {
+                fprintf(stderr, "udp-canary probe: --id: not UTF-8 text of up to %d bytes\n", MESSAGE_ID_MAX);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* A packet's line, as the daemons write it, appended to --log. */
+static void log_packet(struct probe_run *run, enum event_kind kind, const struct message *m)
+{
+        char line[LOG_LINE_MAX + 64], body[LOG_LINE_MAX];
+        struct core_event ev = { .kind = kind, .peer = run->server, .has_msg = true, .msg = *m };
+        enum log_level level;
+        struct timespec ts;
+        ssize_t p, n;
+
+        if (run->log_fd < 0)
+                return;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        n = logtext_format_event(&ev, body, sizeof(body), &level);
+        p = log_format_prefix(&ts, level, line, sizeof(line));
+        if (n < 0 || p < 0 || (size_t)(p + n) + 1 > sizeof(line))
+                return;
+        memcpy(line + p, body, (size_t)n);
+        line[p + n] = '\n';
+        (void)fileio_write_all(run->log_fd, line, (size_t)(p + n) + 1);
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg);
+
+static int open_slot(struct probe_run *run, unsigned slot)
+{
+        int fd = udp_open(&run->server, false);
+
+        if (fd < 0)
+                return fd;
+        /* connected: only the server's datagrams come in */
+        if (connect(fd, &run->server.sa, run->server.len) < 0) {
+                int r = -errno;
+
+                close(fd);
+                return r;
+        }
+        run->ev[slot] = event_new(run->base, fd, EV_READ | EV_PERSIST, on_read, run);
+        if (!run->ev[slot] || event_add(run->ev[slot], NULL) < 0) {
+                if (run->ev[slot])
+                        event_free(run->ev[slot]);
+                run->ev[slot] = NULL;
+                close(fd);
+                return -ENOMEM;
+        }
+        run->fd[slot] = fd;
+        return 0;
+}
+
+static void close_slot(struct probe_run *run, unsigned slot)
+{
+        if (run->ev[slot])
+                event_free(run->ev[slot]);
+        if (run->fd[slot] >= 0)
+                close(run->fd[slot]);
+        run->ev[slot] = NULL;
+        run->fd[slot] = -1;
+}
+
+static int send_probe(struct probe_run *run, unsigned slot, uint64_t id, uint64_t delay_s)
+{
+        uint8_t iv[SEAL_IV_LEN], packet[SEAL_MAX_PACKET];
+        char text[MESSAGE_TEXT_MAX];
+        struct message m;
+        ssize_t n;
+        int len, r;
+
+        r = message_init(&m, MESSAGE_PROBE, run->o->id, strlen(run->o->id), id, delay_s);
+        if (r < 0)
+                return r;
+        n = message_to_json(&m, text, sizeof(text));
+        if (n < 0)
+                return (int)n;
+        seal_ivs_next(&run->ivs, iv);
+        len = seal_seal(run->key, iv, (const uint8_t *)text, (size_t)n, packet, sizeof(packet));
+        if (len < 0)
+                return len;
+        log_packet(run, EVENT_TX, &m);
+        /* a send that fails is a lost packet: the trial sees a silence */
+        return send(run->fd[slot], packet, (size_t)len, 0) < 0 ? -errno : 0;
+}
+
+static void progress(struct probe_run *run)
+{
+        char line[256];
+
+        if (!run->tty)
+                return;
+        prober_progress(&run->core, daemon_now_us(), line, sizeof(line));
+        fprintf(stderr, "\r\033[Kprobe: %s", line);
+        fflush(stderr);
+}
+
+/* Carries out what the core asked: sockets closed and opened, probes
+ * sent, the timer set; the loop ends when the run is over. */
+static void perform(struct probe_run *run, const struct prober_out *out)
+{
+        for (size_t i = 0; i < out->n_close; i++)
+                close_slot(run, out->close[i]);
+        for (size_t i = 0; i < out->n_send; i++) {
+                unsigned slot = out->send[i].slot;
+                int r = 0;
+
+                if (out->send[i].new_socket) {
+                        close_slot(run, slot);
+                        r = open_slot(run, slot);
+                }
+                if (r < 0) {
+                        run->err = r;
+                        event_base_loopbreak(run->base);
+                        return;
+                }
+                (void)send_probe(run, slot, out->send[i].id, out->send[i].delay_s);
+        }
+        if (out->wake_us)
+                daemon_timer_at(run->timer, out->wake_us);
+        else
+                event_base_loopbreak(run->base);
+        progress(run);
+}
+
+static unsigned slot_of(const struct probe_run *run, int fd)
+{
+        for (unsigned slot = 0; slot < PROBER_MAX_TRIALS; slot++)
+                if (run->fd[slot] == fd)
+                        return slot;
+        return PROBER_MAX_TRIALS;
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+        struct probe_run *run = arg;
+        uint8_t buf[SEAL_MAX_PACKET + 1];
+        unsigned slot = slot_of(run, fd);
+
+        if (slot == PROBER_MAX_TRIALS)
+                return;
+        for (;;) {
+                struct prober_out out;
+                struct message m;
+                const char *why;
+                ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+                if (n < 0 && errno == ECONNREFUSED)
+                        continue; /* an ICMP error: a lost packet */
+                if (n < 0)
+                        return; /* EAGAIN: all read */
+                if (seal_open_message(run->key, buf, (size_t)n, &m, &why) < 0)
+                        continue;
+                log_packet(run, EVENT_RX, &m);
+                if (prober_receive(&run->core, daemon_now_us(), slot, &m, &out))
+                        perform(run, &out);
+                if (run->fd[slot] != fd)
+                        return; /* the trial ended: its socket is closed */
+        }
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+        struct probe_run *run = arg;
+        struct prober_out out;
+
+        prober_timer(&run->core, daemon_now_us(), &out);
+        perform(run, &out);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+        progress(arg);
+}
+
+static json_t *bracket_json(const struct prober_bracket *b)
+{
+        char text[64];
+
+        prober_bracket_text(b, text, sizeof(text));
+        return json_pack("{s:o, s:o, s:b, s:i, s:i, s:s}", "lower",
+                         b->has_lower ? json_integer((json_int_t)b->lower_s) : json_null(), "upper",
+                         b->has_upper ? json_integer((json_int_t)b->upper_s) : json_null(), "answered", b->answered,
+                         "trials_answered", (json_int_t)b->answered_trials, "trials_silent",
+                         (json_int_t)b->silent_trials, "text", text);
+}
+
+static int write_json(const struct probe_run *run, uint64_t elapsed_us, const char *verdict)
+{
+        uint64_t below = prober_keepalive_below_s(&run->core);
+        json_t *root = json_pack("{s:i, s:o, s:o, s:o, s:i, s:f, s:s, s:s}", "version", 1, "fresh",
+                                 bracket_json(&run->core.kinds[PROBER_FRESH]), "established",
+                                 bracket_json(&run->core.kinds[PROBER_ESTABLISHED]), "keepalive_below",
+                                 below ? json_integer((json_int_t)below) : json_null(), "answers",
+                                 (json_int_t)run->core.answers, "elapsed_seconds", (double)elapsed_us / 1e6,
+                                 "verdict", verdict, "external_port",
+                                 "seen by the server only: its log's RX lines of the probes");
+        int r = root && json_dumpf(root, stdout, JSON_INDENT(2)) == 0 ? 0 : -ENOMEM;
+
+        json_decref(root);
+        if (r == 0)
+                fputc('\n', stdout);
+        return r;
+}
+
+/* The key from --key or --key-file, into sodium-locked memory. */
+static int load_key(const struct probe_opts *o, struct seal_key **out)
+{
+        uint8_t key[KEY_LEN];
+        int r = o->key ? key_decode(o->key, key) : key_read_file(o->key_file, true, key);
+
+        if (r < 0) {
+                fprintf(stderr, "udp-canary probe: %s: %s\n", o->key ? "--key" : o->key_file,
+                        r == -EPERM ? "readable by group or others; make it private (chmod 600)"
+                                    : r == -EINVAL || r == -EMSGSIZE ? "not a key" : strerror(-r));
+                return r;
+        }
+        *out = sodium_malloc(sizeof(**out));
+        r = *out ? seal_key_init(*out, key, AES128_IMPL_AUTO) : -ENOMEM;
+        sodium_memzero(key, sizeof(key));
+        return r;
+}
+
+static int setup(struct probe_run *run)
+{
+        char err[256];
+        const struct probe_opts *o = run->o;
+
+        if (load_key(o, &run->key) < 0)
+                return 2;
+        if (udp_resolve(o->host, (uint16_t)o->port, false, &run->server, err, sizeof(err)) < 0) {
+                fprintf(stderr, "udp-canary probe: --host %s: %s\n", o->host, err);
+                return 2;
+        }
+        if (o->log) {
+                run->log_fd = open(o->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+                if (run->log_fd < 0) {
+                        fprintf(stderr, "udp-canary probe: cannot open %s: %s\n", o->log, strerror(errno));
+                        return 1;
+                }
+        }
+        run->base = event_base_new();
+        run->timer = run->base ? evtimer_new(run->base, on_timer, run) : NULL;
+        run->ticker = run->base ? event_new(run->base, -1, EV_PERSIST, on_tick, run) : NULL;
+        if (!run->timer || !run->ticker) {
+                fprintf(stderr, "udp-canary probe: cannot set up the event loop\n");
+                return 1;
+        }
+        return 0;
+}
+
+static void teardown(struct probe_run *run)
+{
+        for (unsigned slot = 0; slot < PROBER_MAX_TRIALS; slot++)
+                close_slot(run, slot);
+        if (run->timer)
+                event_free(run->timer);
+        if (run->ticker)
+                event_free(run->ticker);
+        if (run->base)
+                event_base_free(run->base);
+        if (run->key) {
+                seal_key_wipe(run->key);
+                sodium_free(run->key);
+        }
+        if (run->log_fd >= 0)
+                close(run->log_fd);
+}
+
+/* Probe ids above any this client id used before: microseconds of the
+ * wall clock, as a run sends far fewer probes than a microsecond each. */
+static uint64_t first_id(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static int run_probe(struct probe_run *run, struct probe_opts *o)
+{
+        struct timeval second = { .tv_sec = 1 };
+        char verdict[512];
+        struct prober_out out;
+        uint64_t start = daemon_now_us(), elapsed;
+
+        o->cfg.first_id = first_id();
+        if (run->tty)
+                event_add(run->ticker, &second);
+        prober_start(&run->core, &o->cfg, start, &out);
+        perform(run, &out);
+        event_base_dispatch(run->base);
+        if (run->tty)
+                fputs("\r\033[K", stderr);
+        if (run->err < 0) {
+                fprintf(stderr, "udp-canary probe: cannot open a UDP socket: %s\n", strerror(-run->err));
+                return 1;
+        }
+        elapsed = daemon_now_us() - start;
+        prober_verdict(&run->core, verdict, sizeof(verdict));
+        if (o->json)
+                write_json(run, elapsed, verdict);
+        else
+                printf("%s\n", verdict);
+        if (fflush(stdout) != 0)
+                return 1;
+        return run->core.answers ? 0 : PROBE_EXIT_NO_ANSWER;
+}
+
+int probe_main(int argc, char **argv)
+{
+        struct probe_opts o = { 0 };
+        struct probe_run run = { .o = &o, .log_fd = -1 };
+        int r = parse_opts(&o, argc, argv);
+
+        if (r != 0)
+                return r > 0 ? 0 : 2;
+        for (unsigned slot = 0; slot < PROBER_MAX_TRIALS; slot++)
+                run.fd[slot] = -1;
+        run.tty = isatty(STDERR_FILENO) == 1;
+        r = setup(&run);
+        if (r == 0)
+                r = run_probe(&run, &o);
+        teardown(&run);
+        return r;
+}
