@@ -1,6 +1,6 @@
 /* probe-cmd: `udp-canary probe` (see probe-cmd.h). The trial logic is the
- * core's (core/prober); this file opens and closes the trials' sockets,
- * seals and opens the probes, keeps time and writes. */
+ * core's (core/prober), its I/O the runner's (daemon/probe-runner); this
+ * file reads the options and the key, and writes. */
 #include "daemon/probe-cmd.h"
 
 #include <errno.h>
@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +26,7 @@
 #include "daemon/fileio.h"
 #include "daemon/key.h"
 #include "daemon/log.h"
+#include "daemon/probe-runner.h"
 #include "daemon/udp.h"
 
 static const char usage[] =
@@ -56,20 +56,17 @@ struct probe_opts {
         struct prober_config cfg;
 };
 
-/* One run: the loop, a socket per trial slot, the core. */
+/* One run of the command: the loop, the runner, what it writes. */
 struct probe_run {
         const struct probe_opts *o;
         struct event_base *base;
-        struct event *timer, *ticker;
-        int fd[PROBER_MAX_TRIALS];
-        struct event *ev[PROBER_MAX_TRIALS];
+        struct event *ticker;
+        struct probe_runner *runner;
         struct seal_key *key;
-        struct seal_ivs ivs;
         struct addr server;
-        struct prober core;
         int log_fd;
-        bool tty;
-        int err; /* a socket that could not be opened: the run stops */
+        bool tty, over;
+        int err; /* a socket that could not be opened */
 };
 
 static int parse_seconds(const char *v, uint64_t *s)
@@ -162,153 +159,49 @@ static void log_packet(struct probe_run *run, enum event_kind kind, const struct
         (void)fileio_write_all(run->log_fd, line, (size_t)(p + n) + 1);
 }
 
-static void on_read(evutil_socket_t fd, short what, void *arg);
-
-static int open_slot(struct probe_run *run, unsigned slot)
+static void on_packet(void *arg, enum event_kind kind, const struct message *m, const struct addr *peer)
 {
-        int fd = udp_open(&run->server, false);
-
-        if (fd < 0)
-                return fd;
-        /* connected: only the server's datagrams come in */
-        if (connect(fd, &run->server.sa, run->server.len) < 0) {
-                int r = -errno;
-
-                close(fd);
-                return r;
-        }
-        run->ev[slot] = event_new(run->base, fd, EV_READ | EV_PERSIST, on_read, run);
-        if (!run->ev[slot] || event_add(run->ev[slot], NULL) < 0) {
-                if (run->ev[slot])
-                        event_free(run->ev[slot]);
-                run->ev[slot] = NULL;
-                close(fd);
-                return -ENOMEM;
-        }
-        run->fd[slot] = fd;
-        return 0;
+        log_packet(arg, kind, m);
 }
 
-static void close_slot(struct probe_run *run, unsigned slot)
-{
-        if (run->ev[slot])
-                event_free(run->ev[slot]);
-        if (run->fd[slot] >= 0)
-                close(run->fd[slot]);
-        run->ev[slot] = NULL;
-        run->fd[slot] = -1;
-}
-
-static int send_probe(struct probe_run *run, unsigned slot, uint64_t id, uint64_t delay_s)
-{
-        uint8_t iv[SEAL_IV_LEN], packet[SEAL_MAX_PACKET];
-        char text[MESSAGE_TEXT_MAX];
-        struct message m;
-        ssize_t n;
-        int len, r;
-
-        r = message_init(&m, MESSAGE_PROBE, run->o->id, strlen(run->o->id), id, delay_s);
-        if (r < 0)
-                return r;
-        n = message_to_json(&m, text, sizeof(text));
-        if (n < 0)
-                return (int)n;
-        seal_ivs_next(&run->ivs, iv);
-        len = seal_seal(run->key, iv, (const uint8_t *)text, (size_t)n, packet, sizeof(packet));
-        if (len < 0)
-                return len;
-        log_packet(run, EVENT_TX, &m);
-        /* a send that fails is a lost packet: the trial sees a silence */
-        return send(run->fd[slot], packet, (size_t)len, 0) < 0 ? -errno : 0;
-}
-
-static void progress(struct probe_run *run)
+static void progress(struct probe_run *run, const struct prober *core)
 {
         char line[256];
 
         if (!run->tty)
                 return;
-        prober_progress(&run->core, daemon_now_us(), line, sizeof(line));
+        prober_progress(core, daemon_now_us(), line, sizeof(line));
         fprintf(stderr, "\r\033[Kprobe: %s", line);
         fflush(stderr);
 }
 
-/* Carries out what the core asked: sockets closed and opened, probes
- * sent, the timer set; the loop ends when the run is over. */
-static void perform(struct probe_run *run, const struct prober_out *out)
+static void on_progress(void *arg, const struct prober *core)
 {
-        for (size_t i = 0; i < out->n_close; i++)
-                close_slot(run, out->close[i]);
-        for (size_t i = 0; i < out->n_send; i++) {
-                unsigned slot = out->send[i].slot;
-                int r = 0;
-
-                if (out->send[i].new_socket) {
-                        close_slot(run, slot);
-                        r = open_slot(run, slot);
-                }
-                if (r < 0) {
-                        run->err = r;
-                        event_base_loopbreak(run->base);
-                        return;
-                }
-                (void)send_probe(run, slot, out->send[i].id, out->send[i].delay_s);
-        }
-        if (out->wake_us)
-                daemon_timer_at(run->timer, out->wake_us);
-        else
-                event_base_loopbreak(run->base);
-        progress(run);
+        progress(arg, core);
 }
 
-static unsigned slot_of(const struct probe_run *run, int fd)
-{
-        for (unsigned slot = 0; slot < PROBER_MAX_TRIALS; slot++)
-                if (run->fd[slot] == fd)
-                        return slot;
-        return PROBER_MAX_TRIALS;
-}
-
-static void on_read(evutil_socket_t fd, short what, void *arg)
+static void on_done(void *arg, const struct prober *core, int err)
 {
         struct probe_run *run = arg;
-        uint8_t buf[SEAL_MAX_PACKET + 1];
-        unsigned slot = slot_of(run, fd);
 
-        if (slot == PROBER_MAX_TRIALS)
-                return;
-        for (;;) {
-                struct prober_out out;
-                struct message m;
-                const char *why;
-                ssize_t n = recv(fd, buf, sizeof(buf), 0);
-
-                if (n < 0 && errno == ECONNREFUSED)
-                        continue; /* an ICMP error: a lost packet */
-                if (n < 0)
-                        return; /* EAGAIN: all read */
-                if (seal_open_message(run->key, buf, (size_t)n, &m, &why) < 0)
-                        continue;
-                log_packet(run, EVENT_RX, &m);
-                if (prober_receive(&run->core, daemon_now_us(), slot, &m, &out))
-                        perform(run, &out);
-                if (run->fd[slot] != fd)
-                        return; /* the trial ended: its socket is closed */
-        }
+        run->over = true;
+        run->err = err;
+        event_base_loopbreak(run->base);
 }
 
-static void on_timer(evutil_socket_t fd, short what, void *arg)
-{
-        struct probe_run *run = arg;
-        struct prober_out out;
+static const struct probe_runner_ops runner_ops = {
+        .packet = on_packet,
+        .progress = on_progress,
+        .done = on_done,
+};
 
-        prober_timer(&run->core, daemon_now_us(), &out);
-        perform(run, &out);
-}
-
+/* Once a second on a terminal, so that the elapsed time moves. */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
-        progress(arg);
+        struct probe_run *run = arg;
+
+        if (run->runner)
+                progress(run, probe_runner_core(run->runner));
 }
 
 static json_t *bracket_json(const struct prober_bracket *b)
@@ -323,14 +216,14 @@ static json_t *bracket_json(const struct prober_bracket *b)
                          (json_int_t)b->silent_trials, "text", text);
 }
 
-static int write_json(const struct probe_run *run, uint64_t elapsed_us, const char *verdict)
+static int write_json(const struct prober *core, uint64_t elapsed_us, const char *verdict)
 {
-        uint64_t below = prober_keepalive_below_s(&run->core);
+        uint64_t below = prober_keepalive_below_s(core);
         json_t *root = json_pack("{s:i, s:o, s:o, s:o, s:i, s:f, s:s, s:s}", "version", 1, "fresh",
-                                 bracket_json(&run->core.kinds[PROBER_FRESH]), "established",
-                                 bracket_json(&run->core.kinds[PROBER_ESTABLISHED]), "keepalive_below",
+                                 bracket_json(&core->kinds[PROBER_FRESH]), "established",
+                                 bracket_json(&core->kinds[PROBER_ESTABLISHED]), "keepalive_below",
                                  below ? json_integer((json_int_t)below) : json_null(), "answers",
-                                 (json_int_t)run->core.answers, "elapsed_seconds", (double)elapsed_us / 1e6,
+                                 (json_int_t)core->answers, "elapsed_seconds", (double)elapsed_us / 1e6,
                                  "verdict", verdict, "external_port",
                                  "seen by the server only: its log's RX lines of the probes");
         int r = root && json_dumpf(root, stdout, JSON_INDENT(2)) == 0 ? 0 : -ENOMEM;
@@ -378,9 +271,8 @@ static int setup(struct probe_run *run)
                 }
         }
         run->base = event_base_new();
-        run->timer = run->base ? evtimer_new(run->base, on_timer, run) : NULL;
         run->ticker = run->base ? event_new(run->base, -1, EV_PERSIST, on_tick, run) : NULL;
-        if (!run->timer || !run->ticker) {
+        if (!run->ticker) {
                 fprintf(stderr, "udp-canary probe: cannot set up the event loop\n");
                 return 1;
         }
@@ -389,10 +281,7 @@ static int setup(struct probe_run *run)
 
 static void teardown(struct probe_run *run)
 {
-        for (unsigned slot = 0; slot < PROBER_MAX_TRIALS; slot++)
-                close_slot(run, slot);
-        if (run->timer)
-                event_free(run->timer);
+        probe_runner_free(run->runner);
         if (run->ticker)
                 event_free(run->ticker);
         if (run->base)
@@ -405,29 +294,21 @@ static void teardown(struct probe_run *run)
                 close(run->log_fd);
 }
 
-/* Probe ids above any this client id used before: microseconds of the
- * wall clock, as a run sends far fewer probes than a microsecond each. */
-static uint64_t first_id(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static int run_probe(struct probe_run *run, struct probe_opts *o)
+static int run_probe(struct probe_run *run, const struct probe_opts *o)
 {
         struct timeval second = { .tv_sec = 1 };
-        char verdict[512];
-        struct prober_out out;
         uint64_t start = daemon_now_us(), elapsed;
+        const struct prober *core;
+        char verdict[512];
 
-        o->cfg.first_id = first_id();
         if (run->tty)
                 event_add(run->ticker, &second);
-        prober_start(&run->core, &o->cfg, start, &out);
-        perform(run, &out);
-        event_base_dispatch(run->base);
+        if (probe_runner_start(&run->runner, run->base, run->key, &run->server, o->id, &o->cfg, &runner_ops, run) < 0) {
+                fprintf(stderr, "udp-canary probe: out of memory\n");
+                return 1;
+        }
+        if (!run->over)
+                event_base_dispatch(run->base);
         if (run->tty)
                 fputs("\r\033[K", stderr);
         if (run->err < 0) {
@@ -435,14 +316,15 @@ static int run_probe(struct probe_run *run, struct probe_opts *o)
                 return 1;
         }
         elapsed = daemon_now_us() - start;
-        prober_verdict(&run->core, verdict, sizeof(verdict));
+        core = probe_runner_core(run->runner);
+        prober_verdict(core, verdict, sizeof(verdict));
         if (o->json)
-                write_json(run, elapsed, verdict);
+                write_json(core, elapsed, verdict);
         else
                 printf("%s\n", verdict);
         if (fflush(stdout) != 0)
                 return 1;
-        return run->core.answers ? 0 : PROBE_EXIT_NO_ANSWER;
+        return core->answers ? 0 : PROBE_EXIT_NO_ANSWER;
 }
 
 int probe_main(int argc, char **argv)
@@ -453,8 +335,6 @@ int probe_main(int argc, char **argv)
 
         if (r != 0)
                 return r > 0 ? 0 : 2;
-        for (unsigned slot = 0; slot < PROBER_MAX_TRIALS; slot++)
-                run.fd[slot] = -1;
         run.tty = isatty(STDERR_FILENO) == 1;
         r = setup(&run);
         if (r == 0)
