@@ -89,7 +89,38 @@ def drops_everything(case):
     print("# drops everything: %s (%.0f s)" % (out["verdict"], took))
 
 
-CASES = [timeouts, drops_everything]
+def background(case):
+    """The client daemon with --probe-every: the canary's flow goes on, the
+    result is a log line whose bounds contain the NAT's, and /metrics
+    serves them."""
+    import re
+    server = case.server()
+    client = case.client(netns.FAST + ["--probe-every", "600", "--probe-max-delay", "30",
+                                       "--metrics-listen", "127.0.0.1:9109"])
+    done = lambda: [t for _, t in client.lines() if t.startswith("NAT idle timeout probe: ")]  # noqa: E731
+    it.wait_for(done, timeout=110, what="the probe's result")
+    line = done()[0]
+    m = re.search(r"mapping (\d+) to (\d+) s \(fresh\), (\d+) to (\d+) s \(established\)", line)
+    it.check(m, "both bounds of both kinds: %s" % line)
+    fl, fu, el, eu = map(int, m.groups())
+    it.check(fl < FRESH_S <= fu and el < STREAM_S <= eu, "they contain %d and %d s: %s" % (FRESH_S, STREAM_S, line))
+    text = case.net.ns(case.net.c, sys.executable, "-c", "import urllib.request as u;"
+                       "print(u.urlopen('http://127.0.0.1:9109/metrics').read().decode())")
+    served = {(k, b): int(v) for k, b, v in
+              re.findall(r'^udp_canary_nat_idle_timeout_seconds\{kind="(\w+)",bound="(\w+)"\} (\d+)$', text, re.M)}
+    it.check(served == {("fresh", "lower"): fl, ("fresh", "upper"): fu, ("established", "lower"): el,
+                        ("established", "upper"): eu}, "served as metrics: %s" % served)
+    probes = [m for _, _, m in client.packets("TX") if m["type"] == "probe"]
+    it.check(probes, "the probes logged as packets")
+    answers = [m for _, _, m in client.packets("RX") if m["type"] == "handshake_response"]
+    it.check(len(answers) >= 10, "the canary went on meanwhile: %d handshakes" % len(answers))
+    it.check(client.stop() == 0, "clean exit")
+    it.check(not [t for _, t in server.lines() if t.startswith("NAT rebinding")],
+             "the probes' ports are not read as the canary's rebinding")
+    print("# background: %s" % line)
+
+
+CASES = [timeouts, drops_everything, background]
 
 
 def main():

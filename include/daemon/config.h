@@ -35,6 +35,7 @@ struct config {
         size_t max_clients;
         uint64_t probe_max_delay_us; /* server: longest probe delay answered */
         size_t probe_max_pending;    /* server: probe answers waiting, at most; 0: none */
+        uint64_t probe_every_us;     /* client: run the NAT timeout probe this often; 0: never */
         uint32_t set; /* which options have a value (bit per option) */
 };
 

@@ -28,12 +28,13 @@ struct probe_runner_ops {
         void (*done)(void *arg, const struct prober *core, int err);
 };
 
-/* Starts a run against server (a copy is kept; key and ops are kept by
+/* Starts a run as client id (id_len bytes, up to MESSAGE_ID_MAX) against
+ * server (a copy is kept; key and ops are kept by
  * pointer) with cfg; cfg->first_id is set here from the wall clock, so
  * that probe ids stay above those of earlier runs. Returns 0, -ENOMEM, or
  * the error of opening the first sockets. */
 int probe_runner_start(struct probe_runner **out, struct event_base *base, const struct seal_key *key,
-                       const struct addr *server, const char *id, const struct prober_config *cfg,
+                       const struct addr *server, const char *id, size_t id_len, const struct prober_config *cfg,
                        const struct probe_runner_ops *ops, void *arg);
 
 /* Stops the run if it is under way (closing its sockets) and frees it. */

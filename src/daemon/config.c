@@ -50,6 +50,7 @@ static const struct option_def defs[] = {
         { "metrics-listen", K_STRING, AT(metrics_listen), 0, 0, true },
         { "probe-max-delay", K_SECONDS, AT(probe_max_delay_us), 0, 0, true },
         { "probe-max-pending", K_SIZE, AT(probe_max_pending), 0, 16777216, true },
+        { "probe-every", K_SECONDS, AT(probe_every_us), 0, 0, true },
         { "help", K_MODE, CONFIG_MODE_HELP, 0, 0, false },
         { "version", K_MODE, CONFIG_MODE_VERSION, 0, 0, false },
 };
@@ -63,7 +64,7 @@ void config_usage(FILE *out)
               "                  [--keepalive-interval SECONDS]\n"
               "                  [--handshake-timeout SECONDS] [--keepalive-count N]\n"
               "                  [--max-clients N] [--state-dir DIR] [--metrics-listen ADDR:PORT]\n"
-              "                  [--probe-max-delay SECONDS] [--probe-max-pending N]\n"
+              "                  [--probe-max-delay SECONDS] [--probe-max-pending N] [--probe-every SECONDS]\n"
               "       udp-canary probe --id ID --host HOST [--port PORT] --key-file FILE [...]\n"
               "       udp-canary report [--json] [--svg FILE] [--id ID] [LOG... | --journal]\n"
               "\n"
@@ -93,6 +94,7 @@ void config_usage(FILE *out)
                 "  --metrics-listen A:P     serve Prometheus metrics on http://A:P/metrics\n"
                 "  --probe-max-delay S      server: longest NAT probe delay answered (default %d)\n"
                 "  --probe-max-pending N    server: NAT probe answers waiting, at most (default %d; 0: none)\n"
+                "  --probe-every S          client: measure the NAT's idle timeouts this often (default off)\n"
                 "  --help, --version\n"
                 "\n"
                 "udp-canary report --help tells how to read the logs back;\n"

@@ -364,3 +364,27 @@ void log_event(const struct core_event *ev)
         emit(level, body, (size_t)n, &f);
 }
 
+
+void log_structured(enum log_level level, const char *message_id, const char *event, const char *const *fields,
+                    size_t n_fields, const char *fmt, ...)
+{
+        struct fields f;
+        va_list ap;
+
+        fields_init(&f);
+        field(&f, "MESSAGE_ID", message_id, strlen(message_id));
+        field(&f, "CANARY_EVENT", event, strlen(event));
+        for (size_t i = 0; i < n_fields && i < 8; i++) {
+                const char *eq = strchr(fields[i], '=');
+                char name[64];
+
+                if (!eq || (size_t)(eq - fields[i]) >= sizeof(name))
+                        continue;
+                memcpy(name, fields[i], (size_t)(eq - fields[i]));
+                name[eq - fields[i]] = '\0';
+                field(&f, name, eq + 1, strlen(eq + 1));
+        }
+        va_start(ap, fmt);
+        vlog(level, &f, fmt, ap);
+        va_end(ap);
+}

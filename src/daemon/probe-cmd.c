@@ -303,7 +303,7 @@ static int run_probe(struct probe_run *run, const struct probe_opts *o)
 
         if (run->tty)
                 event_add(run->ticker, &second);
-        if (probe_runner_start(&run->runner, run->base, run->key, &run->server, o->id, &o->cfg, &runner_ops, run) < 0) {
+        if (probe_runner_start(&run->runner, run->base, run->key, &run->server, o->id, strlen(o->id), &o->cfg, &runner_ops, run) < 0) {
                 fprintf(stderr, "udp-canary probe: out of memory\n");
                 return 1;
         }

@@ -184,21 +184,23 @@ static uint64_t first_id(void)
 }
 
 int probe_runner_start(struct probe_runner **out, struct event_base *base, const struct seal_key *key,
-                       const struct addr *server, const char *id, const struct prober_config *cfg,
+                       const struct addr *server, const char *id, size_t id_len, const struct prober_config *cfg,
                        const struct probe_runner_ops *ops, void *arg)
 {
         struct probe_runner *r = calloc(1, sizeof(*r));
         struct prober_config c = *cfg;
         struct prober_out po;
 
-        if (!r)
-                return -ENOMEM;
+        if (!r || id_len > MESSAGE_ID_MAX) {
+                free(r);
+                return r ? -ENAMETOOLONG : -ENOMEM;
+        }
         for (unsigned slot = 0; slot < PROBER_MAX_TRIALS; slot++)
                 r->fd[slot] = -1;
         r->base = base;
         r->key = key;
         r->server = *server;
-        r->id_len = strnlen(id, MESSAGE_ID_MAX);
+        r->id_len = id_len;
         memcpy(r->id, id, r->id_len);
         r->ops = ops;
         r->arg = arg;
