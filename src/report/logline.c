@@ -86,6 +86,8 @@ int logline_parse_body(struct logline *l, const char *body, size_t len)
 
         l->kind = LOGLINE_OTHER;
         l->peer_is_server = false;
+        /* a "TX server" line names no address: none, not the last line's */
+        memset(&l->peer, 0, sizeof(l->peer));
         if (starts(body, len, LOGTEXT_LISTENING)) {
                 l->kind = LOGLINE_LISTENING;
                 return 0;
