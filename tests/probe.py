@@ -100,6 +100,40 @@ def no_nat(env):
     it.check(not [t for _, t in server.lines() if t.startswith("NAT rebinding")], "no rebinding read into it")
 
 
+@case
+def report_lists(env):
+    """udp-canary report lists the probe results a client logged
+    (--probe-every), in text and JSON, and leaves the probes' packets out
+    of the canary's flow."""
+    log = os.path.join(env.tmp, "client.log")
+    verdict = ("the NAT keeps an idle UDP mapping 30 to 35 s (fresh), 115 to 120 s (established): "
+               "keep PersistentKeepalive below 30 s")
+    lines = [
+        "[2026-11-25 10:00:00.000 udp-canary INFO] TX 203.0.113.9:43210 {'id': 'home', 'type': "
+        "'handshake_init', 'data': [1795600000, 0]}",
+        "[2026-11-25 10:00:00.030 udp-canary INFO] RX 203.0.113.9:43210 {'id': 'home', 'type': "
+        "'handshake_response', 'data': [1795600000, 0]}",
+        "[2026-11-25 10:00:10.000 udp-canary INFO] TX 203.0.113.9:43210 {'id': 'home', 'type': 'probe', "
+        "'data': [1795600010000000, 30]}",
+        "[2026-11-25 10:00:40.030 udp-canary INFO] RX 203.0.113.9:43210 {'id': 'home', 'type': "
+        "'probe_response', 'data': [1795600010000000, 30]}",
+        "[2026-11-25 10:05:00.000 udp-canary INFO] NAT idle timeout probe: " + verdict,
+    ]
+    with open(log, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    env_tz = dict(os.environ, TZ="UTC")
+    text = subprocess.run([it.BIN, "report", log], capture_output=True, text=True, env=env_tz).stdout
+    it.check("NAT idle timeout probes: 1\n  2026-11-25 10:05:00.000  " + verdict + "\n" in text,
+             "listed in the text: %s" % text)
+    rep = json.loads(subprocess.run([it.BIN, "report", "--json", log], capture_output=True, text=True,
+                                    env=env_tz).stdout)
+    it.check(rep["nat_timeout_probes"] == [{"time": "2026-11-25 10:05:00.000", "verdict": verdict}],
+             "and in JSON: %s" % rep["nat_timeout_probes"])
+    it.check(rep["skipped"] == 0, "every line understood")
+    home = rep["clients"][0]
+    it.check(home["id"] == "home" and not home["nat_rebindings"], "the probe is not the canary's flow")
+
+
 def seal_probe(key, cid, pid, delay):
     import refpeer
     return refpeer.seal(key, {"id": cid, "type": "probe", "data": [pid, delay]})

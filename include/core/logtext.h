@@ -39,6 +39,9 @@ extern const char *const logtext_level_names[LOG_LEVEL_COUNT];
 #define LOGTEXT_CLIENT_SENDING " sending to "
 #define LOGTEXT_EXIT "Exit"                        /* a clean stop */
 #define LOGTEXT_RELOADED "Reloaded"
+/* A client's background NAT timeout probe (--probe-every): this, then the
+ * probe's verdict. */
+#define LOGTEXT_NAT_TIMEOUT "NAT idle timeout probe: "
 /* What a server logs after the count of datagrams the kernel dropped at
  * its full socket. */
 #define LOGTEXT_DROPS \

@@ -21,6 +21,7 @@ enum logline_kind {
         LOGLINE_CLIENT_START, /* a client started (ours only) */
         LOGLINE_EXIT,
         LOGLINE_SOCKET_DROPS, /* "N" LOGTEXT_DROPS: the server's own drops */
+        LOGLINE_NAT_TIMEOUT,  /* LOGTEXT_NAT_TIMEOUT "verdict": a client's probe result */
 };
 
 
@@ -31,6 +32,8 @@ struct logline {
         struct addr peer;
         struct message msg; /* TX, RX */
         uint64_t dropped;   /* SOCKET_DROPS */
+        const char *text;   /* NAT_TIMEOUT: the verdict, in the parsed line */
+        size_t text_len;
 };
 
 /* Parses a whole line (no newline). Returns 0, or -EINVAL when it is not a

@@ -62,7 +62,7 @@ static void log_result(const struct prober *core)
         }
         prober_verdict(core, verdict, sizeof(verdict));
         log_structured(core->answers ? LOG_LEVEL_INFO : LOG_LEVEL_WARNING, LOG_MESSAGE_ID_NAT_TIMEOUT, "nat_timeout",
-                       fields, n, "NAT idle timeout probe: %s", verdict);
+                       fields, n, LOGTEXT_NAT_TIMEOUT "%s", verdict);
 }
 
 static void arm(struct client_probe *cp, uint64_t at_us)
@@ -77,7 +77,8 @@ static void on_done(void *arg, const struct prober *core, int err)
 
         cp->running = false;
         if (err < 0) {
-                log_printf(LOG_LEVEL_WARNING, "NAT idle timeout probe: cannot open a UDP socket: %s", strerror(-err));
+                log_printf(LOG_LEVEL_WARNING, "NAT idle timeout probe failed: cannot open a UDP socket: %s",
+                           strerror(-err));
         } else {
                 log_result(core);
                 cp->has_result = true;
@@ -112,7 +113,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         cp->running = true;
         if (probe_runner_start(&cp->runner, cp->base, cp->key, &cp->server, cp->id, cp->id_len, &cfg, &runner_ops, cp) < 0) {
                 cp->running = false;
-                log_printf(LOG_LEVEL_WARNING, "NAT idle timeout probe: out of memory");
+                log_printf(LOG_LEVEL_WARNING, "NAT idle timeout probe failed: out of memory");
                 arm(cp, cp->started_us + cp->every_us);
         }
         log_flush();

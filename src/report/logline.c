@@ -88,6 +88,8 @@ int logline_parse_body(struct logline *l, const char *body, size_t len)
         l->peer_is_server = false;
         /* a "TX server" line names no address: none, not the last line's */
         memset(&l->peer, 0, sizeof(l->peer));
+        l->text = NULL;
+        l->text_len = 0;
         if (starts(body, len, LOGTEXT_LISTENING)) {
                 l->kind = LOGLINE_LISTENING;
                 return 0;
@@ -98,6 +100,12 @@ int logline_parse_body(struct logline *l, const char *body, size_t len)
         }
         if (len == sizeof(LOGTEXT_EXIT) - 1 && memcmp(body, LOGTEXT_EXIT, len) == 0) {
                 l->kind = LOGLINE_EXIT;
+                return 0;
+        }
+        if (starts(body, len, LOGTEXT_NAT_TIMEOUT)) {
+                l->kind = LOGLINE_NAT_TIMEOUT;
+                l->text = body + sizeof(LOGTEXT_NAT_TIMEOUT) - 1;
+                l->text_len = len - (sizeof(LOGTEXT_NAT_TIMEOUT) - 1);
                 return 0;
         }
         if (parse_drops(body, len, &l->dropped) == 0) {
