@@ -255,8 +255,43 @@ static void test_text(void)
         CHECK_STR(line, "less than 35 s");
 }
 
+/* Only the answer a trial waits for counts: not another id or delay,
+ * another slot's, a handshake_response, a slot out of range. */
+static void test_foreign(void)
+{
+        struct prober_config cfg;
+        struct prober_out out;
+        struct prober p;
+        struct message m;
+        unsigned slot;
+        uint64_t id, delay;
+
+        prober_config_default(&cfg);
+        cfg.first_id = 100;
+        prober_start(&p, &cfg, 1000, &out);
+        CHECK(out.n_send >= 2);
+        slot = out.send[0].slot;
+        id = out.send[0].id;
+        delay = out.send[0].delay_s;
+        message_init(&m, MESSAGE_PROBE_RESPONSE, "home", 4, id + 1000, delay);
+        CHECK(!prober_receive(&p, 2000, slot, &m, &out));
+        message_init(&m, MESSAGE_HANDSHAKE_RESPONSE, "home", 4, id, 0);
+        CHECK(!prober_receive(&p, 2000, slot, &m, &out));
+        message_init(&m, MESSAGE_PROBE_RESPONSE, "home", 4, id, delay + 1);
+        CHECK(!prober_receive(&p, 2000, slot, &m, &out));
+        message_init(&m, MESSAGE_PROBE_RESPONSE, "home", 4, id, delay);
+        CHECK(!prober_receive(&p, 2000, PROBER_MAX_TRIALS, &m, &out));
+        CHECK(!prober_receive(&p, 2000, slot + 1, &m, &out));
+        CHECK_INT(p.answers, 0);
+        CHECK(prober_receive(&p, 2000, slot, &m, &out));
+        CHECK_INT(p.answers, 1);
+        CHECK(!prober_receive(&p, 2001, slot, &m, &out)); /* the same again */
+        CHECK_INT(p.answers, 1);
+}
+
 int main(void)
 {
+        test_foreign();
         test_defaults();
         test_short();
         test_drops_everything();

@@ -71,6 +71,7 @@ struct prober_trial {
         bool waiting;   /* a probe is out, its answer awaited until due_us */
         bool final;     /* the awaited probe is the one with the delay */
         uint64_t id;    /* the probe id awaited */
+        uint64_t asked_s; /* the delay it asked for: the answer carries it too */
         uint64_t due_us; /* waiting: give up then; otherwise: send then */
 };
 

@@ -37,6 +37,7 @@ static void send_probe(struct prober *p, unsigned slot, uint64_t delay_s, bool n
         struct prober_trial *t = &p->trials[slot];
 
         t->id = p->next_id++;
+        t->asked_s = delay_s;
         t->waiting = true;
         t->final = delay_s > 0 || t->kind == PROBER_FRESH;
         t->due_us = now_us + delay_s * 1000000 + p->cfg.grace_us;
@@ -291,16 +292,24 @@ void prober_timer(struct prober *p, uint64_t now_us, struct prober_out *out)
         set_wake(p, out);
 }
 
+/* Whether m is the answer the trial waits for. */
+static bool awaited(const struct prober_trial *t, const struct message *m)
+{
+        return t->active && t->waiting && m->type == MESSAGE_PROBE_RESPONSE && m->data[0] == t->id &&
+               m->data[1] == t->asked_s;
+}
+
 bool prober_receive(struct prober *p, uint64_t now_us, unsigned slot, const struct message *m,
                     struct prober_out *out)
 {
-        struct prober_trial *t = slot < PROBER_MAX_TRIALS ? &p->trials[slot] : NULL;
+        struct prober_trial *t;
 
         out_reset(out);
-        if (!t || !t->active || !t->waiting || m->type != MESSAGE_PROBE_RESPONSE || m->data[0] != t->id) {
+        if (slot >= PROBER_MAX_TRIALS || !awaited(&p->trials[slot], m)) {
                 set_wake(p, out);
                 return false;
         }
+        t = &p->trials[slot];
         p->answers++;
         p->kinds[t->kind].answered = true;
         t->waiting = false;
