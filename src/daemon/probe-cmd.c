@@ -50,7 +50,8 @@ static const char usage[] =
         "answered (a server that does not answer probes, or nothing gets through).\n";
 
 struct probe_opts {
-        const char *id, *host, *key, *key_file, *log;
+        const char *id, *host, *key_file, *log;
+        char *key; /* in argv: wiped once read, so that ps does not show it */
         long port;
         bool json;
         struct prober_config cfg;
@@ -79,50 +80,76 @@ static int parse_seconds(const char *v, uint64_t *s)
         return 0;
 }
 
+static const struct option longopts[] = {
+        { "id", required_argument, NULL, 'i' },         { "host", required_argument, NULL, 'H' },
+        { "port", required_argument, NULL, 'p' },       { "key", required_argument, NULL, 'k' },
+        { "key-file", required_argument, NULL, 'K' },   { "log", required_argument, NULL, 'l' },
+        { "max-delay", required_argument, NULL, 'm' },  { "resolution", required_argument, NULL, 'r' },
+        { "time-bound", required_argument, NULL, 't' }, { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },             { 0 },
+};
+
+/* One option's value into o (bound_s: --time-bound). Returns 0 or -EINVAL. */
+static int set_opt(struct probe_opts *o, int c, char *v, uint64_t *bound_s)
+{
+        char *end;
+
+        switch (c) {
+        case 'i':
+                o->id = v;
+                return 0;
+        case 'H':
+                o->host = v;
+                return 0;
+        case 'k':
+                o->key = v;
+                return 0;
+        case 'K':
+                o->key_file = v;
+                return 0;
+        case 'l':
+                o->log = v;
+                return 0;
+        case 'j':
+                o->json = true;
+                return 0;
+        case 'm':
+                return parse_seconds(v, &o->cfg.max_delay_s);
+        case 'r':
+                return parse_seconds(v, &o->cfg.resolution_s);
+        case 't':
+                return parse_seconds(v, bound_s);
+        case 'p':
+                errno = 0;
+                o->port = strtol(v, &end, 10);
+                return errno || *end || o->port < 1 || o->port > 65535 ? -EINVAL : 0;
+        default:
+                return -EINVAL;
+        }
+}
+
+/* Returns 0, 1 after --help, or -EINVAL after saying what is wrong. */
 static int parse_opts(struct probe_opts *o, int argc, char **argv)
 {
-        static const struct option longopts[] = {
-                { "id", required_argument, NULL, 'i' },        { "host", required_argument, NULL, 'H' },
-                { "port", required_argument, NULL, 'p' },      { "key", required_argument, NULL, 'k' },
-                { "key-file", required_argument, NULL, 'K' },  { "log", required_argument, NULL, 'l' },
-                { "max-delay", required_argument, NULL, 'm' }, { "resolution", required_argument, NULL, 'r' },
-                { "time-bound", required_argument, NULL, 't' }, { "json", no_argument, NULL, 'j' },
-                { "help", no_argument, NULL, 'h' },            { 0 },
-        };
         uint64_t bound_s = PROBER_DEFAULT_TIME_BOUND_US / 1000000;
-        char *end;
-        int c;
+        int c, idx = -1;
 
         o->port = 43210;
         prober_config_default(&o->cfg);
         opterr = 0;
         optind = 0;
-        while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-                int r = 0;
-
-                switch (c) {
-                case 'i': o->id = optarg; break;
-                case 'H': o->host = optarg; break;
-                case 'k': o->key = optarg; break;
-                case 'K': o->key_file = optarg; break;
-                case 'l': o->log = optarg; break;
-                case 'j': o->json = true; break;
-                case 'h': fputs(usage, stdout); return 1;
-                case 'm': r = parse_seconds(optarg, &o->cfg.max_delay_s); break;
-                case 'r': r = parse_seconds(optarg, &o->cfg.resolution_s); break;
-                case 't': r = parse_seconds(optarg, &bound_s); break;
-                case 'p':
-                        errno = 0;
-                        o->port = strtol(optarg, &end, 10);
-                        r = errno || *end || o->port < 1 || o->port > 65535 ? -EINVAL : 0;
-                        break;
-                default:
+        while ((c = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
+                if (c == 'h') {
+                        fputs(usage, stdout);
+                        return 1;
+                }
+                if (c == '?' || c == ':') {
                         fprintf(stderr, "udp-canary probe: unknown option or missing value: '%s'\n%s",
                                 argv[optind - 1], usage);
                         return -EINVAL;
                 }
-                if (r < 0) {
-                        fprintf(stderr, "udp-canary probe: --%s: bad value '%s'\n", argv[optind - 1] + 2, optarg);
+                if (set_opt(o, c, optarg, &bound_s) < 0) {
+                        fprintf(stderr, "udp-canary probe: --%s: bad value '%s'\n", longopts[idx].name, optarg);
                         return -EINVAL;
                 }
         }
@@ -239,6 +266,9 @@ static int load_key(const struct probe_opts *o, struct seal_key **out)
 {
         uint8_t key[KEY_LEN];
         int r = o->key ? key_decode(o->key, key) : key_read_file(o->key_file, true, key);
+
+        if (o->key)
+                sodium_memzero(o->key, strlen(o->key));
 
         if (r < 0) {
                 fprintf(stderr, "udp-canary probe: %s: %s\n", o->key ? "--key" : o->key_file,
