@@ -43,11 +43,16 @@ static const char usage[] =
         "  --max-delay S     the longest idle tried (default 600)\n"
         "  --resolution S    narrow the bounds to S seconds or 10%, whichever is larger\n"
         "                    (default 5)\n"
-        "  --time-bound S    no trial ends later than this after the start (default 900)\n"
+        "  --time-bound S    no trial ends later than this after the start (default 900,\n"
+        "                    at least 15)\n"
         "  --json            write the result as JSON\n"
         "  --log FILE        append every packet to FILE, as the daemons log them\n"
         "Exit status: 0 a verdict, 1 the system refused, 2 bad input, 3 no probe was\n"
         "answered (a server that does not answer probes, or nothing gets through).\n";
+
+/* Shorter leaves no room for an established trial: its warm-up exchanges
+ * (3 s), the wait for an answer (3 s), a delay. */
+#define PROBE_MIN_TIME_BOUND_S 15
 
 struct probe_opts {
         const char *id, *host, *key_file, *log;
@@ -154,6 +159,11 @@ static int parse_opts(struct probe_opts *o, int argc, char **argv)
                 }
         }
         o->cfg.time_bound_us = bound_s * 1000000;
+        if (bound_s < PROBE_MIN_TIME_BOUND_S) {
+                fprintf(stderr, "udp-canary probe: --time-bound: at least %d s (an established trial's "
+                                "exchanges and waits)\n", PROBE_MIN_TIME_BOUND_S);
+                return -EINVAL;
+        }
         if (optind < argc || !o->id || !o->host || (!o->key) == (!o->key_file)) {
                 fprintf(stderr, "udp-canary probe: needs --id, --host and one of --key-file, --key\n%s", usage);
                 return -EINVAL;
