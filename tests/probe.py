@@ -49,11 +49,11 @@ def original_server(env):
     server = env.server(exe=it.refpeer())
     port = server.port()
     start = time.monotonic()
-    r = probe(env, port, "--max-delay", "5", "--time-bound", "60")
+    r = probe(env, port, "--max-delay", "30", "--time-bound", "60")
     took = time.monotonic() - start
     it.check(r.returncode == 3, "exit status 3, not %d: %s" % (r.returncode, r.stderr))
     it.check(r.stdout.startswith(NO_ANSWER), "says so: %r" % r.stdout)
-    it.check(took < 40, "over without waiting for the time bound: %.0f s" % took)
+    it.check(took < 20, "over without waiting for the longest trial: %.0f s" % took)
     rx = probe_lines(server, "RX", "probe")
     it.check(len(rx) >= 3, "the original logged the probes as RX: %d" % len(rx))
     it.check(not [m for _, _, m in server.packets("TX")], "and sent nothing")
@@ -66,7 +66,7 @@ def probes_off(env):
     tells the refusals once."""
     server = env.server(extra=["--probe-max-pending", "0"])
     port = server.port()
-    r = probe(env, port, "--max-delay", "5", "--time-bound", "60", "--json")
+    r = probe(env, port, "--max-delay", "30", "--time-bound", "60", "--json")
     it.check(r.returncode == 3, "exit status 3, not %d" % r.returncode)
     out = json.loads(r.stdout)
     it.check(out["answers"] == 0 and out["verdict"].startswith(NO_ANSWER), "JSON says so: %s" % out)
