@@ -9,7 +9,8 @@
  * Each trial runs on a socket of its own (a fresh mapping; the shell opens
  * it when a send says so), trials run in parallel at delays spread over the
  * range, and each answer or silence narrows a bracket [lower, upper]: the
- * longest idle answered, the shortest not. A new trial goes to the middle
+ * longest idle answered, the shortest not (tried three times, as an answer
+ * may be lost). A new trial goes to the middle
  * (geometric) of the widest part of the bracket still wider than the
  * resolution, so the first ones spread out and the later ones bisect. No
  * trial starts that would end past the time bound.
@@ -37,6 +38,9 @@ enum prober_kind { PROBER_FRESH, PROBER_ESTABLISHED };
 #define PROBER_DEFAULT_WARMUP_GAP_US 1500000ULL
 #define PROBER_DEFAULT_WARMUPS 2
 #define PROBER_DEFAULT_PARALLEL 4
+/* Silent trials at the upper bound before it counts: an answer lost on the
+ * way reads as a silence. */
+#define PROBER_UPPER_SILENCES 3
 /* A warm-up exchange is tried this often before the trial counts as void. */
 #define PROBER_WARMUP_TRIES 3
 
@@ -60,6 +64,7 @@ struct prober_bracket {
         bool answered; /* anything of this kind answered, warm-ups too */
         unsigned voids; /* established trials whose warm-ups went unanswered */
         unsigned answered_trials, silent_trials;
+        unsigned upper_silences; /* silent trials at upper_s (PROBER_UPPER_SILENCES confirm it) */
         bool done;
 };
 

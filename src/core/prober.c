@@ -63,8 +63,10 @@ static void note_answered(struct prober_bracket *b, uint64_t delay_s)
                 b->lower_s = delay_s;
                 b->has_lower = true;
         }
-        if (b->has_upper && b->upper_s <= b->lower_s)
+        if (b->has_upper && b->upper_s <= b->lower_s) {
                 b->has_upper = false;
+                b->upper_silences = 0;
+        }
 }
 
 static void note_silent(struct prober_bracket *b, uint64_t delay_s)
@@ -72,9 +74,12 @@ static void note_silent(struct prober_bracket *b, uint64_t delay_s)
         b->silent_trials++;
         if (b->has_lower && delay_s <= b->lower_s)
                 return; /* contradicts an answer: a loss */
-        if (!b->has_upper || delay_s < b->upper_s) {
+        if (b->has_upper && delay_s == b->upper_s) {
+                b->upper_silences++;
+        } else if (!b->has_upper || delay_s < b->upper_s) {
                 b->upper_s = delay_s;
                 b->has_upper = true;
+                b->upper_silences = 1;
         }
 }
 
@@ -132,6 +137,15 @@ static bool testing_at_or_above(const struct prober *p, enum prober_kind kind, u
         return false;
 }
 
+static unsigned trials_at(const struct prober *p, enum prober_kind kind, uint64_t delay_s)
+{
+        unsigned n = 0;
+
+        for (size_t i = 0; i < PROBER_MAX_TRIALS; i++)
+                n += p->trials[i].active && p->trials[i].kind == kind && p->trials[i].delay_s == delay_s;
+        return n;
+}
+
 /* The delay of the next trial of a kind, or 0 for none: the top of the
  * range while nothing above has been silent, then the geometric middle of
  * the widest gap still wider than the resolution. */
@@ -162,6 +176,11 @@ static uint64_t pick(const struct prober *p, enum prober_kind kind, uint64_t now
                 widest = width;
                 best = mid;
         }
+        /* narrow enough: a lost answer may have made the upper bound, so
+         * it is tried again, in parallel, before it counts */
+        if (!best && b->has_upper && b->upper_s <= fit &&
+            b->upper_silences + trials_at(p, kind, b->upper_s) < PROBER_UPPER_SILENCES)
+                return b->upper_s;
         return best;
 }
 
@@ -189,14 +208,15 @@ static void start_trial(struct prober *p, enum prober_kind kind, uint64_t delay_
 }
 
 /* Trials that can tell nothing new end early: their delay is outside the
- * bracket now. */
+ * bracket now (at its upper end: unless confirming it). */
 static void prune(struct prober *p, struct prober_out *out)
 {
         for (unsigned slot = 0; slot < PROBER_MAX_TRIALS; slot++) {
                 const struct prober_trial *t = &p->trials[slot];
                 const struct prober_bracket *b = &p->kinds[t->kind];
 
-                if (t->active && ((b->has_upper && t->delay_s >= b->upper_s) ||
+                if (t->active && ((b->has_upper && (t->delay_s > b->upper_s ||
+                                                    (t->delay_s == b->upper_s && b->upper_silences >= PROBER_UPPER_SILENCES))) ||
                                   (b->has_lower && t->delay_s <= b->lower_s)))
                         end_trial(p, slot, out);
         }
