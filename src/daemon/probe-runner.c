@@ -32,24 +32,23 @@ static void on_read(evutil_socket_t fd, short what, void *arg);
 
 static int open_slot(struct probe_runner *r, unsigned slot)
 {
-        int fd = udp_open(&r->server, false), err;
+        int fd = udp_open(&r->server, false), err = 0;
+        struct event *ev = NULL;
 
         if (fd < 0)
                 return fd;
         /* connected: only the server's datagrams come in, and its ICMP errors */
-        if (connect(fd, &r->server.sa, r->server.len) < 0) {
+        if (connect(fd, &r->server.sa, r->server.len) < 0)
                 err = -errno;
+        if (err == 0 && (!(ev = event_new(r->base, fd, EV_READ | EV_PERSIST, on_read, r)) || event_add(ev, NULL) < 0))
+                err = -ENOMEM;
+        if (err < 0) {
+                if (ev)
+                        event_free(ev);
                 close(fd);
                 return err;
         }
-        r->ev[slot] = event_new(r->base, fd, EV_READ | EV_PERSIST, on_read, r);
-        if (!r->ev[slot] || event_add(r->ev[slot], NULL) < 0) {
-                if (r->ev[slot])
-                        event_free(r->ev[slot]);
-                r->ev[slot] = NULL;
-                close(fd);
-                return -ENOMEM;
-        }
+        r->ev[slot] = ev;
         r->fd[slot] = fd;
         return 0;
 }
