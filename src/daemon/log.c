@@ -364,7 +364,6 @@ void log_event(const struct core_event *ev)
         emit(level, body, (size_t)n, &f);
 }
 
-
 void log_structured(enum log_level level, const char *message_id, const char *event, const char *const *fields,
                     size_t n_fields, const char *fmt, ...)
 {
