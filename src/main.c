@@ -15,6 +15,7 @@
 #include "daemon/fileio.h"
 #include "daemon/key.h"
 #include "daemon/log.h"
+#include "daemon/probe-cmd.h"
 #include "report/report-cmd.h"
 #include "core/seal.h"
 #include "daemon/server-daemon.h"
@@ -257,6 +258,8 @@ int main(int argc, char **argv)
                 return 1;
         if (argc > 1 && strcmp(argv[1], "report") == 0)
                 return report_main(argc - 1, argv + 1);
+        if (argc > 1 && strcmp(argv[1], "probe") == 0)
+                return probe_main(argc - 1, argv + 1);
         config_init(&app.cli);
         if (config_parse_args(&app.cli, argc, argv, err) < 0) {
                 r = EXIT_USAGE;

@@ -49,6 +49,8 @@ cp -p /etc/udp-canary/server.key /etc/udp-canary/client/home.key
 echo "port = $port" > /etc/udp-canary/server.conf
 printf 'host = 127.0.0.1\nport = %s\nkeepalive-interval = 0.5\nhandshake-timeout = 1\n' "$port" \
         > /etc/udp-canary/client/home.conf
+# the NAT timeout probe in the background, short: no NAT here, so "more than 2 s"
+printf 'probe-every = 600\nprobe-max-delay = 2\n' >> /etc/udp-canary/client/home.conf
 systemctl enable --now udp-canary-server; echo $? > $R/enable-server.rc
 systemctl start udp-canary-client@home; echo $? > $R/start-client.rc
 systemctl start udp-canary-client@nosuch; echo $? > $R/start-missing.rc
@@ -77,6 +79,12 @@ journalctl CANARY_CLIENT_ID=home -o json --no-pager > $R/j-json.txt
 journalctl MESSAGE_ID=f966171a66b54168b7cd855d12172664 -o cat --no-pager > $R/j-start.txt
 journalctl --update-catalog
 journalctl -x -u udp-canary-server MESSAGE_ID=f966171a66b54168b7cd855d12172664 --no-pager > $R/j-catalog.txt
+for i in $(seq 40); do # the probe's first run: 10 s after the start, about 10 s long
+        journalctl CANARY_EVENT=nat_timeout -o cat --no-pager | grep -q . && break
+        sleep 1
+done
+journalctl CANARY_EVENT=nat_timeout -o json --no-pager > $R/j-nat.json
+journalctl -x MESSAGE_ID=5f8191c7f03648ca9be96133f4481b96 --no-pager > $R/j-nat-catalog.txt
 ls /var/log/udp-canary /var/lib/private/udp-canary > $R/files.txt 2>&1
 udp-canary report --journal --id home --keepalive-interval 0.5 > $R/report.txt 2>&1; echo $? > $R/report.rc
 MANPATH=/usr/share/man man udp-canary > $R/man.txt 2>&1; echo $? > $R/man.rc
@@ -137,6 +145,10 @@ check "journalctl -u udp-canary-client@home: packets" has j-client.txt "^TX 127.
 check "journalctl -u 'udp-canary*': both" bash -c "grep -q '^TX 127.0.0.1:$port ' $res/j-glob.txt && grep -q '^Listening' $res/j-glob.txt"
 check "journalctl -u udp-canary.slice: both" bash -c "grep -q '^TX 127.0.0.1:$port ' $res/j-slice.txt && grep -q '^Listening' $res/j-slice.txt"
 check "journalctl -t udp-canary: both" bash -c "grep -q '^TX 127.0.0.1:$port ' $res/j-tag.txt && grep -q '^RX 127' $res/j-tag.txt"
+check "--probe-every: a journal entry CANARY_EVENT=nat_timeout" has j-nat.json '"MESSAGE_ID" *: *"5f8191c7f03648ca9be96133f4481b96"'
+check "--probe-every: the bounds as fields" has j-nat.json '"CANARY_FRESH_LOWER_SECONDS" *: *"2"'
+check "--probe-every: the verdict as MESSAGE" has j-nat.json 'NAT idle timeout probe: the NAT keeps an idle UDP mapping more than 2 s (fresh)'
+check "--probe-every: journalctl -x explains it" has j-nat-catalog.txt "measured the NAT's idle UDP timeouts"
 for f in CANARY_EVENT CANARY_DIRECTION CANARY_PEER CANARY_TYPE CANARY_HANDSHAKE_ID CANARY_COUNTER; do
         check "journalctl CANARY_CLIENT_ID=home -o json: $f" has j-json.txt "\"$f\""
 done

@@ -118,6 +118,7 @@ int main(void)
                 EVENT_TX, EVENT_RX, EVENT_INVALID, EVENT_REPLAY, EVENT_IGNORED, EVENT_EVICTED,
                 EVENT_NAT_REBIND, EVENT_LOSS, EVENT_DUPLICATE, EVENT_SILENT, EVENT_BACK,
                 EVENT_UNANSWERED, EVENT_OUTAGE_START, EVENT_OUTAGE_END, EVENT_REFUSED, EVENT_INVALID_MORE,
+                EVENT_PROBE_REFUSED,
         };
 
         /* every kind the core has is in the list above */

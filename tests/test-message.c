@@ -105,9 +105,33 @@ static void test_round_trip(void)
         }
 }
 
+/* The probe's two types: read by hand, with "probe" not taken for the
+ * start of "probe_response"; written and read back in both forms. */
+static void test_probe_types(void)
+{
+        const char *json = "{\"id\": \"home\", \"type\": \"probe_response\", \"data\": [7, 30]}";
+        char text[MESSAGE_TEXT_MAX];
+        struct message m, back;
+
+        expect("{\"id\": \"home\", \"type\": \"probe\", \"data\": [7, 30]}", 0, 0);
+        expect(json, 0, 0);
+        expect("{\"id\": \"home\", \"type\": \"probex\", \"data\": [7, 30]}", -EAGAIN, -ENOMSG);
+        expect("{\"id\": \"home\", \"type\": \"probe_\", \"data\": [7, 30]}", -EAGAIN, -ENOMSG);
+        CHECK_INT(message_parse(&m, (const uint8_t *)json, strlen(json)), 0);
+        CHECK_INT(m.type, MESSAGE_PROBE_RESPONSE);
+        CHECK(message_to_json(&m, text, sizeof(text)) > 0);
+        CHECK_STR(text, json);
+        CHECK(message_to_repr(&m, text, sizeof(text)) > 0);
+        CHECK_STR(text, "{'id': 'home', 'type': 'probe_response', 'data': [7, 30]}");
+        CHECK_INT(message_parse_repr(&back, text, strlen(text)), (long long)strlen(text));
+        CHECK(same(&m, &back));
+        CHECK_STR(message_type_name(MESSAGE_PROBE), "probe");
+}
+
 int main(void)
 {
         test_forms();
+        test_probe_types();
         test_prefixes();
         test_id_length();
         test_round_trip();

@@ -38,6 +38,7 @@ enum event_kind {
         EVENT_REFUSED,      /* server: an authentic message out of bounds (refused, expected) */
         EVENT_INVALID_MORE, /* server: invalid datagrams counted, not logged one by one (count;
                              * peer: their source, or AF_UNSPEC for many sources) */
+        EVENT_PROBE_REFUSED, /* server: probes refused (lost: how many; refusal, msg: the latest) */
         EVENT_KIND_COUNT
 };
 
@@ -71,6 +72,7 @@ struct core_event {
         uint64_t count;        /* EVENT_INVALID_MORE */
         uint64_t duration_us;  /* EVENT_SILENT, EVENT_BACK, EVENT_OUTAGE_* */
         uint64_t rtt_us;       /* EVENT_RX of an answered handshake_response, EVENT_OUTAGE_END */
+        const char *refusal;   /* EVENT_PROBE_REFUSED: why the latest was refused */
 };
 
 #define ACTIONS_MAX_EVENTS 8

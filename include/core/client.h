@@ -36,7 +36,7 @@ struct client_stats {
         uint64_t last_rtt_us, last_outage_us;
         uint64_t outage_us_total; /* the outages that ended, added up */
         uint64_t last_answer_us; /* monotonic time of the latest answer; 0: none */
-        uint64_t rx_type[3];
+        uint64_t rx_type[MESSAGE_TYPES];
         uint64_t rtt_count, rtt_sum_us, rtt_buckets[CLIENT_RTT_BUCKETS]; /* not cumulative */
 };
 

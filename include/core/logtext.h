@@ -41,6 +41,9 @@ extern const char *const logtext_level_names[LOG_LEVEL_COUNT];
 #define LOGTEXT_EXIT "Exit"                        /* a clean stop */
 #define LOGTEXT_RELOADED "Reloaded"
 #define LOGTEXT_FINGERPRINT "Key fingerprint "   /* the key's public name (core/fingerprint) */
+/* A client's background NAT timeout probe (--probe-every): this, then the
+ * probe's verdict. */
+#define LOGTEXT_NAT_TIMEOUT "NAT idle timeout probe: "
 /* What a server logs after the count of datagrams the kernel dropped at
  * its full socket. */
 #define LOGTEXT_DROPS \

@@ -18,7 +18,13 @@ enum message_type {
         MESSAGE_HANDSHAKE_INIT,
         MESSAGE_HANDSHAKE_RESPONSE,
         MESSAGE_KEEPALIVE,
+        /* Ours, unknown to the original (see src/core/probes.h): a client
+         * asks for its data back after data[1] seconds, to measure how long
+         * a NAT keeps an idle mapping. Sent only by the prober. */
+        MESSAGE_PROBE,
+        MESSAGE_PROBE_RESPONSE,
 };
+#define MESSAGE_TYPES 5 /* for arrays by type */
 
 struct message {
         enum message_type type;

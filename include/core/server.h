@@ -13,6 +13,7 @@
 
 #include "core/actions.h"
 #include "core/peers.h"
+#include "core/probes.h"
 
 #define SERVER_DEFAULT_MAX_CLIENTS 65536
 
@@ -47,12 +48,13 @@ struct server_config {
         size_t max_clients;
         uint64_t keepalive_interval_us; /* what clients use: silence is two of them */
         unsigned keepalive_count;       /* keepalives per handshake: the rest were lost */
+        struct probes_config probes;    /* max_clients is taken from above */
 };
 
 struct server_stats {
         uint64_t rx, tx, invalid, replays, evicted, refused;
         uint64_t rebinds, lost, duplicates, silences;
-        uint64_t rx_type[3], tx_type[3]; /* by enum message_type */
+        uint64_t rx_type[MESSAGE_TYPES], tx_type[MESSAGE_TYPES]; /* by enum message_type */
         /* the latest rebinding, for the status line */
         char rebind_id[MESSAGE_ID_MAX + 1];
         size_t rebind_id_len;
@@ -67,6 +69,7 @@ struct server {
         struct server_config cfg;
         struct peers peers;
         struct server_stats stats;
+        struct probes probes; /* answers to NAT timeout probes, waiting */
         uint64_t state_changes; /* highest ids changed: the state file is behind */
         struct invalid_limit invalid;
 };
@@ -80,7 +83,8 @@ size_t server_reconfigure(struct server *s, const struct server_config *cfg);
 
 /* A datagram from `from`, as the shell opened it; unix_s: the wall clock
  * in seconds, which bounds handshake ids (SERVER_HANDSHAKE_AHEAD_MAX_S;
- * 0: unknown, no bound). */
+ * 0: unknown, no bound). out->wake_us, when not 0, is when
+ * server_probe_timer has work (a probe was queued). */
 void server_receive(struct server *s, uint64_t now_us, uint64_t unix_s, const struct addr *from,
                     const struct opened *in, struct actions *out);
 
@@ -95,6 +99,11 @@ void server_handle_message(struct server *s, uint64_t now_us, const struct addr 
  * the next time in out->wake_us. After server_receive, call it by
  * s->invalid.due_us if that is sooner. */
 void server_timer(struct server *s, uint64_t now_us, struct actions *out);
+
+/* The probes' timer: sends the answers due. Call it at the out->wake_us of
+ * server_receive or of its last call; it returns the next in out->wake_us
+ * (0: none). */
+void server_probe_timer(struct server *s, uint64_t now_us, struct actions *out);
 
 /* The one-line status for systemd: clients, packets, the last one seen. */
 void server_status(const struct server *s, char *buf, size_t cap);

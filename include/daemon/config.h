@@ -36,6 +36,9 @@ struct config {
         unsigned keepalive_count;
         size_t max_clients;
         int family; /* AF_INET or AF_INET6 (-4, -6); 0: either */
+        uint64_t probe_max_delay_us; /* server: longest probe delay answered */
+        size_t probe_max_pending;    /* server: probe answers waiting, at most; 0: none */
+        uint64_t probe_every_us;     /* client: run the NAT timeout probe this often; 0: never */
         uint32_t set; /* which options have a value (bit per option) */
         unsigned key_lines; /* 'key' lines read from config files, used or not */
         bool mode_from_file; /* the mode was set by a config file, not the command line */

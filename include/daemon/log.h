@@ -26,6 +26,8 @@ enum log_lifecycle {
 #define LOG_MESSAGE_ID_START "f966171a66b54168b7cd855d12172664"
 #define LOG_MESSAGE_ID_STOP "fb8a33779ea24d1aa6c9b21f403aeeee"
 #define LOG_MESSAGE_ID_RELOAD "1dfafa3aa457415795d3bf0d9337d0e3"
+/* The client's background NAT timeout probe (--probe-every) has a result. */
+#define LOG_MESSAGE_ID_NAT_TIMEOUT "5f8191c7f03648ca9be96133f4481b96"
 
 /* True when stderr is connected to the journal ($JOURNAL_STREAM names
  * stderr's device and inode), as under a systemd service. */
@@ -48,6 +50,12 @@ void log_flush(void);
 __attribute__((format(printf, 2, 3))) void log_printf(enum log_level level, const char *fmt, ...);
 __attribute__((format(printf, 2, 3))) void log_lifecycle(enum log_lifecycle kind, const char *fmt, ...);
 void log_event(const struct core_event *ev);
+
+/* A line of ours with journal fields of its own: MESSAGE_ID and
+ * CANARY_EVENT=event, then fields ("NAME=value" each, at most 8). */
+__attribute__((format(printf, 6, 7))) void log_structured(enum log_level level, const char *message_id,
+                                                         const char *event, const char *const *fields,
+                                                         size_t n_fields, const char *fmt, ...);
 
 /* "[YYYY-mm-dd HH:MM:SS.mmm udp-canary LEVEL] " for the given wall time. */
 ssize_t log_format_prefix(const struct timespec *ts, enum log_level level, char *buf, size_t cap);

@@ -22,6 +22,7 @@ enum logline_kind {
         LOGLINE_EXIT,
         LOGLINE_SOCKET_DROPS, /* "N" LOGTEXT_DROPS: the server's own drops */
         LOGLINE_INVALID_MORE, /* "N" LOGTEXT_INVALID_MORE "...": invalid ones not logged one by one */
+        LOGLINE_NAT_TIMEOUT,  /* LOGTEXT_NAT_TIMEOUT "verdict": a client's probe result */
 };
 
 
@@ -32,6 +33,8 @@ struct logline {
         struct addr peer;
         struct message msg; /* TX, RX */
         uint64_t dropped;   /* SOCKET_DROPS; INVALID_MORE: how many */
+        const char *text;   /* NAT_TIMEOUT: the verdict, in the parsed line */
+        size_t text_len;
 };
 
 /* Parses a whole line (no newline). Returns 0, or -EINVAL when it is not a

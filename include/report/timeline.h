@@ -126,6 +126,14 @@ struct timeline_log {
         size_t n_down, cap_down;
 };
 
+/* A client's NAT timeout probe result (--probe-every), as logged. */
+#define TIMELINE_MAX_PROBES 4096
+#define TIMELINE_PROBE_TEXT 256
+struct timeline_probe {
+        int64_t t_us;
+        char verdict[TIMELINE_PROBE_TEXT];
+};
+
 struct timeline {
         struct timeline_client **clients;
         size_t n_clients, cap_clients;
@@ -139,6 +147,8 @@ struct timeline {
         size_t n_logs;
         uint64_t lines, invalid, socket_drops, ignored_clients;
         uint64_t seq;
+        struct timeline_probe *probes; /* in the order read, TIMELINE_MAX_PROBES at most */
+        size_t n_probes, cap_probes;
 };
 
 /* Timers to use instead of learning them from the logs: 0 learns. */

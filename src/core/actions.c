@@ -29,6 +29,7 @@ struct core_event *actions_event(struct actions *a, enum event_kind kind, const 
         ev->lost = 0;
         ev->duration_us = 0;
         ev->rtt_us = 0;
+        ev->refusal = NULL;
         return ev;
 }
 

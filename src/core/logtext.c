@@ -98,6 +98,10 @@ static int format_detection(const struct core_event *ev, const char *who, const 
                 return snprintf(buf, cap, "Outage over after %" PRIu64 ".%" PRIu64 " s: handshake %" PRIu64
                                 " answered in %" PRIu64 " ms", SECS(ev->duration_us), ev->msg.data[0],
                                 ev->rtt_us / 1000);
+        case EVENT_PROBE_REFUSED:
+                return snprintf(buf, cap, "Probes refused: %" PRIu64 " since the last such line; the latest, probe %" PRIu64
+                                " of %s from %s: %s", ev->lost, ev->msg.data[0], id, who,
+                                ev->refusal ? ev->refusal : "refused");
         default:
                 return -1;
         }

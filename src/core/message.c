@@ -16,7 +16,10 @@ static const char *const type_names[] = {
         [MESSAGE_HANDSHAKE_INIT] = "handshake_init",
         [MESSAGE_HANDSHAKE_RESPONSE] = "handshake_response",
         [MESSAGE_KEEPALIVE] = "keepalive",
+        [MESSAGE_PROBE] = "probe",
+        [MESSAGE_PROBE_RESPONSE] = "probe_response",
 };
+_Static_assert(sizeof(type_names) / sizeof(type_names[0]) == MESSAGE_TYPES, "a name per type");
 
 const char *message_type_name(enum message_type type)
 {
@@ -110,6 +113,18 @@ static bool eat(struct cursor *c, const char *lit)
         return true;
 }
 
+/* A type name and its closing quote: "probe" must not match the start of
+ * "probe_response". */
+static bool eat_type(struct cursor *c, const char *name)
+{
+        const char *start = c->p;
+
+        if (eat(c, name) && eat(c, "\""))
+                return true;
+        c->p = start;
+        return false;
+}
+
 /* A JSON integer in 0..INT64_MAX without sign, exponent or leading zero;
  * anything else (even valid JSON) is left to the general parser. */
 static bool eat_number(struct cursor *c, uint64_t *out)
@@ -146,9 +161,9 @@ int message_parse_canonical(struct message *m, const uint8_t *text, size_t len)
         if (id_len > MESSAGE_ID_MAX || !eat(&c, "\", \"type\": \""))
                 return -EAGAIN;
         for (t = 0; t < sizeof(type_names) / sizeof(type_names[0]); t++)
-                if (eat(&c, type_names[t]))
+                if (eat_type(&c, type_names[t]))
                         break;
-        if (t == sizeof(type_names) / sizeof(type_names[0]) || !eat(&c, "\", \"data\": [") ||
+        if (t == sizeof(type_names) / sizeof(type_names[0]) || !eat(&c, ", \"data\": [") ||
             !eat_number(&c, &d[0]) || !eat(&c, ", ") || !eat_number(&c, &d[1]) || !eat(&c, "]}") ||
             c.p != c.end)
                 return -EAGAIN;

@@ -1,5 +1,6 @@
 /* server: the server's protocol state machine (see server.h). */
 #include "core/server.h"
+#include "server-probes.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -13,12 +14,13 @@ int server_init(struct server *s, const struct server_config *cfg)
         s->stats = (struct server_stats){ 0 };
         s->state_changes = 0;
         memset(&s->invalid, 0, sizeof(s->invalid));
-        return peers_init(&s->peers, cfg->max_clients);
+        return peers_init(&s->peers, cfg->max_clients) < 0 || server_probes_init(s) < 0 ? -ENOMEM : 0;
 }
 
 void server_free(struct server *s)
 {
         peers_free(&s->peers);
+        probes_free(&s->probes);
 }
 
 size_t server_reconfigure(struct server *s, const struct server_config *cfg)
@@ -27,6 +29,7 @@ size_t server_reconfigure(struct server *s, const struct server_config *cfg)
 
         s->cfg = *cfg;
         s->peers.max = cfg->max_clients;
+        server_probes_reconfigure(s);
         while (s->peers.count > s->peers.max && s->peers.oldest) {
                 peers_remove(&s->peers, s->peers.oldest);
                 forgotten++;
@@ -217,7 +220,7 @@ static bool out_of_bounds(struct server *s, uint64_t unix_s, const struct messag
         uint64_t bound = unix_s + SERVER_HANDSHAKE_AHEAD_MAX_S;
         enum event_refuse why;
 
-        if (unix_s && m->type != MESSAGE_HANDSHAKE_RESPONSE && m->data[0] > bound) {
+        if (unix_s && (m->type == MESSAGE_HANDSHAKE_INIT || m->type == MESSAGE_KEEPALIVE) && m->data[0] > bound) {
                 why = EVENT_REFUSE_AHEAD;
         } else if (m->type == MESSAGE_KEEPALIVE && m->data[1] > s->cfg.keepalive_count) {
                 why = EVENT_REFUSE_COUNTER;
@@ -364,6 +367,12 @@ static void handle(struct server *s, uint64_t now_us, uint64_t unix_s, const str
                 return;
         memcpy(s->stats.last_id, m->id, m->id_len + 1);
         s->stats.last_id_len = m->id_len;
+        if (m->type == MESSAGE_PROBE || m->type == MESSAGE_PROBE_RESPONSE) {
+                /* its own flow, from another port: not the client's address */
+                if (m->type == MESSAGE_PROBE)
+                        server_probe_receive(s, now_us, from, m, out);
+                return;
+        }
         s->stats.last_from = *from;
         p = lookup(s, now_us, m, out);
         if (!p)

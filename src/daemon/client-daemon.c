@@ -15,6 +15,8 @@
 #include <event2/event.h>
 
 #include "core/client.h"
+#include "core/prober.h"
+#include "daemon/client-probe.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
@@ -36,6 +38,8 @@ struct client_daemon {
         uint64_t refused_us;       /* when a closed port was last told */
         uint64_t *rtts;            /* every round trip, for its median */
         size_t n_rtts, cap_rtts;
+        struct client_probe *probe; /* --probe-every */
+        uint64_t probe_every_us, probe_max_delay_s;
 };
 
 /* Round trips kept for the summary's median: years of handshakes at the
@@ -165,6 +169,7 @@ static void write_metrics(FILE *out, void *obj)
                              (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
         if (udp_drops(d->daemon.fd, &drops) == 0)
                 metrics_write_socket_drops(out, drops);
+        client_probe_write_metrics(out, d->probe);
 }
 
 /* The server's host answered that nothing listens on the port: said at
@@ -195,6 +200,24 @@ static bool is_address(const char *host)
         return inet_pton(AF_INET, host, &a) == 1 || inet_pton(AF_INET6, host, &a) == 1;
 }
 
+/* --probe-every, and the longest idle it tries: --probe-max-delay when
+ * given, else the probe command's default (the server's default, an hour,
+ * would make every run that long). */
+static void probe_settings(struct client_daemon *d, const struct config *cfg)
+{
+        d->probe_every_us = cfg->probe_every_us;
+        d->probe_max_delay_s = config_is_set(cfg, "probe-max-delay") ? cfg->probe_max_delay_us / 1000000
+                                                                    : PROBER_DEFAULT_MAX_DELAY_S;
+}
+
+/* The background probe goes to the server the client uses, with its id. */
+static void follow_probe(struct client_daemon *d)
+{
+        if (d->started)
+                client_probe_set(d->probe, &d->cfg.server, d->cfg.id, d->cfg.id_len, d->probe_every_us,
+                                 d->probe_max_delay_s);
+}
+
 /* A name that does not resolve now is no reason to exit (at boot the
  * network may not be up yet): the client then starts once it resolves. */
 static int setup(struct client_daemon *d, const struct config *cfg, const struct seal_key *key)
@@ -204,8 +227,10 @@ static int setup(struct client_daemon *d, const struct config *cfg, const struct
         d->host = strdup(cfg->host);
         d->port = (uint16_t)cfg->port;
         d->family = cfg->family;
+        probe_settings(d, cfg);
         if (!d->host || daemon_init(&d->daemon, &client_ops, d, key) < 0 ||
-            !(d->timer_ev = evtimer_new(d->daemon.base, on_timer, d))) {
+            !(d->timer_ev = evtimer_new(d->daemon.base, on_timer, d)) ||
+            client_probe_new(&d->probe, d->daemon.base, key) < 0) {
                 fprintf(stderr, "udp-canary: cannot set up the event loop\n");
                 return 1;
         }
@@ -269,6 +294,7 @@ static void start(struct client_daemon *d)
         daemon_perform(&d->daemon, &a);
         arm_timer(d, &a);
         update_status(d);
+        follow_probe(d);
 }
 
 static void resolve_failed(void *arg, const char *why, uint64_t retry_us)
@@ -312,6 +338,7 @@ static void resolved(void *arg, const struct addr *a)
         } else {
                 client_reconfigure(&d->core, &d->cfg);
                 log_start(d);
+                follow_probe(d);
         }
         log_flush();
 }
@@ -359,8 +386,10 @@ int client_daemon_reconfigure(struct client_daemon *d, const struct config *cfg)
 
         fill_config(&next, cfg);
         d->cfg = next;
+        probe_settings(d, cfg);
         if (d->started)
                 client_reconfigure(&d->core, &d->cfg);
+        follow_probe(d);
         if (same)
                 return 0;
         if (is_address(cfg->host) && udp_resolve(cfg->host, (uint16_t)cfg->port, false, cfg->family, &next.server,
@@ -390,6 +419,7 @@ void client_daemon_free(struct client_daemon *d)
         resolver_free(d->resolver);
         free(d->host);
         free(d->rtts);
+        client_probe_free(d->probe);
         if (d->timer_ev)
                 event_free(d->timer_ev);
         daemon_free(&d->daemon);

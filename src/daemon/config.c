@@ -52,6 +52,9 @@ static const struct option_def defs[] = {
         { "max-clients", K_SIZE, AT(max_clients), 1, 16777216, true },
         { "state-dir", K_STRING, AT(state_dir), 0, 0, true },
         { "metrics-listen", K_STRING, AT(metrics_listen), 0, 0, true },
+        { "probe-max-delay", K_SECONDS, AT(probe_max_delay_us), 0, 0, true },
+        { "probe-max-pending", K_SIZE, AT(probe_max_pending), 0, 16777216, true },
+        { "probe-every", K_SECONDS, AT(probe_every_us), 0, 0, true },
         { "help", K_MODE, CONFIG_MODE_HELP, 0, 0, false },
         { "version", K_MODE, CONFIG_MODE_VERSION, 0, 0, false },
         { "fingerprint", K_MODE, CONFIG_MODE_FINGERPRINT, 0, 0, false },
@@ -68,6 +71,8 @@ void config_usage(FILE *out)
               "                  [--keepalive-interval SECONDS]\n"
               "                  [--handshake-timeout SECONDS] [--keepalive-count N]\n"
               "                  [--max-clients N] [--state-dir DIR] [--metrics-listen ADDR:PORT]\n"
+              "                  [--probe-max-delay SECONDS] [--probe-max-pending N] [--probe-every SECONDS]\n"
+              "       udp-canary probe --id ID --host HOST [--port PORT] --key-file FILE [...]\n"
               "       udp-canary report [--json] [--svg FILE] [--id ID] [LOG... | --journal]\n"
               "\n"
               "Logs every packet of a WireGuard-like UDP exchange on both ends, to see when\n"
@@ -96,12 +101,17 @@ void config_usage(FILE *out)
                 "  --max-clients N          server: most clients remembered (default %d)\n"
                 "  --state-dir DIR          server: keep the replay state in DIR/replay.state\n"
                 "  --metrics-listen A:P     serve Prometheus metrics on http://A:P/metrics\n"
+                "  --probe-max-delay S      server: longest NAT probe delay answered (default %d)\n"
+                "  --probe-max-pending N    server: NAT probe answers waiting, at most (default %d; 0: none)\n"
+                "  --probe-every S          client: measure the NAT's idle timeouts this often (default off)\n"
                 "  --help, --version\n"
                 "\n"
-                "udp-canary report --help tells how to read the logs back.\n",
+                "udp-canary report --help tells how to read the logs back;\n"
+                "udp-canary probe --help how to measure the NAT's idle timeouts.\n",
                 CONFIG_DEFAULT_SERVER_HOST, CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_LOG,
                 (double)CLIENT_DEFAULT_KEEPALIVE_INTERVAL_US / 1e6, (double)CLIENT_DEFAULT_HANDSHAKE_TIMEOUT_US / 1e6,
-                CLIENT_DEFAULT_KEEPALIVE_COUNT, SERVER_DEFAULT_MAX_CLIENTS);
+                CLIENT_DEFAULT_KEEPALIVE_COUNT, SERVER_DEFAULT_MAX_CLIENTS, PROBES_DEFAULT_MAX_DELAY_S,
+                PROBES_DEFAULT_MAX_PENDING);
 }
 
 __attribute__((format(printf, 2, 3))) static int fail(char err[static CONFIG_ERR_MAX], const char *fmt, ...)
@@ -498,6 +508,10 @@ int config_finish(struct config *c, char err[static CONFIG_ERR_MAX])
                 c->keepalive_count = CLIENT_DEFAULT_KEEPALIVE_COUNT;
         if (!config_is_set(c, "max-clients"))
                 c->max_clients = SERVER_DEFAULT_MAX_CLIENTS;
+        if (!config_is_set(c, "probe-max-delay"))
+                c->probe_max_delay_us = PROBES_DEFAULT_MAX_DELAY_S * 1000000ULL;
+        if (!config_is_set(c, "probe-max-pending"))
+                c->probe_max_pending = PROBES_DEFAULT_MAX_PENDING;
         if (c->key && c->key_file)
                 return fail(err, "give either --key or --key-file, not both");
         if (c->mode == CONFIG_MODE_CLIENT)

@@ -343,6 +343,7 @@ static const char *const event_names[EVENT_KIND_COUNT] = {
         [EVENT_OUTAGE_END] = "outage_end",
         [EVENT_REFUSED] = "refused",
         [EVENT_INVALID_MORE] = "invalid_more",
+        [EVENT_PROBE_REFUSED] = "probe_refused",
 };
 
 /* MESSAGE_IDs of the events that mean something (see the catalog). */
@@ -358,6 +359,7 @@ static const char *const event_message_ids[EVENT_KIND_COUNT] = {
         [EVENT_OUTAGE_START] = "4ae4e53b334647fda4bf56088b725a0c",
         [EVENT_OUTAGE_END] = "57f0d727c10d4dec9cccc16d61fc26e7",
         [EVENT_IGNORED] = "107c9bd74b8445ecabae20c510235b40", /* a late response */
+        [EVENT_PROBE_REFUSED] = NULL, /* sized to every kind: looked up by kind */
 };
 
 /* The event's name in CANARY_EVENT: an ignored stale response is "late". */
@@ -413,3 +415,26 @@ void log_event(const struct core_event *ev)
         emit(level, body, (size_t)n, &f);
 }
 
+void log_structured(enum log_level level, const char *message_id, const char *event, const char *const *fields,
+                    size_t n_fields, const char *fmt, ...)
+{
+        struct fields f;
+        va_list ap;
+
+        fields_init(&f);
+        field(&f, "MESSAGE_ID", message_id, strlen(message_id));
+        field(&f, "CANARY_EVENT", event, strlen(event));
+        for (size_t i = 0; i < n_fields && i < 8; i++) {
+                const char *eq = strchr(fields[i], '=');
+                char name[64];
+
+                if (!eq || (size_t)(eq - fields[i]) >= sizeof(name))
+                        continue;
+                memcpy(name, fields[i], (size_t)(eq - fields[i]));
+                name[eq - fields[i]] = '\0';
+                field(&f, name, eq + 1, strlen(eq + 1));
+        }
+        va_start(ap, fmt);
+        vlog(level, &f, fmt, ap);
+        va_end(ap);
+}

@@ -86,6 +86,9 @@ void metrics_write_server(FILE *out, const struct server *s, uint64_t mono_us, u
         counter(out, "silences_total", "Clients that went silent for two keepalive intervals.", s->stats.silences);
         counter(out, "evictions_total", "Clients forgotten to make room in the table.", s->stats.evicted);
         gauge(out, "clients", "Clients in the table.", (double)s->peers.count);
+        gauge(out, "probes_pending", "NAT timeout probe answers waiting for their time.", (double)s->probes.n);
+        counter(out, "probes_refused_total", "NAT timeout probes refused: replays, or over a limit.",
+                s->probes.stats.refused);
         per_client(out, s, "client_packets_received_total", "counter", "Valid packets received, per client.", mono_us,
                    wall_us, 0);
         per_client(out, s, "client_keepalives_lost_total", "counter", "Keepalives lost, per client.", mono_us, wall_us, 1);

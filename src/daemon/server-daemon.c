@@ -39,13 +39,24 @@ struct server_daemon {
         uint64_t state_saving;     /* core.state_changes that save holds */
         int state_save_err;        /* the last save's error, logged once */
         uint64_t drops;            /* the socket's drop count when last logged */
+        struct event *probe_ev;    /* server_probe_timer: probe answers due */
+        uint64_t probe_due_us;     /* when probe_ev fires; 0: not armed */
 };
+
+/* The limits on NAT timeout probes (see core/probes.h). */
+static struct probes_config server_probes_config_of(const struct config *cfg)
+{
+        return (struct probes_config){ .max_delay_s = cfg->probe_max_delay_us / 1000000,
+                                       .max_pending = cfg->probe_max_pending,
+                                       .max_per_client = PROBES_MAX_PER_CLIENT };
+}
 
 static struct server_config server_config_of(const struct config *cfg)
 {
         return (struct server_config){ .max_clients = cfg->max_clients,
                                        .keepalive_interval_us = cfg->keepalive_interval_us,
-                                       .keepalive_count = cfg->keepalive_count };
+                                       .keepalive_count = cfg->keepalive_count,
+                                       .probes = server_probes_config_of(cfg) };
 }
 
 /* Notes how a save ended: an error once, and its recovery. */
@@ -180,6 +191,30 @@ static void log_drops(struct server_daemon *d)
         d->drops = drops;
 }
 
+/* The probes' timer, brought forward when a probe is due sooner. */
+static void probe_timer_arm(struct server_daemon *d, uint64_t at_us)
+{
+        if (d->probe_due_us && d->probe_due_us <= at_us && evtimer_pending(d->probe_ev, NULL))
+                return;
+        d->probe_due_us = at_us;
+        daemon_timer_at(d->probe_ev, at_us);
+}
+
+static void on_probe_timer(evutil_socket_t fd, short what, void *arg)
+{
+        struct server_daemon *d = arg;
+        uint64_t start = daemon_now_us();
+        struct actions a;
+
+        d->probe_due_us = 0;
+        server_probe_timer(&d->core, start, &a);
+        daemon_perform(&d->daemon, &a);
+        log_flush();
+        if (a.wake_us)
+                probe_timer_arm(d, a.wake_us);
+        daemon_busy(&d->daemon, start);
+}
+
 static void receive(void *obj, uint64_t now_us, const struct addr *from, const struct opened *in,
                     struct actions *out)
 {
@@ -188,6 +223,8 @@ static void receive(void *obj, uint64_t now_us, const struct addr *from, const s
 
         clock_gettime(CLOCK_REALTIME, &ts);
         server_receive(&d->core, now_us, (uint64_t)ts.tv_sec, from, in, out);
+        if (out->wake_us) /* a probe was queued */
+                probe_timer_arm(d, out->wake_us);
 }
 
 static void set_silence_timer(struct server_daemon *d, uint64_t wake_us)
@@ -258,7 +295,8 @@ static int setup(struct server_daemon *d, const struct config *cfg, const struct
         }
         if (daemon_init(&d->daemon, &server_ops, d, key) < 0 ||
             !(d->state_ev = evtimer_new(d->daemon.base, on_state_timer, d)) ||
-            !(d->silence_ev = evtimer_new(d->daemon.base, on_silence_timer, d))) {
+            !(d->silence_ev = evtimer_new(d->daemon.base, on_silence_timer, d)) ||
+            !(d->probe_ev = evtimer_new(d->daemon.base, on_probe_timer, d))) {
                 fprintf(stderr, "udp-canary: cannot set up the event loop\n");
                 return 1;
         }
@@ -357,6 +395,8 @@ void server_daemon_free(struct server_daemon *d)
                 event_free(d->state_ev);
         if (d->silence_ev)
                 event_free(d->silence_ev);
+        if (d->probe_ev)
+                event_free(d->probe_ev);
         daemon_free(&d->daemon);
         free(d->state_path);
         if (d->core_ready)

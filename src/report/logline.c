@@ -100,7 +100,10 @@ int logline_parse_body(struct logline *l, const char *body, size_t len)
 
         l->kind = LOGLINE_OTHER;
         l->peer_is_server = false;
-        memset(&l->peer, 0, sizeof(l->peer)); /* "TX server" names no address */
+        /* a "TX server" line names no address: none, not the last line's */
+        memset(&l->peer, 0, sizeof(l->peer));
+        l->text = NULL;
+        l->text_len = 0;
         if (starts(body, len, LOGTEXT_LISTENING)) {
                 l->kind = LOGLINE_LISTENING;
                 return 0;
@@ -111,6 +114,12 @@ int logline_parse_body(struct logline *l, const char *body, size_t len)
         }
         if (len == sizeof(LOGTEXT_EXIT) - 1 && memcmp(body, LOGTEXT_EXIT, len) == 0) {
                 l->kind = LOGLINE_EXIT;
+                return 0;
+        }
+        if (starts(body, len, LOGTEXT_NAT_TIMEOUT)) {
+                l->kind = LOGLINE_NAT_TIMEOUT;
+                l->text = body + sizeof(LOGTEXT_NAT_TIMEOUT) - 1;
+                l->text_len = len - (sizeof(LOGTEXT_NAT_TIMEOUT) - 1);
                 return 0;
         }
         if (parse_drops(body, len, &l->dropped) == 0) {

@@ -284,6 +284,17 @@ static void text_client(const struct timeline_client *c, FILE *out)
         fprintf(out, "  summary       %s\n", line);
 }
 
+/* The clients' NAT timeout probe results (--probe-every), as they came. */
+static void text_probes(const struct timeline *tl, FILE *out)
+{
+        char when[32];
+
+        if (tl->n_probes)
+                fprintf(out, "NAT idle timeout probes: %zu\n", tl->n_probes);
+        for (size_t i = 0; i < tl->n_probes; i++)
+                fprintf(out, "  %s  %s\n", stamp(tl->probes[i].t_us, when), tl->probes[i].verdict);
+}
+
 int report_write_text(const struct timeline *tl, const struct report_input *in, FILE *out)
 {
         uint64_t steps = 0;
@@ -303,6 +314,7 @@ int report_write_text(const struct timeline *tl, const struct report_input *in, 
                 fprintf(out, "dropped at the server's own full socket: %" PRIu64
                              " datagrams (local overload: loss then is not all the network's)\n",
                         tl->socket_drops);
+        text_probes(tl, out);
         for (size_t i = 0; i < tl->n_clients; i++)
                 text_client(tl->clients[i], out);
         return ferror(out) ? -EIO : 0;
@@ -529,6 +541,17 @@ static json_t *json_client(const struct timeline_client *c)
         return j;
 }
 
+static json_t *json_probes(const struct timeline *tl)
+{
+        json_t *a = json_array();
+        char when[32];
+
+        for (size_t i = 0; a && i < tl->n_probes; i++)
+                json_array_append_new(a, json_pack("{s:s, s:s}", "time", stamp(tl->probes[i].t_us, when), "verdict",
+                                                   tl->probes[i].verdict));
+        return a;
+}
+
 int report_write_json(const struct timeline *tl, const struct report_input *in, FILE *out)
 {
         json_t *root = json_object(), *clients = json_array();
@@ -542,6 +565,7 @@ int report_write_json(const struct timeline *tl, const struct report_input *in, 
         set(root, "invalid", json_integer((json_int_t)tl->invalid));
         set(root, "socket_drops", json_integer((json_int_t)tl->socket_drops));
         set(root, "ignored_client_lines", json_integer((json_int_t)tl->ignored_clients));
+        set(root, "nat_timeout_probes", json_probes(tl));
         for (size_t i = 0; i < tl->n_clients; i++)
                 json_array_append_new(clients, json_client(tl->clients[i]));
         set(root, "clients", clients);

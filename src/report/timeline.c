@@ -125,6 +125,7 @@ void timeline_free(struct timeline *tl)
         for (size_t i = 0; i < tl->n_logs; i++)
                 free(tl->logs[i].down);
         free(tl->logs);
+        free(tl->probes);
         memset(tl, 0, sizeof(*tl));
 }
 
@@ -245,6 +246,23 @@ static int64_t log_time(struct timeline_log *lg, uint64_t raw_us)
         return t;
 }
 
+/* A probe result, kept as its text; past the bound, dropped. */
+static int add_probe(struct timeline *tl, int64_t t, const struct logline *l)
+{
+        struct timeline_probe *p;
+        size_t n = l->text_len < TIMELINE_PROBE_TEXT - 1 ? l->text_len : TIMELINE_PROBE_TEXT - 1;
+
+        if (tl->n_probes >= TIMELINE_MAX_PROBES)
+                return 0;
+        if (grow((void **)&tl->probes, &tl->cap_probes, tl->n_probes, sizeof(*tl->probes)) < 0)
+                return -ENOMEM;
+        p = &tl->probes[tl->n_probes++];
+        p->t_us = t;
+        memcpy(p->verdict, l->text, n);
+        p->verdict[n] = '\0';
+        return 0;
+}
+
 int timeline_add(struct timeline *tl, unsigned log, const struct logline *l)
 {
         struct timeline_log *lg;
@@ -273,8 +291,12 @@ int timeline_add(struct timeline *tl, unsigned log, const struct logline *l)
                 tl->socket_drops += l->dropped;
         if (l->kind == LOGLINE_INVALID_MORE)
                 tl->invalid += l->dropped;
+        if (l->kind == LOGLINE_NAT_TIMEOUT)
+                return add_probe(tl, t, l);
         if (l->kind != LOGLINE_TX && l->kind != LOGLINE_RX)
                 return 0;
+        if (l->msg.type == MESSAGE_PROBE || l->msg.type == MESSAGE_PROBE_RESPONSE)
+                return 0; /* probes travel on flows of their own, not the canary's */
         c = client_get(tl, &l->msg);
         if (!c) {
                 tl->ignored_clients++;

@@ -13,6 +13,10 @@ seeds = []
 if kind in ("packet", "message"):
     texts = [x["plaintext"].encode() for x in v["valid"]]
     texts += [bytes.fromhex(x["plaintext_hex"]) for x in v["authenticated_malformed"] if "plaintext_hex" in x]
+    # ours: the NAT timeout probe's two types (replays and delays 0, long, too long)
+    texts += [b'{"id": "home", "type": "probe", "data": [%d, %d]}' % (i, d)
+              for i, d in ((5, 0), (6, 30), (6, 30), (7, 3600), (8, 3601))]
+    texts.append(b'{"id": "home", "type": "probe_response", "data": [5, 0]}')
     if kind == "message":
         seeds = texts
     else:
