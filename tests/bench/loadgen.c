@@ -125,7 +125,7 @@ int main(int argc, char **argv)
         double rate, seconds, took;
         int fd, size = 8 << 20;
         long replies;
-        char id[32];
+        char id[64];
 
         if (argc < 5 || sodium_init() < 0 || key_read_file(argv[3], false, key) < 0 ||
             seal_key_init(&sk, key, AES128_IMPL_AUTO) < 0) {
@@ -158,12 +158,15 @@ int main(int argc, char **argv)
                 clients = argc > 6 ? (size_t)atol(argv[6]) : 1000;
                 rounds = (size_t)(rate * seconds) / clients + 1;
                 pkts = calloc(rounds * clients, sizeof(*pkts));
-                /* a fresh base so that a second run against the same server is answered too */
+                /* client ids of this run's own, so that a second run against
+                 * the same server is answered too; handshake ids from the
+                 * clock on, as a real client's (the server refuses ids far
+                 * beyond its clock) */
                 for (size_t r = 0; r < rounds; r++)
                         for (size_t c = 0; c < clients; c++) {
-                                snprintf(id, sizeof(id), "%s-%zu", storm ? "storm" : "ka", c);
+                                snprintf(id, sizeof(id), "%s-%ld-%zu", storm ? "storm" : "ka", (long)getpid(), c);
                                 seal_one(&sk, &pkts[count++], storm ? MESSAGE_HANDSHAKE_INIT : MESSAGE_KEEPALIVE, id,
-                                         (uint64_t)time(NULL) * 1000 + r, storm ? 0 : 1 + r % 5);
+                                         (uint64_t)time(NULL) + r, storm ? 0 : 1 + r % 5);
                         }
         } else {
                 return 2;
