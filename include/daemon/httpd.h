@@ -10,6 +10,7 @@
  * accepting pauses for a moment. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,3 +48,9 @@ int httpd_start(struct httpd *h, struct event_base *base, const struct addr *a, 
 
 /* Closes every connection and the listener. */
 void httpd_stop(struct httpd *h);
+
+/* The request's parsing, apart for the fuzzer: whether len bytes hold a
+ * whole request head, and the status for one (200 for GET or HEAD of
+ * /metrics, else 400, 404 or 405) and whether it asks for the body. */
+bool httpd_head_complete(const char *head, size_t len);
+int httpd_route(const char *head, size_t len, bool *with_body);

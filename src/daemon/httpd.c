@@ -81,8 +81,7 @@ static const char *status_text(int status)
         }
 }
 
-/* The status for a request head, and whether it asks for the body. */
-static int route(const char *head, size_t len, bool *with_body)
+int httpd_route(const char *head, size_t len, bool *with_body)
 {
         const char *sp = memchr(head, ' ', len), *path, *end;
         size_t mlen, plen;
@@ -144,7 +143,7 @@ static void respond(struct httpd_conn *c, int status)
         bool with_body = true;
 
         if (status == 0)
-                status = route(c->head, c->used, &with_body);
+                status = httpd_route(c->head, c->used, &with_body);
         event_del(c->io);
         if (make_reply(c, status, with_body) < 0 ||
             event_assign(c->io, c->h->base, c->fd, EV_WRITE | EV_PERSIST, on_write, c) < 0 ||
@@ -152,7 +151,7 @@ static void respond(struct httpd_conn *c, int status)
                 conn_close(c);
 }
 
-static bool head_complete(const char *head, size_t len)
+bool httpd_head_complete(const char *head, size_t len)
 {
         return memmem(head, len, "\r\n\r\n", 4) || memmem(head, len, "\n\n", 2);
 }
@@ -169,7 +168,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
                 return;
         }
         c->used += (size_t)n;
-        if (head_complete(c->head, c->used))
+        if (httpd_head_complete(c->head, c->used))
                 respond(c, 0);
         else if (c->used == sizeof(c->head))
                 respond(c, 431);

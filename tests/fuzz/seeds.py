@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of one fuzz target into a directory, from the
 golden packets (tests/data/packets.json) and a few config files.
-Usage: seeds.py packet|message|config|logline|aes PACKETS_JSON OUT_DIR"""
+Usage: seeds.py packet|message|config|logline|aes|http PACKETS_JSON OUT_DIR"""
 import json
 import os
 import sys
@@ -26,6 +26,10 @@ elif kind == "aes":  # key, IV, blocks: the golden packets' own
     for x in v["valid"]:
         key = __import__("base64").b64decode(x["key"])
         seeds.append(key + bytes.fromhex(x["packet_hex"])[:-32])
+elif kind == "http":  # requests a scraper sends, and near misses
+    seeds = [b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", b"HEAD /metrics HTTP/1.0\r\n\r\n",
+             b"GET /metrics?x=1 HTTP/1.1\n\n", b"POST /metrics HTTP/1.1\r\n\r\n", b"GET / HTTP/1.1\r\n\r\n",
+             b"GET /metrics", b"GET  HTTP/1.1\r\n\r\n"]
 elif kind == "logline":
     data = os.path.join(os.path.dirname(vectors))
     for name in sorted(os.listdir(data)):
