@@ -182,7 +182,12 @@ def flood(env):
     refused = metric(mport, "probes_refused_total")
     grew = rss_kib(server.proc.pid) - before_rss
     it.check(pending == limit, "answers waiting at the limit: %g" % pending)
-    it.check(refused >= 60000 - limit - 100, "the rest refused: %g" % refused)
+    # what the server did not read the kernel dropped at its socket, and says
+    # so (under valgrind much is): every probe is answered-waiting, refused
+    # or counted dropped
+    drops = metric(mport, "socket_drops_total") or 0
+    it.check(refused + drops >= 60000 - limit - 100, "the rest refused (%g) or dropped at the socket (%g)"
+             % (refused, drops))
     refusals = [t for _, t in server.lines() if t.startswith("Probes refused: ")]
     it.check(len(refusals) <= 1 + int(took // 60), "one refusal line per minute: %d" % len(refusals))
     it.check(during >= max(1, int(took / 0.6) - 2), "handshakes answered during %.1f s: %d" % (took, during))
