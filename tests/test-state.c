@@ -1,7 +1,9 @@
 /* The replay state file: a round trip keeps every id (awkward ones too),
  * its highest handshake id and the recency order; a truncated or corrupt
  * file loads what it can and is kept aside; a missing one is no error; a
- * failed save leaves the old file as it was. */
+ * failed save leaves the old file as it was. The mirror the writer keeps
+ * never lowers an id and forgets the least recent first; the writer saves
+ * what was noted, only when it changed, and at the end. */
 #include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,17 +11,14 @@
 #include <sodium.h>
 
 #include "check.h"
-#include "daemon/state.h"
+#include "daemon/state-writer.h"
 
 static char dir[] = "/tmp/udp-canary-state-XXXXXX";
 static char path[256];
 
-static void add(struct peers *t, const char *id, size_t len, uint64_t highest)
+static void mirror_add(struct state_mirror *m, const char *id, size_t len, uint64_t highest)
 {
-        struct peer *p;
-
-        CHECK_INT(peers_add(t, id, len, &p), 0);
-        p->highest_init = highest;
+        CHECK(state_mirror_update(m, id, len, highest) >= 0);
 }
 
 static void write_file(const char *text, size_t len)
@@ -34,15 +33,16 @@ static void write_file(const char *text, size_t len)
 static void test_round_trip(void)
 {
         static const char nul_id[] = "nul\0byte";
-        struct peers t, u;
+        struct state_mirror t;
+        struct peers u;
         struct state_report rep;
         const struct peer *p;
 
-        CHECK_INT(peers_init(&t, 100), 0);
-        add(&t, "home", 4, 1732673217);
-        add(&t, "caf\xc3\xa9 \"q\" \\ \n\t\x7f", 15, 5);
-        add(&t, nul_id, sizeof(nul_id) - 1, 9223372036854775807ULL);
-        add(&t, "", 0, 1);
+        CHECK_INT(state_mirror_init(&t, 100), 0);
+        mirror_add(&t, "home", 4, 1732673217);
+        mirror_add(&t, "caf\xc3\xa9 \"q\" \\ \n\t\x7f", 15, 5);
+        mirror_add(&t, nul_id, sizeof(nul_id) - 1, 9223372036854775807ULL);
+        mirror_add(&t, "", 0, 1);
         CHECK_INT(state_save(path, &t), 0);
 
         CHECK_INT(peers_init(&u, 100), 0);
@@ -67,7 +67,7 @@ static void test_round_trip(void)
         CHECK_INT(rep.loaded, 2);
         CHECK_INT(rep.dropped, 2);
         peers_free(&u);
-        peers_free(&t);
+        state_mirror_free(&t);
 }
 
 static void test_damaged(void)
@@ -144,6 +144,7 @@ static void test_damaged(void)
 static void test_missing_and_unwritable(void)
 {
         struct state_report rep;
+        struct state_mirror m;
         struct peers t;
         char bad[300];
 
@@ -151,24 +152,149 @@ static void test_missing_and_unwritable(void)
         CHECK_INT(peers_init(&t, 10), 0);
         CHECK_INT(state_load(path, &t, &rep), 0);
         CHECK_INT(rep.loaded, 0);
+        peers_free(&t);
 
-        add(&t, "a", 1, 3);
+        CHECK_INT(state_mirror_init(&m, 10), 0);
+        mirror_add(&m, "a", 1, 3);
         snprintf(bad, sizeof(bad), "%s/no/such/dir/replay.state", dir);
-        CHECK_INT(state_save(bad, &t), -ENOENT);
+        CHECK_INT(state_save(bad, &m), -ENOENT);
 
         /* a failed save leaves the old file alone */
-        CHECK_INT(state_save(path, &t), 0);
+        CHECK_INT(state_save(path, &m), 0);
         chmod(dir, 0500);
         if (geteuid() != 0) { /* root writes anyway */
-                add(&t, "b", 1, 4);
-                CHECK(state_save(path, &t) < 0);
+                mirror_add(&m, "b", 1, 4);
+                CHECK(state_save(path, &m) < 0);
         }
         chmod(dir, 0700);
-        peers_free(&t);
+        state_mirror_free(&m);
         CHECK_INT(peers_init(&t, 10), 0);
         CHECK_INT(state_load(path, &t, &rep), 0);
         CHECK(peers_find(&t, "a", 1) != NULL);
         peers_free(&t);
+}
+
+/* The ids of the mirror, oldest first, as "a,b,c". */
+static const char *mirror_order(const struct state_mirror *m)
+{
+        static char out[256];
+        size_t used = 0, len;
+        const char *key;
+        json_t *value;
+
+        out[0] = '\0';
+        json_object_keylen_foreach(m->ids, key, len, value) {
+                used += (size_t)snprintf(out + used, sizeof(out) - used, "%s%.*s", used ? "," : "", (int)len, key);
+                if (used >= sizeof(out))
+                        break;
+        }
+        return out;
+}
+
+static uint64_t mirror_highest(const struct state_mirror *m, const char *id)
+{
+        return (uint64_t)json_integer_value(json_object_get(m->ids, id));
+}
+
+static void test_mirror(void)
+{
+        struct state_mirror m;
+
+        CHECK_INT(state_mirror_init(&m, 3), 0);
+        CHECK_INT(state_mirror_update(&m, "a", 1, 5), 1);
+        CHECK_INT(state_mirror_update(&m, "b", 1, 7), 1);
+        CHECK_INT(state_mirror_update(&m, "c", 1, 9), 1);
+        CHECK_STR(mirror_order(&m), "a,b,c");
+        /* heard again without a new handshake: only the order changes */
+        CHECK_INT(state_mirror_update(&m, "a", 1, 5), 0);
+        CHECK_STR(mirror_order(&m), "b,c,a");
+        /* a lower id never lowers what is held */
+        CHECK_INT(state_mirror_update(&m, "b", 1, 2), 0);
+        CHECK_INT(mirror_highest(&m, "b"), 7);
+        CHECK_INT(state_mirror_update(&m, "c", 1, 10), 1);
+        CHECK_STR(mirror_order(&m), "a,b,c");
+        /* over the maximum: the least recently heard go first */
+        CHECK_INT(state_mirror_update(&m, "d", 1, 1), 1);
+        CHECK_INT(state_mirror_trim(&m), 1);
+        CHECK_STR(mirror_order(&m), "b,c,d");
+        m.max = 1;
+        CHECK_INT(state_mirror_trim(&m), 2);
+        CHECK_STR(mirror_order(&m), "d");
+        state_mirror_free(&m);
+}
+
+/* The file's client lines, oldest first, as "7 a,8 b". */
+static const char *file_lines(void)
+{
+        static char out[256];
+        struct state_report rep;
+        struct peers t;
+        size_t used = 0;
+
+        out[0] = '\0';
+        CHECK_INT(peers_init(&t, 100), 0);
+        CHECK_INT(state_load(path, &t, &rep), 0);
+        for (const struct peer *p = t.oldest; p && used < sizeof(out); p = p->newer)
+                used += (size_t)snprintf(out + used, sizeof(out) - used, "%s%llu %s", used ? "," : "",
+                                         (unsigned long long)p->highest_init, p->id);
+        peers_free(&t);
+        return out;
+}
+
+static void test_writer(void)
+{
+        struct state_writer *w;
+        uint64_t saves, before;
+        char bad[300];
+
+        unlink(path);
+        CHECK_INT(state_writer_new(&w, path, 3), 0);
+        /* what was loaded from the file is not written back */
+        CHECK_INT(state_writer_note(w, "a", 1, 7), 0);
+        CHECK_INT(state_writer_noted_from_file(w), 0);
+        CHECK_INT(state_writer_sync(w), 0);
+        CHECK_INT(state_writer_outcome(w, &saves), 0);
+        CHECK_INT(saves, 0);
+        CHECK(access(path, F_OK) < 0);
+
+        /* a change is saved, order and all */
+        CHECK_INT(state_writer_note(w, "b", 1, 8), 0);
+        CHECK_INT(state_writer_note(w, "a", 1, 9), 0);
+        CHECK(state_writer_busy(w));
+        CHECK_INT(state_writer_sync(w), 0);
+        CHECK(!state_writer_busy(w));
+        CHECK_STR(file_lines(), "8 b,9 a");
+
+        /* heard again with nothing new: no save */
+        state_writer_outcome(w, &before);
+        CHECK_INT(state_writer_note(w, "b", 1, 8), 0);
+        CHECK_INT(state_writer_sync(w), 0);
+        state_writer_outcome(w, &saves);
+        CHECK_INT(saves, before);
+        CHECK_STR(file_lines(), "8 b,9 a");
+
+        /* a lower maximum forgets the least recent, in order with the notes */
+        CHECK_INT(state_writer_note(w, "c", 1, 1), 0);
+        CHECK_INT(state_writer_set_max(w, 2), 0);
+        CHECK_INT(state_writer_sync(w), 0);
+        CHECK_STR(file_lines(), "8 b,1 c");
+
+        /* the last notes are saved at the end */
+        CHECK_INT(state_writer_note(w, "d", 1, 4), 0);
+        state_writer_free(w);
+        CHECK_STR(file_lines(), "1 c,4 d");
+
+        /* a save that fails says so, and a retry tries again */
+        snprintf(bad, sizeof(bad), "%s/no/such/dir/replay.state", dir);
+        CHECK_INT(state_writer_new(&w, bad, 3), 0);
+        CHECK_INT(state_writer_note(w, "e", 1, 1), 0);
+        CHECK_INT(state_writer_sync(w), -ENOENT);
+        state_writer_outcome(w, &before);
+        CHECK_INT(state_writer_retry(w), 0);
+        CHECK_INT(state_writer_sync(w), -ENOENT);
+        state_writer_outcome(w, &saves);
+        CHECK_INT(saves, before + 1);
+        state_writer_free(w);
 }
 
 int main(void)
@@ -179,6 +305,8 @@ int main(void)
         test_round_trip();
         test_damaged();
         test_missing_and_unwritable();
+        test_mirror();
+        test_writer();
         unlink(path);
         rmdir(dir);
         return check_finish("state");

@@ -3,12 +3,15 @@
  * heard from least recently first:
  *     1732673217 "home"
  * (the highest handshake id answered, then the id as a JSON string). Written
- * atomically: a temporary file, fsync, rename, fsync of the directory. */
+ * atomically: a temporary file, fsync, rename, fsync of the directory, from
+ * a mirror of the table's replay state that the state writer keeps off the
+ * event loop (daemon/state-writer.h). */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <sys/types.h>
+
+#include <jansson.h>
 
 #include "core/peers.h"
 
@@ -30,15 +33,26 @@ struct state_report {
  * its newline counts if it parses). */
 int state_load(const char *path, struct peers *t, struct state_report *rep);
 
-/* Writes the whole table. Returns 0 or a negative errno (the old file then
- * stays as it was). */
-int state_save(const char *path, const struct peers *t);
+/* The replay state as the writer keeps it: client id -> the highest
+ * handshake id answered, least recently heard first. A jansson object, as
+ * it keeps the order keys were set in: a hash map and a recency list. */
+struct state_mirror {
+        json_t *ids; /* id -> integer */
+        size_t max;  /* clients kept at most (the server's max-clients) */
+};
 
-/* state_save in a child process, so that the event loop goes on while the
- * file is written and synced: the child works on a copy-on-write snapshot
- * of the table. Returns the child's pid, or a negative errno. */
-pid_t state_save_start(const char *path, const struct peers *t);
+int state_mirror_init(struct state_mirror *m, size_t max);
+void state_mirror_free(struct state_mirror *m);
 
-/* The outcome of a save started by state_save_start: 0, the save's negative
- * errno, or -EINPROGRESS while it runs (only when !wait). */
-int state_save_finish(pid_t child, bool wait);
+/* Notes a client as just heard, answered up to highest: it becomes the
+ * newest. A lower highest than the one held keeps the held one. Returns 1
+ * when the state changed (a new client, a higher id), 0 when only the
+ * order did, or -ENOMEM. */
+int state_mirror_update(struct state_mirror *m, const char *id, size_t id_len, uint64_t highest);
+
+/* Forgets the least recently heard clients beyond max; returns how many. */
+size_t state_mirror_trim(struct state_mirror *m);
+
+/* Writes the whole mirror. Returns 0 or a negative errno (the old file
+ * then stays as it was). */
+int state_save(const char *path, const struct state_mirror *m);

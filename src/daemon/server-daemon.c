@@ -17,7 +17,7 @@
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "core/server.h"
-#include "daemon/state.h"
+#include "daemon/state-writer.h"
 #include "daemon/udp.h"
 
 #define STATUS_EVERY_US 1000000 /* STATUS= at most once a second under load */
@@ -31,12 +31,12 @@ struct server_daemon {
         uint64_t status_us;
         size_t status_clients;     /* the number of clients in that status */
         char *state_path;          /* NULL: no state file */
-        struct event *state_ev;    /* saves the state a little after a change */
+        struct state_writer *state; /* writes it off the loop */
+        uint64_t state_noted_us;   /* clients heard since then are not noted yet */
+        uint64_t state_saves;      /* the writer's saves when last looked at */
+        struct event *state_ev;    /* hands the notes over a little after a change */
         struct event *silence_ev;  /* server_timer: clients gone silent */
         uint64_t silence_at_us;    /* when it is set to fire */
-        uint64_t state_saved;      /* core.state_changes when last saved */
-        pid_t state_child;         /* a save under way (0: none) */
-        uint64_t state_saving;     /* core.state_changes that save holds */
         int state_save_err;        /* the last save's error, logged once */
         uint64_t drops;            /* the socket's drop count when last logged */
         struct event *probe_ev;    /* server_probe_timer: probe answers due */
@@ -60,67 +60,79 @@ static struct server_config server_config_of(const struct config *cfg)
 }
 
 /* Notes how a save ended: an error once, and its recovery. */
-static void saved(struct server_daemon *d, int r, uint64_t changes)
+static void saved(struct server_daemon *d, int r)
 {
         if (r < 0 && r != d->state_save_err)
                 log_printf(LOG_LEVEL_ERROR, "Cannot write the state file %s: %s", d->state_path, strerror(-r));
         else if (r == 0 && d->state_save_err)
                 log_printf(LOG_LEVEL_INFO, "State file %s written again", d->state_path);
         d->state_save_err = r;
-        if (r == 0)
-                d->state_saved = changes;
 }
 
-/* Saves in the loop itself: at the end, when nothing else waits. */
+/* The outcome of the writer's latest save, when there is a new one. */
+static void check_saved(struct server_daemon *d)
+{
+        uint64_t saves;
+        int r = state_writer_outcome(d->state, &saves);
+
+        if (saves != d->state_saves) {
+                d->state_saves = saves;
+                saved(d, r);
+        }
+}
+
+/* Notes the clients heard since the last call for the state writer: each
+ * one heard moved to the newest end of the recency list, so they are the
+ * run from there back to the first heard before. A note that cannot be
+ * made (no memory) leaves the mark where it was, to be noted next time. */
+static void note_heard(struct server_daemon *d, uint64_t now_us)
+{
+        for (const struct peer *p = d->core.peers.newest; p && p->last_seen_us >= d->state_noted_us; p = p->older)
+                if (p->highest_init && state_writer_note(d->state, p->id, p->id_len, p->highest_init) < 0)
+                        return;
+        d->state_noted_us = now_us;
+}
+
+/* Waits for the writer to save what was noted: at the end, and before
+ * serving a state file read with damage. */
 static void save_state_now(struct server_daemon *d)
 {
-        if (d->state_child > 0)
-                saved(d, state_save_finish(d->state_child, true), d->state_saving);
-        d->state_child = 0;
-        if (d->core.state_changes != d->state_saved)
-                saved(d, state_save(d->state_path, &d->core.peers), d->core.state_changes);
+        if (d->state_save_err)
+                (void)state_writer_retry(d->state);
+        saved(d, state_writer_sync(d->state));
+        (void)state_writer_outcome(d->state, &d->state_saves); /* told just now */
 }
 
-/* A second after a change: reap the save under way, if any, then start one
- * for what changed since, in a child process so that the loop never waits
- * for the disk; come back while a save runs. */
+/* A second after a change: hand the notes over to the writer, and come
+ * back while it works, to tell how its save went. */
 static void on_state_timer(evutil_socket_t fd, short what, void *arg)
 {
         struct server_daemon *d = arg;
         struct timeval tv = { .tv_sec = STATE_DELAY_S };
         uint64_t start = daemon_now_us();
-        pid_t child;
+        int r;
 
-        if (d->state_child > 0) {
-                int r = state_save_finish(d->state_child, false);
-
-                if (r == -EINPROGRESS) {
-                        evtimer_add(d->state_ev, &tv);
-                        return;
-                }
-                saved(d, r, d->state_saving);
-                d->state_child = 0;
-        }
-        if (d->core.state_changes == d->state_saved)
-                return;
-        child = state_save_start(d->state_path, &d->core.peers);
-        if (child < 0) {
-                saved(d, child, 0);
-        } else {
-                d->state_child = child;
-                d->state_saving = d->core.state_changes;
-        }
-        evtimer_add(d->state_ev, &tv);
+        check_saved(d);
+        if (d->state_save_err)
+                (void)state_writer_retry(d->state);
+        r = state_writer_submit(d->state);
+        if (r < 0)
+                saved(d, r);
+        if (state_writer_busy(d->state))
+                evtimer_add(d->state_ev, &tv);
         log_flush();
         daemon_busy(&d->daemon, start);
 }
 
-/* After a batch: schedule a save if the replay state changed. */
-static void state_changed(struct server_daemon *d)
+/* After a batch: note who was heard; hand it over within a second. */
+static void state_changed(struct server_daemon *d, uint64_t now_us)
 {
         struct timeval tv = { .tv_sec = STATE_DELAY_S };
 
-        if (d->state_path && d->core.state_changes != d->state_saved && !evtimer_pending(d->state_ev, NULL))
+        if (!d->state)
+                return;
+        note_heard(d, now_us);
+        if ((d->state_save_err || state_writer_busy(d->state)) && !evtimer_pending(d->state_ev, NULL))
                 evtimer_add(d->state_ev, &tv);
 }
 
@@ -149,6 +161,7 @@ static void log_state_load(const struct server_daemon *d, const struct state_rep
 static int load_state(struct server_daemon *d)
 {
         struct state_report rep;
+        bool rewrite;
         int r;
 
         if (!d->state_path)
@@ -160,10 +173,23 @@ static int load_state(struct server_daemon *d)
                 return 1;
         }
         log_state_load(d, &rep);
-        /* with the damaged file safe aside, replace it with what was read;
-         * without a copy it stays as it is until the next change is saved */
-        if (rep.bad_lines && rep.kept_aside)
-                saved(d, state_save(d->state_path, &d->core.peers), d->core.state_changes);
+        /* the writer starts from what was read; with a damaged file safe
+         * aside, it replaces the file with that before anything is served;
+         * without a copy the file stays as it is until a change is saved */
+        rewrite = rep.bad_lines && rep.kept_aside;
+        for (const struct peer *p = d->core.peers.oldest; p && r == 0; p = p->newer)
+                r = state_writer_note(d->state, p->id, p->id_len, p->highest_init);
+        if (r == 0)
+                r = rewrite ? state_writer_retry(d->state) : state_writer_noted_from_file(d->state);
+        if (r < 0) {
+                fprintf(stderr, "udp-canary: out of memory\n");
+                return 1;
+        }
+        d->state_noted_us = daemon_now_us();
+        if (rewrite)
+                save_state_now(d);
+        else
+                state_changed(d, d->state_noted_us);
         return 0;
 }
 
@@ -246,7 +272,7 @@ static void after_read(void *obj, uint64_t now_us)
                 log_drops(d);
                 update_status(d, now_us);
         }
-        state_changed(d);
+        state_changed(d, now_us);
 }
 
 static void on_silence_timer(evutil_socket_t fd, short what, void *arg)
@@ -322,6 +348,11 @@ static int setup(struct server_daemon *d, const struct config *cfg, const struct
                         fprintf(stderr, "udp-canary: out of memory\n");
                         return 1;
                 }
+                r = state_writer_new(&d->state, d->state_path, cfg->max_clients);
+                if (r < 0) {
+                        fprintf(stderr, "udp-canary: cannot start the state writer: %s\n", strerror(-r));
+                        return 1;
+                }
         }
         return 0;
 }
@@ -362,7 +393,7 @@ int server_daemon_run(struct server_daemon *d)
         update_status(d, daemon_now_us());
         set_silence_timer(d, daemon_now_us() + 2 * d->core.cfg.keepalive_interval_us);
         r = daemon_run(&d->daemon);
-        if (d->state_path)
+        if (d->state)
                 save_state_now(d);
         return r;
 }
@@ -379,11 +410,12 @@ int server_daemon_reconfigure(struct server_daemon *d, const struct config *cfg)
                 log_printf(LOG_LEVEL_WARNING, "Reload: a new --host or --port takes a restart; still on the old one");
         scfg = server_config_of(cfg);
         forgotten = server_reconfigure(&d->core, &scfg);
-        if (forgotten) {
+        if (d->state)
+                (void)state_writer_set_max(d->state, scfg.max_clients);
+        if (forgotten)
                 log_printf(LOG_LEVEL_WARNING, "Reload: max-clients %zu: forgot the %zu clients heard from least recently",
                            scfg.max_clients, forgotten);
-                state_changed(d);
-        }
+        state_changed(d, daemon_now_us());
         return 0;
 }
 
@@ -398,6 +430,7 @@ void server_daemon_free(struct server_daemon *d)
         if (d->probe_ev)
                 event_free(d->probe_ev);
         daemon_free(&d->daemon);
+        state_writer_free(d->state);
         free(d->state_path);
         if (d->core_ready)
                 server_free(&d->core);

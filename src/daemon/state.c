@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/wait.h>
 
 #include <jansson.h>
 
@@ -152,17 +151,61 @@ int state_load(const char *path, struct peers *t, struct state_report *rep)
         return (int)n;
 }
 
-/* Writes the table to fd, oldest first, through a buffer. */
-static int write_table(int fd, const struct peers *t)
+int state_mirror_init(struct state_mirror *m, size_t max)
+{
+        m->ids = json_object();
+        m->max = max;
+        return m->ids ? 0 : -ENOMEM;
+}
+
+void state_mirror_free(struct state_mirror *m)
+{
+        json_decref(m->ids);
+        m->ids = NULL;
+}
+
+int state_mirror_update(struct state_mirror *m, const char *id, size_t id_len, uint64_t highest)
+{
+        json_t *old = json_object_getn(m->ids, id, id_len);
+        uint64_t was = old ? (uint64_t)json_integer_value(old) : 0;
+        json_t *value = json_integer((json_int_t)(highest > was ? highest : was)); /* never weaker */
+
+        if (!value)
+                return -ENOMEM;
+        /* out and in again: the object keeps insertion order, newest last */
+        if (old)
+                json_object_deln(m->ids, id, id_len);
+        if (json_object_setn_new_nocheck(m->ids, id, id_len, value) < 0)
+                return -ENOMEM;
+        return !old || highest > was;
+}
+
+size_t state_mirror_trim(struct state_mirror *m)
+{
+        size_t n = 0;
+
+        while (json_object_size(m->ids) > m->max) {
+                void *oldest = json_object_iter(m->ids);
+
+                json_object_deln(m->ids, json_object_iter_key(oldest), json_object_iter_key_len(oldest));
+                n++;
+        }
+        return n;
+}
+
+/* Writes the mirror to fd, oldest first, through a buffer. */
+static int write_table(int fd, const struct state_mirror *m)
 {
         enum { BUF = 1 << 16 };
         char *buf = malloc(BUF);
-        size_t used = 0;
+        size_t used = 0, id_len;
+        const char *key;
+        json_t *value;
         int r = buf ? fileio_write_all(fd, header, sizeof(header) - 1) : -ENOMEM;
 
-        for (const struct peer *p = t->oldest; p && r == 0; p = p->newer) {
+        json_object_keylen_foreach(m->ids, key, id_len, value) {
                 char id[MESSAGE_TEXT_MAX];
-                ssize_t len = message_json_string(p->id, p->id_len, id, sizeof(id));
+                ssize_t len = r < 0 ? -1 : message_json_string(key, id_len, id, sizeof(id));
                 int n;
 
                 if (len < 0)
@@ -171,7 +214,7 @@ static int write_table(int fd, const struct peers *t)
                         r = fileio_write_all(fd, buf, used);
                         used = 0;
                 }
-                n = snprintf(buf + used, BUF - used, "%" PRIu64 " %s\n", p->highest_init, id);
+                n = snprintf(buf + used, BUF - used, "%" PRIu64 " %s\n", (uint64_t)json_integer_value(value), id);
                 used += (size_t)n;
         }
         if (r == 0)
@@ -180,7 +223,7 @@ static int write_table(int fd, const struct peers *t)
         return r;
 }
 
-int state_save(const char *path, const struct peers *t)
+int state_save(const char *path, const struct state_mirror *m)
 {
         char tmp[4096];
         int fd, r;
@@ -193,7 +236,7 @@ int state_save(const char *path, const struct peers *t)
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return -errno;
-        r = write_table(fd, t);
+        r = write_table(fd, m);
         if (r == 0 && fsync(fd) < 0)
                 r = -errno;
         if (close(fd) < 0 && r == 0)
@@ -205,37 +248,4 @@ int state_save(const char *path, const struct peers *t)
                 return r;
         }
         return sync_dir(path);
-}
-
-pid_t state_save_start(const char *path, const struct peers *t)
-{
-        pid_t pid = fork();
-
-        if (pid < 0)
-                return -errno;
-        if (pid == 0) {
-                /* the child: write, and say how it went in the exit status
-                 * (an errno fits); _exit, so nothing of the parent's is flushed */
-                int r = state_save(path, t);
-
-                _exit(r < 0 && -r < 256 ? -r : r < 0 ? EIO : 0);
-        }
-        return pid;
-}
-
-int state_save_finish(pid_t child, bool wait)
-{
-        int status;
-        pid_t r;
-
-        do
-                r = waitpid(child, &status, wait ? 0 : WNOHANG);
-        while (r < 0 && errno == EINTR);
-        if (r < 0)
-                return -errno;
-        if (r == 0)
-                return -EINPROGRESS;
-        if (!WIFEXITED(status))
-                return -EINTR; /* killed: the old file is still whole */
-        return -WEXITSTATUS(status);
 }

@@ -1,0 +1,48 @@
+/* worker: a thread that does the loop's slow writes for it. The event loop
+ * hands over batches of bytes (journal entries, state file changes) with
+ * worker_submit and goes on at once; the thread gives everything handed
+ * over since its last turn to consume(), in order, so that the loop never
+ * waits for a disk or for journald unless the thread falls behind by more
+ * than max_pending bytes. Nothing of the loop's is touched by the thread
+ * but what consume() is given: the two share nothing else. */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Called in the thread with the bytes of one or more batches. */
+typedef void (*worker_consume_fn)(void *arg, const char *buf, size_t len);
+
+struct worker {
+        pthread_t thread;
+        pthread_mutex_t lock;
+        pthread_cond_t wake; /* to the thread: work, or stop */
+        pthread_cond_t done; /* to the loop: a turn ended */
+        char *pending;       /* handed over, not yet taken */
+        size_t used, cap;
+        size_t max_pending;  /* worker_submit waits above this */
+        bool busy;           /* consume() runs */
+        bool stop;
+        bool started;
+        worker_consume_fn consume;
+        void *arg;
+};
+
+/* Starts the thread, with every signal blocked in it (they are the loop's).
+ * Returns 0 or a negative errno. */
+int worker_start(struct worker *w, size_t max_pending, worker_consume_fn consume, void *arg);
+
+/* Hands len bytes of buf over. Waits only while more than max_pending
+ * bytes are still to be taken. Returns 0 or -ENOMEM (nothing handed). */
+int worker_submit(struct worker *w, const void *buf, size_t len);
+
+/* True while anything handed over has not been consumed yet. */
+bool worker_busy(struct worker *w);
+
+/* Waits until everything handed over so far has been consumed. */
+void worker_sync(struct worker *w);
+
+/* Consumes what is left, ends the thread and frees what it holds; a
+ * worker never started is left alone. */
+void worker_stop(struct worker *w);

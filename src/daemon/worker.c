@@ -1,0 +1,137 @@
+/* worker: the loop's slow writes on a thread of their own (see worker.h). */
+#include "daemon/worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *run(void *arg)
+{
+        struct worker *w = arg;
+        char *mine = NULL; /* the buffer the thread works through */
+        size_t mine_cap = 0;
+
+        pthread_mutex_lock(&w->lock);
+        for (;;) {
+                char *taken;
+                size_t taken_cap, len;
+
+                while (w->used == 0 && !w->stop)
+                        pthread_cond_wait(&w->wake, &w->lock);
+                if (w->used == 0)
+                        break; /* stopping, and nothing left */
+                /* take the whole pending buffer; the loop refills the other */
+                taken = w->pending, taken_cap = w->cap, len = w->used;
+                w->pending = mine, w->cap = mine_cap, w->used = 0;
+                mine = taken, mine_cap = taken_cap;
+                w->busy = true;
+                pthread_cond_broadcast(&w->done); /* room again */
+                pthread_mutex_unlock(&w->lock);
+                w->consume(w->arg, mine, len);
+                pthread_mutex_lock(&w->lock);
+                w->busy = false;
+                pthread_cond_broadcast(&w->done);
+        }
+        pthread_mutex_unlock(&w->lock);
+        free(mine);
+        return NULL;
+}
+
+int worker_start(struct worker *w, size_t max_pending, worker_consume_fn consume, void *arg)
+{
+        sigset_t all, old;
+        int r;
+
+        memset(w, 0, sizeof(*w));
+        w->max_pending = max_pending;
+        w->consume = consume;
+        w->arg = arg;
+        pthread_mutex_init(&w->lock, NULL);
+        pthread_cond_init(&w->wake, NULL);
+        pthread_cond_init(&w->done, NULL);
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        r = pthread_create(&w->thread, NULL, run, w);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (r != 0) {
+                pthread_cond_destroy(&w->done);
+                pthread_cond_destroy(&w->wake);
+                pthread_mutex_destroy(&w->lock);
+                return -r;
+        }
+        w->started = true;
+        return 0;
+}
+
+/* Room for len more bytes in the pending buffer (the lock held). */
+static int reserve(struct worker *w, size_t len)
+{
+        size_t cap = w->cap ? w->cap : 4096;
+        char *p;
+
+        while (cap < w->used + len)
+                cap *= 2;
+        if (cap == w->cap)
+                return 0;
+        p = realloc(w->pending, cap);
+        if (!p)
+                return -ENOMEM;
+        w->pending = p;
+        w->cap = cap;
+        return 0;
+}
+
+int worker_submit(struct worker *w, const void *buf, size_t len)
+{
+        int r;
+
+        if (len == 0)
+                return 0;
+        pthread_mutex_lock(&w->lock);
+        while (w->used > 0 && w->used + len > w->max_pending)
+                pthread_cond_wait(&w->done, &w->lock);
+        r = reserve(w, len);
+        if (r == 0) {
+                memcpy(w->pending + w->used, buf, len);
+                w->used += len;
+                pthread_cond_signal(&w->wake);
+        }
+        pthread_mutex_unlock(&w->lock);
+        return r;
+}
+
+bool worker_busy(struct worker *w)
+{
+        bool busy;
+
+        pthread_mutex_lock(&w->lock);
+        busy = w->busy || w->used > 0;
+        pthread_mutex_unlock(&w->lock);
+        return busy;
+}
+
+void worker_sync(struct worker *w)
+{
+        pthread_mutex_lock(&w->lock);
+        while (w->busy || w->used > 0)
+                pthread_cond_wait(&w->done, &w->lock);
+        pthread_mutex_unlock(&w->lock);
+}
+
+void worker_stop(struct worker *w)
+{
+        if (!w->started)
+                return;
+        pthread_mutex_lock(&w->lock);
+        w->stop = true;
+        pthread_cond_signal(&w->wake);
+        pthread_mutex_unlock(&w->lock);
+        pthread_join(w->thread, NULL);
+        free(w->pending);
+        pthread_cond_destroy(&w->done);
+        pthread_cond_destroy(&w->wake);
+        pthread_mutex_destroy(&w->lock);
+        w->started = false;
+        w->pending = NULL;
+}
