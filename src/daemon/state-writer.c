@@ -56,7 +56,8 @@ static int note(struct state_writer *w, enum note_kind kind, uint64_t value, con
         w->notes[w->used] = (char)kind;
         memcpy(w->notes + w->used + 1, &value, 8);
         memcpy(w->notes + w->used + 9, &len, 4);
-        memcpy(w->notes + w->used + NOTE_HEAD, id, id_len);
+        if (id_len) /* memcpy from NULL is undefined, even of nothing */
+                memcpy(w->notes + w->used + NOTE_HEAD, id, id_len);
         w->used += need;
         return 0;
 }
