@@ -1,6 +1,9 @@
 /* log: writing log lines in the original's format, and journal entries (see
  * log.h). Each line is written whole with one write(2), so lines from
- * several processes appending to one file never interleave. */
+ * several processes appending to one file never interleave. Journal
+ * entries are sent by a thread of their own (daemon/worker): journald
+ * takes tens of microseconds an entry and more when it is busy, and the
+ * event loop must not wait for it. */
 #include "daemon/log.h"
 
 #include <errno.h>
@@ -17,10 +20,16 @@
 #include <systemd/sd-journal.h>
 
 #include "daemon/fileio.h"
+#include "daemon/worker.h"
 
 /* Lines wait here until the end of the event loop's callback (log_flush):
  * one write per batch instead of two per line. */
 #define LOG_BUFFER (64 * 1024)
+/* Journal entries wait here likewise, then go to the journal thread. */
+#define JOURNAL_BUFFER (256 * 1024)
+/* The loop waits for journald only when this much is waiting for it:
+ * tens of thousands of entries, a few seconds of a busy server. */
+#define JOURNAL_MAX_PENDING (32u << 20)
 
 struct logger {
         bool journal;
@@ -32,6 +41,9 @@ struct logger {
         size_t used;
         time_t stamp_sec;  /* the second stamp_text was made for */
         char stamp_text[32];
+        struct worker journal_worker; /* sends the entries in jbuf */
+        char *jbuf;        /* entries for it: a field count, then each field's length and bytes */
+        size_t jused;
 };
 
 static struct logger logger = { .fd = -1 };
@@ -55,6 +67,38 @@ bool log_stderr_is_journal(void)
         return st.st_dev == (dev_t)dev && st.st_ino == (ino_t)ino;
 }
 
+/* The journal thread's turn: sends each entry of the batch. */
+static void journal_send(void *arg, const char *buf, size_t len)
+{
+        for (size_t at = 0; at + 4 <= len;) {
+                struct iovec iov[16];
+                uint32_t n, flen;
+
+                memcpy(&n, buf + at, 4);
+                at += 4;
+                for (uint32_t i = 0; i < n; i++) {
+                        memcpy(&flen, buf + at, 4);
+                        iov[i].iov_base = (void *)(uintptr_t)(buf + at + 4);
+                        iov[i].iov_len = flen;
+                        at += 4 + flen;
+                }
+                sd_journal_sendv(iov, (int)n);
+        }
+}
+
+/* Closes the file and frees the buffers; the journal thread goes on. */
+static void close_file(void)
+{
+        log_flush();
+        free(logger.buf);
+        logger.buf = NULL;
+        if (logger.fd >= 0)
+                close(logger.fd);
+        free(logger.path);
+        logger.fd = -1;
+        logger.path = NULL;
+}
+
 int log_open(const char *path, bool journal)
 {
         int fd = -1;
@@ -64,7 +108,7 @@ int log_open(const char *path, bool journal)
                 if (fd < 0)
                         return fd;
         }
-        log_close();
+        close_file();
         logger.buf = malloc(LOG_BUFFER);
         logger.used = 0;
         logger.journal = journal;
@@ -72,6 +116,10 @@ int log_open(const char *path, bool journal)
         logger.cut = false;
         logger.write_failed = false;
         logger.path = path ? strdup(path) : NULL;
+        /* without the thread (or its buffer) entries are sent in place */
+        if (journal && !logger.journal_worker.started &&
+            worker_start(&logger.journal_worker, JOURNAL_MAX_PENDING, journal_send, NULL) == 0 && !logger.jbuf)
+                logger.jbuf = malloc(JOURNAL_BUFFER);
         return 0;
 }
 
@@ -101,14 +149,10 @@ int log_reopen(void)
 
 void log_close(void)
 {
-        log_flush();
-        free(logger.buf);
-        logger.buf = NULL;
-        if (logger.fd >= 0)
-                close(logger.fd);
-        free(logger.path);
-        logger.fd = -1;
-        logger.path = NULL;
+        close_file();
+        worker_stop(&logger.journal_worker);
+        free(logger.jbuf);
+        logger.jbuf = NULL;
 }
 
 /* "YYYY-mm-dd HH:MM:SS" of a second; made once a second, not once a line. */
@@ -235,16 +279,49 @@ static const int priorities[] = {
         [LOG_LEVEL_ERROR] = 3,
 };
 
+/* Hands the waiting entries to the journal thread (or sends them here,
+ * should it have no memory for them). */
+static void journal_flush(void)
+{
+        if (logger.jused && worker_submit(&logger.journal_worker, logger.jbuf, logger.jused) < 0)
+                journal_send(NULL, logger.jbuf, logger.jused);
+        logger.jused = 0;
+}
+
+/* Appends the entry to jbuf, or sends it at once when there is none. */
+static void journal_queue(const struct fields *f)
+{
+        size_t need = 4 + 4 * f->n + f->used;
+        uint32_t n = (uint32_t)f->n;
+
+        if (!logger.jbuf) {
+                sd_journal_sendv(f->iov, (int)f->n);
+                return;
+        }
+        if (logger.jused + need > JOURNAL_BUFFER)
+                journal_flush();
+        memcpy(logger.jbuf + logger.jused, &n, 4);
+        logger.jused += 4;
+        for (size_t i = 0; i < f->n; i++) {
+                uint32_t len = (uint32_t)f->iov[i].iov_len;
+
+                memcpy(logger.jbuf + logger.jused, &len, 4);
+                memcpy(logger.jbuf + logger.jused + 4, f->iov[i].iov_base, len);
+                logger.jused += 4 + len;
+        }
+}
+
 static void journal(enum log_level level, const char *body, size_t body_len, struct fields *f)
 {
         field(f, "MESSAGE", body, body_len);
         fieldf(f, "PRIORITY", "%d", priorities[level]);
         field(f, "SYSLOG_IDENTIFIER", LOGTEXT_IDENT, sizeof(LOGTEXT_IDENT) - 1);
-        sd_journal_sendv(f->iov, (int)f->n);
+        journal_queue(f);
 }
 
 void log_flush(void)
 {
+        journal_flush();
         if (logger.used == 0)
                 return;
         if (!logger.journal)
