@@ -15,6 +15,7 @@
 struct udp_batch;
 struct udp_out;
 struct httpd;
+struct config;
 
 /* What the client or server object around a daemon does with its events;
  * each gets that object. */
@@ -68,6 +69,14 @@ uint64_t daemon_now_us(void);
  * datagram buffers; obj is what ops get. Returns 0 or -ENOMEM. */
 int daemon_init(struct daemon *d, const struct daemon_ops *ops, void *obj, const struct seal_key *key);
 void daemon_free(struct daemon *d);
+
+/* Makes a client or server object around its daemon: size bytes, zeroed,
+ * filled in by setup, which returns 0 or the exit status to leave with
+ * after one line on stderr. One that fails goes to free_obj, which takes
+ * an object set up in part. Returns 0 with *out set, or the exit status:
+ * setup's, or 1 when out of memory (said on stderr). */
+int daemon_new(void **out, size_t size, int (*setup)(void *obj, const struct config *cfg, const struct seal_key *key),
+               void (*free_obj)(void *obj), const struct config *cfg, const struct seal_key *key);
 
 /* Opens a UDP socket for a's family (bound to a when bind_it), watched by
  * the loop; replaces the one before, if any. Returns 0 or a negative errno. */

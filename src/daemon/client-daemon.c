@@ -220,8 +220,9 @@ static void follow_probe(struct client_daemon *d)
 
 /* A name that does not resolve now is no reason to exit (at boot the
  * network may not be up yet): the client then starts once it resolves. */
-static int setup(struct client_daemon *d, const struct config *cfg, const struct seal_key *key)
+static int setup(void *obj, const struct config *cfg, const struct seal_key *key)
 {
+        struct client_daemon *d = obj;
         int r;
 
         d->host = strdup(cfg->host);
@@ -249,22 +250,19 @@ static int setup(struct client_daemon *d, const struct config *cfg, const struct
         return daemon_metrics_start(&d->daemon, cfg->metrics_listen);
 }
 
+static void free_obj(void *obj)
+{
+        client_daemon_free(obj);
+}
+
 int client_daemon_new(struct client_daemon **out, const struct config *cfg, const struct seal_key *key)
 {
-        struct client_daemon *d = calloc(1, sizeof(*d));
-        int r;
+        void *d;
+        int r = daemon_new(&d, sizeof(**out), setup, free_obj, cfg, key);
 
-        if (!d) {
-                fprintf(stderr, "udp-canary: out of memory\n");
-                return 1;
-        }
-        r = setup(d, cfg, key);
-        if (r != 0) {
-                client_daemon_free(d);
-                return r;
-        }
-        *out = d;
-        return 0;
+        if (r == 0)
+                *out = d;
+        return r;
 }
 
 struct daemon *client_daemon_base(struct client_daemon *d)

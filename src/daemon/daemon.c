@@ -163,6 +163,25 @@ void daemon_free(struct daemon *d)
         d->out = NULL;
 }
 
+int daemon_new(void **out, size_t size, int (*setup)(void *obj, const struct config *cfg, const struct seal_key *key),
+               void (*free_obj)(void *obj), const struct config *cfg, const struct seal_key *key)
+{
+        void *obj = calloc(1, size);
+        int r;
+
+        if (!obj) {
+                fprintf(stderr, "udp-canary: out of memory\n");
+                return 1;
+        }
+        r = setup(obj, cfg, key);
+        if (r != 0) {
+                free_obj(obj);
+                return r;
+        }
+        *out = obj;
+        return 0;
+}
+
 static void on_read(evutil_socket_t fd, short what, void *arg);
 
 int daemon_socket(struct daemon *d, const struct addr *a, bool bind_it)

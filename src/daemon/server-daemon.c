@@ -308,8 +308,9 @@ static const struct daemon_ops server_ops = {
         .metrics = write_metrics,
 };
 
-static int setup(struct server_daemon *d, const struct config *cfg, const struct seal_key *key)
+static int setup(void *obj, const struct config *cfg, const struct seal_key *key)
 {
+        struct server_daemon *d = obj;
         char err[256], text[ADDR_STRLEN];
         struct server_config scfg = server_config_of(cfg);
         struct addr bind_addr;
@@ -357,22 +358,19 @@ static int setup(struct server_daemon *d, const struct config *cfg, const struct
         return 0;
 }
 
+static void free_obj(void *obj)
+{
+        server_daemon_free(obj);
+}
+
 int server_daemon_new(struct server_daemon **out, const struct config *cfg, const struct seal_key *key)
 {
-        struct server_daemon *d = calloc(1, sizeof(*d));
-        int r;
+        void *d;
+        int r = daemon_new(&d, sizeof(**out), setup, free_obj, cfg, key);
 
-        if (!d) {
-                fprintf(stderr, "udp-canary: out of memory\n");
-                return 1;
-        }
-        r = setup(d, cfg, key);
-        if (r != 0) {
-                server_daemon_free(d);
-                return r;
-        }
-        *out = d;
-        return 0;
+        if (r == 0)
+                *out = d;
+        return r;
 }
 
 struct daemon *server_daemon_base(struct server_daemon *d)

@@ -422,6 +422,30 @@ static int64_t bucket_next(int64_t start_us, bool hours)
         return next > start_us ? next : start_us + (hours ? 3600 : 86400) * US;
 }
 
+#define BUCKET_LABEL_MAX 32
+
+/* The bucket that begins at *b, within the client's period: its label (the
+ * day, or the day and hour; the Unix time when the date cannot be told) and
+ * the share of it the flow was up. Moves *b on to the next bucket. Returns
+ * false for a bucket with none of the period in it. */
+static bool bucket_up(const struct timeline_client *c, int64_t *b, bool hours, char when[static BUCKET_LABEL_MAX],
+                      double *up)
+{
+        int64_t e = bucket_next(*b, hours), from = *b > c->first_us ? *b : c->first_us;
+        int64_t to = e < c->last_us ? e : c->last_us;
+        time_t t = (time_t)(*b / US);
+        struct tm tm;
+
+        if (!localtime_r(&t, &tm) ||
+            strftime(when, BUCKET_LABEL_MAX, hours ? "%Y-%m-%d %H:00" : "%Y-%m-%d", &tm) == 0)
+                snprintf(when, BUCKET_LABEL_MAX, "%" PRId64, *b / US);
+        *b = e;
+        if (to <= from)
+                return false;
+        *up = 1.0 - (double)timeline_down_us(c, from, to) / (double)(to - from);
+        return true;
+}
+
 /* Per day, or per hour over two days at most; nothing for a single one. */
 static void text_buckets(const struct timeline_client *c, FILE *out)
 {
@@ -431,18 +455,11 @@ static void text_buckets(const struct timeline_client *c, FILE *out)
         if (c->last_us - c->first_us > AVAILABILITY_DAYS_MAX * 86400 * US || bucket_next(b, hours) >= c->last_us)
                 return;
         for (unsigned i = 0; b < c->last_us && i <= 24 * AVAILABILITY_DAYS_MAX; i++) {
-                int64_t e = bucket_next(b, hours), from = b > c->first_us ? b : c->first_us;
-                int64_t to = e < c->last_us ? e : c->last_us;
-                char when[32];
-                time_t t = (time_t)(b / US);
-                struct tm tm;
+                char when[BUCKET_LABEL_MAX];
+                double up;
 
-                if (!localtime_r(&t, &tm) || strftime(when, sizeof(when), hours ? "%Y-%m-%d %H:00" : "%Y-%m-%d", &tm) == 0)
-                        snprintf(when, sizeof(when), "%" PRId64, b / US);
-                if (to > from)
-                        fprintf(out, "    %-16s %7.2f %%\n", when,
-                                100.0 * (1.0 - (double)timeline_down_us(c, from, to) / (double)(to - from)));
-                b = e;
+                if (bucket_up(c, &b, hours, when, &up))
+                        fprintf(out, "    %-16s %7.2f %%\n", when, 100.0 * up);
         }
 }
 
@@ -455,20 +472,11 @@ static json_t *json_availability(const struct timeline_client *c, bool hours)
                 return json_null(); /* no log runs this long: a broken stamp */
         a = json_array();
         for (unsigned i = 0; b < c->last_us && i <= 24 * AVAILABILITY_DAYS_MAX; i++) {
-                int64_t e = bucket_next(b, hours), from = b > c->first_us ? b : c->first_us;
-                int64_t to = e < c->last_us ? e : c->last_us;
-                char when[32];
-                time_t t = (time_t)(b / US);
-                struct tm tm;
+                char when[BUCKET_LABEL_MAX];
+                double up;
 
-                if (localtime_r(&t, &tm))
-                        strftime(when, sizeof(when), hours ? "%Y-%m-%d %H:00" : "%Y-%m-%d", &tm);
-                else
-                        snprintf(when, sizeof(when), "%" PRId64, b / US);
-                if (to > from)
-                        json_array_append_new(a, json_pack("{s:s,s:f}", "date", when, "availability",
-                                                           1.0 - (double)timeline_down_us(c, from, to) / (double)(to - from)));
-                b = e;
+                if (bucket_up(c, &b, hours, when, &up))
+                        json_array_append_new(a, json_pack("{s:s,s:f}", "date", when, "availability", up));
         }
         return a;
 }
