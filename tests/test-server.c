@@ -527,6 +527,57 @@ static void test_many_silent(void)
         server_free(&s);
 }
 
+/* The silence timer's work per call is bounded, and it starts after the
+ * run of clients already silent or restored: with 20,000 of those it gets
+ * to the live clients within a few calls, and then wakes when the next one
+ * is due, not at once. Clients that leave the run (heard again, forgotten)
+ * keep it whole: the ones going quiet later are still declared. */
+static void test_timer_bounded(void)
+{
+        const uint64_t KA = 26625000;
+        struct addr a = peer_addr("203.0.113.9", 4500);
+        struct actions out;
+        struct server s;
+        struct peer *p;
+        unsigned calls = 0;
+        char id[16];
+
+        CHECK_INT(server_init(&s, limits(30000)), 0);
+        for (unsigned i = 0; i < 20000; i++) {
+                snprintf(id, sizeof(id), "r%u", i);
+                CHECK_INT(peers_add(&s.peers, id, strlen(id), &p), 0); /* as state_load does */
+                p->highest_init = 1;
+        }
+        deliver_at(&s, 1000, &a, MESSAGE_HANDSHAKE_INIT, "early", 1, 0, &out);
+        deliver_at(&s, 2 * KA, &a, MESSAGE_HANDSHAKE_INIT, "late", 1, 0, &out);
+        do
+                server_timer(&s, 1000 + 2 * KA, &out);
+        while (out.wake_us == 1000 + 2 * KA && ++calls < 100);
+        CHECK_INT(calls, 20000 / SERVER_TIMER_STEPS);
+        CHECK_INT(s.stats.silences, 1); /* "early" */
+        CHECK(s.quiet_end && strcmp(s.quiet_end->id, "early") == 0);
+        CHECK_INT(out.wake_us, 2 * KA + 2 * KA); /* "late", not at once */
+        server_timer(&s, 1000 + 2 * KA + 1, &out);
+        CHECK_INT(out.wake_us, 4 * KA); /* one step, not 20,000 */
+
+        /* the run's end heard again, a restored one too: both leave it */
+        deliver_at(&s, 3 * KA, &a, MESSAGE_HANDSHAKE_INIT, "early", 2, 0, &out);
+        CHECK(find(&out, EVENT_BACK) != NULL);
+        CHECK(s.quiet_end && strcmp(s.quiet_end->id, "r19999") == 0);
+        deliver_at(&s, 3 * KA, &a, MESSAGE_HANDSHAKE_INIT, "r5", 2, 0, &out);
+        server_timer(&s, 5 * KA - 1, &out); /* "late" silent: the run's end */
+        CHECK_INT(s.stats.silences, 2);
+        CHECK(s.quiet_end && strcmp(s.quiet_end->id, "late") == 0);
+        /* the run forgotten, end and all (a lower max-clients forgets the
+         * oldest): "early" and "r5" are left */
+        CHECK_INT(server_reconfigure(&s, limits(2)), 20000);
+        CHECK(s.quiet_end == NULL);
+        server_timer(&s, 7 * KA + 1, &out); /* "early" and "r5" went quiet */
+        CHECK_INT(peer_count(&out, EVENT_SILENT), 2);
+        CHECK_INT(s.stats.silences, 4);
+        server_free(&s);
+}
+
 int main(void)
 {
         if (sodium_init() < 0)
@@ -540,6 +591,7 @@ int main(void)
         test_detection();
         test_loss_after_restart();
         test_many_silent();
+        test_timer_bounded();
         test_replay_changes_nothing();
         test_bounds();
         test_restored();

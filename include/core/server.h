@@ -24,6 +24,10 @@
  * client's clock set wrong by hours. */
 #define SERVER_HANDSHAKE_AHEAD_MAX_S 86400
 
+/* server_timer looks at this many clients at most per call, and asks to be
+ * called again at once for the rest: no call holds the loop for long. */
+#define SERVER_TIMER_STEPS 4096
+
 /* Invalid datagrams are all counted, but logged one by one only up to
  * these, per second: so many from one source, so many in all. The rest
  * are summed up in one line per source, and one for the others, after the
@@ -70,7 +74,11 @@ struct server {
         struct peers peers;
         struct server_stats stats;
         struct probes probes; /* answers to NAT timeout probes, waiting */
-        uint64_t state_changes; /* highest ids changed: the state file is behind */
+        /* The newest of the clients at the old end of the recency list that
+         * are silent already or restored and not heard since: server_timer
+         * starts after it, not at the oldest (NULL: at the oldest). Those
+         * clients are always such a run: heard again, one leaves it. */
+        struct peer *quiet_end;
         struct invalid_limit invalid;
 };
 

@@ -12,7 +12,7 @@ int server_init(struct server *s, const struct server_config *cfg)
 {
         s->cfg = *cfg;
         s->stats = (struct server_stats){ 0 };
-        s->state_changes = 0;
+        s->quiet_end = NULL;
         memset(&s->invalid, 0, sizeof(s->invalid));
         return peers_init(&s->peers, cfg->max_clients) < 0 || server_probes_init(s) < 0 ? -ENOMEM : 0;
 }
@@ -23,6 +23,14 @@ void server_free(struct server *s)
         probes_free(&s->probes);
 }
 
+/* Before p leaves its place in the recency list (heard, or forgotten):
+ * the run of quiet clients ends one earlier if p ended it. */
+static void leaving(struct server *s, const struct peer *p)
+{
+        if (s->quiet_end == p)
+                s->quiet_end = p->older;
+}
+
 size_t server_reconfigure(struct server *s, const struct server_config *cfg)
 {
         size_t forgotten = 0;
@@ -31,11 +39,11 @@ size_t server_reconfigure(struct server *s, const struct server_config *cfg)
         s->peers.max = cfg->max_clients;
         server_probes_reconfigure(s);
         while (s->peers.count > s->peers.max && s->peers.oldest) {
+                leaving(s, s->peers.oldest);
                 peers_remove(&s->peers, s->peers.oldest);
                 forgotten++;
         }
         s->stats.evicted += forgotten;
-        s->state_changes += forgotten;
         return forgotten;
 }
 
@@ -48,9 +56,9 @@ static void evict(struct server *s, struct actions *out)
 
         ev->has_msg = true;
         (void)message_init(&ev->msg, MESSAGE_HANDSHAKE_INIT, old->id, old->id_len, old->highest_init, 0);
+        leaving(s, old);
         peers_remove(&s->peers, old);
         s->stats.evicted++;
-        s->state_changes++;
 }
 
 /* The client's entry, created on first sight; NULL without memory. */
@@ -60,6 +68,7 @@ static struct peer *lookup(struct server *s, uint64_t now_us, const struct messa
         struct peer *p = peers_find(&s->peers, m->id, m->id_len);
 
         if (p) {
+                leaving(s, p);
                 peers_touch(&s->peers, p);
                 return p;
         }
@@ -158,7 +167,6 @@ static void handle_init(struct server *s, struct peer *p, const struct message *
 
         p->highest_init = m->data[0];
         p->answered_hs = m->data[0];
-        s->state_changes++;
         if (p->ka_handshake)
                 close_handshake(s, p, m, out);
         reply.type = MESSAGE_HANDSHAKE_RESPONSE;
@@ -390,31 +398,36 @@ static void handle(struct server *s, uint64_t now_us, uint64_t unix_s, const str
 void server_timer(struct server *s, uint64_t now_us, struct actions *out)
 {
         uint64_t quiet = 2 * s->cfg.keepalive_interval_us;
+        size_t steps = 0;
 
         actions_reset(out);
         out->wake_us = now_us + quiet;
         flush_invalid(s, now_us, out);
-        /* the recency list is in last-heard order: the silent are at its old end */
-        for (struct peer *p = s->peers.oldest; p; p = p->newer) {
+        /* the recency list is in last-heard order: the silent are at its old
+         * end, after the run of those already silent or restored */
+        for (struct peer *p = s->quiet_end ? s->quiet_end->newer : s->peers.oldest; p; p = p->newer) {
                 struct message m;
                 struct core_event *ev;
 
-                /* silent already, or restored from the state file and not
-                 * heard since the start: nothing to declare */
-                if (p->silent || p->rx == 0)
-                        continue;
-                if (now_us - p->last_seen_us < quiet) {
-                        out->wake_us = p->last_seen_us + quiet;
+                if (out->n_events == ACTIONS_MAX_EVENTS || steps++ == SERVER_TIMER_STEPS) {
+                        out->wake_us = now_us; /* more to look at: at once */
                         break;
                 }
-                if (out->n_events == ACTIONS_MAX_EVENTS) {
-                        out->wake_us = now_us; /* more to declare: at once */
+                /* silent already, or restored from the state file and not
+                 * heard since the start: nothing to declare */
+                if (p->silent || p->rx == 0) {
+                        s->quiet_end = p;
+                        continue;
+                }
+                if (now_us - p->last_seen_us < quiet) {
+                        out->wake_us = p->last_seen_us + quiet;
                         break;
                 }
                 (void)message_init(&m, MESSAGE_KEEPALIVE, p->id, p->id_len, p->ka_handshake, p->ka_last);
                 ev = peer_event(out, EVENT_SILENT, p, &m);
                 ev->duration_us = now_us - p->last_seen_us;
                 p->silent = true;
+                s->quiet_end = p;
                 s->stats.silences++;
         }
         if (s->invalid.due_us && s->invalid.due_us < out->wake_us)
