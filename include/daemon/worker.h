@@ -11,6 +11,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The thread's nice value: below the loop's (see worker.c). */
+#define WORKER_NICE 10
+
 /* Called in the thread with the bytes of one or more batches. */
 typedef void (*worker_consume_fn)(void *arg, const char *buf, size_t len);
 

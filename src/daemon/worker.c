@@ -2,9 +2,24 @@
 #include "daemon/worker.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
+#include <unistd.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The loop's thread comes first: a batch thread does not take the CPU
+ * from it when woken (the Linux scheduler preempts for a woken normal
+ * thread, which then runs a whole save while the loop waits), and a nice
+ * one yields it sooner. Best effort: refused, nothing worse happens. */
+static void lower_priority(void)
+{
+        struct sched_param param = { 0 };
+
+        (void)sched_setscheduler(0, SCHED_BATCH, &param);
+        (void)setpriority(PRIO_PROCESS, (id_t)gettid(), WORKER_NICE);
+}
 
 static void *run(void *arg)
 {
@@ -12,6 +27,7 @@ static void *run(void *arg)
         char *mine = NULL; /* the buffer the thread works through */
         size_t mine_cap = 0;
 
+        lower_priority();
         pthread_mutex_lock(&w->lock);
         for (;;) {
                 char *taken;

@@ -7,6 +7,9 @@
 #   keepalive a stream of keepalives: server CPU per packet
 #   table     100,000 distinct clients in the table: memory
 #   client    a client with fast timers for many cycles: CPU and wakeups
+#   stall     100,000 clients loaded from a state file, --state-dir on, a
+#             storm that changes the replay state all the time: the longest
+#             event-loop callback (udp_canary_loop_busy_max_seconds), RSS
 #   journald  the server under systemd logging to journald (journal.sh;
 #             needs root and systemd-nspawn): its CPU and journald's
 # CPU is read from /proc/PID/stat, memory from /proc/PID/status.
@@ -96,6 +99,24 @@ cycles=$(grep -c "RX [^ ]* {.*handshake_response" "$work/client.log")
 stop_server
 wakeups=$((v1 - v0 + n1 - n0))
 
+# the longest the loop is held, with the state written all the time
+mkdir -p "$work/state"
+{
+        echo "# udp-canary replay state 1: highest handshake id answered, client id"
+        for ((i = 0; i < 100000; i++)); do echo "1 \"table-$i\""; done
+} > "$work/state/replay.state"
+mport=$((port + 3))
+start_server $((port + 4)) --max-clients 200000 --state-dir "$work/state" --metrics-listen 127.0.0.1:$mport
+t0=$(ticks $pid)
+out=$("$loadgen" storm $((port + 4)) "$work/key" 10000 $((seconds * 3)) 1000)
+t1=$(ticks $pid)
+busy=$(exec 3<>/dev/tcp/127.0.0.1/$mport && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 &&
+        awk '$1 == "udp_canary_loop_busy_max_seconds" { printf "%.2f", $2 * 1000 }' <&3)
+stall_rss=$(kb $pid VmRSS)
+echo "# stall: $out busy_ms=$busy" >&2
+stop_server
+stall_loss=$(field loss "$out") stall_cpu=$(us_per $((t1 - t0)) "$(field sent "$out")")
+
 cat <<TABLE
 | measure (release build, file log on, $(nproc) cores, $(date -u +%Y-%m-%d)) | value |
 |---|---|
@@ -108,5 +129,6 @@ cat <<TABLE
 | client CPU over 10 s of fast timers ($cycles handshakes seen) | $(us_per $((c1 - c0)) 1) us |
 | client wakeups over those 10 s (context switches) | $wakeups, $(awk -v w=$wakeups -v c="$cycles" 'BEGIN { printf "%.1f", c ? w / c : 0 }') per handshake cycle of 5 keepalives |
 | log lines written in the storm and keepalive phases | $log_lines |
+| 100,000 clients, --state-dir, 10,000 handshakes/s: longest event-loop callback; loss; CPU per handshake; RSS | $busy ms; $stall_loss; $stall_cpu us; $stall_rss kB |
 TABLE
 "$(dirname "$0")/journal.sh" "$bin" "$loadgen"
