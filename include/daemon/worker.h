@@ -10,9 +10,13 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/uio.h>
 
 /* The thread's nice value: below the loop's (see worker.c). */
 #define WORKER_NICE 10
+
+/* Buffers grown past this by a burst are freed once worked through. */
+#define WORKER_KEEP (256u << 10)
 
 /* Called in the thread with the bytes of one or more batches. */
 typedef void (*worker_consume_fn)(void *arg, const char *buf, size_t len);
@@ -32,13 +36,18 @@ struct worker {
         void *arg;
 };
 
-/* Starts the thread, with every signal blocked in it (they are the loop's).
- * Returns 0 or a negative errno. */
-int worker_start(struct worker *w, size_t max_pending, worker_consume_fn consume, void *arg);
+/* Starts the thread, named name (for ps and top: 15 characters at most),
+ * with every signal blocked in it (they are the loop's). Returns 0 or a
+ * negative errno. */
+int worker_start(struct worker *w, const char *name, size_t max_pending, worker_consume_fn consume, void *arg);
 
 /* Hands len bytes of buf over. Waits only while more than max_pending
  * bytes are still to be taken. Returns 0 or -ENOMEM (nothing handed). */
 int worker_submit(struct worker *w, const void *buf, size_t len);
+
+/* The same for n pieces, handed over as one: the thread never sees some
+ * of them without the rest. */
+int worker_submitv(struct worker *w, const struct iovec *iov, size_t n);
 
 /* True while anything handed over has not been consumed yet. */
 bool worker_busy(struct worker *w);

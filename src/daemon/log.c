@@ -1,9 +1,8 @@
-/* log: writing log lines in the original's format, and journal entries (see
- * log.h). Each line is written whole with one write(2), so lines from
- * several processes appending to one file never interleave. Journal
- * entries are sent by a thread of their own (daemon/worker): journald
- * takes tens of microseconds an entry and more when it is busy, and the
- * event loop must not wait for it. */
+/* log: formatting log lines in the original's format, and journal entries
+ * (see log.h). The loop formats them into two buffers and hands both to a
+ * thread at the end of each callback (log_flush); the thread writes them
+ * out (daemon/log-sink): the loop never waits for the disk, a terminal or
+ * journald, which takes tens of microseconds an entry and more when busy. */
 #include "daemon/log.h"
 
 #include <errno.h>
@@ -20,34 +19,32 @@
 #include <systemd/sd-journal.h>
 
 #include "daemon/fileio.h"
+#include "daemon/log-sink.h"
 #include "daemon/worker.h"
 
 /* Lines wait here until the end of the event loop's callback (log_flush):
  * one write per batch instead of two per line. */
 #define LOG_BUFFER (64 * 1024)
-/* Journal entries wait here likewise, then go to the journal thread. */
+/* Journal entries wait here likewise. */
 #define JOURNAL_BUFFER (256 * 1024)
-/* The loop waits for journald only when this much is waiting for it:
- * tens of thousands of entries, a few seconds of a busy server. */
-#define JOURNAL_MAX_PENDING (32u << 20)
+/* The loop waits for the thread only when this much is waiting for it:
+ * tens of thousands of journal entries, a few seconds of a busy server. */
+#define LOG_MAX_PENDING (32u << 20)
 
 struct logger {
         bool journal;
-        char *path;
-        int fd;
-        bool write_failed; /* reported once, until a write works again */
-        bool cut;          /* the file ends in the middle of a line (a failed write) */
+        char *path;        /* the log file, to reopen; NULL: none */
         char *buf;         /* the pending text, for stderr and the file alike */
         size_t used;
+        char *jbuf;        /* the pending journal entries (see log-sink.h) */
+        size_t jused;
         time_t stamp_sec;  /* the second stamp_text was made for */
         char stamp_text[32];
-        struct worker journal_worker; /* sends the entries in jbuf */
-        char *jbuf;        /* entries for it: a field count, then each field's length and bytes */
-        size_t jused;
+        struct worker worker;  /* writes them out */
+        struct log_sink sink;  /* the thread's (the loop's, without a thread) */
 };
 
-static struct logger logger = { .fd = -1 };
-
+static struct logger logger;
 
 /* A regular file, or the terminal or device the user names; never a FIFO
  * that would block the start, or a reload, for good. */
@@ -67,36 +64,33 @@ bool log_stderr_is_journal(void)
         return st.st_dev == (dev_t)dev && st.st_ino == (ino_t)ino;
 }
 
-/* The journal thread's turn: sends each entry of the batch. */
-static void journal_send(void *arg, const char *buf, size_t len)
+/* Hands the records over (iov: a header, its payload, and so on): to the
+ * thread, or, without one (it could not start, or no memory to hand them
+ * over), to the sink right here. */
+static void hand_over(struct iovec *iov, size_t n)
 {
-        for (size_t at = 0; at + 4 <= len;) {
-                struct iovec iov[16];
-                uint32_t n, flen;
-
-                memcpy(&n, buf + at, 4);
-                at += 4;
-                for (uint32_t i = 0; i < n; i++) {
-                        memcpy(&flen, buf + at, 4);
-                        iov[i].iov_base = (void *)(uintptr_t)(buf + at + 4);
-                        iov[i].iov_len = flen;
-                        at += 4 + flen;
-                }
-                sd_journal_sendv(iov, (int)n);
-        }
+        if (logger.worker.started && worker_submitv(&logger.worker, iov, n) == 0)
+                return;
+        for (size_t i = 0; i + 1 < n; i += 2)
+                log_sink_record(&logger.sink, (enum log_record)((char *)iov[i].iov_base)[0], iov[i + 1].iov_base,
+                                iov[i + 1].iov_len);
 }
 
-/* Closes the file and frees the buffers; the journal thread goes on. */
-static void close_file(void)
+/* Tells the thread which file to write from here on. */
+static void hand_file(int fd)
 {
-        log_flush();
-        free(logger.buf);
-        logger.buf = NULL;
-        if (logger.fd >= 0)
-                close(logger.fd);
-        free(logger.path);
-        logger.fd = -1;
-        logger.path = NULL;
+        char head[LOG_RECORD_HEAD], payload[4 + sizeof(logger.sink.path)];
+        size_t plen = logger.path ? strlen(logger.path) : 0;
+        struct iovec iov[2];
+
+        if (plen >= sizeof(logger.sink.path))
+                plen = sizeof(logger.sink.path) - 1; /* only named in messages */
+        memcpy(payload, &fd, 4);
+        if (plen)
+                memcpy(payload + 4, logger.path, plen);
+        iov[0] = (struct iovec){ head, log_record_head(head, LOG_RECORD_FILE, 4 + plen) };
+        iov[1] = (struct iovec){ payload, 4 + plen };
+        hand_over(iov, 2);
 }
 
 int log_open(const char *path, bool journal)
@@ -108,26 +102,19 @@ int log_open(const char *path, bool journal)
                 if (fd < 0)
                         return fd;
         }
-        close_file();
-        logger.buf = malloc(LOG_BUFFER);
-        logger.used = 0;
-        logger.journal = journal;
-        logger.fd = fd;
-        logger.cut = false;
-        logger.write_failed = false;
-        logger.path = path ? strdup(path) : NULL;
-        /* without the thread (or its buffer) entries are sent in place */
-        if (journal && !logger.journal_worker.started &&
-            worker_start(&logger.journal_worker, JOURNAL_MAX_PENDING, journal_send, NULL) == 0 && !logger.jbuf)
+        log_flush();
+        if (!logger.buf) {
+                logger.buf = malloc(LOG_BUFFER);
                 logger.jbuf = malloc(JOURNAL_BUFFER);
+                logger.used = logger.jused = 0;
+                logger.journal = journal;
+                log_sink_init(&logger.sink, !journal);
+                (void)worker_start(&logger.worker, "canary-log", LOG_MAX_PENDING, log_sink_consume, &logger.sink);
+        }
+        free(logger.path);
+        logger.path = path ? strdup(path) : NULL;
+        hand_file(fd);
         return 0;
-}
-
-static bool same_file(int a, int b)
-{
-        struct stat sa, sb;
-
-        return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 int log_reopen(void)
@@ -140,19 +127,19 @@ int log_reopen(void)
         fd = open_file(logger.path);
         if (fd < 0)
                 return fd;
-        if (!same_file(fd, logger.fd))
-                logger.cut = false; /* a new file: no line of ours cut short in it */
-        close(logger.fd);
-        logger.fd = fd;
+        hand_file(fd);
         return 0;
 }
 
 void log_close(void)
 {
-        close_file();
-        worker_stop(&logger.journal_worker);
+        log_flush();
+        worker_stop(&logger.worker); /* writes what is left */
+        log_sink_close(&logger.sink);
+        free(logger.buf);
         free(logger.jbuf);
-        logger.jbuf = NULL;
+        free(logger.path);
+        memset(&logger, 0, sizeof(logger));
 }
 
 /* "YYYY-mm-dd HH:MM:SS" of a second; made once a second, not once a line. */
@@ -175,57 +162,6 @@ ssize_t log_format_prefix(const struct timespec *ts, enum log_level level, char 
         char stamp[32] = "";
 
         return logtext_format_prefix(second_stamp(ts->tv_sec, stamp, NULL), ts->tv_nsec / 1000000, level, buf, cap);
-}
-
-/* Writes len bytes of buf to fd; *done: how many went out, also on
- * failure. Returns 0 or a negative errno. */
-static int write_counted(int fd, const char *buf, size_t len, size_t *done)
-{
-        *done = 0;
-        while (*done < len) {
-                ssize_t n = write(fd, buf + *done, len - *done);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return n < 0 ? -errno : -EIO;
-                *done += (size_t)n;
-        }
-        return 0;
-}
-
-/* Writes the buffer to the log file. A write that fails part way (a full
- * disk) leaves a line cut short: it is ended with a newline before anything
- * else is written, so that the next line is not glued onto it. A failing
- * file is told on stderr (the journal, under systemd) once per stretch of
- * failures, not once per line, and its recovery too. */
-static void write_file(const char *buf, size_t len)
-{
-        size_t done = 0;
-        int r = 0;
-
-        if (logger.cut) {
-                r = write_counted(logger.fd, "\n", 1, &done);
-                logger.cut = r < 0;
-        }
-        if (r == 0) {
-                r = write_counted(logger.fd, buf, len, &done);
-                logger.cut = r < 0 && done > 0 && buf[done - 1] != '\n';
-        }
-        if (r < 0 && !logger.write_failed)
-                dprintf(STDERR_FILENO, "udp-canary: cannot write the log file %s: %s; lines are lost until it works again\n",
-                        logger.path, strerror(-r));
-        else if (r == 0 && logger.write_failed)
-                dprintf(STDERR_FILENO, "udp-canary: the log file %s is written again\n", logger.path);
-        logger.write_failed = r < 0;
-}
-
-static void write_all(int fd, const char *buf, size_t len)
-{
-        if (fd == logger.fd)
-                write_file(buf, len);
-        else
-                (void)fileio_write_all(fd, buf, len);
 }
 
 /* One journal field as "NAME=value" in buf; returns the iovec for it. */
@@ -279,16 +215,7 @@ static const int priorities[] = {
         [LOG_LEVEL_ERROR] = 3,
 };
 
-/* Hands the waiting entries to the journal thread (or sends them here,
- * should it have no memory for them). */
-static void journal_flush(void)
-{
-        if (logger.jused && worker_submit(&logger.journal_worker, logger.jbuf, logger.jused) < 0)
-                journal_send(NULL, logger.jbuf, logger.jused);
-        logger.jused = 0;
-}
-
-/* Appends the entry to jbuf, or sends it at once when there is none. */
+/* Appends the entry to jbuf, or sends it at once without one. */
 static void journal_queue(const struct fields *f)
 {
         size_t need = 4 + 4 * f->n + f->used;
@@ -299,7 +226,7 @@ static void journal_queue(const struct fields *f)
                 return;
         }
         if (logger.jused + need > JOURNAL_BUFFER)
-                journal_flush();
+                log_flush();
         memcpy(logger.jbuf + logger.jused, &n, 4);
         logger.jused += 4;
         for (size_t i = 0; i < f->n; i++) {
@@ -321,14 +248,21 @@ static void journal(enum log_level level, const char *body, size_t body_len, str
 
 void log_flush(void)
 {
-        journal_flush();
-        if (logger.used == 0)
-                return;
-        if (!logger.journal)
-                write_all(STDERR_FILENO, logger.buf, logger.used);
-        if (logger.fd >= 0)
-                write_all(logger.fd, logger.buf, logger.used);
-        logger.used = 0;
+        char thead[LOG_RECORD_HEAD], jhead[LOG_RECORD_HEAD];
+        struct iovec iov[4];
+        size_t n = 0;
+
+        if (logger.used) {
+                iov[n++] = (struct iovec){ thead, log_record_head(thead, LOG_RECORD_TEXT, logger.used) };
+                iov[n++] = (struct iovec){ logger.buf, logger.used };
+        }
+        if (logger.jused) {
+                iov[n++] = (struct iovec){ jhead, log_record_head(jhead, LOG_RECORD_JOURNAL, logger.jused) };
+                iov[n++] = (struct iovec){ logger.jbuf, logger.jused };
+        }
+        if (n)
+                hand_over(iov, n);
+        logger.used = logger.jused = 0;
 }
 
 /* The line goes to the buffer that log_flush writes, formatted in place;
@@ -342,7 +276,7 @@ static void emit(enum log_level level, const char *body, size_t body_len, struct
 
         if (logger.journal)
                 journal(level, body, body_len, f);
-        if (logger.journal && logger.fd < 0)
+        if (logger.journal && !logger.path)
                 return;
         if (logger.buf) {
                 if (logger.used + sizeof(line) > LOG_BUFFER)
@@ -362,7 +296,7 @@ static void emit(enum log_level level, const char *body, size_t body_len, struct
         if (logger.buf)
                 logger.used += (size_t)n;
         else
-                write_all(STDERR_FILENO, line, (size_t)n);
+                (void)fileio_write_all(STDERR_FILENO, line, (size_t)n);
 }
 
 __attribute__((format(printf, 3, 0))) static void vlog(enum log_level level, struct fields *f, const char *fmt,

@@ -115,7 +115,7 @@ int state_writer_new(struct state_writer **out, const char *path, size_t max)
         r = state_mirror_init(&w->mirror, max);
         if (r < 0)
                 goto fail;
-        r = worker_start(&w->worker, STATE_WRITER_MAX_PENDING, consume, w);
+        r = worker_start(&w->worker, "canary-state", STATE_WRITER_MAX_PENDING, consume, w);
         if (r < 0)
                 goto fail;
         *out = w;
@@ -155,6 +155,11 @@ int state_writer_submit(struct state_writer *w)
 
         if (r == 0)
                 w->used = 0;
+        if (r == 0 && w->cap > WORKER_KEEP) { /* the loaded state's: megabytes */
+                free(w->notes);
+                w->notes = NULL;
+                w->cap = 0;
+        }
         return r;
 }
 

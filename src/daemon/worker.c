@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,11 @@ static void *run(void *arg)
                 pthread_cond_broadcast(&w->done); /* room again */
                 pthread_mutex_unlock(&w->lock);
                 w->consume(w->arg, mine, len);
+                if (mine_cap > WORKER_KEEP) { /* a burst's buffer: not kept for good */
+                        free(mine);
+                        mine = NULL;
+                        mine_cap = 0;
+                }
                 pthread_mutex_lock(&w->lock);
                 w->busy = false;
                 pthread_cond_broadcast(&w->done);
@@ -54,7 +60,7 @@ static void *run(void *arg)
         return NULL;
 }
 
-int worker_start(struct worker *w, size_t max_pending, worker_consume_fn consume, void *arg)
+int worker_start(struct worker *w, const char *name, size_t max_pending, worker_consume_fn consume, void *arg)
 {
         sigset_t all, old;
         int r;
@@ -76,6 +82,7 @@ int worker_start(struct worker *w, size_t max_pending, worker_consume_fn consume
                 pthread_mutex_destroy(&w->lock);
                 return -r;
         }
+        (void)pthread_setname_np(w->thread, name);
         w->started = true;
         return 0;
 }
@@ -98,23 +105,35 @@ static int reserve(struct worker *w, size_t len)
         return 0;
 }
 
-int worker_submit(struct worker *w, const void *buf, size_t len)
+int worker_submitv(struct worker *w, const struct iovec *iov, size_t n)
 {
+        size_t len = 0;
         int r;
 
+        for (size_t i = 0; i < n; i++)
+                len += iov[i].iov_len;
         if (len == 0)
                 return 0;
         pthread_mutex_lock(&w->lock);
         while (w->used > 0 && w->used + len > w->max_pending)
                 pthread_cond_wait(&w->done, &w->lock);
         r = reserve(w, len);
-        if (r == 0) {
-                memcpy(w->pending + w->used, buf, len);
-                w->used += len;
-                pthread_cond_signal(&w->wake);
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                if (iov[i].iov_len)
+                        memcpy(w->pending + w->used, iov[i].iov_base, iov[i].iov_len);
+                w->used += iov[i].iov_len;
         }
+        if (r == 0)
+                pthread_cond_signal(&w->wake);
         pthread_mutex_unlock(&w->lock);
         return r;
+}
+
+int worker_submit(struct worker *w, const void *buf, size_t len)
+{
+        struct iovec iov = { .iov_base = (void *)(uintptr_t)buf, .iov_len = len };
+
+        return worker_submitv(w, &iov, 1);
 }
 
 bool worker_busy(struct worker *w)
