@@ -66,6 +66,9 @@ for u in udp-canary-server udp-canary-client@home; do
         systemctl show $u -P StatusText > $R/$u.statustext
         pid=$(systemctl show -P MainPID $u)
         sed -n 's/^Uid:[[:space:]]*\([0-9]*\).*/\1/p' /proc/$pid/status > $R/$u.uid
+        for t in /proc/$pid/task/*; do # name, nice, policy (3: batch)
+                read -r name < $t/comm && read -ra f < $t/stat && echo "$name ${f[18]} ${f[40]}"
+        done > $R/$u.threads
         systemctl status $u --no-pager > $R/$u.status 2>&1
 done
 systemctl reload udp-canary-server; echo $? > $R/reload.rc
@@ -137,6 +140,8 @@ for u in udp-canary-server udp-canary-client@home; do
         check "$u does not run as root" not_zero $u.uid
         check "$u shows a STATUS text" test -s "$res/$u.statustext"
 done
+check "the server's writer threads yield to its loop (batch, nice 10)" bash -c "grep -qx 'canary-log 10 3' $res/udp-canary-server.threads && grep -qx 'canary-state 10 3' $res/udp-canary-server.threads"
+check "the client's log thread too" has udp-canary-client@home.threads "^canary-log 10 3$"
 check "client STATUS says connected" has udp-canary-client@home.statustext "^Connected: handshake"
 check "server STATUS counts the client" has udp-canary-server.statustext "^1 client;"
 check "journalctl -u udp-canary-server: the start" has j-server.txt "^Listening on 0.0.0.0:$port"

@@ -32,6 +32,7 @@
 #define LOG_MAX_PENDING (32u << 20)
 
 struct logger {
+        bool opened;       /* log_open ran: the thread runs (if it could start) */
         bool journal;
         char *path;        /* the log file, to reopen; NULL: none */
         char *buf;         /* the pending text, for stderr and the file alike */
@@ -103,7 +104,8 @@ int log_open(const char *path, bool journal)
                         return fd;
         }
         log_flush();
-        if (!logger.buf) {
+        if (!logger.opened) {
+                logger.opened = true;
                 logger.buf = malloc(LOG_BUFFER);
                 logger.jbuf = malloc(JOURNAL_BUFFER);
                 logger.used = logger.jused = 0;
