@@ -66,6 +66,8 @@ static void test_round_trip(void)
         CHECK_INT(state_load(path, &u, &rep), 0);
         CHECK_INT(rep.loaded, 2);
         CHECK_INT(rep.dropped, 2);
+        CHECK(peers_find(&u, nul_id, sizeof(nul_id) - 1) && peers_find(&u, "", 0));
+        CHECK(!peers_find(&u, "home", 4));
         peers_free(&u);
         state_mirror_free(&t);
 }

@@ -20,7 +20,7 @@
 struct state_report {
         size_t loaded;    /* clients read into the table */
         size_t bad_lines; /* lines that could not be read, skipped */
-        size_t dropped;   /* clients beyond the table's maximum */
+        size_t dropped;   /* clients beyond the table's maximum: the least recent */
         bool kept_aside;  /* the damaged file was copied to aside */
         char aside[4096]; /* PATH.corrupt, or .corrupt.N when that one exists */
 };

@@ -44,13 +44,23 @@ static int parse_line(const char *line, size_t len, uint64_t *highest, struct me
         return r < 0 ? -EINVAL : 0;
 }
 
+/* A later line is a client heard more recently: when the table is full,
+ * the least recent makes room for it, as when the server runs. */
 static void add(struct peers *t, const struct message *m, uint64_t highest, struct state_report *rep)
 {
         struct peer *p = peers_find(t, m->id, m->id_len);
 
-        if (!p && peers_add(t, m->id, m->id_len, &p) < 0) {
-                rep->dropped++;
-                return;
+        if (p) {
+                peers_touch(t, p);
+        } else {
+                if (t->count >= t->max && t->oldest) {
+                        peers_remove(t, t->oldest);
+                        rep->dropped++;
+                }
+                if (peers_add(t, m->id, m->id_len, &p) < 0) {
+                        rep->dropped++;
+                        return;
+                }
         }
         if (highest > p->highest_init)
                 p->highest_init = highest;
