@@ -194,7 +194,8 @@ def flood(env):
     it.check(len(refusals) <= 1 + int(took // 60), "one refusal line per minute: %d" % len(refusals))
     it.check(during >= max(1, int(took / 0.6) - 2), "handshakes answered during %.1f s: %d" % (took, during))
     # a waiting answer holds about 100 bytes; the ids' table, 3000 entries
-    it.check(grew < 4096, "memory grew %d KiB" % grew)
+    # (under valgrind, its own books and the log thread's backlog add some)
+    it.check(grew < (8192 if it.WRAP else 4096), "memory grew %d KiB" % grew)
     it.check(client.stop() == 0 and server.stop() == 0, "clean exits")
     print("# flood: %d probes in %.1f s; %g waiting (limit %d), %g refused, %d refusal line(s), "
           "RSS +%d KiB, %d handshakes answered meanwhile" % (len(packets), took, pending, limit, refused,
