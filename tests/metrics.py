@@ -78,6 +78,12 @@ def run(env):
     check(value(text, "udp_canary_clients") == 1, "server: one client")
     check(value(ctext, 'udp_canary_build_info{version="0.1.0",mode="client",id="home"}') == 1, "client: build_info")
     check(value(text, 'udp_canary_build_info{version="0.1.0",mode="server",id=""}') == 1, "server: build_info")
+    for name, t in (("server", text), ("client", ctext)):
+        wall, cpu = value(t, "udp_canary_loop_busy_max_seconds"), value(t, "udp_canary_loop_busy_cpu_max_seconds")
+        # the CPU span may take in a little of the loop's own work between
+        # callbacks, never a wait: well under a second either way here
+        check(wall is not None and cpu is not None and 0 < wall < 1 and 0 < cpu < 1,
+              "%s: the loop's longest callback %s s, CPU %s s" % (name, wall, cpu))
     check(value(ctext, "udp_canary_outage_seconds_total") == 0, "client: no time in outages yet")
     check(value(text, 'udp_canary_client_silent{client="home"}') == 0, "server: 'home' is not silent")
     rx = value(text, 'udp_canary_client_packets_received_total{client="home"}')

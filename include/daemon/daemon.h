@@ -54,6 +54,8 @@ struct daemon {
         char status[256]; /* the last STATUS= sent */
         struct httpd *http;  /* /metrics, when asked for */
         uint64_t busy_max_us; /* the longest callback so far (daemon_busy) */
+        uint64_t busy_cpu_max_us; /* the most thread CPU time from one callback's end to the next's */
+        uint64_t busy_cpu_us;  /* the thread's CPU time at the last callback's end */
         struct {
                 struct addr from;
                 unsigned count;
@@ -105,7 +107,11 @@ int daemon_metrics_start(struct daemon *d, const char *listen);
 void daemon_status(struct daemon *d, const char *text);
 
 /* Notes how long a callback that began at start_us held the loop: the
- * longest is served as udp_canary_loop_busy_max_seconds. */
+ * longest is served as udp_canary_loop_busy_max_seconds; the most CPU time
+ * the loop's thread used since the callback before it ended (the callback,
+ * and the loop's own work between the two), as
+ * udp_canary_loop_busy_cpu_max_seconds. Where the first is much the longer,
+ * the loop waited for a CPU: the machine is busy, not the loop. */
 void daemon_busy(struct daemon *d, uint64_t start_us);
 
 /* Logs the key's fingerprint (after the start line), so that the two ends'

@@ -2,8 +2,9 @@
  *   [2024-11-27 13:06:56.795 udp-canary INFO] RX 127.0.0.1:46668 {'id': ...}
  * local time with milliseconds, to stderr and appended to a file; or, when
  * stderr is the journal, natively to journald with the same text as MESSAGE
- * and structured CANARY_* fields. The logger is the one process-wide object
- * besides the event base. */
+ * and structured CANARY_* fields; written out by a thread of the logger's
+ * (daemon/log-sink), so that the loop never waits for them. The logger is
+ * the one process-wide object besides the event base. */
 #pragma once
 
 #include <stdbool.h>
@@ -43,8 +44,9 @@ int log_open(const char *path, bool journal);
 int log_reopen(void);
 void log_close(void);
 
-/* Writes the lines waiting in the buffer. The daemons call it at the end of
- * every event-loop callback; log_close and log_reopen call it too. */
+/* Hands the lines waiting in the buffer to the log thread. The daemons call
+ * it at the end of every event-loop callback; log_close and log_reopen call
+ * it too, and log_close waits until everything is written. */
 void log_flush(void);
 
 __attribute__((format(printf, 2, 3))) void log_printf(enum log_level level, const char *fmt, ...);

@@ -31,4 +31,4 @@ void metrics_write_build_info(FILE *out, const char *mode, const char *id, size_
 void metrics_write_http(FILE *out, size_t conns, uint64_t refused);
 
 /* The longest single event-loop callback so far (a stall of the loop). */
-void metrics_write_loop(FILE *out, uint64_t busy_max_us);
+void metrics_write_loop(FILE *out, uint64_t busy_max_us, uint64_t busy_cpu_max_us);

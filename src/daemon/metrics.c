@@ -149,9 +149,13 @@ void metrics_write_http(FILE *out, size_t conns, uint64_t refused)
                 "Metrics connections closed at once: over the cap, or no file descriptor left.", refused);
 }
 
-void metrics_write_loop(FILE *out, uint64_t busy_max_us)
+void metrics_write_loop(FILE *out, uint64_t busy_max_us, uint64_t busy_cpu_max_us)
 {
         gauge(out, "loop_busy_max_seconds",
               "The longest the event loop spent in one callback since the start: how long a datagram may wait.",
               (double)busy_max_us / 1e6);
+        gauge(out, "loop_busy_cpu_max_seconds",
+              "The most CPU time the event loop's thread used from the end of one callback to the end of the next: "
+              "its own work, without the time it waited for a CPU.",
+              (double)busy_cpu_max_us / 1e6);
 }

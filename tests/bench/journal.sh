@@ -78,13 +78,18 @@ spid=$(systemctl show -P MainPID udp-canary-server)
 sleep 2
 loaded=$(journalctl -u udp-canary-server -o cat | sed -n 's/.*: \([0-9]*\) clients loaded$/\1/p')
 s0=$(ticks $spid)
-out=$(/bench/loadgen storm 43211 /run/bench.key 10000 $((seconds * 3)) 1000)
+# the load generator kept off the first core, as in run.sh's stall phase
+pin=()
+[ "$(nproc)" -gt 1 ] && command -v taskset >/dev/null && pin=(taskset -c 1)
+out=$("${pin[@]}" /bench/loadgen storm 43211 /run/bench.key 10000 $((seconds * 3)) 1000)
 s1=$(ticks $spid)
 exec 3<>/dev/tcp/127.0.0.1/9101
 printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3
-busy=$(while read -r name value; do [ "$name" = udp_canary_loop_busy_max_seconds ] && echo "$value"; done <&3)
+metrics=$(cat <&3)
+busy=$(while read -r name value; do [ "$name" = udp_canary_loop_busy_max_seconds ] && echo "$value"; done <<< "$metrics")
+busy_cpu=$(while read -r name value; do [ "$name" = udp_canary_loop_busy_cpu_max_seconds ] && echo "$value"; done <<< "$metrics")
 size=$(stat -c %s /var/lib/private/udp-canary/replay.state)
-echo "offered=10000 $out server_ticks=$((s1 - s0)) busy=$busy state_bytes=$size loaded=$loaded" > $R/unit
+echo "offered=10000 $out server_ticks=$((s1 - s0)) busy=$busy busy_cpu=$busy_cpu state_bytes=$size loaded=$loaded" > $R/unit
 systemctl stop udp-canary-server
 STEPS
 chmod +x "$work/bin/steps.sh"
@@ -116,9 +121,10 @@ done < "$work/results/phases"
 if [ -s "$work/results/unit" ]; then
         line=$(cat "$work/results/unit")
         echo "# shipped unit: $line" >&2
-        printf '| the shipped unit (journald, --state-dir), %s clients in the table, 10,000 handshakes/s: loss; server CPU per handshake; longest event-loop callback; state file | %s; %s us; %s ms; %s bytes |\n' \
+        printf '| the shipped unit (journald, --state-dir), %s clients in the table, 10,000 handshakes/s: loss; server CPU per handshake; longest event-loop callback (its CPU); state file | %s; %s us; %s ms (CPU %s ms); %s bytes |\n' \
                 "$(field loaded "$line")" "$(field loss "$line")" "$(us_per "$(field server_ticks "$line")" "$(field sent "$line")")" \
-                "$(awk -v b="$(field busy "$line")" 'BEGIN { printf "%.2f", b * 1000 }')" "$(field state_bytes "$line")"
+                "$(awk -v b="$(field busy "$line")" 'BEGIN { printf "%.2f", b * 1000 }')" \
+                "$(awk -v b="$(field busy_cpu "$line")" 'BEGIN { printf "%.2f", b * 1000 }')" "$(field state_bytes "$line")"
 else
         echo "| the shipped unit | not measured: see $work/results/steps.log |"
 fi
