@@ -66,7 +66,7 @@ for u in udp-canary-server udp-canary-client@home; do
         systemctl show $u -P StatusText > $R/$u.statustext
         pid=$(systemctl show -P MainPID $u)
         sed -n 's/^Uid:[[:space:]]*\([0-9]*\).*/\1/p' /proc/$pid/status > $R/$u.uid
-        for t in /proc/$pid/task/*; do # name, nice, policy (3: batch)
+        for t in /proc/$pid/task/*; do # name, nice, policy (3: batch, 5: idle)
                 read -r name < $t/comm && read -ra f < $t/stat && echo "$name ${f[18]} ${f[40]}"
         done > $R/$u.threads
         systemctl status $u --no-pager > $R/$u.status 2>&1
@@ -140,7 +140,7 @@ for u in udp-canary-server udp-canary-client@home; do
         check "$u does not run as root" not_zero $u.uid
         check "$u shows a STATUS text" test -s "$res/$u.statustext"
 done
-check "the server's writer threads yield to its loop (batch, nice 10)" bash -c "grep -qx 'canary-log 10 3' $res/udp-canary-server.threads && grep -qx 'canary-state 10 3' $res/udp-canary-server.threads"
+check "the server's writer threads yield to its loop (log: batch, nice 10; state: idle)" bash -c "grep -qx 'canary-log 10 3' $res/udp-canary-server.threads && grep -qx 'canary-state 0 5' $res/udp-canary-server.threads"
 check "the client's log thread too" has udp-canary-client@home.threads "^canary-log 10 3$"
 check "client STATUS says connected" has udp-canary-client@home.statustext "^Connected: handshake"
 check "server STATUS counts the client" has udp-canary-server.statustext "^1 client;"

@@ -578,6 +578,48 @@ static void test_timer_bounded(void)
         server_free(&s);
 }
 
+/* The ids of the clients heard at since or later, oldest first. */
+static const char *heard_since(const struct server *s, uint64_t since)
+{
+        static char out[256];
+        size_t used = 0;
+
+        out[0] = '\0';
+        for (const struct peer *p = server_heard_since(s, since); p && used < sizeof(out); p = p->newer)
+                used += (size_t)snprintf(out + used, sizeof(out) - used, "%s%s", used ? "," : "", p->id);
+        return out;
+}
+
+/* Who was heard since a time: the run at the newest end, oldest first,
+ * restored clients never in it (the state writer's notes follow it). */
+static void test_heard_since(void)
+{
+        struct addr a = peer_addr("203.0.113.9", 4500);
+        struct actions out;
+        struct server s;
+        struct peer *p;
+
+        CHECK_INT(server_init(&s, limits(16)), 0);
+        CHECK_INT(peers_add(&s.peers, "restored", 8, &p), 0);
+        CHECK_STR(heard_since(&s, 0), "");
+        deliver_at(&s, 10, &a, MESSAGE_HANDSHAKE_INIT, "a", 1, 0, &out);
+        deliver_at(&s, 10, &a, MESSAGE_HANDSHAKE_INIT, "b", 1, 0, &out);
+        deliver_at(&s, 20, &a, MESSAGE_HANDSHAKE_INIT, "c", 1, 0, &out);
+        deliver_at(&s, 20, &a, MESSAGE_KEEPALIVE, "a", 1, 1, &out);
+        CHECK_STR(heard_since(&s, 0), "b,c,a");
+        CHECK_STR(heard_since(&s, 10), "b,c,a");
+        CHECK_STR(heard_since(&s, 11), "c,a");
+        CHECK_STR(heard_since(&s, 21), "");
+        /* heard again: out of the old place, into the run */
+        deliver_at(&s, 30, &a, MESSAGE_HANDSHAKE_INIT, "restored", 2, 0, &out);
+        /* a replay changes nothing, not even the order */
+        deliver_at(&s, 30, &a, MESSAGE_HANDSHAKE_INIT, "b", 1, 0, &out);
+        CHECK(find(&out, EVENT_REPLAY) != NULL);
+        CHECK_STR(heard_since(&s, 30), "restored");
+        CHECK_STR(heard_since(&s, 0), "b,c,a,restored");
+        server_free(&s);
+}
+
 int main(void)
 {
         if (sodium_init() < 0)
@@ -592,6 +634,7 @@ int main(void)
         test_loss_after_restart();
         test_many_silent();
         test_timer_bounded();
+        test_heard_since();
         test_replay_changes_nothing();
         test_bounds();
         test_restored();

@@ -11,6 +11,8 @@
 #include <sodium.h>
 
 #include "check.h"
+#include "peer.h"
+#include "core/server.h"
 #include "daemon/state-writer.h"
 
 static char dir[] = "/tmp/udp-canary-state-XXXXXX";
@@ -243,11 +245,20 @@ static const char *file_lines(void)
         return out;
 }
 
+static uint64_t saves_of(struct state_writer *w)
+{
+        struct state_writer_outcome o;
+
+        state_writer_outcome(w, &o);
+        return o.saves;
+}
+
 static void test_writer(void)
 {
+        struct state_writer_outcome o;
         struct state_writer *w;
-        uint64_t saves, before;
-        char bad[300];
+        uint64_t before;
+        char bad[300], tmp[300];
 
         unlink(path);
         CHECK_INT(state_writer_new(&w, path, 3), 0);
@@ -255,8 +266,7 @@ static void test_writer(void)
         CHECK_INT(state_writer_note(w, "a", 1, 7), 0);
         CHECK_INT(state_writer_noted_from_file(w), 0);
         CHECK_INT(state_writer_sync(w), 0);
-        CHECK_INT(state_writer_outcome(w, &saves), 0);
-        CHECK_INT(saves, 0);
+        CHECK_INT(saves_of(w), 0);
         CHECK(access(path, F_OK) < 0);
 
         /* a change is saved, order and all */
@@ -268,11 +278,10 @@ static void test_writer(void)
         CHECK_STR(file_lines(), "8 b,9 a");
 
         /* heard again with nothing new: no save */
-        state_writer_outcome(w, &before);
+        before = saves_of(w);
         CHECK_INT(state_writer_note(w, "b", 1, 8), 0);
         CHECK_INT(state_writer_sync(w), 0);
-        state_writer_outcome(w, &saves);
-        CHECK_INT(saves, before);
+        CHECK_INT(saves_of(w), before);
         CHECK_STR(file_lines(), "8 b,9 a");
 
         /* a lower maximum forgets the least recent, in order with the notes */
@@ -281,22 +290,86 @@ static void test_writer(void)
         CHECK_INT(state_writer_sync(w), 0);
         CHECK_STR(file_lines(), "8 b,1 c");
 
+        /* a save that failed is tried again at the next sync, with nothing
+         * new noted (as at SIGTERM): something in the temporary file's way */
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        CHECK_INT(mkdir(tmp, 0700), 0);
+        CHECK_INT(state_writer_note(w, "c", 1, 5), 0);
+        CHECK(state_writer_sync(w) < 0);
+        state_writer_outcome(w, &o);
+        CHECK(o.last < 0 && o.last_error == o.last && o.failures == 1);
+        CHECK_INT(rmdir(tmp), 0);
+        CHECK_INT(state_writer_sync(w), 0);
+        CHECK_STR(file_lines(), "8 b,5 c");
+        state_writer_outcome(w, &o);
+        CHECK(o.last == 0 && o.failures == 1 && o.last_error < 0);
+
         /* the last notes are saved at the end */
         CHECK_INT(state_writer_note(w, "d", 1, 4), 0);
         state_writer_free(w);
-        CHECK_STR(file_lines(), "1 c,4 d");
+        CHECK_STR(file_lines(), "5 c,4 d");
 
         /* a save that fails says so, and a retry tries again */
         snprintf(bad, sizeof(bad), "%s/no/such/dir/replay.state", dir);
         CHECK_INT(state_writer_new(&w, bad, 3), 0);
         CHECK_INT(state_writer_note(w, "e", 1, 1), 0);
         CHECK_INT(state_writer_sync(w), -ENOENT);
-        state_writer_outcome(w, &before);
+        before = saves_of(w);
         CHECK_INT(state_writer_retry(w), 0);
         CHECK_INT(state_writer_sync(w), -ENOENT);
-        state_writer_outcome(w, &saves);
-        CHECK_INT(saves, before + 1);
+        CHECK_INT(saves_of(w), before + 1);
         state_writer_free(w);
+}
+
+/* The table's ids, oldest first, as "a,b,c". */
+static const char *table_order(const struct peers *t)
+{
+        static char out[256];
+        size_t used = 0;
+
+        out[0] = '\0';
+        for (const struct peer *p = t->oldest; p && used < sizeof(out); p = p->newer)
+                used += (size_t)snprintf(out + used, sizeof(out) - used, "%s%s", used ? "," : "", p->id);
+        return out;
+}
+
+/* The notes the server daemon makes after each batch (server_heard_since,
+ * oldest first) keep the mirror in the table's order: when both are full,
+ * the mirror forgets the client the table forgot, never one the server
+ * still protects. Several clients in one batch, and a full table. */
+static void test_notes_follow_table(void)
+{
+        static const char *const batches[][3] = {
+                { "a", "b", NULL }, { "c", NULL }, { "b", "d", "a" }, { "e", "c", NULL },
+        };
+        struct addr from = peer_addr("198.51.100.1", 5000);
+        struct seal_key key;
+        struct state_mirror m;
+        struct actions out;
+        struct server s;
+        struct server_config cfg = { .max_clients = 2, .keepalive_interval_us = 26625000, .keepalive_count = 5 };
+        uint64_t mark = 0, id = 100;
+
+        peer_key(&key);
+        CHECK_INT(server_init(&s, &cfg), 0);
+        CHECK_INT(state_mirror_init(&m, 2), 0);
+        for (size_t b = 0; b < sizeof(batches) / sizeof(batches[0]); b++) {
+                uint64_t now = 1000 * (b + 1);
+
+                for (size_t i = 0; i < 3 && batches[b][i]; i++) {
+                        uint8_t pkt[512];
+                        size_t len = peer_seal(&key, MESSAGE_HANDSHAKE_INIT, batches[b][i], ++id, 0, pkt, sizeof(pkt));
+
+                        server_receive(&s, now, 0, &from, peer_open(&key, pkt, len), &out);
+                }
+                for (const struct peer *p = server_heard_since(&s, mark); p; p = p->newer)
+                        CHECK(state_mirror_update(&m, p->id, p->id_len, p->highest_init) >= 0);
+                state_mirror_trim(&m);
+                mark = now;
+                CHECK_STR(mirror_order(&m), table_order(&s.peers));
+        }
+        server_free(&s);
+        state_mirror_free(&m);
 }
 
 int main(void)
@@ -309,6 +382,7 @@ int main(void)
         test_missing_and_unwritable();
         test_mirror();
         test_writer();
+        test_notes_follow_table();
         unlink(path);
         rmdir(dir);
         return check_finish("state");

@@ -35,7 +35,7 @@ static void test_order(unsigned slow, size_t max_pending)
 
         memset(&s, 0, sizeof(s));
         s.slow = slow;
-        CHECK_INT(worker_start(&w, "test-worker", max_pending, consume, &s), 0);
+        CHECK_INT(worker_start(&w, "test-worker", WORKER_LOW, max_pending, consume, &s), 0);
         for (unsigned i = 0; i < 2000; i++) {
                 char line[32];
                 int len = snprintf(line, sizeof(line), "%u,", i);

@@ -43,13 +43,19 @@ int state_writer_submit(struct state_writer *w);
 /* True while notes handed over are not yet applied and saved. */
 bool state_writer_busy(struct state_writer *w);
 
-/* Hands the notes over and waits until they are saved. Returns the
- * outcome of the last save, as state_writer_outcome. */
+/* Hands the notes over and waits until everything is saved (a save that
+ * failed before is tried again). Returns the outcome of the last save. */
 int state_writer_sync(struct state_writer *w);
 
-/* The outcome of the last save: 0 or its negative errno; *saves counts
- * the saves tried so far (so that the loop can tell a new outcome). */
-int state_writer_outcome(struct state_writer *w, uint64_t *saves);
+/* How the saves went, for the loop to tell. */
+struct state_writer_outcome {
+        int last;          /* the last save's outcome: 0 or its negative errno */
+        int last_error;    /* the last failure's negative errno */
+        uint64_t saves;    /* saves tried so far: a new outcome when it moves */
+        uint64_t failures; /* of which failed */
+};
+
+void state_writer_outcome(struct state_writer *w, struct state_writer_outcome *out);
 
 /* Hands the notes over, waits for the last save, ends the thread. */
 void state_writer_free(struct state_writer *w);

@@ -12,7 +12,14 @@
 #include <stddef.h>
 #include <sys/uio.h>
 
-/* The thread's nice value: below the loop's (see worker.c). */
+/* How a worker's thread yields the CPU to the loop's (see worker.c). */
+enum worker_priority {
+        WORKER_LOW,  /* batch, nice 10: about a tenth of a CPU the loop
+                        wants too; for the log, which must keep up */
+        WORKER_IDLE, /* only CPU time no other thread wants; for the state
+                        file, which may lag a busy machine */
+};
+
 #define WORKER_NICE 10
 
 /* Buffers grown past this by a burst are freed once worked through. */
@@ -32,14 +39,16 @@ struct worker {
         bool busy;           /* consume() runs */
         bool stop;
         bool started;
+        enum worker_priority priority;
         worker_consume_fn consume;
         void *arg;
 };
 
 /* Starts the thread, named name (for ps and top: 15 characters at most),
- * with every signal blocked in it (they are the loop's). Returns 0 or a
+ * at priority, with every signal blocked in it (they are the loop's). Returns 0 or a
  * negative errno. */
-int worker_start(struct worker *w, const char *name, size_t max_pending, worker_consume_fn consume, void *arg);
+int worker_start(struct worker *w, const char *name, enum worker_priority priority, size_t max_pending,
+                 worker_consume_fn consume, void *arg);
 
 /* Hands len bytes of buf over. Waits only while more than max_pending
  * bytes are still to be taken. Returns 0 or -ENOMEM (nothing handed). */

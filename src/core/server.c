@@ -395,6 +395,15 @@ static void handle(struct server *s, uint64_t now_us, uint64_t unix_s, const str
                 handle_keepalive(s, p, m, out);
 }
 
+struct peer *server_heard_since(const struct server *s, uint64_t since_us)
+{
+        struct peer *first = NULL;
+
+        for (struct peer *p = s->peers.newest; p && p->rx && p->last_seen_us >= since_us; p = p->older)
+                first = p;
+        return first;
+}
+
 void server_timer(struct server *s, uint64_t now_us, struct actions *out)
 {
         uint64_t quiet = 2 * s->cfg.keepalive_interval_us;

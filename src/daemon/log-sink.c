@@ -66,9 +66,10 @@ static void write_file(struct log_sink *s, const char *buf, size_t len)
                 r = write_counted(s->fd, buf, len, &done);
                 s->cut = r < 0 && done > 0 && buf[done - 1] != '\n';
         }
+        /* strerrordesc_np: strerror's text without its shared buffer (a thread) */
         if (r < 0 && !s->write_failed)
                 dprintf(STDERR_FILENO, "udp-canary: cannot write the log file %s: %s; lines are lost until it works again\n",
-                        s->path, strerror(-r));
+                        s->path, strerrordesc_np(-r));
         else if (r == 0 && s->write_failed)
                 dprintf(STDERR_FILENO, "udp-canary: the log file %s is written again\n", s->path);
         s->write_failed = r < 0;

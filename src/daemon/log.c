@@ -67,11 +67,14 @@ bool log_stderr_is_journal(void)
 
 /* Hands the records over (iov: a header, its payload, and so on): to the
  * thread, or, without one (it could not start, or no memory to hand them
- * over), to the sink right here. */
+ * over), to the sink right here, once the thread has written everything
+ * before them and waits: the sink is never used from both at once. */
 static void hand_over(struct iovec *iov, size_t n)
 {
         if (logger.worker.started && worker_submitv(&logger.worker, iov, n) == 0)
                 return;
+        if (logger.worker.started)
+                worker_sync(&logger.worker);
         for (size_t i = 0; i + 1 < n; i += 2)
                 log_sink_record(&logger.sink, (enum log_record)((char *)iov[i].iov_base)[0], iov[i + 1].iov_base,
                                 iov[i + 1].iov_len);
@@ -111,7 +114,7 @@ int log_open(const char *path, bool journal)
                 logger.used = logger.jused = 0;
                 logger.journal = journal;
                 log_sink_init(&logger.sink, !journal);
-                (void)worker_start(&logger.worker, "canary-log", LOG_MAX_PENDING, log_sink_consume, &logger.sink);
+                (void)worker_start(&logger.worker, "canary-log", WORKER_LOW, LOG_MAX_PENDING, log_sink_consume, &logger.sink);
         }
         free(logger.path);
         logger.path = path ? strdup(path) : NULL;

@@ -34,6 +34,7 @@ struct server_daemon {
         struct state_writer *state; /* writes it off the loop */
         uint64_t state_noted_us;   /* clients heard since then are not noted yet */
         uint64_t state_saves;      /* the writer's saves when last looked at */
+        uint64_t state_failures;   /* and its failures */
         struct event *state_ev;    /* hands the notes over a little after a change */
         struct event *silence_ev;  /* server_timer: clients gone silent */
         uint64_t silence_at_us;    /* when it is set to fire */
@@ -69,25 +70,29 @@ static void saved(struct server_daemon *d, int r)
         d->state_save_err = r;
 }
 
-/* The outcome of the writer's latest save, when there is a new one. */
+/* The outcome of the writer's latest save, when there is a new one; a
+ * failure since the last look is told even if a save worked after it. */
 static void check_saved(struct server_daemon *d)
 {
-        uint64_t saves;
-        int r = state_writer_outcome(d->state, &saves);
+        struct state_writer_outcome o;
 
-        if (saves != d->state_saves) {
-                d->state_saves = saves;
-                saved(d, r);
-        }
+        state_writer_outcome(d->state, &o);
+        if (o.saves == d->state_saves)
+                return;
+        if (o.failures != d->state_failures && o.last == 0)
+                saved(d, o.last_error);
+        d->state_saves = o.saves;
+        d->state_failures = o.failures;
+        saved(d, o.last);
 }
 
-/* Notes the clients heard since the last call for the state writer: each
- * one heard moved to the newest end of the recency list, so they are the
- * run from there back to the first heard before. A note that cannot be
+/* Notes the clients heard since the last call for the state writer,
+ * oldest first, so that the writer's mirror keeps the table's order (and
+ * forgets the ones the table forgot, not others). A note that cannot be
  * made (no memory) leaves the mark where it was, to be noted next time. */
 static void note_heard(struct server_daemon *d, uint64_t now_us)
 {
-        for (const struct peer *p = d->core.peers.newest; p && p->last_seen_us >= d->state_noted_us; p = p->older)
+        for (const struct peer *p = server_heard_since(&d->core, d->state_noted_us); p; p = p->newer)
                 if (p->highest_init && state_writer_note(d->state, p->id, p->id_len, p->highest_init) < 0)
                         return;
         d->state_noted_us = now_us;
@@ -97,10 +102,14 @@ static void note_heard(struct server_daemon *d, uint64_t now_us)
  * serving a state file read with damage. */
 static void save_state_now(struct server_daemon *d)
 {
-        if (d->state_save_err)
-                (void)state_writer_retry(d->state);
+        struct state_writer_outcome o;
+
+        note_heard(d, daemon_now_us());
+        check_saved(d);
         saved(d, state_writer_sync(d->state));
-        (void)state_writer_outcome(d->state, &d->state_saves); /* told just now */
+        state_writer_outcome(d->state, &o); /* told just now */
+        d->state_saves = o.saves;
+        d->state_failures = o.failures;
 }
 
 /* A second after a change: hand the notes over to the writer, and come

@@ -16,6 +16,7 @@ enum note_kind {
         NOTE_FROM_FILE,  /* the notes before it are the file's own */
         NOTE_MAX,        /* value: max clients */
         NOTE_RETRY,      /* save even if nothing changed */
+        NOTE_SYNC,       /* no change: a turn, which saves what is unsaved */
 };
 
 #define NOTE_HEAD (1 + 8 + 4)
@@ -30,8 +31,8 @@ struct state_writer {
         bool dirty;
         bool broken; /* the mirror lost a client (no memory): never saved again */
         /* written by the thread, read by the loop */
-        atomic_int outcome;
-        atomic_uint_fast64_t saves;
+        atomic_int outcome, last_error;
+        atomic_uint_fast64_t saves, failures;
 };
 
 static int note(struct state_writer *w, enum note_kind kind, uint64_t value, const char *id, size_t id_len)
@@ -92,6 +93,8 @@ static void consume(void *arg, const char *buf, size_t len)
                 case NOTE_RETRY:
                         retry = true;
                         break;
+                case NOTE_SYNC:
+                        break;
                 }
                 at += NOTE_HEAD + id_len;
         }
@@ -99,8 +102,12 @@ static void consume(void *arg, const char *buf, size_t len)
                 return;
         /* a mirror that lost a client would make the file weaker than it is */
         r = w->broken ? -ENOMEM : state_save(w->path, &w->mirror);
-        if (r == 0)
+        if (r == 0) {
                 w->dirty = false;
+        } else {
+                atomic_store(&w->last_error, r);
+                atomic_fetch_add(&w->failures, 1);
+        }
         atomic_store(&w->outcome, r);
         atomic_fetch_add(&w->saves, 1);
 }
@@ -115,7 +122,7 @@ int state_writer_new(struct state_writer **out, const char *path, size_t max)
         r = state_mirror_init(&w->mirror, max);
         if (r < 0)
                 goto fail;
-        r = worker_start(&w->worker, "canary-state", STATE_WRITER_MAX_PENDING, consume, w);
+        r = worker_start(&w->worker, "canary-state", WORKER_IDLE, STATE_WRITER_MAX_PENDING, consume, w);
         if (r < 0)
                 goto fail;
         *out = w;
@@ -168,19 +175,23 @@ bool state_writer_busy(struct state_writer *w)
         return w->used > 0 || worker_busy(&w->worker);
 }
 
-int state_writer_outcome(struct state_writer *w, uint64_t *saves)
+void state_writer_outcome(struct state_writer *w, struct state_writer_outcome *out)
 {
-        if (saves)
-                *saves = atomic_load(&w->saves);
-        return atomic_load(&w->outcome);
+        /* saves last: a count read with an older outcome only tells it later */
+        out->saves = atomic_load(&w->saves);
+        out->failures = atomic_load(&w->failures);
+        out->last_error = atomic_load(&w->last_error);
+        out->last = atomic_load(&w->outcome);
 }
 
 int state_writer_sync(struct state_writer *w)
 {
-        int r = state_writer_submit(w);
+        int r = note(w, NOTE_SYNC, 0, NULL, 0);
 
+        if (r == 0)
+                r = state_writer_submit(w);
         worker_sync(&w->worker);
-        return r < 0 ? r : state_writer_outcome(w, NULL);
+        return r < 0 ? r : atomic_load(&w->outcome);
 }
 
 void state_writer_free(struct state_writer *w)
