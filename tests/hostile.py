@@ -147,6 +147,30 @@ def damaged_state_durable(env):
 
 
 @case
+def state_save_failure_said(env):
+    """A save that fails is said once, without waiting for more traffic,
+    and its recovery too; what was saved late is on disk at the end, and a
+    replay of it is refused after a restart."""
+    state = state_dir(env, b'1 "home"\n')
+    path = os.path.join(state, "replay.state")
+    os.mkdir(path + ".tmp")  # in the temporary file's way
+    server = env.server(extra=["--state-dir", state])
+    init = it.sender(env, server.port())
+    check(init("home", 5)[0] is not None, "answered")
+    said = lambda text: any(text in t for _, t in server.lines())
+    it.wait_for(lambda: said("Cannot write the state file"), timeout=4, what="the failure said")
+    os.rmdir(path + ".tmp")
+    check(init("home", 6)[0] is not None, "answered again")
+    it.wait_for(lambda: said("written again"), timeout=4, what="the recovery said")
+    check(sum("Cannot write the state file" in t for _, t in server.lines()) == 1, "said once")
+    check(server.stop() == 0, "clean exit")
+    check(b'6 "home"' in read(path), "the last id saved: %r" % read(path))
+    server = env.server(port=server.port(), name="server2", extra=["--state-dir", state])
+    check(init("home", 6)[0] is None, "its replay refused after a restart")
+    check(server.stop() == 0, "clean exit")
+
+
+@case
 def damaged_state_without_copy(env):
     """When no copy of a damaged state file can be made (here every name
     for one is taken), the file is not replaced at the start: it stays

@@ -113,12 +113,14 @@ static void save_state_now(struct server_daemon *d)
 }
 
 /* A second after a change: hand the notes over to the writer, and come
- * back while it works, to tell how its save went. */
+ * back once more after that, to tell how its save went (an idle server
+ * would not say it until its next datagram otherwise). */
 static void on_state_timer(evutil_socket_t fd, short what, void *arg)
 {
         struct server_daemon *d = arg;
         struct timeval tv = { .tv_sec = STATE_DELAY_S };
         uint64_t start = daemon_now_us();
+        bool handing = state_writer_busy(d->state); /* notes to hand over, or a save under way */
         int r;
 
         check_saved(d);
@@ -127,7 +129,7 @@ static void on_state_timer(evutil_socket_t fd, short what, void *arg)
         r = state_writer_submit(d->state);
         if (r < 0)
                 saved(d, r);
-        if (state_writer_busy(d->state))
+        if (handing || state_writer_busy(d->state))
                 evtimer_add(d->state_ev, &tv);
         log_flush();
         daemon_busy(&d->daemon, start);
