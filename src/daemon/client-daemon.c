@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "core/client.h"
+#include "core/grow.h"
 #include "core/prober.h"
 #include "daemon/client-probe.h"
 #include "daemon/log.h"
@@ -83,15 +84,8 @@ static void note_rtts(struct client_daemon *d, const struct actions *a)
 
                 if (ev->kind != EVENT_RX || !ev->rtt_us || d->n_rtts == RTTS_MAX)
                         continue;
-                if (d->n_rtts == d->cap_rtts) {
-                        size_t cap = d->cap_rtts ? 2 * d->cap_rtts : 64;
-                        uint64_t *p = realloc(d->rtts, cap * sizeof(*p));
-
-                        if (!p)
-                                return;
-                        d->rtts = p;
-                        d->cap_rtts = cap;
-                }
+                if (grow_array((void **)&d->rtts, &d->cap_rtts, d->n_rtts + 1, sizeof(*d->rtts)) < 0)
+                        return;
                 d->rtts[d->n_rtts++] = ev->rtt_us;
         }
 }
