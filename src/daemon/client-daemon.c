@@ -1,5 +1,7 @@
 /* client-daemon: the client's event loop (see client-daemon.h). The object
- * owns its socket and timer events; each callback gets the object. */
+ * owns its timer event, resolver and probe; the socket and its event are
+ * the shared daemon's (daemon.c), embedded in it. Each callback gets the
+ * object. */
 #include "daemon/client-daemon.h"
 
 #include <errno.h>
@@ -133,8 +135,6 @@ static void after_read(void *obj, uint64_t now_us)
         update_status(obj);
 }
 
-/* Fills a client_config from the user's settings; resolves the server.
- * Returns the resolver's error with everything but the server filled in. */
 /* The settings but the server's address, which takes a lookup. */
 static void fill_config(struct client_config *out, const struct config *cfg)
 {
