@@ -57,6 +57,7 @@ static int gap_to_init(struct server_walk *w, uint64_t h, int64_t t)
                 cycle_left = (int64_t)kas * ki;
                 if (ht <= 0 || inits > (uint64_t)((2 * g + 2 * ht) / ht))
                         return 1; /* the schedule cannot fit: the client restarted */
+                w->lost_keepalives += kas;
                 k = infer_lost(w, w->p.t_us, t, kas, ki, ki);
                 return k < 0 ? k : infer_lost(w, w->p.t_us, t, inits, cycle_left, ht);
         }
