@@ -13,9 +13,7 @@ static void test_one_log(bool client)
         const struct timeline_client *c;
         int64_t shift = client ? 0 : s.offset; /* a server log alone keeps its own clock */
 
-        simulate(&s);
-        finish(&s);
-        c = home(&s);
+        c = run(&s);
         if (!c)
                 goto out;
         CHECK(c->client_log == client && c->server_log == !client);
@@ -54,9 +52,7 @@ static void test_keepalives_lost_before_handshake(void)
 
                 s.client_log = both;
                 s.server_log = true;
-                simulate(&s);
-                finish(&s);
-                c = home(&s);
+                c = run(&s);
                 if (c) {
                         CHECK(c->keepalives.known);
                         CHECK_INT(c->keepalives.lost, 3);

@@ -13,9 +13,7 @@ static void test_both_logs_offset(void)
         const struct timeline_client *c;
         const struct timeline_outage *o;
 
-        simulate(&s);
-        finish(&s);
-        c = home(&s);
+        c = run(&s);
         if (!c)
                 goto out;
         CHECK(c->client_log && c->server_log);
@@ -57,9 +55,7 @@ static void test_default_timers(void)
         const struct timeline_client *c;
         const struct timeline_outage *o;
 
-        simulate(&s);
-        finish(&s);
-        c = home(&s);
+        c = run(&s);
         if (c) {
                 within((int64_t)c->keepalive_us, s.ki, 1000);
                 within((int64_t)c->handshake_timeout_us, s.ht, 1000);
@@ -86,9 +82,7 @@ static void test_loss_is_not_outage(void)
                          .client_log = true, .server_log = true };
         const struct timeline_client *c;
 
-        simulate(&s);
-        finish(&s);
-        c = home(&s);
+        c = run(&s);
         if (c) {
                 CHECK_INT(c->n_outages, 0);
                 CHECK_INT(c->delivery[TIMELINE_C2S].lost, 2);

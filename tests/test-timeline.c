@@ -11,9 +11,7 @@ static void test_step_back(void)
                          .step_back = 3600 * S };
         const struct timeline_client *c;
 
-        simulate(&s);
-        finish(&s);
-        c = home(&s);
+        c = run(&s);
         if (!c)
                 goto out;
         CHECK_INT(s.tl.logs[0].steps_back, 1);

@@ -98,17 +98,16 @@ __attribute__((unused)) static void simulate(struct sim *s)
         }
 }
 
-__attribute__((unused)) static void finish(struct sim *s)
+/* The simulation run, and the timeline's client: NULL (a failed check)
+ * when it has none. */
+__attribute__((unused)) static const struct timeline_client *run(struct sim *s)
 {
         struct timeline_opts o = { 0 };
+        const struct timeline_client *c;
 
+        simulate(s);
         CHECK(timeline_finish(&s->tl, &o) == 0);
-}
-
-__attribute__((unused)) static const struct timeline_client *home(const struct sim *s)
-{
-        const struct timeline_client *c = timeline_find(&s->tl, "home", 4);
-
+        c = timeline_find(&s->tl, "home", 4);
         CHECK(c != NULL);
         return c;
 }

@@ -24,15 +24,23 @@ static int64_t median(int64_t *v, size_t n)
         return v[n / 2];
 }
 
-/* The spacing of keepalives (k, k+1 of one handshake), their highest counter. */
-static int learn_keepalive(const struct timeline_packet *p, size_t n, bool tx, int64_t *ki, uint64_t *count)
+/* The median of m spacings in d, m >= least; 0 where there are fewer, or
+ * where it is over a day (no client keeps a flow alive so slowly: not a
+ * timer). */
+static int64_t timer_of(int64_t *d, size_t m, size_t least)
 {
-        int64_t *d = malloc((n ? n : 1) * sizeof(*d));
+        int64_t v = m >= least ? median(d, m) : 0;
+
+        return v > TIMELINE_DAY_US ? 0 : v;
+}
+
+/* The spacing of keepalives (k, k+1 of one handshake), their highest
+ * counter; d has room for n spacings. */
+static int64_t learn_keepalive(const struct timeline_packet *p, size_t n, bool tx, int64_t *d, uint64_t *count)
+{
         const struct timeline_packet *prev = NULL;
         size_t m = 0;
 
-        if (!d)
-                return -ENOMEM;
         *count = 0;
         for (size_t i = 0; i < n; i++) {
                 if (p[i].type != MESSAGE_KEEPALIVE || (bool)p[i].tx != tx)
@@ -43,24 +51,17 @@ static int learn_keepalive(const struct timeline_packet *p, size_t n, bool tx, i
                         *count = p[i].ctr;
                 prev = &p[i];
         }
-        *ki = m >= 2 ? median(d, m) : 0;
-        if (*ki > TIMELINE_DAY_US)
-                *ki = 0; /* no client keeps a flow alive so slowly: not a timer */
-        free(d);
-        return 0;
+        return timer_of(d, m, 2);
 }
 
 /* The spacing of retries: init h then h+1 with nothing from the other end
  * between (a client's log), or nothing of h between (a server's), sooner
- * than a keepalive cycle. */
-static int learn_retry(const struct timeline_packet *p, size_t n, bool client_end, int64_t cycle, int64_t *ht)
+ * than a keepalive cycle; d has room for n spacings. */
+static int64_t learn_retry(const struct timeline_packet *p, size_t n, bool client_end, int64_t cycle, int64_t *d)
 {
-        int64_t *d = malloc((n ? n : 1) * sizeof(*d));
         const struct timeline_packet *init = NULL;
         size_t m = 0;
 
-        if (!d)
-                return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 bool is_init = p[i].type == MESSAGE_HANDSHAKE_INIT && (bool)p[i].tx == client_end;
 
@@ -74,23 +75,19 @@ static int learn_retry(const struct timeline_packet *p, size_t n, bool client_en
                         init = NULL; /* answered (client) or it went on (server) */
                 }
         }
-        *ht = median(d, m);
-        if (*ht > TIMELINE_DAY_US)
-                *ht = 0;
-        free(d);
-        return 0;
+        return timer_of(d, m, 1);
 }
 
 int timeline_learn_timers(struct timeline_client *c, const struct timeline_split *sp, const struct timeline_opts *o)
 {
         const struct timeline_packet *p = sp->nc ? sp->c : sp->s;
         size_t n = sp->nc ? sp->nc : sp->ns;
-        int64_t ki = 0, ht = 0, cycle;
+        int64_t *d = malloc((n ? n : 1) * sizeof(*d)), ki, ht, cycle;
         uint64_t count = 0;
-        int k = learn_keepalive(p, n, sp->nc > 0, &ki, &count);
 
-        if (k < 0)
-                return k;
+        if (!d)
+                return -ENOMEM;
+        ki = learn_keepalive(p, n, sp->nc > 0, d, &count);
         c->keepalive_count = o->keepalive_count ? o->keepalive_count
                              : count >= 1       ? (unsigned)count
                                                 : CLIENT_DEFAULT_KEEPALIVE_COUNT;
@@ -99,13 +96,12 @@ int timeline_learn_timers(struct timeline_client *c, const struct timeline_split
                           : ki > 0        ? (uint64_t)ki
                                           : CLIENT_DEFAULT_KEEPALIVE_INTERVAL_US;
         cycle = (int64_t)(c->keepalive_us * (c->keepalive_count > 1 ? c->keepalive_count - 1 : 1));
-        k = learn_retry(p, n, sp->nc > 0, cycle, &ht);
-        if (k < 0)
-                return k;
+        ht = learn_retry(p, n, sp->nc > 0, cycle, d);
         c->handshake_timeout_learned = !o->handshake_timeout_us && ht > 0;
         c->handshake_timeout_us = o->handshake_timeout_us ? o->handshake_timeout_us
                                   : ht > 0                 ? (uint64_t)ht
                                                            : CLIENT_DEFAULT_HANDSHAKE_TIMEOUT_US;
+        free(d);
         return 0;
 }
 
