@@ -29,7 +29,7 @@ struct sim {
         struct timeline tl;
 };
 
-__attribute__((unused)) static bool dropped(const struct sim *s, int64_t t, bool c2s)
+static inline bool dropped(const struct sim *s, int64_t t, bool c2s)
 {
         for (size_t i = 0; i < s->n_faults; i++)
                 if (t >= s->faults[i].start && t < s->faults[i].end && (c2s ? s->faults[i].c2s : s->faults[i].s2c))
@@ -37,7 +37,8 @@ __attribute__((unused)) static bool dropped(const struct sim *s, int64_t t, bool
         return false;
 }
 
-__attribute__((unused)) static void line(struct sim *s, unsigned log, int64_t t, bool tx, enum message_type type, uint64_t hs, uint64_t ctr)
+static inline void line(struct sim *s, unsigned log, int64_t t, bool tx, enum message_type type, uint64_t hs,
+                        uint64_t ctr)
 {
         struct logline l = { .kind = tx ? LOGLINE_TX : LOGLINE_RX };
         int64_t when = T0 + t;
@@ -62,7 +63,7 @@ __attribute__((unused)) static void line(struct sim *s, unsigned log, int64_t t,
 }
 
 /* A message from the client at t: logged sent, and received when it passes. */
-__attribute__((unused)) static bool c2s(struct sim *s, int64_t t, enum message_type type, uint64_t hs, uint64_t ctr)
+static inline bool c2s(struct sim *s, int64_t t, enum message_type type, uint64_t hs, uint64_t ctr)
 {
         line(s, 0, t, true, type, hs, ctr);
         if (dropped(s, t, true))
@@ -72,7 +73,7 @@ __attribute__((unused)) static bool c2s(struct sim *s, int64_t t, enum message_t
 }
 
 /* The protocol's schedule (PROTOCOL.md) through the faulty path. */
-__attribute__((unused)) static void simulate(struct sim *s)
+static inline void simulate(struct sim *s)
 {
         uint64_t hs = (uint64_t)(T0 / S);
         int64_t t = 0;
@@ -100,7 +101,7 @@ __attribute__((unused)) static void simulate(struct sim *s)
 
 /* The simulation run, and the timeline's client: NULL (a failed check)
  * when it has none. */
-__attribute__((unused)) static const struct timeline_client *run(struct sim *s)
+static inline const struct timeline_client *run(struct sim *s)
 {
         struct timeline_opts o = { 0 };
         const struct timeline_client *c;
@@ -114,7 +115,8 @@ __attribute__((unused)) static const struct timeline_client *run(struct sim *s)
 
 /* The one outage over the fault (times in the client's clock), its bounds
  * holding the truth. */
-__attribute__((unused)) static const struct timeline_outage *found(const struct timeline_client *c, const struct fault *f, int64_t shift)
+static inline const struct timeline_outage *found(const struct timeline_client *c, const struct fault *f,
+                                                  int64_t shift)
 {
         const struct timeline_outage *hit = NULL;
         int64_t a = T0 + f->start + shift, b = T0 + f->end + shift;
@@ -135,12 +137,12 @@ __attribute__((unused)) static const struct timeline_outage *found(const struct 
         return hit;
 }
 
-__attribute__((unused)) static void within(int64_t got, int64_t want, int64_t tol)
+static inline void within(int64_t got, int64_t want, int64_t tol)
 {
         CHECK(got - want <= tol && want - got <= tol);
 }
 
-__attribute__((unused)) static const struct fault faults[] = {
+static const struct fault faults[] = {
         { 20 * S, 24 * S, true, false },      /* to the server only */
         { 40 * S, 45 * S, false, true },      /* to the client only */
         { 60 * S, 64500000, true, true },     /* both */

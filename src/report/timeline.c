@@ -65,8 +65,10 @@ static struct timeline_client *client_get(struct timeline *tl, const struct mess
 
         if (c)
                 return c;
-        if (tl->n_clients >= TIMELINE_MAX_CLIENTS ||
-            grow_array((void **)&tl->clients, &tl->cap_clients, tl->n_clients + 1, sizeof(struct timeline_client *)) < 0)
+        if (tl->n_clients >= TIMELINE_MAX_CLIENTS)
+                return NULL;
+        if (grow_array((void **)&tl->clients, &tl->cap_clients, tl->n_clients + 1,
+                       sizeof(struct timeline_client *)) < 0)
                 return NULL;
         c = calloc(1, sizeof(*c));
         if (!c)
