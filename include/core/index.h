@@ -6,7 +6,8 @@
  * shifts the later entries of a run back (no tombstones). The index holds
  * slots only: the entries, and which of them to keep (peers evict the least
  * recently heard, the report keeps every one), are the caller's. The hash is
- * passed in so that a caller hashes an id once for a lookup and an add. */
+ * passed in, so that a caller can hash an id once for a lookup and an add
+ * (the report does), and a removal needs none. */
 #pragma once
 
 #include <stddef.h>
