@@ -7,7 +7,8 @@
  * slots only: the entries, and which of them to keep (peers evict the least
  * recently heard, the report keeps every one), are the caller's. The hash is
  * passed in, so that a caller can hash an id once for a lookup and an add
- * (the report does), and a removal needs none. */
+ * (the report does), and a removal uses the hash kept with the entry
+ * (peers do) rather than hashing again. */
 #pragma once
 
 #include <stddef.h>
