@@ -9,11 +9,12 @@
 #include <stdint.h>
 
 #include "core/addr.h"
+#include "core/index.h"
 #include "core/message.h"
 
 struct peer {
         struct peer *newer, *older; /* recency list: the newest at the head */
-        uint64_t hash;
+        uint64_t hash; /* its id's, in the table's index */
         uint64_t highest_init; /* 0: none seen */
         struct addr addr;      /* where the last message came from */
         uint64_t first_seen_us, last_seen_us;
@@ -29,11 +30,9 @@ struct peer {
 };
 
 struct peers {
-        struct peer **slots; /* open addressing, linear probing; NULL = empty */
-        size_t cap;          /* a power of two */
+        struct index ids; /* of the entries, by id */
         size_t count, max;
         struct peer *newest, *oldest;
-        uint8_t hash_key[16];
 };
 
 int peers_init(struct peers *t, size_t max);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/addr.h"
+#include "core/index.h"
 #include "core/message.h"
 #include "report/logline.h"
 
@@ -135,16 +136,11 @@ struct timeline_probe {
 };
 
 struct timeline {
-        struct timeline_client **clients;
+        struct timeline_client **clients; /* in the order first heard */
         size_t n_clients, cap_clients;
-        /* clients by id: open addressing over keyed hashes (SipHash, a
-         * random key, so that hostile ids cannot pile up in one run);
-         * entries are positions in clients plus one, 0 for empty */
-        uint32_t *index;
-        size_t index_cap; /* a power of two, or 0 */
-        uint8_t hash_key[16];
+        struct index ids; /* the clients by id (core/index: keyed, so that hostile ids cannot pile up) */
         struct timeline_log *logs;
-        size_t n_logs;
+        size_t n_logs, cap_logs;
         uint64_t lines, invalid, socket_drops, ignored_clients;
         uint64_t seq;
         struct timeline_probe *probes; /* in the order read, TIMELINE_MAX_PROBES at most */
@@ -157,7 +153,7 @@ struct timeline_opts {
         unsigned keepalive_count;
 };
 
-/* Empties tl, and draws the key of its id hash. */
+/* Empties tl, and draws the key of its id index. */
 void timeline_init(struct timeline *tl);
 void timeline_free(struct timeline *tl);
 

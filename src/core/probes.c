@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
+
 int probes_init(struct probes *p, const struct probes_config *cfg)
 {
         memset(p, 0, sizeof(*p));
@@ -63,22 +65,9 @@ static void heap_down(struct probes *p, size_t i)
  * limit, so an idle server holds little. */
 static int heap_reserve(struct probes *p)
 {
-        struct probes_pending *h;
-        size_t cap;
-
-        if (p->n < p->cap)
-                return 0;
-        cap = p->cap ? 2 * p->cap : 16;
-        if (cap > p->cfg.max_pending)
-                cap = p->cfg.max_pending;
-        if (cap <= p->n)
+        if (p->n >= p->cfg.max_pending)
                 return -ENOSPC;
-        h = realloc(p->heap, cap * sizeof(*h));
-        if (!h)
-                return -ENOMEM;
-        p->heap = h;
-        p->cap = cap;
-        return 0;
+        return grow_array_max((void **)&p->heap, &p->cap, p->n + 1, p->cfg.max_pending, sizeof(*p->heap));
 }
 
 uint64_t probes_next_wake(const struct probes *p)

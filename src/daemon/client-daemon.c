@@ -1,5 +1,7 @@
 /* client-daemon: the client's event loop (see client-daemon.h). The object
- * owns its socket and timer events; each callback gets the object. */
+ * owns its timer event, resolver and probe; the socket and its event are
+ * the shared daemon's (daemon.c), embedded in it. Each callback gets the
+ * object. */
 #include "daemon/client-daemon.h"
 
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include <event2/event.h>
 
 #include "core/client.h"
+#include "core/grow.h"
 #include "core/prober.h"
 #include "daemon/client-probe.h"
 #include "daemon/log.h"
@@ -83,15 +86,8 @@ static void note_rtts(struct client_daemon *d, const struct actions *a)
 
                 if (ev->kind != EVENT_RX || !ev->rtt_us || d->n_rtts == RTTS_MAX)
                         continue;
-                if (d->n_rtts == d->cap_rtts) {
-                        size_t cap = d->cap_rtts ? 2 * d->cap_rtts : 64;
-                        uint64_t *p = realloc(d->rtts, cap * sizeof(*p));
-
-                        if (!p)
-                                return;
-                        d->rtts = p;
-                        d->cap_rtts = cap;
-                }
+                if (grow_array((void **)&d->rtts, &d->cap_rtts, d->n_rtts + 1, sizeof(*d->rtts)) < 0)
+                        return;
                 d->rtts[d->n_rtts++] = ev->rtt_us;
         }
 }
@@ -139,8 +135,6 @@ static void after_read(void *obj, uint64_t now_us)
         update_status(obj);
 }
 
-/* Fills a client_config from the user's settings; resolves the server.
- * Returns the resolver's error with everything but the server filled in. */
 /* The settings but the server's address, which takes a lookup. */
 static void fill_config(struct client_config *out, const struct config *cfg)
 {

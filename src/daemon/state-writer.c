@@ -8,8 +8,11 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/grow.h"
 
 enum note_kind {
         NOTE_HEARD = 1,  /* value: highest init; the id follows */
@@ -39,21 +42,15 @@ static int note(struct state_writer *w, enum note_kind kind, uint64_t value, con
 {
         uint32_t len = (uint32_t)id_len;
         size_t need = NOTE_HEAD + id_len;
+        int r;
 
         if (id_len > UINT32_MAX)
                 return -EINVAL;
-        if (w->used + need > w->cap) {
-                size_t cap = w->cap ? w->cap : 4096;
-                char *p;
-
-                while (cap < w->used + need)
-                        cap *= 2;
-                p = realloc(w->notes, cap);
-                if (!p)
-                        return -ENOMEM;
-                w->notes = p;
-                w->cap = cap;
-        }
+        if (need > SIZE_MAX - w->used)
+                return -EOVERFLOW;
+        r = grow_array((void **)&w->notes, &w->cap, w->used + need, 1);
+        if (r < 0)
+                return r;
         w->notes[w->used] = (char)kind;
         memcpy(w->notes + w->used + 1, &value, 8);
         memcpy(w->notes + w->used + 9, &len, 4);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
+
 /* The loop's thread comes first. A normal thread woken by the loop takes
  * the CPU from it (the scheduler favours the woken), and once running it is
  * given whole slices of milliseconds: a state save of 100,000 clients held
@@ -100,19 +102,9 @@ int worker_start(struct worker *w, const char *name, enum worker_priority priori
 /* Room for len more bytes in the pending buffer (the lock held). */
 static int reserve(struct worker *w, size_t len)
 {
-        size_t cap = w->cap ? w->cap : 4096;
-        char *p;
-
-        while (cap < w->used + len)
-                cap *= 2;
-        if (cap == w->cap)
-                return 0;
-        p = realloc(w->pending, cap);
-        if (!p)
-                return -ENOMEM;
-        w->pending = p;
-        w->cap = cap;
-        return 0;
+        if (len > SIZE_MAX - w->used)
+                return -EOVERFLOW;
+        return grow_array((void **)&w->pending, &w->cap, w->used + len, 1);
 }
 
 int worker_submitv(struct worker *w, const struct iovec *iov, size_t n)

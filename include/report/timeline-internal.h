@@ -1,0 +1,115 @@
+/* timeline-internal: what the report's timeline files (src/report/timeline*.c)
+ * share and nothing else includes: the per-client working set of
+ * timeline_finish() and the steps it is made of, one file each:
+ *   timeline.c          feeding lines in, the client index, the whole per client
+ *   timeline-roles.c    which end wrote each log; the packets split by end
+ *   timeline-clock.c    the clients' timers, the two clocks' offset, round trips
+ *   timeline-match.c    messages as keys; both logs matched message by message
+ *   timeline-client.c   a client's log alone: its handshakes, answered or not
+ *   timeline-server.c   a server's log alone: gaps in what it heard
+ *   timeline-outages.c  outages from runs of lost messages, put together
+ *   timeline-rebind.c   NAT rebindings seen at the server
+ * Functions return 0 or -ENOMEM. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "report/timeline.h"
+
+#define TIMELINE_DAY_US (86400 * (int64_t)1000000)
+
+/* A message as a key: (type, handshake id, counter) is unique per client. */
+struct timeline_key {
+        uint64_t hs, ctr;
+        int64_t t_us;
+        uint8_t type;
+};
+
+/* What became of one message of a direction, in time order. */
+struct timeline_outcome {
+        int64_t t_us;
+        uint64_t n; /* messages it stands for: inferred runs are kept as two */
+        uint8_t delivered;
+        uint8_t boundary; /* nothing can be said across it (a restart) */
+};
+
+struct timeline_olist {
+        struct timeline_outcome *v;
+        size_t n, cap;
+};
+
+struct timeline_outages {
+        struct timeline_outage *v;
+        size_t n, cap;
+};
+
+/* The client's and server's packets apart, and what holds across analyses. */
+struct timeline_split {
+        struct timeline_packet *c, *s;
+        size_t nc, ns;
+        int64_t c_first, c_last, s_first, s_last; /* coverage of each end's logs */
+        int64_t res, grace;
+        struct timeline_outages by_client, by_server;
+        uint8_t *roles; /* per log */
+};
+
+static inline int64_t max64(int64_t a, int64_t b)
+{
+        return a > b ? a : b;
+}
+
+static inline int64_t min64(int64_t a, int64_t b)
+{
+        return a < b ? a : b;
+}
+
+/* --- the steps of timeline_finish(), in their order --- */
+
+/* Splits the packets by their log's role, each end in time order. */
+int timeline_split_by_role(const struct timeline *tl, struct timeline_client *c, struct timeline_split *sp);
+
+/* Learns the timers (unless o gives them) from one end's log. */
+int timeline_learn_timers(struct timeline_client *c, const struct timeline_split *sp, const struct timeline_opts *o);
+
+/* The server clock's offset from the client's, from answered handshakes in
+ * both logs. */
+int timeline_clock_offset(struct timeline_client *c, const struct timeline_split *sp);
+
+/* Puts the server's times on the client's clock. */
+void timeline_correct_server(struct timeline_client *c, struct timeline_split *sp);
+
+int timeline_round_trips(struct timeline_client *c, const struct timeline_split *sp);
+
+/* Outages per direction, from both logs or from each alone. */
+int timeline_reconstruct(struct timeline_client *c, struct timeline_split *sp, int64_t tail);
+
+int timeline_rebindings(struct timeline_client *c, const struct timeline_split *sp);
+
+/* Marks the outages during which a server log shows its server stopped. */
+void timeline_mark_stopped(const struct timeline *tl, struct timeline_client *c, const struct timeline_split *sp);
+
+/* --- what those steps share --- */
+
+/* The messages of one end that it sent (tx) or received, sorted by key. */
+int timeline_keys_of(const struct timeline_packet *p, size_t n, bool tx, struct timeline_key **out, size_t *n_out);
+
+/* The earliest of this message in keys, or NULL. */
+const struct timeline_key *timeline_key_find(const struct timeline_key *k, size_t n, uint8_t type, uint64_t hs,
+                                             uint64_t ctr);
+
+/* Each message of direction d sent while the receiver's log covers it:
+ * received or lost. */
+int timeline_match_direction(struct timeline_client *c, const struct timeline_split *sp, enum timeline_dir d,
+                             struct timeline_olist *out);
+
+/* A client's handshakes in its log alone, answered or not. */
+int timeline_client_view(const struct timeline_split *sp, struct timeline_olist *out);
+
+/* What a server's log alone shows of each direction. */
+int timeline_server_view(struct timeline_client *c, const struct timeline_split *sp, struct timeline_olist *c2s,
+                         struct timeline_olist *s2c);
+
+int timeline_olist_push(struct timeline_olist *l, int64_t t_us, bool delivered, bool boundary);
+int timeline_by_outcome_time(const void *a, const void *b);

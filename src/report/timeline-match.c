@@ -1,0 +1,94 @@
+/* timeline-match: messages as keys, (type, handshake id, counter), sorted
+ * and found again; with both logs, each message sent matched to its
+ * receipt in the other end's log, or counted lost. */
+#include "report/timeline-internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+static int by_key(const void *a, const void *b)
+{
+        const struct timeline_key *x = a, *y = b;
+
+        if (x->type != y->type)
+                return x->type < y->type ? -1 : 1;
+        if (x->hs != y->hs)
+                return x->hs < y->hs ? -1 : 1;
+        if (x->ctr != y->ctr)
+                return x->ctr < y->ctr ? -1 : 1;
+        return x->t_us < y->t_us ? -1 : x->t_us > y->t_us;
+}
+
+/* The messages of one end that it sent (tx) or received, sorted by key. */
+int timeline_keys_of(const struct timeline_packet *p, size_t n, bool tx, struct timeline_key **out, size_t *n_out)
+{
+        struct timeline_key *k = malloc((n ? n : 1) * sizeof(*k));
+        size_t m = 0;
+
+        if (!k)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if ((bool)p[i].tx == tx)
+                        k[m++] = (struct timeline_key){ p[i].hs, p[i].ctr, p[i].t_us, p[i].type };
+        if (m)
+                qsort(k, m, sizeof(*k), by_key);
+        *out = k;
+        *n_out = m;
+        return 0;
+}
+
+/* The earliest of this message in keys, or NULL. */
+const struct timeline_key *timeline_key_find(const struct timeline_key *k, size_t n, uint8_t type, uint64_t hs,
+                                             uint64_t ctr)
+{
+        size_t lo = 0, hi = n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                const struct timeline_key *x = &k[mid];
+                bool less = x->type != type ? x->type < type : x->hs != hs ? x->hs < hs : x->ctr < ctr;
+
+                if (less)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo < n && k[lo].type == type && k[lo].hs == hs && k[lo].ctr == ctr ? &k[lo] : NULL;
+}
+
+/* Whether the receiving end's log covers a message sent at t. */
+static bool judged(int64_t t, int64_t first, int64_t last, int64_t grace)
+{
+        return t >= first && t <= last - grace;
+}
+
+int timeline_match_direction(struct timeline_client *c, const struct timeline_split *sp, enum timeline_dir d,
+                           struct timeline_olist *out)
+{
+        bool c2s = d == TIMELINE_C2S;
+        const struct timeline_packet *snd = c2s ? sp->c : sp->s;
+        size_t nsnd = c2s ? sp->nc : sp->ns;
+        struct timeline_key *rcv = NULL;
+        size_t nrcv;
+        struct timeline_count *cnt = &c->delivery[d];
+        int k = timeline_keys_of(c2s ? sp->s : sp->c, c2s ? sp->ns : sp->nc, false, &rcv, &nrcv);
+
+        cnt->known = true;
+        for (size_t i = 0; i < nsnd && k == 0; i++) {
+                const struct timeline_packet *p = &snd[i];
+                bool got;
+
+                if (!p->tx || !judged(p->t_us, c2s ? sp->s_first : sp->c_first, c2s ? sp->s_last : sp->c_last,
+                                      sp->grace))
+                        continue;
+                got = timeline_key_find(rcv, nrcv, p->type, p->hs, p->ctr) != NULL;
+                cnt->sent++;
+                cnt->received += got;
+                cnt->lost += !got;
+                if (p->type == MESSAGE_KEEPALIVE)
+                        c->keepalives.lost += !got;
+                k = timeline_olist_push(out, p->t_us, got, false);
+        }
+        free(rcv);
+        return k;
+}

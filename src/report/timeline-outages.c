@@ -1,0 +1,257 @@
+/* timeline-outages: outages from runs of lost messages, and put together:
+ * per direction from both logs, from each log alone (for `seen_by`, and
+ * where one log does not reach), merged where they overlap, and marked
+ * where the server's log shows it stopped.
+ *
+ * The rule for an outage: at least two messages in a row lost in one
+ * direction. A single lost message is loss (counted in delivery), since one
+ * loss cannot tell a broken NAT from a random drop. */
+#include "report/timeline-internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "core/grow.h"
+
+#define MIN_RUN 2 /* lost messages in a row that make an outage */
+
+int timeline_olist_push(struct timeline_olist *l, int64_t t_us, bool delivered, bool boundary)
+{
+        if (grow_array((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0)
+                return -ENOMEM;
+        l->v[l->n++] = (struct timeline_outcome){ t_us, 1, delivered, boundary };
+        return 0;
+}
+
+static int outages_push(struct timeline_outages *l, const struct timeline_outage *o)
+{
+        if (grow_array((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0)
+                return -ENOMEM;
+        l->v[l->n++] = *o;
+        return 0;
+}
+
+struct run {
+        bool have_p;
+        int64_t p, l1, ln;
+        uint64_t lost;
+};
+
+/* An outage from a run: the best estimate halfway between the last message
+ * through and the first lost (and likewise at the end); slack widens the
+ * bounds where the times of lost messages are inferred, not logged. */
+static int run_emit(struct timeline_outages *out, const struct run *r, bool have_n, int64_t n, bool ongoing,
+                    enum timeline_direction dir, int64_t res, int64_t slack, int64_t tail)
+{
+        struct timeline_outage o = {
+                .start_min_us = r->p - res, .start_max_us = r->l1 + res + slack,
+                .end_min_us = r->ln - res - slack, .end_max_us = n + res,
+                .start_min_known = r->have_p, .end_max_known = have_n,
+                .ongoing = ongoing, .direction = dir, .lost = r->lost,
+        };
+
+        if (r->lost < MIN_RUN)
+                return 0;
+        o.start_us = r->have_p ? r->p + (r->l1 - r->p) / 2 : r->l1;
+        o.end_us = have_n ? r->ln + (n - r->ln) / 2 : ongoing ? max64(r->ln, tail) : r->ln;
+        if (o.end_min_us < o.start_max_us) /* a run shorter than the slack */
+                o.end_min_us = o.start_max_us = o.start_us + (o.end_us - o.start_us) / 2;
+        if (!r->have_p)
+                o.start_min_us = min64(o.start_us, o.start_max_us);
+        if (!have_n)
+                o.end_max_us = max64(o.end_us, o.end_min_us);
+        return outages_push(out, &o);
+}
+
+static int runs(struct timeline_outages *out, const struct timeline_olist *l, enum timeline_direction dir, int64_t res,
+                int64_t slack, int64_t tail)
+{
+        struct run r = { 0 };
+        int k = 0;
+
+        for (size_t i = 0; i < l->n && k == 0; i++) {
+                const struct timeline_outcome *o = &l->v[i];
+
+                if (o->boundary) {
+                        k = run_emit(out, &r, false, 0, false, dir, res, slack, tail);
+                        r = (struct run){ 0 };
+                } else if (o->delivered) {
+                        k = run_emit(out, &r, true, o->t_us, false, dir, res, slack, tail);
+                        r = (struct run){ .have_p = true, .p = o->t_us };
+                } else {
+                        if (r.lost == 0)
+                                r.l1 = o->t_us;
+                        r.lost += o->n;
+                        r.ln = o->t_us;
+                }
+        }
+        return k < 0 ? k : run_emit(out, &r, false, 0, true, dir, res, slack, tail);
+}
+
+int timeline_by_outcome_time(const void *a, const void *b)
+{
+        const struct timeline_outcome *x = a, *y = b;
+
+        return x->t_us < y->t_us ? -1 : x->t_us > y->t_us;
+}
+
+static int by_start(const void *a, const void *b)
+{
+        const struct timeline_outage *x = a, *y = b;
+
+        return x->start_us < y->start_us ? -1 : x->start_us > y->start_us;
+}
+
+/* Overlapping outages become one; of two directions, `both`. Its start lies
+ * between the earliest bounds, its end between the latest. */
+static void merge(struct timeline_outages *l)
+{
+        size_t out = 0;
+
+        if (l->n == 0)
+                return;
+        qsort(l->v, l->n, sizeof(*l->v), by_start);
+        for (size_t i = 0; i < l->n; i++) {
+                struct timeline_outage *o = &l->v[i], *last = out ? &l->v[out - 1] : NULL;
+
+                if (!last || o->start_us > last->end_us) {
+                        l->v[out++] = *o;
+                        continue;
+                }
+                if (o->direction != last->direction)
+                        last->direction = TIMELINE_BOTH;
+                last->start_min_known = last->start_min_known && o->start_min_known;
+                last->start_min_us = min64(last->start_min_us, o->start_min_us);
+                last->start_max_us = min64(last->start_max_us, o->start_max_us);
+                if (o->end_us > last->end_us) {
+                        last->end_us = o->end_us;
+                        last->end_min_us = o->end_min_us;
+                }
+                last->end_max_us = max64(last->end_max_us, o->end_max_us);
+                last->end_max_known = last->end_max_known && o->end_max_known;
+                last->ongoing = last->ongoing || o->ongoing;
+                last->lost += o->lost;
+                last->seen_by |= o->seen_by;
+        }
+        l->n = out;
+}
+
+/* Whether an outage of l (sorted, disjoint) lies within a's bounds. */
+static bool overlaps(const struct timeline_outage *a, const struct timeline_outages *l)
+{
+        size_t lo = 0, hi = l->n;
+
+        while (lo < hi) { /* the first that ends after a may have begun */
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (l->v[mid].end_us < a->start_min_us)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo < l->n && l->v[lo].start_us <= a->end_max_us;
+}
+
+/* Each end's own view, for `seen_by` and for a log alone. */
+static int single_views(struct timeline_client *c, struct timeline_split *sp, int64_t tail)
+{
+        struct timeline_olist cv = { 0 }, sc = { 0 }, ss = { 0 };
+        int64_t slack = sp->res + (int64_t)c->keepalive_us / 50;
+        int k = 0;
+
+        if (sp->nc) {
+                k = timeline_client_view(sp, &cv);
+                k = k < 0 ? k : runs(&sp->by_client, &cv, TIMELINE_UNKNOWN, sp->res, 0, tail);
+        }
+        if (k == 0 && sp->ns) {
+                k = timeline_server_view(c, sp, &sc, &ss);
+                k = k < 0 ? k : runs(&sp->by_server, &sc, TIMELINE_CLIENT_TO_SERVER, sp->res, slack, tail);
+                k = k < 0 ? k : runs(&sp->by_server, &ss, TIMELINE_SERVER_TO_CLIENT, sp->res, 0, tail);
+        }
+        for (size_t i = 0; i < sp->by_client.n; i++)
+                sp->by_client.v[i].seen_by = TIMELINE_SEEN_CLIENT;
+        for (size_t i = 0; i < sp->by_server.n; i++)
+                sp->by_server.v[i].seen_by = TIMELINE_SEEN_SERVER;
+        merge(&sp->by_server);
+        merge(&sp->by_client);
+        free(cv.v);
+        free(sc.v);
+        free(ss.v);
+        return k;
+}
+
+/* Where the server's log does not reach (it starts later or ends sooner
+ * than the client's), nothing can be matched: what the client's log alone
+ * shows there is added, direction unknown, rather than nothing. */
+static int add_uncovered(struct timeline_outages *all, const struct timeline_split *sp)
+{
+        for (size_t i = 0; i < sp->by_client.n; i++) {
+                struct timeline_outage o = sp->by_client.v[i];
+                int k;
+
+                if (overlaps(&o, all) || (o.start_us >= sp->s_first && o.end_us <= sp->s_last - sp->grace))
+                        continue;
+                o.direction = TIMELINE_UNKNOWN;
+                o.seen_by = TIMELINE_SEEN_CLIENT;
+                k = outages_push(all, &o);
+                if (k < 0)
+                        return k;
+        }
+        merge(all);
+        return 0;
+}
+
+int timeline_reconstruct(struct timeline_client *c, struct timeline_split *sp, int64_t tail)
+{
+        struct timeline_outages all = { 0 };
+        struct timeline_olist l = { 0 };
+        int k = single_views(c, sp, tail);
+
+        if (k < 0 || !(sp->nc && sp->ns)) {
+                struct timeline_outages *only = sp->nc ? &sp->by_client : &sp->by_server;
+
+                all = *only;
+                *only = (struct timeline_outages){ 0 };
+                goto out;
+        }
+        for (int d = TIMELINE_C2S; d <= TIMELINE_S2C && k == 0; d++) {
+                l.n = 0;
+                k = timeline_match_direction(c, sp, (enum timeline_dir)d, &l);
+                k = k < 0 ? k
+                          : runs(&all, &l, d == TIMELINE_C2S ? TIMELINE_CLIENT_TO_SERVER : TIMELINE_SERVER_TO_CLIENT,
+                                 sp->res, 0, tail);
+        }
+        merge(&all);
+        for (size_t i = 0; i < all.n; i++)
+                all.v[i].seen_by = (overlaps(&all.v[i], &sp->by_client) ? TIMELINE_SEEN_CLIENT : 0) |
+                                   (overlaps(&all.v[i], &sp->by_server) ? TIMELINE_SEEN_SERVER : 0);
+        k = k < 0 ? k : add_uncovered(&all, sp);
+out:
+        free(l.v);
+        c->outages = all.v;
+        c->n_outages = all.n;
+        c->cap_outages = all.cap;
+        return k;
+}
+
+/* An outage while a server log shows its server stopped is no fault of the
+ * path: it is marked so. */
+void timeline_mark_stopped(const struct timeline *tl, struct timeline_client *c, const struct timeline_split *sp)
+{
+        int64_t off = c->offset_known ? c->offset_us : 0;
+
+        for (size_t i = 0; i < c->n_outages; i++) {
+                struct timeline_outage *o = &c->outages[i];
+
+                for (size_t g = 0; g < tl->n_logs && !o->server_stopped; g++) {
+                        const struct timeline_log *lg = &tl->logs[g];
+
+                        if (sp->roles[g] != TIMELINE_ROLE_SERVER)
+                                continue;
+                        for (size_t d = 0; d < lg->n_down && !o->server_stopped; d++)
+                                o->server_stopped = lg->down[d].start_us - off < o->end_us &&
+                                                    (lg->down[d].end_us == INT64_MAX || /* to the end */
+                                                     o->start_us < lg->down[d].end_us - off);
+                }
+        }
+}

@@ -1,0 +1,66 @@
+/* timeline-rebind: NAT rebindings: a fresh message at the server from an
+ * address other than the one before (and not one of the server's own). */
+#include "report/timeline-internal.h"
+
+#include <errno.h>
+
+#include "core/grow.h"
+
+#define SERVER_ADDRS 16 /* a client names few servers */
+
+struct server_addrs {
+        struct addr v[SERVER_ADDRS];
+        size_t n;
+};
+
+/* The addresses the client's log sends to: the server's own. */
+static void server_addrs(const struct timeline_split *sp, struct server_addrs *sa)
+{
+        sa->n = 0;
+        for (size_t i = 0; i < sp->nc && sa->n < SERVER_ADDRS; i++) {
+                size_t j = 0;
+
+                while (j < sa->n && !addr_equal(&sa->v[j], &sp->c[i].peer))
+                        j++;
+                if (sp->c[i].tx && sp->c[i].peer.len && j == sa->n)
+                        sa->v[sa->n++] = sp->c[i].peer;
+        }
+}
+
+static bool is_server_addr(const struct server_addrs *sa, const struct addr *a)
+{
+        for (size_t i = 0; i < sa->n; i++)
+                if (addr_equal(&sa->v[i], a))
+                        return true;
+        return false;
+}
+
+int timeline_rebindings(struct timeline_client *c, const struct timeline_split *sp)
+{
+        const struct addr *last = NULL;
+        uint64_t max_init = 0, ka_hs = 0, ka_ctr = 0;
+        struct server_addrs sa;
+
+        server_addrs(sp, &sa);
+        for (size_t i = 0; i < sp->ns; i++) {
+                const struct timeline_packet *m = &sp->s[i];
+                bool is_fresh = m->type == MESSAGE_HANDSHAKE_INIT ? m->hs > max_init
+                                                                   : m->hs > ka_hs || (m->hs == ka_hs && m->ctr > ka_ctr);
+
+                if (m->tx || !is_fresh)
+                        continue;
+                if (m->type == MESSAGE_HANDSHAKE_INIT)
+                        max_init = m->hs;
+                else
+                        ka_hs = m->hs, ka_ctr = m->ctr;
+                if (last && !addr_equal(last, &m->peer) && !is_server_addr(&sa, &m->peer)) {
+                        struct timeline_rebind rb = { m->t_us, *last, m->peer };
+
+                        if (grow_array((void **)&c->rebinds, &c->cap_rebinds, c->n_rebinds + 1, sizeof(rb)) < 0)
+                                return -ENOMEM;
+                        c->rebinds[c->n_rebinds++] = rb;
+                }
+                last = &m->peer;
+        }
+        return 0;
+}

@@ -1,0 +1,111 @@
+/* timeline-roles: which end wrote each log, from its lines alone (a client
+ * sends inits and keepalives and hears answers; a server the reverse), and
+ * a client's packets split by end, each in time order. */
+#include "report/timeline-internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+/* What a line says of its writer: a client sends inits and keepalives and
+ * receives responses; a server the reverse. */
+static enum timeline_role packet_role(const struct timeline_packet *p)
+{
+        bool from_client = p->type != MESSAGE_HANDSHAKE_RESPONSE;
+
+        return from_client == (bool)p->tx ? TIMELINE_ROLE_CLIENT : TIMELINE_ROLE_SERVER;
+}
+
+static int by_time(const void *a, const void *b)
+{
+        const struct timeline_packet *x = a, *y = b;
+
+        if (x->t_us != y->t_us)
+                return x->t_us < y->t_us ? -1 : 1;
+        return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Each log's role for this client, by majority of its lines; a tie says nothing. */
+static int log_roles(const struct timeline_client *c, size_t n_logs, uint8_t **roles)
+{
+        int64_t *votes = calloc(n_logs ? n_logs : 1, sizeof(*votes));
+        uint8_t *r = calloc(n_logs ? n_logs : 1, 1);
+        int k = -ENOMEM;
+
+        if (!votes || !r)
+                goto out;
+        for (size_t i = 0; i < c->n_pk; i++)
+                votes[c->pk[i].log] += packet_role(&c->pk[i]) == TIMELINE_ROLE_CLIENT ? 1 : -1;
+        for (size_t i = 0; i < n_logs; i++)
+                r[i] = votes[i] > 0 ? TIMELINE_ROLE_CLIENT : votes[i] < 0 ? TIMELINE_ROLE_SERVER : TIMELINE_ROLE_NONE;
+        *roles = r;
+        r = NULL;
+        k = 0;
+out:
+        free(votes);
+        free(r);
+        return k;
+}
+
+static void coverage(const struct timeline_log *lg, int64_t *first, int64_t *last, bool *any)
+{
+        if (!*any || lg->first_us < *first)
+                *first = lg->first_us;
+        if (!*any || lg->last_us > *last)
+                *last = lg->last_us;
+        *any = true;
+}
+
+/* The coarsest stamps among the logs of one role. */
+static int64_t log_resolution(const struct timeline_log *lg)
+{
+        if (lg->stamps && lg->stamps_s == lg->stamps)
+                return 1000000;
+        if (lg->stamps && lg->stamps_ms == lg->stamps)
+                return 1000;
+        return 1;
+}
+
+/* Splits the packets by their log's role, each end in time order. */
+int timeline_split_by_role(const struct timeline *tl, struct timeline_client *c, struct timeline_split *sp)
+{
+        uint8_t *roles = NULL;
+        bool any_c = false, any_s = false;
+        int k = log_roles(c, tl->n_logs, &roles);
+
+        if (k < 0)
+                return k;
+        sp->c = malloc((c->n_pk ? c->n_pk : 1) * sizeof(*sp->c));
+        sp->s = malloc((c->n_pk ? c->n_pk : 1) * sizeof(*sp->s));
+        if (!sp->c || !sp->s) {
+                free(roles);
+                return -ENOMEM;
+        }
+        sp->res = 1;
+        for (size_t i = 0; i < c->n_pk; i++) {
+                const struct timeline_packet *p = &c->pk[i];
+                uint8_t role = roles[p->log];
+                const struct timeline_log *lg = &tl->logs[p->log];
+
+                if (role == TIMELINE_ROLE_NONE || packet_role(p) != role) {
+                        c->ignored++; /* a line at odds with the rest of its log */
+                        continue;
+                }
+                if (role == TIMELINE_ROLE_CLIENT) {
+                        sp->c[sp->nc++] = *p;
+                        coverage(lg, &sp->c_first, &sp->c_last, &any_c);
+                } else {
+                        sp->s[sp->ns++] = *p;
+                        coverage(lg, &sp->s_first, &sp->s_last, &any_s);
+                }
+                sp->res = max64(sp->res, log_resolution(lg));
+        }
+        sp->roles = roles;
+        if (sp->nc)
+                qsort(sp->c, sp->nc, sizeof(*sp->c), by_time);
+        if (sp->ns)
+                qsort(sp->s, sp->ns, sizeof(*sp->s), by_time);
+        c->client_log = sp->nc > 0;
+        c->server_log = sp->ns > 0;
+        c->resolution_us = sp->res;
+        return 0;
+}
