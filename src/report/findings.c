@@ -102,6 +102,34 @@ static void fmt(char buf[static FINDINGS_TEXT_MAX], const char *f, ...)
         va_end(ap);
 }
 
+/* A length as the text says it: to the millisecond (the logs' stamps) up
+ * to 10 minutes, else in minutes, rounded down for a lower bound or a best
+ * estimate and up for an upper bound, so that no bound printed is tighter
+ * than the evidence. */
+static const char *span_text(int64_t us, bool up, char buf[static 32])
+{
+        int64_t m;
+
+        us = us < 0 ? 0 : us;
+        if (us < 600 * US) {
+                int64_t ms = (us + (up ? 999 : 0)) / 1000;
+                int n = snprintf(buf, 32, "%" PRId64 ".%03" PRId64, ms / 1000, ms % 1000);
+
+                while (n > 0 && buf[n - 1] == '0')
+                        buf[--n] = '\0';
+                if (n > 0 && buf[n - 1] == '.')
+                        buf[--n] = '\0';
+                snprintf(buf + n, (size_t)(32 - n), " s");
+                return buf;
+        }
+        m = (us + (up ? 60 * US - 1 : 0)) / (60 * US);
+        if (m < 120)
+                snprintf(buf, 32, "%" PRId64 " min", m);
+        else
+                snprintf(buf, 32, "%" PRId64 " h %" PRId64 " min", m / 60, m % 60);
+        return buf;
+}
+
 /* A new finding with every piece of evidence unknown; NULL past the bound
  * (counted) or without memory (*k set). */
 static struct findings_item *add(struct findings *f, enum findings_kind kind, int64_t start, int64_t end, int *k)
@@ -443,13 +471,13 @@ static void nat_text(struct findings_item *it, const struct window *w, const str
         it->evidence[EV_NAT_KEPT] = (double)w->kept;
         it->evidence[EV_NAT_LO] = lo_s;
         it->evidence[EV_NAT_HI] = hi_s;
-        report_duration(w->kept ? w->max_kept : 0, lo);
-        report_duration(w->min_rebound, hi);
+        span_text(w->kept ? w->max_kept : 0, false, lo);
+        span_text(w->min_rebound, true, hi);
         fmt(it->text,
             "The NAT forgot this flow's mapping whenever it was idle %s or more: %zu rebindings in %s, while %zu "
             "shorter pauses (up to %s) kept it; its idle timeout lies between %s and %s, and a WireGuard tunnel "
             "with PersistentKeepalive = 25 %s.",
-            hi, w->rebinds, report_duration(g->v[w->last].to_us - g->v[w->first].from_us, span), w->kept, lo, lo, hi,
+            hi, w->rebinds, span_text(g->v[w->last].to_us - g->v[w->first].from_us, false, span), w->kept, lo, lo, hi,
             wg);
         if (probe) {
                 it->evidence[EV_NAT_PROBE] = (double)probe;
@@ -580,7 +608,7 @@ static int rebind_findings(const struct timeline *tl, const struct timeline_clie
                 if (isnan(gap))
                         snprintf(idle, sizeof(idle), "(the idle time before it is not clear: messages were lost)");
                 else
-                        snprintf(idle, sizeof(idle), "after %s idle", report_duration((int64_t)(gap * 1e6), d));
+                        snprintf(idle, sizeof(idle), "after %s idle", span_text((int64_t)llround(gap * 1e6), false, d));
                 fmt(it->text,
                     "The flow arrived from a new public %s, %s instead of %s, %s: %s%s. A WireGuard peer there "
                     "would have lost what the server sent it until its next packet (at most 25 s later with "
@@ -662,8 +690,8 @@ static void outage_wireguard(struct findings_item *it, const struct timeline_out
         it->evidence[EV_WG_MIN] = secs(lo);
         if (max_known)
                 it->evidence[EV_WG_MAX] = secs(hi);
-        report_duration(lo, a);
-        report_duration(hi, b);
+        span_text(lo, false, a);
+        span_text(hi, true, b);
         if (o->ongoing)
                 snprintf(buf, cap, "A WireGuard tunnel with PersistentKeepalive = 25 would be down too, at least %s so far.", a);
         else if (!max_known)
@@ -706,10 +734,10 @@ static int outage_findings(const struct timeline_client *c, struct findings *f)
                         it->evidence[EV_MAPPING_KEPT] = mapping_kept(c, o);
                         outage_wireguard(it, o, wg, sizeof(wg));
                 }
-                report_duration(o->end_us - o->start_us, d);
-                report_duration(lo, mn);
+                span_text(o->end_us - o->start_us, false, d);
+                span_text(lo, false, mn);
                 if (max_known)
-                        report_duration(o->end_max_us - o->start_min_us, mx);
+                        span_text(o->end_max_us - o->start_min_us, true, mx);
                 else
                         snprintf(mx, sizeof(mx), "?");
                 fmt(it->text, "For %s (%s to %s)%s %s, %" PRIu64 " messages lost.%s%s", d, mn, mx,
@@ -905,7 +933,7 @@ static int steady(struct event *v, size_t n, const char *what, struct findings *
                 }
                 it = add(f, FINDINGS_RECURRING, v[i].t_us, v[j].t_us, &k);
                 if (it) {
-                        report_duration(p, every);
+                        report_duration((p + 30 * US) / (60 * US) * (60 * US), every); /* to the minute */
                         snprintf(it->what, sizeof(it->what), "%s", what);
                         snprintf(it->when, sizeof(it->when), "every %s", every);
                         it->evidence[EV_REC_EVENTS] = (double)(j + 1 - i);
@@ -975,7 +1003,7 @@ static void none_text(const struct timeline_client *c, struct findings *f)
                                                 "client: add the client's log.";
 
         report_duration(c->last_us - c->first_us, d);
-        report_duration(2 * (int64_t)c->keepalive_us, two);
+        span_text(2 * (int64_t)c->keepalive_us, false, two);
         fmt(f->none,
             "Nothing found in %s of logs: no outage, no NAT rebinding, the server never stopped.%s A break shorter "
             "than two keepalive intervals (%s here) can pass unseen.",
