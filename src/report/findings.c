@@ -192,17 +192,26 @@ static int by_time(const void *a, const void *b)
         return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* A message's key, to tell a sent one that never arrived. */
-static uint64_t key(const struct timeline_packet *p)
+/* A message's identity, to tell a sent one that never arrived. */
+struct msg_key {
+        uint64_t hs, ctr;
+        uint8_t type;
+};
+
+static struct msg_key key(const struct timeline_packet *p)
 {
-        return (p->hs * 1000003u + p->ctr) * 4u + p->type;
+        return (struct msg_key){ p->hs, p->ctr, p->type };
 }
 
-static int by_u64(const void *a, const void *b)
+static int by_key(const void *a, const void *b)
 {
-        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+        const struct msg_key *x = a, *y = b;
 
-        return x < y ? -1 : x > y;
+        if (x->hs != y->hs)
+                return x->hs < y->hs ? -1 : 1;
+        if (x->ctr != y->ctr)
+                return x->ctr < y->ctr ? -1 : 1;
+        return (int)x->type - (int)y->type;
 }
 
 /* Times sorted, to ask whether any lies in an open interval. */
@@ -257,7 +266,7 @@ static bool span_inside(const struct times *t, int64_t from, int64_t to)
 static int server_packets(const struct timeline_client *c, struct timeline_packet **sv, size_t *ns, struct times *lost)
 {
         int64_t off = c->offset_known ? c->offset_us : 0;
-        uint64_t *keys = malloc((c->n_pk ? c->n_pk : 1) * sizeof(*keys));
+        struct msg_key *keys = malloc((c->n_pk ? c->n_pk : 1) * sizeof(*keys));
         size_t nk = 0;
 
         *ns = 0;
@@ -276,12 +285,12 @@ static int server_packets(const struct timeline_client *c, struct timeline_packe
                         keys[nk++] = key(&c->pk[i]);
         }
         qsort(*sv, *ns, sizeof(**sv), by_time);
-        qsort(keys, nk, sizeof(*keys), by_u64);
+        qsort(keys, nk, sizeof(*keys), by_key);
         for (size_t i = 0; i < c->n_pk && c->server_log; i++) {
                 const struct timeline_packet *p = &c->pk[i];
-                uint64_t k = key(p);
+                struct msg_key k = key(p);
 
-                if (p->tx && !server_side(p) && !bsearch(&k, keys, nk, sizeof(k), by_u64))
+                if (p->tx && !server_side(p) && !bsearch(&k, keys, nk, sizeof(k), by_key))
                         lost->v[lost->n++] = p->t_us;
         }
         qsort(lost->v, lost->n, sizeof(*lost->v), by_i64);
@@ -572,13 +581,25 @@ static bool *client_logs(const struct timeline *tl, const struct timeline_client
 }
 
 /* Whether the client's own log shows it stopped (an "Exit") and started
- * again in (from, to]: a new socket, not the NAT. */
+ * again in (from, to]: a new socket, not the NAT. A log's spans come in
+ * time order. */
 static bool client_restarted(const struct timeline *tl, const bool *mine, int64_t from, int64_t to)
 {
-        for (size_t g = 0; g < tl->n_logs; g++)
-                for (size_t d = 0; mine[g] && d < tl->logs[g].n_down; d++)
-                        if (tl->logs[g].down[d].end_us > from && tl->logs[g].down[d].end_us <= to)
-                                return true;
+        for (size_t g = 0; g < tl->n_logs; g++) {
+                const struct timeline_log *lg = &tl->logs[g];
+                size_t lo = 0, hi = lg->n_down;
+
+                while (mine[g] && lo < hi) { /* the first span ending after from */
+                        size_t mid = lo + (hi - lo) / 2;
+
+                        if (lg->down[mid].end_us <= from)
+                                lo = mid + 1;
+                        else
+                                hi = mid;
+                }
+                if (mine[g] && lo < lg->n_down && lg->down[lo].end_us <= to)
+                        return true;
+        }
         return false;
 }
 
@@ -738,9 +759,8 @@ static int outage_findings(const struct timeline_client *c, struct findings *f)
                 span_text(lo, false, mn);
                 if (max_known)
                         span_text(o->end_max_us - o->start_min_us, true, mx);
-                else
-                        snprintf(mx, sizeof(mx), "?");
-                fmt(it->text, "For %s (%s to %s)%s %s, %" PRIu64 " messages lost.%s%s", d, mn, mx,
+                fmt(it->text, "For %s (%s%s%s%s)%s %s, %" PRIu64 " messages lost.%s%s", d, max_known ? "" : "at least ",
+                    mn, max_known ? " to " : "", max_known ? mx : "",
                     o->ongoing ? ", still going when the logs end," : "", outage_what(kind), o->lost, wg[0] ? " " : "",
                     wg);
         }
@@ -893,6 +913,8 @@ static int daily(const struct timeline_client *c, struct event *v, size_t n, con
                 it->evidence[EV_REC_EVENTS] = (double)events;
                 it->evidence[EV_REC_DAYS] = (double)days;
                 it->evidence[EV_REC_DAYS_IN_LOGS] = (double)days_covering(c, mid);
+                if (it->evidence[EV_REC_DAYS_IN_LOGS] < (double)days) /* a window over midnight */
+                        it->evidence[EV_REC_DAYS_IN_LOGS] = (double)days;
                 it->evidence[EV_REC_SPREAD] = hi - lo;
                 it->evidence[EV_REC_PERIOD] = 86400;
                 fmt(it->text,
@@ -993,7 +1015,7 @@ static int recurring(const struct timeline_client *c, const struct gaps *g, stru
 
 static void none_text(const struct timeline_client *c, struct findings *f)
 {
-        char d[32], two[32];
+        char d[32], two[32], rb[96] = "";
         const char *blind = c->client_log && c->server_log
                                     ? ""
                                     : c->client_log
@@ -1002,12 +1024,17 @@ static void none_text(const struct timeline_client *c, struct findings *f)
                                               : " A server's log alone cannot see whether the answers reached the "
                                                 "client: add the client's log.";
 
+        /* only what the logs can tell: rebindings need the server's log */
+        if (c->server_log && c->n_rebinds)
+                snprintf(rb, sizeof(rb), ", %zu NAT rebinding%s, each when the client restarted", c->n_rebinds,
+                         c->n_rebinds == 1 ? "" : "s");
+        else if (c->server_log)
+                snprintf(rb, sizeof(rb), ", no NAT rebinding");
         report_duration(c->last_us - c->first_us, d);
         span_text(2 * (int64_t)c->keepalive_us, false, two);
-        fmt(f->none,
-            "Nothing found in %s of logs: no outage, no NAT rebinding, the server never stopped.%s A break shorter "
-            "than two keepalive intervals (%s here) can pass unseen.",
-            d, blind, two);
+        fmt(f->none, "Nothing found in %s of logs: no outage%s.%s A break shorter than two keepalive intervals (%s "
+                     "here) can pass unseen.",
+            d, rb, blind, two);
 }
 
 static int by_start(const void *a, const void *b)

@@ -551,6 +551,14 @@ static json_t *json_period(const struct timeline_client *c)
         return p;
 }
 
+/* A count as an integer, a measure as a real, unknown (NAN) as null. */
+static json_t *json_number(double v)
+{
+        if (isnan(v))
+                return NULL;
+        return v == floor(v) && fabs(v) < 9e15 ? json_integer((json_int_t)v) : json_real(v);
+}
+
 static json_t *json_finding(const struct findings_item *it)
 {
         const struct findings_kind_info *info = &findings_kinds[it->kind];
@@ -568,7 +576,7 @@ static json_t *json_finding(const struct findings_item *it)
         set(j, "text", json_string(it->text));
         set(j, "advice", it->advice[0] ? json_string(it->advice) : NULL);
         for (size_t i = 0; i < findings_evidence_count(it->kind); i++)
-                set(ev, info->evidence[i], isnan(it->evidence[i]) ? NULL : json_real(it->evidence[i]));
+                set(ev, info->evidence[i], json_number(it->evidence[i]));
         set(j, "evidence", ev);
         if (it->kind == FINDINGS_NAT_IDLE_TIMEOUT)
                 set(j, "idle_timeout_s", json_pack("[f,f]", it->idle_lo_s, it->idle_hi_s));
