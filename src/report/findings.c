@@ -391,6 +391,18 @@ static void gaps_free(struct gaps *g)
 
 /* --- probes: a client's own NAT timeout probe results --- */
 
+/* N in "N s", whole seconds from 1 to a day (a log line can hold anything);
+ * 0 when it is not that. */
+static uint64_t probe_seconds(const char *s)
+{
+        uint64_t v = 0;
+        size_t n = 0;
+
+        while (n < 6 && s[n] >= '0' && s[n] <= '9')
+                v = v * 10 + (uint64_t)(s[n++] - '0');
+        return n && strncmp(s + n, " s", 2) == 0 && v <= 86400 ? v : 0;
+}
+
 /* The "keep PersistentKeepalive below N s" of the last probe result in
  * [from, to] that is this client's: the only client whose own log runs
  * then (a probe line names no client). 0 when none. */
@@ -404,11 +416,10 @@ static uint64_t probe_below(const struct timeline *tl, const struct timeline_cli
         for (size_t i = 0; i < tl->n_probes; i++) {
                 const struct timeline_probe *p = &tl->probes[i];
                 const char *s = strstr(p->verdict, PROBER_TEXT_KEEPALIVE_BELOW);
-                unsigned long long v;
+                uint64_t v = s ? probe_seconds(s + strlen(PROBER_TEXT_KEEPALIVE_BELOW)) : 0;
                 size_t others = 0;
 
-                if (!s || p->t_us < from || p->t_us > to ||
-                    sscanf(s + strlen(PROBER_TEXT_KEEPALIVE_BELOW), "%llu s", &v) != 1 || v == 0)
+                if (!v || p->t_us < from || p->t_us > to)
                         continue;
                 for (size_t j = 0; j < tl->n_clients && !others; j++) {
                         const struct timeline_client *o = tl->clients[j];
