@@ -518,24 +518,28 @@ static int nat_emit(const struct timeline *tl, const struct timeline_client *c, 
                     bool to_end, struct findings *f)
 {
         struct findings_item *it;
-        size_t first = w->first;
+        struct window p = { w->first, w->last, -1, INT64_MAX, 0, 0 };
         int64_t probe_t = 0, end;
         uint64_t probe;
         int k = 0;
 
         if (w->rebinds < NAT_MIN_REBINDS)
                 return 0;
-        while (!g->v[first].rebound) /* the period begins with its first forgetting */
-                first++;
-        end = to_end ? c->last_us : g->v[w->last].to_us;
-        for (size_t i = first; i <= w->last; i++)
+        while (!g->v[p.first].rebound) /* the period begins with its first forgetting */
+                p.first++;
+        /* its evidence from then on only: gaps kept before it may be of a
+         * NAT that did not forget yet */
+        for (size_t i = p.first; i <= p.last; i++) {
+                window_take(&p, &g->v[i]);
                 if (g->v[i].rebound)
                         g->rb_nat[g->v[i].rebind] = true;
-        probe = probe_below(tl, c, g->v[first].from_us, to_end ? INT64_MAX : end, &probe_t);
-        it = add(f, FINDINGS_NAT_IDLE_TIMEOUT, g->v[first].from_us, end, &k);
+        }
+        end = to_end ? c->last_us : g->v[p.last].to_us;
+        probe = probe_below(tl, c, g->v[p.first].from_us, to_end ? INT64_MAX : end, &probe_t);
+        it = add(f, FINDINGS_NAT_IDLE_TIMEOUT, g->v[p.first].from_us, end, &k);
         if (it) {
                 it->end_open = to_end;
-                nat_text(it, w, g, probe, probe_t);
+                nat_text(it, &p, g, probe, probe_t);
         }
         return k;
 }
@@ -929,7 +933,7 @@ static int daily(const struct timeline_client *c, struct event *v, size_t n, con
                 it->evidence[EV_REC_SPREAD] = hi - lo;
                 it->evidence[EV_REC_PERIOD] = 86400;
                 fmt(it->text,
-                    "%c%s came at the same time of day: around %02d:%02d (%02d:%02d to %02d:%02d, the logs' clock) on "
+                    "%c%s came at the same time of day: around %02d:%02d (%02d:%02d to %02d:%02d, in this report's times) on "
                     "%zu of the %.0f days the logs cover there, %zu in all. Something scheduled (a router's nightly "
                     "reboot, a provider's reconnect, a backup) is the usual cause.",
                     what[0] - 'a' + 'A', what + 1, mid / 60, mid % 60, lo % 1440 / 60, lo % 60, hi % 1440 / 60, hi % 60,
