@@ -349,8 +349,111 @@ def socket_drops_case():
     check("dropped at the server's own full socket: 5200 datagrams" in run(log).stdout, "the text report says so")
 
 
+def findings_original_case():
+    """The findings of the original's scenario: each drop gives the outage
+    finding of its direction, the flush a mapping_replaced (not from a
+    client's log alone), and every finding lies on a fault of truth.json:
+    none invented."""
+    kinds = {"both": {"path_down", "outbound_lost"}, "to_client": {"inbound_lost"}, "to_server": {"outbound_lost"}}
+    for label, args, one in (("both logs", (CLIENT, SERVER), None), ("client log", (CLIENT,), "client"),
+                             ("server log", (SERVER,), "server")):
+        c = as_json(*args)["clients"][0]
+        fs = c["findings"]
+        for d in DROPS:
+            hits = [f for f in fs if f["start_unix"] < d["end"] and d["start"] < f["end_unix"]]
+            want = {"outage_unknown_direction"} if one == "client" else kinds[d["direction"]]
+            check(len(hits) == 1 and hits[0]["kind"] in want,
+                  "findings, %s: the %s drop gives one %s: %s" % (label, d["direction"], want,
+                                                                [h["kind"] for h in hits]))
+        replaced = [f for f in fs if f["kind"] == "mapping_replaced"]
+        if one == "client":
+            check(not replaced, "findings, %s: no rebinding claimed from a client's log" % label)
+        else:
+            check(len(replaced) == len(FLUSHES) and all(
+                fl["time"] <= f["start_unix"] + SLACK <= fl["time"] + 2 * KA for f, fl in zip(replaced, FLUSHES)),
+                "findings, %s: one mapping_replaced just after each flush: %s" % (label, replaced))
+        events = [(e.get("start", e.get("time")) - KA, e.get("end", e.get("time")) + 2 * KA) for e in TRUTH["events"]]
+        for f in fs:
+            check(any(f["start_unix"] < b and a < (f["end_unix"] or 1e12) for a, b in events),
+                  "findings, %s: %s at %.1f lies on a fault" % (label, f["kind"], f["start_unix"] % 100))
+            check(set(f) >= {"kind", "start", "start_unix", "end", "end_unix", "text", "advice", "evidence"}
+                  and f["text"], "findings, %s: %s has its members" % (label, f["kind"]))
+        check(len(fs) == len([f for f in fs if f["kind"] != "nat_idle_timeout"]),
+              "findings, %s: no NAT idle timeout claimed from one flush" % label)
+        check(c["findings_none"] is None, "findings, %s: not said to be none" % label)
+    text = run(CLIENT, SERVER).stdout
+    check(text.index("  findings ") < text.index("  period "), "the text report: findings first")
+
+
+def write_default_timer_logs(name, minutes, forget_from=None, idle=20.0):
+    """A client's and a server's logs with the default timers (keepalives
+    26.625 s apart, 5 per handshake), from 2026-11-25 20:00 UTC, through a
+    NAT that from `forget_from` minutes on forgets a mapping idle `idle` s:
+    the server then hears the client from a new port."""
+    t0 = datetime.datetime(2026, 11, 25, 20, 0, 0)
+    cl, sv, port, last, hs, t = [], [], [40000], [None], 1795600000, 0.0
+
+    def stamp(t):
+        return "[" + (t0 + datetime.timedelta(seconds=t)).strftime("%Y-%m-%d %H:%M:%S.%f")[:23] + " udp-canary INFO] "
+
+    def nat(t):
+        if forget_from is not None and last[0] is not None and t >= forget_from * 60 and t - last[0] >= idle:
+            port[0] += 1
+        last[0] = t
+
+    def msg(kind, ctr=0):
+        return "{'id': 'home', 'type': '%s', 'data': [%d, %d]}\n" % (kind, hs, ctr)
+
+    def send(t, kind, ctr=0):
+        cl.append(stamp(t) + "TX 192.0.2.1:43210 " + msg(kind, ctr))
+        nat(t)
+        sv.append(stamp(t + 0.015) + "RX 198.51.100.7:%d " % port[0] + msg(kind, ctr))
+    while t < minutes * 60:
+        hs += 1
+        send(t, "handshake_init")
+        sv.append(stamp(t + 0.015) + "TX 198.51.100.7:%d " % port[0] + msg("handshake_response"))
+        nat(t + 0.03)
+        cl.append(stamp(t + 0.03) + "RX 192.0.2.1:43210 " + msg("handshake_response"))
+        for k in range(1, 6):
+            send(t + 0.03 + (k - 1) * 26.625, "keepalive", k)
+        t += 0.03 + 4 * 26.625 + 0.001
+    paths = os.path.join(TMP, name + "-client.log"), os.path.join(TMP, name + "-server.log")
+    for path, lines in zip(paths, (cl, sv)):
+        with open(path, "w") as f:
+            f.writelines(lines)
+    return paths
+
+
+def findings_nat_case():
+    """A NAT that forgets idle mappings after 20 s from 20:25 on: one
+    nat_idle_timeout from then, still holding, its [lo, hi] holding 20 s,
+    its advice about PersistentKeepalive; nothing else. A clean run: no
+    findings, said in one line, with what the logs cannot show."""
+    cl, sv = write_default_timer_logs("nat", 35, forget_from=25)
+    c = as_json(cl, sv)["clients"][0]
+    nat = [f for f in c["findings"] if f["kind"] == "nat_idle_timeout"]
+    check(len(nat) == 1 and len(c["findings"]) == 1, "findings: one nat_idle_timeout and nothing else: %s"
+          % [f["kind"] for f in c["findings"]])
+    if nat:
+        f, start = nat[0], datetime.datetime(2026, 11, 25, 20, 25, tzinfo=datetime.timezone.utc).timestamp()
+        lo, hi = f["idle_timeout_s"]
+        check(lo < 20 <= hi <= 26.7, "findings: the NAT's 20 s inside [%.3f, %.3f]" % (lo, hi))
+        check(start - 27 <= f["start_unix"] < c["nat_rebindings"][0]["time_unix"] and f["end"] is None,
+              "findings: from 20:25 (%s), still holding at the end" % f["start"])
+        check(f["evidence"]["rebindings"] == len(c["nat_rebindings"]) and "PersistentKeepalive" in f["advice"],
+              "findings: its evidence and advice: %s / %s" % (f["evidence"], f["advice"]))
+    cl, sv = write_default_timer_logs("clean", 35)
+    for args, blind in (((cl, sv), None), ((cl,), "cannot see NAT rebindings"),
+                        ((sv,), "whether the answers reached the client")):
+        c = as_json(*args)["clients"][0]
+        none = c["findings_none"] or ""
+        check(c["findings"] == [] and none.startswith("Nothing found in 3") and (blind is None or blind in none),
+              "findings: a clean run of %d log(s): none, said so: %s" % (len(args), none))
+    check("  findings      none. Nothing found in 3" in run(cl, sv).stdout, "the text report: none, in one line")
+
+
 for case in (original_cases, netns_case, refpeer_case, svg_case, files_case, hostile_case, server_stopped_case,
-             socket_drops_case):
+             socket_drops_case, findings_original_case, findings_nat_case):
     try:
         case()
     except Exception as e:  # a crash of the test itself is a failure too

@@ -369,6 +369,70 @@ class Scorer:
             "%s -> %s at %+.2f" % (r.get("old"), r.get("new"), r["time_unix"] - t0) for r in false]))
 
 
+# --- the findings against the truth: a scorer of its own ---
+
+FINDING_OF_DIRECTION = {"both": "path_down", "client_to_server": "outbound_lost",
+                        "server_to_client": "inbound_lost", "unknown": "outage_unknown_direction"}
+OUTAGE_FINDINGS = set(FINDING_OF_DIRECTION.values()) | {"server_stopped"}
+REBIND_FINDINGS = {"mapping_replaced", "public_address_changed"}
+FINDING_FIELDS = ("kind", "start", "start_unix", "end", "end_unix", "text", "advice", "evidence")
+
+
+def score_findings(sc, title, logs, rep, truth):
+    """clients[].findings[] against the truth: each fault this log set can
+    see gives one outage finding of the kind its direction allows (a
+    restart may read as server_stopped), one rebinding finding per flush
+    where the server's log is read and none from the client's alone, one
+    outage finding per outage, and nothing a fault does not explain: no
+    NAT idle timeout, nothing recurring, no finding outside the faults."""
+    if not isinstance(rep, dict):
+        return
+    cid = truth.get("client_id", CLIENT_ID)
+    mine = [c for c in rep.get("clients") or [] if isinstance(c, dict) and c.get("id") == cid]
+    if not sc.check(len(mine) == 1 and isinstance(mine[0].get("findings"), list),
+                    "%s: findings: a list for %r" % (title, cid)):
+        return
+    client, ka, ht = mine[0], float(truth.get("keepalive_interval", KA)), float(truth.get("handshake_timeout", HT))
+    slack = ka * (int(truth.get("keepalive_count", COUNT)) - 1) / 2 + ht
+    fs = [f for f in client["findings"] if isinstance(f, dict) and all(k in f for k in FINDING_FIELDS)
+          and is_num(f["start_unix"]) and isinstance(f["text"], str) and f["text"]]
+    sc.check(len(fs) == len(client["findings"]), "%s: findings: every one has %s" % (title, ", ".join(FINDING_FIELDS)))
+    events = sorted(truth["events"], key=lambda e: e.get("start", e.get("time")))
+    windows = [e for e in events if "start" in e and "end" in e]
+
+    def end(f):
+        return f["end_unix"] if is_num(f["end_unix"]) else float("inf")
+
+    def near(f, w):
+        return f["start_unix"] < w["end"] + slack and w["start"] - slack < end(f)
+    outage_fs = [f for f in fs if f["kind"] in OUTAGE_FINDINGS]
+    sc.check(len(outage_fs) == len(client.get("outages") or []), "%s: findings: one per outage (%d for %d)"
+             % (title, len(outage_fs), len(client.get("outages") or [])))
+    for w in windows:
+        if w["event"] == "loss" or fault_key(w) not in VISIBLE[logs]:
+            continue
+        want = {FINDING_OF_DIRECTION[d] for d in expected_directions(fault_key(w), logs)}
+        want |= {"server_stopped"} if fault_key(w) == "restart" else set()
+        got = [f["kind"] for f in outage_fs if near(f, w)]
+        sc.check(len(got) == 1 and got[0] in want, "%s: findings: %s gives one of %s: %s"
+                 % (title, fault_name(w), "/".join(sorted(want)), got))
+    rebinds = [f for f in fs if f["kind"] in REBIND_FINDINGS]
+    for fl in (e for e in events if e["event"] == "flush"):
+        nxt = min([e.get("start", e.get("time")) for e in events if e.get("start", e.get("time")) > fl["time"]]
+                  or [float("inf")])
+        got = [f for f in rebinds if fl["time"] - TOL <= f["start_unix"] <= nxt]
+        sc.check(len(got) == (0 if logs == "client" else 1), "%s: findings: the flush gives %s mapping_replaced: %s"
+                 % (title, "no" if logs == "client" else "one", [f["kind"] for f in got]))
+    for f in fs:
+        cause = [e for e in events if e.get("start", e.get("time")) <= f["start_unix"] + TOL]
+        ok = (f["kind"] in OUTAGE_FINDINGS and any(near(f, w) for w in windows)) or \
+             (f["kind"] in REBIND_FINDINGS and cause and cause[-1]["event"] in ("flush", "restart"))
+        sc.check(ok, "%s: findings: %s at %.2f is explained by a fault: %s" % (title, f["kind"], f["start_unix"],
+                                                                               f["text"]))
+    sc.check(client.get("findings_none") is None, "%s: findings: not said to be none" % title)
+    sc.flush()
+
+
 # --- running the report ---
 
 
@@ -399,6 +463,7 @@ def score_logs(client_log, server_log, truth, env=None, keep=None):
                 json.dump(rep, f, indent=1)
         try:
             sc.score(title, logs, rep, truth, err)
+            score_findings(sc, title, logs, rep, truth)
         except Exception as e:  # the scorer's own bug: a failure, with the trace
             traceback.print_exc(file=sys.stdout)
             sc.check(False, "%s: the scorer raised %r" % (title, e))

@@ -126,6 +126,9 @@ void prober_bracket_text(const struct prober_bracket *b, char *buf, size_t cap);
 /* The verdict, one line: the brackets and what they mean for WireGuard's
  * PersistentKeepalive; or that nothing was answered at all. */
 void prober_verdict(const struct prober *p, char *buf, size_t cap);
+/* The verdict's advice, then the seconds and " s": the report reads it back. */
+#define PROBER_TEXT_KEEPALIVE_BELOW "keep PersistentKeepalive below "
+
 
 /* The progress line for a terminal: trials waiting, time, brackets. */
 void prober_progress(const struct prober *p, uint64_t now_us, char *buf, size_t cap);

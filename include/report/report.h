@@ -18,6 +18,9 @@ struct report_input {
 /* The one line for a ticket, e.g. "home, 7 days: availability 99.72%, ...". */
 void report_summary(const struct timeline_client *c, char *buf, size_t cap);
 
+/* A stamp as the report shows times: local "YYYY-MM-DD HH:MM:SS.mmm". */
+const char *report_stamp(int64_t t_us, char buf[static 32]);
+
 /* A duration as people read it: "95 s", "2 h 0 min", "3 days 4 h". */
 const char *report_duration(int64_t us, char buf[static 32]);
 

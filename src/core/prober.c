@@ -397,7 +397,7 @@ void prober_verdict(const struct prober *p, char *buf, size_t cap)
         if (n < 0 || (size_t)n >= cap)
                 return;
         if (below)
-                snprintf(buf + n, cap - (size_t)n, ": keep PersistentKeepalive below %" PRIu64 " s", below);
+                snprintf(buf + n, cap - (size_t)n, ": " PROBER_TEXT_KEEPALIVE_BELOW "%" PRIu64 " s", below);
         else if (p->kinds[PROBER_FRESH].has_lower || p->kinds[PROBER_ESTABLISHED].has_lower)
                 snprintf(buf + n, cap - (size_t)n, ": no timeout found below the longest idle tried");
 }

@@ -4,11 +4,13 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/unicode.h"
+#include "report/findings.h"
 
 #define US ((int64_t)1000000)
 /* Per-day availability up to ten years; beyond, null. */
@@ -24,6 +26,11 @@ static const char *stamp(int64_t t_us, char buf[static 32])
         else
                 snprintf(buf + strlen(buf), 32 - strlen(buf), ".%03d", (int)(t_us % US / 1000));
         return buf;
+}
+
+const char *report_stamp(int64_t t_us, char buf[static 32])
+{
+        return stamp(t_us, buf);
 }
 
 const char *report_duration(int64_t us, char buf[static 32])
@@ -236,7 +243,38 @@ static void text_rtt(const struct timeline_client *c, FILE *out)
 
 static void text_buckets(const struct timeline_client *c, FILE *out);
 
-static void text_client(const struct timeline_client *c, FILE *out)
+/* The findings first: what it means, then the figures it rests on. */
+static int text_findings(const struct timeline *tl, const struct timeline_client *c, FILE *out)
+{
+        struct findings f = { 0 };
+        char a[32], b[32];
+        int k = findings_derive(tl, c, &f);
+
+        if (k < 0)
+                return k;
+        if (!f.n)
+                fprintf(out, "  findings      none. %s\n", f.none);
+        else
+                fprintf(out, "  findings      %zu\n", f.n);
+        for (size_t i = 0; i < f.n; i++) {
+                const struct findings_item *it = &f.v[i];
+
+                fprintf(out, "    %s%s%s  %s\n      %s\n", report_stamp(it->start_us, a),
+                        it->end_open || it->end_us != it->start_us ? " .. " : "",
+                        it->end_open                  ? "(still holding)"
+                        : it->end_us != it->start_us ? report_stamp(it->end_us, b)
+                                                      : "",
+                        findings_kinds[it->kind].name, it->text);
+                if (it->advice[0])
+                        fprintf(out, "      advice: %s\n", it->advice);
+        }
+        if (f.dropped)
+                fprintf(out, "    and %" PRIu64 " more not shown\n", f.dropped);
+        findings_free(&f);
+        return 0;
+}
+
+static int text_client(const struct timeline *tl, const struct timeline_client *c, FILE *out)
 {
         char id[MESSAGE_TEXT_MAX], a[32], b[32], d[32], o[ADDR_STRLEN], n[ADDR_STRLEN], line[1024];
         int64_t iv = median_interval(c);
@@ -247,6 +285,8 @@ static void text_client(const struct timeline_client *c, FILE *out)
                 c->client_log && c->server_log ? "client log and server log"
                 : c->client_log                ? "client log only"
                                                : "server log only");
+        if (text_findings(tl, c, out) < 0)
+                return -ENOMEM;
         fprintf(out, "  period        %s .. %s (%s)\n", stamp(c->first_us, a), stamp(c->last_us, b),
                 report_duration(c->last_us - c->first_us, d));
         if (c->offset_known)
@@ -282,6 +322,7 @@ static void text_client(const struct timeline_client *c, FILE *out)
                         addr_format(&c->rebinds[i].new_peer, n));
         report_summary(c, line, sizeof(line));
         fprintf(out, "  summary       %s\n", line);
+        return 0;
 }
 
 /* The clients' NAT timeout probe results (--probe-every), as they came. */
@@ -316,7 +357,8 @@ int report_write_text(const struct timeline *tl, const struct report_input *in, 
                         tl->socket_drops);
         text_probes(tl, out);
         for (size_t i = 0; i < tl->n_clients; i++)
-                text_client(tl->clients[i], out);
+                if (text_client(tl, tl->clients[i], out) < 0)
+                        return -ENOMEM;
         return ferror(out) ? -EIO : 0;
 }
 
@@ -509,7 +551,67 @@ static json_t *json_period(const struct timeline_client *c)
         return p;
 }
 
-static json_t *json_client(const struct timeline_client *c)
+/* A count as an integer, a measure as a real, unknown (NAN) as null. */
+static json_t *json_number(double v)
+{
+        if (isnan(v))
+                return NULL;
+        return v == floor(v) && fabs(v) < 9e15 ? json_integer((json_int_t)v) : json_real(v);
+}
+
+static json_t *json_finding(const struct findings_item *it)
+{
+        const struct findings_kind_info *info = &findings_kinds[it->kind];
+        json_t *j = json_object(), *ev = json_object();
+        char a[ADDR_STRLEN];
+
+        set(j, "kind", json_string(info->name));
+        jtime(j, "start", it->start_us);
+        if (it->end_open) {
+                set(j, "end", NULL);
+                set(j, "end_unix", NULL);
+        } else {
+                jtime(j, "end", it->end_us);
+        }
+        set(j, "text", json_string(it->text));
+        set(j, "advice", it->advice[0] ? json_string(it->advice) : NULL);
+        for (size_t i = 0; i < findings_evidence_count(it->kind); i++)
+                set(ev, info->evidence[i], json_number(it->evidence[i]));
+        set(j, "evidence", ev);
+        if (it->kind == FINDINGS_NAT_IDLE_TIMEOUT)
+                set(j, "idle_timeout_s", json_pack("[f,f]", it->idle_lo_s, it->idle_hi_s));
+        if (it->kind == FINDINGS_MAPPING_REPLACED || it->kind == FINDINGS_PUBLIC_ADDRESS_CHANGED) {
+                set(j, "old", json_string(addr_format(&it->old_peer, a)));
+                set(j, "new", json_string(addr_format(&it->new_peer, a)));
+        }
+        if (it->kind == FINDINGS_RECURRING) {
+                set(j, "recurs", json_string(it->what));
+                set(j, "when", json_string(it->when));
+        }
+        return j;
+}
+
+/* findings[] and, when there are none, the line that says so. */
+static int json_findings(const struct timeline *tl, const struct timeline_client *c, json_t *j)
+{
+        struct findings f = { 0 };
+        json_t *a = json_array();
+        int k = a ? findings_derive(tl, c, &f) : -ENOMEM;
+
+        for (size_t i = 0; k == 0 && i < f.n; i++)
+                json_array_append_new(a, json_finding(&f.v[i]));
+        if (k == 0) {
+                set(j, "findings", a);
+                set(j, "findings_none", f.n ? NULL : json_string(f.none));
+                set(j, "findings_not_shown", json_integer((json_int_t)f.dropped));
+        } else {
+                json_decref(a);
+        }
+        findings_free(&f);
+        return k;
+}
+
+static json_t *json_client(const struct timeline *tl, const struct timeline_client *c)
 {
         json_t *j = json_object(), *outs = json_array();
         char line[1024];
@@ -518,6 +620,11 @@ static json_t *json_client(const struct timeline_client *c)
 
         set(j, "id", json_stringn(c->id, c->id_len));
         set(j, "seen_in", json_pack("{s:b,s:b}", "client_log", c->client_log, "server_log", c->server_log));
+        if (json_findings(tl, c, j) < 0) {
+                json_decref(j);
+                json_decref(outs);
+                return NULL;
+        }
         set(j, "period", json_period(c));
         set(j, "availability", json_real(timeline_availability(c)));
         availability_bounds(c, &lo, &hi);
@@ -574,8 +681,13 @@ int report_write_json(const struct timeline *tl, const struct report_input *in, 
         set(root, "socket_drops", json_integer((json_int_t)tl->socket_drops));
         set(root, "ignored_client_lines", json_integer((json_int_t)tl->ignored_clients));
         set(root, "nat_timeout_probes", json_probes(tl));
-        for (size_t i = 0; i < tl->n_clients; i++)
-                json_array_append_new(clients, json_client(tl->clients[i]));
+        for (size_t i = 0; i < tl->n_clients; i++) {
+                json_t *jc = json_client(tl, tl->clients[i]);
+
+                if (!jc)
+                        goto out;
+                json_array_append_new(clients, jc);
+        }
         set(root, "clients", clients);
         clients = NULL;
         k = json_dumpf(root, out, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(16)) < 0 ? -EIO : 0;

@@ -1,0 +1,543 @@
+/* The findings (findings.c) on timelines built from synthetic logs in virtual
+ * time: the protocol's schedule through a NAT model (one that forgets idle
+ * mappings after 20 s from 20:25 on, one that is flushed, one that moves the
+ * client to a new address) and a path with faults, written as a client's and
+ * a server's log lines. Each fault must give its finding, with the truth
+ * inside the bounds it states, and nothing else may be found: a clean run
+ * gives none; each log alone gives what that log can show. Times of day are
+ * UTC (TZ is set), as the journal's are. Its argument: udp-canary(8), which
+ * must name every kind and every piece of evidence. */
+#include <errno.h>
+#include <math.h>
+#include <time.h>
+
+#include "check.h"
+#include "core/client.h"
+#include "report/findings.h"
+
+#define S 1000000LL
+#define MIN (60 * S)
+#define H (3600 * S)
+#define T0 (1795564800LL * S + 20 * H) /* 2026-11-25 20:00 UTC */
+
+struct fault {
+        int64_t start, end; /* offsets from T0 */
+        bool c2s, s2c;
+};
+
+struct sim {
+        int64_t ki, ht, delay, end;
+        unsigned count;
+        const struct fault *faults;
+        size_t n_faults;
+        bool client_log, server_log;
+        /* the NAT: forgets a mapping idle idle_us or more in [forget_from,
+         * forget_until); flushed once at flush_at; a new public address
+         * from move_at on (0: never) */
+        int64_t idle_us, forget_from, forget_until, flush_at, move_at;
+        int64_t server_down_from, server_down_until; /* the server stopped */
+        int64_t probe_at; /* a probe result in the client's log (0: none) */
+        unsigned probe_below_s;
+        bool other_client; /* another client's log runs at the same time */
+        /* state */
+        uint16_t port;
+        int64_t nat_last;
+        bool flushed, probed;
+        struct timeline tl;
+};
+
+static bool dropped(const struct sim *s, int64_t t, bool c2s)
+{
+        for (size_t i = 0; i < s->n_faults; i++)
+                if (t >= s->faults[i].start && t < s->faults[i].end && (c2s ? s->faults[i].c2s : s->faults[i].s2c))
+                        return true;
+        return false;
+}
+
+static bool server_down(const struct sim *s, int64_t t)
+{
+        return s->server_down_until && t >= s->server_down_from && t < s->server_down_until;
+}
+
+/* The NAT as a packet of the flow crosses it at t: the client's public port. */
+static uint16_t nat(struct sim *s, int64_t t)
+{
+        if (s->flush_at && !s->flushed && t >= s->flush_at) {
+                s->flushed = true;
+                s->port++;
+        }
+        if (s->idle_us && s->nat_last && t >= s->forget_from && t < s->forget_until && t - s->nat_last >= s->idle_us)
+                s->port++;
+        s->nat_last = t;
+        return s->port;
+}
+
+static void add(struct sim *s, unsigned log, int64_t t, const struct logline *l)
+{
+        struct logline x = *l;
+
+        x.t_us = (uint64_t)(T0 + t);
+        CHECK(timeline_add(&s->tl, log, &x) == 0);
+}
+
+static void line(struct sim *s, unsigned log, int64_t t, bool tx, enum message_type type, uint64_t hs, uint64_t ctr)
+{
+        struct logline l = { .kind = tx ? LOGLINE_TX : LOGLINE_RX };
+
+        if (log == 0) {
+                if (!s->client_log)
+                        return;
+                CHECK(addr_from_string(&l.peer, "203.0.113.9", 43210) == 0);
+        } else {
+                if (!s->server_log)
+                        return;
+                CHECK(addr_from_string(&l.peer, s->move_at && t >= s->move_at ? "198.51.100.99" : "198.51.100.7",
+                                       s->port) == 0);
+        }
+        CHECK(message_init(&l.msg, type, "home", 4, hs, ctr) == 0);
+        add(s, log, t, &l);
+}
+
+/* A message from the client at t: logged sent, and received when it passes. */
+static bool c2s(struct sim *s, int64_t t, enum message_type type, uint64_t hs, uint64_t ctr)
+{
+        line(s, 0, t, true, type, hs, ctr);
+        nat(s, t);
+        if (dropped(s, t, true) || server_down(s, t + s->delay))
+                return false;
+        line(s, 1, t + s->delay, false, type, hs, ctr);
+        return true;
+}
+
+static void server_stop_lines(struct sim *s)
+{
+        struct logline exit_line = { .kind = LOGLINE_EXIT }, listen = { .kind = LOGLINE_LISTENING };
+
+        if (!s->server_log || !s->server_down_until)
+                return;
+        add(s, 1, s->server_down_from, &exit_line);
+        add(s, 1, s->server_down_until, &listen);
+}
+
+static void probe_line(struct sim *s, int64_t t)
+{
+        char text[160];
+        struct logline l = { .kind = LOGLINE_NAT_TIMEOUT, .text = text };
+
+        if (!s->probe_at || s->probed || t < s->probe_at || !s->client_log)
+                return;
+        s->probed = true;
+        l.text_len = (size_t)snprintf(text, sizeof(text),
+                                      "the NAT keeps an idle UDP mapping 19 s but not 21 s (fresh), 19 s but not "
+                                      "21 s (established): keep PersistentKeepalive below %u s",
+                                      s->probe_below_s);
+        add(s, 0, t, &l);
+}
+
+/* The protocol's schedule (PROTOCOL.md) through the NAT and the faults. */
+static void simulate(struct sim *s)
+{
+        uint64_t hs = (uint64_t)(T0 / S);
+        int64_t t = 0;
+        bool stop_logged = false;
+
+        timeline_init(&s->tl);
+        s->port = 40000;
+        while (t < s->end) {
+                int64_t ans = t + 2 * s->delay;
+
+                if (!stop_logged && s->server_down_until && t >= s->server_down_from) {
+                        server_stop_lines(s);
+                        stop_logged = true;
+                }
+                probe_line(s, t);
+                hs++;
+                if (s->other_client) { /* its handshakes, unanswered: only its log matters */
+                        struct logline o = { .kind = LOGLINE_TX };
+
+                        CHECK(addr_from_string(&o.peer, "203.0.113.9", 43210) == 0);
+                        CHECK(message_init(&o.msg, MESSAGE_HANDSHAKE_INIT, "other", 5, hs, 0) == 0);
+                        add(s, 2, t, &o);
+                }
+                if (!c2s(s, t, MESSAGE_HANDSHAKE_INIT, hs, 0)) {
+                        t += s->ht;
+                        continue;
+                }
+                line(s, 1, t + s->delay, true, MESSAGE_HANDSHAKE_RESPONSE, hs, 0);
+                if (dropped(s, t + s->delay, false)) {
+                        t += s->ht;
+                        continue;
+                }
+                nat(s, ans);
+                line(s, 0, ans, false, MESSAGE_HANDSHAKE_RESPONSE, hs, 0);
+                for (unsigned k = 1; k <= s->count; k++)
+                        c2s(s, ans + (k - 1) * s->ki, MESSAGE_KEEPALIVE, hs, k);
+                t = ans + (s->count - 1) * s->ki + 1000;
+        }
+}
+
+/* The default timers, both logs, 35 minutes, nothing wrong. */
+static struct sim base(void)
+{
+        return (struct sim){ .ki = (int64_t)CLIENT_DEFAULT_KEEPALIVE_INTERVAL_US,
+                             .ht = (int64_t)CLIENT_DEFAULT_HANDSHAKE_TIMEOUT_US, .count = 5, .delay = 15000,
+                             .end = 35 * MIN, .client_log = true, .server_log = true };
+}
+
+/* Builds the timeline and the findings of client "home". */
+static const struct timeline_client *run(struct sim *s, struct findings *f)
+{
+        struct timeline_opts o = { 0 };
+        const struct timeline_client *c;
+
+        simulate(s);
+        CHECK(timeline_finish(&s->tl, &o) == 0);
+        c = timeline_find(&s->tl, "home", 4);
+        CHECK(c != NULL);
+        *f = (struct findings){ 0 };
+        if (c)
+                CHECK(findings_derive(&s->tl, c, f) == 0);
+        return c;
+}
+
+static size_t count(const struct findings *f, enum findings_kind kind)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < f->n; i++)
+                n += f->v[i].kind == kind;
+        return n;
+}
+
+static const struct findings_item *first(const struct findings *f, enum findings_kind kind)
+{
+        for (size_t i = 0; i < f->n; i++)
+                if (f->v[i].kind == kind)
+                        return &f->v[i];
+        return NULL;
+}
+
+static double ev(const struct findings_item *it, const char *name)
+{
+        for (size_t i = 0; i < findings_evidence_count(it->kind); i++)
+                if (strcmp(findings_kinds[it->kind].evidence[i], name) == 0)
+                        return it->evidence[i];
+        CHECK(!"no such evidence");
+        return NAN;
+}
+
+static void done(struct sim *s, struct findings *f)
+{
+        findings_free(f);
+        timeline_free(&s->tl);
+}
+
+/* Every outage gives one finding of its direction, and the reverse. */
+static void outages_one_to_one(const struct timeline_client *c, const struct findings *f)
+{
+        static const enum findings_kind by_dir[] = {
+                [TIMELINE_BOTH] = FINDINGS_PATH_DOWN,
+                [TIMELINE_CLIENT_TO_SERVER] = FINDINGS_OUTBOUND_LOST,
+                [TIMELINE_SERVER_TO_CLIENT] = FINDINGS_INBOUND_LOST,
+                [TIMELINE_UNKNOWN] = FINDINGS_OUTAGE_UNKNOWN_DIRECTION,
+        };
+        size_t outage_findings = 0;
+
+        for (size_t i = 0; i < c->n_outages; i++) {
+                const struct timeline_outage *o = &c->outages[i];
+                enum findings_kind want = o->server_stopped ? FINDINGS_SERVER_STOPPED : by_dir[o->direction];
+                size_t hits = 0;
+
+                for (size_t j = 0; j < f->n; j++)
+                        hits += f->v[j].kind == want && f->v[j].start_us == o->start_us && f->v[j].end_us == o->end_us &&
+                                f->v[j].end_open == o->ongoing;
+                CHECK_INT(hits, 1);
+        }
+        for (size_t j = 0; j < f->n; j++)
+                outage_findings += f->v[j].kind >= FINDINGS_OUTBOUND_LOST && f->v[j].kind <= FINDINGS_SERVER_STOPPED;
+        CHECK_INT(outage_findings, c->n_outages);
+}
+
+static void test_clean(bool client_log, bool server_log)
+{
+        struct sim s = base();
+        struct findings f;
+        const struct timeline_client *c;
+
+        s.client_log = client_log;
+        s.server_log = server_log;
+        c = run(&s, &f);
+        CHECK_INT(f.n, 0);
+        CHECK(strstr(f.none, "Nothing found in 3") != NULL); /* 34 min and some s */
+        CHECK((strstr(f.none, "cannot see NAT rebindings") != NULL) == (client_log && !server_log));
+        CHECK((strstr(f.none, "whether the answers reached") != NULL) == (server_log && !client_log));
+        CHECK(strstr(f.none, "53.25 s here") != NULL); /* two keepalive intervals of 26.625 s */
+        CHECK((strstr(f.none, "no NAT rebinding") != NULL) == server_log); /* never claimed from a client's log */
+        (void)c;
+        done(&s, &f);
+}
+
+/* The NAT forgets mappings idle 20 s from 20:25 on: one finding from
+ * then, still holding at the end, the truth inside its bounds. */
+static void test_nat_idle_timeout(bool client_log, int64_t until, unsigned probe, bool other_client)
+{
+        struct sim s = base();
+        struct findings f;
+        const struct timeline_client *c;
+        const struct findings_item *it;
+
+        s.client_log = client_log;
+        s.idle_us = 20 * S;
+        s.forget_from = 25 * MIN;
+        s.forget_until = until ? until : INT64_MAX;
+        s.end = until ? 45 * MIN : 35 * MIN;
+        s.probe_at = probe ? 28 * MIN : 0;
+        s.probe_below_s = probe;
+        s.other_client = other_client;
+        c = run(&s, &f);
+        if (!c)
+                goto out;
+        CHECK(c->n_rebinds >= 3);
+        CHECK_INT(count(&f, FINDINGS_NAT_IDLE_TIMEOUT), 1);
+        CHECK_INT(count(&f, FINDINGS_MAPPING_REPLACED), 0);
+        CHECK_INT(count(&f, FINDINGS_RECURRING), 0);
+        outages_one_to_one(c, &f);
+        it = first(&f, FINDINGS_NAT_IDLE_TIMEOUT);
+        if (!it)
+                goto out;
+        /* from the first forgetting on, not before 20:25 */
+        CHECK(it->start_us >= T0 + s.forget_from - s.ki);
+        CHECK(it->start_us < c->rebinds[0].t_us);
+        CHECK(it->start_us >= T0 + 25 * MIN - 27 * S);
+        /* exactly where the idle gap before the first rebinding began */
+        CHECK(llabs(it->start_us - (c->rebinds[0].t_us - s.ki)) <= 1000);
+        CHECK(it->end_open == !until);
+        if (until) /* it ends by the first long pause kept after it */
+                CHECK(it->end_us >= T0 + until - s.ki && it->end_us <= T0 + until + s.ki + S);
+        CHECK(it->idle_lo_s < 20.0 && it->idle_hi_s >= 20.0);
+        CHECK(it->idle_hi_s <= (double)s.ki / 1e6 + 0.1);
+        CHECK(fabs(ev(it, "idle_timeout_min_s") - it->idle_lo_s) < 1e-9);
+        CHECK(fabs(ev(it, "idle_timeout_max_s") - it->idle_hi_s) < 1e-9);
+        CHECK_INT((long long)ev(it, "rebindings"), c->n_rebinds);
+        CHECK(ev(it, "gaps_kept") >= 1);
+        /* 26.6 s rebound, far shorter ones kept: 25 s lies between, and the text may not say more */
+        CHECK(strstr(it->text, "might hold or not") != NULL);
+        if (probe && client_log && !other_client) {
+                CHECK(fabs(ev(it, "probe_keepalive_below_s") - probe) < 1e-9);
+                CHECK(strstr(it->advice, "this client's own NAT timeout probe") != NULL);
+        } else {
+                CHECK(isnan(ev(it, "probe_keepalive_below_s")));
+                CHECK(strstr(it->advice, "`udp-canary probe`") != NULL);
+        }
+out:
+        done(&s, &f);
+}
+
+/* A flush: one mapping_replaced, at the rebinding, its idle gap short. */
+static void test_flush(void)
+{
+        struct sim s = base();
+        struct findings f;
+        const struct timeline_client *c;
+        const struct findings_item *it;
+
+        s.flush_at = 10 * MIN;
+        c = run(&s, &f);
+        CHECK_INT(f.n, 1);
+        it = first(&f, FINDINGS_MAPPING_REPLACED);
+        CHECK(it != NULL);
+        if (c && it && c->n_rebinds == 1) {
+                CHECK(it->start_us == c->rebinds[0].t_us && !it->end_open);
+                CHECK(it->start_us >= T0 + s.flush_at && it->start_us <= T0 + s.flush_at + s.ki + S);
+                CHECK(ev(it, "idle_gap_s") > 0 && ev(it, "idle_gap_s") <= (double)s.ki / 1e6 + 0.1);
+                CHECK_INT((long long)ev(it, "old_port"), 40000);
+                CHECK_INT((long long)ev(it, "new_port"), 40001);
+                CHECK(strstr(it->text, "or the client restarted") == NULL); /* the client's log says it did not */
+        }
+        done(&s, &f);
+}
+
+static void test_address_change(void)
+{
+        struct sim s = base();
+        struct findings f;
+
+        s.move_at = 12 * MIN;
+        run(&s, &f);
+        CHECK_INT(f.n, 1);
+        CHECK_INT(count(&f, FINDINGS_PUBLIC_ADDRESS_CHANGED), 1);
+        done(&s, &f);
+}
+
+/* Faults one way and the other, and a server stopped: one finding each,
+ * saying how long a WireGuard tunnel would have been down. */
+static void test_outages(bool client_log, bool server_log)
+{
+        static const struct fault f3[] = {
+                { 5 * MIN, 5 * MIN + 70 * S, true, false }, /* to the server */
+                { 12 * MIN, 12 * MIN + 200 * S, false, true }, /* to the client */
+        };
+        struct sim s = base();
+        struct findings f;
+        const struct timeline_client *c;
+
+        s.client_log = client_log;
+        s.server_log = server_log;
+        s.faults = f3;
+        s.n_faults = 2;
+        s.server_down_from = 22 * MIN;
+        s.server_down_until = 24 * MIN;
+        c = run(&s, &f);
+        if (!c)
+                goto out;
+        CHECK(c->n_outages >= 3);
+        outages_one_to_one(c, &f);
+        CHECK_INT(count(&f, FINDINGS_MAPPING_REPLACED) + count(&f, FINDINGS_NAT_IDLE_TIMEOUT), 0);
+        if (client_log && !server_log)
+                CHECK_INT(count(&f, FINDINGS_OUTAGE_UNKNOWN_DIRECTION), c->n_outages);
+        if (server_log) {
+                CHECK_INT(count(&f, FINDINGS_OUTBOUND_LOST), 1);
+                CHECK_INT(count(&f, FINDINGS_INBOUND_LOST), 1);
+                CHECK_INT(count(&f, FINDINGS_SERVER_STOPPED), 1);
+        }
+        for (size_t i = 0; i < f.n; i++) {
+                const struct findings_item *it = &f.v[i];
+
+                if (it->kind == FINDINGS_SERVER_STOPPED || it->kind == FINDINGS_RECURRING)
+                        continue;
+                /* between the outage's shortest bound and its longest plus 25 s */
+                CHECK(fabs(ev(it, "wireguard_down_min_s") - ev(it, "seconds_min")) < 1e-9);
+                /* as long when the NAT kept the mapping, up to a keepalive more when that is not known */
+                if (!isnan(ev(it, "seconds_max")))
+                        CHECK(fabs(ev(it, "wireguard_down_max_s") - ev(it, "seconds_max") -
+                                   (ev(it, "mapping_kept") == 1 ? 0 : FINDINGS_WG_KEEPALIVE_S)) < 1e-3);
+                CHECK(ev(it, "seconds_min") <= ev(it, "seconds") && ev(it, "lost_messages") >= 2);
+                /* kept with a server's log (no rebinding), unknown without */
+                CHECK(server_log ? ev(it, "mapping_kept") == 1 : isnan(ev(it, "mapping_kept")));
+                CHECK(strstr(it->text, "WireGuard") != NULL);
+        }
+        for (size_t i = 0; i < 2 && server_log; i++) { /* the truth inside the bounds */
+                const struct findings_item *it = first(&f, i ? FINDINGS_INBOUND_LOST : FINDINGS_OUTBOUND_LOST);
+                double truth = (double)(f3[i].end - f3[i].start) / 1e6;
+
+                CHECK(it != NULL);
+                if (it)
+                        CHECK(ev(it, "seconds_min") <= truth + 0.1 &&
+                              (isnan(ev(it, "seconds_max")) || ev(it, "seconds_max") >= truth - 0.1));
+        }
+out:
+        done(&s, &f);
+}
+
+/* Days of logs with a blackhole at about 04:10 on each: one recurring
+ * finding; at times of day all different, none. */
+static void test_recurring(bool same_time)
+{
+        struct fault fs[6];
+        struct sim s = base();
+        struct findings f;
+        const struct findings_item *it;
+
+        for (int d = 0; d < 6; d++) {
+                /* T0 is 20:00; 04:10 is 8 h 10 min later, minutes apart each day */
+                static const int64_t apart[6] = { 0, 5 * H + 13 * MIN, 2 * H, 9 * H + 40 * MIN, 13 * H, 7 * H + 22 * MIN };
+                int64_t at = d * 24 * H + 8 * H + 10 * MIN + (same_time ? (d % 3) * 4 * MIN : apart[d]);
+
+                fs[d] = (struct fault){ at, at + 90 * S, true, true };
+        }
+        s.faults = fs;
+        s.n_faults = 6;
+        s.end = 6 * 24 * H;
+        run(&s, &f);
+        CHECK_INT(count(&f, FINDINGS_RECURRING), same_time ? 1 : 0);
+        it = first(&f, FINDINGS_RECURRING);
+        if (it) {
+                CHECK_STR(it->what, "outages");
+                CHECK(strncmp(it->when, "every day around 04:1", 21) == 0);
+                CHECK_INT((long long)ev(it, "days"), 6);
+                CHECK_INT((long long)ev(it, "days_in_logs"), 6);
+                CHECK(ev(it, "spread_minutes") <= 15);
+        }
+        CHECK_INT(count(&f, FINDINGS_OUTBOUND_LOST) + count(&f, FINDINGS_PATH_DOWN), 6);
+        done(&s, &f);
+}
+
+/* Outages every 6 h: a steady period, not a time of day. */
+static void test_steady(void)
+{
+        struct fault fs[8];
+        struct sim s = base();
+        struct findings f;
+        const struct findings_item *it;
+
+        for (int i = 0; i < 8; i++)
+                fs[i] = (struct fault){ 30 * MIN + i * 6 * H, 30 * MIN + i * 6 * H + 90 * S, true, true };
+        s.faults = fs;
+        s.n_faults = 8;
+        s.end = 2 * 24 * H;
+        run(&s, &f);
+        CHECK_INT(count(&f, FINDINGS_RECURRING), 1);
+        it = first(&f, FINDINGS_RECURRING);
+        if (it) {
+                CHECK(fabs(ev(it, "period_s") - 6 * 3600) <= 60);
+                CHECK_INT((long long)ev(it, "events"), 8);
+                CHECK(strncmp(it->when, "every 6 h", 9) == 0);
+        }
+        done(&s, &f);
+}
+
+/* udp-canary(8) names every kind and every piece of evidence. */
+static void test_documented(const char *man)
+{
+        FILE *fp = fopen(man, "r");
+        static char text[1 << 18];
+        size_t n;
+
+        CHECK(fp != NULL);
+        if (!fp)
+                return;
+        n = fread(text, 1, sizeof(text) - 1, fp);
+        text[n] = '\0';
+        fclose(fp);
+        for (unsigned k = 0; k < FINDINGS_KINDS; k++) {
+                char name[96];
+
+                snprintf(name, sizeof(name), "*%s*", findings_kinds[k].name);
+                if (!strstr(text, name))
+                        fprintf(stderr, "udp-canary(8) does not name %s\n", name);
+                CHECK(strstr(text, name) != NULL);
+                for (size_t i = 0; i < findings_evidence_count(k); i++) {
+                        snprintf(name, sizeof(name), "_%s_", findings_kinds[k].evidence[i]);
+                        if (!strstr(text, name))
+                                fprintf(stderr, "udp-canary(8) does not name %s\n", name);
+                        CHECK(strstr(text, name) != NULL);
+                }
+        }
+}
+
+int main(int argc, char **argv)
+{
+        setenv("TZ", "UTC", 1);
+        tzset();
+        test_clean(true, true);
+        test_clean(true, false);
+        test_clean(false, true);
+        test_nat_idle_timeout(true, 0, 0, false);
+        test_nat_idle_timeout(false, 0, 0, false);
+        test_nat_idle_timeout(true, 30 * MIN, 0, false);
+        test_nat_idle_timeout(true, 0, 20, false);
+        test_nat_idle_timeout(true, 0, 20, true); /* whose probe it was cannot be told */
+        test_flush();
+        test_address_change();
+        test_outages(true, true);
+        test_outages(true, false);
+        test_outages(false, true);
+        test_recurring(true);
+        test_recurring(false);
+        test_steady();
+        if (argc > 1)
+                test_documented(argv[1]);
+        else
+                CHECK(!"give udp-canary(8) as the argument");
+        return check_finish("report-findings");
+}
