@@ -477,12 +477,17 @@ def html_case():
         logs.append(os.path.join(TMP, "hostile%d.log" % i))
         with open(SERVER) as f, open(logs[-1], "w") as g:
             g.write(f.read().replace("'home'", repr(name)))
+    verdict = "kept after 20 s, lost after 30 s <&> keep PersistentKeepalive below 20 s"
+    with open(logs[0], "a") as g:
+        g.write("[2026-11-25 11:43:30.000 udp-canary INFO] NAT idle timeout probe: %s\n" % verdict)
     r = run("--html", "-", CLIENT, SERVER, *logs)
     check(r.returncode == 0 and r.stdout.startswith("<!DOCTYPE html>"), "--html - writes the page to standard output")
     errors, text = page_problems(r.stdout)
     check(not errors, "html: well-formed and self-contained: %s" % errors[:5])
     check(all(repr(n) in text for n in hostile), "html: hostile ids shown as they are, escaped")
     check("<script" not in r.stdout and "<b>" not in r.stdout, "html: no markup of an id gets through")
+    check("NAT idle timeout probes" in text and verdict in text,
+          "html: the probe results, escaped")
     check(r.stdout.count("<section") == 4 and r.stdout.count("class=\"whisker\"") >= 4,
           "html: a section per client, the outages' bounds drawn")
     # a week: the heat map's cells, a column of hours down every morning

@@ -341,13 +341,14 @@ static ssize_t rtt_points(const struct timeline_client *c, struct rtt_point **pt
         return (ssize_t)n;
 }
 
-/* The top of the scale: twice the 99th percentile, so that one stray
- * answer does not flatten the rest (those above it are drawn at the top);
- * an even number of the stamps' steps, so that the ticks fall on them. */
+/* The top of the scale: a quarter above the largest round trip, or above
+ * twice the 99th percentile, so that one stray answer does not flatten the
+ * rest (those above it are drawn at the top); an even number of the stamps'
+ * steps, so that the ticks fall on them. */
 static int64_t rtt_scale(const struct timeline_client *c)
 {
         int64_t p99 = c->rtt_us[(c->n_rtt - 1) * 99 / 100] * 2, max = c->rtt_us[c->n_rtt - 1];
-        int64_t step = 2 * (c->resolution_us > 1 ? c->resolution_us : 1), top = p99 < max ? p99 : max;
+        int64_t step = 2 * (c->resolution_us > 1 ? c->resolution_us : 1), top = (p99 < max ? p99 : max) / 4 * 5;
 
         return top < step ? step : (top + step - 1) / step * step;
 }
@@ -385,8 +386,8 @@ static void rtt_axis(const struct timeline_client *c, const struct report_svg_fr
         fprintf(out, "<path d=\"M%d %dh20\" class=\"rttline\"/><text x=\"%d\" y=\"%d\" class=\"small\">median</text>"
                      "<rect x=\"%d\" y=\"%d\" width=\"20\" height=\"10\" class=\"rttband\"/><text x=\"%d\" y=\"%d\" "
                      "class=\"small\">min to max</text>\n",
-                RTT_LEFT, RTT_TOP - 6, RTT_LEFT + 24, RTT_TOP - 2, RTT_LEFT + 90, RTT_TOP - 11, RTT_LEFT + 114,
-                RTT_TOP - 2);
+                RTT_W - RTT_RIGHT - 200, RTT_TOP - 14, RTT_W - RTT_RIGHT - 176, RTT_TOP - 10, RTT_W - RTT_RIGHT - 100,
+                RTT_TOP - 19, RTT_W - RTT_RIGHT - 76, RTT_TOP - 10);
 }
 
 /* The medians as dots, joined where no more than `gap` lies between: a
