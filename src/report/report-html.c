@@ -219,8 +219,9 @@ static void heat_legend(int y, FILE *out)
         }
 }
 
-/* A row per local day, a column per local hour (a day of 25 hours draws its
- * repeated hour over the first). */
+/* A row per local day, a column per local hour. When DST ends, the hour
+ * that repeats joins a neighbouring cell (its tooltip gives its length);
+ * when it begins, the hour skipped has no cell. */
 static void heat_map(const struct timeline_client *c, FILE *out)
 {
         int64_t first = report_day_start(c->first_us), day = first;
@@ -457,7 +458,7 @@ static const char *direction_text(const struct timeline_outage *o)
         return o->server_stopped ? "server not running" : text[o->direction];
 }
 
-/* A long list folded (<details> needs no script to open). */
+/* A long list folded (<details> needs no script to open), and cut. */
 static void open_list(size_t n, const char *what, FILE *out)
 {
         if (n > LIST_OPEN_MAX)
@@ -466,6 +467,10 @@ static void open_list(size_t n, const char *what, FILE *out)
 
 static void close_list(size_t n, FILE *out)
 {
+        fputs("</table>\n", out);
+        if (n > TABLE_ROWS_MAX)
+                fprintf(out, "<p class=\"note\">and %zu more: <code>--json</code> lists them all</p>\n",
+                        n - TABLE_ROWS_MAX);
         if (n > LIST_OPEN_MAX)
                 fputs("</details>\n", out);
 }
@@ -495,10 +500,6 @@ static void outage_rows(const struct timeline_client *c, FILE *out)
                                                                : "?",
                         direction_text(o), seen[o->seen_by & 3], o->lost);
         }
-        fputs("</table>\n", out);
-        if (c->n_outages > TABLE_ROWS_MAX)
-                fprintf(out, "<p class=\"note\">and %zu more: <code>--json</code> lists them all</p>\n",
-                        c->n_outages - TABLE_ROWS_MAX);
         close_list(c->n_outages, out);
 }
 
@@ -520,10 +521,6 @@ static void rebind_rows(const struct timeline_client *c, FILE *out)
                 fprintf(out, "<tr class=\"num\"><td>%s</td><td>%s</td><td>%s</td></tr>\n", report_stamp(c->rebinds[i].t_us, a),
                         addr_format(&c->rebinds[i].old_peer, o), addr_format(&c->rebinds[i].new_peer, n));
         }
-        fputs("</table>\n", out);
-        if (c->n_rebinds > TABLE_ROWS_MAX)
-                fprintf(out, "<p class=\"note\">and %zu more: <code>--json</code> lists them all</p>\n",
-                        c->n_rebinds - TABLE_ROWS_MAX);
         close_list(c->n_rebinds, out);
 }
 
@@ -574,27 +571,26 @@ static int client_section(const struct timeline_client *c, size_t i, FILE *out)
 static void page_head(const struct timeline *tl, const struct report_input *in, FILE *out)
 {
         int64_t t0 = INT64_MAX, t1 = INT64_MIN;
-        char a[32] = "", b[32] = "";
+        char a[32], b[32], span[80] = "";
 
         for (size_t i = 0; i < tl->n_clients; i++) {
                 t0 = tl->clients[i]->first_us < t0 ? tl->clients[i]->first_us : t0;
                 t1 = tl->clients[i]->last_us > t1 ? tl->clients[i]->last_us : t1;
         }
-        if (tl->n_clients) {
-                report_stamp(t0, a);
-                report_stamp(t1, b);
-        }
+        if (tl->n_clients)
+                snprintf(span, sizeof(span), "%s .. %s", report_stamp(t0, a), report_stamp(t1, b));
         fprintf(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                     "<title>udp-canary report %s .. %s</title>\n<style>",
-                a, b);
+                     "<title>udp-canary report %s</title>\n<style>",
+                span);
         report_svg_css(out);
         fprintf(out, "%s</style>\n</head>\n<body>\n", page_css);
         fputs("<svg width=\"0\" height=\"0\" style=\"position:absolute\" aria-hidden=\"true\">", out);
         report_svg_defs(out);
-        fprintf(out, "</svg>\n<h1>udp-canary report</h1>\n<p>%s .. %s, %zu client%s; %" PRIu64 " lines read, %" PRIu64
+        fprintf(out, "</svg>\n<h1>udp-canary report</h1>\n<p>%s%s%zu client%s; %" PRIu64 " lines read, %" PRIu64
                      " not understood and skipped; %" PRIu64 " invalid packets%s</p>\n",
-                a, b, tl->n_clients, tl->n_clients == 1 ? "" : "s", tl->lines + in->skipped, in->skipped, tl->invalid,
+                span, *span ? ", " : "", tl->n_clients, tl->n_clients == 1 ? "" : "s", tl->lines + in->skipped,
+                in->skipped, tl->invalid,
                 tl->socket_drops ? "; the server dropped datagrams at its own full socket (local overload)" : "");
 }
 
