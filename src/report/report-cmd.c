@@ -39,7 +39,7 @@ static const char usage[] =
         "to its receipt (their clocks need not agree).\n"
         "  --json                 write JSON (version 2) instead of text\n"
         "  --svg FILE             also draw the timeline into FILE ('-': standard output)\n"
-        "  --html FILE            also write the report as one self-contained page\n"
+        "  --html FILE            also write the report as one self-contained page ('-': standard output)\n"
         "  --id ID                only this client (an error when it is not in the logs)\n"
         "  --journal              read the journal (SYSLOG_IDENTIFIER=udp-canary)\n"
         "  --since T, --until T   only lines in this period, 'YYYY-MM-DD[ HH:MM[:SS]]'\n"

@@ -39,7 +39,8 @@ static const char page_css[] =
         "svg{max-width:100%;height:auto;display:block}.num{font-variant-numeric:tabular-nums}"
         ".h100{fill:#a9dcc9}.h999{fill:#fee391}.h99{fill:#fec44f}.h95{fill:#fe9929}.h80{fill:#ec7014}"
         ".h50{fill:#cc4c02}.h0{fill:#8c2d04}.nodata{fill:#f4f4f4}.cell{stroke:#fff;stroke-width:1}"
-        ".rttband{fill:#56b4e9;fill-opacity:.45}.rttline{stroke:#0072b2;stroke-width:1.5;fill:none}.rttdot{fill:#0072b2}\n";
+        ".rttband{fill:#56b4e9;fill-opacity:.45}.rttline{stroke:#0072b2;stroke-width:1.5;fill:none}"
+        ".rttdot{fill:#0072b2}\n";
 
 /* The id as the text report writes it (Python's repr), escaped. */
 static void client_name(const struct timeline_client *c, FILE *out)
@@ -85,8 +86,9 @@ static void rtt_row(const struct timeline_client *c, FILE *out)
                 snprintf(v, sizeof(v), "%s", c->client_log ? "none answered" : "not visible in a server log");
         else
                 snprintf(v, sizeof(v), "min %s, median %s, p95 %s, max %s (%zu)", report_rtt_text(c, r[0], a),
-                         report_rtt_text(c, r[(c->n_rtt - 1) / 2], b), report_rtt_text(c, r[(c->n_rtt - 1) * 95 / 100], p),
-                         report_rtt_text(c, r[c->n_rtt - 1], m), c->n_rtt);
+                         report_rtt_text(c, r[(c->n_rtt - 1) / 2], b),
+                         report_rtt_text(c, r[(c->n_rtt - 1) * 95 / 100], p), report_rtt_text(c, r[c->n_rtt - 1], m),
+                         c->n_rtt);
         row("round trip", v, out);
 }
 
@@ -149,7 +151,8 @@ static void events(const struct timeline_client *c, FILE *out)
                         fprintf(out, "<li>%zu outage%s lost %s, the longest %s</li>\n", n[i], n[i] == 1 ? "" : "s",
                                 dir[i], report_duration(longest[i], d));
         if (stopped)
-                fprintf(out, "<li>%zu outage%s while the server was not running</li>\n", stopped, stopped == 1 ? "" : "s");
+                fprintf(out, "<li>%zu outage%s while the server was not running</li>\n", stopped,
+                        stopped == 1 ? "" : "s");
         if (!c->n_outages)
                 fputs("<li>no outage</li>\n", out);
         if (!c->server_log)
@@ -184,7 +187,8 @@ static const char *heat_class(int64_t down, int64_t span)
                             : "h0";
 }
 
-static void heat_cell(const struct timeline_client *c, int64_t h, int64_t next, double x, double y, double ch, FILE *out)
+static void heat_cell(const struct timeline_client *c, int64_t h, int64_t next, double x, double y, double ch,
+                      FILE *out)
 {
         int64_t from = h > c->first_us ? h : c->first_us, to = next < c->last_us ? next : c->last_us;
         int64_t down = to > from ? timeline_down_us(c, from, to) : 0;
@@ -380,8 +384,8 @@ static void rtt_axis(const struct timeline_client *c, const struct report_svg_fr
 
         report_svg_axis(f, RTT_TOP, RTT_TOP + RTT_H, out);
         for (int i = 0; i <= 2; i++)
-                fprintf(out, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/><text x=\"%d\" y=\"%.1f\" "
-                             "text-anchor=\"end\" class=\"tick\">%s</text>\n",
+                fprintf(out, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+                             "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" class=\"tick\">%s</text>\n",
                         RTT_LEFT, rtt_y(top * i / 2, top), RTT_W - RTT_RIGHT, rtt_y(top * i / 2, top), RTT_LEFT - 6,
                         rtt_y(top * i / 2, top) + 4, i ? report_rtt_text(c, top * i / 2, a) : "0");
         fprintf(out, "<path d=\"M%d %dh20\" class=\"rttline\"/><text x=\"%d\" y=\"%d\" class=\"small\">median</text>"
@@ -401,8 +405,8 @@ static void rtt_medians(const struct rtt_median *med, size_t n, int64_t top, int
                         med[i].x + RTT_BIN_PX / 2.0, rtt_y(med[i].rtt_us, top));
         fputs("\"/>\n", out);
         for (size_t i = 0; i < n; i++)
-                fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" class=\"rttdot\"/>\n", med[i].x + RTT_BIN_PX / 2.0,
-                        rtt_y(med[i].rtt_us, top));
+                fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" class=\"rttdot\"/>\n",
+                        med[i].x + RTT_BIN_PX / 2.0, rtt_y(med[i].rtt_us, top));
 }
 
 /* The round trips as the client saw them, over its period: per column of
@@ -420,7 +424,8 @@ static int rtt_chart(const struct timeline_client *c, FILE *out)
         int k = n < 0 ? -ENOMEM : 0;
 
         if (n <= 0) {
-                fprintf(out, "<p class=\"note\">%s</p>\n", c->client_log ? "none answered" : "not visible in a server log");
+                fprintf(out, "<p class=\"note\">%s</p>\n",
+                        c->client_log ? "none answered" : "not visible in a server log");
                 return k;
         }
         v = malloc((size_t)n * sizeof(*v));
@@ -430,7 +435,8 @@ static int rtt_chart(const struct timeline_client *c, FILE *out)
                 goto out;
         }
         top = rtt_scale(c);
-        fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\">\n", RTT_W, RTT_TOP + RTT_H + 30);
+        fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\">\n", RTT_W,
+                RTT_TOP + RTT_H + 30);
         rtt_axis(c, &f, top, out);
         for (ssize_t i = 0, j; i < n; i = j) {
                 double x = RTT_LEFT + RTT_BIN_PX * (double)(int)((report_svg_x(&f, p[i].t_us) - RTT_LEFT) / RTT_BIN_PX);
@@ -491,8 +497,8 @@ static void outage_rows(const struct timeline_client *c, FILE *out)
                 const struct timeline_outage *o = &c->outages[i];
                 char a[32], b[32], d[32], mn[32], mx[32];
 
-                fprintf(out, "<tr class=\"num\"><td>%s</td><td>%s%s</td><td>%s</td><td>%s .. %s</td><td>%s</td><td>%s</td>"
-                             "<td>%" PRIu64 "</td></tr>\n",
+                fprintf(out, "<tr class=\"num\"><td>%s</td><td>%s%s</td><td>%s</td><td>%s .. %s</td><td>%s</td>"
+                             "<td>%s</td><td>%" PRIu64 "</td></tr>\n",
                         report_stamp(o->start_us, a), report_stamp(o->end_us, b), o->ongoing ? " (still going)" : "",
                         report_duration(o->end_us - o->start_us, d),
                         report_duration(o->end_min_us > o->start_max_us ? o->end_min_us - o->start_max_us : 0, mn),
@@ -518,8 +524,9 @@ static void rebind_rows(const struct timeline_client *c, FILE *out)
         for (size_t i = 0; i < c->n_rebinds && i < TABLE_ROWS_MAX; i++) {
                 char a[32], o[ADDR_STRLEN], n[ADDR_STRLEN];
 
-                fprintf(out, "<tr class=\"num\"><td>%s</td><td>%s</td><td>%s</td></tr>\n", report_stamp(c->rebinds[i].t_us, a),
-                        addr_format(&c->rebinds[i].old_peer, o), addr_format(&c->rebinds[i].new_peer, n));
+                fprintf(out, "<tr class=\"num\"><td>%s</td><td>%s</td><td>%s</td></tr>\n",
+                        report_stamp(c->rebinds[i].t_us, a), addr_format(&c->rebinds[i].old_peer, o),
+                        addr_format(&c->rebinds[i].new_peer, n));
         }
         close_list(c->n_rebinds, out);
 }

@@ -352,13 +352,13 @@ static unsigned rebind_marks(const struct report_svg_frame *f, const struct time
                 last = x;
                 drawn++;
                 if (n == 1)
-                        fprintf(out, "<path d=\"M%.1f %d l-6 -9 h12 z\" class=\"rebind\"><title>NAT rebinding %s, %s -&gt; %s"
-                                     "</title></path>\n",
-                                x, y - 1, report_stamp(c->rebinds[i].t_us, when), addr_format(&c->rebinds[i].old_peer, a),
-                                addr_format(&c->rebinds[i].new_peer, b));
+                        fprintf(out, "<path d=\"M%.1f %d l-6 -9 h12 z\" class=\"rebind\"><title>NAT rebinding %s, "
+                                     "%s -&gt; %s</title></path>\n",
+                                x, y - 1, report_stamp(c->rebinds[i].t_us, when),
+                                addr_format(&c->rebinds[i].old_peer, a), addr_format(&c->rebinds[i].new_peer, b));
                 else
-                        fprintf(out, "<path d=\"M%.1f %d l-6 -9 h12 z\" class=\"rebind\"><title>%zu NAT rebindings from %s"
-                                     "</title></path>\n",
+                        fprintf(out, "<path d=\"M%.1f %d l-6 -9 h12 z\" class=\"rebind\"><title>%zu NAT rebindings "
+                                     "from %s</title></path>\n",
                                 x, y - 1, n, report_stamp(c->rebinds[i].t_us, when));
                 if (c->n_rebinds <= 20)
                         fprintf(out, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" class=\"rebindline\"/>\n", x, y, x,
