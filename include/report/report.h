@@ -1,7 +1,8 @@
 /* report: what the timeline found, written for people and programs: text,
  * JSON (version 2, its schema in udp-canary(8)), one summary line per client
- * to paste into a ticket, an SVG picture and an HTML page. Formatting only: the findings
- * come from timeline.c, times are shown in local time (TZ). */
+ * to paste into a ticket, an SVG picture (report-svg.c) and an HTML page
+ * (report-html.c). Formatting only: the findings come from timeline.c,
+ * times are shown in local time (TZ). */
 #pragma once
 
 #include <stddef.h>
