@@ -128,10 +128,13 @@ def main():
         check(ink > total // 50, "the screenshot is not blank: %d of %d px ink" % (ink, total))
         check(near > 50, "outages to the server drawn in their colour: %d px" % near)
     print("# %.1f s in all" % (time.monotonic() - began))
-    shutil.rmtree(TMP, ignore_errors=True)
     print("%d passed, %d failed" % (len(passed), len(failed)))
     return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        status = main()
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
+    sys.exit(status)
