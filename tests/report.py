@@ -9,8 +9,10 @@ CET log read next to a UTC one). Then ours (tests/data/netns-*.log, the old
 --svg -, hostile lines."""
 import datetime
 import gzip
+import html.parser
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -452,8 +454,162 @@ def findings_nat_case():
     check("  findings      none. Nothing found in 3" in run(cl, sv).stdout, "the text report: none, in one line")
 
 
+def paired_logs(name, seconds, c2s=(), s2c=(), ka=1.0, count=5, retry=1.0, port_every=None):
+    """A client's and a server's log of `seconds`, in the original's form
+    (UTC stamps from 2026-11-02 00:00): messages to the server lost in the
+    spans c2s, answers to the client in s2c (relative seconds); the client's
+    NAT port new every `port_every` seconds."""
+    t0 = datetime.datetime(2026, 11, 2, tzinfo=datetime.timezone.utc).timestamp()
+    cl, sv, t, hs = [], [], 0.0, 1795000000
+
+    def line(at, way, peer, kind, ctr):
+        s = datetime.datetime.fromtimestamp(t0 + at, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:23]
+        return "[%s udp-canary INFO] %s %s {'id': '%s', 'type': '%s', 'data': [%d, %d]}" % (
+            s, way, peer, name, kind, hs, ctr)
+
+    while t < seconds:
+        hs += 1
+        peer = "192.0.2.1:%d" % (20000 + (int(t // port_every) if port_every else 0))
+        lost = any(a <= t < b for a, b in c2s)
+        cl.append(line(t, "TX", "198.51.100.1:43210", "handshake_init", 0))
+        if not lost:
+            sv += [line(t, "RX", peer, "handshake_init", 0), line(t, "TX", peer, "handshake_response", 0)]
+        if lost or any(a <= t < b for a, b in s2c):
+            t += retry
+            continue
+        cl.append(line(t + 0.004, "RX", "198.51.100.1:43210", "handshake_response", 0))
+        for i in range(1, count + 1):
+            k = t + 0.005 + (i - 1) * ka
+            cl.append(line(k, "TX", "198.51.100.1:43210", "keepalive", i))
+            if not any(a <= k < b for a, b in c2s):
+                sv.append(line(k, "RX", peer, "keepalive", i))
+        t += 0.006 + count * ka
+    paths = [os.path.join(TMP, "%s-%s.log" % (name, end)) for end in ("client", "server")]
+    for path, lines in zip(paths, (cl, sv)):
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+    return paths
+
+
+def label_case():
+    """Three outages to the server in a row, each longer than the last, the
+    middle one's label in the way of the last one's: the first keeps its
+    label (it did not, when a neighbour without a label hid it)."""
+    logs = paired_logs("labels", 80, c2s=[(10, 12), (20, 24), (27, 37)])
+    r = run("--svg", "-", *logs)
+    root = ET.fromstring(r.stdout)
+    ns = "{http://www.w3.org/2000/svg}"
+    outs = [x for x in root.iter(ns + "rect") if x.get("class") == "c2s" and x.find(ns + "title") is not None]
+    labels = sorted(float(t.get("x")) for t in root.iter(ns + "text") if t.get("class") == "label")
+    check(len(outs) == 3, "labels: three outages drawn: %d" % len(outs))
+    if len(outs) == 3:
+        first = float(outs[0].get("x")) + float(outs[0].get("width"))
+        check(len(labels) == 2 and labels[0] < first, "labels: the first outage and the longest labelled, the middle "
+              "one (in the way) not: labels at %s" % labels)
+    whiskers = [x for x in root.iter(ns + "path") if x.get("class") == "whisker"]
+    check(len(whiskers) >= 3, "bounds: drawn as whiskers: %d" % len(whiskers))
+    titles = [x.find(ns + "title").text for x in outs]
+    check(all("start" in t and "after" in t and "by" in t for t in titles), "bounds: in each outage's tooltip %s"
+          % titles[:1])
+
+
+class Page(html.parser.HTMLParser):
+    """Well-formed (every element closed in order) and self-contained (no
+    script, nothing to fetch): what it finds wrong is in .errors."""
+    VOID = {"meta", "br", "hr", "img", "input", "link", "wbr", "col", "source"}
+    LINKS = {"src", "href", "xlink:href", "action", "srcset", "poster", "data", "formaction", "background"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.errors, self.text, self.style = [], [], [], ""
+
+    def attrs_ok(self, tag, attrs):
+        if tag in ("script", "iframe", "object", "embed", "link", "img", "image", "use", "foreignobject"):
+            self.errors.append("<%s>" % tag)
+        for k, v in attrs:
+            if k.startswith("on") or (k in self.LINKS and not (v or "").startswith("#")):
+                self.errors.append("%s=%r on <%s>" % (k, v, tag))
+            if k == "style" and "url(" in (v or "").replace("url(#", ""):
+                self.errors.append("a url() in a style attribute")
+
+    def handle_starttag(self, tag, attrs):
+        self.attrs_ok(tag, attrs)
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.attrs_ok(tag, attrs)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append("</%s> closes <%s>" % (tag, self.stack[-1] if self.stack else ""))
+        else:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if self.stack and self.stack[-1] == "style":
+            self.style += data
+        else:
+            self.text.append(data)
+
+
+def page_problems(text):
+    """What keeps a page from being well-formed and self-contained."""
+    p = Page()
+    p.feed(text)
+    p.close()
+    errors = p.errors + (["unclosed: %s" % p.stack] if p.stack else [])
+    if not text.startswith("<!DOCTYPE html>"):
+        errors.append("no doctype")
+    if "@import" in p.style or "url(" in p.style.replace("url(#", ""):
+        errors.append("the style fetches")
+    # the one URL allowed is the SVG namespace, a name that is never fetched
+    for url in re.findall(r"(?:https?:)?//[^\s\"'<>)]*", text.replace('xmlns="http://www.w3.org/2000/svg"', "")):
+        errors.append("a URL: %s" % url)
+    return errors, "".join(p.text)
+
+
+def html_case():
+    bad = ('<html><body><script>x()</script><img src="http://example.com/a.png"><p style="background:url(//x/y)">'
+           '<a href="//cdn.example/s.css">a</b></body></html>')
+    check(len(page_problems(bad)[0]) >= 5, "the page checker finds a script, a fetch, a misnested tag: %s"
+          % page_problems(bad)[0])
+    hostile = ["<script>alert(1)</script>", "a&amp;b\"c", "it's <b>"]
+    logs = []
+    for i, name in enumerate(hostile):
+        logs.append(os.path.join(TMP, "hostile%d.log" % i))
+        with open(SERVER) as f, open(logs[-1], "w") as g:
+            g.write(f.read().replace("'home'", repr(name)))
+    verdict = "kept after 20 s, lost after 30 s <&> keep PersistentKeepalive below 20 s"
+    with open(logs[0], "a") as g:
+        g.write("[2026-11-25 11:43:30.000 udp-canary INFO] NAT idle timeout probe: %s\n" % verdict)
+    r = run("--html", "-", CLIENT, SERVER, *logs)
+    check(r.returncode == 0 and r.stdout.startswith("<!DOCTYPE html>"), "--html - writes the page to standard output")
+    errors, text = page_problems(r.stdout)
+    check(not errors, "html: well-formed and self-contained: %s" % errors[:5])
+    check(all(repr(n) in text for n in hostile), "html: hostile ids shown as they are, escaped")
+    check("<script" not in r.stdout and "<b>" not in r.stdout, "html: no markup of an id gets through")
+    check("NAT idle timeout probes" in text and verdict in text,
+          "html: the probe results, escaped")
+    check(r.stdout.count("<section") == 4 and r.stdout.count("class=\"whisker\"") >= 4,
+          "html: a section per client, the outages' bounds drawn")
+    # a week: the heat map's cells, a column of hours down every morning
+    logs = paired_logs("week", 7 * 86400, c2s=[(d * 86400 + 4 * 3600 + 600, d * 86400 + 4 * 3600 + 1500)
+                                              for d in range(7)], ka=60, retry=5, port_every=8 * 3600)
+    r = run("--html", "-", *logs)
+    errors, text = page_problems(r.stdout)
+    check(r.returncode == 0 and not errors, "html of a week: well-formed and self-contained %s" % errors[:5])
+    cells = re.findall(r'class="cell (\w+)"><title>([^<]*)</title>', r.stdout)
+    check(len(cells) == 7 * 24, "heat map: 7 days x 24 hours: %d cells" % len(cells))
+    low = [t for c, t in cells if c != "h100"]
+    check(len(low) == 7 and all(" 04:00: " in t and "% up, down 15 min" in t for t in low),
+          "heat map: the mornings' 15 min down and only them, with their figures: %s" % low[:2])
+    check("20 NAT rebindings" in r.stdout and "<details>" in r.stdout, "html: a long list of rebindings folded")
+    check(r.stdout.count("rttband") > 100, "html: the round trips over the week drawn")
+
+
 for case in (original_cases, netns_case, refpeer_case, svg_case, files_case, hostile_case, server_stopped_case,
-             socket_drops_case, findings_original_case, findings_nat_case):
+             socket_drops_case, findings_original_case, findings_nat_case, label_case, html_case):
     try:
         case()
     except Exception as e:  # a crash of the test itself is a failure too

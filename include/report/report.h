@@ -1,7 +1,8 @@
 /* report: what the timeline found, written for people and programs: text,
  * JSON (version 2, its schema in udp-canary(8)), one summary line per client
- * to paste into a ticket, and an SVG picture. Formatting only: the findings
- * come from timeline.c, times are shown in local time (TZ). */
+ * to paste into a ticket, an SVG picture (report-svg.c) and an HTML page
+ * (report-html.c). Formatting only: the findings come from timeline.c,
+ * times are shown in local time (TZ). */
 #pragma once
 
 #include <stddef.h>
@@ -28,3 +29,15 @@ const char *report_duration(int64_t us, char buf[static 32]);
 int report_write_text(const struct timeline *tl, const struct report_input *in, FILE *out);
 int report_write_json(const struct timeline *tl, const struct report_input *in, FILE *out);
 int report_write_svg(const struct timeline *tl, FILE *out);
+int report_write_html(const struct timeline *tl, const struct report_input *in, FILE *out);
+
+/* Pieces of the text report shared with the HTML page. */
+const char *report_stamp(int64_t t_us, char buf[static 32]); /* local time, to the ms */
+const char *report_rtt_text(const struct timeline_client *c, int64_t us, char buf[static 32]);
+void report_availability_bounds(const struct timeline_client *c, double *lo, double *hi);
+int64_t report_rebind_interval(const struct timeline_client *c); /* median, 0 for fewer than 2 */
+/* Local hours and days (DST-aware): the one at or before t, and the next. */
+int64_t report_hour_start(int64_t t_us);
+int64_t report_next_hour(int64_t start_us);
+int64_t report_day_start(int64_t t_us);
+int64_t report_next_day(int64_t start_us);

@@ -27,7 +27,7 @@
 extern char **environ;
 
 static const char usage[] =
-        "usage: udp-canary report [--json] [--svg FILE|-] [--id ID] [--since T] [--until T]\n"
+        "usage: udp-canary report [--json] [--svg FILE|-] [--html FILE|-] [--id ID] [--since T] [--until T]\n"
         "                         [--keepalive-interval S] [--handshake-timeout S] [--keepalive-count N]\n"
         "                         [FILE... | --journal]\n"
         "\n"
@@ -39,6 +39,7 @@ static const char usage[] =
         "to its receipt (their clocks need not agree).\n"
         "  --json                 write JSON (version 2) instead of text\n"
         "  --svg FILE             also draw the timeline into FILE ('-': standard output)\n"
+        "  --html FILE            also write the report as one self-contained page ('-': standard output)\n"
         "  --id ID                only this client (an error when it is not in the logs)\n"
         "  --journal              read the journal (SYSLOG_IDENTIFIER=udp-canary)\n"
         "  --since T, --until T   only lines in this period, 'YYYY-MM-DD[ HH:MM[:SS]]'\n"
@@ -47,7 +48,7 @@ static const char usage[] =
 
 struct opts {
         bool json, journal;
-        const char *svg, *id;
+        const char *svg, *html, *id;
         uint64_t since_us, until_us;
         struct timeline_opts timers;
 };
@@ -91,6 +92,7 @@ static int parse_opt(struct opts *o, int opt, char **argv)
         switch (opt) {
         case 'j': o->json = true; return 0;
         case 's': o->svg = optarg; return 0;
+        case 'H': o->html = optarg; return 0;
         case 'i': o->id = optarg; return 0;
         case 'J': o->journal = true; return 0;
         case 'S':
@@ -123,6 +125,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
         static const struct option longopts[] = {
                 { "json", no_argument, NULL, 'j' },
                 { "svg", required_argument, NULL, 's' },
+                { "html", required_argument, NULL, 'H' },
                 { "id", required_argument, NULL, 'i' },
                 { "journal", no_argument, NULL, 'J' },
                 { "since", required_argument, NULL, 'S' },
@@ -369,7 +372,8 @@ static int read_inputs(struct run *r, int n, char **paths)
         return 0;
 }
 
-static int write_svg(const struct run *r, const char *path)
+/* The picture or the page into path ('-': standard output). */
+static int write_svg(const struct run *r, const char *path, bool html)
 {
         bool to_stdout = strcmp(path, "-") == 0;
         FILE *f = to_stdout ? stdout : fopen(path, "we");
@@ -379,7 +383,7 @@ static int write_svg(const struct run *r, const char *path)
                 fprintf(stderr, "udp-canary report: cannot write %s: %s\n", path, strerror(errno));
                 return 2;
         }
-        k = report_write_svg(&r->tl, f);
+        k = html ? report_write_html(&r->tl, &r->in, f) : report_write_svg(&r->tl, f);
         if (to_stdout ? fflush(f) != 0 : fclose(f) != 0)
                 k = -EIO;
         if (k < 0)
@@ -392,14 +396,15 @@ static int write_all(const struct run *r)
         const struct opts *o = r->o;
         int k = 0;
 
-        /* with --svg -, the picture alone goes to standard output */
-        if (!o->svg || strcmp(o->svg, "-") != 0)
+        /* with --svg - or --html -, that alone goes to standard output */
+        if ((!o->svg || strcmp(o->svg, "-") != 0) && (!o->html || strcmp(o->html, "-") != 0))
                 k = o->json ? report_write_json(&r->tl, &r->in, stdout) : report_write_text(&r->tl, &r->in, stdout);
         if (k < 0 || fflush(stdout) != 0) {
                 fprintf(stderr, "udp-canary report: cannot write the report\n");
                 return 2;
         }
-        return o->svg ? write_svg(r, o->svg) : 0;
+        k = o->svg ? write_svg(r, o->svg, false) : 0;
+        return k == 0 && o->html ? write_svg(r, o->html, true) : k;
 }
 
 int report_main(int argc, char **argv)

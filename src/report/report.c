@@ -698,3 +698,45 @@ out:
         json_decref(clients);
         return k;
 }
+
+/* --- shared with the HTML page (report-html.c): one way to write each --- */
+
+const char *report_stamp(int64_t t_us, char buf[static 32])
+{
+        return stamp(t_us, buf);
+}
+
+const char *report_rtt_text(const struct timeline_client *c, int64_t us, char buf[static 32])
+{
+        return rtt_text(us, c->resolution_us, buf);
+}
+
+void report_availability_bounds(const struct timeline_client *c, double *lo, double *hi)
+{
+        availability_bounds(c, lo, hi);
+}
+
+int64_t report_rebind_interval(const struct timeline_client *c)
+{
+        return median_interval(c);
+}
+
+int64_t report_hour_start(int64_t t_us)
+{
+        return bucket_start(t_us, true);
+}
+
+int64_t report_next_hour(int64_t start_us)
+{
+        return bucket_next(start_us, true);
+}
+
+int64_t report_day_start(int64_t t_us)
+{
+        return bucket_start(t_us, false);
+}
+
+int64_t report_next_day(int64_t start_us)
+{
+        return bucket_next(start_us, false);
+}

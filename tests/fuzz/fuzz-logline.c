@@ -40,6 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 report_write_text(&tl, &in, sink);
                 report_write_json(&tl, &in, sink);
                 report_write_svg(&tl, sink);
+                report_write_html(&tl, &in, sink);
         }
         timeline_free(&tl);
         return 0;

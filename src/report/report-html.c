@@ -1,0 +1,634 @@
+/* report-html: `report --html FILE`, the whole report as one page that opens
+ * from a file: inline CSS and SVG, nothing fetched, no script. Per client its
+ * summary, its findings, the availability of every hour as a heat map (days
+ * down, hours across, each cell's figures in its tooltip), the outage
+ * timeline with the bounds (drawn by report-svg.c, as `--svg` draws it), the
+ * outages and NAT rebindings listed, and the round trips over time; then the
+ * clients' NAT timeout probes when the logs hold any. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/message.h"
+#include "report/report-svg.h"
+#include "report/report.h"
+
+#define US ((int64_t)1000000)
+#define TABLE_ROWS_MAX 200 /* rows of outages or rebindings shown; --json has them all */
+#define LIST_OPEN_MAX 12   /* longer lists are folded */
+#define HEAT_DAYS_MAX 3660 /* as the text's availability per day */
+#define HEAT_LEFT 100      /* room for the dates */
+#define HEAT_CELL_W 36
+#define HEAT_TOP 22
+#define RTT_W 1100
+#define RTT_H 150
+#define RTT_LEFT 200
+#define RTT_RIGHT 70
+#define RTT_TOP 24
+#define RTT_BIN_PX 4 /* one column of round trips per 4 px */
+
+static const char page_css[] =
+        "body{font-family:sans-serif;color:#222;margin:16px auto;max-width:1120px;padding:0 10px}"
+        "h1{font-size:22px}h2{font-size:19px;border-top:2px solid #ccc;padding-top:14px;margin-top:30px}"
+        "h3{font-size:15px;margin:18px 0 6px}table{border-collapse:collapse;font-size:13px}"
+        "td,th{padding:2px 10px 2px 0;text-align:left;vertical-align:top}th{color:#555;font-weight:normal}"
+        ".summary{background:#f2f2f2;padding:8px 10px;font-size:14px}.note{color:#555;font-size:13px}"
+        "svg{max-width:100%;height:auto;display:block}.num{font-variant-numeric:tabular-nums}"
+        ".h100{fill:#a9dcc9}.h999{fill:#fee391}.h99{fill:#fec44f}.h95{fill:#fe9929}.h80{fill:#ec7014}"
+        ".h50{fill:#cc4c02}.h0{fill:#8c2d04}.nodata{fill:#f4f4f4}.cell{stroke:#fff;stroke-width:1}"
+        ".rttband{fill:#56b4e9;fill-opacity:.45}.rttline{stroke:#0072b2;stroke-width:1.5;fill:none}"
+        ".rttdot{fill:#0072b2}\n";
+
+/* The id as the text report writes it (Python's repr), escaped. */
+static void client_name(const struct timeline_client *c, FILE *out)
+{
+        char id[MESSAGE_TEXT_MAX];
+
+        message_repr_string(c->id, c->id_len, id, sizeof(id));
+        report_svg_escape(out, id, strlen(id));
+}
+
+static void escaped(const char *s, FILE *out)
+{
+        report_svg_escape(out, s, strlen(s));
+}
+
+/* --- the figures --- */
+
+static void row(const char *name, const char *value, FILE *out)
+{
+        fprintf(out, "<tr><th>%s</th><td class=\"num\">", name);
+        escaped(value, out);
+        fputs("</td></tr>\n", out);
+}
+
+static void count_row(const char *name, const struct timeline_count *k, FILE *out)
+{
+        char v[128];
+
+        if (!k->known)
+                snprintf(v, sizeof(v), "not visible in these logs");
+        else
+                snprintf(v, sizeof(v), "%" PRIu64 " sent, %" PRIu64 " received, %" PRIu64 " lost (%.1f %%)", k->sent,
+                         k->received, k->lost, k->sent ? 100.0 * (double)k->lost / (double)k->sent : 0.0);
+        row(name, v, out);
+}
+
+static void rtt_row(const struct timeline_client *c, FILE *out)
+{
+        char v[160], a[32], b[32], p[32], m[32];
+        const int64_t *r = c->rtt_us;
+
+        if (!c->n_rtt)
+                snprintf(v, sizeof(v), "%s", c->client_log ? "none answered" : "not visible in a server log");
+        else
+                snprintf(v, sizeof(v), "min %s, median %s, p95 %s, max %s (%zu)", report_rtt_text(c, r[0], a),
+                         report_rtt_text(c, r[(c->n_rtt - 1) / 2], b),
+                         report_rtt_text(c, r[(c->n_rtt - 1) * 95 / 100], p), report_rtt_text(c, r[c->n_rtt - 1], m),
+                         c->n_rtt);
+        row("round trip", v, out);
+}
+
+static void figures(const struct timeline_client *c, FILE *out)
+{
+        char v[200], a[32], b[32], d[32];
+        double lo, hi;
+
+        fputs("<table>\n", out);
+        snprintf(v, sizeof(v), "%s .. %s (%s)", report_stamp(c->first_us, a), report_stamp(c->last_us, b),
+                 report_duration(c->last_us - c->first_us, d));
+        row("period", v, out);
+        row("logs", c->client_log && c->server_log ? "client log and server log"
+                    : c->client_log                ? "client log only"
+                                                   : "server log only",
+            out);
+        report_availability_bounds(c, &lo, &hi);
+        snprintf(v, sizeof(v), "%.2f %% (between %.2f and %.2f %%)", 100.0 * timeline_availability(c), 100.0 * lo,
+                 100.0 * hi);
+        row("availability", v, out);
+        count_row("to server", &c->delivery[TIMELINE_C2S], out);
+        count_row("to client", &c->delivery[TIMELINE_S2C], out);
+        rtt_row(c, out);
+        if (c->offset_known) {
+                snprintf(v, sizeof(v), "server %+.3f s from the client (%zu handshakes)",
+                         (double)llround((double)c->offset_us / 1e3) / 1e3, c->offset_pairs); /* no "-0.000" */
+                row("clock offset", v, out);
+        }
+        snprintf(v, sizeof(v), "keepalive every %.3f s, handshake retry %.3f s, %u keepalives",
+                 (double)c->keepalive_us / 1e6, (double)c->handshake_timeout_us / 1e6, c->keepalive_count);
+        row("timers", v, out);
+        fputs("</table>\n", out);
+}
+
+/* --- findings --- */
+
+/* What happened, in short, until the findings module is wired in. */
+static void events(const struct timeline_client *c, FILE *out)
+{
+        static const char *const dir[] = { "both ways", "to the server only", "to the client only",
+                                           "direction unknown (a client log alone)" };
+        size_t n[4] = { 0 }, stopped = 0;
+        int64_t longest[4] = { 0 }, iv = report_rebind_interval(c);
+        char d[32];
+
+        for (size_t i = 0; i < c->n_outages; i++) {
+                const struct timeline_outage *o = &c->outages[i];
+                int64_t len = o->end_us - o->start_us;
+
+                if (o->server_stopped) {
+                        stopped++;
+                        continue;
+                }
+                n[o->direction]++;
+                longest[o->direction] = len > longest[o->direction] ? len : longest[o->direction];
+        }
+        fputs("<ul>\n", out);
+        for (int i = 0; i < 4; i++)
+                if (n[i])
+                        fprintf(out, "<li>%zu outage%s lost %s, the longest %s</li>\n", n[i], n[i] == 1 ? "" : "s",
+                                dir[i], report_duration(longest[i], d));
+        if (stopped)
+                fprintf(out, "<li>%zu outage%s while the server was not running</li>\n", stopped,
+                        stopped == 1 ? "" : "s");
+        if (!c->n_outages)
+                fputs("<li>no outage</li>\n", out);
+        if (!c->server_log)
+                fputs("<li>NAT rebindings: not visible in a client log</li>\n", out);
+        else
+                fprintf(out, "<li>NAT rebindings: %zu%s%s</li>\n", c->n_rebinds, iv ? ", every " : "",
+                        iv ? report_duration(iv, d) : "");
+        fputs("</ul>\n", out);
+}
+
+static void findings(const struct timeline_client *c, FILE *out)
+{
+        fputs("<h3>Findings</h3>\n<!-- findings: the list of report/findings.h goes here -->\n", out);
+        /* FINDINGS: once src/report/findings.c is merged, write this
+         * client's findings here (text, advice, evidence) in place of the
+         * short list of events below. */
+        events(c, out);
+}
+
+/* --- the heat map: days down, local hours across --- */
+
+static const char *heat_class(int64_t down, int64_t span)
+{
+        double up = span > 0 ? 1.0 - (double)down / (double)span : 1.0;
+
+        return down <= 0   ? "h100"
+               : up >= .999 ? "h999"
+               : up >= .99  ? "h99"
+               : up >= .95  ? "h95"
+               : up >= .8   ? "h80"
+               : up >= .5   ? "h50"
+                            : "h0";
+}
+
+static void heat_cell(const struct timeline_client *c, int64_t h, int64_t next, double x, double y, double ch,
+                      FILE *out)
+{
+        int64_t from = h > c->first_us ? h : c->first_us, to = next < c->last_us ? next : c->last_us;
+        int64_t down = to > from ? timeline_down_us(c, from, to) : 0;
+        char when[32], d[32], s[32];
+        time_t t = (time_t)(h / US);
+        struct tm tm;
+
+        if (!localtime_r(&t, &tm) || !strftime(when, sizeof(when), "%Y-%m-%d %H:00", &tm))
+                snprintf(when, sizeof(when), "%" PRId64, h / US);
+        fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" class=\"cell %s\"><title>%s: ", x, y,
+                HEAT_CELL_W, ch, to > from ? heat_class(down, to - from) : "nodata", when);
+        if (to > from)
+                fprintf(out, "%.2f %% up, down %s of %s", 100.0 - 100.0 * (double)down / (double)(to - from),
+                        report_duration(down, d), report_duration(to - from, s));
+        else
+                fputs("not in the logs", out);
+        fputs("</title></rect>\n", out);
+}
+
+static void heat_legend(int y, FILE *out)
+{
+        static const char *const cls[] = { "h100", "h999", "h99", "h95", "h80", "h50", "h0", "nodata" };
+        static const char *const text[] = { "100 %", "\xe2\x89\xa5 99.9 %", "\xe2\x89\xa5 99 %", "\xe2\x89\xa5 95 %",
+                                            "\xe2\x89\xa5 80 %", "\xe2\x89\xa5 50 %", "< 50 %", "no log" };
+
+        for (int i = 0; i < 8; i++) {
+                fprintf(out, "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"12\" class=\"%s\"/><text x=\"%d\" y=\"%d\" "
+                             "class=\"small\">",
+                        HEAT_LEFT + 80 * i, y, cls[i], HEAT_LEFT + 80 * i + 18, y + 10);
+                escaped(text[i], out);
+                fputs("</text>\n", out);
+        }
+}
+
+/* A row per local day, a column per local hour. When DST ends, the hour
+ * that repeats joins a neighbouring cell (its tooltip gives its length);
+ * when it begins, the hour skipped has no cell. */
+static void heat_map(const struct timeline_client *c, FILE *out)
+{
+        int64_t first = report_day_start(c->first_us), day = first;
+        int days = 0, label_every;
+        double ch;
+
+        if (c->last_us - c->first_us > HEAT_DAYS_MAX * 86400 * US || c->last_us <= c->first_us) {
+                fputs("<p class=\"note\">no hours to show</p>\n", out);
+                return;
+        }
+        while (day < c->last_us && days < HEAT_DAYS_MAX) {
+                day = report_next_day(day);
+                days++;
+        }
+        ch = days <= 62 ? 16 : days <= 400 ? 4 : 2;
+        label_every = days <= 62 ? 1 : days <= 400 ? 7 : 30;
+        fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%.0f\" class=\"heat\">\n",
+                HEAT_LEFT + 24 * HEAT_CELL_W + 10, HEAT_TOP + ch * days + 36);
+        for (int hr = 0; hr < 24; hr += 2)
+                fprintf(out, "<text x=\"%d\" y=\"%d\" class=\"tick\">%02d</text>\n", HEAT_LEFT + hr * HEAT_CELL_W + 2,
+                        HEAT_TOP - 6, hr);
+        day = first;
+        for (int r = 0; r < days; r++) {
+                int64_t next = report_next_day(day);
+                double y = HEAT_TOP + ch * r;
+                char date[32];
+                time_t t = (time_t)(day / US);
+                struct tm tm;
+
+                if (r % label_every == 0 && localtime_r(&t, &tm) && strftime(date, sizeof(date), "%a %Y-%m-%d", &tm))
+                        fprintf(out, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" class=\"tick\">%s</text>\n",
+                                HEAT_LEFT - 6, y + (ch > 10 ? ch - 4 : ch), date);
+                for (int64_t h = day; h < next; h = report_next_hour(h)) {
+                        time_t ht = (time_t)(h / US);
+
+                        if (localtime_r(&ht, &tm))
+                                heat_cell(c, h, report_next_hour(h), HEAT_LEFT + tm.tm_hour * HEAT_CELL_W, y, ch, out);
+                }
+                day = next;
+        }
+        heat_legend((int)(HEAT_TOP + ch * days + 14), out);
+        fputs("</svg>\n", out);
+}
+
+/* --- round trips over time --- */
+
+struct rtt_point {
+        int64_t t_us, rtt_us;
+};
+
+struct rtt_median {
+        int64_t t_us; /* the column's first */
+        double x;
+        int64_t rtt_us;
+};
+
+/* A handshake init of the client's: its key and when it was sent. */
+struct init_key {
+        uint64_t hs, ctr;
+        int64_t t_us;
+};
+
+static int by_key(const void *a, const void *b)
+{
+        const struct init_key *x = a, *y = b;
+
+        if (x->hs != y->hs)
+                return x->hs < y->hs ? -1 : 1;
+        return x->ctr < y->ctr ? -1 : x->ctr > y->ctr;
+}
+
+static int by_time(const void *a, const void *b)
+{
+        const struct rtt_point *x = a, *y = b;
+
+        return x->t_us < y->t_us ? -1 : x->t_us > y->t_us;
+}
+
+static int by_value(const void *a, const void *b)
+{
+        int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+/* Each answered handshake of the client's log: when it was answered, and
+ * its round trip (the init it answers found by its handshake and counter).
+ * Returns the count, or -ENOMEM. */
+static ssize_t rtt_points(const struct timeline_client *c, struct rtt_point **pts)
+{
+        struct init_key *init = malloc((c->n_pk ? c->n_pk : 1) * sizeof(*init));
+        size_t ni = 0, n = 0;
+
+        *pts = malloc((c->n_pk ? c->n_pk : 1) * sizeof(**pts));
+        if (!init || !*pts) {
+                free(init);
+                free(*pts);
+                *pts = NULL;
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < c->n_pk; i++)
+                if (c->pk[i].tx && c->pk[i].type == MESSAGE_HANDSHAKE_INIT)
+                        init[ni++] = (struct init_key){ c->pk[i].hs, c->pk[i].ctr, c->pk[i].t_us };
+        qsort(init, ni, sizeof(*init), by_key);
+        for (size_t i = 0; ni && i < c->n_pk; i++) {
+                const struct timeline_packet *p = &c->pk[i];
+                struct init_key key = { p->hs, p->ctr, 0 };
+                const struct init_key *hit;
+
+                if (p->tx || p->type != MESSAGE_HANDSHAKE_RESPONSE)
+                        continue;
+                hit = bsearch(&key, init, ni, sizeof(*init), by_key);
+                if (hit)
+                        (*pts)[n++] = (struct rtt_point){ p->t_us, p->t_us > hit->t_us ? p->t_us - hit->t_us : 0 };
+        }
+        free(init);
+        qsort(*pts, n, sizeof(**pts), by_time);
+        return (ssize_t)n;
+}
+
+/* The top of the scale: a quarter above the largest round trip, or above
+ * twice the 99th percentile, so that one stray answer does not flatten the
+ * rest (those above it are drawn at the top); an even number of the stamps'
+ * steps, so that the ticks fall on them. */
+static int64_t rtt_scale(const struct timeline_client *c)
+{
+        int64_t p99 = c->rtt_us[(c->n_rtt - 1) * 99 / 100] * 2, max = c->rtt_us[c->n_rtt - 1];
+        int64_t step = 2 * (c->resolution_us > 1 ? c->resolution_us : 1), top = (p99 < max ? p99 : max) / 4 * 5;
+
+        return top < step ? step : (top + step - 1) / step * step;
+}
+
+static double rtt_y(int64_t v, int64_t top)
+{
+        double r = (double)v / (double)top;
+
+        return RTT_TOP + RTT_H * (1.0 - (r > 1 ? 1 : r));
+}
+
+/* One column: the spread of its round trips shaded. Returns its median. */
+static int64_t rtt_column(const struct timeline_client *c, int64_t *v, size_t n, double x, int64_t top, FILE *out)
+{
+        char a[32], b[32], m[32];
+
+        qsort(v, n, sizeof(*v), by_value);
+        fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" class=\"rttband\"><title>%zu round "
+                     "trip%s: min %s, median %s, max %s</title></rect>\n",
+                x, rtt_y(v[n - 1], top), RTT_BIN_PX, rtt_y(v[0], top) - rtt_y(v[n - 1], top) + 1, n, n == 1 ? "" : "s",
+                report_rtt_text(c, v[0], a), report_rtt_text(c, v[(n - 1) / 2], m), report_rtt_text(c, v[n - 1], b));
+        return v[(n - 1) / 2];
+}
+
+static void rtt_axis(const struct timeline_client *c, const struct report_svg_frame *f, int64_t top, FILE *out)
+{
+        char a[32];
+
+        report_svg_axis(f, RTT_TOP, RTT_TOP + RTT_H, out);
+        for (int i = 0; i <= 2; i++)
+                fprintf(out, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+                             "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" class=\"tick\">%s</text>\n",
+                        RTT_LEFT, rtt_y(top * i / 2, top), RTT_W - RTT_RIGHT, rtt_y(top * i / 2, top), RTT_LEFT - 6,
+                        rtt_y(top * i / 2, top) + 4, i ? report_rtt_text(c, top * i / 2, a) : "0");
+        fprintf(out, "<path d=\"M%d %dh20\" class=\"rttline\"/><text x=\"%d\" y=\"%d\" class=\"small\">median</text>"
+                     "<rect x=\"%d\" y=\"%d\" width=\"20\" height=\"10\" class=\"rttband\"/><text x=\"%d\" y=\"%d\" "
+                     "class=\"small\">min to max</text>\n",
+                RTT_W - RTT_RIGHT - 200, RTT_TOP - 14, RTT_W - RTT_RIGHT - 176, RTT_TOP - 10, RTT_W - RTT_RIGHT - 100,
+                RTT_TOP - 19, RTT_W - RTT_RIGHT - 76, RTT_TOP - 10);
+}
+
+/* The medians as dots, joined where no more than `gap` lies between: a
+ * line across an outage would draw round trips nobody measured. */
+static void rtt_medians(const struct rtt_median *med, size_t n, int64_t top, int64_t gap, FILE *out)
+{
+        fputs("<path class=\"rttline\" d=\"", out);
+        for (size_t i = 0; i < n; i++)
+                fprintf(out, "%s%.1f %.1f", i && med[i].t_us - med[i - 1].t_us <= gap ? "L" : "M",
+                        med[i].x + RTT_BIN_PX / 2.0, rtt_y(med[i].rtt_us, top));
+        fputs("\"/>\n", out);
+        for (size_t i = 0; i < n; i++)
+                fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" class=\"rttdot\"/>\n",
+                        med[i].x + RTT_BIN_PX / 2.0, rtt_y(med[i].rtt_us, top));
+}
+
+/* The round trips as the client saw them, over its period: per column of
+ * RTT_BIN_PX the spread, and a line through the medians. Returns 0 or
+ * -ENOMEM. */
+static int rtt_chart(const struct timeline_client *c, FILE *out)
+{
+        struct report_svg_frame f = { c->first_us, c->last_us, RTT_LEFT, RTT_W - RTT_RIGHT };
+        struct rtt_point *p = NULL;
+        struct rtt_median *med = NULL;
+        ssize_t n = c->n_rtt ? rtt_points(c, &p) : 0;
+        size_t nm = 0;
+        /* three handshake cycles without an answer: not joined */
+        int64_t top, *v = NULL, gap = 3 * (int64_t)(c->keepalive_count + 1) * (int64_t)c->keepalive_us;
+        int k = n < 0 ? -ENOMEM : 0;
+
+        if (n <= 0) {
+                fprintf(out, "<p class=\"note\">%s</p>\n",
+                        c->client_log ? "none answered" : "not visible in a server log");
+                return k;
+        }
+        v = malloc((size_t)n * sizeof(*v));
+        med = malloc((size_t)n * sizeof(*med));
+        if (!v || !med) {
+                k = -ENOMEM;
+                goto out;
+        }
+        top = rtt_scale(c);
+        fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\">\n", RTT_W,
+                RTT_TOP + RTT_H + 30);
+        rtt_axis(c, &f, top, out);
+        for (ssize_t i = 0, j; i < n; i = j) {
+                double x = RTT_LEFT + RTT_BIN_PX * (double)(int)((report_svg_x(&f, p[i].t_us) - RTT_LEFT) / RTT_BIN_PX);
+                size_t m = 0;
+
+                for (j = i; j < n && (m == 0 || report_svg_x(&f, p[j].t_us) < x + RTT_BIN_PX); j++)
+                        v[m++] = p[j].rtt_us;
+                med[nm++] = (struct rtt_median){ p[i].t_us, x, rtt_column(c, v, m, x, top, out) };
+        }
+        rtt_medians(med, nm, top, gap, out);
+        fputs("</svg>\n", out);
+out:
+        free(v);
+        free(med);
+        free(p);
+        return k;
+}
+
+/* --- the lists --- */
+
+static const char *direction_text(const struct timeline_outage *o)
+{
+        static const char *const text[] = { "both ways", "to server", "to client", "unknown" };
+
+        return o->server_stopped ? "server not running" : text[o->direction];
+}
+
+/* A long list folded (<details> needs no script to open), and cut. */
+static void open_list(size_t n, const char *what, FILE *out)
+{
+        if (n > LIST_OPEN_MAX)
+                fprintf(out, "<details><summary>%zu %s</summary>\n", n, what);
+}
+
+static void close_list(size_t n, FILE *out)
+{
+        fputs("</table>\n", out);
+        if (n > TABLE_ROWS_MAX)
+                fprintf(out, "<p class=\"note\">and %zu more: <code>--json</code> lists them all</p>\n",
+                        n - TABLE_ROWS_MAX);
+        if (n > LIST_OPEN_MAX)
+                fputs("</details>\n", out);
+}
+
+static void outage_rows(const struct timeline_client *c, FILE *out)
+{
+        static const char *const seen[] = { "matching both logs", "client log", "server log", "both logs" };
+
+        if (!c->n_outages) {
+                fputs("<p class=\"note\">none (an outage: two or more messages lost in a row)</p>\n", out);
+                return;
+        }
+        open_list(c->n_outages, "outages", out);
+        fputs("<table>\n<tr><th>start</th><th>end</th><th>length</th><th>at least .. at most</th><th>lost</th>"
+              "<th>seen by</th><th>messages</th></tr>\n",
+              out);
+        for (size_t i = 0; i < c->n_outages && i < TABLE_ROWS_MAX; i++) {
+                const struct timeline_outage *o = &c->outages[i];
+                char a[32], b[32], d[32], mn[32], mx[32];
+
+                fprintf(out, "<tr class=\"num\"><td>%s</td><td>%s%s</td><td>%s</td><td>%s .. %s</td><td>%s</td>"
+                             "<td>%s</td><td>%" PRIu64 "</td></tr>\n",
+                        report_stamp(o->start_us, a), report_stamp(o->end_us, b), o->ongoing ? " (still going)" : "",
+                        report_duration(o->end_us - o->start_us, d),
+                        report_duration(o->end_min_us > o->start_max_us ? o->end_min_us - o->start_max_us : 0, mn),
+                        o->start_min_known && o->end_max_known ? report_duration(o->end_max_us - o->start_min_us, mx)
+                                                               : "?",
+                        direction_text(o), seen[o->seen_by & 3], o->lost);
+        }
+        close_list(c->n_outages, out);
+}
+
+static void rebind_rows(const struct timeline_client *c, FILE *out)
+{
+        if (!c->server_log) {
+                fputs("<p class=\"note\">not visible in a client log</p>\n", out);
+                return;
+        }
+        if (!c->n_rebinds) {
+                fputs("<p class=\"note\">none: the server heard the client from one address and port</p>\n", out);
+                return;
+        }
+        open_list(c->n_rebinds, "NAT rebindings", out);
+        fputs("<table>\n<tr><th>time</th><th>from</th><th>to</th></tr>\n", out);
+        for (size_t i = 0; i < c->n_rebinds && i < TABLE_ROWS_MAX; i++) {
+                char a[32], o[ADDR_STRLEN], n[ADDR_STRLEN];
+
+                fprintf(out, "<tr class=\"num\"><td>%s</td><td>%s</td><td>%s</td></tr>\n",
+                        report_stamp(c->rebinds[i].t_us, a), addr_format(&c->rebinds[i].old_peer, o),
+                        addr_format(&c->rebinds[i].new_peer, n));
+        }
+        close_list(c->n_rebinds, out);
+}
+
+/* The clients' NAT timeout probe results (--probe-every), as they came. */
+static void probes(const struct timeline *tl, FILE *out)
+{
+        char when[32];
+
+        if (!tl->n_probes)
+                return;
+        fprintf(out, "<h2>NAT idle timeout probes</h2>\n<table>\n");
+        for (size_t i = 0; i < tl->n_probes; i++) {
+                fprintf(out, "<tr class=\"num\"><td>%s</td><td>", report_stamp(tl->probes[i].t_us, when));
+                escaped(tl->probes[i].verdict, out);
+                fputs("</td></tr>\n", out);
+        }
+        fputs("</table>\n", out);
+}
+
+/* --- the page --- */
+
+static int client_section(const struct timeline_client *c, size_t i, FILE *out)
+{
+        char line[1024];
+        int k;
+
+        fprintf(out, "<section id=\"client-%zu\">\n<h2>client ", i);
+        client_name(c, out);
+        fputs("</h2>\n<p class=\"summary\">", out);
+        report_summary(c, line, sizeof(line));
+        escaped(line, out);
+        fputs("</p>\n", out);
+        findings(c, out);
+        figures(c, out);
+        fputs("<h3>Availability by hour</h3>\n", out);
+        heat_map(c, out);
+        fputs("<h3>Outages</h3>\n", out);
+        k = report_svg_timeline(&c, 1, false, out);
+        outage_rows(c, out);
+        fputs("<h3>NAT rebindings</h3>\n", out);
+        rebind_rows(c, out);
+        fputs("<h3>Round trips</h3>\n", out);
+        k = k ? k : rtt_chart(c, out);
+        fputs("</section>\n", out);
+        return k;
+}
+
+static void page_head(const struct timeline *tl, const struct report_input *in, FILE *out)
+{
+        int64_t t0 = INT64_MAX, t1 = INT64_MIN;
+        char a[32], b[32], span[80] = "";
+
+        for (size_t i = 0; i < tl->n_clients; i++) {
+                t0 = tl->clients[i]->first_us < t0 ? tl->clients[i]->first_us : t0;
+                t1 = tl->clients[i]->last_us > t1 ? tl->clients[i]->last_us : t1;
+        }
+        if (tl->n_clients)
+                snprintf(span, sizeof(span), "%s .. %s", report_stamp(t0, a), report_stamp(t1, b));
+        fprintf(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                     "<title>udp-canary report %s</title>\n<style>",
+                span);
+        report_svg_css(out);
+        fprintf(out, "%s</style>\n</head>\n<body>\n", page_css);
+        fputs("<svg width=\"0\" height=\"0\" style=\"position:absolute\" aria-hidden=\"true\">", out);
+        report_svg_defs(out);
+        fprintf(out, "</svg>\n<h1>udp-canary report</h1>\n<p>%s%s%zu client%s; %" PRIu64 " lines read, %" PRIu64
+                     " not understood and skipped; %" PRIu64 " invalid packets%s</p>\n",
+                span, *span ? ", " : "", tl->n_clients, tl->n_clients == 1 ? "" : "s", tl->lines + in->skipped,
+                in->skipped, tl->invalid,
+                tl->socket_drops ? "; the server dropped datagrams at its own full socket (local overload)" : "");
+}
+
+static void contents(const struct timeline *tl, FILE *out)
+{
+        char line[1024];
+
+        if (tl->n_clients < 2)
+                return;
+        fputs("<ul>\n", out);
+        for (size_t i = 0; i < tl->n_clients; i++) {
+                report_summary(tl->clients[i], line, sizeof(line));
+                fprintf(out, "<li><a href=\"#client-%zu\">", i);
+                escaped(line, out);
+                fputs("</a></li>\n", out);
+        }
+        fputs("</ul>\n", out);
+}
+
+int report_write_html(const struct timeline *tl, const struct report_input *in, FILE *out)
+{
+        int k = 0;
+
+        page_head(tl, in, out);
+        contents(tl, out);
+        probes(tl, out);
+        for (size_t i = 0; k == 0 && i < tl->n_clients; i++)
+                k = client_section(tl->clients[i], i, out);
+        if (!tl->n_clients)
+                fputs("<p>No client in these logs.</p>\n", out);
+        fputs("<p class=\"note\">Times in the logs' local time. Written by udp-canary report.</p>\n</body>\n</html>\n",
+              out);
+        return k ? k : ferror(out) ? -EIO : 0;
+}
