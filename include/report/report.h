@@ -32,7 +32,6 @@ int report_write_svg(const struct timeline *tl, FILE *out);
 int report_write_html(const struct timeline *tl, const struct report_input *in, FILE *out);
 
 /* Pieces of the text report shared with the HTML page. */
-const char *report_stamp(int64_t t_us, char buf[static 32]); /* local time, to the ms */
 const char *report_rtt_text(const struct timeline_client *c, int64_t us, char buf[static 32]);
 void report_availability_bounds(const struct timeline_client *c, double *lo, double *hi);
 int64_t report_rebind_interval(const struct timeline_client *c); /* median, 0 for fewer than 2 */

@@ -701,11 +701,6 @@ out:
 
 /* --- shared with the HTML page (report-html.c): one way to write each --- */
 
-const char *report_stamp(int64_t t_us, char buf[static 32])
-{
-        return stamp(t_us, buf);
-}
-
 const char *report_rtt_text(const struct timeline_client *c, int64_t us, char buf[static 32])
 {
         return rtt_text(us, c->resolution_us, buf);
