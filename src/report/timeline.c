@@ -194,7 +194,7 @@ static struct timeline_client *client_get(struct timeline *tl, const struct mess
         if (c)
                 return c;
         if (tl->n_clients >= TIMELINE_MAX_CLIENTS || index_reserve(tl) < 0 ||
-            grow((void **)&tl->clients, &tl->cap_clients, tl->n_clients, sizeof(*tl->clients)) < 0)
+            grow((void **)&tl->clients, &tl->cap_clients, tl->n_clients, sizeof(struct timeline_client *)) < 0)
                 return NULL;
         c = calloc(1, sizeof(*c));
         if (!c)
