@@ -184,7 +184,7 @@ ssize_t log_format_prefix(const struct timespec *ts, enum log_level level, char 
         return logtext_format_prefix(second_stamp(ts->tv_sec, stamp, NULL), ts->tv_nsec / 1000000, level, buf, cap);
 }
 
-/* One journal field as "NAME=value" in buf; returns the iovec for it. */
+/* One journal entry's fields: an iovec for each, its "NAME=value" in buf. */
 struct fields {
         struct iovec iov[16];
         size_t n;
