@@ -311,7 +311,8 @@ static unsigned journal_source(sd_journal *j, struct sources *src)
         return src->n++;
 }
 
-/* The journal: its MESSAGE after "udp-canary ", one log per source. */
+/* The journal's entries with SYSLOG_IDENTIFIER=udp-canary: the text of each
+ * MESSAGE, one log per source. */
 static int read_journal(struct run *r)
 {
         struct sources src = { .n = 0 };

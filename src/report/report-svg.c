@@ -149,7 +149,7 @@ static void outage_label(const struct timeline_outage *o, double sx, double ex, 
         fprintf(out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"%s\" class=\"label\">%s</text>\n", mid, y, anchor, text);
 }
 
-/* Outages worth a label: the longest, at most one per 120 px. */
+/* Outages worth a label: 1 s or longer, the longest at most one per 120 px. */
 static bool labelled(const struct frame *f, const struct timeline_client *c, size_t i)
 {
         const struct timeline_outage *o = &c->outages[i];
