@@ -1,7 +1,9 @@
 /* main: the udp-canary command. Reads the configuration, loads the key, and
- * runs the client or the server, or prints a key; on SIGHUP rereads the
- * configuration and the key. Exit status: 0 fine, 1 the system refused
- * something (bind, log file), 2 bad input. */
+ * runs the client or the server, or prints a key or its fingerprint; on
+ * SIGHUP rereads the configuration and the key. Exit status: 0 fine, 1 the
+ * system refused something (bind, log file), 2 bad input. `udp-canary
+ * report` and `udp-canary probe` are handed to their commands
+ * (report/report-cmd.c, daemon/probe-cmd.c), whose statuses are their own. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,7 +95,7 @@ static int load_key(const struct config *cfg, uint8_t key[static KEY_LEN], char 
 }
 
 /* The settings in force: the command line, then the config files, then the
- * key. Returns 0 or -EINVAL with err set. */
+ * key. Returns 0, or a negative errno (-EINVAL: bad input) with err set. */
 static int load(const struct app *app, struct config *cfg, uint8_t key[static KEY_LEN],
                 char err[static CONFIG_ERR_MAX])
 {
@@ -142,7 +144,10 @@ static void keep_unapplied(struct config *old, struct config *next)
                            changed[0], changed[1]);
 }
 
-/* SIGHUP: reread the config files and the key; keep the old on error. */
+/* SIGHUP: reread the config files and the key. Bad input (a config line,
+ * the key, another mode) keeps the old settings whole; past that the new
+ * ones apply, even when the log file cannot be reopened or the daemon
+ * cannot apply all of them (it logs what it kept). */
 static int reload(void *arg)
 {
         struct app *app = arg;

@@ -2,9 +2,10 @@
 # run-all: the whole test suite, as CI runs it. Four passes, each in a fresh
 # build directory:
 #   1. gcc, warnings as errors: every suite but fuzz (unit, integration,
-#      systemd; netns and the root-only systemd tests skip when not root);
+#      lint, systemd; netns and the root-only systemd tests skip when not root);
 #   2. clang with AddressSanitizer and UndefinedBehaviorSanitizer: the same
-#      but the soak (whose memory figures mean little under ASan);
+#      but the soak (whose memory figures mean little under ASan) and lint
+#      (clang-tidy reads the same sources as in pass 1);
 #   3. the integration suite with every udp-canary process under valgrind
 #      memcheck (errors and leaks fail it);
 #   4. each libFuzzer target for $FUZZ_SECONDS (default 60) seconds.
@@ -28,9 +29,9 @@ run fresh build-test -Dwerror=true
 run meson test -C build-test --setup full --print-errorlogs --no-suite fuzz
 
 if command -v clang >/dev/null; then
-        step "2. clang, AddressSanitizer + UndefinedBehaviorSanitizer: all suites but fuzz and soak"
+        step "2. clang, AddressSanitizer + UndefinedBehaviorSanitizer: all suites but fuzz, soak and lint"
         CC=clang run fresh build-asan -Dwerror=true "${sanitize[@]}"
-        run meson test -C build-asan --setup full --print-errorlogs --no-suite fuzz --no-suite soak
+        run meson test -C build-asan --setup full --print-errorlogs --no-suite fuzz --no-suite soak --no-suite lint
 else
         step "2. SKIP: clang is missing (sanitizer build)"
 fi

@@ -95,7 +95,6 @@ static void test_agreement(void)
         }
 }
 
-/* True when /proc/cpuinfo lists the aes flag. */
 int main(void)
 {
         enum aes128_impl impls[] = { AES128_IMPL_PORTABLE, AES128_IMPL_AESNI };

@@ -92,7 +92,9 @@ struct actions {
 /* Empties the list (cheaply: only the counts). */
 void actions_reset(struct actions *a);
 
-/* Appends an event and returns it, zeroed but for kind and peer. */
+/* Appends an event and returns it with kind and peer set, no message, and
+ * the other fields cleared but old_peer, count and refused, which the kinds
+ * that use them set. */
 struct core_event *actions_event(struct actions *a, enum event_kind kind, const struct addr *peer);
 
 /* Queues msg for sending to `to` and records the matching EVENT_TX. */

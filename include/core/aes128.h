@@ -30,7 +30,8 @@ struct aes128_key {
 /* True when this build and this CPU can run the AES-NI path. */
 bool aes128_have_aesni(void);
 
-/* The implementation AES128_IMPL_AUTO resolves to: "aesni" or "portable". */
+/* The name of impl, "aesni" or "portable"; for AES128_IMPL_AUTO, of the one
+ * it picks here. */
 const char *aes128_impl_name(enum aes128_impl impl);
 
 /* Expands the key. Returns -ENOTSUP when AES-NI is asked for and missing. */

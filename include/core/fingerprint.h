@@ -1,6 +1,6 @@
 /* fingerprint: a short name for a key that says nothing about it, so that
- * two ends can compare keys in their logs: the first 8 bytes of a keyed
- * BLAKE2b of the key under a fixed domain string, as 4 groups of 4 hex
+ * two ends can compare keys in their logs: BLAKE2b with an 8-byte digest
+ * of a fixed domain string, keyed with the key, as 4 groups of 4 hex
  * digits ("3f2a-91c0-1b2c-d3e4"). Both ends log it at start;
  * `udp-canary --fingerprint` prints it. */
 #pragma once

@@ -1,6 +1,8 @@
-/* logtext: every text the log holds, made here and nowhere else, so that
- * the writer (daemon/log) and the reader (report/logline) agree by
- * construction. A line is
+/* logtext: the texts of the log that the report reads back (the stamp,
+ * every event's line, the fixed texts below), made here and nowhere else,
+ * so that the writer (daemon/log) and the reader (report/logline) agree by
+ * construction; the daemon's other lines (errors, reloads, the state file)
+ * are written where they happen, with log_printf. A line is
  *   [2024-11-27 13:06:56.795 udp-canary INFO] RX 127.0.0.1:46668 {'id': ...}
  * the original's format: a local-time stamp with milliseconds, the program
  * name, the level, then the body. Packet lines are the original's byte for

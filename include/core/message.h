@@ -18,7 +18,7 @@ enum message_type {
         MESSAGE_HANDSHAKE_INIT,
         MESSAGE_HANDSHAKE_RESPONSE,
         MESSAGE_KEEPALIVE,
-        /* Ours, unknown to the original (see src/core/probes.h): a client
+        /* Ours, unknown to the original (see include/core/probes.h): a client
          * asks for its data back after data[1] seconds, to measure how long
          * a NAT keeps an idle mapping. Sent only by the prober. */
         MESSAGE_PROBE,
@@ -44,8 +44,8 @@ int message_init(struct message *m, enum message_type type, const char *id, size
 /* Parses the JSON text of a message. Returns 0, or a negative errno whose
  * meaning message_strerror() gives: -EBADMSG (not JSON text, or not an
  * object), -EPROTO (a member missing or of the wrong kind), -ENAMETOOLONG,
- * -ERANGE (a number negative, fractional or too large), -ENOMSG (unknown
- * type). */
+ * -EILSEQ (an id not UTF-8), -ERANGE (a number negative, fractional or too
+ * large), -ENOMSG (unknown type). */
 int message_parse(struct message *m, const uint8_t *text, size_t len);
 const char *message_strerror(int err);
 /* The two halves of message_parse, apart for tests: the canonical form read

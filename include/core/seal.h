@@ -40,7 +40,8 @@ int seal_seal(const struct seal_key *k, const uint8_t iv[static SEAL_IV_LEN], co
 
 /* Opens a packet into text (SEAL_MAX_PACKET bytes suffice). Returns the text
  * length, -EBADMSG when the packet is not authentic (wrong length or tag),
- * or -EPROTO when it is authentic but its padding is wrong. */
+ * -EPROTO when it is authentic but its padding is wrong, or -ENOBUFS when
+ * text_cap is shorter than the ciphertext. */
 int seal_open(const struct seal_key *k, const uint8_t *packet, size_t len, uint8_t *text,
               size_t text_cap);
 

@@ -102,15 +102,15 @@ void server_receive(struct server *s, uint64_t now_us, uint64_t unix_s, const st
 void server_handle_message(struct server *s, uint64_t now_us, const struct addr *from,
                            const struct message *m, struct actions *out);
 
-/* The timer: declares clients silent, and sums up invalid datagrams not
- * logged one by one. Call it at out->wake_us (first at start); it returns
- * the next time in out->wake_us. After server_receive, call it by
- * s->invalid.due_us if that is sooner. */
 /* The client heard least recently among those heard at since_us or later,
  * or NULL: every client heard is moved to the newest end of the recency
  * list, so they are the run from this one on (->newer), oldest first. */
 struct peer *server_heard_since(const struct server *s, uint64_t since_us);
 
+/* The timer: declares clients silent, and sums up invalid datagrams not
+ * logged one by one. Call it at out->wake_us (first at start); it returns
+ * the next time in out->wake_us. After server_receive, call it by
+ * s->invalid.due_us if that is sooner. */
 void server_timer(struct server *s, uint64_t now_us, struct actions *out);
 
 /* The probes' timer: sends the answers due. Call it at the out->wake_us of

@@ -15,8 +15,9 @@
 int key_decode(const char *text, uint8_t key[static KEY_LEN]);
 
 /* Reads and decodes a key file. Returns 0, a negative errno from opening or
- * reading it, -EPERM when group or others may read it (and check_mode is
- * set), -EFBIG when it is far larger than a key, or key_decode's errors. */
+ * reading it, -EPERM when group or others may read or write it (and
+ * check_mode is set), -EFBIG when it is far larger than a key, -EINVAL when
+ * it holds a NUL, or key_decode's errors. */
 int key_read_file(const char *path, bool check_mode, uint8_t key[static KEY_LEN]);
 
 /* Writes a new random key as base64 text (NUL-terminated). */

@@ -1,8 +1,8 @@
 /* log: the log, in the original's format:
  *   [2024-11-27 13:06:56.795 udp-canary INFO] RX 127.0.0.1:46668 {'id': ...}
  * local time with milliseconds, to stderr and appended to a file; or, when
- * stderr is the journal, natively to journald with the same text as MESSAGE
- * and structured CANARY_* fields; written out by a thread of the logger's
+ * stderr is the journal, natively to journald instead of stderr, with the
+ * same text as MESSAGE and structured CANARY_* fields; written out by a thread of the logger's
  * (daemon/log-sink), so that the loop never waits for them. The logger is
  * the one process-wide object besides the event base. */
 #pragma once

@@ -30,5 +30,6 @@ void metrics_write_build_info(FILE *out, const char *mode, const char *id, size_
 /* The metrics listener's own load: connections open, and refused. */
 void metrics_write_http(FILE *out, size_t conns, uint64_t refused);
 
-/* The longest single event-loop callback so far (a stall of the loop). */
+/* The longest single event-loop callback so far (a stall of the loop): its
+ * wall time, and the most CPU time the loop's thread used in one. */
 void metrics_write_loop(FILE *out, uint64_t busy_max_us, uint64_t busy_cpu_max_us);

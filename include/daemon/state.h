@@ -53,6 +53,7 @@ int state_mirror_update(struct state_mirror *m, const char *id, size_t id_len, u
 /* Forgets the least recently heard clients beyond max; returns how many. */
 size_t state_mirror_trim(struct state_mirror *m);
 
-/* Writes the whole mirror. Returns 0 or a negative errno (the old file
- * then stays as it was). */
+/* Writes the whole mirror. Returns 0 or a negative errno: the old file
+ * then stays as it was, unless only the fsync of the directory after the
+ * rename failed. */
 int state_save(const char *path, const struct state_mirror *m);

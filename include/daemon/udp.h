@@ -33,8 +33,9 @@ int udp_resolve(const char *host, uint16_t port, bool passive, int family, struc
 int udp_open(const struct addr *a, bool bind_it);
 
 /* Empties the socket's queue of ICMP errors (a client's socket asks for
- * them), which would otherwise keep the socket readable for ever. Returns
- * how many said "port unreachable". */
+ * them), which would otherwise keep the socket readable for ever; 64 at
+ * most a call, so that a flood of them cannot hold the loop. Returns how
+ * many said "port unreachable". */
 unsigned udp_drain_errors(int fd);
 
 /* How many datagrams the kernel has dropped on this socket since it was

@@ -1,10 +1,11 @@
 /* worker: a thread that does the loop's slow writes for it. The event loop
- * hands over batches of bytes (journal entries, state file changes) with
- * worker_submit and goes on at once; the thread gives everything handed
- * over since its last turn to consume(), in order, so that the loop never
- * waits for a disk or for journald unless the thread falls behind by more
- * than max_pending bytes. Nothing of the loop's is touched by the thread
- * but what consume() is given: the two share nothing else. */
+ * hands over batches of bytes (log lines and journal entries, state file
+ * changes) with worker_submit and goes on at once; the thread gives
+ * everything handed over since its last turn to consume(), in order, so
+ * that the loop never waits for a disk or for journald unless the thread
+ * falls behind by more than max_pending bytes. Nothing of the loop's is
+ * touched by the thread but what consume() is given: the two share nothing
+ * else. */
 #pragma once
 
 #include <pthread.h>
@@ -50,8 +51,9 @@ struct worker {
 int worker_start(struct worker *w, const char *name, enum worker_priority priority, size_t max_pending,
                  worker_consume_fn consume, void *arg);
 
-/* Hands len bytes of buf over. Waits only while more than max_pending
- * bytes are still to be taken. Returns 0 or -ENOMEM (nothing handed). */
+/* Hands len bytes of buf over. Waits only while the bytes still to be
+ * taken, these with them, would be more than max_pending (never when none
+ * are). Returns 0 or -ENOMEM (nothing handed). */
 int worker_submit(struct worker *w, const void *buf, size_t len);
 
 /* The same for n pieces, handed over as one: the thread never sees some

@@ -64,16 +64,18 @@ const char *addr_format(const struct addr *a, char buf[static ADDR_STRLEN])
 
         if (as_ipv4(a, &v4)) {
                 /* the common case, by hand: this runs for every packet logged */
-                const uint8_t *b = (const uint8_t *)&v4;
+                uint32_t ip4 = ntohl(v4.s_addr);
                 uint16_t port = addr_port(a);
                 char *p = buf;
 
                 for (int i = 0; i < 4; i++) {
-                        if (b[i] >= 100)
-                                *p++ = (char)('0' + b[i] / 100);
-                        if (b[i] >= 10)
-                                *p++ = (char)('0' + b[i] / 10 % 10);
-                        *p++ = (char)('0' + b[i] % 10);
+                        unsigned b = ip4 >> (24 - 8 * i) & 0xff;
+
+                        if (b >= 100)
+                                *p++ = (char)('0' + b / 100);
+                        if (b >= 10)
+                                *p++ = (char)('0' + b / 10 % 10);
+                        *p++ = (char)('0' + b % 10);
                         *p++ = i < 3 ? '.' : ':';
                 }
                 for (uint16_t div = 10000; div > 0; div /= 10)

@@ -449,7 +449,7 @@ static int hex_escape(struct cursor *c, unsigned digits, uint32_t *cp)
 {
         *cp = 0;
         for (unsigned i = 0; i < digits; i++, c->p++) {
-                char ch = c->p < c->end ? *c->p : 0;
+                int ch = c->p < c->end ? *c->p : 0;
                 int v = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
 
                 if (v < 0)
@@ -478,7 +478,7 @@ static int repr_string_in(struct cursor *c, char *out, size_t *len, size_t cap)
                                 return -EINVAL;
                         c->p += r;
                 } else {
-                        char e = ++c->p < c->end ? *c->p++ : 0;
+                        int e = ++c->p < c->end ? *c->p++ : 0;
 
                         r = 0;
                         if (e == 'x' || e == 'u' || e == 'U')

@@ -62,6 +62,7 @@ static const struct option_def defs[] = {
         { "ipv6", K_FAMILY, AF_INET6, 0, 0, true },
 };
 enum { N_DEFS = sizeof(defs) / sizeof(defs[0]) };
+_Static_assert(N_DEFS <= 32, "struct config's set has one bit per option");
 
 void config_usage(FILE *out)
 {

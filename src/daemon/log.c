@@ -54,13 +54,28 @@ static int open_file(const char *path)
         return fileio_open(path, O_WRONLY | O_APPEND | O_CREAT, 0640, FILEIO_ALLOW_OUTPUT);
 }
 
+/* JOURNAL_STREAM is "DEVICE:INODE" in decimal (systemd.exec(5)); strtoull,
+ * not sscanf, so that a number out of range does not pass. */
+static bool journal_stream_parse(const char *s, unsigned long long *dev, unsigned long long *ino)
+{
+        char *end;
+
+        errno = 0;
+        *dev = strtoull(s, &end, 10);
+        if (end == s || *end != ':')
+                return false;
+        s = end + 1;
+        *ino = strtoull(s, &end, 10);
+        return end != s && *end == '\0' && errno == 0;
+}
+
 bool log_stderr_is_journal(void)
 {
         const char *env = getenv("JOURNAL_STREAM");
         unsigned long long dev, ino;
         struct stat st;
 
-        if (!env || sscanf(env, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+        if (!env || !journal_stream_parse(env, &dev, &ino) || fstat(STDERR_FILENO, &st) < 0)
                 return false;
         return st.st_dev == (dev_t)dev && st.st_ino == (ino_t)ino;
 }
@@ -169,7 +184,7 @@ ssize_t log_format_prefix(const struct timespec *ts, enum log_level level, char 
         return logtext_format_prefix(second_stamp(ts->tv_sec, stamp, NULL), ts->tv_nsec / 1000000, level, buf, cap);
 }
 
-/* One journal field as "NAME=value" in buf; returns the iovec for it. */
+/* One journal entry's fields: an iovec for each, its "NAME=value" in buf. */
 struct fields {
         struct iovec iov[16];
         size_t n;

@@ -174,7 +174,8 @@ bool state_writer_busy(struct state_writer *w)
 
 void state_writer_outcome(struct state_writer *w, struct state_writer_outcome *out)
 {
-        /* saves last: a count read with an older outcome only tells it later */
+        /* the count first: the thread stores an outcome before it counts
+         * that save, so the outcome read after a count is at least as new */
         out->saves = atomic_load(&w->saves);
         out->failures = atomic_load(&w->failures);
         out->last_error = atomic_load(&w->last_error);

@@ -39,7 +39,6 @@ int logline_parse_time(const char *s, size_t len, uint64_t *t_us)
         return 0;
 }
 
-/* "1.2.3.4:5" or "[v6]:5" */
 /* "IP:PORT" or "[IPV6]:PORT", as the log writes a peer; libevent's parser. */
 static int parse_peer(const char *s, size_t len, struct addr *a)
 {

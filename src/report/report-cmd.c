@@ -47,7 +47,7 @@ static const char usage[] =
         "                         the clients' timers; by default learned from the logs\n";
 
 struct opts {
-        bool json, journal;
+        bool help, json, journal;
         const char *svg, *html, *id;
         uint64_t since_us, until_us;
         struct timeline_opts timers;
@@ -112,9 +112,7 @@ static int parse_opt(struct opts *o, int opt, char **argv)
                         return fail("--keepalive-count: not a whole number from 1 to 1000:", optarg);
                 o->timers.keepalive_count = (unsigned)count;
                 return 0;
-        case 'h':
-                fputs(usage, stdout);
-                exit(0);
+        case 'h': o->help = true; return 0;
         case ':': return fail("this option needs a value:", argv[optind - 1]);
         default: return fail("unknown option:", argv[optind - 1]);
         }
@@ -141,9 +139,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
         *o = (struct opts){ .until_us = UINT64_MAX };
         opterr = 0;
         optind = 1;
-        while (k == 0 && (opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1)
+        while (k == 0 && !o->help && (opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1)
                 k = parse_opt(o, opt, argv);
-        if (k == 0 && o->journal && optind < argc)
+        if (k == 0 && !o->help && o->journal && optind < argc)
                 k = fail("give files or --journal, not both", NULL);
         return k;
 }
@@ -245,14 +243,16 @@ static int read_gzip(struct run *r, int file, unsigned log)
  * only a regular file (-EISDIR for a directory, -EINVAL for the rest). */
 static int open_log(const char *path)
 {
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK), k = 0;
         struct stat st;
 
         if (fd < 0)
                 return -errno;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-                int k = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-
+        if (fstat(fd, &st) < 0)
+                k = -errno; /* st is not to be read then */
+        else if (!S_ISREG(st.st_mode))
+                k = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+        if (k < 0) {
                 close(fd);
                 return k;
         }
@@ -314,7 +314,8 @@ static unsigned journal_source(sd_journal *j, struct sources *src)
         return src->n++;
 }
 
-/* The journal: its MESSAGE after "udp-canary ", one log per source. */
+/* The journal's entries with SYSLOG_IDENTIFIER=udp-canary: the text of each
+ * MESSAGE, one log per source. */
 static int read_journal(struct run *r)
 {
         struct sources src = { .n = 0 };
@@ -415,6 +416,10 @@ int report_main(int argc, char **argv)
 
         if (status)
                 return status;
+        if (o.help) {
+                fputs(usage, stdout);
+                return fflush(stdout) == 0 ? 0 : 2;
+        }
         timeline_init(&r.tl);
         status = read_inputs(&r, argc - optind, argv + optind);
         if (status == 0 && (k = timeline_finish(&r.tl, &o.timers)) < 0) {

@@ -114,7 +114,6 @@ static size_t summary_part(char *buf, size_t cap, size_t n, size_t count, const 
         return n + (size_t)snprintf(buf + n, cap - n, "%s%zu %s", buf[n - 1] == '(' ? "" : ", ", count, what);
 }
 
-/* The id as it is when it prints plainly, else as Python's repr. */
 /* Whether an id can be shown as it is: printable UTF-8 (as Python's
  * str.isprintable() says: no C0 or C1 control, no bidi override that would
  * turn a terminal's text around) and no comma, which the summary uses. */
@@ -134,6 +133,7 @@ static bool is_plain(const char *id, size_t len)
         return len > 0;
 }
 
+/* The id as it is when it prints plainly, else as Python's repr. */
 static void plain_id(const struct timeline_client *c, char id[static MESSAGE_TEXT_MAX])
 {
         if (is_plain(c->id, c->id_len)) {
@@ -442,7 +442,7 @@ static json_t *json_keepalives(const struct timeline_client *c)
         return j;
 }
 
-/* Local midnight (or the hour) at or before t, and the next one. */
+/* Local midnight (or the hour) at or before t. */
 static int64_t bucket_start(int64_t t_us, bool hours)
 {
         time_t t = (time_t)(t_us / US);
@@ -457,6 +457,8 @@ static int64_t bucket_start(int64_t t_us, bool hours)
         return (int64_t)mktime(&tm) * US;
 }
 
+/* The start of the bucket after the one at start_us: a local day may last
+ * 23 or 25 hours. */
 static int64_t bucket_next(int64_t start_us, bool hours)
 {
         int64_t next = bucket_start(start_us + (hours ? 3600 : 86400 + 7200) * US, hours);
