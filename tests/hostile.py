@@ -313,6 +313,106 @@ def hostile_scrapers(env):
     check(server.stop() == 0, "clean exit")
 
 
+def header_constant(path, name):
+    """A #define's number from one of our headers (include/PATH): the
+    test's bounds follow the code's."""
+    import re
+    with open(os.path.join(os.path.dirname(it.HERE), "include", path)) as f:
+        m = re.search(r"^#define %s \(?(\d+)" % name, f.read(), re.M)
+    check(m, "%s in include/%s" % (name, path))
+    return int(m.group(1))
+
+
+def idle_connections(port, n, stop_fd):
+    """In a child process (the attacker is not the scraper's thread, whose
+    lock it would hold): n connections that sent half a request line, each
+    reopened as soon as it is closed, until stop_fd reads its end. Returns
+    how many were reopened (from the child's exit)."""
+    import select
+    import socket
+
+    def idle():
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"GET /metr")
+        return s
+    socks, reopened = [idle() for _ in range(n)], 0
+    while True:
+        ready = select.select(socks + [stop_fd], [], [])[0]
+        if stop_fd in ready:
+            break
+        for s in ready:
+            try:
+                gone = s.recv(4096) == b""
+            except OSError:
+                gone = True
+            if gone:
+                s.close()
+                socks[socks.index(s)] = idle()
+                reopened += 1
+    return reopened
+
+
+@case
+def scrapes_past_idle_connections(env):
+    """A connection that sends half its request line is closed at the
+    line's deadline; and 32 such, each reopened as soon as it is closed
+    (more than the table holds), do not keep a scraper out: it gets its
+    answer at least 19 times of 20, as the idle ones make room."""
+    line_s = header_constant("daemon/httpd.h", "HTTPD_LINE_TIMEOUT_S")
+    life_s = header_constant("daemon/httpd.h", "HTTPD_TIMEOUT_S")
+    mport = tcp_port()
+    server = env.server(extra=["--metrics-listen", "127.0.0.1:%d" % mport])
+    server.port()
+    # alone, an idle one is closed at the line's deadline, well before the
+    # connection's whole life is up
+    import socket
+    s = socket.create_connection(("127.0.0.1", mport))
+    s.sendall(b"GET /metr")
+    t0 = time.monotonic()
+    s.settimeout((line_s + (life_s - line_s) / 2) * SLOW)
+    try:
+        closed = s.recv(1) == b""
+    except OSError as e:
+        closed = not isinstance(e, socket.timeout)
+    s.close()
+    check(closed, "an idle connection closed within %d s: after %.1f s"
+          % ((line_s + (life_s - line_s) / 2) * SLOW, time.monotonic() - t0))
+    stop_r, stop_w = os.pipe()
+    out_r, out_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            os.close(stop_w)
+            os.write(out_w, b"%d" % idle_connections(mport, 32, stop_r))
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(stop_r)
+    os.close(out_w)
+    answered = 0
+    try:
+        time.sleep(0.5 * SLOW)  # the table full of idle ones
+        for _ in range(20):
+            try:  # the server ends any connection within HTTPD_TIMEOUT_S
+                answered += "udp_canary_metrics_connections" in scrape(mport, timeout=life_s * SLOW)
+            except OSError as e:
+                print("# a scrape failed: %s" % e)
+            time.sleep(0.1)
+        # the attack goes on for longer than the line's deadline
+        time.sleep(max(0, line_s * SLOW - 2))
+    finally:
+        os.close(stop_w)
+        reopened = int(os.read(out_r, 32) or b"0")
+        os.close(out_r)
+        attacker = os.waitpid(pid, 0)[1]
+    print("# %d of 20 scrapes answered; idle connections reopened %d times" % (answered, reopened))
+    check(attacker == 0, "the attacker ran to its end")
+    check(answered >= 19, "scrapes answered under the attack: %d of 20" % answered)
+    check(reopened >= 1, "the idle connections were closed: %d" % reopened)
+    check(server.stop() == 0, "clean exit")
+
+
 @case
 def metrics_at_fd_limit(env):
     """Out of file descriptors, the metrics listener does not spin: the

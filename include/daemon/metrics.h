@@ -27,8 +27,8 @@ void metrics_write_socket_drops(FILE *out, uint64_t drops);
  * (empty for a server). */
 void metrics_write_build_info(FILE *out, const char *mode, const char *id, size_t id_len);
 
-/* The metrics listener's own load: connections open, and refused. */
-void metrics_write_http(FILE *out, size_t conns, uint64_t refused);
+/* The metrics listener's own load: connections open, refused, and evicted. */
+void metrics_write_http(FILE *out, size_t conns, uint64_t refused, uint64_t evicted);
 
 /* The longest single event-loop callback so far (a stall of the loop). */
 void metrics_write_loop(FILE *out, uint64_t busy_max_us, uint64_t busy_cpu_max_us);

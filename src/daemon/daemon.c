@@ -101,7 +101,7 @@ static void write_metrics(FILE *out, void *arg)
 
         d->ops->metrics(out, d->obj);
         metrics_write_loop(out, d->busy_max_us, d->busy_cpu_max_us);
-        metrics_write_http(out, d->http->n_conns, d->http->refused);
+        metrics_write_http(out, d->http->n_conns, d->http->refused, d->http->evicted);
         daemon_busy(d, start);
 }
 
