@@ -314,13 +314,13 @@ def hostile_scrapers(env):
 
 
 def header_constant(path, name):
-    """A #define's number from one of our headers (include/PATH): the
-    test's bounds follow the code's."""
+    """A #define's number (such as 10 or (8u << 20)) from one of our
+    headers (include/PATH): the test's bounds follow the code's."""
     import re
     with open(os.path.join(os.path.dirname(it.HERE), "include", path)) as f:
-        m = re.search(r"^#define %s \(?(\d+)" % name, f.read(), re.M)
+        m = re.search(r"^#define %s ([0-9u <()]+)$" % name, f.read(), re.M)
     check(m, "%s in include/%s" % (name, path))
-    return int(m.group(1))
+    return eval(m.group(1).replace("u", ""), {"__builtins__": {}})  # digits, shifts, brackets only
 
 
 def idle_connections(port, n, stop_fd):
@@ -411,6 +411,158 @@ def scrapes_past_idle_connections(env):
     check(answered >= 19, "scrapes answered under the attack: %d of 20" % answered)
     check(reopened >= 1, "the idle connections were closed: %d" % reopened)
     check(server.stop() == 0, "clean exit")
+
+
+def stalled_stderr_server(env, mport):
+    """A server whose stderr is a pipe that nobody reads (yet): (process,
+    the pipe's read end, its log file)."""
+    r, w = os.pipe()
+    log = os.path.join(env.tmp, "stalled.log")
+    args = ["--server", "--host", "127.0.0.1", "--port", "0", "--key-file", env.key_file, "--log", log,
+            "--metrics-listen", "127.0.0.1:%d" % mport]
+    p = subprocess.Popen(it.WRAP + [BIN] + args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=w)
+    os.close(w)
+    return p, r, log
+
+
+def listening_port(log):
+    import re
+    for _, text in it.read_log(log):
+        m = re.match(r"Listening on .*:(\d+)$", text)
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def log_dropped(mport, sink):
+    text = scrape(mport, timeout=10 * SLOW)
+    for line in text.splitlines():
+        if line.startswith('udp_canary_log_lines_dropped_total{sink="%s"} ' % sink):
+            return int(line.split()[-1])
+    return None
+
+
+def flood_until_stderr_drops(env, port, mport, log, cid, limit):
+    """Handshakes in bursts (each answered: the loop goes on) until the
+    server says stderr dropped lines, or its log file holds more than limit
+    bytes (then the test fails). Returns the handshake ids answered."""
+    import socket
+    sys.path.insert(0, it.HERE)
+    import base64
+    import refpeer as ref
+    key = base64.b64decode(env.key)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2 * SLOW)
+    answered, hid = [], 0
+    while not log_dropped(mport, "stderr"):
+        check(os.path.getsize(log) < limit, "no stderr drops after %d bytes of log" % os.path.getsize(log))
+        for _ in range(64):
+            hid += 1
+            s.sendto(ref.seal(key, {"id": cid, "type": "handshake_init", "data": [hid, 0]}), ("127.0.0.1", port))
+        got = 0
+        try:
+            while got < 64:
+                answered.append(ref.open_(key, s.recvfrom(4096)[0])["data"][0])
+                got += 1
+        except socket.timeout:
+            pass
+        check(got > 0, "handshakes answered with stderr stalled (none of 64 after %d)" % hid)
+    s.close()
+    return answered
+
+
+@case
+def stderr_nobody_reads(env):
+    """stderr a pipe that nobody reads: past the bound it alone loses
+    lines, counted (udp_canary_log_lines_dropped_total{sink="stderr"}),
+    while handshakes are answered and the file keeps every line; once it is
+    read again it gets one line that says how many it lost. A stuck write
+    does not hold SIGTERM up beyond the outputs' time at exit."""
+    import re
+    import threading
+    bound = header_constant("daemon/log.h", "LOG_OUTPUT_MAX_PENDING")
+    wait_s = header_constant("daemon/log.h", "LOG_CLOSE_WAIT_MS") / 1000
+    mport = tcp_port()
+    p, r, log = stalled_stderr_server(env, mport)
+    try:
+        port = wait_for(lambda: listening_port(log), what="Listening on")
+        cid = "\x01" * 256  # the longest id, written 4 bytes a byte: long lines
+        # stuck in one write of up to the bound, the bound waiting, the pipe full
+        answered = flood_until_stderr_drops(env, port, mport, log, cid, 3 * bound)
+        dropped = log_dropped(mport, "stderr")
+        check(log_dropped(mport, "file") == 0, "the file lost no line")
+        lines = [t for _, t in it.read_log(log)]
+        rx = {m["data"][0] for _, _, m in it.packets(log, "RX")}
+        check(all(h in rx for h in answered), "every answered handshake in the file")
+        # read stderr again: the lines it kept, then one that says how many it lost
+        got = []
+        reader = threading.Thread(target=lambda: got.append(b"".join(iter(lambda: os.read(r, 1 << 16), b""))))
+        reader.start()
+        init = it.sender(env, port)
+        wait_for(lambda: init("after", 1)[0] is not None, timeout=10, what="an answer once stderr is read")
+        p.send_signal(signal.SIGTERM)
+        check(p.wait(timeout=(wait_s + 10) * SLOW) == 0, "clean exit")
+        reader.join()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(r)
+    text = got[0].decode("utf-8", "replace").splitlines()
+    notes = [l for l in text if re.search(r"\] \d+ log lines lost before this one: stderr did not take them in time$", l)]
+    print("# stderr stalled: %d lines dropped there after %d handshakes answered, %d kB of log in the file"
+          % (dropped, len(answered), os.path.getsize(log) >> 10))
+    check(len(notes) == 1, "one line says what stderr lost: %s" % notes)
+    lost = int(re.search(r"\] (\d+) log lines lost", notes[0]).group(1))
+    kept = [l for l in text if l not in notes]
+    file_lines = open(log, encoding="utf-8").read().splitlines()
+    check(lost == dropped, "the line says %d lost, the metric %d" % (lost, dropped))
+    check(len(kept) + lost == len(file_lines), "stderr kept %d, lost %d: the file has %d"
+          % (len(kept), lost, len(file_lines)))
+    check(set(kept) <= set(file_lines), "stderr's lines are the file's")
+    check(lines and file_lines[-1].endswith("] Exit"), "the file ends with Exit")
+
+
+@case
+def stderr_stuck_at_exit(env):
+    """SIGTERM while the thread that writes stderr is stuck in a write to a
+    full pipe: the daemon exits after the outputs' time at exit at most, and
+    the file has every line, Exit the last."""
+    import fcntl
+    import termios
+    import struct
+    wait_s = header_constant("daemon/log.h", "LOG_CLOSE_WAIT_MS") / 1000
+    mport = tcp_port()
+    p, r, log = stalled_stderr_server(env, mport)
+    try:
+        port = wait_for(lambda: listening_port(log), what="Listening on")
+        init = it.sender(env, port)
+        held = []  # bytes in the pipe after each answered handshake
+
+        def full():
+            check(init("\x01" * 256, len(held) + 1)[0] is not None, "answered with stderr stalled")
+            held.append(struct.unpack("i", fcntl.ioctl(r, termios.FIONREAD, b"\0\0\0\0"))[0])
+            # ten batches handed over that did not get in: the writer is stuck
+            return len(held) > 10 and held[-1] > 0 and len(set(held[-10:])) == 1
+        wait_for(full, timeout=30, what="the pipe to fill")
+        hid = len(held)
+        t = time.monotonic()
+        p.send_signal(signal.SIGTERM)
+        try:
+            status = p.wait(timeout=(wait_s + 1) * SLOW)
+        except subprocess.TimeoutExpired:
+            status = None
+        print("# SIGTERM with stderr stuck: exit after %.2f s" % (time.monotonic() - t))
+        check(status == 0, "exit within %.0f s of SIGTERM: %s" % ((wait_s + 1) * SLOW, status))
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(r)
+    lines = [t for _, t in it.read_log(log)]
+    check(lines[-1] == "Exit", "the file ends with Exit: %s" % lines[-1:])
+    tx = {m["data"][0] for _, _, m in it.packets(log, "TX")}
+    check(set(range(1, hid + 1)) <= tx, "every answer in the file")
 
 
 @case
