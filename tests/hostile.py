@@ -749,6 +749,32 @@ def restored_clients(env):
 
 
 @case
+def reload_probe_every_too_short(env):
+    """SIGHUP with a config file whose probe-every is under the minimum: the
+    reload is refused and logged naming the minimum, the old settings stay,
+    and the client goes on."""
+    server = env.server()
+    conf = os.path.join(env.tmp, "home.conf")
+
+    def write_conf(every):
+        with open(conf, "w") as f:
+            f.write("host = 127.0.0.1\nport = %d\nkey-file = %s\nprobe-every = %s\n"
+                    % (server.port(), env.key_file, every))
+    write_conf("600")
+    client = it.Canary(env.tmp, "client", ["--client", "--id", "home", "--config", conf] + it.FAST)
+    env.procs.append(client)
+    wait_for(lambda: it.answered(client), what="an answer")
+    write_conf("3")
+    client.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: any("Reload failed, keeping the old settings: --probe-every: at least" in t
+                         for _, t in client.lines()), what="the refused reload logged")
+    check(not any(t == "Reloaded" for _, t in client.lines()), "not reloaded")
+    n = len(it.answered(client))
+    wait_for(lambda: len(it.answered(client)) > n, what="the client goes on")
+    check(client.stop() == 0 and server.stop() == 0, "clean exits")
+
+
+@case
 def reload_says_what_is_not_applied(env):
     """SIGHUP with a new metrics-listen and state-dir: a warning names them
     (they take a restart), and a lower max-clients forgets the clients
