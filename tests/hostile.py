@@ -489,17 +489,24 @@ def stderr_nobody_reads(env):
         cid = "\x01" * 256  # the longest id, written 4 bytes a byte: long lines
         # stuck in one write of up to the bound, the bound waiting, the pipe full
         answered = flood_until_stderr_drops(env, port, mport, log, cid, 3 * bound)
-        dropped = log_dropped(mport, "stderr")
         check(log_dropped(mport, "file") == 0, "the file lost no line")
         lines = [t for _, t in it.read_log(log)]
         rx = {m["data"][0] for _, _, m in it.packets(log, "RX")}
         check(all(h in rx for h in answered), "every answered handshake in the file")
-        # read stderr again: the lines it kept, then one that says how many it lost
+        # read stderr again: the lines it kept, then one that says how many it
+        # lost, before the next line logged once it took all that waited
         got = []
-        reader = threading.Thread(target=lambda: got.append(b"".join(iter(lambda: os.read(r, 1 << 16), b""))))
+        reader = threading.Thread(target=lambda: got.extend(iter(lambda: os.read(r, 1 << 16), b"")))
         reader.start()
         init = it.sender(env, port)
-        wait_for(lambda: init("after", 1)[0] is not None, timeout=10, what="an answer once stderr is read")
+        hid = [0]
+
+        def told():
+            hid[0] += 1
+            check(init("after", hid[0])[0] is not None, "answered once stderr is read")
+            return b" log lines lost before this one: " in b"".join(got)
+        wait_for(told, timeout=10, what="the line that says what stderr lost")
+        dropped = log_dropped(mport, "stderr")
         p.send_signal(signal.SIGTERM)
         check(p.wait(timeout=(wait_s + 10) * SLOW) == 0, "clean exit")
         reader.join()
@@ -508,7 +515,7 @@ def stderr_nobody_reads(env):
             p.kill()
             p.wait()
         os.close(r)
-    text = got[0].decode("utf-8", "replace").splitlines()
+    text = b"".join(got).decode("utf-8", "replace").splitlines()
     notes = [l for l in text if re.search(r"\] \d+ log lines lost before this one: stderr did not take them in time$", l)]
     print("# stderr stalled: %d lines dropped there after %d handshakes answered, %d kB of log in the file"
           % (dropped, len(answered), os.path.getsize(log) >> 10))
@@ -521,6 +528,18 @@ def stderr_nobody_reads(env):
           % (len(kept), lost, len(file_lines)))
     check(set(kept) <= set(file_lines), "stderr's lines are the file's")
     check(lines and file_lines[-1].endswith("] Exit"), "the file ends with Exit")
+    # the report reads that line: what it finds over the gap in stderr's
+    # copy is marked unknown (a log lost lines), and nothing in the file's
+    import json
+    copy = os.path.join(env.tmp, "stderr.log")
+    with open(copy, "w", encoding="utf-8") as f:
+        f.write("\n".join(text) + "\n")
+    marks = []
+    for path in (copy, log):
+        r = subprocess.run([BIN, "report", "--json", "--id", cid, path], capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, "report %s: %s" % (path, r.stderr))
+        marks.append([o["log_lost"] for c in json.loads(r.stdout)["clients"] for o in c["outages"]])
+    check(any(marks[0]) and not any(marks[1]), "the gap marked in stderr's copy only: %s" % marks)
 
 
 @case

@@ -26,6 +26,10 @@ struct sim {
         int64_t rebind_at; /* the client's NAT port changes then; 0: never */
         bool client_log, server_log;
         int64_t step_back_at, step_back; /* the client's clock steps back */
+        /* the server's output loses its lines in [blind_from, blind_to),
+         * and says so (or not, when !blind_said) at its next line */
+        int64_t blind_from, blind_to;
+        bool blind_said, blind_told;
         struct timeline tl;
 };
 
@@ -50,9 +54,15 @@ static void line(struct sim *s, unsigned log, int64_t t, bool tx, enum message_t
                 l.peer = (struct addr){ 0 };
                 CHECK(addr_from_string(&l.peer, "203.0.113.9", 43210) == 0);
         } else {
-                if (!s->server_log)
+                if (!s->server_log || (t >= s->blind_from && t < s->blind_to))
                         return;
                 when += s->offset;
+                if (s->blind_to && t >= s->blind_to && s->blind_said && !s->blind_told) {
+                        struct logline lost = { .kind = LOGLINE_LINES_LOST, .t_us = (uint64_t)when, .dropped = 9 };
+
+                        CHECK(timeline_add(&s->tl, log, &lost) == 0);
+                        s->blind_told = true;
+                }
                 CHECK(addr_from_string(&l.peer, "198.51.100.7",
                                        s->rebind_at && t >= s->rebind_at ? 50001 : 40000) == 0);
         }
@@ -273,6 +283,40 @@ static void test_loss_is_not_outage(void)
         timeline_free(&s.tl);
 }
 
+/* The server's output lost 10 s of its lines: where it says so, nothing
+ * there counts as lost or down (unknown); where it does not, the gap
+ * reads as an outage, client to server. */
+static void test_log_lost(bool said)
+{
+        struct sim s = { .ki = S, .ht = S, .count = 5, .delay = 3000, .offset = 7 * S, .end = 60 * S,
+                         .client_log = true, .server_log = true, .blind_from = 20 * S, .blind_to = 30 * S,
+                         .blind_said = said };
+        const struct timeline_client *c;
+        size_t marked = 0;
+
+        simulate(&s);
+        finish(&s);
+        c = home(&s);
+        if (!c)
+                goto out;
+        CHECK(c->offset_known);
+        CHECK(c->n_outages >= (said ? 0u : 1u));
+        for (size_t i = 0; i < c->n_outages; i++)
+                marked += c->outages[i].log_lost;
+        if (said) {
+                CHECK_INT(s.tl.logs[1].lines_lost, 9);
+                CHECK_INT(marked, c->n_outages);
+                CHECK_INT(c->delivery[TIMELINE_C2S].lost, 0);
+                CHECK(timeline_availability(c) == 1.0);
+        } else {
+                CHECK_INT(marked, 0);
+                CHECK(c->delivery[TIMELINE_C2S].lost >= 10);
+                CHECK(timeline_availability(c) < 0.9);
+        }
+out:
+        timeline_free(&s.tl);
+}
+
 /* A client log whose clock steps back an hour (a DST change) in the middle. */
 static void test_step_back(void)
 {
@@ -358,6 +402,8 @@ static void test_hostile(void)
 int main(void)
 {
         test_both_logs_offset();
+        test_log_lost(true);
+        test_log_lost(false);
         test_default_timers();
         test_one_log(true);
         test_one_log(false);

@@ -53,6 +53,8 @@ struct split {
         int64_t res, grace;
         struct outages by_client, by_server;
         uint8_t *roles; /* per log */
+        const struct timeline *tl;
+        int64_t off;    /* the server's clock minus the client's, once known */
 };
 
 static int grow(void **arr, size_t *cap, size_t n, size_t size)
@@ -122,8 +124,10 @@ void timeline_free(struct timeline *tl)
                 client_free(tl->clients[i]);
         free(tl->clients);
         free(tl->index);
-        for (size_t i = 0; i < tl->n_logs; i++)
+        for (size_t i = 0; i < tl->n_logs; i++) {
                 free(tl->logs[i].down);
+                free(tl->logs[i].blind);
+        }
         free(tl->logs);
         free(tl->probes);
         memset(tl, 0, sizeof(*tl));
@@ -267,13 +271,20 @@ int timeline_add(struct timeline *tl, unsigned log, const struct logline *l)
 {
         struct timeline_log *lg;
         struct timeline_client *c;
-        int64_t t;
+        int64_t t, before;
         int k = log_get(tl, log, &lg);
 
         if (k < 0)
                 return k;
         tl->lines++;
+        before = lg->last_us;
         t = log_time(lg, l->t_us);
+        if (l->kind == LOGLINE_LINES_LOST) { /* what its writer did since the line before is unknown */
+                if (grow((void **)&lg->blind, &lg->cap_blind, lg->n_blind, sizeof(*lg->blind)) < 0)
+                        return -ENOMEM;
+                lg->blind[lg->n_blind++] = (struct timeline_span){ lg->stamps > 1 ? before : t, t };
+                lg->lines_lost += l->dropped;
+        }
         if (lg->stopped) { /* it ran again: the time between, it did not */
                 if (grow((void **)&lg->down, &lg->cap_down, lg->n_down, sizeof(*lg->down)) < 0)
                         return -ENOMEM;
@@ -746,6 +757,22 @@ static int by_outcome_time(const void *a, const void *b)
 
 /* --- both logs: every message matched to its receipt --- */
 
+/* Whether a log of the role lost lines around t (the client's clock):
+ * within grace of a span where its output lost them. */
+static bool blind_at(const struct split *sp, enum timeline_role role, int64_t t)
+{
+        int64_t off = role == TIMELINE_ROLE_SERVER ? sp->off : 0;
+
+        for (size_t g = 0; sp->tl && g < sp->tl->n_logs; g++) {
+                const struct timeline_log *lg = &sp->tl->logs[g];
+
+                for (size_t i = 0; sp->roles[g] == role && i < lg->n_blind; i++)
+                        if (t + sp->grace >= lg->blind[i].start_us - off && t - sp->grace <= lg->blind[i].end_us - off)
+                                return true;
+        }
+        return false;
+}
+
 /* Whether the receiving end's log covers a message sent at t. */
 static bool judged(int64_t t, int64_t first, int64_t last, int64_t grace)
 {
@@ -770,6 +797,9 @@ static int match_direction(struct timeline_client *c, const struct split *sp, en
 
                 if (!p->tx || !judged(p->t_us, c2s ? sp->s_first : sp->c_first, c2s ? sp->s_last : sp->c_last,
                                       sp->grace))
+                        continue;
+                /* the receiver's log lost lines then: neither received nor lost */
+                if (blind_at(sp, c2s ? TIMELINE_ROLE_SERVER : TIMELINE_ROLE_CLIENT, p->t_us))
                         continue;
                 got = key_find(rcv, nrcv, p->type, p->hs, p->ctr) != NULL;
                 cnt->sent++;
@@ -1193,6 +1223,26 @@ static void mark_stopped(const struct timeline *tl, struct timeline_client *c, c
         }
 }
 
+/* Outages over a span where a log lost lines: unknown, not down. */
+static void mark_log_lost(struct timeline_client *c, const struct split *sp)
+{
+        for (size_t i = 0; i < c->n_outages; i++) {
+                struct timeline_outage *o = &c->outages[i];
+
+                for (size_t g = 0; g < sp->tl->n_logs && !o->log_lost; g++) {
+                        const struct timeline_log *lg = &sp->tl->logs[g];
+                        int64_t off = sp->roles[g] == TIMELINE_ROLE_SERVER ? sp->off : 0;
+
+                        for (size_t b = 0; b < lg->n_blind && !o->log_lost; b++)
+                                o->log_lost = sp->roles[g] != TIMELINE_ROLE_NONE &&
+                                              lg->blind[b].start_us - off <= o->end_us &&
+                                              o->start_us <= lg->blind[b].end_us - off;
+                }
+                if (o->log_lost)
+                        o->direction = TIMELINE_UNKNOWN;
+        }
+}
+
 /* --- counts and the whole --- */
 
 static void counts(struct timeline_client *c, const struct split *sp)
@@ -1230,13 +1280,14 @@ static int64_t grace(const struct timeline_client *c, int64_t res)
 
 static int finish_client(const struct timeline *tl, struct timeline_client *c, const struct timeline_opts *o)
 {
-        struct split sp = { 0 };
+        struct split sp = { .tl = tl };
         int k = split_by_role(tl, c, &sp);
 
         k = k < 0 ? k : learn_timers(c, &sp, o);
         k = k < 0 || !(sp.nc && sp.ns) ? k : clock_offset(c, &sp);
         if (k < 0)
                 goto out;
+        sp.off = c->offset_known ? c->offset_us : 0;
         correct_server(c, &sp);
         counts(c, &sp);
         k = round_trips(c, &sp);
@@ -1247,6 +1298,8 @@ static int finish_client(const struct timeline *tl, struct timeline_client *c, c
         k = k < 0 ? k : rebindings(c, &sp);
         if (k == 0)
                 mark_stopped(tl, c, &sp);
+        if (k == 0)
+                mark_log_lost(c, &sp);
         for (size_t i = 0; i < c->n_outages; i++)
                 c->last_us = max64(c->last_us, c->outages[i].end_us);
 out:
@@ -1293,7 +1346,7 @@ int64_t timeline_down_us(const struct timeline_client *c, int64_t from_us, int64
         for (size_t i = lo; i < c->n_outages && c->outages[i].start_us < to_us; i++) {
                 int64_t s = max64(c->outages[i].start_us, covered), e = min64(c->outages[i].end_us, to_us);
 
-                if (e > s) {
+                if (e > s && !c->outages[i].log_lost) {
                         down += e - s;
                         covered = e;
                 }
