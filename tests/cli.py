@@ -125,6 +125,36 @@ def generate_key_unwritable(env):
     it.check("cannot write the key" in r.stderr and r.stderr.count("\n") == 1, "one line: %r" % r.stderr)
 
 
+def probe_every_min_s():
+    """PROBER_MIN_TIME_BOUND_US in seconds, from its parts in prober.h."""
+    text = open(os.path.join(SRC, "include", "core", "prober.h")).read()
+
+    def define(name):
+        m = re.search(r"^#define %s (\d+)(?:ULL)?$" % name, text, re.M)
+        it.check(m, "%s in prober.h" % name)
+        return int(m.group(1))
+    it.check("#define PROBER_MIN_TIME_BOUND_US (PROBER_MIN_DELAY_S * 1000000ULL + PROBER_DEFAULT_GRACE_US)" in text,
+             "the minimum is a delay and its grace")
+    return define("PROBER_MIN_DELAY_S") + define("PROBER_DEFAULT_GRACE_US") / 1e6
+
+
+@case
+def probe_every_minimum(env):
+    """--probe-every shorter than a run that sends a probe (the prober's
+    shortest delay and its grace) is refused at start, status 2, naming the
+    minimum; the minimum itself is taken."""
+    low = probe_every_min_s()
+    base = [it.BIN, "--client", "--id", "x", "--host", "127.0.0.1", "--key-file", env.key_file, "--log", ""]
+    r = subprocess.run(base + ["--port", "1", "--probe-every", "%g" % (low - 0.5)], capture_output=True, text=True,
+                       timeout=10)
+    it.check(r.returncode == 2 and "--probe-every: at least %d s" % low in r.stderr,
+             "status 2 naming the minimum: %d %r" % (r.returncode, r.stderr))
+    # port 0 makes it stop at the check before, so that it does not run
+    r = subprocess.run(base + ["--port", "0", "--probe-every", "%g" % low], capture_output=True, text=True, timeout=10)
+    it.check(r.returncode == 2 and "--port" in r.stderr and "probe-every" not in r.stderr,
+             "the minimum taken: %r" % r.stderr)
+
+
 @case
 def host_with_port(env):
     """--host vps:43210 says to give the port with --port (status 2)."""

@@ -313,6 +313,277 @@ def hostile_scrapers(env):
     check(server.stop() == 0, "clean exit")
 
 
+def header_constant(path, name):
+    """A #define's number (such as 10 or (8u << 20)) from one of our
+    headers (include/PATH): the test's bounds follow the code's."""
+    import re
+    with open(os.path.join(os.path.dirname(it.HERE), "include", path)) as f:
+        m = re.search(r"^#define %s ([0-9u <()]+)$" % name, f.read(), re.M)
+    check(m, "%s in include/%s" % (name, path))
+    return eval(m.group(1).replace("u", ""), {"__builtins__": {}})  # digits, shifts, brackets only
+
+
+def idle_connections(port, n, stop_fd):
+    """In a child process (the attacker is not the scraper's thread, whose
+    lock it would hold): n connections that sent half a request line, each
+    reopened as soon as it is closed, until stop_fd reads its end. Returns
+    how many were reopened (from the child's exit)."""
+    import select
+    import socket
+
+    def idle():
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"GET /metr")
+        return s
+    socks, reopened = [idle() for _ in range(n)], 0
+    while True:
+        ready = select.select(socks + [stop_fd], [], [])[0]
+        if stop_fd in ready:
+            break
+        for s in ready:
+            try:
+                gone = s.recv(4096) == b""
+            except OSError:
+                gone = True
+            if gone:
+                s.close()
+                socks[socks.index(s)] = idle()
+                reopened += 1
+    return reopened
+
+
+@case
+def scrapes_past_idle_connections(env):
+    """A connection that sends half its request line is closed at the
+    line's deadline; and 32 such, each reopened as soon as it is closed
+    (more than the table holds), do not keep a scraper out: it gets its
+    answer at least 19 times of 20, as the idle ones make room."""
+    line_s = header_constant("daemon/httpd.h", "HTTPD_LINE_TIMEOUT_S")
+    life_s = header_constant("daemon/httpd.h", "HTTPD_TIMEOUT_S")
+    mport = tcp_port()
+    server = env.server(extra=["--metrics-listen", "127.0.0.1:%d" % mport])
+    server.port()
+    # alone, an idle one is closed at the line's deadline, well before the
+    # connection's whole life is up
+    import socket
+    s = socket.create_connection(("127.0.0.1", mport))
+    s.sendall(b"GET /metr")
+    t0 = time.monotonic()
+    s.settimeout((line_s + (life_s - line_s) / 2) * SLOW)
+    try:
+        closed = s.recv(1) == b""
+    except OSError as e:
+        closed = not isinstance(e, socket.timeout)
+    s.close()
+    check(closed, "an idle connection closed within %d s: after %.1f s"
+          % ((line_s + (life_s - line_s) / 2) * SLOW, time.monotonic() - t0))
+    stop_r, stop_w = os.pipe()
+    out_r, out_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            os.close(stop_w)
+            os.write(out_w, b"%d" % idle_connections(mport, 32, stop_r))
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(stop_r)
+    os.close(out_w)
+    answered = 0
+    try:
+        time.sleep(0.5 * SLOW)  # the table full of idle ones
+        for _ in range(20):
+            try:  # the server ends any connection within HTTPD_TIMEOUT_S
+                answered += "udp_canary_metrics_connections" in scrape(mport, timeout=life_s * SLOW)
+            except OSError as e:
+                print("# a scrape failed: %s" % e)
+            time.sleep(0.1)
+        # the attack goes on for longer than the line's deadline
+        time.sleep(max(0, line_s * SLOW - 2))
+    finally:
+        os.close(stop_w)
+        reopened = int(os.read(out_r, 32) or b"0")
+        os.close(out_r)
+        attacker = os.waitpid(pid, 0)[1]
+    print("# %d of 20 scrapes answered; idle connections reopened %d times" % (answered, reopened))
+    check(attacker == 0, "the attacker ran to its end")
+    check(answered >= 19, "scrapes answered under the attack: %d of 20" % answered)
+    check(reopened >= 1, "the idle connections were closed: %d" % reopened)
+    check(server.stop() == 0, "clean exit")
+
+
+def stalled_stderr_server(env, mport):
+    """A server whose stderr is a pipe that nobody reads (yet): (process,
+    the pipe's read end, its log file)."""
+    r, w = os.pipe()
+    log = os.path.join(env.tmp, "stalled.log")
+    args = ["--server", "--host", "127.0.0.1", "--port", "0", "--key-file", env.key_file, "--log", log,
+            "--metrics-listen", "127.0.0.1:%d" % mport]
+    p = subprocess.Popen(it.WRAP + [BIN] + args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=w)
+    os.close(w)
+    return p, r, log
+
+
+def listening_port(log):
+    import re
+    for _, text in it.read_log(log):
+        m = re.match(r"Listening on .*:(\d+)$", text)
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def log_dropped(mport, sink):
+    text = scrape(mport, timeout=10 * SLOW)
+    for line in text.splitlines():
+        if line.startswith('udp_canary_log_lines_dropped_total{sink="%s"} ' % sink):
+            return int(line.split()[-1])
+    return None
+
+
+def flood_until_stderr_drops(env, port, mport, log, cid, limit):
+    """Handshakes in bursts (each answered: the loop goes on) until the
+    server says stderr dropped lines, or its log file holds more than limit
+    bytes (then the test fails). Returns the handshake ids answered."""
+    import socket
+    sys.path.insert(0, it.HERE)
+    import base64
+    import refpeer as ref
+    key = base64.b64decode(env.key)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2 * SLOW)
+    answered, hid = [], 0
+    while not log_dropped(mport, "stderr"):
+        check(os.path.getsize(log) < limit, "no stderr drops after %d bytes of log" % os.path.getsize(log))
+        for _ in range(64):
+            hid += 1
+            s.sendto(ref.seal(key, {"id": cid, "type": "handshake_init", "data": [hid, 0]}), ("127.0.0.1", port))
+        got = 0
+        try:
+            while got < 64:
+                answered.append(ref.open_(key, s.recvfrom(4096)[0])["data"][0])
+                got += 1
+        except socket.timeout:
+            pass
+        check(got > 0, "handshakes answered with stderr stalled (none of 64 after %d)" % hid)
+    s.close()
+    return answered
+
+
+@case
+def stderr_nobody_reads(env):
+    """stderr a pipe that nobody reads: past the bound it alone loses
+    lines, counted (udp_canary_log_lines_dropped_total{sink="stderr"}),
+    while handshakes are answered and the file keeps every line; once it is
+    read again it gets one line that says how many it lost. A stuck write
+    does not hold SIGTERM up beyond the outputs' time at exit."""
+    import re
+    import threading
+    bound = header_constant("daemon/log.h", "LOG_OUTPUT_MAX_PENDING")
+    wait_s = header_constant("daemon/log.h", "LOG_CLOSE_WAIT_MS") / 1000
+    mport = tcp_port()
+    p, r, log = stalled_stderr_server(env, mport)
+    try:
+        port = wait_for(lambda: listening_port(log), what="Listening on")
+        cid = "\x01" * 256  # the longest id, written 4 bytes a byte: long lines
+        # stuck in one write of up to the bound, the bound waiting, the pipe full
+        answered = flood_until_stderr_drops(env, port, mport, log, cid, 3 * bound)
+        check(log_dropped(mport, "file") == 0, "the file lost no line")
+        lines = [t for _, t in it.read_log(log)]
+        rx = {m["data"][0] for _, _, m in it.packets(log, "RX")}
+        check(all(h in rx for h in answered), "every answered handshake in the file")
+        # read stderr again: the lines it kept, then one that says how many it
+        # lost, before the next line logged once it took all that waited
+        got = []
+        reader = threading.Thread(target=lambda: got.extend(iter(lambda: os.read(r, 1 << 16), b"")))
+        reader.start()
+        init = it.sender(env, port)
+        hid = [0]
+
+        def told():
+            hid[0] += 1
+            check(init("after", hid[0])[0] is not None, "answered once stderr is read")
+            return b" log lines lost before this one: " in b"".join(got)
+        wait_for(told, timeout=10, what="the line that says what stderr lost")
+        dropped = log_dropped(mport, "stderr")
+        p.send_signal(signal.SIGTERM)
+        check(p.wait(timeout=(wait_s + 10) * SLOW) == 0, "clean exit")
+        reader.join()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(r)
+    text = b"".join(got).decode("utf-8", "replace").splitlines()
+    notes = [l for l in text if re.search(r"\] \d+ log lines lost before this one: stderr did not take them in time$", l)]
+    print("# stderr stalled: %d lines dropped there after %d handshakes answered, %d kB of log in the file"
+          % (dropped, len(answered), os.path.getsize(log) >> 10))
+    check(len(notes) == 1, "one line says what stderr lost: %s" % notes)
+    lost = int(re.search(r"\] (\d+) log lines lost", notes[0]).group(1))
+    kept = [l for l in text if l not in notes]
+    file_lines = open(log, encoding="utf-8").read().splitlines()
+    check(lost == dropped, "the line says %d lost, the metric %d" % (lost, dropped))
+    check(len(kept) + lost == len(file_lines), "stderr kept %d, lost %d: the file has %d"
+          % (len(kept), lost, len(file_lines)))
+    check(set(kept) <= set(file_lines), "stderr's lines are the file's")
+    check(lines and file_lines[-1].endswith("] Exit"), "the file ends with Exit")
+    # the report reads that line: what it finds over the gap in stderr's
+    # copy is marked unknown (a log lost lines), and nothing in the file's
+    import json
+    copy = os.path.join(env.tmp, "stderr.log")
+    with open(copy, "w", encoding="utf-8") as f:
+        f.write("\n".join(text) + "\n")
+    marks = []
+    for path in (copy, log):
+        r = subprocess.run([BIN, "report", "--json", "--id", cid, path], capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, "report %s: %s" % (path, r.stderr))
+        marks.append([o["log_lost"] for c in json.loads(r.stdout)["clients"] for o in c["outages"]])
+    check(any(marks[0]) and not any(marks[1]), "the gap marked in stderr's copy only: %s" % marks)
+
+
+@case
+def stderr_stuck_at_exit(env):
+    """SIGTERM while the thread that writes stderr is stuck in a write to a
+    full pipe: the daemon exits after the outputs' time at exit at most, and
+    the file has every line, Exit the last."""
+    import fcntl
+    import termios
+    import struct
+    wait_s = header_constant("daemon/log.h", "LOG_CLOSE_WAIT_MS") / 1000
+    mport = tcp_port()
+    p, r, log = stalled_stderr_server(env, mport)
+    try:
+        port = wait_for(lambda: listening_port(log), what="Listening on")
+        init = it.sender(env, port)
+        held = []  # bytes in the pipe after each answered handshake
+
+        def full():
+            check(init("\x01" * 256, len(held) + 1)[0] is not None, "answered with stderr stalled")
+            held.append(struct.unpack("i", fcntl.ioctl(r, termios.FIONREAD, b"\0\0\0\0"))[0])
+            # ten batches handed over that did not get in: the writer is stuck
+            return len(held) > 10 and held[-1] > 0 and len(set(held[-10:])) == 1
+        wait_for(full, timeout=30, what="the pipe to fill")
+        hid = len(held)
+        t = time.monotonic()
+        p.send_signal(signal.SIGTERM)
+        try:
+            status = p.wait(timeout=(wait_s + 1) * SLOW)
+        except subprocess.TimeoutExpired:
+            status = None
+        print("# SIGTERM with stderr stuck: exit after %.2f s" % (time.monotonic() - t))
+        check(status == 0, "exit within %.0f s of SIGTERM: %s" % ((wait_s + 1) * SLOW, status))
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(r)
+    lines = [t for _, t in it.read_log(log)]
+    check(lines[-1] == "Exit", "the file ends with Exit: %s" % lines[-1:])
+    tx = {m["data"][0] for _, _, m in it.packets(log, "TX")}
+    check(set(range(1, hid + 1)) <= tx, "every answer in the file")
+
+
 @case
 def metrics_at_fd_limit(env):
     """Out of file descriptors, the metrics listener does not spin: the
@@ -494,6 +765,32 @@ def restored_clients(env):
              what="silence counted from when heard")
     check(not any(t.startswith("Back") for _, t in server.lines()[:4]), "its first message not a return")
     server.stop()
+
+
+@case
+def reload_probe_every_too_short(env):
+    """SIGHUP with a config file whose probe-every is under the minimum: the
+    reload is refused and logged naming the minimum, the old settings stay,
+    and the client goes on."""
+    server = env.server()
+    conf = os.path.join(env.tmp, "home.conf")
+
+    def write_conf(every):
+        with open(conf, "w") as f:
+            f.write("host = 127.0.0.1\nport = %d\nkey-file = %s\nprobe-every = %s\n"
+                    % (server.port(), env.key_file, every))
+    write_conf("600")
+    client = it.Canary(env.tmp, "client", ["--client", "--id", "home", "--config", conf] + it.FAST)
+    env.procs.append(client)
+    wait_for(lambda: it.answered(client), what="an answer")
+    write_conf("3")
+    client.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: any("Reload failed, keeping the old settings: --probe-every: at least" in t
+                         for _, t in client.lines()), what="the refused reload logged")
+    check(not any(t == "Reloaded" for _, t in client.lines()), "not reloaded")
+    n = len(it.answered(client))
+    wait_for(lambda: len(it.answered(client)) > n, what="the client goes on")
+    check(client.stop() == 0 and server.stop() == 0, "clean exits")
 
 
 @case

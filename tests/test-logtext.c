@@ -112,6 +112,21 @@ static void test_fixed(void)
         CHECK_INT(l.dropped, 5123);
 }
 
+/* The line an output that lost lines gets, as written, read back. */
+static void test_lines_lost(void)
+{
+        char body[256];
+        struct logline l;
+        ssize_t n = logtext_format_lines_lost(5310, "stderr", body, sizeof(body));
+
+        CHECK(n > 0);
+        CHECK_STR(body, "5310 log lines lost before this one: stderr did not take them in time");
+        CHECK_INT(logline_parse_body(&l, body, (size_t)n), 0);
+        CHECK_INT(l.kind, LOGLINE_LINES_LOST);
+        CHECK_INT(l.dropped, 5310);
+        CHECK_INT(logtext_format_lines_lost(5310, "stderr", body, 20), -ENOBUFS);
+}
+
 int main(void)
 {
         static const enum event_kind kinds[] = {
@@ -130,5 +145,6 @@ int main(void)
                                 round_trip(kinds[k], ids[i], peers[p]);
         test_stamp();
         test_fixed();
+        test_lines_lost();
         return check_finish("logtext");
 }

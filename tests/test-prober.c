@@ -278,6 +278,24 @@ static void test_time_bound(void)
         CHECK(p.kinds[PROBER_FRESH].has_lower && p.kinds[PROBER_FRESH].lower_s < 200);
 }
 
+/* PROBER_MIN_TIME_BOUND_US is the shortest run that sends a probe: at it,
+ * one fresh trial of the shortest delay; a microsecond less, none at all. */
+static void test_min_time_bound(void)
+{
+        struct prober_config cfg;
+        struct prober_out out;
+        struct prober p;
+
+        prober_config_default(&cfg);
+        cfg.time_bound_us = PROBER_MIN_TIME_BOUND_US;
+        prober_start(&p, &cfg, 1000, &out);
+        CHECK_INT(out.n_send, 1);
+        CHECK_INT(out.send[0].delay_s, PROBER_MIN_DELAY_S);
+        cfg.time_bound_us = PROBER_MIN_TIME_BOUND_US - 1;
+        prober_start(&p, &cfg, 1000, &out);
+        CHECK_INT(out.n_send, 0);
+}
+
 static void test_text(void)
 {
         struct prober_bracket b = { .has_lower = true, .lower_s = 30, .has_upper = true, .upper_s = 35 };
@@ -334,6 +352,7 @@ int main(void)
         test_loss();
         test_beyond();
         test_time_bound();
+        test_min_time_bound();
         test_text();
         return check_finish("prober");
 }

@@ -91,9 +91,42 @@ static void test_loss_is_not_outage(void)
         timeline_free(&s.tl);
 }
 
+/* The server's output lost 10 s of its lines: where it says so, nothing
+ * there counts as lost or down (unknown); where it does not, the gap
+ * reads as an outage, client to server. */
+static void test_log_lost(bool said)
+{
+        struct sim s = { .ki = S, .ht = S, .count = 5, .delay = 3000, .offset = 7 * S, .end = 60 * S,
+                         .client_log = true, .server_log = true, .blind_from = 20 * S, .blind_to = 30 * S,
+                         .blind_said = said };
+        const struct timeline_client *c = run(&s);
+        size_t marked = 0;
+
+        if (!c)
+                goto out;
+        CHECK(c->offset_known);
+        CHECK(c->n_outages >= (said ? 0u : 1u));
+        for (size_t i = 0; i < c->n_outages; i++)
+                marked += c->outages[i].log_lost;
+        if (said) {
+                CHECK_INT(s.tl.logs[1].lines_lost, 9);
+                CHECK_INT(marked, c->n_outages);
+                CHECK_INT(c->delivery[TIMELINE_C2S].lost, 0);
+                CHECK(timeline_availability(c) == 1.0);
+        } else {
+                CHECK_INT(marked, 0);
+                CHECK(c->delivery[TIMELINE_C2S].lost >= 10);
+                CHECK(timeline_availability(c) < 0.9);
+        }
+out:
+        timeline_free(&s.tl);
+}
+
 int main(void)
 {
         test_both_logs_offset();
+        test_log_lost(true);
+        test_log_lost(false);
         test_default_timers();
         test_loss_is_not_outage();
         return check_finish("timeline-match");

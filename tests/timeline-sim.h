@@ -26,6 +26,10 @@ struct sim {
         int64_t rebind_at; /* the client's NAT port changes then; 0: never */
         bool client_log, server_log;
         int64_t step_back_at, step_back; /* the client's clock steps back */
+        /* the server's output loses its lines in [blind_from, blind_to),
+         * and says so (or not, when !blind_said) at its next line */
+        int64_t blind_from, blind_to;
+        bool blind_said, blind_told;
         struct timeline tl;
 };
 
@@ -51,9 +55,15 @@ static inline void line(struct sim *s, unsigned log, int64_t t, bool tx, enum me
                 l.peer = (struct addr){ 0 };
                 CHECK(addr_from_string(&l.peer, "203.0.113.9", 43210) == 0);
         } else {
-                if (!s->server_log)
+                if (!s->server_log || (t >= s->blind_from && t < s->blind_to))
                         return;
                 when += s->offset;
+                if (s->blind_to && t >= s->blind_to && s->blind_said && !s->blind_told) {
+                        struct logline lost = { .kind = LOGLINE_LINES_LOST, .t_us = (uint64_t)when, .dropped = 9 };
+
+                        CHECK(timeline_add(&s->tl, log, &lost) == 0);
+                        s->blind_told = true;
+                }
                 CHECK(addr_from_string(&l.peer, "198.51.100.7",
                                        s->rebind_at && t >= s->rebind_at ? 50001 : 40000) == 0);
         }

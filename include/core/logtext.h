@@ -10,6 +10,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "core/actions.h"
@@ -51,9 +52,19 @@ extern const char *const logtext_level_names[LOG_LEVEL_COUNT];
 #define LOGTEXT_DROPS \
         " datagrams dropped here, the receive buffer full: the server did not keep up (not network loss)"
 
+/* What an output that stalled (stderr, the journal, the file) gets once it
+ * moves again, after the count of lines it lost: "N" LOGTEXT_LINES_LOST
+ * "stderr did not take them in time". What happened between the line
+ * before and this one is unknown from this output. */
+#define LOGTEXT_LINES_LOST " log lines lost before this one: "
+
 /* "[STAMP.mmm udp-canary LEVEL] " from a "YYYY-mm-dd HH:MM:SS" stamp and
  * the milliseconds. Returns the length, or -ENOBUFS. */
 ssize_t logtext_format_prefix(const char *stamp, long ms, enum log_level level, char *buf, size_t cap);
+
+/* The body of the line that says n lines were lost on output (its level is
+ * WARNING). Returns the length, or -ENOBUFS. */
+ssize_t logtext_format_lines_lost(uint64_t n, const char *output, char *buf, size_t cap);
 
 /* The body of one event's line, and its level. Returns the length, or
  * -ENOBUFS. */

@@ -38,6 +38,12 @@ enum prober_kind { PROBER_FRESH, PROBER_ESTABLISHED };
 #define PROBER_DEFAULT_WARMUP_GAP_US 1500000ULL
 #define PROBER_DEFAULT_WARMUPS 2
 #define PROBER_DEFAULT_PARALLEL 4
+/* The shortest delay a trial asks for, and so the shortest time bound in
+ * which a run sends any probe at all: one fresh trial of that delay and
+ * its grace (an established one needs warm-ups besides). Shorter, a run
+ * would send nothing and then say that nothing was answered. */
+#define PROBER_MIN_DELAY_S 1
+#define PROBER_MIN_TIME_BOUND_US (PROBER_MIN_DELAY_S * 1000000ULL + PROBER_DEFAULT_GRACE_US)
 /* Silent trials at the upper bound before it counts: an answer lost on the
  * way reads as a silence. */
 #define PROBER_UPPER_SILENCES 3

@@ -2,9 +2,14 @@
  * daemon's event loop: GET (or HEAD) /metrics, one request per connection.
  * Anyone who can reach it may be hostile, so everything it holds is
  * bounded: the request head (HTTPD_HEAD_MAX bytes, else 431), the number of
- * connections (HTTPD_CONNS_MAX; more are closed as soon as accepted), the
- * time a connection may live (HTTPD_TIMEOUT_S, reading and writing alike),
- * and the reply (made once, written as the peer reads it). Running out of
+ * connections (HTTPD_CONNS_MAX), the time to send the request line
+ * (HTTPD_LINE_TIMEOUT_S) and the time a connection may live in all
+ * (HTTPD_TIMEOUT_S, reading and writing alike), and the reply (made once,
+ * written as the peer reads it). A full table makes room for a new
+ * connection by closing the oldest one that has not sent its request line
+ * yet (as sshd's MaxStartups and Go's ReadHeaderTimeout do), so that idle
+ * connections cannot keep a scraper out; when every one has sent it, the
+ * new one is closed as soon as accepted. Running out of
  * file descriptors does not make accept spin: a spare descriptor is given
  * up to accept and close the waiting connection, and when even that fails
  * accepting pauses for a moment. */
@@ -22,6 +27,7 @@
 #define HTTPD_HEAD_MAX 8192
 #define HTTPD_CONNS_MAX 16
 #define HTTPD_TIMEOUT_S 10
+#define HTTPD_LINE_TIMEOUT_S 2
 #define HTTPD_ACCEPT_PAUSE_MS 100
 
 /* Writes the /metrics text to out. */
@@ -38,6 +44,7 @@ struct httpd {
         struct httpd_conn *conns;
         size_t n_conns;
         uint64_t refused;       /* connections closed at once: over the cap or no fd */
+        uint64_t evicted;       /* closed without a request line, to make room */
         httpd_write_fn *write;
         void *arg;
 };

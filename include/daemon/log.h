@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -43,6 +44,25 @@ int log_open(const char *path, bool journal);
  * when the new one cannot be opened, and returns that error. */
 int log_reopen(void);
 void log_close(void);
+
+/* Each output (stderr or the journal, and the file) is written by a thread
+ * of its own. An output may have this much handed over and not yet written
+ * (besides the batch it is writing); past it, its lines are dropped, not
+ * waited for: some 25,000 lines, seconds of a busy server's log. */
+#define LOG_OUTPUT_MAX_PENDING (8u << 20)
+/* At exit, how long the outputs have, all together, to write what they
+ * hold; one stuck in a write is left behind, and ends with the process. */
+#define LOG_CLOSE_WAIT_MS 1000
+
+/* Lines (journal entries) an output lost since the start, because it did
+ * not take them in time; sink: "stderr", "journal" or "file". */
+struct log_output_drops {
+        const char *sink;
+        uint64_t lines;
+};
+
+/* The outputs in use, cap at most; returns how many. */
+size_t log_output_drops(struct log_output_drops *out, size_t cap);
 
 /* Hands the lines waiting in the buffer to the log thread. The daemons call
  * it at the end of every event-loop callback; log_close and log_reopen call

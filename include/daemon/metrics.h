@@ -13,6 +13,7 @@
 
 #include "core/client.h"
 #include "core/server.h"
+#include "daemon/log.h"
 
 /* Times: the monotonic and wall clocks now, to give last-seen times as Unix
  * seconds. */
@@ -27,8 +28,11 @@ void metrics_write_socket_drops(FILE *out, uint64_t drops);
  * (empty for a server). */
 void metrics_write_build_info(FILE *out, const char *mode, const char *id, size_t id_len);
 
-/* The metrics listener's own load: connections open, and refused. */
-void metrics_write_http(FILE *out, size_t conns, uint64_t refused);
+/* Log lines each output lost, not taking them in time (see log.h). */
+void metrics_write_log_drops(FILE *out, const struct log_output_drops *drops, size_t n);
+
+/* The metrics listener's own load: connections open, refused, and evicted. */
+void metrics_write_http(FILE *out, size_t conns, uint64_t refused, uint64_t evicted);
 
 /* The longest single event-loop callback so far (a stall of the loop): its
  * wall time, and the most CPU time the loop's thread used in one. */

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/uio.h>
+#include <time.h>
 
 /* How a worker's thread yields the CPU to the loop's (see worker.c). */
 enum worker_priority {
@@ -33,7 +34,7 @@ struct worker {
         pthread_t thread;
         pthread_mutex_t lock;
         pthread_cond_t wake; /* to the thread: work, or stop */
-        pthread_cond_t done; /* to the loop: a turn ended */
+        pthread_cond_t done; /* to the loop: a turn ended (CLOCK_MONOTONIC) */
         char *pending;       /* handed over, not yet taken */
         size_t used, cap;
         size_t max_pending;  /* worker_submit waits above this */
@@ -60,6 +61,12 @@ int worker_submit(struct worker *w, const void *buf, size_t len);
  * of them without the rest. */
 int worker_submitv(struct worker *w, const struct iovec *iov, size_t n);
 
+/* Hands the n pieces over as one, unless that would leave more than limit
+ * bytes waiting (with some waiting already): then nothing, -EAGAIN. Never
+ * waits for the thread, whatever max_pending says; for an output that may
+ * stall for good. Returns 0, -EAGAIN or -ENOMEM (nothing handed). */
+int worker_offerv(struct worker *w, const struct iovec *iov, size_t n, size_t limit);
+
 /* True while anything handed over has not been consumed yet. */
 bool worker_busy(struct worker *w);
 
@@ -69,3 +76,9 @@ void worker_sync(struct worker *w);
 /* Consumes what is left, ends the thread and frees what it holds; a
  * worker never started is left alone. */
 void worker_stop(struct worker *w);
+
+/* The same, unless the thread has not consumed everything by deadline
+ * (CLOCK_MONOTONIC; stuck in a write that may never end): then it is left
+ * running, detached, with w and what it holds, and -ETIMEDOUT returned;
+ * w must stay in place until the process ends. */
+int worker_stop_until(struct worker *w, const struct timespec *deadline);

@@ -23,6 +23,7 @@ enum logline_kind {
         LOGLINE_SOCKET_DROPS, /* "N" LOGTEXT_DROPS: the server's own drops */
         LOGLINE_INVALID_MORE, /* "N" LOGTEXT_INVALID_MORE "...": invalid ones not logged one by one */
         LOGLINE_NAT_TIMEOUT,  /* LOGTEXT_NAT_TIMEOUT "verdict": a client's probe result */
+        LOGLINE_LINES_LOST,   /* "N" LOGTEXT_LINES_LOST "...": the output lost lines before this one */
 };
 
 
@@ -32,7 +33,7 @@ struct logline {
         bool peer_is_server; /* the peer is "server": a client's line */
         struct addr peer;
         struct message msg; /* TX, RX */
-        uint64_t dropped;   /* SOCKET_DROPS; INVALID_MORE: how many */
+        uint64_t dropped;   /* SOCKET_DROPS; INVALID_MORE; LINES_LOST: how many */
         const char *text;   /* NAT_TIMEOUT: the verdict, in the parsed line */
         size_t text_len;
 };

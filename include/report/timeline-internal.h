@@ -53,6 +53,8 @@ struct timeline_split {
         int64_t res, grace;
         struct timeline_outages by_client, by_server;
         uint8_t *roles; /* per log */
+        const struct timeline *tl;
+        int64_t off; /* the server's clock minus the client's, once known */
 };
 
 static inline int64_t max64(int64_t a, int64_t b)
@@ -89,6 +91,10 @@ int timeline_rebindings(struct timeline_client *c, const struct timeline_split *
 
 /* Marks the outages during which a server log shows its server stopped. */
 void timeline_mark_stopped(const struct timeline *tl, struct timeline_client *c, const struct timeline_split *sp);
+/* Outages over a span where a log lost lines: unknown, not down. */
+void timeline_mark_log_lost(struct timeline_client *c, const struct timeline_split *sp);
+/* Whether a log of the role lost lines around t (the client's clock). */
+bool timeline_blind_at(const struct timeline_split *sp, enum timeline_role role, int64_t t);
 
 /* --- what those steps share --- */
 

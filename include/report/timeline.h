@@ -71,6 +71,7 @@ struct timeline_outage {
         unsigned seen_by; /* TIMELINE_SEEN_* bits: 0 when only the matching of both logs shows it */
         uint64_t lost;    /* messages lost in it */
         bool server_stopped; /* the server's log shows it not running then */
+        bool log_lost;       /* a log lost lines then: what happened is unknown, not counted down */
 };
 
 struct timeline_span {
@@ -125,6 +126,11 @@ struct timeline_log {
         bool stopped;                   /* its writer logged "Exit" last */
         struct timeline_span *down;     /* from an "Exit" to its next line */
         size_t n_down, cap_down;
+        /* from the line before one saying lines were lost to that line:
+         * its writer's output lost them (LOGTEXT_LINES_LOST) */
+        struct timeline_span *blind;
+        size_t n_blind, cap_blind;
+        uint64_t lines_lost;
 };
 
 /* A client's NAT timeout probe result (--probe-every), as logged. */
@@ -164,7 +170,8 @@ int timeline_add(struct timeline *tl, unsigned log, const struct logline *l);
 /* Works out everything once all lines are in. Returns 0 or -ENOMEM. */
 int timeline_finish(struct timeline *tl, const struct timeline_opts *o);
 
-/* Time down (the union of the outages' best estimates) within [from, to). */
+/* Time down (the union of the outages' best estimates, but those where a
+ * log lost lines: unknown) within [from, to). */
 int64_t timeline_down_us(const struct timeline_client *c, int64_t from_us, int64_t to_us);
 
 /* Availability in [0, 1] over the client's period. */

@@ -177,3 +177,10 @@ ssize_t logtext_format_event(const struct core_event *ev, char *buf, size_t cap,
         }
         return n < 0 || (size_t)n >= cap ? -ENOBUFS : n;
 }
+
+ssize_t logtext_format_lines_lost(uint64_t n, const char *output, char *buf, size_t cap)
+{
+        int len = snprintf(buf, cap, "%" PRIu64 LOGTEXT_LINES_LOST "%s did not take them in time", n, output);
+
+        return len < 0 || (size_t)len >= cap ? -ENOBUFS : len;
+}

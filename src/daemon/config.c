@@ -18,6 +18,7 @@
 #include "core/client.h"
 #include "core/duration.h"
 #include "core/message.h"
+#include "core/prober.h"
 #include "core/server.h"
 #include "core/unicode.h"
 
@@ -492,6 +493,10 @@ static int finish_client(struct config *c, char err[static CONFIG_ERR_MAX])
                 return fail(err, "--host %s: give the host alone and the port with --port", c->host);
         if (c->port == 0)
                 return fail(err, "--port: the client needs a port from 1 to 65535");
+        /* each run lasts --probe-every at most: a shorter one sends nothing */
+        if (c->probe_every_us && c->probe_every_us < PROBER_MIN_TIME_BOUND_US)
+                return fail(err, "--probe-every: at least %llu s (a run shorter than that sends no probe), or 0 for never",
+                            (unsigned long long)(PROBER_MIN_TIME_BOUND_US / 1000000));
         return 0;
 }
 

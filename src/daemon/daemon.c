@@ -98,10 +98,12 @@ static void write_metrics(FILE *out, void *arg)
 {
         struct daemon *d = arg;
         uint64_t start = daemon_now_us();
+        struct log_output_drops drops[4];
 
         d->ops->metrics(out, d->obj);
+        metrics_write_log_drops(out, drops, log_output_drops(drops, sizeof(drops) / sizeof(drops[0])));
         metrics_write_loop(out, d->busy_max_us, d->busy_cpu_max_us);
-        metrics_write_http(out, d->http->n_conns, d->http->refused);
+        metrics_write_http(out, d->http->n_conns, d->http->refused, d->http->evicted);
         daemon_busy(d, start);
 }
 

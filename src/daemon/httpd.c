@@ -15,9 +15,10 @@ struct httpd_conn {
         struct httpd_conn *next, *prev;
         int fd;
         struct event *io;    /* reading the request, then writing the reply */
-        struct event *timer; /* the connection's whole life: HTTPD_TIMEOUT_S */
+        struct event *timer; /* the request line's deadline, then the rest of its life */
         char head[HTTPD_HEAD_MAX];
         size_t used;
+        bool has_line;       /* the request line came whole: not evicted for room */
         char *reply;
         size_t len, sent;
 };
@@ -156,10 +157,22 @@ bool httpd_head_complete(const char *head, size_t len)
         return memmem(head, len, "\r\n\r\n", 4) || memmem(head, len, "\n\n", 2);
 }
 
+/* The request line is whole: from now on the connection has what is left
+ * of HTTPD_TIMEOUT_S after the line's own deadline, so never more in all.
+ * Returns 0 or -ENOMEM. */
+static int line_done(struct httpd_conn *c)
+{
+        struct timeval rest = { .tv_sec = HTTPD_TIMEOUT_S - HTTPD_LINE_TIMEOUT_S };
+
+        c->has_line = true;
+        return evtimer_add(c->timer, &rest) < 0 ? -ENOMEM : 0;
+}
+
 static void on_read(evutil_socket_t fd, short what, void *arg)
 {
         struct httpd_conn *c = arg;
         ssize_t n = recv(c->fd, c->head + c->used, sizeof(c->head) - c->used, 0);
+        bool line;
 
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
                 return;
@@ -167,16 +180,21 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
                 conn_close(c);
                 return;
         }
+        line = !c->has_line && memchr(c->head + c->used, '\n', (size_t)n);
         c->used += (size_t)n;
+        if (line && line_done(c) < 0) {
+                conn_close(c);
+                return;
+        }
         if (httpd_head_complete(c->head, c->used))
                 respond(c, 0);
         else if (c->used == sizeof(c->head))
                 respond(c, 431);
 }
 
-static int conn_new(struct httpd *h, int fd)
+static int conn_new(struct httpd *h, int fd, struct httpd_conn **out)
 {
-        struct timeval tv = { .tv_sec = HTTPD_TIMEOUT_S };
+        struct timeval tv = { .tv_sec = HTTPD_LINE_TIMEOUT_S };
         struct httpd_conn *c = calloc(1, sizeof(*c));
 
         if (!c)
@@ -194,7 +212,44 @@ static int conn_new(struct httpd *h, int fd)
                 conn_close(c); /* closes fd too */
                 return -ENOMEM;
         }
+        *out = c;
         return 0;
+}
+
+/* The oldest connection that has not sent its request line, or NULL. New
+ * ones go to the front of the list, so it is the last such. */
+static struct httpd_conn *oldest_without_line(struct httpd *h)
+{
+        struct httpd_conn *found = NULL;
+
+        for (struct httpd_conn *c = h->conns; c; c = c->next)
+                if (!c->has_line)
+                        found = c;
+        return found;
+}
+
+/* Takes a new connection in, making room if the table is full; its request
+ * is read at once if it is there already, so that a scraper that sent it
+ * with its connection is not the next one evicted. */
+static void take(struct httpd *h, int fd)
+{
+        struct httpd_conn *c = NULL, *victim = NULL;
+
+        if (h->n_conns >= HTTPD_CONNS_MAX)
+                victim = oldest_without_line(h);
+        if (h->n_conns >= HTTPD_CONNS_MAX && !victim) {
+                close(fd);
+                h->refused++;
+                return;
+        }
+        if (victim) {
+                conn_close(victim);
+                h->evicted++;
+        }
+        if (conn_new(h, fd, &c) < 0)
+                h->refused++;
+        else
+                on_read(fd, EV_READ, c);
 }
 
 static void on_resume(evutil_socket_t fd, short what, void *arg)
@@ -233,8 +288,10 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 {
         struct httpd *h = arg;
 
-        /* a bounded number per wake-up: the datagrams wait meanwhile */
-        for (int i = 0; i <= HTTPD_CONNS_MAX; i++) {
+        /* a bounded number per wake-up: the datagrams wait meanwhile; and
+         * half the table at most, so that a connection taken in is read
+         * before as many others as the table holds have come after it */
+        for (int i = 0; i < HTTPD_CONNS_MAX / 2; i++) {
                 int fd = accept4(h->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
                 if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
@@ -245,12 +302,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
                 }
                 if (fd < 0)
                         return; /* EAGAIN: none left */
-                if (h->n_conns >= HTTPD_CONNS_MAX) {
-                        close(fd);
-                        h->refused++;
-                } else if (conn_new(h, fd) < 0) {
-                        h->refused++;
-                }
+                take(h, fd);
         }
 }
 

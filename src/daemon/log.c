@@ -1,13 +1,18 @@
 /* log: formatting log lines in the original's format, and journal entries
- * (see log.h). The loop formats them into two buffers and hands both to a
- * thread at the end of each callback (log_flush); the thread writes them
- * out (daemon/log-sink): the loop never waits for the disk, a terminal or
- * journald, which takes tens of microseconds an entry and more when busy. */
+ * (see log.h). The loop formats them into two buffers and hands them at the
+ * end of each callback (log_flush) to a thread per output, stderr or the
+ * journal, and the log file; each thread writes them out (daemon/log-sink):
+ * the loop never waits for the disk, a terminal or journald, which takes
+ * tens of microseconds an entry and more when busy, nor for an output that
+ * stopped taking them (a pipe nobody reads): past LOG_OUTPUT_MAX_PENDING
+ * bytes waiting for it, that output alone loses the lines, counted, and is
+ * told how many once it moves again. */
 #include "daemon/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,25 +32,37 @@
 #define LOG_BUFFER (64 * 1024)
 /* Journal entries wait here likewise. */
 #define JOURNAL_BUFFER (256 * 1024)
-/* The loop waits for the thread only when this much is waiting for it:
- * tens of thousands of journal entries, a few seconds of a busy server. */
-#define LOG_MAX_PENDING (32u << 20)
+enum log_output_id {
+        LOG_OUT_CONSOLE, /* stderr, or the journal */
+        LOG_OUT_FILE,
+        LOG_OUT_COUNT,
+};
+
+struct log_output {
+        const char *name;     /* "stderr", "journal", "file": the metric's label */
+        bool journal;         /* it takes journal entries, not text */
+        struct worker worker; /* writes them out */
+        struct log_sink sink; /* the thread's (the loop's, without a thread) */
+        uint64_t dropped;     /* lines (journal entries) it lost since the start */
+        uint64_t untold;      /* of those, not said in it yet */
+};
 
 struct logger {
-        bool opened;       /* log_open ran: the thread runs (if it could start) */
+        bool opened;       /* log_open ran: the outputs run */
         bool journal;
         char *path;        /* the log file, to reopen; NULL: none */
         char *buf;         /* the pending text, for stderr and the file alike */
-        size_t used;
+        size_t used, lines;
         char *jbuf;        /* the pending journal entries (see log-sink.h) */
-        size_t jused;
+        size_t jused, entries;
         time_t stamp_sec;  /* the second stamp_text was made for */
         char stamp_text[32];
-        struct worker worker;  /* writes them out */
-        struct log_sink sink;  /* the thread's (the loop's, without a thread) */
+        struct log_output *out[LOG_OUT_COUNT]; /* NULL: not in use */
 };
 
 static struct logger logger;
+/* Outputs whose thread was stuck in a write at log_close: still its. */
+static struct log_output *left_behind[LOG_OUT_COUNT];
 
 /* A regular file, or the terminal or device the user names; never a FIFO
  * that would block the start, or a reload, for good. */
@@ -80,36 +97,63 @@ bool log_stderr_is_journal(void)
         return st.st_dev == (dev_t)dev && st.st_ino == (ino_t)ino;
 }
 
-/* Hands the records over (iov: a header, its payload, and so on): to the
- * thread, or, without one (it could not start, or no memory to hand them
- * over), to the sink right here, once the thread has written everything
- * before them and waits: the sink is never used from both at once. */
-static void hand_over(struct iovec *iov, size_t n)
+/* An output, its thread started (or, when it cannot start, none: the
+ * loop writes it itself). NULL without memory. */
+static struct log_output *output_new(const char *name, const char *thread, bool journal, bool to_stderr)
 {
-        if (logger.worker.started && worker_submitv(&logger.worker, iov, n) == 0)
-                return;
-        if (logger.worker.started)
-                worker_sync(&logger.worker);
-        for (size_t i = 0; i + 1 < n; i += 2)
-                log_sink_record(&logger.sink, (enum log_record)((char *)iov[i].iov_base)[0], iov[i + 1].iov_base,
-                                iov[i + 1].iov_len);
+        struct log_output *o = calloc(1, sizeof(*o));
+
+        if (!o)
+                return NULL;
+        o->name = name;
+        o->journal = journal;
+        log_sink_init(&o->sink, to_stderr);
+        (void)worker_start(&o->worker, thread, WORKER_LOW, LOG_OUTPUT_MAX_PENDING, log_sink_consume, &o->sink);
+        return o;
 }
 
-/* Tells the thread which file to write from here on. */
-static void hand_file(int fd)
+/* Hands the records over (iov: a header, its payload, and so on): to the
+ * output's thread, within limit bytes waiting, or, without a thread, to
+ * its sink right here. Returns 0, -EAGAIN (over the limit) or -ENOMEM. */
+static int hand_over(struct log_output *o, const struct iovec *iov, size_t n, size_t limit)
 {
-        char head[LOG_RECORD_HEAD], payload[4 + sizeof(logger.sink.path)];
+        if (o->worker.started)
+                return worker_offerv(&o->worker, iov, n, limit);
+        for (size_t i = 0; i + 1 < n; i += 2)
+                log_sink_record(&o->sink, (enum log_record)((char *)iov[i].iov_base)[0], iov[i + 1].iov_base,
+                                iov[i + 1].iov_len);
+        return 0;
+}
+
+/* Tells the file's thread which file to write from here on (never dropped:
+ * a few bytes past the limit). Returns 0 or -ENOMEM (fd closed). */
+static int hand_file(int fd)
+{
+        struct log_output *o = logger.out[LOG_OUT_FILE];
+        char head[LOG_RECORD_HEAD], payload[4 + sizeof(o->sink.path)];
         size_t plen = logger.path ? strlen(logger.path) : 0;
         struct iovec iov[2];
 
-        if (plen >= sizeof(logger.sink.path))
-                plen = sizeof(logger.sink.path) - 1; /* only named in messages */
+        if (fd < 0 && !o)
+                return 0; /* no file before, none now */
+        if (!o)
+                o = logger.out[LOG_OUT_FILE] = output_new("file", "canary-logfile", false, false);
+        if (!o) {
+                close(fd);
+                return -ENOMEM;
+        }
+        if (plen >= sizeof(o->sink.path))
+                plen = sizeof(o->sink.path) - 1; /* only named in messages */
         memcpy(payload, &fd, 4);
         if (plen)
                 memcpy(payload + 4, logger.path, plen);
         iov[0] = (struct iovec){ head, log_record_head(head, LOG_RECORD_FILE, 4 + plen) };
         iov[1] = (struct iovec){ payload, 4 + plen };
-        hand_over(iov, 2);
+        if (hand_over(o, iov, 2, SIZE_MAX) == 0)
+                return 0;
+        if (fd >= 0)
+                close(fd);
+        return -ENOMEM;
 }
 
 int log_open(const char *path, bool journal)
@@ -128,13 +172,12 @@ int log_open(const char *path, bool journal)
                 logger.jbuf = malloc(JOURNAL_BUFFER);
                 logger.used = logger.jused = 0;
                 logger.journal = journal;
-                log_sink_init(&logger.sink, !journal);
-                (void)worker_start(&logger.worker, "canary-log", WORKER_LOW, LOG_MAX_PENDING, log_sink_consume, &logger.sink);
+                logger.out[LOG_OUT_CONSOLE] =
+                        output_new(journal ? "journal" : "stderr", "canary-log", journal, !journal);
         }
         free(logger.path);
         logger.path = path ? strdup(path) : NULL;
-        hand_file(fd);
-        return 0;
+        return hand_file(fd);
 }
 
 int log_reopen(void)
@@ -147,15 +190,33 @@ int log_reopen(void)
         fd = open_file(logger.path);
         if (fd < 0)
                 return fd;
-        hand_file(fd);
-        return 0;
+        return hand_file(fd);
 }
 
 void log_close(void)
 {
+        struct timespec deadline;
+
         log_flush();
-        worker_stop(&logger.worker); /* writes what is left */
-        log_sink_close(&logger.sink);
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += LOG_CLOSE_WAIT_MS / 1000;
+        deadline.tv_nsec += (LOG_CLOSE_WAIT_MS % 1000) * 1000000L;
+        if (deadline.tv_nsec >= 1000000000L) {
+                deadline.tv_sec++;
+                deadline.tv_nsec -= 1000000000L;
+        }
+        for (int i = 0; i < LOG_OUT_COUNT; i++) {
+                struct log_output *o = logger.out[i];
+
+                if (!o)
+                        continue;
+                if (worker_stop_until(&o->worker, &deadline) < 0) { /* writes what is left */
+                        left_behind[i] = o;
+                        continue;
+                }
+                log_sink_close(&o->sink);
+                free(o);
+        }
         free(logger.buf);
         free(logger.jbuf);
         free(logger.path);
@@ -235,27 +296,40 @@ static const int priorities[] = {
         [LOG_LEVEL_ERROR] = 3,
 };
 
+/* The bytes of one entry as log-sink.h has them. */
+static size_t journal_size(const struct fields *f)
+{
+        return 4 + 4 * f->n + f->used;
+}
+
+/* Writes the entry to out (journal_size bytes); returns its length. */
+static size_t journal_serialize(const struct fields *f, char *out)
+{
+        uint32_t n = (uint32_t)f->n;
+        size_t at = 4;
+
+        memcpy(out, &n, 4);
+        for (size_t i = 0; i < f->n; i++) {
+                uint32_t len = (uint32_t)f->iov[i].iov_len;
+
+                memcpy(out + at, &len, 4);
+                memcpy(out + at + 4, f->iov[i].iov_base, len);
+                at += 4 + len;
+        }
+        return at;
+}
+
 /* Appends the entry to jbuf, or sends it at once without one. */
 static void journal_queue(const struct fields *f)
 {
-        size_t need = 4 + 4 * f->n + f->used;
-        uint32_t n = (uint32_t)f->n;
-
         if (!logger.jbuf) {
                 sd_journal_sendv(f->iov, (int)f->n);
                 return;
         }
-        if (logger.jused + need > JOURNAL_BUFFER)
+        if (logger.jused + journal_size(f) > JOURNAL_BUFFER)
                 log_flush();
-        memcpy(logger.jbuf + logger.jused, &n, 4);
-        logger.jused += 4;
-        for (size_t i = 0; i < f->n; i++) {
-                uint32_t len = (uint32_t)f->iov[i].iov_len;
-
-                memcpy(logger.jbuf + logger.jused, &len, 4);
-                memcpy(logger.jbuf + logger.jused + 4, f->iov[i].iov_base, len);
-                logger.jused += 4 + len;
-        }
+        logger.jused += journal_serialize(f, logger.jbuf + logger.jused);
+        logger.entries++;
 }
 
 static void journal(enum log_level level, const char *body, size_t body_len, struct fields *f)
@@ -266,23 +340,94 @@ static void journal(enum log_level level, const char *body, size_t body_len, str
         journal_queue(f);
 }
 
+/* One whole line, stamped now, in out (cap bytes: at least 64 more than
+ * LOG_LINE_MAX); the body cut to fit. Returns its length, or -1. */
+static ssize_t format_line(enum log_level level, const char *body, size_t body_len, char *out, size_t cap)
+{
+        struct timespec ts;
+        ssize_t n;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        n = logtext_format_prefix(second_stamp(ts.tv_sec, logger.stamp_text, &logger.stamp_sec),
+                                  ts.tv_nsec / 1000000, level, out, cap);
+        if (n < 0)
+                return -1;
+        if (body_len > cap - (size_t)n - 1)
+                body_len = cap - (size_t)n - 1;
+        memcpy(out + n, body, body_len);
+        out[n + (ssize_t)body_len] = '\n';
+        return n + (ssize_t)body_len + 1;
+}
+
+/* The line (or journal entry) that tells the output how many it lost, in
+ * note (cap bytes, room for a line); returns its length, or 0. */
+static size_t lost_note(const struct log_output *o, char *note, size_t cap)
+{
+        char body[256];
+        ssize_t n = logtext_format_lines_lost(o->untold, o->name, body, sizeof(body));
+        struct fields f;
+
+        if (n < 0)
+                return 0;
+        if (!o->journal) {
+                n = format_line(LOG_LEVEL_WARNING, body, (size_t)n, note, cap);
+                return n < 0 ? 0 : (size_t)n;
+        }
+        fields_init(&f);
+        field(&f, "CANARY_EVENT", "lines_lost", 10);
+        fieldf(&f, "CANARY_LOST", "%" PRIu64, o->untold);
+        field(&f, "MESSAGE", body, (size_t)n);
+        fieldf(&f, "PRIORITY", "%d", priorities[LOG_LEVEL_WARNING]);
+        field(&f, "SYSLOG_IDENTIFIER", LOGTEXT_IDENT, sizeof(LOGTEXT_IDENT) - 1);
+        return journal_size(&f) <= cap ? journal_serialize(&f, note) : 0;
+}
+
+/* Hands one batch (count lines or entries) to an output; one whose thread
+ * has too much waiting loses it, and goes on losing them until its thread
+ * has taken everything waiting (it moves again): then it is told how many,
+ * once, not once per batch that happens to fit. */
+static void output_send(struct log_output *o, enum log_record kind, const char *data, size_t len, size_t count)
+{
+        char head[LOG_RECORD_HEAD], nhead[LOG_RECORD_HEAD], note[LOG_LINE_MAX + 64];
+        size_t n = 0, nlen = o->untold ? lost_note(o, note, sizeof(note)) : 0;
+        struct iovec iov[4];
+
+        if (nlen) {
+                iov[n++] = (struct iovec){ nhead, log_record_head(nhead, kind, nlen) };
+                iov[n++] = (struct iovec){ note, nlen };
+        }
+        iov[n++] = (struct iovec){ head, log_record_head(head, kind, len) };
+        iov[n++] = (struct iovec){ (void *)(uintptr_t)data, len };
+        if (hand_over(o, iov, n, o->untold ? 0 : LOG_OUTPUT_MAX_PENDING) == 0) {
+                o->untold = 0;
+                return;
+        }
+        o->dropped += count;
+        o->untold += count;
+}
+
 void log_flush(void)
 {
-        char thead[LOG_RECORD_HEAD], jhead[LOG_RECORD_HEAD];
-        struct iovec iov[4];
+        struct log_output *console = logger.out[LOG_OUT_CONSOLE], *file = logger.out[LOG_OUT_FILE];
+
+        if (console && console->journal && logger.jused)
+                output_send(console, LOG_RECORD_JOURNAL, logger.jbuf, logger.jused, logger.entries);
+        if (console && !console->journal && logger.used)
+                output_send(console, LOG_RECORD_TEXT, logger.buf, logger.used, logger.lines);
+        if (file && logger.used)
+                output_send(file, LOG_RECORD_TEXT, logger.buf, logger.used, logger.lines);
+        logger.used = logger.jused = 0;
+        logger.lines = logger.entries = 0;
+}
+
+size_t log_output_drops(struct log_output_drops *out, size_t cap)
+{
         size_t n = 0;
 
-        if (logger.used) {
-                iov[n++] = (struct iovec){ thead, log_record_head(thead, LOG_RECORD_TEXT, logger.used) };
-                iov[n++] = (struct iovec){ logger.buf, logger.used };
-        }
-        if (logger.jused) {
-                iov[n++] = (struct iovec){ jhead, log_record_head(jhead, LOG_RECORD_JOURNAL, logger.jused) };
-                iov[n++] = (struct iovec){ logger.jbuf, logger.jused };
-        }
-        if (n)
-                hand_over(iov, n);
-        logger.used = logger.jused = 0;
+        for (int i = 0; i < LOG_OUT_COUNT && n < cap; i++)
+                if (logger.out[i])
+                        out[n++] = (struct log_output_drops){ logger.out[i]->name, logger.out[i]->dropped };
+        return n;
 }
 
 /* The line goes to the buffer that log_flush writes, formatted in place;
@@ -290,8 +435,6 @@ void log_flush(void)
 static void emit(enum log_level level, const char *body, size_t body_len, struct fields *f)
 {
         char line[LOG_LINE_MAX + 64], *out = line;
-        size_t cap = sizeof(line);
-        struct timespec ts;
         ssize_t n;
 
         if (logger.journal)
@@ -303,20 +446,15 @@ static void emit(enum log_level level, const char *body, size_t body_len, struct
                         log_flush();
                 out = logger.buf + logger.used;
         }
-        clock_gettime(CLOCK_REALTIME, &ts);
-        n = logtext_format_prefix(second_stamp(ts.tv_sec, logger.stamp_text, &logger.stamp_sec),
-                                  ts.tv_nsec / 1000000, level, out, cap);
+        n = format_line(level, body, body_len, out, sizeof(line));
         if (n < 0)
                 return;
-        if (body_len > cap - (size_t)n - 1)
-                body_len = cap - (size_t)n - 1;
-        memcpy(out + n, body, body_len);
-        out[n + (ssize_t)body_len] = '\n';
-        n += (ssize_t)body_len + 1;
-        if (logger.buf)
-                logger.used += (size_t)n;
-        else
+        if (!logger.buf) {
                 (void)fileio_write_all(STDERR_FILENO, line, (size_t)n);
+                return;
+        }
+        logger.used += (size_t)n;
+        logger.lines++;
 }
 
 __attribute__((format(printf, 3, 0))) static void vlog(enum log_level level, struct fields *f, const char *fmt,

@@ -142,11 +142,22 @@ void metrics_write_build_info(FILE *out, const char *mode, const char *id, size_
         fputs("\"} 1\n", out);
 }
 
-void metrics_write_http(FILE *out, size_t conns, uint64_t refused)
+void metrics_write_log_drops(FILE *out, const struct log_output_drops *drops, size_t n)
+{
+        head(out, "log_lines_dropped_total", "counter",
+             "Log lines (journal entries) an output lost: it did not take them in time, and the loop does not wait.");
+        for (size_t i = 0; i < n; i++)
+                fprintf(out, "udp_canary_log_lines_dropped_total{sink=\"%s\"} %" PRIu64 "\n", drops[i].sink,
+                        drops[i].lines);
+}
+
+void metrics_write_http(FILE *out, size_t conns, uint64_t refused, uint64_t evicted)
 {
         gauge(out, "metrics_connections", "Connections open to this metrics listener.", (double)conns);
         counter(out, "metrics_connections_refused_total",
                 "Metrics connections closed at once: over the cap, or no file descriptor left.", refused);
+        counter(out, "metrics_connections_evicted_total",
+                "Metrics connections closed before their request line came, to make room for a new one.", evicted);
 }
 
 void metrics_write_loop(FILE *out, uint64_t busy_max_us, uint64_t busy_cpu_max_us)

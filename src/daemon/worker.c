@@ -73,6 +73,7 @@ static void *run(void *arg)
 int worker_start(struct worker *w, const char *name, enum worker_priority priority, size_t max_pending,
                  worker_consume_fn consume, void *arg)
 {
+        pthread_condattr_t monotonic;
         sigset_t all, old;
         int r;
 
@@ -83,7 +84,10 @@ int worker_start(struct worker *w, const char *name, enum worker_priority priori
         w->arg = arg;
         pthread_mutex_init(&w->lock, NULL);
         pthread_cond_init(&w->wake, NULL);
-        pthread_cond_init(&w->done, NULL);
+        pthread_condattr_init(&monotonic);
+        pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+        pthread_cond_init(&w->done, &monotonic);
+        pthread_condattr_destroy(&monotonic);
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &old);
         r = pthread_create(&w->thread, NULL, run, w);
@@ -107,19 +111,20 @@ static int reserve(struct worker *w, size_t len)
         return grow_array((void **)&w->pending, &w->cap, w->used + len, 1);
 }
 
-int worker_submitv(struct worker *w, const struct iovec *iov, size_t n)
+static size_t total(const struct iovec *iov, size_t n)
 {
         size_t len = 0;
-        int r;
 
         for (size_t i = 0; i < n; i++)
                 len += iov[i].iov_len;
-        if (len == 0)
-                return 0;
-        pthread_mutex_lock(&w->lock);
-        while (w->used > 0 && w->used + len > w->max_pending)
-                pthread_cond_wait(&w->done, &w->lock);
-        r = reserve(w, len);
+        return len;
+}
+
+/* Appends the pieces and wakes the thread (the lock held). */
+static int append(struct worker *w, const struct iovec *iov, size_t n, size_t len)
+{
+        int r = reserve(w, len);
+
         for (size_t i = 0; r == 0 && i < n; i++) {
                 if (iov[i].iov_len)
                         memcpy(w->pending + w->used, iov[i].iov_base, iov[i].iov_len);
@@ -127,6 +132,34 @@ int worker_submitv(struct worker *w, const struct iovec *iov, size_t n)
         }
         if (r == 0)
                 pthread_cond_signal(&w->wake);
+        return r;
+}
+
+int worker_submitv(struct worker *w, const struct iovec *iov, size_t n)
+{
+        size_t len = total(iov, n);
+        int r;
+
+        if (len == 0)
+                return 0;
+        pthread_mutex_lock(&w->lock);
+        while (w->used > 0 && w->used + len > w->max_pending)
+                pthread_cond_wait(&w->done, &w->lock);
+        r = append(w, iov, n, len);
+        pthread_mutex_unlock(&w->lock);
+        return r;
+}
+
+int worker_offerv(struct worker *w, const struct iovec *iov, size_t n, size_t limit)
+{
+        size_t len = total(iov, n);
+        int r = -EAGAIN;
+
+        if (len == 0)
+                return 0;
+        pthread_mutex_lock(&w->lock);
+        if (w->used == 0 || w->used + len <= limit)
+                r = append(w, iov, n, len);
         pthread_mutex_unlock(&w->lock);
         return r;
 }
@@ -158,12 +191,27 @@ void worker_sync(struct worker *w)
 
 void worker_stop(struct worker *w)
 {
+        (void)worker_stop_until(w, NULL);
+}
+
+int worker_stop_until(struct worker *w, const struct timespec *deadline)
+{
+        bool stuck;
+
         if (!w->started)
-                return;
+                return 0;
         pthread_mutex_lock(&w->lock);
         w->stop = true;
         pthread_cond_signal(&w->wake);
+        while (deadline && (w->busy || w->used > 0) && pthread_cond_timedwait(&w->done, &w->lock, deadline) == 0)
+                ;
+        stuck = deadline && (w->busy || w->used > 0);
         pthread_mutex_unlock(&w->lock);
+        if (stuck) {
+                /* stuck: the process ends without it; w stays, for it */
+                pthread_detach(w->thread);
+                return -ETIMEDOUT;
+        }
         pthread_join(w->thread, NULL);
         free(w->pending);
         pthread_cond_destroy(&w->done);
@@ -171,4 +219,5 @@ void worker_stop(struct worker *w)
         pthread_mutex_destroy(&w->lock);
         w->started = false;
         w->pending = NULL;
+        return 0;
 }

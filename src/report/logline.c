@@ -129,6 +129,10 @@ int logline_parse_body(struct logline *l, const char *body, size_t len)
                 l->kind = LOGLINE_INVALID_MORE;
                 return 0;
         }
+        if (parse_count(body, len, LOGTEXT_LINES_LOST, &l->dropped) == 0) {
+                l->kind = LOGLINE_LINES_LOST;
+                return 0;
+        }
         if (!starts(body, len, "TX ") && !starts(body, len, "RX "))
                 return 0;
         peer = body + 3;

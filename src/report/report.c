@@ -147,7 +147,7 @@ static void plain_id(const struct timeline_client *c, char id[static MESSAGE_TEX
 void report_summary(const struct timeline_client *c, char *buf, size_t cap)
 {
         char id[MESSAGE_TEXT_MAX], d[32], l[32], every[32];
-        size_t by_dir[4] = { 0 }, stopped = 0, nat = 0, n;
+        size_t by_dir[4] = { 0 }, stopped = 0, blind = 0, nat = 0, n;
         int64_t longest = 0, iv = median_interval(c);
 
         plain_id(c, id);
@@ -156,6 +156,10 @@ void report_summary(const struct timeline_client *c, char *buf, size_t cap)
 
                 if (o->server_stopped) {
                         stopped++;
+                        continue;
+                }
+                if (o->log_lost) {
+                        blind++;
                         continue;
                 }
                 nat++;
@@ -176,6 +180,8 @@ void report_summary(const struct timeline_client *c, char *buf, size_t cap)
         }
         if (n < cap && stopped)
                 n += (size_t)snprintf(buf + n, cap - n, ", %zu while the server was not running", stopped);
+        if (n < cap && blind)
+                n += (size_t)snprintf(buf + n, cap - n, ", %zu unknown: a log lost lines then", blind);
         if (n < cap && !c->server_log)
                 n += (size_t)snprintf(buf + n, cap - n, ", NAT rebindings: not visible in a client log");
         else if (n < cap)
@@ -194,6 +200,8 @@ static void availability_bounds(const struct timeline_client *c, double *lo, dou
                 int64_t a = o->start_min_known ? o->start_min_us : c->first_us;
                 int64_t b = o->end_max_known ? o->end_max_us : c->last_us;
 
+                if (o->log_lost)
+                        continue; /* unknown, not down (as in timeline_down_us) */
                 a = a < c->first_us ? c->first_us : a;
                 b = b > c->last_us ? c->last_us : b;
                 most += b > a ? b - a : 0;
@@ -209,11 +217,12 @@ static void text_outage(const struct timeline_outage *o, FILE *out)
 {
         char a[32], b[32], d[32], mn[32], mx[32];
 
-        fprintf(out, "    %s .. %s  %9s  (%s to %s)  %-16s seen by %s%s%s\n", stamp(o->start_us, a), stamp(o->end_us, b),
+        fprintf(out, "    %s .. %s  %9s  (%s to %s)  %-16s seen by %s%s%s%s\n", stamp(o->start_us, a), stamp(o->end_us, b),
                 report_duration(o->end_us - o->start_us, d), report_duration(seconds_min_us(o), mn),
                 seconds_max_known(o) ? report_duration(o->end_max_us - o->start_min_us, mx) : "?",
                 direction_name(o->direction), seen_name(o->seen_by), o->ongoing ? ", still going" : "",
-                o->server_stopped ? ", the server was not running" : "");
+                o->server_stopped ? ", the server was not running" : "",
+                o->log_lost ? ", unknown: a log lost lines then" : "");
 }
 
 static void text_count(const char *name, const struct timeline_count *k, FILE *out)
@@ -402,6 +411,7 @@ static json_t *json_outage(const struct timeline_outage *o)
         set(j, "ongoing", json_boolean(o->ongoing));
         set(j, "lost_messages", json_integer((json_int_t)o->lost));
         set(j, "server_stopped", json_boolean(o->server_stopped));
+        set(j, "log_lost", json_boolean(o->log_lost));
         return j;
 }
 

@@ -56,6 +56,22 @@ const struct timeline_key *timeline_key_find(const struct timeline_key *k, size_
         return lo < n && k[lo].type == type && k[lo].hs == hs && k[lo].ctr == ctr ? &k[lo] : NULL;
 }
 
+/* Whether a log of the role lost lines around t (the client's clock):
+ * within grace of a span where its output lost them. */
+bool timeline_blind_at(const struct timeline_split *sp, enum timeline_role role, int64_t t)
+{
+        int64_t off = role == TIMELINE_ROLE_SERVER ? sp->off : 0;
+
+        for (size_t g = 0; sp->tl && g < sp->tl->n_logs; g++) {
+                const struct timeline_log *lg = &sp->tl->logs[g];
+
+                for (size_t i = 0; sp->roles[g] == role && i < lg->n_blind; i++)
+                        if (t + sp->grace >= lg->blind[i].start_us - off && t - sp->grace <= lg->blind[i].end_us - off)
+                                return true;
+        }
+        return false;
+}
+
 /* Whether the receiving end's log covers a message sent at t. */
 static bool judged(int64_t t, int64_t first, int64_t last, int64_t grace)
 {
@@ -80,6 +96,9 @@ int timeline_match_direction(struct timeline_client *c, const struct timeline_sp
 
                 if (!p->tx || !judged(p->t_us, c2s ? sp->s_first : sp->c_first, c2s ? sp->s_last : sp->c_last,
                                       sp->grace))
+                        continue;
+                /* the receiver's log lost lines then: neither received nor lost */
+                if (timeline_blind_at(sp, c2s ? TIMELINE_ROLE_SERVER : TIMELINE_ROLE_CLIENT, p->t_us))
                         continue;
                 got = timeline_key_find(rcv, nrcv, p->type, p->hs, p->ctr) != NULL;
                 cnt->sent++;

@@ -255,3 +255,22 @@ void timeline_mark_stopped(const struct timeline *tl, struct timeline_client *c,
                 }
         }
 }
+
+void timeline_mark_log_lost(struct timeline_client *c, const struct timeline_split *sp)
+{
+        for (size_t i = 0; i < c->n_outages; i++) {
+                struct timeline_outage *o = &c->outages[i];
+
+                for (size_t g = 0; g < sp->tl->n_logs && !o->log_lost; g++) {
+                        const struct timeline_log *lg = &sp->tl->logs[g];
+                        int64_t off = sp->roles[g] == TIMELINE_ROLE_SERVER ? sp->off : 0;
+
+                        for (size_t b = 0; b < lg->n_blind && !o->log_lost; b++)
+                                o->log_lost = sp->roles[g] != TIMELINE_ROLE_NONE &&
+                                              lg->blind[b].start_us - off <= o->end_us &&
+                                              o->start_us <= lg->blind[b].end_us - off;
+                }
+                if (o->log_lost)
+                        o->direction = TIMELINE_UNKNOWN;
+        }
+}

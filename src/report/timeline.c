@@ -44,8 +44,10 @@ void timeline_free(struct timeline *tl)
                 client_free(tl->clients[i]);
         free(tl->clients);
         index_free(&tl->ids);
-        for (size_t i = 0; i < tl->n_logs; i++)
+        for (size_t i = 0; i < tl->n_logs; i++) {
                 free(tl->logs[i].down);
+                free(tl->logs[i].blind);
+        }
         free(tl->logs);
         free(tl->probes);
         memset(tl, 0, sizeof(*tl));
@@ -141,13 +143,20 @@ int timeline_add(struct timeline *tl, unsigned log, const struct logline *l)
 {
         struct timeline_log *lg;
         struct timeline_client *c;
-        int64_t t;
+        int64_t t, before;
         int k = log_get(tl, log, &lg);
 
         if (k < 0)
                 return k;
         tl->lines++;
+        before = lg->last_us;
         t = log_time(lg, l->t_us);
+        if (l->kind == LOGLINE_LINES_LOST) { /* what its writer did since the line before is unknown */
+                if (grow_array((void **)&lg->blind, &lg->cap_blind, lg->n_blind + 1, sizeof(*lg->blind)) < 0)
+                        return -ENOMEM;
+                lg->blind[lg->n_blind++] = (struct timeline_span){ lg->stamps > 1 ? before : t, t };
+                lg->lines_lost += l->dropped;
+        }
         if (lg->stopped) { /* it ran again: the time between, it did not */
                 if (grow_array((void **)&lg->down, &lg->cap_down, lg->n_down + 1, sizeof(*lg->down)) < 0)
                         return -ENOMEM;
@@ -220,13 +229,14 @@ static int64_t grace(const struct timeline_client *c, int64_t res)
 
 static int finish_client(const struct timeline *tl, struct timeline_client *c, const struct timeline_opts *o)
 {
-        struct timeline_split sp = { 0 };
+        struct timeline_split sp = { .tl = tl };
         int k = timeline_split_by_role(tl, c, &sp);
 
         k = k < 0 ? k : timeline_learn_timers(c, &sp, o);
         k = k < 0 || !(sp.nc && sp.ns) ? k : timeline_clock_offset(c, &sp);
         if (k < 0)
                 goto out;
+        sp.off = c->offset_known ? c->offset_us : 0;
         timeline_correct_server(c, &sp);
         counts(c, &sp);
         k = timeline_round_trips(c, &sp);
@@ -237,6 +247,8 @@ static int finish_client(const struct timeline *tl, struct timeline_client *c, c
         k = k < 0 ? k : timeline_rebindings(c, &sp);
         if (k == 0)
                 timeline_mark_stopped(tl, c, &sp);
+        if (k == 0)
+                timeline_mark_log_lost(c, &sp);
         for (size_t i = 0; i < c->n_outages; i++)
                 c->last_us = max64(c->last_us, c->outages[i].end_us);
 out:
@@ -283,7 +295,7 @@ int64_t timeline_down_us(const struct timeline_client *c, int64_t from_us, int64
         for (size_t i = lo; i < c->n_outages && c->outages[i].start_us < to_us; i++) {
                 int64_t s = max64(c->outages[i].start_us, covered), e = min64(c->outages[i].end_us, to_us);
 
-                if (e > s) {
+                if (e > s && !c->outages[i].log_lost) {
                         down += e - s;
                         covered = e;
                 }
