@@ -1,7 +1,9 @@
 /* report-cmd: `udp-canary report`, the shell around the timeline: options,
- * reading files (plain or gzip-compressed, through `gzip -dc`) or the
- * journal line by line with a bound on the line length, and writing the
- * report. Each file is its own log: its role and clock are its own. */
+ * reading files (plain or gzip-compressed, through `gzip -dc`; log lines or a
+ * journal export, told apart by their first line) line by line with a bound
+ * on the line length, or journals (the local one, or another machine's
+ * files), and writing the report. Each file is its own log: its role and
+ * clock are its own; in a journal or an export, each unit is. */
 #include "report/report-cmd.h"
 
 #include <errno.h>
@@ -19,6 +21,7 @@
 
 #include "core/duration.h"
 #include "core/logtext.h"
+#include "report/journal-export.h"
 #include "report/report.h"
 
 /* Longer lines are no log line of ours: skipped without being held. */
@@ -29,10 +32,11 @@ extern char **environ;
 static const char usage[] =
         "usage: udp-canary report [--json] [--svg FILE|-] [--id ID] [--since T] [--until T]\n"
         "                         [--keepalive-interval S] [--handshake-timeout S] [--keepalive-count N]\n"
-        "                         [FILE... | --journal]\n"
+        "                         [--journal] [--journal-dir DIR] [--journal-file FILE] [FILE...]\n"
         "\n"
-        "Reads udp-canary logs (this program's or the original udp-canary.py's, plain or\n"
-        "gzip-compressed; default udp-canary.log) or the journal, and tells per client\n"
+        "Reads udp-canary logs (this program's or the original udp-canary.py's, or\n"
+        "`journalctl -o export` output, plain or gzip-compressed; default udp-canary.log)\n"
+        "or journals (this machine's, or another's copied files), and tells per client\n"
         "when the flow broke, in which direction and for how long, with bounds; NAT\n"
         "rebindings; delivery per direction; round trips; a summary line per client.\n"
         "Give the client's and the server's logs together to match every message sent\n"
@@ -41,13 +45,19 @@ static const char usage[] =
         "  --svg FILE             also draw the timeline into FILE ('-': standard output)\n"
         "  --id ID                only this client (an error when it is not in the logs)\n"
         "  --journal              read the journal (SYSLOG_IDENTIFIER=udp-canary)\n"
+        "  --journal-dir DIR, --journal-file FILE\n"
+        "                         read journal files copied from another machine\n"
         "  --since T, --until T   only lines in this period, 'YYYY-MM-DD[ HH:MM[:SS]]'\n"
         "  --keepalive-interval S, --handshake-timeout S, --keepalive-count N\n"
         "                         the clients' timers; by default learned from the logs\n";
 
+#define REPORT_JOURNAL_PATHS 256
+
 struct opts {
         bool json, journal;
         const char *svg, *id;
+        const char *jdirs[REPORT_JOURNAL_PATHS + 1], *jfiles[REPORT_JOURNAL_PATHS + 1]; /* NULL-terminated */
+        size_t n_jdirs, n_jfiles;
         uint64_t since_us, until_us;
         struct timeline_opts timers;
 };
@@ -93,6 +103,15 @@ static int parse_opt(struct opts *o, int opt, char **argv)
         case 's': o->svg = optarg; return 0;
         case 'i': o->id = optarg; return 0;
         case 'J': o->journal = true; return 0;
+        case 'D':
+        case 'F':
+                if ((opt == 'D' ? o->n_jdirs : o->n_jfiles) == REPORT_JOURNAL_PATHS)
+                        return fail("too many journal paths, past", argv[optind - 1]);
+                if (opt == 'D')
+                        o->jdirs[o->n_jdirs++] = optarg;
+                else
+                        o->jfiles[o->n_jfiles++] = optarg;
+                return 0;
         case 'S':
         case 'U':
                 if (parse_when(optarg, opt == 'S' ? &o->since_us : &o->until_us) < 0)
@@ -125,6 +144,8 @@ static int parse_opts(struct opts *o, int argc, char **argv)
                 { "svg", required_argument, NULL, 's' },
                 { "id", required_argument, NULL, 'i' },
                 { "journal", no_argument, NULL, 'J' },
+                { "journal-dir", required_argument, NULL, 'D' },
+                { "journal-file", required_argument, NULL, 'F' },
                 { "since", required_argument, NULL, 'S' },
                 { "until", required_argument, NULL, 'U' },
                 { "keepalive-interval", required_argument, NULL, 'k' },
@@ -140,8 +161,6 @@ static int parse_opts(struct opts *o, int argc, char **argv)
         optind = 1;
         while (k == 0 && (opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1)
                 k = parse_opt(o, opt, argv);
-        if (k == 0 && o->journal && optind < argc)
-                k = fail("give files or --journal, not both", NULL);
         return k;
 }
 
@@ -183,9 +202,12 @@ static ssize_t read_line(FILE *f, char *buf, size_t cap)
         return over ? -E2BIG : (ssize_t)n;
 }
 
+static int read_export(struct run *r, FILE *f, const char *first, size_t len);
+
 static int read_stream(struct run *r, FILE *f, unsigned log)
 {
         char *line = malloc(REPORT_LINE_MAX);
+        bool first = true;
         ssize_t n;
         int k = 0;
 
@@ -194,6 +216,11 @@ static int read_stream(struct run *r, FILE *f, unsigned log)
         while (k == 0 && (n = read_line(f, line, REPORT_LINE_MAX)) != -1) {
                 struct logline l;
 
+                if (first && n > 0 && jexport_starts(line, (size_t)n)) {
+                        k = read_export(r, f, line, (size_t)n);
+                        break;
+                }
+                first = false;
                 if (n == 0)
                         continue;
                 if (n < 0 || logline_parse(&l, line, (size_t)n) < 0)
@@ -284,88 +311,202 @@ static int read_file(struct run *r, const char *path)
         return k;
 }
 
+/* Up to so many units (else processes) in one journal input are each a log
+ * of their own; past it, their lines go to the first one's. */
 #define JOURNAL_SOURCES 64
+#define JOURNAL_SOURCE_NAME 200
 
-/* The journal holds a client's and a server's lines alike when both run on
- * one machine: each unit (else each process) is a log of its own. */
+/* A journal holds a client's and a server's lines alike when both run on
+ * one machine: each unit (else each process) of each machine is a log. */
 struct sources {
-        char name[JOURNAL_SOURCES][128];
+        char name[JOURNAL_SOURCES][JOURNAL_SOURCE_NAME];
+        unsigned log[JOURNAL_SOURCES];
         unsigned n;
 };
 
-static unsigned journal_source(sd_journal *j, struct sources *src)
+static unsigned source_log(struct run *r, struct sources *src, const char *machine, size_t mlen, const char *unit,
+                           size_t ulen)
 {
-        const void *data;
-        size_t len;
-        char name[128];
+        char name[JOURNAL_SOURCE_NAME];
 
-        if (sd_journal_get_data(j, "_SYSTEMD_UNIT", &data, &len) < 0 && sd_journal_get_data(j, "_PID", &data, &len) < 0)
-                return 0;
-        snprintf(name, sizeof(name), "%.*s", (int)(len < sizeof(name) - 1 ? len : sizeof(name) - 1), (const char *)data);
+        snprintf(name, sizeof(name), "%.*s/%.*s", (int)(mlen < 64 ? mlen : 64), machine, (int)(ulen < 128 ? ulen : 128),
+                 unit);
         for (unsigned i = 0; i < src->n; i++)
                 if (strcmp(src->name[i], name) == 0)
-                        return i;
+                        return src->log[i];
         if (src->n == JOURNAL_SOURCES)
-                return 0;
+                return src->log[0];
         memcpy(src->name[src->n], name, sizeof(name));
-        return src->n++;
+        src->log[src->n] = r->next_log++;
+        return src->log[src->n++];
 }
 
-/* The journal: its MESSAGE after "udp-canary ", one log per source. */
-static int read_journal(struct run *r)
+/* One entry of a journal or of an export: its MESSAGE is the text after a
+ * log line's stamp. */
+static int take_entry(struct run *r, unsigned log, uint64_t t_us, const char *msg, size_t len)
+{
+        struct logline l;
+
+        if (len > REPORT_LINE_MAX || logline_parse_body(&l, msg, len) < 0) {
+                r->in.skipped++;
+                return 0;
+        }
+        l.t_us = t_us;
+        return take(r, log, &l);
+}
+
+/* A field's value without its "NAME=", or none. */
+static void journal_field(sd_journal *j, const char *field, const char **value, size_t *len)
+{
+        size_t n = strlen(field) + 1;
+        const void *data;
+
+        if (sd_journal_get_data(j, field, &data, len) < 0 || *len < n) {
+                *value = "";
+                *len = 0;
+                return;
+        }
+        *value = (const char *)data + n;
+        *len -= n;
+}
+
+static unsigned journal_source(struct run *r, sd_journal *j, struct sources *src)
+{
+        const char *machine, *unit;
+        size_t mlen, ulen;
+        char m[64];
+
+        /* copied: the next sd_journal_get_data may move what this one returned */
+        journal_field(j, "_MACHINE_ID", &machine, &mlen);
+        snprintf(m, sizeof(m), "%.*s", (int)(mlen < sizeof(m) - 1 ? mlen : sizeof(m) - 1), machine);
+        journal_field(j, "_SYSTEMD_UNIT", &unit, &ulen);
+        if (ulen == 0)
+                journal_field(j, "_PID", &unit, &ulen);
+        return source_log(r, src, m, strlen(m), unit, ulen);
+}
+
+/* An open journal's entries of udp-canary, in the period asked for. */
+static int read_journal(struct run *r, sd_journal *j)
 {
         struct sources src = { .n = 0 };
         const struct opts *o = r->o;
-        sd_journal *j = NULL;
-        int k = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
+        int k = sd_journal_add_match(j, "SYSLOG_IDENTIFIER=" LOGTEXT_IDENT, 0);
 
-        if (k < 0)
-                return k;
-        k = sd_journal_add_match(j, "SYSLOG_IDENTIFIER=udp-canary", 0);
         if (k >= 0)
                 k = o->since_us ? sd_journal_seek_realtime_usec(j, o->since_us) : sd_journal_seek_head(j);
         while (k >= 0 && (k = sd_journal_next(j)) > 0) {
-                const void *data;
+                unsigned log = journal_source(r, j, &src);
+                const char *msg;
                 size_t len;
-                struct logline l;
+                uint64_t t;
 
-                if (sd_journal_get_realtime_usec(j, &l.t_us) < 0)
+                if (sd_journal_get_realtime_usec(j, &t) < 0)
                         continue;
-                if (l.t_us > o->until_us)
+                if (t > o->until_us)
                         break;
-                if (sd_journal_get_data(j, "MESSAGE", &data, &len) < 0 || len < 8 || len > REPORT_LINE_MAX ||
-                    logline_parse_body(&l, (const char *)data + 8, len - 8) < 0)
+                if (sd_journal_get_data(j, "MESSAGE", (const void **)&msg, &len) < 0 || len < 8)
                         r->in.skipped++;
-                else if ((k = take(r, journal_source(j, &src), &l)) < 0)
-                        break;
+                else
+                        k = take_entry(r, log, t, msg + 8, len - 8);
         }
-        sd_journal_close(j);
         return k < 0 ? k : 0;
+}
+
+/* The local journal (neither dir nor files), a directory's journal files
+ * (as `journalctl -D`), or the files given (as `journalctl --file`). */
+static int read_journal_from(struct run *r, const char *dir, const char *const *files)
+{
+        sd_journal *j = NULL;
+        int k;
+
+        if (files)
+                k = sd_journal_open_files(&j, (const char **)files, 0);
+        else if (dir)
+                k = sd_journal_open_directory(&j, dir, 0);
+        else
+                k = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
+        if (k >= 0)
+                k = read_journal(r, j);
+        sd_journal_close(j);
+        return k;
+}
+
+/* What one export holds besides the parser: each unit is a log. */
+struct export_read {
+        struct run *r;
+        struct sources src;
+        struct jexport p;
+};
+
+static int export_entry(void *ctx, const struct jexport *p)
+{
+        struct export_read *x = ctx;
+        const struct jexport_value *m = &p->v[JEXPORT_MESSAGE], *machine = &p->v[JEXPORT_MACHINE];
+        const struct jexport_value *unit = &p->v[p->v[JEXPORT_UNIT].set ? JEXPORT_UNIT : JEXPORT_PID];
+        uint64_t t;
+
+        if (!jexport_is(p, JEXPORT_IDENTIFIER, LOGTEXT_IDENT))
+                return 0; /* not ours: the journal's match leaves it out too */
+        if (!m->set || m->too_long || jexport_realtime(p, &t) < 0) {
+                x->r->in.skipped++;
+                return 0;
+        }
+        return take_entry(x->r, source_log(x->r, &x->src, machine->data, machine->len, unit->data, unit->len), t,
+                          m->data, m->len);
+}
+
+#define EXPORT_CHUNK (64 * 1024)
+
+/* The rest of a stream whose first line began a journal export. */
+static int read_export(struct run *r, FILE *f, const char *first, size_t len)
+{
+        struct export_read *x = malloc(sizeof(*x));
+        char *buf = malloc(EXPORT_CHUNK);
+        size_t n;
+        int k = -ENOMEM;
+
+        if (x && buf) {
+                x->r = r;
+                x->src.n = 0;
+                jexport_init(&x->p);
+                k = jexport_feed(&x->p, first, len, export_entry, x);
+                k = k ? k : jexport_feed(&x->p, "\n", 1, export_entry, x);
+                while (k == 0 && (n = fread(buf, 1, EXPORT_CHUNK, f)) > 0)
+                        k = jexport_feed(&x->p, buf, n, export_entry, x);
+                k = k ? k : jexport_finish(&x->p, export_entry, x);
+                r->in.skipped += x->p.broken;
+        }
+        free(buf);
+        free(x);
+        return k;
+}
+
+static int cannot_read(const char *what, const char *path, const char *why)
+{
+        fprintf(stderr, "udp-canary report: cannot read %s%s%s: %s\n", what, path ? " " : "", path ? path : "", why);
+        return 2;
 }
 
 static int read_inputs(struct run *r, int n, char **paths)
 {
         static char *fallback[] = { LOGTEXT_DEFAULT_FILE };
+        const struct opts *o = r->o;
         int k;
 
-        if (r->o->journal) {
-                k = read_journal(r);
-                if (k < 0)
-                        fprintf(stderr, "udp-canary report: cannot read the journal: %s\n", strerror(-k));
-                return k < 0 ? 2 : 0;
-        }
-        if (n == 0) {
+        if (o->journal && (k = read_journal_from(r, NULL, NULL)) < 0)
+                return cannot_read("the journal", NULL, strerror(-k));
+        for (size_t i = 0; i < o->n_jdirs; i++)
+                if ((k = read_journal_from(r, o->jdirs[i], NULL)) < 0)
+                        return cannot_read("the journal in", o->jdirs[i], strerror(-k));
+        if (o->n_jfiles && (k = read_journal_from(r, NULL, o->jfiles)) < 0)
+                return cannot_read("the journal files", NULL, strerror(-k));
+        if (n == 0 && !o->journal && !o->n_jdirs && !o->n_jfiles) {
                 n = 1;
                 paths = fallback;
         }
-        for (int i = 0; i < n; i++) {
-                k = read_file(r, paths[i]);
-                if (k < 0) {
-                        fprintf(stderr, "udp-canary report: cannot read %s: %s\n", paths[i],
-                                k == -EINVAL ? "not a regular file" : strerror(-k));
-                        return 2;
-                }
-        }
+        for (int i = 0; i < n; i++)
+                if ((k = read_file(r, paths[i])) < 0)
+                        return cannot_read(paths[i], NULL, k == -EINVAL ? "not a regular file" : strerror(-k));
         return 0;
 }
 
