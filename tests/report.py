@@ -414,6 +414,11 @@ def journal_export_case():
                   export([(SERVER, "udp-canary-server.service")], "s.export"))["clients"] == cut["clients"],
           "journal export: --since/--until as for the log")
 
+    # journal files that are not there: said, status 2
+    for opt, says in (("--journal-dir", "cannot read the journal in"), ("--journal-file", "cannot read the journal files")):
+        r = run(opt, os.path.join(TMP, "no-such-journal"))
+        check(r.returncode == 2 and says in r.stderr, "%s on nothing: status 2, %r" % (opt, r.stderr.strip()))
+
     # broken exports: each bad entry one skipped, the good ones read
     good = entry(1795606969000000, "Listening on 0.0.0.0:43210", "u.service", 1)
     line = "RX 10.96.0.1:39337 {'id': 'home', 'type': 'handshake_init', 'data': [1795606969, 0]}"

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <glob.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -47,6 +48,7 @@ static const char usage[] =
         "  --journal              read the journal (SYSLOG_IDENTIFIER=udp-canary)\n"
         "  --journal-dir DIR, --journal-file FILE\n"
         "                         read journal files copied from another machine\n"
+        "                         (FILE may be a glob: '*.journal'; both repeatable)\n"
         "  --since T, --until T   only lines in this period, 'YYYY-MM-DD[ HH:MM[:SS]]'\n"
         "  --keepalive-interval S, --handshake-timeout S, --keepalive-count N\n"
         "                         the clients' timers; by default learned from the logs\n";
@@ -56,7 +58,7 @@ static const char usage[] =
 struct opts {
         bool json, journal;
         const char *svg, *id;
-        const char *jdirs[REPORT_JOURNAL_PATHS + 1], *jfiles[REPORT_JOURNAL_PATHS + 1]; /* NULL-terminated */
+        const char *jdirs[REPORT_JOURNAL_PATHS], *jfiles[REPORT_JOURNAL_PATHS];
         size_t n_jdirs, n_jfiles;
         uint64_t since_us, until_us;
         struct timeline_opts timers;
@@ -462,10 +464,11 @@ static int read_export(struct run *r, FILE *f, const char *first, size_t len)
 {
         struct export_read *x = malloc(sizeof(*x));
         char *buf = malloc(EXPORT_CHUNK);
-        size_t n;
         int k = -ENOMEM;
 
         if (x && buf) {
+                size_t n;
+
                 x->r = r;
                 x->src.n = 0;
                 jexport_init(&x->p);
@@ -478,6 +481,25 @@ static int read_export(struct run *r, FILE *f, const char *first, size_t len)
         }
         free(buf);
         free(x);
+        return k;
+}
+
+/* --journal-file's values as `journalctl --file` takes them: globs, so that
+ * a quoted '*.journal' reads every such file; one journal of them all. */
+static int read_journal_files(struct run *r)
+{
+        const struct opts *o = r->o;
+        glob_t g = { 0 };
+        int k = 0, flags = GLOB_NOCHECK; /* no match: the name itself, for its error */
+
+        for (size_t i = 0; k == 0 && i < o->n_jfiles; i++, flags |= GLOB_APPEND) {
+                int e = glob(o->jfiles[i], flags, NULL, &g);
+
+                k = e == 0 ? 0 : e == GLOB_NOSPACE ? -ENOMEM : -EIO;
+        }
+        if (k == 0)
+                k = read_journal_from(r, NULL, (const char *const *)g.gl_pathv);
+        globfree(&g);
         return k;
 }
 
@@ -498,7 +520,7 @@ static int read_inputs(struct run *r, int n, char **paths)
         for (size_t i = 0; i < o->n_jdirs; i++)
                 if ((k = read_journal_from(r, o->jdirs[i], NULL)) < 0)
                         return cannot_read("the journal in", o->jdirs[i], strerror(-k));
-        if (o->n_jfiles && (k = read_journal_from(r, NULL, o->jfiles)) < 0)
+        if (o->n_jfiles && (k = read_journal_files(r)) < 0)
                 return cannot_read("the journal files", NULL, strerror(-k));
         if (n == 0 && !o->journal && !o->n_jdirs && !o->n_jfiles) {
                 n = 1;
