@@ -1,15 +1,13 @@
 /* report-cmd: `udp-canary report`, the shell around the timeline: options,
- * reading files (plain or gzip-compressed, through `gzip -dc`; log lines or a
- * journal export, told apart by their first line) line by line with a bound
- * on the line length, or journals (the local one, or another machine's
- * files), and writing the report. Each file is its own log: its role and
- * clock are its own; in a journal or an export, each unit is. */
+ * reading files (plain or gzip-compressed, through `gzip -dc`; log lines, or
+ * a journal export told apart by its first line) line by line with a bound
+ * on the line length, or journals (report-journal.c), and writing the
+ * report. Each file is its own log: its role and clock are its own. */
 #include "report/report-cmd.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <glob.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -18,11 +16,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <systemd/sd-journal.h>
-
 #include "core/duration.h"
 #include "core/logtext.h"
 #include "report/journal-export.h"
+#include "report/report-journal.h"
 #include "report/report.h"
 
 /* Longer lines are no log line of ours: skipped without being held. */
@@ -204,7 +201,18 @@ static ssize_t read_line(FILE *f, char *buf, size_t cap)
         return over ? -E2BIG : (ssize_t)n;
 }
 
-static int read_export(struct run *r, FILE *f, const char *first, size_t len);
+static int take_entry(void *ctx, unsigned log, const struct logline *l)
+{
+        return take(ctx, log, l);
+}
+
+/* The journal reader's view of this run. */
+static struct report_journal_sink sink(struct run *r)
+{
+        return (struct report_journal_sink){ .take = take_entry, .ctx = r, .next_log = &r->next_log,
+                                             .skipped = &r->in.skipped, .since_us = r->o->since_us,
+                                             .until_us = r->o->until_us };
+}
 
 static int read_stream(struct run *r, FILE *f, unsigned log)
 {
@@ -219,7 +227,9 @@ static int read_stream(struct run *r, FILE *f, unsigned log)
                 struct logline l;
 
                 if (first && n > 0 && jexport_starts(line, (size_t)n)) {
-                        k = read_export(r, f, line, (size_t)n);
+                        struct report_journal_sink s = sink(r);
+
+                        k = report_journal_read_export(&s, f, line, (size_t)n);
                         break;
                 }
                 first = false;
@@ -313,196 +323,6 @@ static int read_file(struct run *r, const char *path)
         return k;
 }
 
-/* Up to so many units (else processes) in one journal input are each a log
- * of their own; past it, their lines go to the first one's. */
-#define JOURNAL_SOURCES 64
-#define JOURNAL_SOURCE_NAME 200
-
-/* A journal holds a client's and a server's lines alike when both run on
- * one machine: each unit (else each process) of each machine is a log. */
-struct sources {
-        char name[JOURNAL_SOURCES][JOURNAL_SOURCE_NAME];
-        unsigned log[JOURNAL_SOURCES];
-        unsigned n;
-};
-
-static unsigned source_log(struct run *r, struct sources *src, const char *machine, size_t mlen, const char *unit,
-                           size_t ulen)
-{
-        char name[JOURNAL_SOURCE_NAME];
-
-        snprintf(name, sizeof(name), "%.*s/%.*s", (int)(mlen < 64 ? mlen : 64), machine, (int)(ulen < 128 ? ulen : 128),
-                 unit);
-        for (unsigned i = 0; i < src->n; i++)
-                if (strcmp(src->name[i], name) == 0)
-                        return src->log[i];
-        if (src->n == JOURNAL_SOURCES)
-                return src->log[0];
-        memcpy(src->name[src->n], name, sizeof(name));
-        src->log[src->n] = r->next_log++;
-        return src->log[src->n++];
-}
-
-/* One entry of a journal or of an export: its MESSAGE is the text after a
- * log line's stamp. */
-static int take_entry(struct run *r, unsigned log, uint64_t t_us, const char *msg, size_t len)
-{
-        struct logline l;
-
-        if (len > REPORT_LINE_MAX || logline_parse_body(&l, msg, len) < 0) {
-                r->in.skipped++;
-                return 0;
-        }
-        l.t_us = t_us;
-        return take(r, log, &l);
-}
-
-/* A field's value without its "NAME=", or none. */
-static void journal_field(sd_journal *j, const char *field, const char **value, size_t *len)
-{
-        size_t n = strlen(field) + 1;
-        const void *data;
-
-        if (sd_journal_get_data(j, field, &data, len) < 0 || *len < n) {
-                *value = "";
-                *len = 0;
-                return;
-        }
-        *value = (const char *)data + n;
-        *len -= n;
-}
-
-static unsigned journal_source(struct run *r, sd_journal *j, struct sources *src)
-{
-        const char *machine, *unit;
-        size_t mlen, ulen;
-        char m[64];
-
-        /* copied: the next sd_journal_get_data may move what this one returned */
-        journal_field(j, "_MACHINE_ID", &machine, &mlen);
-        snprintf(m, sizeof(m), "%.*s", (int)(mlen < sizeof(m) - 1 ? mlen : sizeof(m) - 1), machine);
-        journal_field(j, "_SYSTEMD_UNIT", &unit, &ulen);
-        if (ulen == 0)
-                journal_field(j, "_PID", &unit, &ulen);
-        return source_log(r, src, m, strlen(m), unit, ulen);
-}
-
-/* An open journal's entries of udp-canary, in the period asked for. */
-static int read_journal(struct run *r, sd_journal *j)
-{
-        struct sources src = { .n = 0 };
-        const struct opts *o = r->o;
-        int k = sd_journal_add_match(j, "SYSLOG_IDENTIFIER=" LOGTEXT_IDENT, 0);
-
-        if (k >= 0)
-                k = o->since_us ? sd_journal_seek_realtime_usec(j, o->since_us) : sd_journal_seek_head(j);
-        while (k >= 0 && (k = sd_journal_next(j)) > 0) {
-                unsigned log = journal_source(r, j, &src);
-                const char *msg;
-                size_t len;
-                uint64_t t;
-
-                if (sd_journal_get_realtime_usec(j, &t) < 0)
-                        continue;
-                if (t > o->until_us)
-                        break;
-                if (sd_journal_get_data(j, "MESSAGE", (const void **)&msg, &len) < 0 || len < 8)
-                        r->in.skipped++;
-                else
-                        k = take_entry(r, log, t, msg + 8, len - 8);
-        }
-        return k < 0 ? k : 0;
-}
-
-/* The local journal (neither dir nor files), a directory's journal files
- * (as `journalctl -D`), or the files given (as `journalctl --file`). */
-static int read_journal_from(struct run *r, const char *dir, const char *const *files)
-{
-        sd_journal *j = NULL;
-        int k;
-
-        if (files)
-                k = sd_journal_open_files(&j, (const char **)files, 0);
-        else if (dir)
-                k = sd_journal_open_directory(&j, dir, 0);
-        else
-                k = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
-        if (k >= 0)
-                k = read_journal(r, j);
-        sd_journal_close(j);
-        return k;
-}
-
-/* What one export holds besides the parser: each unit is a log. */
-struct export_read {
-        struct run *r;
-        struct sources src;
-        struct jexport p;
-};
-
-static int export_entry(void *ctx, const struct jexport *p)
-{
-        struct export_read *x = ctx;
-        const struct jexport_value *m = &p->v[JEXPORT_MESSAGE], *machine = &p->v[JEXPORT_MACHINE];
-        const struct jexport_value *unit = &p->v[p->v[JEXPORT_UNIT].set ? JEXPORT_UNIT : JEXPORT_PID];
-        uint64_t t;
-
-        if (!jexport_is(p, JEXPORT_IDENTIFIER, LOGTEXT_IDENT))
-                return 0; /* not ours: the journal's match leaves it out too */
-        if (!m->set || m->too_long || jexport_realtime(p, &t) < 0) {
-                x->r->in.skipped++;
-                return 0;
-        }
-        return take_entry(x->r, source_log(x->r, &x->src, machine->data, machine->len, unit->data, unit->len), t,
-                          m->data, m->len);
-}
-
-#define EXPORT_CHUNK (64 * 1024)
-
-/* The rest of a stream whose first line began a journal export. */
-static int read_export(struct run *r, FILE *f, const char *first, size_t len)
-{
-        struct export_read *x = malloc(sizeof(*x));
-        char *buf = malloc(EXPORT_CHUNK);
-        int k = -ENOMEM;
-
-        if (x && buf) {
-                size_t n;
-
-                x->r = r;
-                x->src.n = 0;
-                jexport_init(&x->p);
-                k = jexport_feed(&x->p, first, len, export_entry, x);
-                k = k ? k : jexport_feed(&x->p, "\n", 1, export_entry, x);
-                while (k == 0 && (n = fread(buf, 1, EXPORT_CHUNK, f)) > 0)
-                        k = jexport_feed(&x->p, buf, n, export_entry, x);
-                k = k ? k : jexport_finish(&x->p, export_entry, x);
-                r->in.skipped += x->p.broken;
-        }
-        free(buf);
-        free(x);
-        return k;
-}
-
-/* --journal-file's values as `journalctl --file` takes them: globs, so that
- * a quoted '*.journal' reads every such file; one journal of them all. */
-static int read_journal_files(struct run *r)
-{
-        const struct opts *o = r->o;
-        glob_t g = { 0 };
-        int k = 0, flags = GLOB_NOCHECK; /* no match: the name itself, for its error */
-
-        for (size_t i = 0; k == 0 && i < o->n_jfiles; i++, flags |= GLOB_APPEND) {
-                int e = glob(o->jfiles[i], flags, NULL, &g);
-
-                k = e == 0 ? 0 : e == GLOB_NOSPACE ? -ENOMEM : -EIO;
-        }
-        if (k == 0)
-                k = read_journal_from(r, NULL, (const char *const *)g.gl_pathv);
-        globfree(&g);
-        return k;
-}
-
 static int cannot_read(const char *what, const char *path, const char *why)
 {
         fprintf(stderr, "udp-canary report: cannot read %s%s%s: %s\n", what, path ? " " : "", path ? path : "", why);
@@ -513,14 +333,15 @@ static int read_inputs(struct run *r, int n, char **paths)
 {
         static char *fallback[] = { LOGTEXT_DEFAULT_FILE };
         const struct opts *o = r->o;
+        struct report_journal_sink s = sink(r);
         int k;
 
-        if (o->journal && (k = read_journal_from(r, NULL, NULL)) < 0)
+        if (o->journal && (k = report_journal_read(&s, NULL, NULL, 0)) < 0)
                 return cannot_read("the journal", NULL, strerror(-k));
         for (size_t i = 0; i < o->n_jdirs; i++)
-                if ((k = read_journal_from(r, o->jdirs[i], NULL)) < 0)
+                if ((k = report_journal_read(&s, o->jdirs[i], NULL, 0)) < 0)
                         return cannot_read("the journal in", o->jdirs[i], strerror(-k));
-        if (o->n_jfiles && (k = read_journal_files(r)) < 0)
+        if (o->n_jfiles && (k = report_journal_read(&s, NULL, o->jfiles, o->n_jfiles)) < 0)
                 return cannot_read("the journal files", NULL, strerror(-k));
         if (n == 0 && !o->journal && !o->n_jdirs && !o->n_jfiles) {
                 n = 1;
