@@ -14,6 +14,7 @@ struct seen {
         unsigned n;
         char message[8][256];
         uint64_t t_us[8];
+        size_t len[8];
         bool unit[8], too_long[8];
         int fail_at; /* the callback fails on this entry (1-based); 0: never */
 };
@@ -22,12 +23,14 @@ static int on_entry(void *ctx, const struct jexport *p)
 {
         struct seen *s = ctx;
         const struct jexport_value *m = &p->v[JEXPORT_MESSAGE];
+        size_t n = m->set ? (m->len < 255 ? m->len : 255) : 4;
 
         if (s->n == 8)
                 return -ENOSPC;
-        snprintf(s->message[s->n], sizeof(s->message[0]), "%.*s", m->set ? (int)(m->len < 255 ? m->len : 255) : 4,
-                 m->set ? m->data : "none");
+        memcpy(s->message[s->n], m->set ? m->data : "none", n); /* NULs and all */
+        s->message[s->n][n] = '\0';
         s->too_long[s->n] = m->too_long;
+        s->len[s->n] = m->len;
         if (jexport_realtime(p, &s->t_us[s->n]) < 0)
                 s->t_us[s->n] = 0;
         s->unit[s->n] = jexport_is(p, JEXPORT_UNIT, "udp-canary-server.service");
@@ -72,8 +75,8 @@ static void test_sample(void)
                 CHECK_STR(s.message[0], "Listening on 0.0.0.0:43210");
                 CHECK_INT(s.t_us[0], 1795606969123000);
                 CHECK(s.unit[0]);
-                CHECK_INT(strlen(s.message[1]), 9); /* "two\nlines" then a NUL */
-                CHECK_MEM(s.message[1], "two\nlines", 9);
+                CHECK_INT(s.len[1], 11); /* "two\nlines", a NUL, "x"; the second MESSAGE not kept */
+                CHECK_MEM(s.message[1], "two\nlines\0x", 11);
                 CHECK(!s.unit[1]);
                 CHECK_INT(s.t_us[2], 7);
                 CHECK_STR(s.message[2], "");
