@@ -608,8 +608,108 @@ def html_case():
     check(r.stdout.count("rttband") > 100, "html: the round trips over the week drawn")
 
 
+def journal_export_case():
+    """A journal brought over as `journalctl -o export` output (item 5 of
+    issue 22): written here from the logs, with text and binary fields (as
+    journalctl writes a value it cannot show as text) and other programs'
+    entries between, plain and gzip-compressed; it must read to the same
+    report as the log. Then broken exports: counted, never a crash."""
+    import struct
+
+    def field(name, value, binary=False):
+        value = value.encode() if isinstance(value, str) else value
+        if binary:
+            return name.encode() + b"\n" + struct.pack("<Q", len(value)) + value + b"\n"
+        return name.encode() + b"=" + value + b"\n"
+
+    def entry(t_us, message, unit, n, ident="udp-canary", binary=False, machine="0123456789abcdef0123456789abcdef"):
+        fields = [field("__CURSOR", "s=abc;i=%x;b=def;m=%x;t=%x;x=0" % (n, n, t_us)),
+                  field("__REALTIME_TIMESTAMP", str(t_us)), field("__MONOTONIC_TIMESTAMP", str(1000 + n)),
+                  field("_BOOT_ID", "fedcba9876543210fedcba9876543210"), field("PRIORITY", "6"),
+                  field("SYSLOG_IDENTIFIER", ident), field("_PID", "4242"), field("_SYSTEMD_UNIT", unit),
+                  field("_MACHINE_ID", machine)]
+        if message is not None:
+            fields.insert(5, field("MESSAGE", message, binary))
+        # a binary field the report does not read, with a newline and an empty line inside
+        fields.append(field("CANARY_NOTE", b"a\n\nb\x00", binary=True))
+        return b"".join(fields) + b"\n"
+
+    def export(paths_units, name, shift=0.0, gz=False):
+        out, n = [], 0
+        for path, unit in paths_units:
+            for line in open(path):
+                t = datetime.datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S.%f").replace(
+                    tzinfo=datetime.timezone.utc) + datetime.timedelta(seconds=shift)
+                t_us = round(t.timestamp() * 1e6)
+                n += 1
+                out.append((t_us, entry(t_us, line[line.index("] ") + 2:].rstrip("\n"), unit, n, binary=n % 3 == 0)))
+                if n % 10 == 0:  # another program's entry: left out, not counted
+                    out.append((t_us, entry(t_us, "Started something.", "init.scope", n, ident="systemd")))
+        data = b"".join(e for _, e in sorted(out, key=lambda x: x[0]))
+        path = os.path.join(TMP, name)
+        with (gzip.open(path, "wb") if gz else open(path, "wb")) as f:
+            f.write(data)
+        return path
+
+    want = as_json(CLIENT, SERVER)
+    for label, args in (("the server's export", (CLIENT, export([(SERVER, "udp-canary-server.service")], "s.export"))),
+                        ("both in one export, gzip-compressed",
+                         (export([(CLIENT, "udp-canary-client@home.service"), (SERVER, "udp-canary-server.service")],
+                                 "both.export.gz", gz=True),)),
+                        ("both exports", (export([(CLIENT, "udp-canary-client@home.service")], "c.export"),
+                                          export([(SERVER, "udp-canary-server.service")], "s.export")))):
+        got = as_json(*args)
+        check(got["clients"] == want["clients"] and got["skipped"] == 0 and got["lines"] == want["lines"],
+              "journal export: %s reads as the logs (%d lines, %d skipped)" % (label, got["lines"], got["skipped"]))
+    moved = 3600 + 7.3
+    c = as_json(CLIENT, export([(SERVER, "udp-canary-server.service")], "moved.export", shift=moved))["clients"][0]
+    check(c["clock_offset_seconds"] is not None and abs(c["clock_offset_seconds"] - moved) < 0.003 and
+          c["seen_in"] == {"client_log": True, "server_log": True} and
+          {o["direction"] for o in c["outages"]} >= {"client_to_server", "server_to_client"},
+          "journal export: another machine's clock: offset %s, directions %s"
+          % (c["clock_offset_seconds"], sorted({o["direction"] for o in c["outages"]})))
+    cut = as_json("--since", "2026-11-25 11:43:10", "--until", "2026-11-25 11:43:30", CLIENT, SERVER)
+    check(as_json("--since", "2026-11-25 11:43:10", "--until", "2026-11-25 11:43:30", CLIENT,
+                  export([(SERVER, "udp-canary-server.service")], "s.export"))["clients"] == cut["clients"],
+          "journal export: --since/--until as for the log")
+
+    # journal files that are not there: said, status 2
+    for opt, says in (("--journal-dir", "cannot read the journal in"), ("--journal-file", "cannot read the journal files")):
+        r = run(opt, os.path.join(TMP, "no-such-journal"))
+        check(r.returncode == 2 and says in r.stderr, "%s on nothing: status 2, %r" % (opt, r.stderr.strip()))
+
+    # broken exports: each bad entry one skipped, the good ones read
+    good = entry(1795606969000000, "Listening on 0.0.0.0:43210", "u.service", 1)
+    line = "RX 10.96.0.1:39337 {'id': 'home', 'type': 'handshake_init', 'data': [1795606969, 0]}"
+    ok = entry(1795606970000000, line, "u.service", 2)
+    cases = {
+        "a binary length cut short": (good + ok + b"MESSAGE\n\x05\x00\x00", 1),
+        "a huge binary length, then more entries": (good + b"MESSAGE\n" + struct.pack("<Q", 1 << 62) + b"x" * 100 +
+                                                     b"\n\n" + ok, 1),
+        "an entry without MESSAGE": (good + entry(1795606970000000, None, "u.service", 3) + ok, 1),
+        "no newline after the last value": (good + ok + entry(1795606971000000, line, "u.service", 4)[:-2], 1),
+        "no empty line after the last entry": (good + ok[:-1], 0),
+        "a MESSAGE longer than any line": (good + entry(1795606970000000, "RX " + "9" * 100000, "u.service", 5, binary=True)
+                                            + ok, 1),
+        "a bad field name, a bad time": (good + b"BAD NAME=x\n\n" + entry(1795606970000000, line, "u", 6)
+                                         .replace(b"__REALTIME_TIMESTAMP=1", b"__REALTIME_TIMESTAMP=x") + ok, 2),
+        "too many fields": (good + b"".join(b"F%d=1\n" % i for i in range(5000)) + b"\n" + ok, 1),
+        "a binary value not ended by a newline": (good + b"MESSAGE\n\x01\x00\x00\x00\x00\x00\x00\x00xy\n\n" + ok, 1),
+    }
+    for label, (data, bad) in cases.items():
+        path = os.path.join(TMP, "bad.export")
+        with open(path, "wb") as f:
+            f.write(data)
+        r = run("--json", path)
+        rep = json.loads(r.stdout) if r.returncode == 0 else {}
+        check(r.returncode == 0 and rep["skipped"] == bad and rep["lines"] == 2 and len(rep["clients"]) == 1,
+              "journal export, %s: %d skipped, the good entries read: %s" % (label, bad, r.stderr.strip() or
+                                                                             {k: rep[k] for k in ("skipped", "lines")}))
+
+
 for case in (original_cases, netns_case, refpeer_case, svg_case, files_case, hostile_case, server_stopped_case,
-             socket_drops_case, findings_original_case, findings_nat_case, label_case, html_case):
+             socket_drops_case, findings_original_case, findings_nat_case, label_case, html_case,
+             journal_export_case):
     try:
         case()
     except Exception as e:  # a crash of the test itself is a failure too

@@ -91,6 +91,34 @@ journalctl -x MESSAGE_ID=5f8191c7f03648ca9be96133f4481b96 --no-pager > $R/j-nat-
 ls /var/log/udp-canary /var/lib/private/udp-canary > $R/files.txt 2>&1
 udp-canary report --journal --id home --keepalive-interval 0.5 > $R/report.txt 2>&1; echo $? > $R/report.rc
 MANPATH=/usr/share/man man udp-canary > $R/man.txt 2>&1; echo $? > $R/man.rc
+# both ends when the journal is the log and the other end is another
+# machine: a second server logging to a journal namespace of its own (what
+# --journal does not read), a client of it here; its journal brought over as
+# an export (gzip-compressed) and as a copy of its files
+far=$((port + 1))
+cp -p /etc/udp-canary/server.key /etc/udp-canary/client/far.key
+printf 'host = 127.0.0.1\nport = %s\nkeepalive-interval = 0.5\nhandshake-timeout = 1\n' $far \
+        > /etc/udp-canary/client/far.conf
+farserver() { systemd-run --unit=udp-canary-far -p LogNamespace=far -p Type=notify \
+        udp-canary --server --port $far --key-file /etc/udp-canary/server.key; }
+farserver
+systemctl start udp-canary-client@far
+sleep 3
+date +%s.%N > $R/far-stop.t
+systemctl stop udp-canary-far # an outage both ends see: the server not running
+sleep 2
+farserver
+date +%s.%N >> $R/far-stop.t
+sleep 3
+systemctl stop udp-canary-client@far udp-canary-far
+journalctl --namespace=far -t udp-canary -o export --no-pager | gzip > $R/far.export.gz
+report() { udp-canary report --json --id far --keepalive-interval 0.5 "$@"; }
+report --journal > $R/far-local.json 2> $R/far-local.err
+report --journal $R/far.export.gz > $R/far-export.json 2> $R/far-export.err
+journalctl --namespace=far --rotate
+cp -r "$(ls -d /var/log/journal/*.far /run/log/journal/*.far 2>/dev/null | head -n 1)" $R/far-journal
+report --journal --journal-dir $R/far-journal > $R/far-dir.json 2> $R/far-dir.err
+report --journal --journal-file "$R/far-journal/*.journal" > $R/far-file.json 2> $R/far-file.err
 systemctl stop udp-canary-client@home udp-canary-server
 systemctl show udp-canary-server -p ActiveState -p Result > $R/stopped.show
 journalctl -u udp-canary-server -t udp-canary -o cat --no-pager | tail -n 1 > $R/j-server-end.txt
@@ -169,6 +197,31 @@ check "systemctl reload works" is reload.rc 0
 check "the reload is logged" has j-server.txt "^Reloaded"
 check "udp-canary report --journal reads the client's traffic" bash -c "[ \"\$(cat $res/report.rc)\" = 0 ] && grep -q \"client 'home' (client log and server log)\" $res/report.txt"
 check "no log file by default under systemd" bash -c "[ -s $res/files.txt ] && ! grep -q '\\.log' $res/files.txt"
+# both ends from journals: the client's here, the far server's brought over
+both_ends() { # both_ends FILE.json: the far client seen at both ends, the offset and directions known
+        python3 - "$res/$1" "$res/far-stop.t" <<'PY'
+import json, sys
+c = [c for c in json.load(open(sys.argv[1]))["clients"] if c["id"] == "far"][0]
+stopped, started = (float(x) for x in open(sys.argv[2]).read().split())
+assert c["seen_in"] == {"client_log": True, "server_log": True}, c["seen_in"]
+# one clock at both ends here, but a journal stamps an entry when journald
+# takes it, after the log thread's batching: well within a keepalive interval
+assert c["clock_offset_seconds"] is not None and abs(c["clock_offset_seconds"]) < 0.5, c["clock_offset_seconds"]
+assert c["delivery"]["client_to_server"] and c["delivery"]["server_to_client"], c["delivery"]
+# the stop: one outage over it, the server's journal saying it was not running, a direction
+stop = [o for o in c["outages"] if o["server_stopped"]]
+assert len(stop) == 1 and stop[0]["start_unix"] < started and stop[0]["end_unix"] > stopped, (stopped, started, c["outages"])
+assert stop[0]["direction"] != "unknown", stop
+PY
+}
+check "report --journal alone: the far client's end only (the far server's journal is elsewhere)" \
+        bash -c "python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))[\"clients\"][0]; assert c[\"id\"] == \"far\" and c[\"seen_in\"] == {\"client_log\": True, \"server_log\": False}' $res/far-local.json"
+check "journalctl -o export | gzip, written by journald: report reads it beside the local journal, both ends" \
+        both_ends far-export.json
+check "report --journal-dir on a copy of the far server's journal: both ends" both_ends far-dir.json
+check "report --journal-file '*.journal' on the copied files: both ends" both_ends far-file.json
+check "the export and the journal files read to the same report" \
+        bash -c "cmp -s $res/far-export.json $res/far-dir.json && cmp -s $res/far-export.json $res/far-file.json"
 check "man udp-canary renders" bash -c "[ \"\$(cat $res/man.rc)\" = 0 ] && grep -q 'log a WireGuard-like UDP exchange' $res/man.txt"
 check "a clean stop: inactive, success" bash -c "grep -q ActiveState=inactive $res/stopped.show && grep -q Result=success $res/stopped.show"
 check "a clean stop: Exit logged last" has j-server-end.txt "^Exit$"

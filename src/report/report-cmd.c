@@ -1,6 +1,7 @@
 /* report-cmd: `udp-canary report`, the shell around the timeline: options,
- * reading files (plain or gzip-compressed, through `gzip -dc`) or the
- * journal line by line with a bound on the line length, and writing the
+ * reading files (plain or gzip-compressed, through `gzip -dc`; log lines, or
+ * a journal export told apart by its first line) line by line with a bound
+ * on the line length, or journals (report-journal.c), and writing the
  * report. Each file is its own log: its role and clock are its own. */
 #include "report/report-cmd.h"
 
@@ -15,10 +16,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <systemd/sd-journal.h>
-
 #include "core/duration.h"
 #include "core/logtext.h"
+#include "report/journal-export.h"
+#include "report/report-journal.h"
 #include "report/report.h"
 
 /* Longer lines are no log line of ours: skipped without being held. */
@@ -29,10 +30,11 @@ extern char **environ;
 static const char usage[] =
         "usage: udp-canary report [--json] [--svg FILE|-] [--html FILE|-] [--id ID] [--since T] [--until T]\n"
         "                         [--keepalive-interval S] [--handshake-timeout S] [--keepalive-count N]\n"
-        "                         [FILE... | --journal]\n"
+        "                         [--journal] [--journal-dir DIR] [--journal-file FILE] [FILE...]\n"
         "\n"
-        "Reads udp-canary logs (this program's or the original udp-canary.py's, plain or\n"
-        "gzip-compressed; default udp-canary.log) or the journal, and tells per client\n"
+        "Reads udp-canary logs (this program's or the original udp-canary.py's, or\n"
+        "`journalctl -o export` output, plain or gzip-compressed; default udp-canary.log)\n"
+        "or journals (this machine's, or another's copied files), and tells per client\n"
         "when the flow broke, in which direction and for how long, with bounds; NAT\n"
         "rebindings; delivery per direction; round trips; a summary line per client.\n"
         "Give the client's and the server's logs together to match every message sent\n"
@@ -42,13 +44,20 @@ static const char usage[] =
         "  --html FILE            also write the report as one self-contained page ('-': standard output)\n"
         "  --id ID                only this client (an error when it is not in the logs)\n"
         "  --journal              read the journal (SYSLOG_IDENTIFIER=udp-canary)\n"
+        "  --journal-dir DIR, --journal-file FILE\n"
+        "                         read journal files copied from another machine\n"
+        "                         (FILE may be a glob: '*.journal'; both repeatable)\n"
         "  --since T, --until T   only lines in this period, 'YYYY-MM-DD[ HH:MM[:SS]]'\n"
         "  --keepalive-interval S, --handshake-timeout S, --keepalive-count N\n"
         "                         the clients' timers; by default learned from the logs\n";
 
+#define REPORT_JOURNAL_PATHS 256
+
 struct opts {
         bool help, json, journal;
         const char *svg, *html, *id;
+        const char *jdirs[REPORT_JOURNAL_PATHS], *jfiles[REPORT_JOURNAL_PATHS];
+        size_t n_jdirs, n_jfiles;
         uint64_t since_us, until_us;
         struct timeline_opts timers;
 };
@@ -95,6 +104,15 @@ static int parse_opt(struct opts *o, int opt, char **argv)
         case 'H': o->html = optarg; return 0;
         case 'i': o->id = optarg; return 0;
         case 'J': o->journal = true; return 0;
+        case 'D':
+        case 'F':
+                if ((opt == 'D' ? o->n_jdirs : o->n_jfiles) == REPORT_JOURNAL_PATHS)
+                        return fail("too many journal paths, past", argv[optind - 1]);
+                if (opt == 'D')
+                        o->jdirs[o->n_jdirs++] = optarg;
+                else
+                        o->jfiles[o->n_jfiles++] = optarg;
+                return 0;
         case 'S':
         case 'U':
                 if (parse_when(optarg, opt == 'S' ? &o->since_us : &o->until_us) < 0)
@@ -126,6 +144,8 @@ static int parse_opts(struct opts *o, int argc, char **argv)
                 { "html", required_argument, NULL, 'H' },
                 { "id", required_argument, NULL, 'i' },
                 { "journal", no_argument, NULL, 'J' },
+                { "journal-dir", required_argument, NULL, 'D' },
+                { "journal-file", required_argument, NULL, 'F' },
                 { "since", required_argument, NULL, 'S' },
                 { "until", required_argument, NULL, 'U' },
                 { "keepalive-interval", required_argument, NULL, 'k' },
@@ -141,8 +161,6 @@ static int parse_opts(struct opts *o, int argc, char **argv)
         optind = 1;
         while (k == 0 && !o->help && (opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1)
                 k = parse_opt(o, opt, argv);
-        if (k == 0 && !o->help && o->journal && optind < argc)
-                k = fail("give files or --journal, not both", NULL);
         return k;
 }
 
@@ -184,9 +202,23 @@ static ssize_t read_line(FILE *f, char *buf, size_t cap)
         return over ? -E2BIG : (ssize_t)n;
 }
 
+static int take_entry(void *ctx, unsigned log, const struct logline *l)
+{
+        return take(ctx, log, l);
+}
+
+/* The journal reader's view of this run. */
+static struct report_journal_sink sink(struct run *r)
+{
+        return (struct report_journal_sink){ .take = take_entry, .ctx = r, .next_log = &r->next_log,
+                                             .skipped = &r->in.skipped, .since_us = r->o->since_us,
+                                             .until_us = r->o->until_us };
+}
+
 static int read_stream(struct run *r, FILE *f, unsigned log)
 {
         char *line = malloc(REPORT_LINE_MAX);
+        bool first = true;
         ssize_t n;
         int k = 0;
 
@@ -195,6 +227,13 @@ static int read_stream(struct run *r, FILE *f, unsigned log)
         while (k == 0 && (n = read_line(f, line, REPORT_LINE_MAX)) != -1) {
                 struct logline l;
 
+                if (first && n > 0 && jexport_starts(line, (size_t)n)) {
+                        struct report_journal_sink s = sink(r);
+
+                        k = report_journal_read_export(&s, f, line, (size_t)n);
+                        break;
+                }
+                first = false;
                 if (n == 0)
                         continue;
                 if (n < 0 || logline_parse(&l, line, (size_t)n) < 0)
@@ -287,89 +326,33 @@ static int read_file(struct run *r, const char *path)
         return k;
 }
 
-#define JOURNAL_SOURCES 64
-
-/* The journal holds a client's and a server's lines alike when both run on
- * one machine: each unit (else each process) is a log of its own. */
-struct sources {
-        char name[JOURNAL_SOURCES][128];
-        unsigned n;
-};
-
-static unsigned journal_source(sd_journal *j, struct sources *src)
+static int cannot_read(const char *what, const char *path, const char *why)
 {
-        const void *data;
-        size_t len;
-        char name[128];
-
-        if (sd_journal_get_data(j, "_SYSTEMD_UNIT", &data, &len) < 0 && sd_journal_get_data(j, "_PID", &data, &len) < 0)
-                return 0;
-        snprintf(name, sizeof(name), "%.*s", (int)(len < sizeof(name) - 1 ? len : sizeof(name) - 1), (const char *)data);
-        for (unsigned i = 0; i < src->n; i++)
-                if (strcmp(src->name[i], name) == 0)
-                        return i;
-        if (src->n == JOURNAL_SOURCES)
-                return 0;
-        memcpy(src->name[src->n], name, sizeof(name));
-        return src->n++;
-}
-
-/* The journal's entries with SYSLOG_IDENTIFIER=udp-canary: the text of each
- * MESSAGE, one log per source. */
-static int read_journal(struct run *r)
-{
-        struct sources src = { .n = 0 };
-        const struct opts *o = r->o;
-        sd_journal *j = NULL;
-        int k = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
-
-        if (k < 0)
-                return k;
-        k = sd_journal_add_match(j, "SYSLOG_IDENTIFIER=udp-canary", 0);
-        if (k >= 0)
-                k = o->since_us ? sd_journal_seek_realtime_usec(j, o->since_us) : sd_journal_seek_head(j);
-        while (k >= 0 && (k = sd_journal_next(j)) > 0) {
-                const void *data;
-                size_t len;
-                struct logline l;
-
-                if (sd_journal_get_realtime_usec(j, &l.t_us) < 0)
-                        continue;
-                if (l.t_us > o->until_us)
-                        break;
-                if (sd_journal_get_data(j, "MESSAGE", &data, &len) < 0 || len < 8 || len > REPORT_LINE_MAX ||
-                    logline_parse_body(&l, (const char *)data + 8, len - 8) < 0)
-                        r->in.skipped++;
-                else if ((k = take(r, journal_source(j, &src), &l)) < 0)
-                        break;
-        }
-        sd_journal_close(j);
-        return k < 0 ? k : 0;
+        fprintf(stderr, "udp-canary report: cannot read %s%s%s: %s\n", what, path ? " " : "", path ? path : "", why);
+        return 2;
 }
 
 static int read_inputs(struct run *r, int n, char **paths)
 {
         static char *fallback[] = { LOGTEXT_DEFAULT_FILE };
+        const struct opts *o = r->o;
+        struct report_journal_sink s = sink(r);
         int k;
 
-        if (r->o->journal) {
-                k = read_journal(r);
-                if (k < 0)
-                        fprintf(stderr, "udp-canary report: cannot read the journal: %s\n", strerror(-k));
-                return k < 0 ? 2 : 0;
-        }
-        if (n == 0) {
+        if (o->journal && (k = report_journal_read(&s, NULL, NULL, 0)) < 0)
+                return cannot_read("the journal", NULL, strerror(-k));
+        for (size_t i = 0; i < o->n_jdirs; i++)
+                if ((k = report_journal_read(&s, o->jdirs[i], NULL, 0)) < 0)
+                        return cannot_read("the journal in", o->jdirs[i], strerror(-k));
+        if (o->n_jfiles && (k = report_journal_read(&s, NULL, o->jfiles, o->n_jfiles)) < 0)
+                return cannot_read("the journal files", NULL, strerror(-k));
+        if (n == 0 && !o->journal && !o->n_jdirs && !o->n_jfiles) {
                 n = 1;
                 paths = fallback;
         }
-        for (int i = 0; i < n; i++) {
-                k = read_file(r, paths[i]);
-                if (k < 0) {
-                        fprintf(stderr, "udp-canary report: cannot read %s: %s\n", paths[i],
-                                k == -EINVAL ? "not a regular file" : strerror(-k));
-                        return 2;
-                }
-        }
+        for (int i = 0; i < n; i++)
+                if ((k = read_file(r, paths[i])) < 0)
+                        return cannot_read(paths[i], NULL, k == -EINVAL ? "not a regular file" : strerror(-k));
         return 0;
 }
 

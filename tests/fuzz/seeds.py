@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of one fuzz target into a directory, from the
 golden packets (tests/data/packets.json) and a few config files.
-Usage: seeds.py packet|message|config|logline|aes|http PACKETS_JSON OUT_DIR"""
+Usage: seeds.py packet|message|config|logline|aes|http|journal-export PACKETS_JSON OUT_DIR"""
 import json
 import os
 import sys
@@ -38,6 +38,21 @@ elif kind == "logline":
             seeds += [b"".join(lines[i:i + 40]) for i in range(0, min(len(lines), 400), 40)]
     seeds.append(b"[2026-11-25 10:00:01.000 udp-canary WARNING] 5123 datagrams dropped here, the receive "
                  b"buffer full: the server did not keep up (not network loss)\n")
+elif kind == "journal-export":  # the logs as `journalctl -o export` writes them, some values binary
+    import struct
+    data = os.path.join(os.path.dirname(vectors))
+    for name in sorted(os.listdir(data)):
+        if not name.endswith(".log"):
+            continue
+        lines = open(os.path.join(data, name), "rb").read().splitlines()[:16]
+        entries = []
+        for n, line in enumerate(lines):
+            body = line[line.find(b"] ") + 2:]
+            msg = (b"MESSAGE\n" + struct.pack("<Q", len(body)) + body + b"\n" if n % 4 == 3
+                   else b"MESSAGE=" + body + b"\n")
+            entries.append(b"__CURSOR=s=1;i=%x\n__REALTIME_TIMESTAMP=%d\n" % (n, 1795606969000000 + n * 250000) + msg
+                           + b"SYSLOG_IDENTIFIER=udp-canary\n_PID=42\n_SYSTEMD_UNIT=u%d.service\n" % (n % 2))
+        seeds.append(b"\n".join(entries) + b"\n")
 else:
     seeds = [
         b"host = vps.example.org\nport = 43210\nclient = yes\nid = home\n",
