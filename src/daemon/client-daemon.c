@@ -15,8 +15,8 @@
 #include <event2/event.h>
 
 #include "core/client.h"
-#include "core/prober.h"
-#include "daemon/client-probe.h"
+#include "core/probe-client.h"
+#include "daemon/client-daemon-probe.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"

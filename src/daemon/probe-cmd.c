@@ -1,6 +1,7 @@
 /* probe-cmd: `udp-canary probe` (see probe-cmd.h). The trial logic is the
- * core's (core/prober), its I/O the runner's (daemon/probe-runner); this
- * file reads the options and the key, and writes. */
+ * core's (core/probe-client), its I/O the runner's
+ * (daemon/probe-client-runner); this file reads the options and the key,
+ * and writes. */
 #include "daemon/probe-cmd.h"
 
 #include <errno.h>
@@ -19,14 +20,14 @@
 
 #include "core/duration.h"
 #include "core/logtext.h"
-#include "core/prober.h"
+#include "core/probe-client.h"
 #include "core/seal.h"
 #include "core/unicode.h"
 #include "daemon/daemon.h"
 #include "daemon/fileio.h"
 #include "daemon/key.h"
 #include "daemon/log.h"
-#include "daemon/probe-runner.h"
+#include "daemon/probe-client-runner.h"
 #include "daemon/udp.h"
 
 static const char usage[] =

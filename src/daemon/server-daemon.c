@@ -44,7 +44,7 @@ struct server_daemon {
         uint64_t probe_due_us;     /* when probe_ev fires; 0: not armed */
 };
 
-/* The limits on NAT timeout probes (see core/probes.h). */
+/* The limits on NAT timeout probes (see core/probe-server.h). */
 static struct probes_config server_probes_config_of(const struct config *cfg)
 {
         return (struct probes_config){ .max_delay_s = cfg->probe_max_delay_us / 1000000,

@@ -1,15 +1,16 @@
-/* client-probe: the background NAT timeout probe (see client-probe.h). */
-#include "daemon/client-probe.h"
+/* client-daemon-probe (client_probe_*): the client daemon's background NAT
+ * timeout probe (see client-daemon-probe.h). */
+#include "daemon/client-daemon-probe.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/prober.h"
+#include "core/probe-client.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
-#include "daemon/probe-runner.h"
+#include "daemon/probe-client-runner.h"
 
 struct client_probe {
         struct event_base *base;

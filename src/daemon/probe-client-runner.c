@@ -1,6 +1,6 @@
-/* probe-runner: the NAT timeout probe's I/O on an event loop (see
- * probe-runner.h). */
-#include "daemon/probe-runner.h"
+/* probe-client-runner (probe_runner_*): the client's NAT timeout probe's
+ * I/O on an event loop (see probe-client-runner.h). */
+#include "daemon/probe-client-runner.h"
 
 #include <errno.h>
 #include <stdlib.h>
