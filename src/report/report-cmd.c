@@ -46,7 +46,7 @@ static const char usage[] =
         "                         the clients' timers; by default learned from the logs\n";
 
 struct opts {
-        bool json, journal;
+        bool help, json, journal;
         const char *svg, *id;
         uint64_t since_us, until_us;
         struct timeline_opts timers;
@@ -60,10 +60,11 @@ struct run {
         unsigned next_log;
 };
 
+/* Says what is wrong with the command line; returns -EINVAL. */
 static int fail(const char *what, const char *value)
 {
         fprintf(stderr, "udp-canary report: %s%s%s\n", what, value ? " " : "", value ? value : "");
-        return 2;
+        return -EINVAL;
 }
 
 /* A time option: a full stamp, or without seconds, or a day. */
@@ -111,13 +112,15 @@ static int parse_opt(struct opts *o, int opt, char **argv)
                 o->timers.keepalive_count = (unsigned)count;
                 return 0;
         case 'h':
-                fputs(usage, stdout);
-                exit(0);
+                o->help = true;
+                return 0;
         case ':': return fail("this option needs a value:", argv[optind - 1]);
         default: return fail("unknown option:", argv[optind - 1]);
         }
 }
 
+/* Returns 0 (with o->help set for --help) or -EINVAL after saying what is
+ * wrong. */
 static int parse_opts(struct opts *o, int argc, char **argv)
 {
         static const struct option longopts[] = {
@@ -138,9 +141,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
         *o = (struct opts){ .until_us = UINT64_MAX };
         opterr = 0;
         optind = 1;
-        while (k == 0 && (opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1)
+        while (k == 0 && !o->help && (opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1)
                 k = parse_opt(o, opt, argv);
-        if (k == 0 && o->journal && optind < argc)
+        if (k == 0 && !o->help && o->journal && optind < argc)
                 k = fail("give files or --journal, not both", NULL);
         return k;
 }
@@ -352,7 +355,7 @@ static int read_inputs(struct run *r, int n, char **paths)
                 k = read_journal(r);
                 if (k < 0)
                         fprintf(stderr, "udp-canary report: cannot read the journal: %s\n", strerror(-k));
-                return k < 0 ? 2 : 0;
+                return k < 0 ? k : 0;
         }
         if (n == 0) {
                 n = 1;
@@ -363,7 +366,7 @@ static int read_inputs(struct run *r, int n, char **paths)
                 if (k < 0) {
                         fprintf(stderr, "udp-canary report: cannot read %s: %s\n", paths[i],
                                 k == -EINVAL ? "not a regular file" : strerror(-k));
-                        return 2;
+                        return k;
                 }
         }
         return 0;
@@ -376,15 +379,16 @@ static int write_svg(const struct run *r, const char *path)
         int k;
 
         if (!f) {
-                fprintf(stderr, "udp-canary report: cannot write %s: %s\n", path, strerror(errno));
-                return 2;
+                k = -errno;
+                fprintf(stderr, "udp-canary report: cannot write %s: %s\n", path, strerror(-k));
+                return k;
         }
         k = report_write_svg(&r->tl, f);
         if (to_stdout ? fflush(f) != 0 : fclose(f) != 0)
                 k = -EIO;
         if (k < 0)
                 fprintf(stderr, "udp-canary report: cannot write %s: %s\n", path, strerror(-k));
-        return k < 0 ? 2 : 0;
+        return k < 0 ? k : 0;
 }
 
 static int write_all(const struct run *r)
@@ -397,7 +401,7 @@ static int write_all(const struct run *r)
                 k = o->json ? report_write_json(&r->tl, &r->in, stdout) : report_write_text(&r->tl, &r->in, stdout);
         if (k < 0 || fflush(stdout) != 0) {
                 fprintf(stderr, "udp-canary report: cannot write the report\n");
-                return 2;
+                return k < 0 ? k : -EIO;
         }
         return o->svg ? write_svg(r, o->svg) : 0;
 }
@@ -406,22 +410,24 @@ int report_main(int argc, char **argv)
 {
         struct opts o;
         struct run r = { .o = &o };
-        int status = parse_opts(&o, argc, argv), k;
+        int k = parse_opts(&o, argc, argv), status = 0;
 
-        if (status)
-                return status;
-        timeline_init(&r.tl);
-        status = read_inputs(&r, argc - optind, argv + optind);
-        if (status == 0 && (k = timeline_finish(&r.tl, &o.timers)) < 0) {
-                fprintf(stderr, "udp-canary report: %s\n", strerror(-k));
-                status = 2;
+        if (k == 0 && o.help) {
+                fputs(usage, stdout);
+                return 0;
         }
-        if (status == 0 && o.id && r.tl.n_clients == 0) {
+        if (k < 0)
+                return 2;
+        timeline_init(&r.tl);
+        k = read_inputs(&r, argc - optind, argv + optind);
+        if (k == 0 && (k = timeline_finish(&r.tl, &o.timers)) < 0)
+                fprintf(stderr, "udp-canary report: %s\n", strerror(-k));
+        if (k == 0 && o.id && r.tl.n_clients == 0) {
                 fprintf(stderr, "udp-canary report: no client %s in the logs\n", o.id);
                 status = 1;
         }
-        if (status == 0)
-                status = write_all(&r);
+        if (k == 0 && status == 0)
+                k = write_all(&r);
         timeline_free(&r.tl);
-        return status;
+        return k < 0 ? 2 : status;
 }
