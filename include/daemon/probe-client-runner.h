@@ -23,8 +23,8 @@ struct probe_runner_ops {
         /* Something changed (for a progress line); may be NULL. */
         void (*progress)(void *arg, const struct prober *core);
         /* The run is over (err 0), or stopped because a socket could not be
-         * opened (err < 0). The runner may be freed from here on, but not
-         * inside this call. */
+         * opened or the timer armed (err < 0). The owner frees the runner
+         * after this returns, never inside it (the rule of daemon/resolve). */
         void (*done)(void *arg, const struct prober *core, int err);
 };
 
