@@ -363,7 +363,7 @@ int daemon_event_add(struct event *ev, const struct timeval *tv)
 {
         if (event_add(ev, tv) == 0)
                 return 0;
-        log_printf(LOG_LEVEL_ERROR, "Cannot add an event to the loop: out of memory; stopping");
+        log_printf(LOG_LEVEL_ERROR, "Cannot add an event to the loop (out of memory); stopping");
         log_flush();
         event_base_loopbreak(event_get_base(ev));
         return -ENOMEM;
