@@ -7,40 +7,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "check.h"
 #include "daemon/daemon.h"
 
 static void never(evutil_socket_t fd, short what, void *arg)
 {
-}
-
-/* stderr into a pipe, read back by stderr_end. */
-static int saved_stderr = -1, stderr_pipe = -1;
-
-static void stderr_begin(void)
-{
-        int p[2];
-
-        CHECK_INT(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
-        fflush(stderr);
-        saved_stderr = dup(STDERR_FILENO);
-        dup2(p[1], STDERR_FILENO);
-        close(p[1]);
-        stderr_pipe = p[0];
-}
-
-static const char *stderr_end(void)
-{
-        static char buf[4096];
-        ssize_t n;
-
-        fflush(stderr);
-        dup2(saved_stderr, STDERR_FILENO);
-        close(saved_stderr);
-        n = read(stderr_pipe, buf, sizeof(buf) - 1);
-        close(stderr_pipe);
-        buf[n > 0 ? n : 0] = '\0';
-        return buf;
 }
 
 int main(void)
@@ -60,19 +32,19 @@ int main(void)
                 return 77;
         }
         timer = evtimer_new(base, never, NULL);
-        stderr_begin();
+        capture_begin();
         CHECK_INT(daemon_timer_in(timer, 1000000), 0);
         CHECK_INT(daemon_timer_at(timer, daemon_now_us() + 1000000), 0);
-        CHECK_STR(stderr_end(), "");
+        CHECK_STR(capture_end(), "");
         CHECK(!event_base_got_break(base));
 
-        stderr_begin(); /* first: its descriptors must not reuse the closed one */
+        capture_begin(); /* first: its descriptors must not reuse the closed one */
         CHECK_INT(pipe(p), 0);
         close(p[1]);
         close(p[0]);
         bad = event_new(base, p[0], EV_READ, never, NULL);
         CHECK_INT(daemon_event_add(bad, NULL), -ENOMEM);
-        CHECK(strstr(stderr_end(), "Cannot add an event to the loop") != NULL);
+        CHECK(strstr(capture_end(), "Cannot add an event to the loop") != NULL);
         CHECK(event_base_got_break(base));
 
         event_free(bad);

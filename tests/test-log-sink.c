@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "check.h"
 #include "daemon/log-sink.h"
 
@@ -74,36 +75,6 @@ static void limit_files(rlim_t bytes)
         CHECK_INT(setrlimit(RLIMIT_FSIZE, &rl), 0);
 }
 
-/* stderr into a pipe (not a file: the size limit must not cut it), read
- * back by stderr_end. */
-static int saved_stderr = -1, stderr_pipe = -1;
-
-static void stderr_begin(void)
-{
-        int p[2];
-
-        CHECK_INT(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
-        fflush(stderr);
-        saved_stderr = dup(STDERR_FILENO);
-        dup2(p[1], STDERR_FILENO);
-        close(p[1]);
-        stderr_pipe = p[0];
-}
-
-static const char *stderr_end(void)
-{
-        static char buf[8192];
-        ssize_t n;
-
-        fflush(stderr);
-        dup2(saved_stderr, STDERR_FILENO);
-        close(saved_stderr);
-        n = read(stderr_pipe, buf, sizeof(buf) - 1);
-        close(stderr_pipe);
-        buf[n > 0 ? n : 0] = '\0';
-        return buf;
-}
-
 static unsigned count_of(const char *hay, const char *needle)
 {
         unsigned n = 0;
@@ -122,26 +93,26 @@ static void test_cut_line(void)
         path_of(a, sizeof(a), "cut.log");
         log_sink_init(&s, false);
         use_file(&s, a);
-        stderr_begin();
+        capture_begin();
         text(&s, "one\n");
         limit_files(strlen("one\nsecond"));
         text(&s, "second line\n"); /* "second" written, then EFBIG */
         text(&s, "third\n");       /* the repair itself fails: lost */
         limit_files(RLIM_INFINITY);
         text(&s, "fourth\n");
-        err = stderr_end();
+        err = capture_end();
         CHECK_STR(slurp(a), "one\nsecond\nfourth\n");
         CHECK_INT(count_of(err, "cannot write the log file"), 1);
         CHECK_INT(count_of(err, a), 2);
         CHECK_INT(count_of(err, "is written again"), 1);
 
         /* a write failing right after a whole line leaves nothing to end */
-        stderr_begin();
+        capture_begin();
         limit_files(strlen(slurp(a)) + strlen("fifth\n"));
         text(&s, "fifth\nsixth\n");
         limit_files(RLIM_INFINITY);
         text(&s, "seventh\n");
-        stderr_end();
+        capture_end();
         CHECK_STR(slurp(a), "one\nsecond\nfourth\nfifth\nseventh\n");
         log_sink_close(&s);
         unlink(a);
@@ -158,7 +129,7 @@ static void test_cut_then_new_file(void)
         path_of(b, sizeof(b), "b.log");
         log_sink_init(&s, false);
         use_file(&s, a);
-        stderr_begin();
+        capture_begin();
         limit_files(strlen("half"));
         text(&s, "half a line\n");
         limit_files(RLIM_INFINITY);
@@ -171,7 +142,7 @@ static void test_cut_then_new_file(void)
         limit_files(RLIM_INFINITY);
         use_file(&s, b);
         text(&s, "rotated\n");
-        stderr_end();
+        capture_end();
         CHECK_STR(slurp(b), "rotated\n");
         CHECK_STR(slurp(a), "half\nafter a reload\ncut");
         log_sink_close(&s);
@@ -188,20 +159,20 @@ static void test_stderr(void)
 
         path_of(a, sizeof(a), "both.log");
         log_sink_init(&s, true);
-        stderr_begin();
+        capture_begin();
         text(&s, "before the file\n");
         use_file(&s, a);
         text(&s, "with the file\n");
         log_sink_close(&s);
         text(&s, "after\n");
-        CHECK_STR(stderr_end(), "before the file\nwith the file\nafter\n");
+        CHECK_STR(capture_end(), "before the file\nwith the file\nafter\n");
         CHECK_STR(slurp(a), "with the file\n");
         unlink(a);
 
         log_sink_init(&s, false);
-        stderr_begin();
+        capture_begin();
         text(&s, "nowhere\n");
-        CHECK_STR(stderr_end(), "");
+        CHECK_STR(capture_end(), "");
 }
 
 /* The journal's stand-in: each entry as "n:field|field|" in got. */
