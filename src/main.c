@@ -193,8 +193,8 @@ static int run(struct app *app)
                 r = client_daemon_new(&app->client, &app->cfg, app->key);
         else
                 r = server_daemon_new(&app->server, &app->cfg, app->key);
-        if (r != 0)
-                return r;
+        if (r < 0)
+                return r == -EINVAL ? EXIT_USAGE : 1; /* said on stderr */
         r = log_open(path, app->journal);
         if (r < 0) {
                 fprintf(stderr, "udp-canary: cannot open the log file %s: %s\n", path, fileio_strerror(r));

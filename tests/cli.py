@@ -126,12 +126,12 @@ def generate_key_unwritable(env):
 
 
 def probe_every_min_s():
-    """PROBER_MIN_TIME_BOUND_US in seconds, from its parts in prober.h."""
-    text = open(os.path.join(SRC, "include", "core", "prober.h")).read()
+    """PROBER_MIN_TIME_BOUND_US in seconds, from its parts in probe-client.h."""
+    text = open(os.path.join(SRC, "include", "core", "probe-client.h")).read()
 
     def define(name):
         m = re.search(r"^#define %s (\d+)(?:ULL)?$" % name, text, re.M)
-        it.check(m, "%s in prober.h" % name)
+        it.check(m, "%s in probe-client.h" % name)
         return int(m.group(1))
     it.check("#define PROBER_MIN_TIME_BOUND_US (PROBER_MIN_DELAY_S * 1000000ULL + PROBER_DEFAULT_GRACE_US)" in text,
              "the minimum is a delay and its grace")

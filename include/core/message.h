@@ -18,7 +18,7 @@ enum message_type {
         MESSAGE_HANDSHAKE_INIT,
         MESSAGE_HANDSHAKE_RESPONSE,
         MESSAGE_KEEPALIVE,
-        /* Ours, unknown to the original (see include/core/probes.h): a client
+        /* Ours, unknown to the original (see include/core/probe-server.h): a client
          * asks for its data back after data[1] seconds, to measure how long
          * a NAT keeps an idle mapping. Sent only by the prober. */
         MESSAGE_PROBE,

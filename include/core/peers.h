@@ -24,7 +24,7 @@ struct peer {
         uint64_t ka_last;       /* the highest keepalive counter seen in it */
         uint64_t keepalives, lost, duplicates, rebinds;
         bool silent;
-        uint32_t probes_pending; /* core/probes: answers waiting for this id */
+        uint32_t probes_pending; /* core/probe-server: answers waiting for this id */
         size_t id_len;
         char id[]; /* id_len bytes and a NUL */
 };

@@ -13,7 +13,7 @@
 
 #include "core/actions.h"
 #include "core/peers.h"
-#include "core/probes.h"
+#include "core/probe-server.h"
 
 #define SERVER_DEFAULT_MAX_CLIENTS 65536
 

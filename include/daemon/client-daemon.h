@@ -9,9 +9,10 @@
 struct client_daemon;
 
 /* Sets the daemon up: resolves the server, opens the socket, prepares the
- * event loop; logs nothing yet. Returns 0, or the exit status to leave with
- * after one line on stderr: 2 when the host does not resolve, 1 when the
- * system refuses. */
+ * event loop; logs nothing yet. Returns 0, or after one line on stderr
+ * -EINVAL when the host is an address that cannot be used (a name that does
+ * not resolve yet is looked up again once running), or the system's
+ * negative errno. */
 int client_daemon_new(struct client_daemon **out, const struct config *cfg, const struct seal_key *key);
 
 /* The shared daemon part, to hook a reload callback on. */
@@ -21,8 +22,9 @@ struct daemon *client_daemon_base(struct client_daemon *d);
 int client_daemon_run(struct client_daemon *d);
 
 /* Takes new settings (on reload): id, timers, server. Returns 0, or
- * -EADDRNOTAVAIL (logged) when the new host does not resolve; the old
- * settings then stay. */
+ * -EADDRNOTAVAIL when the new host is an address that does not resolve, or
+ * -ENOMEM, both logged: the new id and timers apply all the same, and the
+ * client keeps sending to the old server. */
 int client_daemon_reconfigure(struct client_daemon *d, const struct config *cfg);
 
 void client_daemon_free(struct client_daemon *d);

@@ -46,9 +46,10 @@ struct daemon {
         struct seal_ivs ivs;
         const struct daemon_ops *ops;
         void *obj;
-        int exit_code;
+        bool signalled; /* SIGINT or SIGTERM ended the loop: exit 0, else 1 */
         /* Called on SIGHUP: reread what can be reread. Returns 0 or a
-         * negative errno (the old settings then stay). */
+         * negative errno, having logged why (what was applied before the
+         * failure stays applied). */
         int (*reload)(void *arg);
         void *reload_arg;
         char status[256]; /* the last STATUS= sent */
@@ -73,10 +74,10 @@ int daemon_init(struct daemon *d, const struct daemon_ops *ops, void *obj, const
 void daemon_free(struct daemon *d);
 
 /* Makes a client or server object around its daemon: size bytes, zeroed,
- * filled in by setup, which returns 0 or the exit status to leave with
- * after one line on stderr. One that fails goes to free_obj, which takes
- * an object set up in part. Returns 0 with *out set, or the exit status:
- * setup's, or 1 when out of memory (said on stderr). */
+ * filled in by setup, which returns 0 or a negative errno after one line
+ * on stderr (-EINVAL: bad input). One that fails goes to free_obj, which
+ * takes an object set up in part. Returns 0 with *out set, or setup's
+ * error, or -ENOMEM (said on stderr). */
 int daemon_new(void **out, size_t size, int (*setup)(void *obj, const struct config *cfg, const struct seal_key *key),
                void (*free_obj)(void *obj), const struct config *cfg, const struct seal_key *key);
 
@@ -85,7 +86,8 @@ int daemon_new(void **out, size_t size, int (*setup)(void *obj, const struct con
 int daemon_socket(struct daemon *d, const struct addr *a, bool bind_it);
 
 /* Tells systemd it is ready, then runs the loop until SIGINT or SIGTERM.
- * Returns the exit status. */
+ * Returns the exit status: 0 after a signal, 1 when the loop was stopped
+ * on a failure (daemon_event_add, or a caller's event_base_loopbreak). */
 int daemon_run(struct daemon *d);
 
 /* Logs every event of the list and sends every message on the socket. A
@@ -99,8 +101,7 @@ void daemon_perform(struct daemon *d, const struct actions *a);
 int daemon_metrics_listen(struct daemon *d, const char *listen);
 
 /* daemon_metrics_listen for --metrics-listen (NULL: nothing), saying what is
- * wrong on stderr. Returns the exit status: 0, 2 for a malformed address,
- * 1 when it cannot be bound. */
+ * wrong on stderr. Returns as daemon_metrics_listen. */
 int daemon_metrics_start(struct daemon *d, const char *listen);
 
 /* Sends STATUS=text to systemd unless it is the one sent last. */
@@ -118,5 +119,14 @@ void daemon_busy(struct daemon *d, uint64_t start_us);
  * logs can be compared for the same key. */
 void daemon_log_fingerprint(const struct daemon *d);
 
-/* Makes a libevent timer fire at the monotonic time wake_us. */
-void daemon_timer_at(struct event *timer, uint64_t wake_us);
+/* event_add for the loop's events and timers (tv NULL: no timeout), with
+ * the one answer to its failure (libevent out of memory): an error logged
+ * and the loop stopped, so that the process exits 1 (and systemd restarts
+ * it) rather than lives on with a timer that never fires or a socket never
+ * read. The caller only stops what it was doing. Returns 0 or -ENOMEM. */
+int daemon_event_add(struct event *ev, const struct timeval *tv);
+
+/* daemon_event_add for a timer to fire in us, or at the monotonic time
+ * wake_us. */
+int daemon_timer_in(struct event *timer, uint64_t us);
+int daemon_timer_at(struct event *timer, uint64_t wake_us);

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct iovec;
+
 enum log_record {
         LOG_RECORD_TEXT = 1,
         LOG_RECORD_JOURNAL,
@@ -19,12 +21,18 @@ enum log_record {
 
 #define LOG_RECORD_HEAD 5
 
+/* The most fields a journal entry has: the writer keeps no more, and the
+ * sink sends no more of an entry (the rest skipped). */
+#define LOG_JOURNAL_FIELDS_MAX 16
+
 struct log_sink {
         bool to_stderr;    /* the text to stderr too (not when the journal has it) */
         int fd;            /* the log file, or -1 */
         char path[4096];   /* its name, for the lines about it */
         bool write_failed; /* told once, until a write works again */
         bool cut;          /* the file ends in the middle of a line (a failed write) */
+        /* sd_journal_sendv, or a test's stand-in */
+        int (*journal_sendv)(const struct iovec *iov, int n);
 };
 
 void log_sink_init(struct log_sink *s, bool to_stderr);

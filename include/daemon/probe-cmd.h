@@ -1,4 +1,4 @@
-/* probe-cmd: `udp-canary probe`, the shell around core/prober: options, the
+/* probe-cmd: `udp-canary probe`, the shell around core/probe-client: options, the
  * key, one UDP socket per trial (a fresh NAT mapping each, so a canary
  * running on this machine is untouched), the event loop, progress on a
  * terminal and the verdict. */

@@ -9,9 +9,9 @@
 struct server_daemon;
 
 /* Sets the daemon up: resolves, opens and binds the socket, prepares the
- * event loop; logs nothing yet. Returns 0, or the exit status to leave with
- * after one line on stderr: 2 when the address does not resolve, 1 when the
- * system refuses (the port is taken). */
+ * event loop; logs nothing yet. Returns 0, or after one line on stderr
+ * -EINVAL when the address does not resolve, or the system's negative errno
+ * (-EADDRINUSE: the port is taken). */
 int server_daemon_new(struct server_daemon **out, const struct config *cfg, const struct seal_key *key);
 
 struct daemon *server_daemon_base(struct server_daemon *d);

@@ -1,6 +1,6 @@
 /* server: the server's protocol state machine (see server.h). */
 #include "core/server.h"
-#include "server-probes.h"
+#include "core/server-probe-hooks.h"
 
 #include <errno.h>
 #include <inttypes.h>

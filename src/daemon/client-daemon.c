@@ -18,8 +18,8 @@
 
 #include "core/client.h"
 #include "core/grow.h"
-#include "core/prober.h"
-#include "daemon/client-probe.h"
+#include "core/probe-client.h"
+#include "daemon/client-daemon-probe.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
@@ -57,11 +57,11 @@ static void update_status(struct client_daemon *d)
         daemon_status(&d->daemon, status);
 }
 
-/* The core asked to be woken at a->wake_us (0: it keeps its timer). */
-static void arm_timer(struct client_daemon *d, const struct actions *a)
+/* The core asked to be woken at a->wake_us (0: it keeps its timer).
+ * Returns 0 or -ENOMEM (see daemon_event_add). */
+static int arm_timer(struct client_daemon *d, const struct actions *a)
 {
-        if (a->wake_us)
-                daemon_timer_at(d->timer_ev, a->wake_us);
+        return a->wake_us ? daemon_timer_at(d->timer_ev, a->wake_us) : 0;
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -72,7 +72,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
         client_timer(&d->core, start, &a);
         daemon_perform(&d->daemon, &a);
-        arm_timer(d, &a);
+        (void)arm_timer(d, &a); /* a failure stops the loop */
         update_status(d);
         log_flush();
         daemon_busy(&d->daemon, start);
@@ -99,7 +99,7 @@ static void receive(void *obj, uint64_t now_us, const struct addr *from, const s
 
         client_receive(&d->core, now_us, from, in, out);
         note_rtts(d, out);
-        arm_timer(d, out);
+        (void)arm_timer(d, out); /* a failure stops the loop */
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -145,6 +145,8 @@ static void fill_config(struct client_config *out, const struct config *cfg)
         out->keepalive_count = cfg->keepalive_count;
 }
 
+/* The settings and the server's address, looked up now. Returns 0, or
+ * udp_resolve's error with everything but the server filled in. */
 static int make_config(struct client_config *out, const struct config *cfg, char *err, size_t errlen)
 {
         fill_config(out, cfg);
@@ -204,12 +206,14 @@ static void probe_settings(struct client_daemon *d, const struct config *cfg)
                                                                     : PROBER_DEFAULT_MAX_DELAY_S;
 }
 
-/* The background probe goes to the server the client uses, with its id. */
-static void follow_probe(struct client_daemon *d)
+/* The background probe goes to the server the client uses, with its id.
+ * Returns 0 or client_probe_set's error. */
+static int follow_probe(struct client_daemon *d)
 {
-        if (d->started)
-                client_probe_set(d->probe, &d->cfg.server, d->cfg.id, d->cfg.id_len, d->probe_every_us,
-                                 d->probe_max_delay_s);
+        if (!d->started)
+                return 0;
+        return client_probe_set(d->probe, &d->cfg.server, d->cfg.id, d->cfg.id_len, d->probe_every_us,
+                                d->probe_max_delay_s);
 }
 
 /* A name that does not resolve now is no reason to exit (at boot the
@@ -227,19 +231,19 @@ static int setup(void *obj, const struct config *cfg, const struct seal_key *key
             !(d->timer_ev = evtimer_new(d->daemon.base, on_timer, d)) ||
             client_probe_new(&d->probe, d->daemon.base, key) < 0) {
                 fprintf(stderr, "udp-canary: cannot set up the event loop\n");
-                return 1;
+                return -ENOMEM;
         }
         if (make_config(&d->cfg, cfg, d->resolve_err, sizeof(d->resolve_err)) == 0) {
                 r = daemon_socket(&d->daemon, &d->cfg.server, false);
                 if (r < 0) {
                         fprintf(stderr, "udp-canary: cannot open a UDP socket: %s\n", strerror(-r));
-                        return 1;
+                        return r;
                 }
                 d->resolve_err[0] = '\0';
         } else if (is_address(cfg->host)) {
                 /* an address that does not resolve never will (-4 with an IPv6 one) */
                 fprintf(stderr, "udp-canary: --host %s: %s\n", cfg->host, d->resolve_err);
-                return 2;
+                return -EINVAL;
         }
         return daemon_metrics_start(&d->daemon, cfg->metrics_listen);
 }
@@ -274,19 +278,23 @@ static void log_start(const struct client_daemon *d)
         daemon_log_fingerprint(&d->daemon);
 }
 
-/* The server is known: start the protocol. */
-static void start(struct client_daemon *d)
+/* The server is known: start the protocol. Returns 0, or -ENOMEM when a
+ * timer could not be armed (logged). */
+static int start(struct client_daemon *d)
 {
         struct actions a;
+        int r;
 
         d->started = true;
         d->started_us = daemon_now_us();
         log_start(d);
         client_start(&d->core, &d->cfg, daemon_now_us(), (uint64_t)time(NULL), &a);
         daemon_perform(&d->daemon, &a);
-        arm_timer(d, &a);
+        r = arm_timer(d, &a);
         update_status(d);
-        follow_probe(d);
+        if (r == 0)
+                r = follow_probe(d);
+        return r;
 }
 
 static void resolve_failed(void *arg, const char *why, uint64_t retry_us)
@@ -303,15 +311,15 @@ static void resolve_failed(void *arg, const char *why, uint64_t retry_us)
 }
 
 
-/* The server's address is known (at start, or after a reload named
- * another): a socket for its family, then the protocol starts or goes on. */
+/* The server's address is known (the resolver's done, or a reload named
+ * an address): a socket for its family, then the protocol starts or goes
+ * on. The resolver, idle from now on, is freed by the next lookup or with
+ * the client, not here inside its own callback. */
 static void resolved(void *arg, const struct addr *a)
 {
         struct client_daemon *d = arg;
         int r;
 
-        resolver_free(d->resolver);
-        d->resolver = NULL;
         r = daemon_socket(&d->daemon, a, false);
         if (r < 0 && d->started) {
                 log_printf(LOG_LEVEL_ERROR, "Cannot open a UDP socket: %s; still sending to the old address",
@@ -320,17 +328,17 @@ static void resolved(void *arg, const struct addr *a)
         }
         if (r < 0) {
                 log_printf(LOG_LEVEL_ERROR, "Cannot open a UDP socket: %s", strerror(-r));
-                d->daemon.exit_code = 1;
-                event_base_loopbreak(d->daemon.base);
+                event_base_loopbreak(d->daemon.base); /* exit status 1 */
                 return;
         }
         d->cfg.server = *a; /* with the port: the lookup was for host:port */
+        /* a timer that cannot be armed has stopped the loop already */
         if (!d->started) {
-                start(d);
+                (void)start(d);
         } else {
                 client_reconfigure(&d->core, &d->cfg);
                 log_start(d);
-                follow_probe(d);
+                (void)follow_probe(d);
         }
         log_flush();
 }
@@ -350,7 +358,9 @@ int client_daemon_run(struct client_daemon *d)
         int r;
 
         if (!d->resolve_err[0]) {
-                start(d);
+                /* the loop is not running yet: a failure to arm cannot stop it */
+                if (start(d) < 0)
+                        return 1;
         } else {
                 resolve_failed(d, d->resolve_err, RESOLVE_FIRST_RETRY_US);
                 if (resolve_later(d) < 0) {
@@ -381,7 +391,7 @@ int client_daemon_reconfigure(struct client_daemon *d, const struct config *cfg)
         probe_settings(d, cfg);
         if (d->started)
                 client_reconfigure(&d->core, &d->cfg);
-        follow_probe(d);
+        (void)follow_probe(d); /* a timer that cannot be armed stops the loop */
         if (same)
                 return 0;
         if (is_address(cfg->host) && udp_resolve(cfg->host, (uint16_t)cfg->port, false, cfg->family, &next.server,
@@ -396,12 +406,20 @@ int client_daemon_reconfigure(struct client_daemon *d, const struct config *cfg)
         d->host = host;
         d->port = (uint16_t)cfg->port;
         d->family = cfg->family;
+        /* a lookup of the name before must not override this one */
+        resolver_free(d->resolver);
+        d->resolver = NULL;
         if (is_address(cfg->host)) {
                 resolved(d, &next.server);
                 return 0;
         }
         log_printf(LOG_LEVEL_INFO, "Reload: looking up %s in the background", cfg->host);
-        return resolve_later(d);
+        if (resolve_later(d) < 0) {
+                log_printf(LOG_LEVEL_ERROR, "Reload: cannot look up %s: out of memory; keeping the old server",
+                           cfg->host);
+                return -ENOMEM;
+        }
+        return 0;
 }
 
 void client_daemon_free(struct client_daemon *d)

@@ -18,7 +18,7 @@
 #include "core/client.h"
 #include "core/duration.h"
 #include "core/message.h"
-#include "core/prober.h"
+#include "core/probe-client.h"
 #include "core/server.h"
 #include "core/unicode.h"
 

@@ -33,7 +33,7 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
         notify_stopping();
         log_lifecycle(LOG_LIFECYCLE_STOP, LOGTEXT_EXIT);
         log_flush();
-        d->exit_code = 0;
+        d->signalled = true;
         event_base_loopbreak(d->base);
 }
 
@@ -68,7 +68,6 @@ int daemon_init(struct daemon *d, const struct daemon_ops *ops, void *obj, const
         d->ops = ops;
         d->obj = obj;
         d->key = key;
-        d->exit_code = 1; /* unless a signal ends the loop */
         d->base = event_base_new();
         d->batch = malloc(sizeof(*d->batch));
         d->out = calloc(1, sizeof(*d->out));
@@ -137,7 +136,7 @@ int daemon_metrics_start(struct daemon *d, const char *listen)
                         listen);
         else if (r < 0)
                 fprintf(stderr, "udp-canary: --metrics-listen %s: cannot listen there\n", listen);
-        return r == -EINVAL ? 2 : r < 0 ? 1 : 0;
+        return r;
 }
 
 void daemon_free(struct daemon *d)
@@ -173,7 +172,7 @@ int daemon_new(void **out, size_t size, int (*setup)(void *obj, const struct con
 
         if (!obj) {
                 fprintf(stderr, "udp-canary: out of memory\n");
-                return 1;
+                return -ENOMEM;
         }
         r = setup(obj, cfg, key);
         if (r != 0) {
@@ -215,7 +214,7 @@ int daemon_run(struct daemon *d)
         notify_ready();
         event_base_dispatch(d->base);
         log_flush();
-        return d->exit_code;
+        return d->signalled ? 0 : 1;
 }
 
 static void log_send_error(const struct addr *to, int err)
@@ -362,11 +361,26 @@ void daemon_log_fingerprint(const struct daemon *d)
                 log_printf(LOG_LEVEL_INFO, LOGTEXT_FINGERPRINT "%s", d->fingerprint);
 }
 
-void daemon_timer_at(struct event *timer, uint64_t wake_us)
+int daemon_event_add(struct event *ev, const struct timeval *tv)
 {
-        uint64_t now = daemon_now_us(), delta = wake_us > now ? wake_us - now : 0;
-        struct timeval tv = { .tv_sec = (time_t)(delta / 1000000),
-                              .tv_usec = (suseconds_t)(delta % 1000000) };
+        if (event_add(ev, tv) == 0)
+                return 0;
+        log_printf(LOG_LEVEL_ERROR, "Cannot add an event to the loop (out of memory); stopping");
+        log_flush();
+        event_base_loopbreak(event_get_base(ev));
+        return -ENOMEM;
+}
 
-        evtimer_add(timer, &tv);
+int daemon_timer_in(struct event *timer, uint64_t us)
+{
+        struct timeval tv = { .tv_sec = (time_t)(us / 1000000), .tv_usec = (suseconds_t)(us % 1000000) };
+
+        return daemon_event_add(timer, &tv);
+}
+
+int daemon_timer_at(struct event *timer, uint64_t wake_us)
+{
+        uint64_t now = daemon_now_us();
+
+        return daemon_timer_in(timer, wake_us > now ? wake_us - now : 0);
 }

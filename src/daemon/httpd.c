@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "daemon/daemon.h"
+
 struct httpd_conn {
         struct httpd *h;
         struct httpd_conn *next, *prev;
@@ -258,7 +260,7 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
 
         if (h->spare < 0)
                 h->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        event_add(h->accept_ev, NULL);
+        (void)daemon_event_add(h->accept_ev, NULL); /* a failure stops the loop */
 }
 
 /* No descriptor for the connection waiting: give up the spare one to
@@ -267,7 +269,6 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
  * accepting for a moment. */
 static void shed(struct httpd *h)
 {
-        struct timeval pause = { .tv_usec = HTTPD_ACCEPT_PAUSE_MS * 1000 };
         int fd = -1;
 
         if (h->spare >= 0) {
@@ -280,7 +281,7 @@ static void shed(struct httpd *h)
         h->refused += fd >= 0;
         if (fd < 0 || h->spare < 0) {
                 event_del(h->accept_ev);
-                evtimer_add(h->pause_ev, &pause);
+                (void)daemon_timer_in(h->pause_ev, HTTPD_ACCEPT_PAUSE_MS * 1000); /* a failure stops the loop */
         }
 }
 

@@ -20,6 +20,7 @@ void log_sink_init(struct log_sink *s, bool to_stderr)
         memset(s, 0, sizeof(*s));
         s->to_stderr = to_stderr;
         s->fd = -1;
+        s->journal_sendv = sd_journal_sendv;
 }
 
 size_t log_record_head(char head[static LOG_RECORD_HEAD], enum log_record kind, size_t len)
@@ -75,22 +76,28 @@ static void write_file(struct log_sink *s, const char *buf, size_t len)
         s->write_failed = r < 0;
 }
 
-/* Sends each journal entry of the payload. */
-static void send_entries(const char *buf, size_t len)
+/* Sends each journal entry of the payload: a field count, then each
+ * field's length and bytes. Fields past LOG_JOURNAL_FIELDS_MAX are skipped;
+ * an entry cut short by the payload's end is not sent. */
+static void send_entries(const struct log_sink *s, const char *buf, size_t len)
 {
         for (size_t at = 0; at + 4 <= len;) {
-                struct iovec iov[16];
+                struct iovec iov[LOG_JOURNAL_FIELDS_MAX];
                 uint32_t n, flen;
 
                 memcpy(&n, buf + at, 4);
                 at += 4;
-                for (uint32_t i = 0; i < n && i < 16; i++) {
+                for (uint32_t i = 0; i < n; i++) {
+                        if (len - at < 4)
+                                return;
                         memcpy(&flen, buf + at, 4);
-                        iov[i].iov_base = (void *)(uintptr_t)(buf + at + 4);
-                        iov[i].iov_len = flen;
-                        at += 4 + flen;
+                        if (len - at - 4 < flen)
+                                return;
+                        if (i < LOG_JOURNAL_FIELDS_MAX)
+                                iov[i] = (struct iovec){ (void *)(uintptr_t)(buf + at + 4), flen };
+                        at += 4 + (size_t)flen;
                 }
-                sd_journal_sendv(iov, (int)n);
+                s->journal_sendv(iov, n < LOG_JOURNAL_FIELDS_MAX ? (int)n : LOG_JOURNAL_FIELDS_MAX);
         }
 }
 
@@ -129,7 +136,7 @@ void log_sink_record(struct log_sink *s, enum log_record kind, const char *paylo
                         write_file(s, payload, len);
                 break;
         case LOG_RECORD_JOURNAL:
-                send_entries(payload, len);
+                send_entries(s, payload, len);
                 break;
         case LOG_RECORD_FILE:
                 if (len >= 4)

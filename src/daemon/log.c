@@ -245,9 +245,10 @@ ssize_t log_format_prefix(const struct timespec *ts, enum log_level level, char 
         return logtext_format_prefix(second_stamp(ts->tv_sec, stamp, NULL), ts->tv_nsec / 1000000, level, buf, cap);
 }
 
-/* One journal entry's fields: an iovec for each, its "NAME=value" in buf. */
+/* A journal entry being built: each field "NAME=value" in buf, pointed at
+ * by its iovec. */
 struct fields {
-        struct iovec iov[16];
+        struct iovec iov[LOG_JOURNAL_FIELDS_MAX];
         size_t n;
         char buf[2 * LOG_LINE_MAX];
         size_t used;

@@ -1,6 +1,7 @@
 /* probe-cmd: `udp-canary probe` (see probe-cmd.h). The trial logic is the
- * core's (core/prober), its I/O the runner's (daemon/probe-runner); this
- * file reads the options and the key, and writes. */
+ * core's (core/probe-client), its I/O the runner's
+ * (daemon/probe-client-runner); this file reads the options and the key,
+ * and writes. */
 #include "daemon/probe-cmd.h"
 
 #include <errno.h>
@@ -19,14 +20,14 @@
 
 #include "core/duration.h"
 #include "core/logtext.h"
-#include "core/prober.h"
+#include "core/probe-client.h"
 #include "core/seal.h"
 #include "core/unicode.h"
 #include "daemon/daemon.h"
 #include "daemon/fileio.h"
 #include "daemon/key.h"
 #include "daemon/log.h"
-#include "daemon/probe-runner.h"
+#include "daemon/probe-client-runner.h"
 #include "daemon/udp.h"
 
 static const char usage[] =
@@ -58,7 +59,7 @@ struct probe_opts {
         const char *id, *host, *key_file, *log;
         char *key; /* in argv: wiped once read, so that ps does not show it */
         long port;
-        bool json;
+        bool json, help;
         struct prober_config cfg;
 };
 
@@ -71,8 +72,8 @@ struct probe_run {
         struct seal_key *key;
         struct addr server;
         int log_fd;
-        bool tty, over;
-        int err; /* a socket that could not be opened */
+        bool tty, over, answered;
+        int err; /* the runner's: a socket not opened, a timer not armed */
 };
 
 static int parse_seconds(const char *v, uint64_t *s)
@@ -133,7 +134,8 @@ static int set_opt(struct probe_opts *o, int c, char *v, uint64_t *bound_s)
         }
 }
 
-/* Returns 0, 1 after --help, or -EINVAL after saying what is wrong. */
+/* Returns 0 (with o->help set after printing the usage for --help), or
+ * -EINVAL after saying what is wrong. */
 static int parse_opts(struct probe_opts *o, int argc, char **argv)
 {
         uint64_t bound_s = PROBER_DEFAULT_TIME_BOUND_US / 1000000;
@@ -146,7 +148,8 @@ static int parse_opts(struct probe_opts *o, int argc, char **argv)
         while ((c = getopt_long(argc, argv, ":h", longopts, &idx)) != -1) {
                 if (c == 'h') {
                         fputs(usage, stdout);
-                        return 1;
+                        o->help = true;
+                        return 0;
                 }
                 if (c == '?' || c == ':') {
                         fprintf(stderr, "udp-canary probe: unknown option or missing value: '%s'\n%s",
@@ -292,29 +295,31 @@ static int load_key(const struct probe_opts *o, struct seal_key **out)
         return r;
 }
 
+/* Returns 0, or after saying why -EINVAL for bad input (the key, the
+ * host) or the system's negative errno. */
 static int setup(struct probe_run *run)
 {
         char err[256];
         const struct probe_opts *o = run->o;
 
         if (load_key(o, &run->key) < 0)
-                return 2;
+                return -EINVAL;
         if (udp_resolve(o->host, (uint16_t)o->port, false, 0, &run->server, err, sizeof(err)) < 0) {
                 fprintf(stderr, "udp-canary probe: --host %s: %s\n", o->host, err);
-                return 2;
+                return -EINVAL;
         }
         if (o->log) {
                 run->log_fd = open(o->log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
                 if (run->log_fd < 0) {
                         fprintf(stderr, "udp-canary probe: cannot open %s: %s\n", o->log, strerror(errno));
-                        return 1;
+                        return -EIO;
                 }
         }
         run->base = event_base_new();
         run->ticker = run->base ? event_new(run->base, -1, EV_PERSIST, on_tick, run) : NULL;
         if (!run->ticker) {
                 fprintf(stderr, "udp-canary probe: cannot set up the event loop\n");
-                return 1;
+                return -ENOMEM;
         }
         return 0;
 }
@@ -334,6 +339,8 @@ static void teardown(struct probe_run *run)
                 close(run->log_fd);
 }
 
+/* The run, its verdict written (run->answered: any probe was). Returns 0
+ * or a negative errno after saying why. */
 static int run_probe(struct probe_run *run, const struct probe_opts *o)
 {
         struct timeval second = { .tv_sec = 1 };
@@ -341,19 +348,19 @@ static int run_probe(struct probe_run *run, const struct probe_opts *o)
         const struct prober *core;
         char verdict[512];
 
-        if (run->tty)
-                event_add(run->ticker, &second);
-        if (probe_runner_start(&run->runner, run->base, run->key, &run->server, o->id, strlen(o->id), &o->cfg, &runner_ops, run) < 0) {
+        if ((run->tty && event_add(run->ticker, &second) < 0) ||
+            probe_runner_start(&run->runner, run->base, run->key, &run->server, o->id, strlen(o->id), &o->cfg, &runner_ops, run) < 0) {
                 fprintf(stderr, "udp-canary probe: out of memory\n");
-                return 1;
+                return -ENOMEM;
         }
         if (!run->over)
                 event_base_dispatch(run->base);
         if (run->tty)
                 fputs("\r\033[K", stderr);
         if (run->err < 0) {
-                fprintf(stderr, "udp-canary probe: cannot open a UDP socket: %s\n", strerror(-run->err));
-                return 1;
+                fprintf(stderr, "udp-canary probe: stopped (a UDP socket not opened, or a timer not armed): %s\n",
+                        strerror(-run->err));
+                return run->err == -EINVAL ? -EIO : run->err;
         }
         elapsed = daemon_now_us() - start;
         core = probe_runner_core(run->runner);
@@ -363,8 +370,9 @@ static int run_probe(struct probe_run *run, const struct probe_opts *o)
         else
                 printf("%s\n", verdict);
         if (fflush(stdout) != 0)
-                return 1;
-        return core->answers ? 0 : PROBE_EXIT_NO_ANSWER;
+                return -EIO;
+        run->answered = core->answers != 0;
+        return 0;
 }
 
 int probe_main(int argc, char **argv)
@@ -373,12 +381,14 @@ int probe_main(int argc, char **argv)
         struct probe_run run = { .o = &o, .log_fd = -1 };
         int r = parse_opts(&o, argc, argv);
 
-        if (r != 0)
-                return r > 0 ? 0 : 2;
+        if (r < 0 || o.help)
+                return r < 0 ? 2 : 0;
         run.tty = isatty(STDERR_FILENO) == 1;
         r = setup(&run);
         if (r == 0)
                 r = run_probe(&run, &o);
         teardown(&run);
-        return r;
+        if (r < 0)
+                return r == -EINVAL ? 2 : 1;
+        return run.answered ? 0 : PROBE_EXIT_NO_ANSWER;
 }

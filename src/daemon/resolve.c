@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/daemon.h"
+
 #define POLL_US 20000 /* how often a lookup under way is looked at */
 
 struct resolver {
@@ -19,14 +21,28 @@ struct resolver {
         struct addrinfo hints;
         struct gaicb req;
         bool pending; /* req is glibc's until it ends */
+        bool in_callback, free_asked; /* resolver_free during a callback waits for its end */
         uint64_t retry_us;
 };
 
-static void arm(struct resolver *r, uint64_t us)
-{
-        struct timeval tv = { .tv_sec = (time_t)(us / 1000000), .tv_usec = (suseconds_t)(us % 1000000) };
+static void destroy(struct resolver *r);
 
-        evtimer_add(r->timer, &tv);
+/* Calls done (a non-NULL) or failed; returns true when the resolver was
+ * freed meanwhile (and is now gone). */
+static bool call_back(struct resolver *r, const struct addr *a, const char *why)
+{
+        bool gone;
+
+        r->in_callback = true;
+        if (a)
+                r->ops->done(r->arg, a);
+        else
+                r->ops->failed(r->arg, why, r->retry_us);
+        r->in_callback = false;
+        gone = r->free_asked;
+        if (gone)
+                destroy(r);
+        return gone;
 }
 
 /* A lookup ended with status (getaddrinfo's): hand the address on, or
@@ -35,20 +51,19 @@ static void finish(struct resolver *r, int status)
 {
         struct addrinfo *res = r->req.ar_result;
         struct addr a = { 0 };
+        bool found = status == 0 && res && res->ai_addrlen <= sizeof(a.in6);
 
         r->pending = false;
         r->req.ar_result = NULL;
-        if (status == 0 && res && res->ai_addrlen <= sizeof(a.in6)) {
+        if (found) {
                 memcpy(&a.in6, res->ai_addr, res->ai_addrlen);
                 a.len = res->ai_addrlen;
-                freeaddrinfo(res);
-                r->ops->done(r->arg, &a);
-                return;
         }
         if (res)
                 freeaddrinfo(res);
-        r->ops->failed(r->arg, status == EAI_SYSTEM ? strerror(errno) : gai_strerror(status), r->retry_us);
-        arm(r, r->retry_us);
+        if (call_back(r, found ? &a : NULL, status == EAI_SYSTEM ? strerror(errno) : gai_strerror(status)) || found)
+                return;
+        (void)daemon_timer_in(r->timer, r->retry_us); /* a failure stops the loop */
         r->retry_us = r->retry_us * 2 > RESOLVE_MAX_RETRY_US ? RESOLVE_MAX_RETRY_US : r->retry_us * 2;
 }
 
@@ -69,7 +84,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         }
         status = gai_error(&r->req);
         if (status == EAI_INPROGRESS)
-                arm(r, POLL_US);
+                (void)daemon_timer_in(r->timer, POLL_US); /* a failure stops the loop */
         else
                 finish(r, status);
 }
@@ -78,6 +93,8 @@ struct resolver *resolver_new(struct event_base *base, const char *host, uint16_
                               const struct resolve_ops *ops, void *arg)
 {
         struct resolver *r = calloc(1, sizeof(*r));
+        struct timeval first = { .tv_sec = (time_t)(RESOLVE_FIRST_RETRY_US / 1000000),
+                                 .tv_usec = (suseconds_t)(RESOLVE_FIRST_RETRY_US % 1000000) };
 
         if (!r)
                 return NULL;
@@ -88,18 +105,23 @@ struct resolver *resolver_new(struct event_base *base, const char *host, uint16_
         snprintf(r->service, sizeof(r->service), "%u", port);
         r->host = strdup(host);
         r->timer = evtimer_new(base, on_timer, r);
-        if (!r->host || !r->timer) {
-                resolver_free(r);
+        if (!r->host || !r->timer || event_add(r->timer, &first) < 0) {
+                destroy(r);
                 return NULL;
         }
-        arm(r, RESOLVE_FIRST_RETRY_US);
         return r;
 }
 
 void resolver_free(struct resolver *r)
 {
-        if (!r)
-                return;
+        if (r && r->in_callback)
+                r->free_asked = true;
+        else if (r)
+                destroy(r);
+}
+
+static void destroy(struct resolver *r)
+{
         if (r->timer)
                 event_free(r->timer);
         r->timer = NULL;

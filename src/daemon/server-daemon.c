@@ -1,5 +1,6 @@
 /* server-daemon: the server's event loop (see server-daemon.h). The object
- * owns its socket event; each callback gets the object. */
+ * owns its timers (state, silence, probes) and the state writer (the socket
+ * is its daemon's); each callback gets the object. */
 #include "daemon/server-daemon.h"
 
 #include <errno.h>
@@ -21,7 +22,7 @@
 #include "daemon/udp.h"
 
 #define STATUS_EVERY_US 1000000 /* STATUS= at most once a second under load */
-#define STATE_DELAY_S 1         /* the state file follows changes within this */
+#define STATE_DELAY_US 1000000  /* the state file follows changes within this */
 
 struct server_daemon {
         struct daemon daemon;
@@ -44,7 +45,7 @@ struct server_daemon {
         uint64_t probe_due_us;     /* when probe_ev fires; 0: not armed */
 };
 
-/* The limits on NAT timeout probes (see core/probes.h). */
+/* The limits on NAT timeout probes (see core/probe-server.h). */
 static struct probes_config server_probes_config_of(const struct config *cfg)
 {
         return (struct probes_config){ .max_delay_s = cfg->probe_max_delay_us / 1000000,
@@ -118,7 +119,6 @@ static void save_state_now(struct server_daemon *d)
 static void on_state_timer(evutil_socket_t fd, short what, void *arg)
 {
         struct server_daemon *d = arg;
-        struct timeval tv = { .tv_sec = STATE_DELAY_S };
         uint64_t start = daemon_now_us();
         bool handing = state_writer_busy(d->state); /* notes to hand over, or a save under way */
         int r;
@@ -130,7 +130,7 @@ static void on_state_timer(evutil_socket_t fd, short what, void *arg)
         if (r < 0)
                 saved(d, r);
         if (handing || state_writer_busy(d->state))
-                evtimer_add(d->state_ev, &tv);
+                (void)daemon_timer_in(d->state_ev, STATE_DELAY_US); /* a failure stops the loop */
         log_flush();
         daemon_busy(&d->daemon, start);
 }
@@ -138,13 +138,11 @@ static void on_state_timer(evutil_socket_t fd, short what, void *arg)
 /* After a batch: note who was heard; hand it over within a second. */
 static void state_changed(struct server_daemon *d, uint64_t now_us)
 {
-        struct timeval tv = { .tv_sec = STATE_DELAY_S };
-
         if (!d->state)
                 return;
         note_heard(d, now_us);
         if ((d->state_save_err || state_writer_busy(d->state)) && !evtimer_pending(d->state_ev, NULL))
-                evtimer_add(d->state_ev, &tv);
+                (void)daemon_timer_in(d->state_ev, STATE_DELAY_US); /* a failure stops the loop */
 }
 
 static void log_state_load(const struct server_daemon *d, const struct state_report *r)
@@ -168,7 +166,8 @@ static void log_state_load(const struct server_daemon *d, const struct state_rep
  * An unreadable file stops the start: serving without it would answer
  * captured inits, and the first save would replace it with less. A
  * damaged one is copied aside, and what could be read is written back
- * before the first datagram is served. Returns 0 or an exit status. */
+ * before the first datagram is served. Returns 0 or a negative errno
+ * (said on stderr). */
 static int load_state(struct server_daemon *d)
 {
         struct state_report rep;
@@ -181,7 +180,7 @@ static int load_state(struct server_daemon *d)
         if (r < 0) {
                 fprintf(stderr, "udp-canary: cannot read the state file %s: %s\n", d->state_path,
                         fileio_strerror(r));
-                return 1;
+                return r;
         }
         log_state_load(d, &rep);
         /* the writer starts from what was read; with a damaged file safe
@@ -194,7 +193,7 @@ static int load_state(struct server_daemon *d)
                 r = rewrite ? state_writer_retry(d->state) : state_writer_noted_from_file(d->state);
         if (r < 0) {
                 fprintf(stderr, "udp-canary: out of memory\n");
-                return 1;
+                return r;
         }
         d->state_noted_us = daemon_now_us();
         /* handed over here, before the loop runs: megabytes at 100,000 clients */
@@ -229,13 +228,14 @@ static void log_drops(struct server_daemon *d)
         d->drops = drops;
 }
 
-/* The probes' timer, brought forward when a probe is due sooner. */
+/* The probes' timer, brought forward when a probe is due sooner. A timer
+ * that cannot be armed stops the loop (daemon_event_add). */
 static void probe_timer_arm(struct server_daemon *d, uint64_t at_us)
 {
         if (d->probe_due_us && d->probe_due_us <= at_us && evtimer_pending(d->probe_ev, NULL))
                 return;
         d->probe_due_us = at_us;
-        daemon_timer_at(d->probe_ev, at_us);
+        (void)daemon_timer_at(d->probe_ev, at_us);
 }
 
 static void on_probe_timer(evutil_socket_t fd, short what, void *arg)
@@ -265,10 +265,11 @@ static void receive(void *obj, uint64_t now_us, const struct addr *from, const s
                 probe_timer_arm(d, out->wake_us);
 }
 
-static void set_silence_timer(struct server_daemon *d, uint64_t wake_us)
+/* Returns 0 or -ENOMEM (see daemon_event_add). */
+static int set_silence_timer(struct server_daemon *d, uint64_t wake_us)
 {
-        daemon_timer_at(d->silence_ev, wake_us);
         d->silence_at_us = wake_us;
+        return daemon_timer_at(d->silence_ev, wake_us);
 }
 
 /* After a wake-up's datagrams: the status (at most once a second, or when
@@ -279,7 +280,7 @@ static void after_read(void *obj, uint64_t now_us)
 
         /* invalid datagrams left unlogged are summed up at the timer */
         if (d->core.invalid.due_us && d->core.invalid.due_us < d->silence_at_us)
-                set_silence_timer(d, d->core.invalid.due_us);
+                (void)set_silence_timer(d, d->core.invalid.due_us); /* a failure stops the loop */
         if (now_us - d->status_us >= STATUS_EVERY_US || d->core.peers.count != d->status_clients) {
                 log_drops(d);
                 update_status(d, now_us);
@@ -296,7 +297,7 @@ static void on_silence_timer(evutil_socket_t fd, short what, void *arg)
         server_timer(&d->core, start, &a);
         daemon_perform(&d->daemon, &a);
         log_flush();
-        set_silence_timer(d, a.wake_us);
+        (void)set_silence_timer(d, a.wake_us); /* a failure stops the loop */
         daemon_busy(&d->daemon, start);
 }
 
@@ -330,20 +331,20 @@ static int setup(void *obj, const struct config *cfg, const struct seal_key *key
 
         if (udp_resolve(cfg->host, (uint16_t)cfg->port, true, cfg->family, &bind_addr, err, sizeof(err)) < 0) {
                 fprintf(stderr, "udp-canary: --host %s: %s\n", cfg->host, err);
-                return 2;
+                return -EINVAL;
         }
         if (daemon_init(&d->daemon, &server_ops, d, key) < 0 ||
             !(d->state_ev = evtimer_new(d->daemon.base, on_state_timer, d)) ||
             !(d->silence_ev = evtimer_new(d->daemon.base, on_silence_timer, d)) ||
             !(d->probe_ev = evtimer_new(d->daemon.base, on_probe_timer, d))) {
                 fprintf(stderr, "udp-canary: cannot set up the event loop\n");
-                return 1;
+                return -ENOMEM;
         }
         r = daemon_socket(&d->daemon, &bind_addr, true);
         if (r < 0) {
                 fprintf(stderr, "udp-canary: cannot listen on %s: %s\n", addr_format(&bind_addr, text),
                         strerror(-r));
-                return 1;
+                return r;
         }
         if (udp_local(d->daemon.fd, &d->bound) < 0)
                 d->bound = bind_addr;
@@ -352,19 +353,19 @@ static int setup(void *obj, const struct config *cfg, const struct seal_key *key
                 return r;
         if (server_init(&d->core, &scfg) < 0) {
                 fprintf(stderr, "udp-canary: out of memory\n");
-                return 1;
+                return -ENOMEM;
         }
         d->core_ready = true;
         if (cfg->state_dir) {
                 if (asprintf(&d->state_path, "%s/%s", cfg->state_dir, STATE_FILE_NAME) < 0) {
                         d->state_path = NULL;
                         fprintf(stderr, "udp-canary: out of memory\n");
-                        return 1;
+                        return -ENOMEM;
                 }
                 r = state_writer_new(&d->state, d->state_path, cfg->max_clients);
                 if (r < 0) {
                         fprintf(stderr, "udp-canary: cannot start the state writer: %s\n", strerror(-r));
-                        return 1;
+                        return r;
                 }
         }
         return 0;
@@ -395,13 +396,14 @@ int server_daemon_run(struct server_daemon *d)
         char text[ADDR_STRLEN];
         int r;
 
-        r = load_state(d);
-        if (r != 0)
-                return r;
+        if (load_state(d) < 0)
+                return 1;
         log_lifecycle(LOG_LIFECYCLE_START, LOGTEXT_LISTENING "%s", addr_format(&d->bound, text));
         daemon_log_fingerprint(&d->daemon);
         update_status(d, daemon_now_us());
-        set_silence_timer(d, daemon_now_us() + 2 * d->core.cfg.keepalive_interval_us);
+        /* the loop is not running yet: a failure to arm cannot stop it */
+        if (set_silence_timer(d, daemon_now_us() + 2 * d->core.cfg.keepalive_interval_us) < 0)
+                return 1;
         r = daemon_run(&d->daemon);
         if (d->state)
                 save_state_now(d);

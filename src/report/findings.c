@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/prober.h"
+#include "core/probe-client.h"
 #include "report/report.h"
 
 #define US ((int64_t)1000000)

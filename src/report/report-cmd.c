@@ -70,10 +70,11 @@ struct run {
         unsigned next_log;
 };
 
+/* Says what is wrong with the command line; returns -EINVAL. */
 static int fail(const char *what, const char *value)
 {
         fprintf(stderr, "udp-canary report: %s%s%s\n", what, value ? " " : "", value ? value : "");
-        return 2;
+        return -EINVAL;
 }
 
 /* A time option: a full stamp, or without seconds, or a day. */
@@ -136,6 +137,8 @@ static int parse_opt(struct opts *o, int opt, char **argv)
         }
 }
 
+/* Returns 0 (with o->help set for --help) or -EINVAL after saying what is
+ * wrong. */
 static int parse_opts(struct opts *o, int argc, char **argv)
 {
         static const struct option longopts[] = {
@@ -326,10 +329,12 @@ static int read_file(struct run *r, const char *path)
         return k;
 }
 
-static int cannot_read(const char *what, const char *path, const char *why)
+/* Says why an input cannot be read; returns k, the negative errno. */
+static int cannot_read(int k, const char *what, const char *path, bool file)
 {
-        fprintf(stderr, "udp-canary report: cannot read %s%s%s: %s\n", what, path ? " " : "", path ? path : "", why);
-        return 2;
+        fprintf(stderr, "udp-canary report: cannot read %s%s%s: %s\n", what, path ? " " : "", path ? path : "",
+                file && k == -EINVAL ? "not a regular file" : strerror(-k));
+        return k;
 }
 
 static int read_inputs(struct run *r, int n, char **paths)
@@ -340,19 +345,19 @@ static int read_inputs(struct run *r, int n, char **paths)
         int k;
 
         if (o->journal && (k = report_journal_read(&s, NULL, NULL, 0)) < 0)
-                return cannot_read("the journal", NULL, strerror(-k));
+                return cannot_read(k, "the journal", NULL, false);
         for (size_t i = 0; i < o->n_jdirs; i++)
                 if ((k = report_journal_read(&s, o->jdirs[i], NULL, 0)) < 0)
-                        return cannot_read("the journal in", o->jdirs[i], strerror(-k));
+                        return cannot_read(k, "the journal in", o->jdirs[i], false);
         if (o->n_jfiles && (k = report_journal_read(&s, NULL, o->jfiles, o->n_jfiles)) < 0)
-                return cannot_read("the journal files", NULL, strerror(-k));
+                return cannot_read(k, "the journal files", NULL, false);
         if (n == 0 && !o->journal && !o->n_jdirs && !o->n_jfiles) {
                 n = 1;
                 paths = fallback;
         }
         for (int i = 0; i < n; i++)
                 if ((k = read_file(r, paths[i])) < 0)
-                        return cannot_read(paths[i], NULL, k == -EINVAL ? "not a regular file" : strerror(-k));
+                        return cannot_read(k, paths[i], NULL, true);
         return 0;
 }
 
@@ -364,15 +369,16 @@ static int write_svg(const struct run *r, const char *path, bool html)
         int k;
 
         if (!f) {
-                fprintf(stderr, "udp-canary report: cannot write %s: %s\n", path, strerror(errno));
-                return 2;
+                k = -errno;
+                fprintf(stderr, "udp-canary report: cannot write %s: %s\n", path, strerror(-k));
+                return k;
         }
         k = html ? report_write_html(&r->tl, &r->in, f) : report_write_svg(&r->tl, f);
         if (to_stdout ? fflush(f) != 0 : fclose(f) != 0)
                 k = -EIO;
         if (k < 0)
                 fprintf(stderr, "udp-canary report: cannot write %s: %s\n", path, strerror(-k));
-        return k < 0 ? 2 : 0;
+        return k < 0 ? k : 0;
 }
 
 static int write_all(const struct run *r)
@@ -385,7 +391,7 @@ static int write_all(const struct run *r)
                 k = o->json ? report_write_json(&r->tl, &r->in, stdout) : report_write_text(&r->tl, &r->in, stdout);
         if (k < 0 || fflush(stdout) != 0) {
                 fprintf(stderr, "udp-canary report: cannot write the report\n");
-                return 2;
+                return k < 0 ? k : -EIO;
         }
         k = o->svg ? write_svg(r, o->svg, false) : 0;
         return k == 0 && o->html ? write_svg(r, o->html, true) : k;
@@ -395,26 +401,24 @@ int report_main(int argc, char **argv)
 {
         struct opts o;
         struct run r = { .o = &o };
-        int status = parse_opts(&o, argc, argv), k;
+        int k = parse_opts(&o, argc, argv), status = 0;
 
-        if (status)
-                return status;
+        if (k < 0)
+                return 2;
         if (o.help) {
                 fputs(usage, stdout);
                 return fflush(stdout) == 0 ? 0 : 2;
         }
         timeline_init(&r.tl);
-        status = read_inputs(&r, argc - optind, argv + optind);
-        if (status == 0 && (k = timeline_finish(&r.tl, &o.timers)) < 0) {
+        k = read_inputs(&r, argc - optind, argv + optind);
+        if (k == 0 && (k = timeline_finish(&r.tl, &o.timers)) < 0)
                 fprintf(stderr, "udp-canary report: %s\n", strerror(-k));
-                status = 2;
-        }
-        if (status == 0 && o.id && r.tl.n_clients == 0) {
+        if (k == 0 && o.id && r.tl.n_clients == 0) {
                 fprintf(stderr, "udp-canary report: no client %s in the logs\n", o.id);
                 status = 1;
         }
-        if (status == 0)
-                status = write_all(&r);
+        if (k == 0 && status == 0)
+                k = write_all(&r);
         timeline_free(&r.tl);
-        return status;
+        return k < 0 ? 2 : status;
 }

@@ -1,5 +1,5 @@
-/* client-probe: the client daemon's --probe-every: the NAT timeout probe
- * (daemon/probe-runner) run in the background on the daemon's loop, on
+/* client-daemon-probe (functions client_probe_*): the client daemon's
+ * --probe-every: the NAT timeout probe (daemon/probe-client-runner) run in the background on the daemon's loop, on
  * sockets of its own, every so often; each result is logged as a line and
  * a journal entry (CANARY_EVENT=nat_timeout, the bounds as fields) and
  * served as udp_canary_nat_idle_timeout_seconds. */

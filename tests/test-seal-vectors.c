@@ -1,7 +1,7 @@
-/* The golden packets sealed by the original (tests/data/packets.json, a copy
- * of shared/vectors/packets.json): every valid one opens to its exact
- * plaintext, parses to its message, re-seals with its IV to the exact packet,
- * and writes back to the same JSON and log text; every reject and
+/* The golden packets sealed by the original, each with its key
+ * (tests/data/packets.json): every valid one opens to its exact plaintext,
+ * parses to its message, re-seals with its IV to the exact packet, and
+ * writes back to the same JSON and log text; every reject and
  * authenticated_malformed one is refused. On every AES implementation this
  * machine can run. */
 #include <errno.h>

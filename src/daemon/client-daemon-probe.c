@@ -1,15 +1,16 @@
-/* client-probe: the background NAT timeout probe (see client-probe.h). */
-#include "daemon/client-probe.h"
+/* client-daemon-probe (client_probe_*): the client daemon's background NAT
+ * timeout probe (see client-daemon-probe.h). */
+#include "daemon/client-daemon-probe.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/prober.h"
+#include "core/probe-client.h"
 #include "daemon/daemon.h"
 #include "daemon/log.h"
-#include "daemon/probe-runner.h"
+#include "daemon/probe-client-runner.h"
 
 struct client_probe {
         struct event_base *base;
@@ -65,9 +66,10 @@ static void log_result(const struct prober *core)
                        fields, n, LOGTEXT_NAT_TIMEOUT "%s", verdict);
 }
 
-static void arm(struct client_probe *cp, uint64_t at_us)
+/* Returns 0 or -ENOMEM (see daemon_event_add). */
+static int arm(struct client_probe *cp, uint64_t at_us)
 {
-        daemon_timer_at(cp->timer, at_us);
+        return daemon_timer_at(cp->timer, at_us);
 }
 
 static void on_done(void *arg, const struct prober *core, int err)
@@ -77,8 +79,8 @@ static void on_done(void *arg, const struct prober *core, int err)
 
         cp->running = false;
         if (err < 0) {
-                log_printf(LOG_LEVEL_WARNING, "NAT idle timeout probe failed: cannot open a UDP socket: %s",
-                           strerror(-err));
+                /* a socket that could not be opened, or the timer armed */
+                log_printf(LOG_LEVEL_WARNING, "NAT idle timeout probe failed: %s", strerror(-err));
         } else {
                 log_result(core);
                 cp->has_result = true;
@@ -86,7 +88,7 @@ static void on_done(void *arg, const struct prober *core, int err)
         }
         log_flush();
         if (cp->every_us)
-                arm(cp, next > now ? next : now);
+                (void)arm(cp, next > now ? next : now); /* a failure stops the loop */
 }
 
 static const struct probe_runner_ops runner_ops = {
@@ -114,7 +116,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         if (probe_runner_start(&cp->runner, cp->base, cp->key, &cp->server, cp->id, cp->id_len, &cfg, &runner_ops, cp) < 0) {
                 cp->running = false;
                 log_printf(LOG_LEVEL_WARNING, "NAT idle timeout probe failed: out of memory");
-                arm(cp, cp->started_us + cp->every_us);
+                (void)arm(cp, cp->started_us + cp->every_us); /* a failure stops the loop */
         }
         log_flush();
 }
@@ -163,7 +165,7 @@ int client_probe_set(struct client_probe *cp, const struct addr *server, const c
                 cp->runner = NULL;
                 cp->running = false;
         } else if (!was_on) {
-                arm(cp, daemon_now_us() + CLIENT_PROBE_FIRST_US);
+                return arm(cp, daemon_now_us() + CLIENT_PROBE_FIRST_US);
         }
         return 0;
 }

@@ -1,4 +1,4 @@
-/* probes: the server's side of the NAT timeout probe, free of I/O. A client
+/* probe-server (functions probes_*): the server's side of the NAT timeout probe, free of I/O. A client
  * sends {"type": "probe", "data": [probe id, delay]}; the server sends the
  * same data back as "probe_response", delay seconds later, to the address
  * and port the probe came from. If the client's NAT forgot the mapping in

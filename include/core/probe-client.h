@@ -1,4 +1,4 @@
-/* prober: the client's side of the NAT timeout probe, free of I/O. It
+/* probe-client (functions prober_*): the client's side of the NAT timeout probe, free of I/O. It
  * measures how long a NAT keeps an idle UDP mapping, for the two timeouts
  * NATs tell apart:
  *   fresh        one probe out, then silence for its delay: the server's

@@ -1,4 +1,4 @@
-/* server-probes: the server's hooks into core/probes, apart from server.c
+/* server-probe-hooks: the server's hooks into core/probe-server, apart from server.c
  * so that the protocol proper stays as it was. Private to the core. */
 #pragma once
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "core/prober.h"
+#include "core/probe-client.h"
 
 #define S ((uint64_t)1000000)
 

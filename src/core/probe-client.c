@@ -1,6 +1,6 @@
-/* prober: trial schedule, bracket narrowing and verdict of the NAT timeout
- * probe (see prober.h). */
-#include "core/prober.h"
+/* probe-client (prober_*): trial schedule, bracket narrowing and verdict of
+ * the client's NAT timeout probe (see probe-client.h). */
+#include "core/probe-client.h"
 
 #include <inttypes.h>
 #include <math.h>

@@ -1,6 +1,6 @@
-/* probe-runner: the NAT timeout probe's I/O on an event loop (see
- * probe-runner.h). */
-#include "daemon/probe-runner.h"
+/* probe-client-runner (probe_runner_*): the client's NAT timeout probe's
+ * I/O on an event loop (see probe-client-runner.h). */
+#include "daemon/probe-client-runner.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -124,10 +124,10 @@ static void perform(struct probe_runner *r, const struct prober_out *out)
         }
         if (r->ops->progress)
                 r->ops->progress(r->arg, &r->core);
-        if (out->wake_us)
-                daemon_timer_at(r->timer, out->wake_us);
-        else
+        if (!out->wake_us)
                 finish(r, 0);
+        else if (daemon_timer_at(r->timer, out->wake_us) < 0)
+                finish(r, -ENOMEM);
 }
 
 static unsigned slot_of(const struct probe_runner *r, int fd)

@@ -1,5 +1,6 @@
-/* probes: answering NAT timeout probes after their delay (see probes.h). */
-#include "core/probes.h"
+/* probe-server (probes_*): the server answering NAT timeout probes after
+ * their delay (see probe-server.h). */
+#include "core/probe-server.h"
 
 #include <errno.h>
 #include <stdlib.h>

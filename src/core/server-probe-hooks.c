@@ -1,5 +1,6 @@
-/* server-probes: the server's probe hooks (see server-probes.h). */
-#include "server-probes.h"
+/* server-probe-hooks: the server's hooks into core/probe-server (see
+ * server-probe-hooks.h). */
+#include "core/server-probe-hooks.h"
 
 static struct probes_config probes_config_of(const struct server_config *cfg)
 {

@@ -1,7 +1,7 @@
-/* probe-runner: one run of the NAT timeout probe on an event loop: the I/O
- * around core/prober. One connected UDP socket per trial (a fresh NAT
- * mapping each), opened and closed as the core says; probes sealed and
- * answers opened here; the core's timer on a libevent timer. Used by
+/* probe-client-runner (functions probe_runner_*): one run of the client's
+ * NAT timeout probe on an event loop: the I/O around core/probe-client. One
+ * connected UDP socket per trial (a fresh NAT mapping each), opened and
+ * closed as the core says; probes sealed and answers opened here; the core's timer on a libevent timer. Used by
  * `udp-canary probe` on a loop of its own, and by the client daemon's
  * --probe-every on the daemon's loop, beside the canary's own socket. */
 #pragma once
@@ -11,7 +11,7 @@
 #include <event2/event.h>
 
 #include "core/actions.h"
-#include "core/prober.h"
+#include "core/probe-client.h"
 #include "core/seal.h"
 
 struct probe_runner;
@@ -23,8 +23,8 @@ struct probe_runner_ops {
         /* Something changed (for a progress line); may be NULL. */
         void (*progress)(void *arg, const struct prober *core);
         /* The run is over (err 0), or stopped because a socket could not be
-         * opened (err < 0). The runner may be freed from here on, but not
-         * inside this call. */
+         * opened or the timer armed (err < 0). The owner frees the runner
+         * after this returns, never inside it (the rule of daemon/resolve). */
         void (*done)(void *arg, const struct prober *core, int err);
 };
 
