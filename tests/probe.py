@@ -11,24 +11,16 @@ Run one: UDP_CANARY=build/src/udp-canary tests/probe.py flood"""
 import base64
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
 import time
-import traceback
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import integration as it  # noqa: E402
+import canary_test as it  # noqa: E402
 
 NO_ANSWER = "no probe was answered: the server does not answer probes (an original udp-canary.py?)"
-TESTS = []
-
-
-def case(fn):
-    TESTS.append(fn)
-    return fn
+case = it.Cases()
 
 
 def probe(env, port, *extra, timeout=120):
@@ -134,32 +126,13 @@ def report_lists(env):
     it.check(home["id"] == "home" and not home["nat_rebindings"], "the probe is not the canary's flow")
 
 
-def seal_probe(key, cid, pid, delay):
-    import refpeer
-    return refpeer.seal(key, {"id": cid, "type": "probe", "data": [pid, delay]})
-
-
-def metric(port, name):
-    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read().decode()
-    m = re.search(r"^udp_canary_%s (\S+)$" % name, text, re.M)
-    return float(m.group(1))
-
-
-def rss_kib(pid):
-    for line in open("/proc/%d/status" % pid):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
 @case
 def flood(env):
     """60000 authentic probes at the longest delay from 3000 client ids
     while a canary runs: the answers waiting stay at the limit, the memory
     with them; one refusal line (the interval is a minute); handshakes are
     answered all along."""
-    it.refpeer()  # its sealing, and the cryptography module
-    mport = it.free_port()
+    mport = it.tcp_port()
     limit = 500
     server = env.server(extra=["--probe-max-pending", str(limit), "--max-clients", "100000",
                                "--metrics-listen", "127.0.0.1:%d" % mport])
@@ -167,8 +140,9 @@ def flood(env):
     client = env.client(port)
     it.wait_for(lambda: len(it.answered(client)) >= 2, what="2 handshakes")
     key = base64.b64decode(env.key)
-    packets = [seal_probe(key, "flood%d" % (i % 3000), 1 + i // 3000, 3600) for i in range(60000)]
-    before_rss, before = rss_kib(server.proc.pid), len(it.answered(client))
+    packets = [it.seal(key, {"id": "flood%d" % (i % 3000), "type": "probe", "data": [1 + i // 3000, 3600]})
+               for i in range(60000)]
+    before_rss, before = it.rss_kib(server.proc.pid), len(it.answered(client))
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     start = time.monotonic()
     for i, p in enumerate(packets):
@@ -177,17 +151,17 @@ def flood(env):
             time.sleep(0.01)  # a flood, not a test of the socket buffer
     took = time.monotonic() - start
     # until the server has read what the socket holds (slow under valgrind)
-    it.settled(lambda: metric(mport, "probes_refused_total") + (metric(mport, "socket_drops_total") or 0),
+    it.settled(lambda: it.metric(mport, "probes_refused_total") + (it.metric(mport, "socket_drops_total") or 0),
                what="the probes read")
     during = len(it.answered(client)) - before
-    pending = metric(mport, "probes_pending")
-    refused = metric(mport, "probes_refused_total")
-    grew = rss_kib(server.proc.pid) - before_rss
+    pending = it.metric(mport, "probes_pending")
+    refused = it.metric(mport, "probes_refused_total")
+    grew = it.rss_kib(server.proc.pid) - before_rss
     it.check(pending == limit, "answers waiting at the limit: %g" % pending)
     # what the server did not read the kernel dropped at its socket, and says
     # so (under valgrind much is): every probe is answered-waiting, refused
     # or counted dropped
-    drops = metric(mport, "socket_drops_total") or 0
+    drops = it.metric(mport, "socket_drops_total") or 0
     it.check(refused + drops >= 60000 - limit - 100, "the rest refused (%g) or dropped at the socket (%g)"
              % (refused, drops))
     refusals = [t for _, t in server.lines() if t.startswith("Probes refused: ")]
@@ -202,33 +176,5 @@ def flood(env):
                                                              len(refusals), grew, during))
 
 
-def main():
-    names = sys.argv[1:]
-    passed = failed = skipped = 0
-    for fn in TESTS:
-        if names and fn.__name__ not in names:
-            continue
-        env = it.Env()
-        try:
-            fn(env)
-            passed += 1
-            print("ok - %s" % fn.__name__)
-        except it.Skip as e:
-            skipped += 1
-            print("skip - %s: %s" % (fn.__name__, e))
-        except Exception:
-            failed += 1
-            print("FAIL - %s" % fn.__name__)
-            traceback.print_exc(file=sys.stdout)
-            for p in env.procs:
-                print("  --- %s\n%s" % (p.log, open(p.log).read()[-3000:] if os.path.exists(p.log) else ""))
-        finally:
-            env.close()
-    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
-    if failed:
-        return 1
-    return 77 if skipped and not passed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(it.main(case))
