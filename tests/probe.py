@@ -153,21 +153,22 @@ PENDING_SIZE = 64  # struct probes_pending: due, probe id, delay, struct addr (3
 PEER_SIZE = 176    # struct peer, before its id
 
 
-def held_bytes(limit, ids, id_len, batch_bytes):
+def held_bytes(limit, ids, id_len, batch_bytes, outputs=2):
     """What the server may hold for the flood below, from the code: the
     answers waiting, at most limit of them in a heap grown by doubling (the
     smaller copies freed: twice the last at most); the ids' table
     (core/peers), an entry of the struct and the id with its NUL each, in
-    an index of 8-byte slots at most 3/4 full, grown by doubling from 64
-    (twice the last at most); and the log's backlog: the log thread's two
-    buffers (daemon/worker: the one handed to, and the one it writes from),
-    each at most twice what is logged and not yet written, which the flood
-    keeps to one batch by waiting for the log after each."""
+    an index of slots of 16 bytes at most (a pointer, and a hash) at most
+    3/4 full, grown by doubling from 64 (twice the last at most); and the
+    log's backlog: for each of the log's outputs (here the file and stderr)
+    a thread's two buffers (daemon/worker: the one handed to, and the one
+    it writes from), each at most twice what is logged and not yet written,
+    which the flood keeps to one batch by waiting for the log after each."""
     slots = 64
     while ids * 4 > slots * 3:
         slots *= 2
-    return (2 * limit * PENDING_SIZE + ids * malloc_chunk(PEER_SIZE + id_len + 1) + 2 * slots * 8
-            + 2 * 2 * batch_bytes)
+    return (2 * limit * PENDING_SIZE + ids * malloc_chunk(PEER_SIZE + id_len + 1) + 2 * slots * 16
+            + outputs * 2 * 2 * batch_bytes)
 
 
 @case
@@ -226,7 +227,7 @@ def flood(env):
     slack = 4 if it.WRAP else 2
     it.check(rss1 - rss0 < slack * bound, "memory grew %d KiB, over %d x %d KiB" % (rss1 - rss0, slack, bound))
     # after the limits, 54,000 more probes: only the log's buffers may grow
-    it.check(rss1 - rss_full < slack * 2 * 2 * batch * line_bytes / 1024,
+    it.check(rss1 - rss_full < slack * 2 * 2 * 2 * batch * line_bytes / 1024,
              "memory grew %d KiB once the limits were reached" % (rss1 - rss_full))
     it.check(client.stop() == 0 and server.stop() == 0, "clean exits")
 
