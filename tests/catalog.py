@@ -6,6 +6,9 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import canary_test as it  # noqa: E402
+
 src = sys.argv[1]
 code = "".join(open(os.path.join(src, d, f)).read() for d, f in (("src", "daemon/log.c"), ("include", "daemon/log.h")))
 ids = set(re.findall(r'"([0-9a-f]{32})"', code))
@@ -15,5 +18,4 @@ for i in sorted(missing):
     print("FAIL: MESSAGE_ID %s has no catalog entry" % i)
 for i in sorted(extra):
     print("FAIL: catalog entry %s is never logged" % i)
-print("%d passed, %d failed" % (len(ids & catalog), len(missing | extra)))
-sys.exit(1 if missing or extra or not ids else 0)
+sys.exit(it.status(len(ids & catalog), len(missing | extra), 0))

@@ -9,6 +9,7 @@
 #include <string.h>
 
 static unsigned check_failed, check_passed;
+static const char *check_skipped; /* why a case could not run here, or NULL */
 
 #define CHECK(cond)                                                                  \
         do {                                                                         \
@@ -85,8 +86,21 @@ static inline bool check_cpu_has(const char *flag)
         return found;
 }
 
+/* A case that cannot run here (a missing kernel feature): said at once;
+ * the others still run. */
+static inline void check_skip(const char *why)
+{
+        check_skipped = why;
+        printf("skip: %s\n", why);
+}
+
+/* The closing line; the exit status: 1 if a check failed, else 77 (meson's
+ * SKIP, so that what did not run shows) if a case was skipped, else 0. */
 static inline int check_finish(const char *name)
 {
-        printf("%s: %u passed, %u failed\n", name, check_passed, check_failed);
-        return check_failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        printf("%s: %u passed, %u failed%s%s\n", name, check_passed, check_failed,
+               check_skipped ? ", skipped: " : "", check_skipped ? check_skipped : "");
+        if (check_failed)
+                return EXIT_FAILURE;
+        return check_skipped ? 77 : EXIT_SUCCESS;
 }

@@ -14,18 +14,12 @@ import socket
 import subprocess
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import integration as it  # noqa: E402
+import canary_test as it  # noqa: E402
 
-SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TESTS = []
-
-
-def case(fn):
-    TESTS.append(fn)
-    return fn
+SRC = it.SRC
+case = it.Cases()
 
 
 def options():
@@ -342,28 +336,5 @@ def docs_match(env):
     it.check(not missing, "; ".join(missing))
 
 
-def main():
-    names = sys.argv[1:]
-    passed = failed = 0
-    for fn in TESTS:
-        if names and fn.__name__ not in names:
-            continue
-        env = it.Env()
-        try:
-            fn(env)
-            passed += 1
-            print("ok - %s" % fn.__name__)
-        except it.Skip as e:
-            print("skip - %s: %s" % (fn.__name__, e))
-        except Exception:
-            failed += 1
-            print("FAIL - %s" % fn.__name__)
-            traceback.print_exc(file=sys.stdout)
-        finally:
-            env.close()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(it.main(case))

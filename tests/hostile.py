@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Hostile input: files that are not what they should be, a network that
 replays, floods and aims at a secondary address, a damaged state file.
-Real processes on 127.0.0.1, with the helpers of integration.py.
+Real processes on 127.0.0.1, with the helpers of canary_test.py.
 
 Run one case: UDP_CANARY=build/src/udp-canary tests/hostile.py fifo_key_file
 """
@@ -13,15 +13,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import integration as it  # noqa: E402
-from integration import BIN, SLOW, check, wait_for, run_bad  # noqa: E402
+import canary_test as it  # noqa: E402
+from canary_test import BIN, SLOW, check, wait_for, run_bad  # noqa: E402
 
-TESTS = []
-
-
-def case(fn):
-    TESTS.append(fn)
-    return fn
+case = it.Cases()
 
 
 def run_status(env, args, timeout=10):
@@ -196,7 +191,7 @@ def start_failure_leaves_state(env):
     damaged = b'5 "home"\n\xff\xfe garbage\n'
     state = state_dir(env, damaged)
     path = os.path.join(state, "replay.state")
-    busy = tcp_port()
+    busy = it.tcp_port()
     import socket
     holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -227,15 +222,6 @@ def state_last_line_without_newline(env):
           "both loaded: %s" % lines)
     check(init("other", 7)[0] is None, "the last line protects")
     server.stop()
-
-
-def tcp_port():
-    """A TCP port free now (free_port's is UDP: the same TCP port may be
-    some connection's local end)."""
-    import socket
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def proc_stat(pid):
@@ -270,7 +256,7 @@ def hostile_scrapers(env):
     send headers without end: connections stay capped, memory flat, the
     UDP side answers at once, and they are closed after the timeout."""
     import socket
-    mport = tcp_port()
+    mport = it.tcp_port()
     server = env.server(extra=["--metrics-listen", "127.0.0.1:%d" % mport])
     init = it.sender(env, server.port())
     pid = server.proc.pid
@@ -360,7 +346,7 @@ def scrapes_past_idle_connections(env):
     answer at least 19 times of 20, as the idle ones make room."""
     line_s = header_constant("daemon/httpd.h", "HTTPD_LINE_TIMEOUT_S")
     life_s = header_constant("daemon/httpd.h", "HTTPD_TIMEOUT_S")
-    mport = tcp_port()
+    mport = it.tcp_port()
     server = env.server(extra=["--metrics-listen", "127.0.0.1:%d" % mport])
     server.port()
     # alone, an idle one is closed at the line's deadline, well before the
@@ -482,7 +468,7 @@ def stderr_nobody_reads(env):
     import threading
     bound = header_constant("daemon/log.h", "LOG_OUTPUT_MAX_PENDING")
     wait_s = header_constant("daemon/log.h", "LOG_CLOSE_WAIT_MS") / 1000
-    mport = tcp_port()
+    mport = it.tcp_port()
     p, r, log = stalled_stderr_server(env, mport)
     try:
         port = wait_for(lambda: listening_port(log), what="Listening on")
@@ -551,7 +537,7 @@ def stderr_stuck_at_exit(env):
     import termios
     import struct
     wait_s = header_constant("daemon/log.h", "LOG_CLOSE_WAIT_MS") / 1000
-    mport = tcp_port()
+    mport = it.tcp_port()
     p, r, log = stalled_stderr_server(env, mport)
     try:
         port = wait_for(lambda: listening_port(log), what="Listening on")
@@ -590,7 +576,7 @@ def metrics_at_fd_limit(env):
     waiting connections are shed, and the CPU stays idle."""
     import resource
     import socket
-    mport = tcp_port()
+    mport = it.tcp_port()
     args = [BIN, "--server", "--host", "127.0.0.1", "--port", "0", "--key-file", env.key_file, "--log", "",
             "--metrics-listen", "127.0.0.1:%d" % mport]
     probe = subprocess.Popen(args, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -750,7 +736,7 @@ def restored_clients(env):
     'Silent ... last at (unknown)' for them, no last-seen time in the
     metrics, until they speak."""
     state = state_dir(env, b'5 "restored"\n')
-    mport = tcp_port()
+    mport = it.tcp_port()
     server = env.server(extra=["--state-dir", state, "--keepalive-interval", "0.1",
                                "--metrics-listen", "127.0.0.1:%d" % mport])
     init = it.sender(env, server.port())
@@ -800,7 +786,7 @@ def reload_says_what_is_not_applied(env):
     heard from least recently, and says so."""
     state = os.path.join(env.tmp, "state")
     os.mkdir(state)
-    mport = tcp_port()
+    mport = it.tcp_port()
     conf = os.path.join(env.tmp, "server.conf")
 
     def write_conf(text):
@@ -811,7 +797,7 @@ def reload_says_what_is_not_applied(env):
     init = it.sender(env, server.port())
     for n, cid in enumerate(["a", "b", "c"]):
         check(init(cid, 10 + n)[0] is not None, "answered")
-    write_conf("metrics-listen = 127.0.0.1:%d\nstate-dir = %s\nmax-clients = 1\n" % (tcp_port(), env.tmp))
+    write_conf("metrics-listen = 127.0.0.1:%d\nstate-dir = %s\nmax-clients = 1\n" % (it.tcp_port(), env.tmp))
     server.proc.send_signal(signal.SIGHUP)
     wait_for(lambda: any(t == "Reloaded" for _, t in server.lines()), what="Reloaded")
     lines = [t for _, t in server.lines()]
@@ -835,7 +821,7 @@ def invalid_flood_summed_up(env):
     but the log stays small."""
     import re
     import socket
-    mport = tcp_port()
+    mport = it.tcp_port()
     server = env.server(extra=["--metrics-listen", "127.0.0.1:%d" % mport])
     port = server.port()
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -873,10 +859,5 @@ def key_file_with_nul(env):
     run_bad(env, ["--server", "--key-file", path], "not base64")
 
 
-def main():
-    it.TESTS[:] = TESTS
-    return it.main()
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(it.main(case))

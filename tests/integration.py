@@ -9,187 +9,19 @@ Run one case: UDP_CANARY=build/src/udp-canary tests/integration.py cycles
 Under valgrind: UDP_CANARY_WRAPPER="valgrind --error-exitcode=97 ..." (every
 wait is then given more time, and an error or leak shows as exit status 97).
 """
-import ast
 import base64
 import json
 import os
 import re
-import shlex
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
 
-BIN = os.path.abspath(os.environ.get("UDP_CANARY", "build/src/udp-canary"))
-WRAP = shlex.split(os.environ.get("UDP_CANARY_WRAPPER", ""))
-SLOW = 6.0 if WRAP else 1.0  # valgrind starts and runs slower
-HERE = os.path.dirname(os.path.abspath(__file__))
-# A cycle: answer, 5 keepalives 0.1 s apart, so a handshake every ~0.4 s.
-FAST = ["--keepalive-interval", "0.1", "--handshake-timeout", "0.3"]
-LINE = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) udp-canary (INFO|WARNING|ERROR)\] (.*)$")
-PACKET = re.compile(r"^(TX|RX) (\S+) (\{.*\})$")
-
-
-class Skip(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-
-
-def wait_for(pred, timeout=5.0, what="condition"):
-    end = time.monotonic() + timeout * SLOW
-    while time.monotonic() < end:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("timed out waiting for " + what)
-
-
-def settled(count, quiet=0.5, timeout=20.0, what="a count to settle"):
-    """Waits until count() is above 0 and has not changed for quiet seconds."""
-    end = time.monotonic() + timeout * SLOW
-    prev = count()
-    while time.monotonic() < end:
-        time.sleep(quiet)
-        now = count()
-        if now > 0 and now == prev:
-            return now
-        prev = now
-    raise AssertionError("timed out waiting for " + what)
-
-
-def read_log(path):
-    """The log's lines as (level, text); every line must have the format."""
-    if not os.path.exists(path):
-        return []
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            m = LINE.match(line.rstrip("\n"))
-            check(m, "log line in the original's format: %r" % line)
-            out.append((m.group(2), m.group(3)))
-    return out
-
-
-def packets(path, direction=None):
-    """(direction, peer, message dict) for every TX/RX line with a message."""
-    out = []
-    for _, text in read_log(path):
-        m = PACKET.match(text)
-        if m and (direction is None or m.group(1) == direction):
-            out.append((m.group(1), m.group(2), ast.literal_eval(m.group(3))))
-    return out
-
-
-class Canary:
-    """One process of ours (or the reference peer's) with its own log file."""
-
-    def __init__(self, tmp, name, args, exe=None):
-        self.log = os.path.join(tmp, name + ".log")
-        self.stderr = open(os.path.join(tmp, name + ".stderr"), "w+")
-        cmd = (exe or WRAP + [BIN]) + args + ["--log", self.log]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=self.stderr, cwd=tmp)
-
-    def lines(self):
-        return read_log(self.log)
-
-    def packets(self, direction=None):
-        return packets(self.log, direction)
-
-    def port(self):
-        def listening():
-            for _, text in self.lines():
-                m = re.match(r"Listening on .*:(\d+)$", text)
-                if m:
-                    return int(m.group(1))
-            check(self.proc.poll() is None, "server exited: " + self.errors())
-            return None
-        return wait_for(listening, what="Listening on")
-
-    def errors(self):
-        self.stderr.seek(0)
-        return self.stderr.read()
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            status = self.proc.wait(timeout=5 * SLOW)
-            check(not (WRAP and status == 97), "the wrapper (valgrind) reported errors or leaks: "
-                  + self.errors()[-2000:])
-            return status
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
-            self.stderr.close()
-
-
-class Env:
-    """A temporary directory with a key file, and the processes to stop."""
-
-    def __init__(self):
-        self.tmp = tempfile.mkdtemp(prefix="udp-canary-it-")
-        self.key = subprocess.check_output([BIN, "--generate-key"], text=True).strip()
-        self.key_file = os.path.join(self.tmp, "key")
-        fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT, 0o600)
-        os.write(fd, (self.key + "\n").encode())
-        os.close(fd)
-        self.procs = []
-
-    def server(self, port=0, host="127.0.0.1", name="server", extra=(), exe=None):
-        args = ["--server", "--host", host, "--port", str(port), "--key-file", self.key_file]
-        if exe:
-            args = ["--server", "--host", host, "--port", str(port), "--key", self.key]
-        p = Canary(self.tmp, name, args + list(extra), exe)
-        self.procs.append(p)
-        return p
-
-    def client(self, port, host="127.0.0.1", name="client", cid="home", extra=(), exe=None):
-        key = ["--key", self.key] if exe else ["--key-file", self.key_file]
-        args = ["--client", "--id", cid, "--host", host, "--port", str(port)] + key + FAST
-        p = Canary(self.tmp, name, args + list(extra), exe)
-        self.procs.append(p)
-        return p
-
-    def key_leaks(self):
-        """The files (logs, stderr) in which the key text appears."""
-        leaks = []
-        for name in os.listdir(self.tmp):
-            path = os.path.join(self.tmp, name)
-            if name.endswith((".log", ".stderr")) and os.path.isfile(path):
-                with open(path, "rb") as f:
-                    if self.key.encode() in f.read():
-                        leaks.append(name)
-        return leaks
-
-    def close(self):
-        for p in self.procs:
-            if p.proc.poll() is None:
-                p.proc.kill()
-                p.proc.wait()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-def refpeer():
-    try:
-        import cryptography  # noqa: F401
-    except ImportError:
-        raise Skip("Python's cryptography module is missing (Debian: python3-cryptography)")
-    return [sys.executable, os.path.join(HERE, "refpeer.py")]
-
-
-def answered(client):
-    return [m for _, _, m in client.packets("RX") if m["type"] == "handshake_response"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from canary_test import (BIN, FAST, SLOW, WRAP, Canary, Cases, Skip, answered, check, main, read_log,  # noqa: E402
+                         refpeer, run_bad, seal_raw, sender, settled, wait_for, free_port)
 
 
 def check_cycles(client, server_log_packets, n, cid="home"):
@@ -207,12 +39,7 @@ def check_cycles(client, server_log_packets, n, cid="home"):
         check(m["id"] == cid, "client id in %s" % m)
 
 
-TESTS = []
-
-
-def case(fn):
-    TESTS.append(fn)
-    return fn
+case = Cases()
 
 
 @case
@@ -271,15 +98,6 @@ def signals(env):
         for p in (client, server):
             check(p.stop(sig) == 0, "exit status 0 after signal %d" % sig)
             check(p.lines()[-1] == ("INFO", "Exit"), "last line Exit: %s" % p.lines()[-1:])
-
-
-def run_bad(env, args, says):
-    r = subprocess.run(WRAP + [BIN] + args, capture_output=True, text=True, cwd=env.tmp, timeout=30 * SLOW)
-    lines = [l for l in r.stderr.strip().splitlines() if not l.startswith("==")]  # valgrind's own
-    check(r.returncode == 2, "%s: exit status 2, got %d (%s)" % (args, r.returncode, r.stderr))
-    check(len(lines) == 1, "%s: one line on stderr, got %r" % (args, r.stderr))
-    check(says in lines[0], "%s: %r in %r" % (args, says, lines[0]))
-    check(not os.path.exists(os.path.join(env.tmp, "udp-canary.log")), "no log file for bad input")
 
 
 @case
@@ -371,12 +189,6 @@ def invalid_datagrams(env):
     server.stop()
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @case
 def socket_drops(env):
     """Datagrams the kernel drops at a stopped server's full socket are
@@ -420,20 +232,6 @@ def socket_drops(env):
     server.stop()
     rep = json.loads(subprocess.check_output([BIN, "report", "--json", server.log], text=True))
     check(rep["socket_drops"] == dropped(), "report reads the warnings back: %s" % rep["socket_drops"])
-
-
-def seal_raw(key, text, pad=True):
-    """Seals bytes as the protocol does, optionally without valid padding."""
-    import hashlib
-    import hmac
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-    if pad:
-        n = 16 - len(text) % 16
-        text += bytes([n]) * n
-    iv = os.urandom(16)
-    enc = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
-    body = iv + enc.update(text) + enc.finalize()
-    return body + hmac.new(key, body, hashlib.sha256).digest()
 
 
 @case
@@ -490,26 +288,6 @@ def replay_rule(env):
     replays = [t for _, t in server.lines() if t.startswith("Replay")]
     check(len(replays) == 2, "two replays logged: %s" % replays)
     check(server.stop() == 0, "clean exit")
-
-
-def sender(env, port):
-    """A socket that sends inits sealed by the reference peer and says
-    whether an answer came."""
-    refpeer()
-    sys.path.insert(0, HERE)
-    import refpeer as ref
-    key = base64.b64decode(env.key)
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-
-    def init(cid, hid, packet=None, timeout=None):
-        packet = packet or ref.seal(key, {"id": cid, "type": "handshake_init", "data": [hid, 0]})
-        s.settimeout(timeout or 0.5 * SLOW)
-        s.sendto(packet, ("127.0.0.1", port))
-        try:
-            return ref.open_(key, s.recvfrom(4096)[0]), packet
-        except socket.timeout:
-            return None, packet
-    return init
 
 
 @case
@@ -700,34 +478,5 @@ def interop_reference_client_our_server(env):
     check_cycles(client, server.packets("RX"), 3)
 
 
-def main():
-    names = sys.argv[1:]
-    passed = failed = skipped = 0
-    for fn in TESTS:
-        if names and fn.__name__ not in names:
-            continue
-        env = Env()
-        try:
-            fn(env)
-            check(not env.key_leaks(), "the key appears in %s" % env.key_leaks())
-            passed += 1
-            print("ok - %s" % fn.__name__)
-        except Skip as e:
-            skipped += 1
-            print("skip - %s: %s" % (fn.__name__, e))
-        except Exception:
-            failed += 1
-            print("FAIL - %s" % fn.__name__)
-            traceback.print_exc(file=sys.stdout)
-            for p in env.procs:
-                print("  --- %s (stderr)\n%s" % (p.log, p.errors() if not p.stderr.closed else ""))
-        finally:
-            env.close()
-    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
-    if failed:
-        return 1
-    return 77 if skipped and not passed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(case))

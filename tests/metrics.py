@@ -2,12 +2,12 @@
 """Prometheus metrics (--metrics-listen): the text passes `promtool check
 metrics`, the numbers agree with the logs, and a real Prometheus server
 scraping a running server and client answers a query with them. Without
-promtool or prometheus (Debian: prometheus) those parts skip (77 if all)."""
+promtool or prometheus (Debian: prometheus) those parts are counted as
+skipped."""
 import json
 import re
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,23 +15,12 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import integration as it  # noqa: E402
+import canary_test as it  # noqa: E402
 
-passed, failed, skipped = [], [], []
 BS = "\\"
-
-
-def check(cond, what):
-    print(("ok - " if cond else "FAIL - ") + what)
-    (passed if cond else failed).append(what)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+tally = it.Tally()
+check = tally.check
+free_port = it.tcp_port
 
 
 def get(url):
@@ -52,8 +41,7 @@ def main():
         run(env)
     finally:
         env.close()
-    print("%d passed, %d failed" % (len(passed), len(failed)))
-    return 1 if failed else (77 if not passed else 0)
+    return tally.finish()
 
 
 def run(env):
@@ -96,15 +84,14 @@ def run(env):
             r = subprocess.run(["promtool", "check", "metrics"], input=t, capture_output=True, text=True)
             check(r.returncode == 0, "promtool check metrics (%s): %s" % (name, (r.stdout + r.stderr).strip()))
     else:
-        print("skip - promtool is missing")
+        tally.skip("promtool is missing")
 
     if shutil.which("prometheus"):
         scrape_with_prometheus(sm, cm)
     else:
-        print("skip - prometheus is missing")
+        tally.skip("prometheus is missing")
 
-    rules = open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "systemd",
-                              "udp-canary.rules.yml")).read()
+    rules = open(os.path.join(it.SRC, "systemd", "udp-canary.rules.yml")).read()
     names = set(re.findall(r"expr: .*?(udp_canary_\w+)", rules))
     served = {l.split("{")[0].split()[0] for l in (text + ctext).splitlines() if l.startswith("udp_canary_")}
     check(len(names) == 4 and names <= served, "the alert rules' metrics are served: %s" % sorted(names - served))
@@ -145,8 +132,7 @@ def many_clients(env, server, sm):
 def dashboard_queries(query):
     """Every query of the shipped Grafana dashboard, its range macros set,
     answers with data from the running pair."""
-    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "systemd",
-                        "udp-canary.dashboard.json")
+    path = os.path.join(it.SRC, "systemd", "udp-canary.dashboard.json")
     exprs = [t["expr"] for p in json.load(open(path))["panels"] for t in p["targets"]]
     check(len(exprs) >= 12, "the dashboard's queries read: %d" % len(exprs))
     time.sleep(3)  # a few scrapes, so that rates and increases have two samples

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""udp-canary probe through a real NAT: the namespaces of tests/netns.py
+"""udp-canary probe through a real NAT: the namespaces of canary_test.Net
 (a client behind nftables masquerade, a server), with the NAT namespace's
 conntrack UDP timeouts set to known, different values (conntrack sysctls
 are per network namespace): 8 s for a fresh mapping, 20 s for a flow that
@@ -10,47 +10,28 @@ named prb*, and removed afterwards.
 Run one: tests/netns-probe.py timeouts"""
 import json
 import os
+import re
 import subprocess
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import canary_test as it  # noqa: E402
 import netns  # noqa: E402
-import integration as it  # noqa: E402
 
 FRESH_S, STREAM_S = 8, 20
 
 
-class ProbeNet(netns.Net):
-    """netns.Net under names of our own."""
+class Case(it.NetEnv):
+    """The namespaces under names of our own, the NAT's timeouts set."""
 
     def __init__(self):
-        netns.Net.made += 1
-        tag = "%d-%d" % (os.getpid(), netns.Net.made)
-        self.c, self.n, self.s = "prbc" + tag, "prbn" + tag, "prbs" + tag
-        try:
-            self._build()
-            self.ns(self.n, "sysctl", "-qw", "net.netfilter.nf_conntrack_udp_timeout=%d" % FRESH_S)
-            self.ns(self.n, "sysctl", "-qw", "net.netfilter.nf_conntrack_udp_timeout_stream=%d" % STREAM_S)
-        except Exception:
-            self.close()
-            raise
-
-
-class Case(netns.Case):
-    def __init__(self):
-        self.procs = []
-        self.net = ProbeNet()
-        self.tmp = it.tempfile.mkdtemp(prefix="udp-canary-prb-")
-        self.key_file = os.path.join(self.tmp, "key")
-        fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT, 0o600)
-        os.write(fd, subprocess.check_output([netns.BIN, "--generate-key"]))
-        os.close(fd)
+        super().__init__("prb", ["net.netfilter.nf_conntrack_udp_timeout=%d" % FRESH_S,
+                                 "net.netfilter.nf_conntrack_udp_timeout_stream=%d" % STREAM_S])
 
     def probe(self, *extra):
-        cmd = self.net.exe(self.net.c) + ["probe", "--id", "home", "--host", netns.SERVER_IP, "--port",
-                                          str(netns.PORT), "--key-file", self.key_file, "--json"] + list(extra)
+        cmd = self.net.exe(self.net.c) + ["probe", "--id", "home", "--host", it.SERVER_IP, "--port",
+                                          str(it.PORT), "--key-file", self.key_file, "--json"] + list(extra)
         start = time.monotonic()
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=200)
         return r, time.monotonic() - start
@@ -93,7 +74,6 @@ def background(case):
     """The client daemon with --probe-every: the canary's flow goes on, the
     result is a log line whose bounds contain the NAT's, and /metrics
     serves them."""
-    import re
     server = case.server()
     client = case.client(netns.FAST + ["--probe-every", "600", "--probe-max-delay", "30",
                                        "--metrics-listen", "127.0.0.1:9109"])
@@ -123,32 +103,5 @@ def background(case):
 CASES = [timeouts, drops_everything, background]
 
 
-def main():
-    why = netns.unavailable()
-    if why:
-        print("SKIP: " + why)
-        return 77
-    names = sys.argv[1:]
-    passed = failed = 0
-    for fn in CASES:
-        if names and fn.__name__ not in names:
-            continue
-        case = None
-        try:
-            case = Case()
-            fn(case)
-            passed += 1
-            print("ok - %s" % fn.__name__)
-        except Exception:
-            failed += 1
-            print("FAIL - %s" % fn.__name__)
-            traceback.print_exc(file=sys.stdout)
-        finally:
-            if case:
-                case.close()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(it.main(CASES, Case, it.netns_unavailable))

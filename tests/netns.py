@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Hostile-network tests in network namespaces this test creates (root only;
-exit 77 otherwise): a client behind a NAT namespace (nftables masquerade with
-random ports, like a CG-NAT) and a server namespace, with fast timers.
+"""Hostile-network tests in network namespaces this test creates (root, and
+a kernel that lets it make them: exit 77 otherwise, saying why): a client
+behind a NAT namespace (nftables masquerade with random ports, like a
+CG-NAT) and a server namespace (canary_test.Net), with fast timers.
 
     client ns            nat ns                      server ns
     198.51.100.2 --- 198.51.100.1 | 203.0.113.1 --- 203.0.113.2:43210
@@ -11,116 +12,29 @@ are removed afterwards, also when a case fails.
 
 Cases: the NAT forgets the flow (conntrack -F); a blackhole in both
 directions; 30% random loss; a server restart with captured traffic
-replayed afterwards. Each asserts on both ends' logs.
+replayed afterwards; a blackhole of known length, told live and by the
+report; 20% loss one way, counted exactly. Each asserts on both ends' logs.
 Run one: tests/netns.py conntrack_flush
 """
+import ast
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import integration as it  # noqa: E402  (log reading, processes, checks)
+import canary_test as it  # noqa: E402  (namespaces, processes, log reading, checks)
+from canary_test import BIN, NAT_OUT_IP, PORT, SERVER_IP  # noqa: E402
 
-BIN = it.BIN
 KA, HT = 0.2, 0.5  # keepalive interval and handshake timeout, seconds
 FAST = ["--keepalive-interval", str(KA), "--handshake-timeout", str(HT)]
-SERVER_IP, NAT_OUT_IP, CLIENT_IP = "203.0.113.2", "203.0.113.1", "198.51.100.2"
-PORT = 43210
-
-
-def sh(*cmd, check=True):
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if check and r.returncode != 0:
-        raise RuntimeError("%s: %s" % (" ".join(cmd), r.stderr.strip()))
-    return r.stdout
-
-
-class Net:
-    """Three namespaces, wired and NATed; removed by close()."""
-
-    made = 0
-
-    def __init__(self):
-        Net.made += 1
-        tag = "%d-%d" % (os.getpid(), Net.made)
-        self.c, self.n, self.s = "ucc" + tag, "ucn" + tag, "ucs" + tag
-        try:
-            self._build()
-        except Exception:
-            self.close()
-            raise
-
-    def _build(self):
-        for ns in (self.c, self.n, self.s):
-            sh("ip", "netns", "add", ns)
-            self.ns(ns, "ip", "link", "set", "lo", "up")
-        sh("ip", "link", "add", "c0", "netns", self.c, "type", "veth", "peer", "name", "n1", "netns", self.n)
-        sh("ip", "link", "add", "n2", "netns", self.n, "type", "veth", "peer", "name", "s0", "netns", self.s)
-        for ns, dev, addr in ((self.c, "c0", CLIENT_IP + "/24"), (self.n, "n1", "198.51.100.1/24"),
-                              (self.n, "n2", NAT_OUT_IP + "/24"), (self.s, "s0", SERVER_IP + "/24")):
-            self.ns(ns, "ip", "addr", "add", addr, "dev", dev)
-            self.ns(ns, "ip", "link", "set", dev, "up")
-        self.ns(self.c, "ip", "route", "add", "default", "via", "198.51.100.1")
-        self.ns(self.n, "sysctl", "-qw", "net.ipv4.ip_forward=1")
-        self.nft("add table ip canary")
-        self.nft("add chain ip canary post { type nat hook postrouting priority 100 ; }")
-        self.nft('add rule ip canary post oifname "n2" masquerade fully-random')
-        self.nft("add chain ip canary gate { type filter hook forward priority 0 ; }")
-
-    def ns(self, ns, *cmd):
-        return sh("ip", "netns", "exec", ns, *cmd)
-
-    def nft(self, rule):
-        self.ns(self.n, "nft", rule)
-
-    def exe(self, ns):
-        return ["ip", "netns", "exec", ns, BIN]
-
-    def close(self):
-        for ns in (self.c, self.n, self.s):
-            sh("ip", "netns", "del", ns, check=False)
-
-
-class Case:
-    def __init__(self):
-        self.procs = []
-        self.net = Net()
-        self.tmp = it.tempfile.mkdtemp(prefix="udp-canary-netns-")
-        self.key_file = os.path.join(self.tmp, "key")
-        fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT, 0o600)
-        os.write(fd, subprocess.check_output([BIN, "--generate-key"]))
-        os.close(fd)
-
-    def server(self, name="server", extra=()):
-        p = it.Canary(self.tmp, name, ["--server", "--port", str(PORT), "--key-file", self.key_file]
-                      + list(extra), exe=self.net.exe(self.net.s))
-        self.procs.append(p)
-        p.port()
-        return p
-
-    def client(self, timers=None):
-        p = it.Canary(self.tmp, "client", ["--client", "--id", "home", "--host", SERVER_IP, "--port", str(PORT),
-                                           "--key-file", self.key_file] + (timers or FAST),
-                      exe=self.net.exe(self.net.c))
-        self.procs.append(p)
-        return p
-
-    def close(self):
-        for p in self.procs:
-            if p.proc.poll() is None:
-                p.proc.kill()
-                p.proc.wait()
-        self.net.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def report(*logs, timers=()):
     """udp-canary report --json over the logs, as a dict."""
-    import json
     out = subprocess.check_output([BIN, "report", "--json"] + list(timers) + [l.log for l in logs])
     return json.loads(out)
 
@@ -150,7 +64,7 @@ def conntrack_flush(case):
     """The NAT forgets the flow: the server sees the client from a new port,
     answers it there, and the client's very next handshake succeeds."""
     server = case.server()
-    client = case.client()
+    client = case.client(FAST)
     it.wait_for(lambda: len(answers(client)) >= 2, timeout=10, what="2 handshakes")
     old_ports = set(server_ports(server))
     it.check(len(old_ports) == 1, "one NAT port before: %s" % old_ports)
@@ -180,7 +94,7 @@ def blackhole(case):
     """Both directions dropped for several handshake timeouts: the client
     retries on schedule with rising ids and reconnects once the path is back."""
     server = case.server()
-    client = case.client()
+    client = case.client(FAST)
     it.wait_for(lambda: len(answers(client)) >= 1, timeout=10, what="a handshake")
     case.net.nft("add rule ip canary gate drop")
     time.sleep(0.1)
@@ -276,22 +190,15 @@ def loss20(case):
 
 def tx_times(canary):
     """(seconds, message) of each TX line, from the log stamps."""
-    out = []
-    with open(canary.log) as f:
-        for line in f:
-            m = it.LINE.match(line.rstrip("\n"))
-            p = it.PACKET.match(m.group(3)) if m else None
-            if p and p.group(1) == "TX":
-                stamp = time.mktime(time.strptime(m.group(1)[:19], "%Y-%m-%d %H:%M:%S")) + int(m.group(1)[20:]) / 1000
-                out.append((stamp, it.ast.literal_eval(p.group(3))))
-    return out
+    return [(t, ast.literal_eval(p.group(3))) for t, text in it.stamped(canary.log)
+            for p in [it.PACKET.match(text)] if p and p.group(1) == "TX"]
 
 
 def loss30(case):
     """30% random loss each way: cycles keep completing, nothing crashes, and
     every packet one end logs as received was logged as sent by the other."""
     server = case.server()
-    client = case.client()
+    client = case.client(FAST)
     case.net.nft("add rule ip canary gate numgen random mod 100 < 30 drop")
     it.wait_for(lambda: len(answers(client)) >= 8, timeout=40, what="8 handshakes through the loss")
     it.check(client.proc.poll() is None and server.proc.poll() is None, "both alive")
@@ -329,7 +236,7 @@ def restart_replay(case):
     tap = sniff(case.net.s, "s0", PORT, capture)
     time.sleep(0.3)
     server = case.server(extra=["--state-dir", state])
-    client = case.client()
+    client = case.client(FAST)
     it.wait_for(lambda: len(answers(client)) >= 2, timeout=10, what="2 handshakes")
     tap.send_signal(signal.SIGTERM)
     tap.wait()
@@ -355,59 +262,5 @@ def restart_replay(case):
 CASES = [conntrack_flush, blackhole, loss30, restart_replay, outage_length, loss20]
 
 
-def unavailable():
-    """Why network namespaces cannot be used here, or None. Root is not
-    enough: a container may withhold CAP_NET_ADMIN or CAP_SYS_ADMIN, so
-    one namespace is made and given a NAT table as a trial."""
-    if os.geteuid() != 0:
-        return "needs root (network namespaces)"
-    for tool in ("ip", "nft", "conntrack"):
-        if not shutil.which(tool):
-            return "%s is missing (Debian: iproute2, nftables, conntrack)" % tool
-    probe = "ucprobe%d" % os.getpid()
-    trial = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
-    if trial.returncode != 0:
-        return "cannot make a network namespace (CAP_NET_ADMIN and CAP_SYS_ADMIN needed): %s" % trial.stderr.strip()
-    try:
-        # /proc/sys is read-only in some containers (systemd-nspawn's default)
-        for cmd in (["sysctl", "-qw", "net.ipv4.ip_forward=1"], ["nft", "add", "table", "ip", "probe"],
-                    ["conntrack", "-L"]):
-            r = subprocess.run(["ip", "netns", "exec", probe] + cmd, capture_output=True, text=True)
-            if r.returncode != 0:
-                return "%s fails in a namespace: %s" % (cmd[0], r.stderr.strip())
-    finally:
-        subprocess.run(["ip", "netns", "del", probe], capture_output=True)
-    return None
-
-
-def main():
-    why = unavailable()
-    if why:
-        print("SKIP: " + why)
-        return 77
-    names = sys.argv[1:]
-    passed = failed = 0
-    for fn in CASES:
-        if names and fn.__name__ not in names:
-            continue
-        case = None
-        try:
-            case = Case()
-            fn(case)
-            passed += 1
-            print("ok - %s" % fn.__name__)
-        except Exception:
-            failed += 1
-            print("FAIL - %s" % fn.__name__)
-            traceback.print_exc(file=sys.stdout)
-            for p in case.procs if case else []:
-                print("  --- %s\n%s" % (p.log, open(p.log).read()[-3000:] if os.path.exists(p.log) else ""))
-        finally:
-            if case:
-                case.close()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(it.main(CASES, it.NetEnv, it.netns_unavailable))

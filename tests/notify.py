@@ -13,14 +13,12 @@ import sys
 import tempfile
 import time
 
-BIN = os.path.abspath(os.environ.get("UDP_CANARY", "build/src/udp-canary"))
-failures = []
-passes = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import canary_test as it  # noqa: E402
 
-
-def check(cond, what):
-    print(("ok - " if cond else "FAIL - ") + what)
-    (passes if cond else failures).append(what)
+BIN = it.BIN
+tally = it.Tally()
+check = tally.check
 
 
 class Notify:
@@ -66,13 +64,8 @@ def run(tmp, key_file, role, args):
 def main():
     tmp = tempfile.mkdtemp(prefix="udp-canary-notify-")
     key_file = os.path.join(tmp, "key")
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT, 0o600)
-    os.write(fd, subprocess.check_output([BIN, "--generate-key"]))
-    os.close(fd)
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
+    it.write_key(key_file)
+    port = it.free_port()
 
     server, n = run(tmp, key_file, "server", ["--server", "--host", "127.0.0.1", "--port", str(port)])
     check(n.wait("READY=1") is not None, "server: READY=1")
@@ -116,8 +109,7 @@ def main():
     client.wait(timeout=5)
     shutil.rmtree(tmp, ignore_errors=True)
 
-    print("%d passed, %d failed" % (len(passes), len(failures)))
-    return 1 if failures else 0
+    return tally.finish()
 
 
 if __name__ == "__main__":

@@ -1,17 +1,15 @@
 #!/usr/bin/env python3
 """refpeer: an independent implementation of the udp-canary protocol,
-written in Python from PROTOCOL.md with the same command line as the
-original udp-canary.py. The integration tests swap it in for either end, so
-that our binary is shown to interoperate with a peer that shares none of
-its code. It follows the original's behaviour, weaknesses included (the
-client accepts any authentic message carrying its handshake id), except that
-it takes the test's shorter timers as extra options.
+written in Python from PROTOCOL.md (its sealing is canary_test.py's) with
+the same command line as the original udp-canary.py. The integration tests
+swap it in for either end, so that our binary is shown to interoperate with
+a peer that shares none of its code. It follows the original's behaviour,
+weaknesses included (the client accepts any authentic message carrying its
+handshake id), except that it takes the test's shorter timers as extra
+options.
 """
 import argparse
 import base64
-import hashlib
-import hmac
-import json
 import logging
 import os
 import select
@@ -19,27 +17,7 @@ import socket
 import sys
 import time
 
-from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
-
-def seal(key, msg):
-    iv = os.urandom(16)
-    padder = padding.PKCS7(128).padder()
-    text = padder.update(json.dumps(msg).encode()) + padder.finalize()
-    enc = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
-    body = iv + enc.update(text) + enc.finalize()
-    return body + hmac.new(key, body, hashlib.sha256).digest()
-
-
-def open_(key, data):
-    body, tag = data[:-32], data[-32:]
-    if len(data) < 64 or not hmac.compare_digest(hmac.new(key, body, hashlib.sha256).digest(), tag):
-        raise ValueError("InvalidMessage")
-    dec = Cipher(algorithms.AES(key), modes.CBC(body[:16])).decryptor()
-    text = dec.update(body[16:]) + dec.finalize()
-    unpadder = padding.PKCS7(128).unpadder()
-    return json.loads(unpadder.update(text) + unpadder.finalize())
+from canary_test import open_, seal  # the sealing, in Python's cryptography
 
 
 def setup_log(path):

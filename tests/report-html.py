@@ -15,17 +15,16 @@ import tempfile
 import time
 import zlib
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import canary_test as it  # noqa: E402
+
 BIN = os.path.abspath(os.environ.get("UDP_CANARY", "build/src/udp-canary"))
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 ENV = dict(os.environ, TZ="UTC")
 TMP = tempfile.mkdtemp(prefix="report-html-")
 C2S = (0xd5, 0x5e, 0x00)  # the SVG's colour of an outage to the server (report-svg.c)
-passed, failed = [], []
-
-
-def check(cond, what):
-    print(("ok - " if cond else "FAIL - ") + what)
-    (passed if cond else failed).append(what)
+tally = it.Tally()
+check = tally.check
 
 
 def png_pixels(path):
@@ -98,8 +97,8 @@ def browse(page, png):
 
 def main():
     if not shutil.which("chromium"):
-        print("SKIP: no chromium (Debian: apt-get install chromium)")
-        return 77
+        tally.skip("no chromium (Debian: apt-get install chromium)")
+        return tally.finish()
     began = time.monotonic()
     # the checks themselves, shown to fail
     bad = os.path.join(TMP, "bad.html")
@@ -107,8 +106,8 @@ def main():
         f.write("<!DOCTYPE html><html><body><script>console.error('x'); no_such();</script></body></html>\n")
     console, shot, said = browse(bad, os.path.join(TMP, "bad.png"))
     if not shot:
-        print("SKIP: chromium does not run here (no screenshot of a plain page): %s" % said)
-        return 77
+        tally.skip("chromium does not run here (no screenshot of a plain page): %s" % said)
+        return tally.finish()
     check(shot and len(console) >= 1, "control: a page with a console error is caught: %s" % console)
     total, ink, near = colours(os.path.join(TMP, "bad.png")) if shot else (0, 0, 0)
     check(shot and ink == 0 and near == 0, "control: a blank page is called blank (%d of %d px ink)" % (ink, total))
@@ -128,8 +127,7 @@ def main():
         check(ink > total // 50, "the screenshot is not blank: %d of %d px ink" % (ink, total))
         check(near > 50, "outages to the server drawn in their colour: %d px" % near)
     print("# %.1f s in all" % (time.monotonic() - began))
-    print("%d passed, %d failed" % (len(passed), len(failed)))
-    return 1 if failed else 0
+    return tally.finish()
 
 
 if __name__ == "__main__":

@@ -18,8 +18,11 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
-BIN = os.path.abspath(os.environ.get("UDP_CANARY", "build/src/udp-canary"))
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import canary_test as it  # noqa: E402
+
+BIN = it.BIN
+DATA = os.path.join(it.HERE, "data")
 SCEN = os.path.join(DATA, "original-scenario")
 CLIENT, SERVER = os.path.join(SCEN, "client.log"), os.path.join(SCEN, "server.log")
 NETNS = [os.path.join(DATA, "netns-%s.log" % n) for n in ("server", "home", "office", "phone")]
@@ -33,12 +36,8 @@ DROPS = [e for e in TRUTH["events"] if e["event"] == "drop"]
 LOSS = [e for e in TRUTH["events"] if e["event"] == "loss"]
 FLUSHES = [e for e in TRUTH["events"] if e["event"] == "flush"]
 SLACK = 0.002  # the stamps are to the millisecond
-passed, failed = [], []
-
-
-def check(cond, what):
-    print(("ok - " if cond else "FAIL - ") + what)
-    (passed if cond else failed).append(what)
+tally = it.Tally()
+check = tally.check
 
 
 def run(*args, env=ENV):
@@ -714,5 +713,4 @@ for case in (original_cases, netns_case, refpeer_case, svg_case, files_case, hos
         case()
     except Exception as e:  # a crash of the test itself is a failure too
         check(False, "%s raised %r" % (case.__name__, e))
-print("%d passed, %d failed" % (len(passed), len(failed)))
-sys.exit(1 if failed else 0)
+sys.exit(tally.finish())

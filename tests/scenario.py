@@ -3,10 +3,10 @@
 otherwise), and a scorer for what `udp-canary report --json` (version 2)
 says about it.
 
-The runner builds netns.py's three namespaces (under names of its own), runs
-our server and client with fast timers, and does faults in the NAT namespace
-at known times, the script of /work/shared/logs/original-scenario plus a
-server restart:
+The runner builds the three namespaces of canary_test.Net (under names of
+its own), runs our server and client with fast timers, and does faults in
+the NAT namespace at known times, the script of the original's scenario
+(tests/data/original-scenario) plus a server restart:
 
     +6 s   flush      conntrack -F: the client's next packet leaves from a new port
     +14 s  drop both        4 s   (nft drop in the NAT's forward chain)
@@ -45,7 +45,7 @@ the server's log alone, and both:
     tests/scenario.py                 run the scenario and score it (root)
     tests/scenario.py --score CLIENT.log SERVER.log TRUTH.json [--tz ZONE]
                                       score the report of logs recorded elsewhere,
-                                      e.g. /work/shared/logs/original-scenario
+                                      e.g. tests/data/original-scenario
                                       (written in UTC: --tz UTC)
     tests/scenario.py --self-test     the scorer against hand-written reports
 
@@ -64,10 +64,9 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import netns  # noqa: E402  (the namespaces, the addresses)
+import canary_test as it  # noqa: E402  (namespaces, processes, log reading)
 
-it = netns.it  # integration.py: processes, log reading
-BIN = netns.BIN
+BIN = it.BIN
 
 KA, HT, COUNT = 0.5, 1.0, 5  # keepalive interval, handshake timeout, keepalives per handshake
 TIMERS = ["--keepalive-interval", str(KA), "--handshake-timeout", str(HT), "--keepalive-count", str(COUNT)]
@@ -472,15 +471,15 @@ def score_logs(client_log, server_log, truth, env=None, keep=None):
 
 def log_period(path):
     """(first, last) Unix time of a log's stamps, read in the local zone."""
-    stamps = [t for t, _ in stamped(path)]
+    stamps = [t for t, _ in it.stamped(path)]
     return (min(stamps), max(stamps)) if stamps else (None, None)
 
 
 def finish(sc):
     passed = sum(1 for ok, _ in sc.results if ok)
     failed = len(sc.results) - passed
-    print("\n%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    print()
+    return it.status(passed, failed, 0)
 
 
 def score_main(args):
@@ -527,70 +526,21 @@ def score_main(args):
 # --- the runner (root) ---
 
 
-class Net(netns.Net):
-    """netns.py's namespaces under other names ('ucc<pid>-<n>' there)."""
+class Scenario(it.NetEnv):
+    """The namespaces, and the server's state kept across its restart."""
 
-    def __init__(self):
-        tag = str(os.getpid())
-        self.c, self.n, self.s = "uc-scn-c" + tag, "uc-scn-n" + tag, "uc-scn-s" + tag
-        try:
-            self._build()
-        except Exception:
-            self.close()
-            raise
-
-
-def can_run():
-    """None, or why the scenario cannot run here (exit 77)."""
-    if os.geteuid() != 0:
-        return "needs root (network namespaces)"
-    for tool in ("ip", "nft", "conntrack"):
-        if not shutil.which(tool):
-            return "%s is missing (Debian: iproute2, nftables, conntrack)" % tool
-    probe = "uc-scn-probe%d" % os.getpid()
-    r = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
-    if r.returncode != 0:
-        return "cannot create a network namespace: %s" % r.stderr.strip()
-    try:
-        for what, cmd in (
-                ("nftables", ["nft", "add table ip probe"]),
-                ("nftables NAT", ["nft", "add chain ip probe post { type nat hook postrouting priority 100 ; }"]),
-                ("nftables NAT", ["nft", "add rule ip probe post masquerade fully-random"]),
-                ("conntrack", ["conntrack", "-F"])):
-            r = subprocess.run(["ip", "netns", "exec", probe] + cmd, capture_output=True, text=True)
-            if r.returncode != 0:
-                return "%s unavailable in a namespace: %s" % (what, (r.stderr or r.stdout).strip())
-    finally:
-        subprocess.run(["ip", "netns", "del", probe], capture_output=True)
-    return None
-
-
-class Scenario:
     def __init__(self, tmp):
-        self.tmp = tmp
-        self.procs = []
-        self.key_file = os.path.join(tmp, "key")
-        fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT, 0o600)
-        os.write(fd, subprocess.check_output([BIN, "--generate-key"]))
-        os.close(fd)
         self.state = os.path.join(tmp, "state")
         os.mkdir(self.state)
         self.server_log = os.path.join(tmp, "server.log")
         self.client_log = os.path.join(tmp, "client.log")
-        self.net = Net()  # last: it removes itself if it fails, and close() removes it after
+        super().__init__("uc-scn-", tmp=tmp)
 
     def start_server(self):
-        p = it.Canary(self.tmp, "server", ["--server", "--port", str(netns.PORT), "--key-file", self.key_file,
-                                           "--state-dir", self.state] + TIMERS, exe=self.net.exe(self.net.s))
-        self.procs.append(p)
-        return p
+        return self.server(extra=["--state-dir", self.state] + TIMERS, wait=False)
 
     def start_client(self):
-        p = it.Canary(self.tmp, "client", ["--client", "--id", CLIENT_ID, "--host", netns.SERVER_IP,
-                                           "--port", str(netns.PORT), "--key-file", self.key_file] + TIMERS,
-                      exe=self.net.exe(self.net.c))
-        self.procs.append(p)
-        return p
+        return self.client(TIMERS, cid=CLIENT_ID)
 
     def nat(self, *cmd):
         """Runs cmd in the NAT namespace; the Unix time halfway through."""
@@ -598,35 +548,13 @@ class Scenario:
         self.net.ns(self.net.n, *cmd)
         return (before + time.time()) / 2
 
-    def close(self):
-        for p in self.procs:
-            if p.proc.poll() is None:
-                p.proc.kill()
-                p.proc.wait()
-        self.net.close()
-
 
 def stderr_of(canary):
-    """What the process wrote to stderr (its file may be closed already)."""
-    with open(canary.stderr.name, errors="replace") as f:
-        return f.read()[-1000:]
+    return canary.errors()[-1000:]
 
 
 def listening_times(path):
-    return [t for t, text in stamped(path) if text.startswith("Listening on")]
-
-
-def stamped(path):
-    out = []
-    if os.path.exists(path):
-        with open(path, encoding="utf-8", errors="replace") as f:
-            for line in f:
-                m = it.LINE.match(line.rstrip("\n"))
-                if m:
-                    s = m.group(1)
-                    t = time.mktime(time.strptime(s[:19], "%Y-%m-%d %H:%M:%S")) + int(s[20:]) / 1000
-                    out.append((t, m.group(3)))
-    return out
+    return [t for t, text in it.stamped(path) if text.startswith("Listening on")]
 
 
 def run(sc, tmp):
@@ -636,7 +564,7 @@ def run(sc, tmp):
     server = sc.start_server()
     server.port()
     client = sc.start_client()
-    it.wait_for(lambda: netns.answers(client), timeout=10, what="the first handshake")
+    it.wait_for(lambda: it.answered(client), timeout=10, what="the first handshake")
     t0 = time.time()
     print("# scenario started at %.3f; logs in %s" % (t0, tmp), flush=True)
     for step in SCRIPT:
@@ -687,10 +615,10 @@ def run(sc, tmp):
 
 
 def scenario_main():
-    why = can_run()
+    why = it.netns_unavailable()
     if why:
         print("SKIP: " + why)
-        return 77
+        return it.status(0, 0, 1)
     if not os.access(BIN, os.X_OK):
         print("FAIL: no udp-canary binary at %s (set UDP_CANARY)" % BIN)
         return 1
@@ -716,8 +644,8 @@ def scenario_main():
             path = os.path.join(tmp, name + ".log")
             if os.path.exists(path):
                 print("--- %s (the end)\n%s" % (path, open(path).read()[-2000:]))
-        print("\n0 passed, 1 failed")
-        status = 1
+        print()
+        status = it.status(0, 1, 0)
     finally:
         if keep:
             os.makedirs(keep, exist_ok=True)
@@ -855,8 +783,7 @@ def self_test():
             "one rebinding for the flush", "time_unix"])
     expect("not an object", "both", [], ["schema", "one client"])
     passed = sum(1 for ok, _ in results if ok)
-    print("%d passed, %d failed" % (passed, len(results) - passed))
-    return 0 if passed == len(results) else 1
+    return it.status(passed, len(results) - passed, 0)
 
 
 def main(argv):

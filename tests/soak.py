@@ -18,18 +18,9 @@ import random
 import socket
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import integration as it  # noqa: E402
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+import canary_test as it  # noqa: E402
 
 
 def fds(pid):
@@ -38,14 +29,12 @@ def fds(pid):
 
 def blast(port, key, seconds, counter):
     """The flood: junk, replays and fresh authentic ids, as fast as it goes."""
-    sys.path.insert(0, it.HERE)
-    import refpeer as ref
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setblocking(False)
     junk = [os.urandom(random.choice([0, 1, 15, 48, 63, 64, 80, 128, 1000, 4096, 4097, 9000]))
             for _ in range(200)]
-    replay = ref.seal(key, {"id": "victim", "type": "handshake_init", "data": [1, 0]})
-    fresh = [ref.seal(key, {"id": "flood-%d" % i, "type": "handshake_init", "data": [1, 0]}) for i in range(5000)]
+    replay = it.seal(key, {"id": "victim", "type": "handshake_init", "data": [1, 0]})
+    fresh = [it.seal(key, {"id": "flood-%d" % i, "type": "handshake_init", "data": [1, 0]}) for i in range(5000)]
     end, n = time.monotonic() + seconds, 0
     while time.monotonic() < end:
         for i in range(100):
@@ -71,7 +60,7 @@ def flood(env):
     proc.start()
     samples, probes, answered, hid = [], 0, 0, 1
     while proc.is_alive():
-        samples.append((time.monotonic() - start, rss_kb(server.proc.pid)))
+        samples.append((time.monotonic() - start, it.rss_kib(server.proc.pid)))
         for _ in range(5):  # a probe every 0.1 s or so (the wait for an answer is short)
             hid += 1
             probes += 1
@@ -113,7 +102,7 @@ def soak(env):
     while time.monotonic() - start < seconds:
         time.sleep(1)
         for p in procs:
-            sample = (rss_kb(p.proc.pid), fds(p.proc.pid))
+            sample = (it.rss_kib(p.proc.pid), fds(p.proc.pid))
             if time.monotonic() - start > min(20, seconds / 4):
                 first.setdefault(p.log, sample)
             last[p.log] = sample
@@ -145,28 +134,5 @@ def soak(env):
     print("# soak: %.0f s, 5 clients, %d packets sent by the clients" % (seconds, total))
 
 
-def main():
-    names = sys.argv[1:]
-    passed = failed = 0
-    for fn in (flood, soak):
-        if names and fn.__name__ not in names:
-            continue
-        env = it.Env()
-        try:
-            fn(env)
-            passed += 1
-            print("ok - %s" % fn.__name__)
-        except it.Skip as e:
-            print("skip - %s: %s" % (fn.__name__, e))
-        except Exception:
-            failed += 1
-            print("FAIL - %s" % fn.__name__)
-            traceback.print_exc(file=sys.stdout)
-        finally:
-            env.close()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else (0 if passed else 77)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(it.main([flood, soak]))

@@ -59,7 +59,9 @@ static void test_queue(void)
 /* A socket bound to the wildcard learns where each datagram was sent, and
  * an answer given that address leaves from it, not from the kernel's
  * choice: 127.0.0.2 (all of 127/8 is local) answers as 127.0.0.2. Both
- * families of socket: an IPv6 one on :: sees the IPv4 address mapped. */
+ * families of socket: an IPv6 one on :: sees the IPv4 address mapped.
+ * Where no IPv6 socket can be had (a kernel or container without IPv6) that
+ * case is skipped, the others run, and the test exits 77 if they passed. */
 static void test_answer_from_destination(const char *wildcard)
 {
         static struct udp_out out;
@@ -77,10 +79,13 @@ static void test_answer_from_destination(const char *wildcard)
         CHECK_INT(udp_resolve("127.0.0.1", 0, true, 0, &lo, err, sizeof(err)), 0);
         srv = udp_open(&any, true);
         cli = udp_open(&lo, true);
-        if (srv < 0) { /* no IPv6 here */
+        if (srv < 0 && strchr(wildcard, ':')) {
+                check_skip("the IPv6 case: no UDP socket can be bound to :: here");
                 close(cli);
+                seal_key_wipe(&key);
                 return;
         }
+        CHECK(srv >= 0 && cli >= 0);
         CHECK_INT(udp_local(srv, &server), 0);
         CHECK_INT(udp_local(cli, &client), 0);
         CHECK_INT(addr_from_string(&server, "127.0.0.2", addr_port(&server)), 0);

@@ -9,6 +9,9 @@ import subprocess
 import sys
 import unicodedata
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import canary_test as it  # noqa: E402
+
 src = sys.argv[1]
 table = os.path.join(src, "src", "core", "unicode-printable.c")
 gen = os.path.join(src, "src", "core", "gen-unicode-printable.py")
@@ -16,10 +19,10 @@ committed = open(table).read()
 made_from = re.search(r"\(Unicode ([0-9.]+)\)", committed)
 if not made_from:
     print("FAIL: %s does not say which Unicode version it holds" % table)
-    sys.exit(1)
+    sys.exit(it.status(0, 1, 0))
 if made_from.group(1) != unicodedata.unidata_version:
     print("SKIP: the table is Unicode %s, this Python has %s" % (made_from.group(1), unicodedata.unidata_version))
-    sys.exit(77)
+    sys.exit(it.status(0, 0, 1))
 fresh = subprocess.run([sys.executable, gen], capture_output=True, text=True, check=True).stdout
 
 
@@ -29,7 +32,6 @@ def body(text):  # all but the line naming the Python release that ran it
 
 if body(fresh) != body(committed):
     print("FAIL: %s differs from what %s writes; regenerate it" % (table, gen))
-    print("0 passed, 1 failed")
-    sys.exit(1)
+    sys.exit(it.status(0, 1, 0))
 print("ok - the table is the generator's output (Unicode %s, %d lines)" % (made_from.group(1), len(body(fresh))))
-print("1 passed, 0 failed")
+sys.exit(it.status(1, 0, 0))
