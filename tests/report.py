@@ -9,6 +9,7 @@ CET log read next to a UTC one). Then ours (tests/data/netns-*.log, the old
 --svg -, hostile lines."""
 import datetime
 import gzip
+import html
 import html.parser
 import json
 import os
@@ -569,6 +570,36 @@ def page_problems(text):
     return errors, "".join(p.text)
 
 
+def html_findings(page, text, rep):
+    """The page's findings are the report's (--json's): each with its kind as
+    a heading, its text and advice escaped, its evidence by name; each
+    outage's tooltip carries its finding's text; a client without any says
+    so in the report's words."""
+    fs = [f for c in rep["clients"] for f in c["findings"]]
+    check(fs and page.count('<div class="finding">') == len(fs),
+          "html: a finding shown per finding of the report: %d of %d" % (page.count('<div class="finding">'), len(fs)))
+    check(all(f["text"] in text and (f["advice"] is None or f["advice"] in text) for f in fs),
+          "html: each finding's text and advice shown as they are")
+    check(all(">%s</h4>" % f["kind"].replace("_", " ") in page for f in fs), "html: each finding's kind its heading")
+    escaped_texts = [f["text"].replace("&", "&amp;").replace("'", "&#39;").replace("<", "&lt;") for f in fs]
+    check(all(t in page for t in escaped_texts) and any("&#39;" in t for t in escaped_texts),
+          "html: the findings' texts escaped")
+    ev = {n for f in fs for n in f["evidence"]}
+    check(all("<th>%s</th>" % n in page for n in ev), "html: the evidence named in its table: %s" % sorted(ev))
+    tips = re.findall(r'class="(?:c2s|s2c|both|unknown|stopped)"><title>([^<]*)</title>', page)
+    outages = [f for f in fs if f["kind"] in ("outbound_lost", "inbound_lost", "path_down", "outage_unknown_direction",
+                                             "server_stopped")]
+    check(len(tips) == len(outages) and all(any(html.unescape(t).endswith(f["text"]) for t in tips) for f in outages),
+          "html: each outage's tooltip ends with its finding's text: %d tooltips, %d outage findings"
+          % (len(tips), len(outages)))
+    cl, sv = write_default_timer_logs("html-clean", 35)
+    r = run("--html", "-", cl, sv)
+    errors, text = page_problems(r.stdout)
+    none = as_json(cl, sv)["clients"][0]["findings_none"]
+    check(not errors and none and none in text and '<div class="finding">' not in r.stdout,
+          "html: no findings, said in the report's words: %s" % errors[:3])
+
+
 def html_case():
     bad = ('<html><body><script>x()</script><img src="http://example.com/a.png"><p style="background:url(//x/y)">'
            '<a href="//cdn.example/s.css">a</b></body></html>')
@@ -593,6 +624,7 @@ def html_case():
           "html: the probe results, escaped")
     check(r.stdout.count("<section") == 4 and r.stdout.count("class=\"whisker\"") >= 4,
           "html: a section per client, the outages' bounds drawn")
+    html_findings(r.stdout, text, as_json(CLIENT, SERVER, *logs))
     # a week: the heat map's cells, a column of hours down every morning
     logs = paired_logs("week", 7 * 86400, c2s=[(d * 86400 + 4 * 3600 + 600, d * 86400 + 4 * 3600 + 1500)
                                               for d in range(7)], ka=60, retry=5, port_every=8 * 3600)
@@ -605,6 +637,16 @@ def html_case():
     check(len(low) == 7 and all(" 04:00: " in t and "% up, down 15 min" in t for t in low),
           "heat map: the mornings' 15 min down and only them, with their figures: %s" % low[:2])
     check("20 NAT rebindings" in r.stdout and "<details>" in r.stdout, "html: a long list of rebindings folded")
+    fs = as_json(*logs)["clients"][0]["findings"]
+    heads = [(m.start(), m.group(1)) for m in re.finditer(r'<div class="finding">\n<h4[^>]*>([^<]*)</h4>', r.stdout)]
+    fold = r.stdout.find("other findings in time order</summary>")
+    above = [k for at, k in heads if at < fold]
+    check(len(fs) > 12 and sorted(k for _, k in heads) == sorted(f["kind"].replace("_", " ") for f in fs),
+          "html: a long list of findings (%d), each shown once" % len(fs))
+    check(fold > 0 and above and set(above) <= {"recurring", "nat idle timeout"}
+          and len(above) == sum(f["kind"] in ("recurring", "nat_idle_timeout") for f in fs)
+          and "<li>%d mapping replaced</li>" % sum(f["kind"] == "mapping_replaced" for f in fs) in r.stdout,
+          "html: folded but for the patterns (%s), above the fold with a count per kind" % above)
     check(r.stdout.count("rttband") > 100, "html: the round trips over the week drawn")
 
 
