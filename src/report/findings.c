@@ -403,30 +403,30 @@ static uint64_t probe_seconds(const char *s)
         return n && strncmp(s + n, " s", 2) == 0 && v <= 86400 ? v : 0;
 }
 
+/* The logs that are this client's own (it sent from them). */
+static bool *client_logs(const struct timeline *tl, const struct timeline_client *c)
+{
+        bool *mine = calloc(tl->n_logs ? tl->n_logs : 1, sizeof(*mine));
+
+        for (size_t i = 0; mine && i < c->n_pk; i++)
+                if (!server_side(&c->pk[i]) && c->pk[i].log < tl->n_logs)
+                        mine[c->pk[i].log] = true;
+        return mine;
+}
+
 /* The "keep PersistentKeepalive below N s" of the last probe result in
- * [from, to] that is this client's: the only client whose own log runs
- * then (a probe line names no client). 0 when none. */
-static uint64_t probe_below(const struct timeline *tl, const struct timeline_client *c, int64_t from, int64_t to,
-                            int64_t *when)
+ * [from, to] that is this client's: one written in a log of its own (mine,
+ * from client_logs()). 0 when none. */
+static uint64_t probe_below(const struct timeline *tl, const bool *mine, int64_t from, int64_t to, int64_t *when)
 {
         uint64_t best = 0;
 
-        if (!c->client_log)
-                return 0;
         for (size_t i = 0; i < tl->n_probes; i++) {
                 const struct timeline_probe *p = &tl->probes[i];
                 const char *s = strstr(p->verdict, PROBER_TEXT_KEEPALIVE_BELOW);
                 uint64_t v = s ? probe_seconds(s + strlen(PROBER_TEXT_KEEPALIVE_BELOW)) : 0;
-                size_t others = 0;
 
-                if (!v || p->t_us < from || p->t_us > to)
-                        continue;
-                for (size_t j = 0; j < tl->n_clients && !others; j++) {
-                        const struct timeline_client *o = tl->clients[j];
-
-                        others += o != c && o->client_log && o->first_us <= p->t_us && p->t_us <= o->last_us;
-                }
-                if (!others) {
+                if (v && p->t_us >= from && p->t_us <= to && p->log < tl->n_logs && mine[p->log]) {
                         best = v;
                         *when = p->t_us;
                 }
@@ -514,8 +514,8 @@ static void nat_text(struct findings_item *it, const struct window *w, const str
         }
 }
 
-static int nat_emit(const struct timeline *tl, const struct timeline_client *c, struct gaps *g, const struct window *w,
-                    bool to_end, struct findings *f)
+static int nat_emit(const struct timeline *tl, const bool *mine, const struct timeline_client *c, struct gaps *g,
+                    const struct window *w, bool to_end, struct findings *f)
 {
         struct findings_item *it;
         struct window p = { w->first, w->last, -1, INT64_MAX, 0, 0 };
@@ -535,7 +535,7 @@ static int nat_emit(const struct timeline *tl, const struct timeline_client *c, 
                         g->rb_nat[g->v[i].rebind] = true;
         }
         end = to_end ? c->last_us : g->v[p.last].to_us;
-        probe = probe_below(tl, c, g->v[p.first].from_us, to_end ? INT64_MAX : end, &probe_t);
+        probe = probe_below(tl, mine, g->v[p.first].from_us, to_end ? INT64_MAX : end, &probe_t);
         it = add(f, FINDINGS_NAT_IDLE_TIMEOUT, g->v[p.first].from_us, end, &k);
         if (it) {
                 it->end_open = to_end;
@@ -548,10 +548,14 @@ static int nat_periods(const struct timeline *tl, const struct timeline_client *
 {
         struct window w;
         size_t floor = 0;
+        bool *mine;
         int k = 0;
 
         if (!g->n)
                 return 0;
+        mine = client_logs(tl, c);
+        if (!mine)
+                return -ENOMEM;
         window_back(g, 0, 0, &w);
         for (size_t j = 1; j < g->n && k == 0; j++) {
                 if (fits(&w, &g->v[j])) {
@@ -559,12 +563,14 @@ static int nat_periods(const struct timeline *tl, const struct timeline_client *
                         window_take(&w, &g->v[j]);
                         continue;
                 }
-                k = nat_emit(tl, c, g, &w, false, f);
+                k = nat_emit(tl, mine, c, g, &w, false, f);
                 if (w.rebinds >= NAT_MIN_REBINDS)
                         floor = j; /* no gap in two periods */
                 window_back(g, j, floor, &w);
         }
-        return k ? k : nat_emit(tl, c, g, &w, true, f);
+        k = k ? k : nat_emit(tl, mine, c, g, &w, true, f);
+        free(mine);
+        return k;
 }
 
 /* --- rebindings outside those periods --- */
@@ -582,17 +588,6 @@ static bool same_host(const struct addr *a, const struct addr *b)
         else
                 y.in6.sin6_port = 0;
         return addr_equal(&x, &y);
-}
-
-/* The logs that are this client's own (it sent from them). */
-static bool *client_logs(const struct timeline *tl, const struct timeline_client *c)
-{
-        bool *mine = calloc(tl->n_logs ? tl->n_logs : 1, sizeof(*mine));
-
-        for (size_t i = 0; mine && i < c->n_pk; i++)
-                if (!server_side(&c->pk[i]) && c->pk[i].log < tl->n_logs)
-                        mine[c->pk[i].log] = true;
-        return mine;
 }
 
 /* Whether the client's own log shows it stopped (an "Exit") and started
