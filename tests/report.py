@@ -455,6 +455,31 @@ def findings_nat_case():
     check("  findings      none. Nothing found in 3" in run(cl, sv).stdout, "the text report: none, in one line")
 
 
+def recurring_zone_case():
+    """Five days of file logs with an outage to the server at 04:10 to 04:25
+    as their stamps say, read under two TZ values: the stamps are the logs'
+    clock, read in TZ, so the recurring finding's time of day is the one the
+    outages' stamps show, named by the report's zone, and the same instants
+    lie an hour apart."""
+    logs = paired_logs("zones", 5 * 86400, c2s=[(d * 86400 + 4 * 3600 + 600, d * 86400 + 4 * 3600 + 1500)
+                                               for d in range(5)], ka=60, retry=5)
+    starts = {}
+    for tz, zone in (("UTC", "UTC"), ("Europe/Berlin", "CET")):
+        c = as_json(*logs, env=dict(os.environ, TZ=tz))["clients"][0]
+        rec = [f for f in c["findings"] if f["kind"] == "recurring"]
+        outs = [f for f in c["findings"] if f["kind"] == "outbound_lost"]
+        at = re.fullmatch(r"every day around (\d\d:\d\d) \((\w+)\)", rec[0]["when"]) if len(rec) == 1 else None
+        shown = sorted(f["start"][11:16] for f in outs)
+        check(at and at.group(2) == zone and len(outs) == 5 and shown[0] <= at.group(1) <= shown[-1]
+              and "%s %s (" % (at.group(1), zone) in rec[0]["text"],
+              "recurring, TZ=%s: the time of day the outages show (%s..%s), named %s: %s"
+              % (tz, shown[:1], shown[-1:], zone, [f["when"] for f in rec]))
+        starts[tz] = [f["start_unix"] for f in outs]
+    pairs = zip(starts["UTC"], starts["Europe/Berlin"])
+    check(len(starts["UTC"]) == 5 and all(abs(a - b - 3600) < 1e-3 for a, b in pairs),
+          "recurring: the logs' stamps read in TZ (an hour apart in UTC and CET)")
+
+
 def paired_logs(name, seconds, c2s=(), s2c=(), ka=1.0, count=5, retry=1.0, port_every=None):
     """A client's and a server's log of `seconds`, in the original's form
     (UTC stamps from 2026-11-02 00:00): messages to the server lost in the
@@ -651,7 +676,7 @@ def html_case():
 
 
 for case in (original_cases, netns_case, refpeer_case, svg_case, files_case, hostile_case, server_stopped_case,
-             socket_drops_case, findings_original_case, findings_nat_case, label_case, html_case):
+             socket_drops_case, findings_original_case, findings_nat_case, recurring_zone_case, label_case, html_case):
     try:
         case()
     except Exception as e:  # a crash of the test itself is a failure too

@@ -4,8 +4,9 @@
  * client to a new address) and a path with faults, written as a client's and
  * a server's log lines. Each fault must give its finding, with the truth
  * inside the bounds it states, and nothing else may be found: a clean run
- * gives none; each log alone gives what that log can show. Times of day are
- * UTC (TZ is set), as the journal's are. Its argument: udp-canary(8), which
+ * gives none; each log alone gives what that log can show. The stamps are
+ * UTC, as the journal's are; times of day are UTC (TZ is set) but where the
+ * recurring test tries other zones. Its argument: udp-canary(8), which
  * must name every kind and every piece of evidence. */
 #include <errno.h>
 #include <math.h>
@@ -436,10 +437,13 @@ out:
         done(&s, &f);
 }
 
-/* Days of logs with a blackhole at about 04:10 on each: one recurring
- * finding; at times of day all different, none. */
-static void test_recurring(bool same_time)
+/* Days of logs with a blackhole at about 04:10 UTC on each: one recurring
+ * finding, its time of day in the report's clock (TZ) and named so (the
+ * stamps are UTC, as the journal's); at times of day all different, none. */
+static void test_recurring(bool same_time, const char *tz, const char *hhmm, const char *zone)
 {
+        char when[64], said[64];
+
         struct fault fs[6];
         struct sim s = base();
         struct findings f;
@@ -455,12 +459,19 @@ static void test_recurring(bool same_time)
         s.faults = fs;
         s.n_faults = 6;
         s.end = 6 * 24 * H;
+        setenv("TZ", tz, 1);
+        tzset();
         run(&s, &f);
+        setenv("TZ", "UTC", 1);
+        tzset();
         CHECK_INT(count(&f, FINDINGS_RECURRING), same_time ? 1 : 0);
         it = first(&f, FINDINGS_RECURRING);
         if (it) {
                 CHECK_STR(it->what, "outages");
-                CHECK(strncmp(it->when, "every day around 04:1", 21) == 0);
+                snprintf(when, sizeof(when), "every day around %s (%s)", hhmm, zone);
+                snprintf(said, sizeof(said), "around %s %s (", hhmm, zone);
+                CHECK_STR(it->when, when);
+                CHECK(strstr(it->text, said) != NULL);
                 CHECK_INT((long long)ev(it, "days"), 6);
                 CHECK_INT((long long)ev(it, "days_in_logs"), 6);
                 CHECK(ev(it, "spread_minutes") <= 15);
@@ -541,8 +552,11 @@ int main(int argc, char **argv)
         test_outages(true, true);
         test_outages(true, false);
         test_outages(false, true);
-        test_recurring(true);
-        test_recurring(false);
+        /* the outages begin at 04:09 to 04:17 UTC: the middle is 04:13 */
+        test_recurring(true, "UTC", "04:13", "UTC");
+        test_recurring(true, "Europe/Berlin", "05:13", "CET");
+        test_recurring(true, "America/New_York", "23:13", "EST");
+        test_recurring(false, "UTC", "", "");
         test_steady();
         if (argc > 1)
                 test_documented(argv[1]);

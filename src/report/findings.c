@@ -814,6 +814,27 @@ static bool local(int64_t t_us, struct tm *tm)
         return localtime_r(&t, tm) != NULL;
 }
 
+/* The name of the report's clock at t: its time zone's ("UTC", "CET"), as
+ * TZ gives it, or "local time" where it has none. */
+static void zone_at(int64_t t_us, char buf[static 16])
+{
+        struct tm tm;
+
+        if (!local(t_us, &tm) || strftime(buf, 16, "%Z", &tm) == 0)
+                snprintf(buf, 16, "local time");
+}
+
+/* The clock of a span's times of day: one zone, or both where it changed
+ * between (a DST change: "CEST/CET"). */
+static void clock_of(int64_t from_us, int64_t to_us, char buf[static 32])
+{
+        char a[16], b[16];
+
+        zone_at(from_us, a);
+        zone_at(to_us, b);
+        snprintf(buf, 32, strcmp(a, b) ? "%s/%s" : "%s", a, b);
+}
+
 static int day_of(const struct tm *tm)
 {
         return (tm->tm_year - 70) * 366 + tm->tm_yday;
@@ -898,6 +919,7 @@ static int daily(const struct timeline_client *c, struct event *v, size_t n, con
                 size_t from = 0, to = 0, events, days = best_window(v, n, seen, &from, &to);
                 int64_t first = INT64_MAX, last = INT64_MIN;
                 int lo = 0, hi = 0, mid;
+                char zone[32];
                 struct findings_item *it;
 
                 if (days < REC_MIN_DAYS)
@@ -918,8 +940,9 @@ static int daily(const struct timeline_client *c, struct event *v, size_t n, con
                 it = add(f, FINDINGS_RECURRING, first, last, &k);
                 if (!it)
                         continue;
+                clock_of(first, last, zone);
                 snprintf(it->what, sizeof(it->what), "%s", what);
-                snprintf(it->when, sizeof(it->when), "every day around %02d:%02d", mid / 60, mid % 60);
+                snprintf(it->when, sizeof(it->when), "every day around %02d:%02d (%s)", mid / 60, mid % 60, zone);
                 it->evidence[EV_REC_EVENTS] = (double)events;
                 it->evidence[EV_REC_DAYS] = (double)days;
                 it->evidence[EV_REC_DAYS_IN_LOGS] = (double)days_covering(c, mid);
@@ -928,11 +951,11 @@ static int daily(const struct timeline_client *c, struct event *v, size_t n, con
                 it->evidence[EV_REC_SPREAD] = hi - lo;
                 it->evidence[EV_REC_PERIOD] = 86400;
                 fmt(it->text,
-                    "%c%s came at the same time of day: around %02d:%02d (%02d:%02d to %02d:%02d, in this report's times) on "
-                    "%zu of the %.0f days the logs cover there, %zu in all. Something scheduled (a router's nightly "
-                    "reboot, a provider's reconnect, a backup) is the usual cause.",
-                    what[0] - 'a' + 'A', what + 1, mid / 60, mid % 60, lo % 1440 / 60, lo % 60, hi % 1440 / 60, hi % 60,
-                    days, it->evidence[EV_REC_DAYS_IN_LOGS], events);
+                    "%c%s came at the same time of day: around %02d:%02d %s (%02d:%02d to %02d:%02d) on %zu of the %.0f "
+                    "days the logs cover there, %zu in all. Something scheduled (a router's nightly reboot, a "
+                    "provider's reconnect, a backup) is the usual cause.",
+                    what[0] - 'a' + 'A', what + 1, mid / 60, mid % 60, zone, lo % 1440 / 60, lo % 60, hi % 1440 / 60,
+                    hi % 60, days, it->evidence[EV_REC_DAYS_IN_LOGS], events);
         }
         free(seen);
         return k;
