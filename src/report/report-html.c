@@ -686,8 +686,8 @@ static void probes(const struct timeline *tl, FILE *out)
 static int outage_notes(const struct timeline_client *c, const struct findings *f, const struct findings_item ***by,
                         const char ***notes)
 {
-        *by = malloc((c->n_outages ? c->n_outages : 1) * sizeof(**by));
-        *notes = malloc((c->n_outages ? c->n_outages : 1) * sizeof(**notes));
+        *by = malloc((c->n_outages ? c->n_outages : 1) * sizeof(const struct findings_item *));
+        *notes = malloc((c->n_outages ? c->n_outages : 1) * sizeof(const char *));
         if (!*by || !*notes)
                 return -ENOMEM;
         outage_findings(c, f, *by);
