@@ -9,6 +9,7 @@ CET log read next to a UTC one). Then ours (tests/data/netns-*.log, the old
 --svg -, hostile lines."""
 import datetime
 import gzip
+import html
 import html.parser
 import json
 import os
@@ -453,6 +454,31 @@ def findings_nat_case():
     check("  findings      none. Nothing found in 3" in run(cl, sv).stdout, "the text report: none, in one line")
 
 
+def recurring_zone_case():
+    """Five days of file logs with an outage to the server at 04:10 to 04:25
+    as their stamps say, read under two TZ values: the stamps are the logs'
+    clock, read in TZ, so the recurring finding's time of day is the one the
+    outages' stamps show, named by the report's zone, and the same instants
+    lie an hour apart."""
+    logs = paired_logs("zones", 5 * 86400, c2s=[(d * 86400 + 4 * 3600 + 600, d * 86400 + 4 * 3600 + 1500)
+                                               for d in range(5)], ka=60, retry=5)
+    starts = {}
+    for tz, zone in (("UTC", "UTC"), ("Europe/Berlin", "CET")):
+        c = as_json(*logs, env=dict(os.environ, TZ=tz))["clients"][0]
+        rec = [f for f in c["findings"] if f["kind"] == "recurring"]
+        outs = [f for f in c["findings"] if f["kind"] == "outbound_lost"]
+        at = re.fullmatch(r"every day around (\d\d:\d\d) \((\w+)\)", rec[0]["when"]) if len(rec) == 1 else None
+        shown = sorted(f["start"][11:16] for f in outs)
+        check(at and at.group(2) == zone and len(outs) == 5 and shown[0] <= at.group(1) <= shown[-1]
+              and "%s %s (" % (at.group(1), zone) in rec[0]["text"],
+              "recurring, TZ=%s: the time of day the outages show (%s..%s), named %s: %s"
+              % (tz, shown[:1], shown[-1:], zone, [f["when"] for f in rec]))
+        starts[tz] = [f["start_unix"] for f in outs]
+    pairs = zip(starts["UTC"], starts["Europe/Berlin"])
+    check(len(starts["UTC"]) == 5 and all(abs(a - b - 3600) < 1e-3 for a, b in pairs),
+          "recurring: the logs' stamps read in TZ (an hour apart in UTC and CET)")
+
+
 def paired_logs(name, seconds, c2s=(), s2c=(), ka=1.0, count=5, retry=1.0, port_every=None):
     """A client's and a server's log of `seconds`, in the original's form
     (UTC stamps from 2026-11-02 00:00): messages to the server lost in the
@@ -568,6 +594,36 @@ def page_problems(text):
     return errors, "".join(p.text)
 
 
+def html_findings(page, text, rep):
+    """The page's findings are the report's (--json's): each with its kind as
+    a heading, its text and advice escaped, its evidence by name; each
+    outage's tooltip carries its finding's text; a client without any says
+    so in the report's words."""
+    fs = [f for c in rep["clients"] for f in c["findings"]]
+    check(fs and page.count('<div class="finding">') == len(fs),
+          "html: a finding shown per finding of the report: %d of %d" % (page.count('<div class="finding">'), len(fs)))
+    check(all(f["text"] in text and (f["advice"] is None or f["advice"] in text) for f in fs),
+          "html: each finding's text and advice shown as they are")
+    check(all(">%s</h4>" % f["kind"].replace("_", " ") in page for f in fs), "html: each finding's kind its heading")
+    escaped_texts = [f["text"].replace("&", "&amp;").replace("'", "&#39;").replace("<", "&lt;") for f in fs]
+    check(all(t in page for t in escaped_texts) and any("&#39;" in t for t in escaped_texts),
+          "html: the findings' texts escaped")
+    ev = {n for f in fs for n in f["evidence"]}
+    check(all("<th>%s</th>" % n in page for n in ev), "html: the evidence named in its table: %s" % sorted(ev))
+    tips = re.findall(r'class="(?:c2s|s2c|both|unknown|stopped)"><title>([^<]*)</title>', page)
+    outages = [f for f in fs if f["kind"] in ("outbound_lost", "inbound_lost", "path_down", "outage_unknown_direction",
+                                             "server_stopped")]
+    check(len(tips) == len(outages) and all(any(html.unescape(t).endswith(f["text"]) for t in tips) for f in outages),
+          "html: each outage's tooltip ends with its finding's text: %d tooltips, %d outage findings"
+          % (len(tips), len(outages)))
+    cl, sv = write_default_timer_logs("html-clean", 35)
+    r = run("--html", "-", cl, sv)
+    errors, text = page_problems(r.stdout)
+    none = as_json(cl, sv)["clients"][0]["findings_none"]
+    check(not errors and none and none in text and '<div class="finding">' not in r.stdout,
+          "html: no findings, said in the report's words: %s" % errors[:3])
+
+
 def html_case():
     bad = ('<html><body><script>x()</script><img src="http://example.com/a.png"><p style="background:url(//x/y)">'
            '<a href="//cdn.example/s.css">a</b></body></html>')
@@ -592,6 +648,7 @@ def html_case():
           "html: the probe results, escaped")
     check(r.stdout.count("<section") == 4 and r.stdout.count("class=\"whisker\"") >= 4,
           "html: a section per client, the outages' bounds drawn")
+    html_findings(r.stdout, text, as_json(CLIENT, SERVER, *logs))
     # a week: the heat map's cells, a column of hours down every morning
     logs = paired_logs("week", 7 * 86400, c2s=[(d * 86400 + 4 * 3600 + 600, d * 86400 + 4 * 3600 + 1500)
                                               for d in range(7)], ka=60, retry=5, port_every=8 * 3600)
@@ -604,6 +661,16 @@ def html_case():
     check(len(low) == 7 and all(" 04:00: " in t and "% up, down 15 min" in t for t in low),
           "heat map: the mornings' 15 min down and only them, with their figures: %s" % low[:2])
     check("20 NAT rebindings" in r.stdout and "<details>" in r.stdout, "html: a long list of rebindings folded")
+    fs = as_json(*logs)["clients"][0]["findings"]
+    heads = [(m.start(), m.group(1)) for m in re.finditer(r'<div class="finding">\n<h4[^>]*>([^<]*)</h4>', r.stdout)]
+    fold = r.stdout.find("other findings in time order</summary>")
+    above = [k for at, k in heads if at < fold]
+    check(len(fs) > 12 and sorted(k for _, k in heads) == sorted(f["kind"].replace("_", " ") for f in fs),
+          "html: a long list of findings (%d), each shown once" % len(fs))
+    check(fold > 0 and above and set(above) <= {"recurring", "nat idle timeout"}
+          and len(above) == sum(f["kind"] in ("recurring", "nat_idle_timeout") for f in fs)
+          and "<li>%d mapping replaced</li>" % sum(f["kind"] == "mapping_replaced" for f in fs) in r.stdout,
+          "html: folded but for the patterns (%s), above the fold with a count per kind" % above)
     check(r.stdout.count("rttband") > 100, "html: the round trips over the week drawn")
 
 
@@ -707,7 +774,7 @@ def journal_export_case():
 
 
 for case in (original_cases, netns_case, refpeer_case, svg_case, files_case, hostile_case, server_stopped_case,
-             socket_drops_case, findings_original_case, findings_nat_case, label_case, html_case,
+             socket_drops_case, findings_original_case, findings_nat_case, recurring_zone_case, label_case, html_case,
              journal_export_case):
     try:
         case()

@@ -4,8 +4,9 @@
  * client to a new address) and a path with faults, written as a client's and
  * a server's log lines. Each fault must give its finding, with the truth
  * inside the bounds it states, and nothing else may be found: a clean run
- * gives none; each log alone gives what that log can show. Times of day are
- * UTC (TZ is set), as the journal's are. Its argument: udp-canary(8), which
+ * gives none; each log alone gives what that log can show. The stamps are
+ * UTC, as the journal's are; times of day are UTC (TZ is set) but where the
+ * recurring test tries other zones. Its argument: udp-canary(8), which
  * must name every kind and every piece of evidence. */
 #include <errno.h>
 #include <math.h>
@@ -36,9 +37,10 @@ struct sim {
          * from move_at on (0: never) */
         int64_t idle_us, forget_from, forget_until, flush_at, move_at;
         int64_t server_down_from, server_down_until; /* the server stopped */
-        int64_t probe_at; /* a probe result in the client's log (0: none) */
-        unsigned probe_below_s;
-        bool other_client; /* another client's log runs at the same time */
+        int64_t probe_at; /* a probe result (0: none) in log probe_log */
+        unsigned probe_below_s, probe_log;
+        bool other_client; /* another client runs at the same time, its lines in log other_log */
+        unsigned other_log;
         /* state */
         uint16_t port;
         int64_t nat_last;
@@ -124,14 +126,14 @@ static void probe_line(struct sim *s, int64_t t)
         char text[160];
         struct logline l = { .kind = LOGLINE_NAT_TIMEOUT, .text = text };
 
-        if (!s->probe_at || s->probed || t < s->probe_at || !s->client_log)
+        if (!s->probe_at || s->probed || t < s->probe_at || (s->probe_log == 0 && !s->client_log))
                 return;
         s->probed = true;
         l.text_len = (size_t)snprintf(text, sizeof(text),
                                       "the NAT keeps an idle UDP mapping 19 s but not 21 s (fresh), 19 s but not "
                                       "21 s (established): keep PersistentKeepalive below %u s",
                                       s->probe_below_s);
-        add(s, 0, t, &l);
+        add(s, s->probe_log, t, &l);
 }
 
 /* The protocol's schedule (PROTOCOL.md) through the NAT and the faults. */
@@ -157,7 +159,7 @@ static void simulate(struct sim *s)
 
                         CHECK(addr_from_string(&o.peer, "203.0.113.9", 43210) == 0);
                         CHECK(message_init(&o.msg, MESSAGE_HANDSHAKE_INIT, "other", 5, hs, 0) == 0);
-                        add(s, 2, t, &o);
+                        add(s, s->other_log, t, &o);
                 }
                 if (!c2s(s, t, MESSAGE_HANDSHAKE_INIT, hs, 0)) {
                         t += s->ht;
@@ -278,8 +280,12 @@ static void test_clean(bool client_log, bool server_log)
 }
 
 /* The NAT forgets mappings idle 20 s from 20:25 on: one finding from
- * then, still holding at the end, the truth inside its bounds. */
-static void test_nat_idle_timeout(bool client_log, int64_t until, unsigned probe, bool other_client)
+ * then, still holding at the end, the truth inside its bounds. A probe
+ * result (probe: its seconds, 0 for none) is the client's when written in
+ * its own log (probe_log 0), whoever else writes there or elsewhere
+ * (other_log 0 or 2, -1 for no other client); in the other client's log
+ * (2) it is not. */
+static void test_nat_idle_timeout(bool client_log, int64_t until, unsigned probe, unsigned probe_log, int other_log)
 {
         struct sim s = base();
         struct findings f;
@@ -293,7 +299,9 @@ static void test_nat_idle_timeout(bool client_log, int64_t until, unsigned probe
         s.end = until ? 45 * MIN : 35 * MIN;
         s.probe_at = probe ? 28 * MIN : 0;
         s.probe_below_s = probe;
-        s.other_client = other_client;
+        s.probe_log = probe_log;
+        s.other_client = other_log >= 0;
+        s.other_log = other_log >= 0 ? (unsigned)other_log : 0;
         c = run(&s, &f);
         if (!c)
                 goto out;
@@ -322,7 +330,7 @@ static void test_nat_idle_timeout(bool client_log, int64_t until, unsigned probe
         CHECK(ev(it, "gaps_kept") >= 1);
         /* 26.6 s rebound, far shorter ones kept: 25 s lies between, and the text may not say more */
         CHECK(strstr(it->text, "might hold or not") != NULL);
-        if (probe && client_log && !other_client) {
+        if (probe && client_log && probe_log == 0) {
                 CHECK(fabs(ev(it, "probe_keepalive_below_s") - probe) < 1e-9);
                 CHECK(strstr(it->advice, "this client's own NAT timeout probe") != NULL);
         } else {
@@ -429,10 +437,13 @@ out:
         done(&s, &f);
 }
 
-/* Days of logs with a blackhole at about 04:10 on each: one recurring
- * finding; at times of day all different, none. */
-static void test_recurring(bool same_time)
+/* Days of logs with a blackhole at about 04:10 UTC on each: one recurring
+ * finding, its time of day in the report's clock (TZ) and named so (the
+ * stamps are UTC, as the journal's); at times of day all different, none. */
+static void test_recurring(bool same_time, const char *tz, const char *hhmm, const char *zone)
 {
+        char when[64], said[64];
+
         struct fault fs[6];
         struct sim s = base();
         struct findings f;
@@ -448,12 +459,19 @@ static void test_recurring(bool same_time)
         s.faults = fs;
         s.n_faults = 6;
         s.end = 6 * 24 * H;
+        setenv("TZ", tz, 1);
+        tzset();
         run(&s, &f);
+        setenv("TZ", "UTC", 1);
+        tzset();
         CHECK_INT(count(&f, FINDINGS_RECURRING), same_time ? 1 : 0);
         it = first(&f, FINDINGS_RECURRING);
         if (it) {
                 CHECK_STR(it->what, "outages");
-                CHECK(strncmp(it->when, "every day around 04:1", 21) == 0);
+                snprintf(when, sizeof(when), "every day around %s (%s)", hhmm, zone);
+                snprintf(said, sizeof(said), "around %s %s (", hhmm, zone);
+                CHECK_STR(it->when, when);
+                CHECK(strstr(it->text, said) != NULL);
                 CHECK_INT((long long)ev(it, "days"), 6);
                 CHECK_INT((long long)ev(it, "days_in_logs"), 6);
                 CHECK(ev(it, "spread_minutes") <= 15);
@@ -522,18 +540,23 @@ int main(int argc, char **argv)
         test_clean(true, true);
         test_clean(true, false);
         test_clean(false, true);
-        test_nat_idle_timeout(true, 0, 0, false);
-        test_nat_idle_timeout(false, 0, 0, false);
-        test_nat_idle_timeout(true, 30 * MIN, 0, false);
-        test_nat_idle_timeout(true, 0, 20, false);
-        test_nat_idle_timeout(true, 0, 20, true); /* whose probe it was cannot be told */
+        test_nat_idle_timeout(true, 0, 0, 0, -1);
+        test_nat_idle_timeout(false, 0, 0, 0, -1);
+        test_nat_idle_timeout(true, 30 * MIN, 0, 0, -1);
+        test_nat_idle_timeout(true, 0, 20, 0, -1);
+        test_nat_idle_timeout(true, 0, 20, 0, 2); /* another client's log beside: still this one's */
+        test_nat_idle_timeout(true, 0, 20, 0, 0); /* two clients in one log: each gets it */
+        test_nat_idle_timeout(true, 0, 20, 2, 2); /* in the other client's log: not this one's */
         test_flush();
         test_address_change();
         test_outages(true, true);
         test_outages(true, false);
         test_outages(false, true);
-        test_recurring(true);
-        test_recurring(false);
+        /* the outages begin at 04:09 to 04:17 UTC: the middle is 04:13 */
+        test_recurring(true, "UTC", "04:13", "UTC");
+        test_recurring(true, "Europe/Berlin", "05:13", "CET");
+        test_recurring(true, "America/New_York", "23:13", "EST");
+        test_recurring(false, "UTC", "", "");
         test_steady();
         if (argc > 1)
                 test_documented(argv[1]);

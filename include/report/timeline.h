@@ -138,6 +138,7 @@ struct timeline_log {
 #define TIMELINE_PROBE_TEXT 256
 struct timeline_probe {
         int64_t t_us;
+        uint32_t log; /* the log it came from: a probe line names no client */
         char verdict[TIMELINE_PROBE_TEXT];
 };
 

@@ -403,30 +403,30 @@ static uint64_t probe_seconds(const char *s)
         return n && strncmp(s + n, " s", 2) == 0 && v <= 86400 ? v : 0;
 }
 
+/* The logs that are this client's own (it sent from them). */
+static bool *client_logs(const struct timeline *tl, const struct timeline_client *c)
+{
+        bool *mine = calloc(tl->n_logs ? tl->n_logs : 1, sizeof(*mine));
+
+        for (size_t i = 0; mine && i < c->n_pk; i++)
+                if (!server_side(&c->pk[i]) && c->pk[i].log < tl->n_logs)
+                        mine[c->pk[i].log] = true;
+        return mine;
+}
+
 /* The "keep PersistentKeepalive below N s" of the last probe result in
- * [from, to] that is this client's: the only client whose own log runs
- * then (a probe line names no client). 0 when none. */
-static uint64_t probe_below(const struct timeline *tl, const struct timeline_client *c, int64_t from, int64_t to,
-                            int64_t *when)
+ * [from, to] that is this client's: one written in a log of its own (mine,
+ * from client_logs()). 0 when none. */
+static uint64_t probe_below(const struct timeline *tl, const bool *mine, int64_t from, int64_t to, int64_t *when)
 {
         uint64_t best = 0;
 
-        if (!c->client_log)
-                return 0;
         for (size_t i = 0; i < tl->n_probes; i++) {
                 const struct timeline_probe *p = &tl->probes[i];
                 const char *s = strstr(p->verdict, PROBER_TEXT_KEEPALIVE_BELOW);
                 uint64_t v = s ? probe_seconds(s + strlen(PROBER_TEXT_KEEPALIVE_BELOW)) : 0;
-                size_t others = 0;
 
-                if (!v || p->t_us < from || p->t_us > to)
-                        continue;
-                for (size_t j = 0; j < tl->n_clients && !others; j++) {
-                        const struct timeline_client *o = tl->clients[j];
-
-                        others += o != c && o->client_log && o->first_us <= p->t_us && p->t_us <= o->last_us;
-                }
-                if (!others) {
+                if (v && p->t_us >= from && p->t_us <= to && p->log < tl->n_logs && mine[p->log]) {
                         best = v;
                         *when = p->t_us;
                 }
@@ -514,8 +514,8 @@ static void nat_text(struct findings_item *it, const struct window *w, const str
         }
 }
 
-static int nat_emit(const struct timeline *tl, const struct timeline_client *c, struct gaps *g, const struct window *w,
-                    bool to_end, struct findings *f)
+static int nat_emit(const struct timeline *tl, const bool *mine, const struct timeline_client *c, struct gaps *g,
+                    const struct window *w, bool to_end, struct findings *f)
 {
         struct findings_item *it;
         struct window p = { w->first, w->last, -1, INT64_MAX, 0, 0 };
@@ -535,7 +535,7 @@ static int nat_emit(const struct timeline *tl, const struct timeline_client *c, 
                         g->rb_nat[g->v[i].rebind] = true;
         }
         end = to_end ? c->last_us : g->v[p.last].to_us;
-        probe = probe_below(tl, c, g->v[p.first].from_us, to_end ? INT64_MAX : end, &probe_t);
+        probe = probe_below(tl, mine, g->v[p.first].from_us, to_end ? INT64_MAX : end, &probe_t);
         it = add(f, FINDINGS_NAT_IDLE_TIMEOUT, g->v[p.first].from_us, end, &k);
         if (it) {
                 it->end_open = to_end;
@@ -548,10 +548,14 @@ static int nat_periods(const struct timeline *tl, const struct timeline_client *
 {
         struct window w;
         size_t floor = 0;
+        bool *mine;
         int k = 0;
 
         if (!g->n)
                 return 0;
+        mine = client_logs(tl, c);
+        if (!mine)
+                return -ENOMEM;
         window_back(g, 0, 0, &w);
         for (size_t j = 1; j < g->n && k == 0; j++) {
                 if (fits(&w, &g->v[j])) {
@@ -559,12 +563,14 @@ static int nat_periods(const struct timeline *tl, const struct timeline_client *
                         window_take(&w, &g->v[j]);
                         continue;
                 }
-                k = nat_emit(tl, c, g, &w, false, f);
+                k = nat_emit(tl, mine, c, g, &w, false, f);
                 if (w.rebinds >= NAT_MIN_REBINDS)
                         floor = j; /* no gap in two periods */
                 window_back(g, j, floor, &w);
         }
-        return k ? k : nat_emit(tl, c, g, &w, true, f);
+        k = k ? k : nat_emit(tl, mine, c, g, &w, true, f);
+        free(mine);
+        return k;
 }
 
 /* --- rebindings outside those periods --- */
@@ -582,17 +588,6 @@ static bool same_host(const struct addr *a, const struct addr *b)
         else
                 y.in6.sin6_port = 0;
         return addr_equal(&x, &y);
-}
-
-/* The logs that are this client's own (it sent from them). */
-static bool *client_logs(const struct timeline *tl, const struct timeline_client *c)
-{
-        bool *mine = calloc(tl->n_logs ? tl->n_logs : 1, sizeof(*mine));
-
-        for (size_t i = 0; mine && i < c->n_pk; i++)
-                if (!server_side(&c->pk[i]) && c->pk[i].log < tl->n_logs)
-                        mine[c->pk[i].log] = true;
-        return mine;
 }
 
 /* Whether the client's own log shows it stopped (an "Exit") and started
@@ -819,6 +814,27 @@ static bool local(int64_t t_us, struct tm *tm)
         return localtime_r(&t, tm) != NULL;
 }
 
+/* The name of the report's clock at t: its time zone's ("UTC", "CET"), as
+ * TZ gives it, or "local time" where it has none. */
+static void zone_at(int64_t t_us, char buf[static 16])
+{
+        struct tm tm;
+
+        if (!local(t_us, &tm) || strftime(buf, 16, "%Z", &tm) == 0)
+                snprintf(buf, 16, "local time");
+}
+
+/* The clock of a span's times of day: one zone, or both where it changed
+ * between (a DST change: "CEST/CET"). */
+static void clock_of(int64_t from_us, int64_t to_us, char buf[static 32])
+{
+        char a[16], b[16];
+
+        zone_at(from_us, a);
+        zone_at(to_us, b);
+        snprintf(buf, 32, strcmp(a, b) ? "%s/%s" : "%s", a, b);
+}
+
 static int day_of(const struct tm *tm)
 {
         return (tm->tm_year - 70) * 366 + tm->tm_yday;
@@ -903,6 +919,7 @@ static int daily(const struct timeline_client *c, struct event *v, size_t n, con
                 size_t from = 0, to = 0, events, days = best_window(v, n, seen, &from, &to);
                 int64_t first = INT64_MAX, last = INT64_MIN;
                 int lo = 0, hi = 0, mid;
+                char zone[32];
                 struct findings_item *it;
 
                 if (days < REC_MIN_DAYS)
@@ -923,8 +940,9 @@ static int daily(const struct timeline_client *c, struct event *v, size_t n, con
                 it = add(f, FINDINGS_RECURRING, first, last, &k);
                 if (!it)
                         continue;
+                clock_of(first, last, zone);
                 snprintf(it->what, sizeof(it->what), "%s", what);
-                snprintf(it->when, sizeof(it->when), "every day around %02d:%02d", mid / 60, mid % 60);
+                snprintf(it->when, sizeof(it->when), "every day around %02d:%02d (%s)", mid / 60, mid % 60, zone);
                 it->evidence[EV_REC_EVENTS] = (double)events;
                 it->evidence[EV_REC_DAYS] = (double)days;
                 it->evidence[EV_REC_DAYS_IN_LOGS] = (double)days_covering(c, mid);
@@ -933,11 +951,11 @@ static int daily(const struct timeline_client *c, struct event *v, size_t n, con
                 it->evidence[EV_REC_SPREAD] = hi - lo;
                 it->evidence[EV_REC_PERIOD] = 86400;
                 fmt(it->text,
-                    "%c%s came at the same time of day: around %02d:%02d (%02d:%02d to %02d:%02d, in this report's times) on "
-                    "%zu of the %.0f days the logs cover there, %zu in all. Something scheduled (a router's nightly "
-                    "reboot, a provider's reconnect, a backup) is the usual cause.",
-                    what[0] - 'a' + 'A', what + 1, mid / 60, mid % 60, lo % 1440 / 60, lo % 60, hi % 1440 / 60, hi % 60,
-                    days, it->evidence[EV_REC_DAYS_IN_LOGS], events);
+                    "%c%s came at the same time of day: around %02d:%02d %s (%02d:%02d to %02d:%02d) on %zu of the %.0f "
+                    "days the logs cover there, %zu in all. Something scheduled (a router's nightly reboot, a "
+                    "provider's reconnect, a backup) is the usual cause.",
+                    what[0] - 'a' + 'A', what + 1, mid / 60, mid % 60, zone, lo % 1440 / 60, lo % 60, hi % 1440 / 60,
+                    hi % 60, days, it->evidence[EV_REC_DAYS_IN_LOGS], events);
         }
         free(seen);
         return k;

@@ -2,7 +2,8 @@
  * from a file: inline CSS and SVG, nothing fetched, no script. Per client its
  * summary, its findings, the availability of every hour as a heat map (days
  * down, hours across, each cell's figures in its tooltip), the outage
- * timeline with the bounds (drawn by report-svg.c, as `--svg` draws it), the
+ * timeline with the bounds (drawn by report-svg.c, as `--svg` draws it, each
+ * outage's finding in its tooltip), the
  * outages and NAT rebindings listed, and the round trips over time; then the
  * clients' NAT timeout probes when the logs hold any. */
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 
 #include "core/message.h"
+#include "report/findings.h"
 #include "report/report-svg.h"
 #include "report/report.h"
 
@@ -40,7 +42,10 @@ static const char page_css[] =
         ".h100{fill:#a9dcc9}.h999{fill:#fee391}.h99{fill:#fec44f}.h95{fill:#fe9929}.h80{fill:#ec7014}"
         ".h50{fill:#cc4c02}.h0{fill:#8c2d04}.nodata{fill:#f4f4f4}.cell{stroke:#fff;stroke-width:1}"
         ".rttband{fill:#56b4e9;fill-opacity:.45}.rttline{stroke:#0072b2;stroke-width:1.5;fill:none}"
-        ".rttdot{fill:#0072b2}\n";
+        ".rttdot{fill:#0072b2}.finding{border-left:4px solid #e69f00;padding:0 0 4px 10px;margin:10px 0}"
+        ".finding h4{font-size:14px;margin:0 0 2px}.finding p{margin:2px 0;font-size:14px}.when{color:#555}"
+        ".advice{font-weight:bold}.evidence{font-size:12px;margin-top:4px}.none{font-size:14px}"
+        ".findings{margin-bottom:16px}\n";
 
 /* The id as the text report writes it (Python's repr), escaped. */
 static void client_name(const struct timeline_client *c, FILE *out)
@@ -125,51 +130,179 @@ static void figures(const struct timeline_client *c, FILE *out)
 
 /* --- findings --- */
 
-/* What happened, in short, until the findings module is wired in. */
-static void events(const struct timeline_client *c, FILE *out)
+static bool outage_kind(enum findings_kind kind)
 {
-        static const char *const dir[] = { "both ways", "to the server only", "to the client only",
-                                           "direction unknown (a client log alone)" };
-        size_t n[4] = { 0 }, stopped = 0;
-        int64_t longest[4] = { 0 }, iv = report_rebind_interval(c);
-        char d[32];
+        return kind == FINDINGS_OUTBOUND_LOST || kind == FINDINGS_INBOUND_LOST || kind == FINDINGS_PATH_DOWN ||
+               kind == FINDINGS_OUTAGE_UNKNOWN_DIRECTION || kind == FINDINGS_SERVER_STOPPED;
+}
 
-        for (size_t i = 0; i < c->n_outages; i++) {
-                const struct timeline_outage *o = &c->outages[i];
-                int64_t len = o->end_us - o->start_us;
+/* Per outage of c, the finding that tells it (one to one, both in the order
+ * of their starts), or NULL: the finding's words go into the outage's
+ * tooltip and its bounds into the finding. */
+static void outage_findings(const struct timeline_client *c, const struct findings *f,
+                            const struct findings_item **by_outage)
+{
+        size_t j = 0;
 
-                if (o->server_stopped) {
-                        stopped++;
+        for (size_t i = 0; i < c->n_outages; i++)
+                by_outage[i] = NULL;
+        for (size_t i = 0; i < f->n; i++) {
+                if (!outage_kind(f->v[i].kind))
                         continue;
-                }
-                n[o->direction]++;
-                longest[o->direction] = len > longest[o->direction] ? len : longest[o->direction];
+                while (j < c->n_outages && c->outages[j].start_us < f->v[i].start_us)
+                        j++;
+                if (j < c->n_outages && c->outages[j].start_us == f->v[i].start_us)
+                        by_outage[j++] = &f->v[i];
         }
+}
+
+/* The outage a finding tells (outages sorted by start), or NULL. */
+static const struct timeline_outage *outage_of(const struct timeline_client *c,
+                                               const struct findings_item *const *by_outage,
+                                               const struct findings_item *it)
+{
+        size_t lo = 0, hi = c->n_outages;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (c->outages[mid].start_us < it->start_us)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo < c->n_outages && by_outage[lo] == it ? &c->outages[lo] : NULL;
+}
+
+/* When it held; for an outage, how early and late it can have begun and ended. */
+static void finding_when(const struct findings_item *it, const struct timeline_outage *o, FILE *out)
+{
+        char a[32], b[32];
+
+        fprintf(out, "<p class=\"when num\">%s", report_stamp(it->start_us, a));
+        if (it->end_open)
+                fputs(" .. still holding when the logs end", out);
+        else if (it->end_us != it->start_us)
+                fprintf(out, " .. %s", report_stamp(it->end_us, a));
+        if (o) {
+                fprintf(out, " (began after %s", o->start_min_known ? report_stamp(o->start_min_us, a)
+                                                                     : "the logs' start");
+                fprintf(out, ", by %s; ended after %s", report_stamp(o->start_max_us, a),
+                        report_stamp(o->end_min_us, b));
+                fprintf(out, ", by %s)", o->end_max_known ? report_stamp(o->end_max_us, a) : "the logs' end");
+        }
+        fputs("</p>\n", out);
+}
+
+/* The named numbers, names above their values; unknown where the logs cannot tell. */
+static void finding_evidence(const struct findings_item *it, FILE *out)
+{
+        size_t n = findings_evidence_count(it->kind);
+
+        fputs("<table class=\"evidence\">\n<tr>", out);
+        for (size_t i = 0; i < n; i++)
+                fprintf(out, "<th>%s</th>", findings_kinds[it->kind].evidence[i]);
+        fputs("</tr>\n<tr class=\"num\">", out);
+        for (size_t i = 0; i < n; i++) {
+                if (isnan(it->evidence[i]))
+                        fputs("<td>unknown</td>", out);
+                else
+                        fprintf(out, "<td>%.10g</td>", it->evidence[i]);
+        }
+        fputs("</tr>\n</table>\n", out);
+}
+
+/* The kind's JSON name, read as words. */
+static void kind_words(enum findings_kind kind, FILE *out)
+{
+        for (const char *s = findings_kinds[kind].name; *s; s++)
+                fputc(*s == '_' ? ' ' : *s, out);
+}
+
+static void finding(const struct findings_item *it, const struct timeline_outage *o, FILE *out)
+{
+        const struct findings_kind_info *info = &findings_kinds[it->kind];
+
+        fputs("<div class=\"finding\">\n<h4 title=\"", out);
+        escaped(info->meaning, out);
+        fputs("\">", out);
+        kind_words(it->kind, out);
+        fputs("</h4>\n", out);
+        finding_when(it, o, out);
+        fputs("<p>", out);
+        escaped(it->text, out);
+        fputs("</p>\n", out);
+        if (it->advice[0]) {
+                fputs("<p class=\"advice\">Advice: ", out);
+                escaped(it->advice, out);
+                fputs("</p>\n", out);
+        }
+        finding_evidence(it, out);
+        fputs("</div>\n", out);
+}
+
+/* Kinds that each stand for many events: shown open even when the list is folded. */
+static bool pattern_kind(enum findings_kind kind)
+{
+        return kind == FINDINGS_NAT_IDLE_TIMEOUT || kind == FINDINGS_RECURRING;
+}
+
+/* A long list: how many of each kind, and the patterns open above the fold. */
+static void findings_head(const struct findings *f, FILE *out)
+{
+        size_t n[FINDINGS_KINDS] = { 0 };
+
+        for (size_t i = 0; i < f->n; i++)
+                n[f->v[i].kind]++;
         fputs("<ul>\n", out);
-        for (int i = 0; i < 4; i++)
-                if (n[i])
-                        fprintf(out, "<li>%zu outage%s lost %s, the longest %s</li>\n", n[i], n[i] == 1 ? "" : "s",
-                                dir[i], report_duration(longest[i], d));
-        if (stopped)
-                fprintf(out, "<li>%zu outage%s while the server was not running</li>\n", stopped,
-                        stopped == 1 ? "" : "s");
-        if (!c->n_outages)
-                fputs("<li>no outage</li>\n", out);
-        if (!c->server_log)
-                fputs("<li>NAT rebindings: not visible in a client log</li>\n", out);
-        else
-                fprintf(out, "<li>NAT rebindings: %zu%s%s</li>\n", c->n_rebinds, iv ? ", every " : "",
-                        iv ? report_duration(iv, d) : "");
+        for (unsigned k = 0; k < FINDINGS_KINDS; k++) {
+                if (!n[k])
+                        continue;
+                fprintf(out, "<li>%zu ", n[k]);
+                kind_words(k, out);
+                fputs("</li>\n", out);
+        }
         fputs("</ul>\n", out);
 }
 
-static void findings(const struct timeline_client *c, FILE *out)
+/* The client's findings (findings.c) first, each with its evidence, or the
+ * line that says there are none. A long list is folded but for the
+ * patterns (nat_idle_timeout, recurring), which say the most. */
+static void findings(const struct timeline_client *c, const struct findings *f,
+                     const struct findings_item *const *by_outage, FILE *out)
 {
-        fputs("<h3>Findings</h3>\n<!-- findings: the list of report/findings.h goes here -->\n", out);
-        /* FINDINGS: once src/report/findings.c is merged, write this
-         * client's findings here (text, advice, evidence) in place of the
-         * short list of events below. */
-        events(c, out);
+        size_t shown = f->n < TABLE_ROWS_MAX ? f->n : TABLE_ROWS_MAX;
+        bool fold = f->n > LIST_OPEN_MAX;
+
+        fputs("<h3>Findings</h3>\n<div class=\"findings\">\n", out);
+        if (!f->n) {
+                fputs("<p class=\"none\">", out);
+                escaped(f->none, out);
+                fputs("</p>\n</div>\n", out);
+                return;
+        }
+        if (fold) {
+                size_t open = 0;
+
+                findings_head(f, out);
+                for (size_t i = 0; i < shown; i++)
+                        if (pattern_kind(f->v[i].kind) && ++open)
+                                finding(&f->v[i], NULL, out);
+                fprintf(out, "<details><summary>%zu %sfindings in time order</summary>\n", f->n - open,
+                        open ? "other " : "");
+        }
+        for (size_t i = 0; i < shown; i++)
+                if (!fold || !pattern_kind(f->v[i].kind))
+                        finding(&f->v[i], outage_of(c, by_outage, &f->v[i]), out);
+        if (f->n > shown)
+                fprintf(out, "<p class=\"note\">and %zu more: <code>--json</code> lists them all</p>\n",
+                        f->n - shown);
+        if (f->dropped)
+                fprintf(out, "<p class=\"note\">and %" PRIu64 " more past the first %d, counted only</p>\n",
+                        f->dropped, FINDINGS_MAX);
+        if (fold)
+                fputs("</details>\n", out);
+        fputs("</div>\n", out);
 }
 
 /* --- the heat map: days down, local hours across --- */
@@ -549,29 +682,53 @@ static void probes(const struct timeline *tl, FILE *out)
 
 /* --- the page --- */
 
-static int client_section(const struct timeline_client *c, size_t i, FILE *out)
+/* The words of each outage's finding, for its tooltip. Returns 0 or -ENOMEM. */
+static int outage_notes(const struct timeline_client *c, const struct findings *f, const struct findings_item ***by,
+                        const char ***notes)
+{
+        *by = malloc((c->n_outages ? c->n_outages : 1) * sizeof(const struct findings_item *));
+        *notes = malloc((c->n_outages ? c->n_outages : 1) * sizeof(const char *));
+        if (!*by || !*notes)
+                return -ENOMEM;
+        outage_findings(c, f, *by);
+        for (size_t i = 0; i < c->n_outages; i++)
+                (*notes)[i] = (*by)[i] ? (*by)[i]->text : NULL;
+        return 0;
+}
+
+static int client_section(const struct timeline *tl, const struct timeline_client *c, size_t i, FILE *out)
 {
         char line[1024];
-        int k;
+        struct findings f = { 0 };
+        const struct findings_item **by = NULL;
+        const char **notes = NULL;
+        int k = findings_derive(tl, c, &f);
 
+        k = k < 0 ? k : outage_notes(c, &f, &by, &notes);
+        if (k < 0)
+                goto out;
         fprintf(out, "<section id=\"client-%zu\">\n<h2>client ", i);
         client_name(c, out);
         fputs("</h2>\n<p class=\"summary\">", out);
         report_summary(c, line, sizeof(line));
         escaped(line, out);
         fputs("</p>\n", out);
-        findings(c, out);
+        findings(c, &f, by, out);
         figures(c, out);
         fputs("<h3>Availability by hour</h3>\n", out);
         heat_map(c, out);
         fputs("<h3>Outages</h3>\n", out);
-        k = report_svg_timeline(&c, 1, false, out);
+        k = report_svg_timeline(&c, 1, &notes, false, out);
         outage_rows(c, out);
         fputs("<h3>NAT rebindings</h3>\n", out);
         rebind_rows(c, out);
         fputs("<h3>Round trips</h3>\n", out);
         k = k ? k : rtt_chart(c, out);
         fputs("</section>\n", out);
+out:
+        free(by);
+        free(notes);
+        findings_free(&f);
         return k;
 }
 
@@ -625,7 +782,7 @@ int report_write_html(const struct timeline *tl, const struct report_input *in, 
         contents(tl, out);
         probes(tl, out);
         for (size_t i = 0; k == 0 && i < tl->n_clients; i++)
-                k = client_section(tl->clients[i], i, out);
+                k = client_section(tl, tl->clients[i], i, out);
         if (!tl->n_clients)
                 fputs("<p>No client in these logs.</p>\n", out);
         fputs("<p class=\"note\">Times in the logs' local time. Written by udp-canary report.</p>\n</body>\n</html>\n",

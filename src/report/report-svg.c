@@ -240,8 +240,9 @@ static const char *seen_text(const struct timeline_outage *o)
         return text[o->seen_by & 3];
 }
 
-/* The tooltip: the length with its bounds, and when it began and ended. */
-static void outage_title(const struct timeline_outage *o, FILE *out)
+/* The tooltip: the length with its bounds, when it began and ended, and
+ * the note given for it. */
+static void outage_title(const struct timeline_outage *o, const char *note, FILE *out)
 {
         char d[32], mn[32], mx[32], a[32], b[32];
         int64_t least = o->end_min_us > o->start_max_us ? o->end_min_us - o->start_max_us : 0;
@@ -254,8 +255,13 @@ static void outage_title(const struct timeline_outage *o, FILE *out)
                 o->start_min_known ? report_stamp(o->start_min_us, b) : "the logs' start");
         fprintf(out, ", by %s)\n", report_stamp(o->start_max_us, a));
         fprintf(out, "end %s (after %s", report_stamp(o->end_us, a), report_stamp(o->end_min_us, b));
-        fprintf(out, ", by %s)%s</title>", o->end_max_known ? report_stamp(o->end_max_us, a) : "the logs' end",
+        fprintf(out, ", by %s)%s", o->end_max_known ? report_stamp(o->end_max_us, a) : "the logs' end",
                 o->ongoing ? ", still going" : "");
+        if (note) {
+                fputc('\n', out);
+                report_svg_escape(out, note, strlen(note));
+        }
+        fputs("</title>", out);
 }
 
 /* The bounds where they reach past the box: shaded from the earliest to the
@@ -289,7 +295,7 @@ static bool outage_bounds(const struct report_svg_frame *f, const struct timelin
 
 /* An outage in its lane(s): bounds beneath, the best estimate on top. */
 static unsigned draw_outage(const struct report_svg_frame *f, const struct timeline_client *c,
-                            const struct timeline_outage *o, int y, FILE *out)
+                            const struct timeline_outage *o, const char *note, int y, FILE *out)
 {
         int top = o->direction == TIMELINE_SERVER_TO_CLIENT ? y + BAR + 2 : y;
         int h = o->direction == TIMELINE_CLIENT_TO_SERVER || o->direction == TIMELINE_SERVER_TO_CLIENT ? BAR : 2 * BAR + 2;
@@ -299,7 +305,7 @@ static unsigned draw_outage(const struct report_svg_frame *f, const struct timel
         outage_box(f, o, &sx, &w);
         fprintf(out, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" class=\"%s\">", sx, top, w, h,
                 outage_class(o));
-        outage_title(o, out);
+        outage_title(o, note, out);
         fputs("</rect>\n", out);
         return marks;
 }
@@ -368,7 +374,8 @@ static unsigned rebind_marks(const struct report_svg_frame *f, const struct time
 }
 
 /* One client's lanes. Returns the marks drawn, or -ENOMEM. */
-static int lane(const struct report_svg_frame *f, const struct timeline_client *c, int y, FILE *out)
+static int lane(const struct report_svg_frame *f, const struct timeline_client *c, const char *const *notes, int y,
+                FILE *out)
 {
         double x0 = report_svg_x(f, c->first_us), x1 = report_svg_x(f, c->last_us);
         unsigned marks = MARK_UP;
@@ -379,7 +386,7 @@ static int lane(const struct report_svg_frame *f, const struct timeline_client *
                         y + i * (BAR + 2), x1 - x0 > 1 ? x1 - x0 : 1, BAR);
         marks |= rebind_marks(f, c, y, out);
         for (size_t i = 0; i < c->n_outages; i++)
-                marks |= draw_outage(f, c, &c->outages[i], y, out);
+                marks |= draw_outage(f, c, &c->outages[i], notes ? notes[i] : NULL, y, out);
         if (outage_labels(f, c, y + 2 * BAR + 16, out) < 0)
                 return -ENOMEM;
         return (int)marks;
@@ -448,7 +455,8 @@ static void heading(const struct report_svg_frame *f, FILE *out)
         fprintf(out, "<text x=\"%d\" y=\"24\" class=\"title\">udp-canary: %s to %s</text>\n", 10, a, b);
 }
 
-int report_svg_timeline(const struct timeline_client *const *clients, size_t n, bool standalone, FILE *out)
+int report_svg_timeline(const struct timeline_client *const *clients, size_t n, const char **const *notes,
+                        bool standalone, FILE *out)
 {
         int top = standalone ? 70 : 40, lanes = (int)(n ? n : 1), bottom = top + LANE * lanes, height = bottom + 30;
         struct report_svg_frame f = frame_of(clients, n);
@@ -467,7 +475,7 @@ int report_svg_timeline(const struct timeline_client *const *clients, size_t n, 
                 heading(&f, out);
         report_svg_axis(&f, top - 4, bottom, out);
         for (size_t i = 0; i < n; i++) {
-                int m = lane(&f, clients[i], top + 12 + LANE * (int)i, out);
+                int m = lane(&f, clients[i], notes ? notes[i] : NULL, top + 12 + LANE * (int)i, out);
 
                 if (m < 0)
                         return m;
@@ -480,7 +488,7 @@ int report_svg_timeline(const struct timeline_client *const *clients, size_t n, 
 
 int report_write_svg(const struct timeline *tl, FILE *out)
 {
-        int k = report_svg_timeline((const struct timeline_client *const *)tl->clients, tl->n_clients, true, out);
+        int k = report_svg_timeline((const struct timeline_client *const *)tl->clients, tl->n_clients, NULL, true, out);
 
         if (k == 0 && ferror(out))
                 k = -EIO;

@@ -123,7 +123,7 @@ static int64_t log_time(struct timeline_log *lg, uint64_t raw_us)
 }
 
 /* A probe result, kept as its text; past the bound, dropped. */
-static int add_probe(struct timeline *tl, int64_t t, const struct logline *l)
+static int add_probe(struct timeline *tl, unsigned log, int64_t t, const struct logline *l)
 {
         struct timeline_probe *p;
         size_t n = l->text_len < TIMELINE_PROBE_TEXT - 1 ? l->text_len : TIMELINE_PROBE_TEXT - 1;
@@ -134,6 +134,7 @@ static int add_probe(struct timeline *tl, int64_t t, const struct logline *l)
                 return -ENOMEM;
         p = &tl->probes[tl->n_probes++];
         p->t_us = t;
+        p->log = log;
         memcpy(p->verdict, l->text, n);
         p->verdict[n] = '\0';
         return 0;
@@ -175,7 +176,7 @@ int timeline_add(struct timeline *tl, unsigned log, const struct logline *l)
         if (l->kind == LOGLINE_INVALID_MORE)
                 tl->invalid += l->dropped;
         if (l->kind == LOGLINE_NAT_TIMEOUT)
-                return add_probe(tl, t, l);
+                return add_probe(tl, log, t, l);
         if (l->kind != LOGLINE_TX && l->kind != LOGLINE_RX)
                 return 0;
         if (l->msg.type == MESSAGE_PROBE || l->msg.type == MESSAGE_PROBE_RESPONSE)
