@@ -148,13 +148,16 @@ def state_save_failure_said(env):
     replay of it is refused after a restart."""
     state = state_dir(env, b'1 "home"\n')
     path = os.path.join(state, "replay.state")
-    os.mkdir(path + ".tmp")  # in the temporary file's way
     server = env.server(extra=["--state-dir", state])
-    init = it.sender(env, server.port())
+    port = server.port()
+    os.rename(path, path + ".away")
+    os.mkdir(path)  # in the append's way, once the file is loaded
+    init = it.sender(env, port)
     check(init("home", 5)[0] is not None, "answered")
     said = lambda text: any(text in t for _, t in server.lines())
     it.wait_for(lambda: said("Cannot write the state file"), timeout=4, what="the failure said")
-    os.rmdir(path + ".tmp")
+    os.rmdir(path)
+    os.rename(path + ".away", path)
     check(init("home", 6)[0] is not None, "answered again")
     it.wait_for(lambda: said("written again"), timeout=4, what="the recovery said")
     check(sum("Cannot write the state file" in t for _, t in server.lines()) == 1, "said once")

@@ -79,5 +79,10 @@ void probes_receive(struct probes *p, uint64_t now_us, const struct addr *from, 
  * 0 when it has none. Appends to out, which the caller has reset. */
 void probes_timer(struct probes *p, uint64_t now_us, struct actions *out);
 
+/* The client ids that probed at or after since_us (an authentic probe,
+ * answered or not), the least recent first (follow ->newer); NULL: none.
+ * Ids read from the state file have not probed (last_seen_us 0). */
+struct peer *probes_heard_since(const struct probes *p, uint64_t since_us);
+
 /* When probes_timer has work next (monotonic µs), or 0 for never. */
 uint64_t probes_next_wake(const struct probes *p);
