@@ -5,7 +5,8 @@
  * the meantime, the answer is dropped there: that is the measurement.
  *
  * Only an authentic probe whose id is above the last one accepted from that
- * client id is answered (a replay gets nothing), with a delay up to a
+ * client id is answered (a replay gets nothing; the shell keeps those ids
+ * across a restart, in probes.state), with a delay up to a
  * maximum, while the pending answers per client id and in all are under
  * their limits: memory is bounded whatever a key holder sends. Refusals are
  * told in one line per interval, not one per packet.
