@@ -37,6 +37,13 @@ struct kept {
 
 enum { KEPT_REPLAY, KEPT_PROBES, KEPT_COUNT };
 
+static const struct {
+        const char *name, *header;
+} kept_files[KEPT_COUNT] = {
+        [KEPT_REPLAY] = { STATE_FILE_NAME, STATE_REPLAY_HEADER },
+        [KEPT_PROBES] = { STATE_PROBES_FILE_NAME, STATE_PROBES_HEADER },
+};
+
 struct server_daemon {
         struct daemon daemon;
         struct server core;
@@ -145,7 +152,7 @@ static void on_state_timer(evutil_socket_t fd, short what, void *arg)
                 r = state_writer_submit(k->w);
                 if (r < 0)
                         saved(k, r);
-                again |= handing || state_writer_busy(k->w) || k->save_err;
+                again |= handing || state_writer_busy(k->w);
         }
         if (again)
                 (void)daemon_timer_in(d->state_ev, STATE_WRITER_HANDOVER_US); /* a failure stops the loop */
@@ -404,15 +411,14 @@ static int setup(void *obj, const struct config *cfg, const struct seal_key *key
                 return -ENOMEM;
         }
         d->core_ready = true;
-        if (cfg->state_dir && (asprintf(&d->kept[KEPT_REPLAY].path, "%s/%s", cfg->state_dir, STATE_FILE_NAME) < 0 ||
-                               asprintf(&d->kept[KEPT_PROBES].path, "%s/%s", cfg->state_dir,
-                                        STATE_PROBES_FILE_NAME) < 0)) {
-                d->kept[KEPT_REPLAY].path = d->kept[KEPT_PROBES].path = NULL;
-                fprintf(stderr, "udp-canary: out of memory\n");
-                return -ENOMEM;
+        for (int i = 0; cfg->state_dir && i < KEPT_COUNT; i++) {
+                d->kept[i].header = kept_files[i].header;
+                if (asprintf(&d->kept[i].path, "%s/%s", cfg->state_dir, kept_files[i].name) < 0) {
+                        d->kept[i].path = NULL;
+                        fprintf(stderr, "udp-canary: out of memory\n");
+                        return -ENOMEM;
+                }
         }
-        d->kept[KEPT_REPLAY].header = STATE_REPLAY_HEADER;
-        d->kept[KEPT_PROBES].header = STATE_PROBES_HEADER;
         return 0;
 }
 
