@@ -5,9 +5,11 @@ Real processes on 127.0.0.1, with the helpers of canary_test.py.
 
 Run one case: UDP_CANARY=build/src/udp-canary tests/hostile.py fifo_key_file
 """
+import base64
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -148,13 +150,16 @@ def state_save_failure_said(env):
     replay of it is refused after a restart."""
     state = state_dir(env, b'1 "home"\n')
     path = os.path.join(state, "replay.state")
-    os.mkdir(path + ".tmp")  # in the temporary file's way
     server = env.server(extra=["--state-dir", state])
-    init = it.sender(env, server.port())
+    port = server.port()
+    os.rename(path, path + ".away")
+    os.mkdir(path)  # in the append's way, once the file is loaded
+    init = it.sender(env, port)
     check(init("home", 5)[0] is not None, "answered")
     said = lambda text: any(text in t for _, t in server.lines())
     it.wait_for(lambda: said("Cannot write the state file"), timeout=4, what="the failure said")
-    os.rmdir(path + ".tmp")
+    os.rmdir(path)
+    os.rename(path + ".away", path)
     check(init("home", 6)[0] is not None, "answered again")
     it.wait_for(lambda: said("written again"), timeout=4, what="the recovery said")
     check(sum("Cannot write the state file" in t for _, t in server.lines()) == 1, "said once")
@@ -182,6 +187,73 @@ def damaged_state_without_copy(env):
     check(read(path) == damaged, "the file left whole")
     check(server.stop() == 0, "clean exit")
     check(read(path + ".corrupt") == b"older\n", "older copies left alone")
+
+
+def prober(env, port):
+    """A socket that sends probes sealed with the env's key, from a port of
+    its own (a spoofed source, as far as the server can tell): probe(cid,
+    pid) -> the probe_response, or None when none came."""
+    key = base64.b64decode(env.key)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+    def probe(cid, pid):
+        s.sendto(it.seal(key, {"id": cid, "type": "probe", "data": [pid, 0]}), ("127.0.0.1", port))
+        s.settimeout(0.5 * SLOW)
+        try:
+            return it.open_(key, s.recvfrom(4096)[0])
+        except socket.timeout:
+            return None
+    return probe
+
+
+@case
+def probe_replayed_after_restart(env):
+    """A probe id accepted is refused after a restart, from any source, as
+    a replayed init is: after a SIGKILL once it is in probes.state (within
+    the handover), and after a SIGTERM. The probe ids stay out of
+    replay.state, which an older release reads alone."""
+    state = state_dir(env, b'1 "home"\n')
+    probes = os.path.join(state, "probes.state")
+    server = env.server(extra=["--state-dir", state])
+    port = server.port()
+    check(prober(env, port)("home", 7) is not None, "a fresh probe answered")
+    check(prober(env, port)("home", 7) is None, "its replay refused while running")
+    wait_for(lambda: os.path.exists(probes) and b'7 "home"' in read(probes), timeout=3 * SLOW,
+             what="probe 7 in probes.state")
+    server.proc.kill()
+    server.proc.wait()
+    server = env.server(port=port, name="server2", extra=["--state-dir", state])
+    check(prober(env, port)("home", 7) is None, "replayed after a SIGKILL: refused")
+    check(prober(env, port)("home", 8) is not None, "a new probe answered")
+    check(server.stop() == 0, "clean exit")
+    server = env.server(port=port, name="server3", extra=["--state-dir", state])
+    check(prober(env, port)("home", 8) is None, "replayed after a SIGTERM: refused")
+    check(server.stop() == 0, "clean exit")
+    replay = read(os.path.join(state, "replay.state"))
+    check(b'1 "home"' in replay and b"7" not in replay and b"8" not in replay,
+          "replay.state holds handshake ids only: %r" % replay)
+
+
+@case
+def damaged_probe_state(env):
+    """A damaged probes.state is handled as a damaged replay.state: said,
+    copied aside whole, what could be read written back before anything is
+    served, and its ids still refused."""
+    damaged = b'5 "home"\n\xff\xfe garbage\n'
+    state = state_dir(env, b'1 "home"\n')
+    path = os.path.join(state, "probes.state")
+    with open(path, "wb") as f:
+        f.write(damaged)
+    server = env.server(extra=["--state-dir", state])
+    port = server.port()
+    check(any("probes.state: 1 bad lines skipped; the file is kept as .corrupt" in t for _, t in server.lines()),
+          "said: %s" % server.lines())
+    check(read(path + ".corrupt") == damaged, "an exact copy aside")
+    saved = read(path)
+    check(b'5 "home"' in saved and b"garbage" not in saved, "the good lines written back: %r" % saved)
+    check(prober(env, port)("home", 5) is None, "its probe id refused")
+    check(prober(env, port)("home", 6) is not None, "a new one answered")
+    check(server.stop() == 0, "clean exit")
 
 
 @case

@@ -1,7 +1,8 @@
 /* The server's probe answers, in virtual time: an answer after the delay
  * to where the probe came from, replays and excess refused with one line
  * per interval, memory bounded under a flood, and probes kept apart from
- * the canary's own flow (no NAT rebinding, no client entry). */
+ * the canary's own flow (no NAT rebinding, no client entry); the ids that
+ * probed since a time, for the state file, and an id read from it refused. */
 #include "peer.h"
 #include "core/logtext.h"
 #include "core/server.h"
@@ -212,6 +213,46 @@ static void test_table_full(void)
         server_free(&s);
 }
 
+/* The ids heard since a time, oldest first, as "a,b". */
+static const char *heard(const struct server *s, uint64_t since)
+{
+        static char out[256];
+        size_t used = 0;
+
+        out[0] = '\0';
+        for (const struct peer *p = probes_heard_since(&s->probes, since); p && used < sizeof(out); p = p->newer)
+                used += (size_t)snprintf(out + used, sizeof(out) - used, "%s%s", used ? "," : "", p->id);
+        return out;
+}
+
+static void test_heard_since(void)
+{
+        struct addr a = peer_addr("198.51.100.7", 40000);
+        struct server_config cfg = config(16, 3600);
+        struct actions out;
+        struct server s;
+        struct peer *p;
+
+        CHECK_INT(server_init(&s, &cfg), 0);
+        /* as loaded from probes.state: not heard, its id refused */
+        CHECK_INT(peers_add(&s.probes.clients, "old", 3, &p), 0);
+        p->highest_init = 50;
+        probe_at(&s, 1 * S, &a, "old", 50, 0, &out);
+        CHECK_INT(out.n_send, 0);
+        CHECK_INT(s.probes.stats.replays, 1);
+        probe_at(&s, 2 * S, &a, "a", 1, 0, &out);
+        probe_at(&s, 3 * S, &a, "b", 1, 0, &out);
+        CHECK_STR(heard(&s, 2 * S), "a,b");
+        CHECK_STR(heard(&s, 3 * S), "b");
+        CHECK_STR(heard(&s, 4 * S), "");
+        /* a refused probe moves its id too: the run stays in time order */
+        probe_at(&s, 4 * S, &a, "a", 1, 0, &out);
+        CHECK_INT(out.n_send, 0);
+        CHECK_STR(heard(&s, 3 * S), "b,a");
+        CHECK_STR(heard(&s, 1 * S), "old,b,a");
+        server_free(&s);
+}
+
 int main(void)
 {
         if (sodium_init() < 0)
@@ -221,5 +262,6 @@ int main(void)
         test_refusals();
         test_flood();
         test_table_full();
+        test_heard_since();
         return check_finish("probes");
 }

@@ -1,9 +1,11 @@
 /* The replay state file: a round trip keeps every id (awkward ones too),
  * its highest handshake id and the recency order; a truncated or corrupt
  * file loads what it can and is kept aside; a missing one is no error; a
- * failed save leaves the old file as it was. The mirror the writer keeps
- * never lowers an id and forgets the least recent first; the writer saves
- * what was noted, only when it changed, and at the end. */
+ * failed save leaves the old file as it was. The mirror of unsaved
+ * changes never lowers an id and forgets the least recent first; the
+ * writer appends what was noted, after a line cut short too, tries again
+ * after a failure, rewrites the file whole once it has grown, saves at
+ * the end, and leaves the file alone once abandoned. */
 #include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,9 +20,12 @@
 static char dir[] = "/tmp/udp-canary-state-XXXXXX";
 static char path[256];
 
-static void mirror_add(struct state_mirror *m, const char *id, size_t len, uint64_t highest)
+static void table_add(struct peers *t, const char *id, size_t len, uint64_t highest)
 {
-        CHECK(state_mirror_update(m, id, len, highest) >= 0);
+        struct peer *p;
+
+        CHECK_INT(peers_add(t, id, len, &p), 0);
+        p->highest_init = highest;
 }
 
 static void write_file(const char *text, size_t len)
@@ -35,17 +40,17 @@ static void write_file(const char *text, size_t len)
 static void test_round_trip(void)
 {
         static const char nul_id[] = "nul\0byte";
-        struct state_mirror t;
-        struct peers u;
+        struct peers t, u;
         struct state_report rep;
         const struct peer *p;
 
-        CHECK_INT(state_mirror_init(&t, 100), 0);
-        mirror_add(&t, "home", 4, 1732673217);
-        mirror_add(&t, "caf\xc3\xa9 \"q\" \\ \n\t\x7f", 15, 5);
-        mirror_add(&t, nul_id, sizeof(nul_id) - 1, 9223372036854775807ULL);
-        mirror_add(&t, "", 0, 1);
-        CHECK_INT(state_save(path, &t), 0);
+        CHECK_INT(peers_init(&t, 100), 0);
+        table_add(&t, "home", 4, 1732673217);
+        table_add(&t, "caf\xc3\xa9 \"q\" \\ \n\t\x7f", 15, 5);
+        table_add(&t, "none", 4, 0); /* no id: not written */
+        table_add(&t, nul_id, sizeof(nul_id) - 1, 9223372036854775807ULL);
+        table_add(&t, "", 0, 1);
+        CHECK_INT(state_save(path, STATE_REPLAY_HEADER, &t), 0);
 
         CHECK_INT(peers_init(&u, 100), 0);
         CHECK_INT(state_load(path, &u, &rep), 0);
@@ -71,7 +76,7 @@ static void test_round_trip(void)
         CHECK(peers_find(&u, nul_id, sizeof(nul_id) - 1) && peers_find(&u, "", 0));
         CHECK(!peers_find(&u, "home", 4));
         peers_free(&u);
-        state_mirror_free(&t);
+        peers_free(&t);
 }
 
 static void test_damaged(void)
@@ -148,8 +153,7 @@ static void test_damaged(void)
 static void test_missing_and_unwritable(void)
 {
         struct state_report rep;
-        struct state_mirror m;
-        struct peers t;
+        struct peers m, t;
         char bad[300];
 
         unlink(path);
@@ -158,20 +162,20 @@ static void test_missing_and_unwritable(void)
         CHECK_INT(rep.loaded, 0);
         peers_free(&t);
 
-        CHECK_INT(state_mirror_init(&m, 10), 0);
-        mirror_add(&m, "a", 1, 3);
+        CHECK_INT(peers_init(&m, 10), 0);
+        table_add(&m, "a", 1, 3);
         snprintf(bad, sizeof(bad), "%s/no/such/dir/replay.state", dir);
-        CHECK_INT(state_save(bad, &m), -ENOENT);
+        CHECK_INT(state_save(bad, STATE_REPLAY_HEADER, &m), -ENOENT);
 
         /* a failed save leaves the old file alone */
-        CHECK_INT(state_save(path, &m), 0);
+        CHECK_INT(state_save(path, STATE_REPLAY_HEADER, &m), 0);
         chmod(dir, 0500);
         if (geteuid() != 0) { /* root writes anyway */
-                mirror_add(&m, "b", 1, 4);
-                CHECK(state_save(path, &m) < 0);
+                table_add(&m, "b", 1, 4);
+                CHECK(state_save(path, STATE_REPLAY_HEADER, &m) < 0);
         }
         chmod(dir, 0700);
-        state_mirror_free(&m);
+        peers_free(&m);
         CHECK_INT(peers_init(&t, 10), 0);
         CHECK_INT(state_load(path, &t, &rep), 0);
         CHECK(peers_find(&t, "a", 1) != NULL);
@@ -253,123 +257,122 @@ static uint64_t saves_of(struct state_writer *w)
         return o.saves;
 }
 
-static void test_writer(void)
+static uint64_t failures_of(struct state_writer *w)
 {
         struct state_writer_outcome o;
+
+        state_writer_outcome(w, &o);
+        return o.failures;
+}
+
+/* The file's first line. */
+static const char *first_line(void)
+{
+        static char out[256];
+        FILE *f = fopen(path, "r");
+
+        out[0] = '\0';
+        if (f && !fgets(out, sizeof(out), f))
+                out[0] = '\0';
+        if (f)
+                fclose(f);
+        return out;
+}
+
+static void test_writer(void)
+{
         struct state_writer *w;
         uint64_t before;
-        char bad[300], tmp[300];
+        char moved[300];
+        FILE *f;
 
         unlink(path);
-        CHECK_INT(state_writer_new(&w, path, 3), 0);
-        /* what was loaded from the file is not written back */
-        CHECK_INT(state_writer_note(w, "a", 1, 7), 0);
-        CHECK_INT(state_writer_noted_from_file(w), 0);
+        CHECK_INT(state_writer_new(&w, path, STATE_REPLAY_HEADER, 3, 0), 0);
+        /* nothing noted: no file */
         CHECK_INT(state_writer_sync(w), 0);
         CHECK_INT(saves_of(w), 0);
         CHECK(access(path, F_OK) < 0);
 
-        /* a change is saved, order and all */
+        /* changes are appended, in order, to a new file with its header */
         CHECK_INT(state_writer_note(w, "b", 1, 8), 0);
         CHECK_INT(state_writer_note(w, "a", 1, 9), 0);
         CHECK(state_writer_busy(w));
         CHECK_INT(state_writer_sync(w), 0);
         CHECK(!state_writer_busy(w));
         CHECK_STR(file_lines(), "8 b,9 a");
+        CHECK_STR(first_line(), STATE_REPLAY_HEADER);
 
-        /* heard again with nothing new: no save */
+        /* nothing noted: no save */
         before = saves_of(w);
-        CHECK_INT(state_writer_note(w, "b", 1, 8), 0);
         CHECK_INT(state_writer_sync(w), 0);
         CHECK_INT(saves_of(w), before);
-        CHECK_STR(file_lines(), "8 b,9 a");
 
-        /* a lower maximum forgets the least recent, in order with the notes */
-        CHECK_INT(state_writer_note(w, "c", 1, 1), 0);
-        CHECK_INT(state_writer_set_max(w, 2), 0);
+        /* a later line counts as the more recent */
+        CHECK_INT(state_writer_note(w, "b", 1, 10), 0);
         CHECK_INT(state_writer_sync(w), 0);
-        CHECK_STR(file_lines(), "8 b,1 c");
+        CHECK_STR(file_lines(), "9 a,10 b");
 
-        /* a save that failed is tried again at the next sync, with nothing
-         * new noted (as at SIGTERM): something in the temporary file's way */
-        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-        CHECK_INT(mkdir(tmp, 0700), 0);
+        /* an append that failed is tried again at the next sync, with
+         * nothing new noted (something in the file's way) */
+        snprintf(moved, sizeof(moved), "%s.moved", path);
+        CHECK_INT(rename(path, moved), 0);
+        CHECK_INT(mkdir(path, 0700), 0);
         CHECK_INT(state_writer_note(w, "c", 1, 5), 0);
         CHECK(state_writer_sync(w) < 0);
-        state_writer_outcome(w, &o);
-        CHECK(o.last < 0 && o.last_error == o.last && o.failures == 1);
-        CHECK_INT(rmdir(tmp), 0);
+        CHECK_INT(failures_of(w), 1);
+        CHECK_INT(rmdir(path), 0);
+        CHECK_INT(rename(moved, path), 0);
         CHECK_INT(state_writer_sync(w), 0);
-        CHECK_STR(file_lines(), "8 b,5 c");
-        state_writer_outcome(w, &o);
-        CHECK(o.last == 0 && o.failures == 1 && o.last_error < 0);
+        CHECK_STR(file_lines(), "9 a,10 b,5 c");
+
+        /* a last line cut short stays apart from the next one */
+        f = fopen(path, "a");
+        CHECK(f && fputs("7 \"cut", f) >= 0);
+        if (f)
+                fclose(f);
+        CHECK_INT(state_writer_note(w, "d", 1, 4), 0);
+        CHECK_INT(state_writer_sync(w), 0);
+        CHECK_STR(file_lines(), "9 a,10 b,5 c,4 d");
+        snprintf(moved, sizeof(moved), "%s.corrupt", path);
+        unlink(moved); /* file_lines read it, bad line and all */
 
         /* the last notes are saved at the end */
-        CHECK_INT(state_writer_note(w, "d", 1, 4), 0);
+        CHECK_INT(state_writer_note(w, "e", 1, 3), 0);
         state_writer_free(w);
-        CHECK_STR(file_lines(), "5 c,4 d");
+        CHECK_STR(file_lines(), "9 a,10 b,5 c,4 d,3 e");
 
-        /* a save that fails says so, and a retry tries again */
-        snprintf(bad, sizeof(bad), "%s/no/such/dir/replay.state", dir);
-        CHECK_INT(state_writer_new(&w, bad, 3), 0);
-        CHECK_INT(state_writer_note(w, "e", 1, 1), 0);
-        CHECK_INT(state_writer_sync(w), -ENOENT);
-        before = saves_of(w);
-        CHECK_INT(state_writer_retry(w), 0);
-        CHECK_INT(state_writer_sync(w), -ENOENT);
-        CHECK_INT(saves_of(w), before + 1);
+        /* once abandoned, the file is the caller's */
+        CHECK_INT(state_writer_new(&w, path, STATE_REPLAY_HEADER, 3, 5), 0);
+        state_writer_abandon(w);
+        CHECK_INT(state_writer_note(w, "f", 1, 2), 0);
         state_writer_free(w);
+        CHECK_STR(file_lines(), "9 a,10 b,5 c,4 d,3 e");
+        unlink(moved);
 }
 
-/* The table's ids, oldest first, as "a,b,c". */
-static const char *table_order(const struct peers *t)
+/* A file grown past twice the table and the slack is rewritten whole at
+ * the next append: the newest max clients, each once; not before. */
+static void test_writer_compacts(void)
 {
-        static char out[256];
-        size_t used = 0;
+        size_t lines = 2 * 2 + STATE_WRITER_COMPACT_SLACK;
+        struct state_writer *w;
+        FILE *f = fopen(path, "w");
 
-        out[0] = '\0';
-        for (const struct peer *p = t->oldest; p && used < sizeof(out); p = p->newer)
-                used += (size_t)snprintf(out + used, sizeof(out) - used, "%s%s", used ? "," : "", p->id);
-        return out;
-}
-
-/* The notes the server daemon makes after each batch (server_heard_since,
- * oldest first) keep the mirror in the table's order: when both are full,
- * the mirror forgets the client the table forgot, never one the server
- * still protects. Several clients in one batch, and a full table. */
-static void test_notes_follow_table(void)
-{
-        static const char *const batches[][3] = {
-                { "a", "b", NULL }, { "c", NULL }, { "b", "d", "a" }, { "e", "c", NULL },
-        };
-        struct addr from = peer_addr("198.51.100.1", 5000);
-        struct seal_key key;
-        struct state_mirror m;
-        struct actions out;
-        struct server s;
-        struct server_config cfg = { .max_clients = 2, .keepalive_interval_us = 26625000, .keepalive_count = 5 };
-        uint64_t mark = 0, id = 100;
-
-        peer_key(&key);
-        CHECK_INT(server_init(&s, &cfg), 0);
-        CHECK_INT(state_mirror_init(&m, 2), 0);
-        for (size_t b = 0; b < sizeof(batches) / sizeof(batches[0]); b++) {
-                uint64_t now = 1000 * (b + 1);
-
-                for (size_t i = 0; i < 3 && batches[b][i]; i++) {
-                        uint8_t pkt[512];
-                        size_t len = peer_seal(&key, MESSAGE_HANDSHAKE_INIT, batches[b][i], ++id, 0, pkt, sizeof(pkt));
-
-                        server_receive(&s, now, 0, &from, peer_open(&key, pkt, len), &out);
-                }
-                for (const struct peer *p = server_heard_since(&s, mark); p; p = p->newer)
-                        CHECK(state_mirror_update(&m, p->id, p->id_len, p->highest_init) >= 0);
-                state_mirror_trim(&m);
-                mark = now;
-                CHECK_STR(mirror_order(&m), table_order(&s.peers));
-        }
-        server_free(&s);
-        state_mirror_free(&m);
+        CHECK(f && fputs(STATE_REPLAY_HEADER, f) >= 0);
+        for (size_t i = 1; f && i <= lines; i++)
+                fprintf(f, "%zu \"%zu\"\n", i, i % 3);
+        if (f)
+                fclose(f);
+        CHECK_INT(state_writer_new(&w, path, STATE_REPLAY_HEADER, 2, lines - 1), 0);
+        CHECK_INT(state_writer_note(w, "x", 1, 1), 0);
+        CHECK_INT(state_writer_sync(w), 0);
+        CHECK_INT(saves_of(w), 1); /* at the limit: not yet */
+        CHECK_INT(state_writer_note(w, "y", 1, 1), 0);
+        CHECK_INT(state_writer_sync(w), 0);
+        CHECK_INT(saves_of(w), 3); /* the append, then the rewrite */
+        state_writer_free(w);
+        CHECK_STR(file_lines(), "1 x,1 y");
+        CHECK_STR(first_line(), STATE_REPLAY_HEADER);
 }
 
 int main(void)
@@ -382,7 +385,7 @@ int main(void)
         test_missing_and_unwritable();
         test_mirror();
         test_writer();
-        test_notes_follow_table();
+        test_writer_compacts();
         unlink(path);
         rmdir(dir);
         return check_finish("state");

@@ -16,6 +16,7 @@ struct peer {
         struct peer *newer, *older; /* recency list: the newest at the head */
         uint64_t hash; /* its id's, in the table's index */
         uint64_t highest_init; /* 0: none seen */
+        uint64_t noted_init;   /* the highest_init last given to the state file's writer */
         struct addr addr;      /* where the last message came from */
         uint64_t first_seen_us, last_seen_us;
         uint64_t rx, tx, replays; /* rx 0: not heard since the start (restored from the state file) */

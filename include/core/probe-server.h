@@ -5,7 +5,8 @@
  * the meantime, the answer is dropped there: that is the measurement.
  *
  * Only an authentic probe whose id is above the last one accepted from that
- * client id is answered (a replay gets nothing), with a delay up to a
+ * client id is answered (a replay gets nothing; the shell keeps those ids
+ * across a restart, in probes.state), with a delay up to a
  * maximum, while the pending answers per client id and in all are under
  * their limits: memory is bounded whatever a key holder sends. Refusals are
  * told in one line per interval, not one per packet.
@@ -78,6 +79,11 @@ void probes_receive(struct probes *p, uint64_t now_us, const struct addr *from, 
  * pending refusal line; sets out->wake_us to the next time it has work, or
  * 0 when it has none. Appends to out, which the caller has reset. */
 void probes_timer(struct probes *p, uint64_t now_us, struct actions *out);
+
+/* The client ids that probed at or after since_us (an authentic probe,
+ * answered or not), the least recent first (follow ->newer); NULL: none.
+ * Ids read from the state file have not probed (last_seen_us 0). */
+struct peer *probes_heard_since(const struct probes *p, uint64_t since_us);
 
 /* When probes_timer has work next (monotonic µs), or 0 for never. */
 uint64_t probes_next_wake(const struct probes *p);

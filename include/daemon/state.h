@@ -1,11 +1,14 @@
 /* state: the server's replay state on disk, so that a restart does not
- * reopen the door to replayed handshakes. One line per client, the one
- * heard from least recently first:
+ * reopen the door to replayed handshakes (replay.state) or probes
+ * (probes.state, apart so that an older release, which reads only
+ * replay.state, keeps every handshake id). One line per client:
  *     1732673217 "home"
- * (the highest handshake id answered, then the id as a JSON string). Written
- * atomically: a temporary file, fsync, rename, fsync of the directory, from
- * a mirror of the table's replay state that the state writer keeps off the
- * event loop (daemon/state-writer.h). */
+ * (the highest id, then the client id as a JSON string); a later line is a
+ * client heard more recently, and the highest of its lines counts. Two
+ * ways of writing: the whole table atomically (a temporary file, fsync,
+ * rename, fsync of the directory), or lines appended and fsynced, which
+ * costs what they cost and not what the table does (daemon/state-writer.h
+ * appends changes and rewrites the file now and then). */
 #pragma once
 
 #include <stdbool.h>
@@ -16,9 +19,13 @@
 #include "core/peers.h"
 
 #define STATE_FILE_NAME "replay.state"
+#define STATE_PROBES_FILE_NAME "probes.state"
+#define STATE_REPLAY_HEADER "# udp-canary replay state 1: highest handshake id answered, client id\n"
+#define STATE_PROBES_HEADER "# udp-canary probe state 1: highest probe id accepted, client id\n"
 
 struct state_report {
         size_t loaded;    /* clients read into the table */
+        size_t lines;     /* client lines read, good or bad */
         size_t bad_lines; /* lines that could not be read, skipped */
         size_t dropped;   /* clients beyond the table's maximum: the least recent */
         bool kept_aside;  /* the damaged file was copied to aside */
@@ -33,8 +40,8 @@ struct state_report {
  * its newline counts if it parses). */
 int state_load(const char *path, struct peers *t, struct state_report *rep);
 
-/* The replay state as the writer keeps it: client id -> the highest
- * handshake id answered, least recently heard first. A jansson object, as
+/* Changes the writer has yet to append: client id -> the highest id,
+ * least recently changed first. A jansson object, as
  * it keeps the order keys were set in: a hash map and a recency list. */
 struct state_mirror {
         json_t *ids; /* id -> integer */
@@ -53,7 +60,20 @@ int state_mirror_update(struct state_mirror *m, const char *id, size_t id_len, u
 /* Forgets the least recently heard clients beyond max; returns how many. */
 size_t state_mirror_trim(struct state_mirror *m);
 
-/* Writes the whole mirror. Returns 0 or a negative errno: the old file
+/* Writes the table's clients with an id, oldest first, to the new file
+ * tmp (fsynced); header is its first line. Returns 0 or a negative errno
+ * (tmp removed). */
+int state_write_tmp(const char *tmp, const char *header, const struct peers *t);
+
+/* Renames tmp over path and fsyncs the directory. 0 or a negative errno. */
+int state_commit(const char *tmp, const char *path);
+
+/* The two: the whole table. Returns 0 or a negative errno: the old file
  * then stays as it was, unless only the fsync of the directory after the
  * rename failed. */
-int state_save(const char *path, const struct state_mirror *m);
+int state_save(const char *path, const char *header, const struct peers *t);
+
+/* Appends the mirror's clients (a new file starts with header; a last
+ * line cut short by a failed append is ended first) and fsyncs. Returns 0
+ * or a negative errno: some of the lines may then be in the file. */
+int state_append(const char *path, const char *header, const struct state_mirror *m);

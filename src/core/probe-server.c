@@ -114,18 +114,31 @@ static void refuse(struct probes *p, uint64_t now_us, const struct addr *from, c
 }
 
 /* The client id's entry, made on first sight; when the table is full the
- * id probed least recently makes room unless it has answers waiting. */
-static struct peer *client_of(struct probes *p, const struct message *m)
+ * id probed least recently makes room unless it has answers waiting. The
+ * time it probed keeps the table in that order (probes_heard_since). */
+static struct peer *client_of(struct probes *p, uint64_t now_us, const struct message *m)
 {
         struct peer *c = peers_find(&p->clients, m->id, m->id_len);
 
         if (c) {
                 peers_touch(&p->clients, c);
-                return c;
+        } else {
+                if (p->clients.count >= p->clients.max && p->clients.oldest && !p->clients.oldest->probes_pending)
+                        peers_remove(&p->clients, p->clients.oldest);
+                if (peers_add(&p->clients, m->id, m->id_len, &c) < 0)
+                        return NULL;
         }
-        if (p->clients.count >= p->clients.max && p->clients.oldest && !p->clients.oldest->probes_pending)
-                peers_remove(&p->clients, p->clients.oldest);
-        return peers_add(&p->clients, m->id, m->id_len, &c) < 0 ? NULL : c;
+        c->last_seen_us = now_us;
+        return c;
+}
+
+struct peer *probes_heard_since(const struct probes *p, uint64_t since_us)
+{
+        struct peer *first = NULL;
+
+        for (struct peer *c = p->clients.newest; c && c->last_seen_us >= since_us; c = c->older)
+                first = c;
+        return first;
 }
 
 static void answer(struct probes *p, const struct probes_pending *w, struct actions *out)
@@ -139,13 +152,13 @@ static void answer(struct probes *p, const struct probes_pending *w, struct acti
 }
 
 /* Why a probe cannot be taken now, or NULL. */
-static const char *check(struct probes *p, const struct message *m, struct peer **client)
+static const char *check(struct probes *p, uint64_t now_us, const struct message *m, struct peer **client)
 {
         if (p->cfg.max_pending == 0)
                 return "probes are not answered here (probe-max-pending is 0)";
         if (m->data[1] > p->cfg.max_delay_s)
                 return "delay above probe-max-delay";
-        *client = client_of(p, m);
+        *client = client_of(p, now_us, m);
         if (!*client)
                 return "too many client ids probing";
         if (m->data[0] <= (*client)->highest_init) {
@@ -165,7 +178,7 @@ void probes_receive(struct probes *p, uint64_t now_us, const struct addr *from, 
                     struct actions *out)
 {
         struct probes_pending w = { .probe_id = m->data[0], .delay_s = m->data[1], .to = *from };
-        const char *why = check(p, m, &w.client);
+        const char *why = check(p, now_us, m, &w.client);
 
         if (why) {
                 refuse(p, now_us, from, m, why, out);

@@ -22,7 +22,27 @@
 #include "daemon/udp.h"
 
 #define STATUS_EVERY_US 1000000 /* STATUS= at most once a second under load */
-#define STATE_DELAY_US 1000000  /* the state file follows changes within this */
+
+/* A state file and its writer: the replay state, or the probes'. */
+struct kept {
+        char *path;                /* NULL: no state file */
+        const char *header;
+        struct state_writer *w;    /* writes it off the loop */
+        uint64_t noted_us;         /* clients heard since then are not noted yet */
+        uint64_t saves;            /* the writer's saves when last looked at */
+        uint64_t failures;         /* and its failures */
+        int save_err;              /* the last save's error, logged once */
+        bool changed;              /* an id rose since the file was loaded */
+};
+
+enum { KEPT_REPLAY, KEPT_PROBES, KEPT_COUNT };
+
+static const struct {
+        const char *name, *header;
+} kept_files[KEPT_COUNT] = {
+        [KEPT_REPLAY] = { STATE_FILE_NAME, STATE_REPLAY_HEADER },
+        [KEPT_PROBES] = { STATE_PROBES_FILE_NAME, STATE_PROBES_HEADER },
+};
 
 struct server_daemon {
         struct daemon daemon;
@@ -31,15 +51,10 @@ struct server_daemon {
         struct addr bound;
         uint64_t status_us;
         size_t status_clients;     /* the number of clients in that status */
-        char *state_path;          /* NULL: no state file */
-        struct state_writer *state; /* writes it off the loop */
-        uint64_t state_noted_us;   /* clients heard since then are not noted yet */
-        uint64_t state_saves;      /* the writer's saves when last looked at */
-        uint64_t state_failures;   /* and its failures */
+        struct kept kept[KEPT_COUNT];
         struct event *state_ev;    /* hands the notes over a little after a change */
         struct event *silence_ev;  /* server_timer: clients gone silent */
         uint64_t silence_at_us;    /* when it is set to fire */
-        int state_save_err;        /* the last save's error, logged once */
         uint64_t drops;            /* the socket's drop count when last logged */
         struct event *probe_ev;    /* server_probe_timer: probe answers due */
         uint64_t probe_due_us;     /* when probe_ev fires; 0: not armed */
@@ -62,146 +77,186 @@ static struct server_config server_config_of(const struct config *cfg)
 }
 
 /* Notes how a save ended: an error once, and its recovery. */
-static void saved(struct server_daemon *d, int r)
+static void saved(struct kept *k, int r)
 {
-        if (r < 0 && r != d->state_save_err)
-                log_printf(LOG_LEVEL_ERROR, "Cannot write the state file %s: %s", d->state_path, strerror(-r));
-        else if (r == 0 && d->state_save_err)
-                log_printf(LOG_LEVEL_INFO, "State file %s written again", d->state_path);
-        d->state_save_err = r;
+        if (r < 0 && r != k->save_err)
+                log_printf(LOG_LEVEL_ERROR, "Cannot write the state file %s: %s", k->path, strerror(-r));
+        else if (r == 0 && k->save_err)
+                log_printf(LOG_LEVEL_INFO, "State file %s written again", k->path);
+        k->save_err = r;
 }
 
 /* The outcome of the writer's latest save, when there is a new one; a
  * failure since the last look is told even if a save worked after it. */
-static void check_saved(struct server_daemon *d)
+static void check_saved(struct kept *k)
 {
         struct state_writer_outcome o;
 
-        state_writer_outcome(d->state, &o);
-        if (o.saves == d->state_saves)
+        state_writer_outcome(k->w, &o);
+        if (o.saves == k->saves)
                 return;
-        if (o.failures != d->state_failures && o.last == 0)
-                saved(d, o.last_error);
-        d->state_saves = o.saves;
-        d->state_failures = o.failures;
-        saved(d, o.last);
+        if (o.failures != k->failures && o.last == 0)
+                saved(k, o.last_error);
+        k->saves = o.saves;
+        k->failures = o.failures;
+        saved(k, o.last);
 }
 
-/* Notes the clients heard since the last call for the state writer,
- * oldest first, so that the writer's mirror keeps the table's order (and
- * forgets the ones the table forgot, not others). A note that cannot be
- * made (no memory) leaves the mark where it was, to be noted next time. */
-static void note_heard(struct server_daemon *d, uint64_t now_us)
+/* The clients of a table heard since the last call, least recent first. */
+static struct peer *heard_since(struct server_daemon *d, int which, uint64_t since_us)
 {
-        for (const struct peer *p = server_heard_since(&d->core, d->state_noted_us); p; p = p->newer)
-                if (p->highest_init && state_writer_note(d->state, p->id, p->id_len, p->highest_init) < 0)
+        return which == KEPT_REPLAY ? server_heard_since(&d->core, since_us)
+                                    : probes_heard_since(&d->core.probes, since_us);
+}
+
+static struct peers *table_of(struct server_daemon *d, int which)
+{
+        return which == KEPT_REPLAY ? &d->core.peers : &d->core.probes.clients;
+}
+
+/* Notes for the writer the clients heard since the last call whose id
+ * rose, oldest first. A note that cannot be made (no memory) leaves the
+ * mark where it was, to be made next time. */
+static void note_heard(struct server_daemon *d, int which, uint64_t now_us)
+{
+        struct kept *k = &d->kept[which];
+
+        for (struct peer *p = heard_since(d, which, k->noted_us); p; p = p->newer) {
+                if (p->highest_init <= p->noted_init)
+                        continue;
+                if (state_writer_note(k->w, p->id, p->id_len, p->highest_init) < 0)
                         return;
-        d->state_noted_us = now_us;
+                p->noted_init = p->highest_init;
+                k->changed = true;
+        }
+        k->noted_us = now_us;
 }
 
-/* Waits for the writer to save what was noted: at the end, and before
- * serving a state file read with damage. */
-static void save_state_now(struct server_daemon *d)
-{
-        struct state_writer_outcome o;
-
-        note_heard(d, daemon_now_us());
-        check_saved(d);
-        saved(d, state_writer_sync(d->state));
-        state_writer_outcome(d->state, &o); /* told just now */
-        d->state_saves = o.saves;
-        d->state_failures = o.failures;
-}
-
-/* A second after a change: hand the notes over to the writer, and come
- * back once more after that, to tell how its save went (an idle server
- * would not say it until its next datagram otherwise). */
+/* Every STATE_WRITER_HANDOVER_US while there are notes: hand them over to
+ * the writers, and come back once more after that, to tell how the saves
+ * went (an idle server would not say it until its next datagram). */
 static void on_state_timer(evutil_socket_t fd, short what, void *arg)
 {
         struct server_daemon *d = arg;
         uint64_t start = daemon_now_us();
-        bool handing = state_writer_busy(d->state); /* notes to hand over, or a save under way */
-        int r;
+        bool again = false;
 
-        check_saved(d);
-        if (d->state_save_err)
-                (void)state_writer_retry(d->state);
-        r = state_writer_submit(d->state);
-        if (r < 0)
-                saved(d, r);
-        if (handing || state_writer_busy(d->state))
-                (void)daemon_timer_in(d->state_ev, STATE_DELAY_US); /* a failure stops the loop */
+        for (int i = 0; i < KEPT_COUNT; i++) {
+                struct kept *k = &d->kept[i];
+                bool handing = state_writer_busy(k->w); /* notes to hand over, or a save under way */
+                int r;
+
+                check_saved(k);
+                if (k->save_err)
+                        (void)state_writer_retry(k->w);
+                r = state_writer_submit(k->w);
+                if (r < 0)
+                        saved(k, r);
+                again |= handing || state_writer_busy(k->w);
+        }
+        if (again)
+                (void)daemon_timer_in(d->state_ev, STATE_WRITER_HANDOVER_US); /* a failure stops the loop */
         log_flush();
         daemon_busy(&d->daemon, start);
 }
 
-/* After a batch: note who was heard; hand it over within a second. */
+/* After a batch: note whose id rose; hand it over within the interval. */
 static void state_changed(struct server_daemon *d, uint64_t now_us)
 {
-        if (!d->state)
+        bool due = false;
+
+        if (!d->kept[KEPT_REPLAY].w)
                 return;
-        note_heard(d, now_us);
-        if ((d->state_save_err || state_writer_busy(d->state)) && !evtimer_pending(d->state_ev, NULL))
-                (void)daemon_timer_in(d->state_ev, STATE_DELAY_US); /* a failure stops the loop */
+        for (int i = 0; i < KEPT_COUNT; i++) {
+                note_heard(d, i, now_us);
+                due |= d->kept[i].save_err || state_writer_busy(d->kept[i].w);
+        }
+        if (due && !evtimer_pending(d->state_ev, NULL))
+                (void)daemon_timer_in(d->state_ev, STATE_WRITER_HANDOVER_US); /* a failure stops the loop */
 }
 
-static void log_state_load(const struct server_daemon *d, const struct state_report *r)
+/* The last save, at the end: the loop's own table, written by the loop,
+ * so that the exit does not wait behind a writer held back by a busy CPU.
+ * A file nothing was noted for stays as it is (damaged lines and all, when
+ * no copy of them could be kept). */
+static void save_final(struct server_daemon *d)
 {
-        size_t plen = strlen(d->state_path);
+        for (int i = 0; i < KEPT_COUNT; i++) {
+                struct kept *k = &d->kept[i];
+
+                if (!k->w || !k->changed)
+                        continue;
+                check_saved(k);
+                state_writer_abandon(k->w);
+                saved(k, state_save(k->path, k->header, table_of(d, i)));
+        }
+}
+
+static void log_state_load(const struct kept *k, const struct state_report *r)
+{
+        size_t plen = strlen(k->path);
 
         if (r->bad_lines && r->kept_aside)
                 log_printf(LOG_LEVEL_WARNING, "State file %s: %zu bad lines skipped; the file is kept as %s",
-                           d->state_path, r->bad_lines, r->aside + plen);
+                           k->path, r->bad_lines, r->aside + plen);
         else if (r->bad_lines)
                 log_printf(LOG_LEVEL_WARNING, "State file %s: %zu bad lines skipped; no copy could be kept aside",
-                           d->state_path, r->bad_lines);
+                           k->path, r->bad_lines);
         if (r->dropped)
                 log_printf(LOG_LEVEL_WARNING, "State file %s: %zu clients over --max-clients not loaded",
-                           d->state_path, r->dropped);
-        log_printf(LOG_LEVEL_INFO, "State file %s: %zu clients loaded", d->state_path, r->loaded);
+                           k->path, r->dropped);
+        log_printf(LOG_LEVEL_INFO, "State file %s: %zu clients loaded", k->path, r->loaded);
 }
 
-/* Loads the replay state, once every start-up check that can fail has
- * passed (a failure after the load must not leave the state changed).
- * An unreadable file stops the start: serving without it would answer
- * captured inits, and the first save would replace it with less. A
+/* Loads one state file into its table and starts its writer. An
+ * unreadable file stops the start: serving without it would answer
+ * captured datagrams, and the first save would replace it with less. A
  * damaged one is copied aside, and what could be read is written back
- * before the first datagram is served. Returns 0 or a negative errno
- * (said on stderr). */
+ * (by the loop, before the first datagram is served). Returns 0 or a
+ * negative errno (said on stderr). */
+static int load_kept(struct server_daemon *d, int which)
+{
+        struct kept *k = &d->kept[which];
+        struct peers *t = table_of(d, which);
+        struct state_report *rep = malloc(sizeof(*rep));
+        int r = -ENOMEM;
+
+        if (!rep)
+                goto out;
+        r = state_load(k->path, t, rep);
+        if (r < 0) {
+                fprintf(stderr, "udp-canary: cannot read the state file %s: %s\n", k->path, fileio_strerror(r));
+                goto out;
+        }
+        log_state_load(k, rep);
+        for (struct peer *p = t->oldest; p; p = p->newer)
+                p->noted_init = p->highest_init; /* on disk already */
+        /* with a damaged file safe aside, it is replaced with what was read;
+         * without a copy it stays as it is (the writer appends after it) */
+        if (rep->bad_lines && rep->kept_aside) {
+                saved(k, state_save(k->path, k->header, t));
+                rep->lines = t->count;
+        }
+        r = state_writer_new(&k->w, k->path, k->header, t->max, rep->lines);
+        if (r < 0)
+                fprintf(stderr, "udp-canary: cannot start the state writer: %s\n", strerror(-r));
+        k->noted_us = daemon_now_us();
+out:
+        free(rep);
+        return r;
+}
+
+/* Loads the state files, once every start-up check that can fail has
+ * passed (a failure after the load must not leave the state changed).
+ * Returns 0 or a negative errno (said on stderr). */
 static int load_state(struct server_daemon *d)
 {
-        struct state_report rep;
-        bool rewrite;
-        int r;
+        int r = 0;
 
-        if (!d->state_path)
-                return 0;
-        r = state_load(d->state_path, &d->core.peers, &rep);
-        if (r < 0) {
-                fprintf(stderr, "udp-canary: cannot read the state file %s: %s\n", d->state_path,
-                        fileio_strerror(r));
-                return r;
-        }
-        log_state_load(d, &rep);
-        /* the writer starts from what was read; with a damaged file safe
-         * aside, it replaces the file with that before anything is served;
-         * without a copy the file stays as it is until a change is saved */
-        rewrite = rep.bad_lines && rep.kept_aside;
-        for (const struct peer *p = d->core.peers.oldest; p && r == 0; p = p->newer)
-                r = state_writer_note(d->state, p->id, p->id_len, p->highest_init);
-        if (r == 0)
-                r = rewrite ? state_writer_retry(d->state) : state_writer_noted_from_file(d->state);
-        if (r < 0) {
-                fprintf(stderr, "udp-canary: out of memory\n");
-                return r;
-        }
-        d->state_noted_us = daemon_now_us();
-        /* handed over here, before the loop runs: megabytes at 100,000 clients */
-        if (rewrite)
-                save_state_now(d);
-        else if (state_writer_submit(d->state) < 0)
-                saved(d, -ENOMEM);
-        return 0;
+        for (int i = 0; i < KEPT_COUNT && r == 0; i++)
+                if (d->kept[i].path)
+                        r = load_kept(d, i);
+        return r;
 }
 
 static void update_status(struct server_daemon *d, uint64_t now_us)
@@ -356,16 +411,12 @@ static int setup(void *obj, const struct config *cfg, const struct seal_key *key
                 return -ENOMEM;
         }
         d->core_ready = true;
-        if (cfg->state_dir) {
-                if (asprintf(&d->state_path, "%s/%s", cfg->state_dir, STATE_FILE_NAME) < 0) {
-                        d->state_path = NULL;
+        for (int i = 0; cfg->state_dir && i < KEPT_COUNT; i++) {
+                d->kept[i].header = kept_files[i].header;
+                if (asprintf(&d->kept[i].path, "%s/%s", cfg->state_dir, kept_files[i].name) < 0) {
+                        d->kept[i].path = NULL;
                         fprintf(stderr, "udp-canary: out of memory\n");
                         return -ENOMEM;
-                }
-                r = state_writer_new(&d->state, d->state_path, cfg->max_clients);
-                if (r < 0) {
-                        fprintf(stderr, "udp-canary: cannot start the state writer: %s\n", strerror(-r));
-                        return r;
                 }
         }
         return 0;
@@ -405,8 +456,7 @@ int server_daemon_run(struct server_daemon *d)
         if (set_silence_timer(d, daemon_now_us() + 2 * d->core.cfg.keepalive_interval_us) < 0)
                 return 1;
         r = daemon_run(&d->daemon);
-        if (d->state)
-                save_state_now(d);
+        save_final(d);
         return r;
 }
 
@@ -422,8 +472,9 @@ int server_daemon_reconfigure(struct server_daemon *d, const struct config *cfg)
                 log_printf(LOG_LEVEL_WARNING, "Reload: a new --host or --port takes a restart; still on the old one");
         scfg = server_config_of(cfg);
         forgotten = server_reconfigure(&d->core, &scfg);
-        if (d->state)
-                (void)state_writer_set_max(d->state, scfg.max_clients);
+        for (int i = 0; i < KEPT_COUNT; i++)
+                if (d->kept[i].w)
+                        (void)state_writer_set_max(d->kept[i].w, scfg.max_clients);
         if (forgotten)
                 log_printf(LOG_LEVEL_WARNING, "Reload: max-clients %zu: forgot the %zu clients heard from least recently",
                            scfg.max_clients, forgotten);
@@ -442,8 +493,10 @@ void server_daemon_free(struct server_daemon *d)
         if (d->probe_ev)
                 event_free(d->probe_ev);
         daemon_free(&d->daemon);
-        state_writer_free(d->state);
-        free(d->state_path);
+        for (int i = 0; i < KEPT_COUNT; i++) {
+                state_writer_free(d->kept[i].w);
+                free(d->kept[i].path);
+        }
         if (d->core_ready)
                 server_free(&d->core);
         free(d);

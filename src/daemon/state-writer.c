@@ -1,25 +1,28 @@
-/* state-writer: the replay state file written off the event loop (see
+/* state-writer: a state file kept up to date off the event loop (see
  * state-writer.h). The notes are records in a byte stream, in the order
  * the loop made them:
  *     kind (1 byte), value (8), id length (4), id bytes
- * so that a new maximum or a "from the file" mark takes effect exactly
- * between the notes it came between. */
+ * so that a new maximum takes effect exactly between the notes it came
+ * between. */
 #include "daemon/state-writer.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "core/grow.h"
 
 enum note_kind {
-        NOTE_HEARD = 1,  /* value: highest init; the id follows */
-        NOTE_FROM_FILE,  /* the notes before it are the file's own */
-        NOTE_MAX,        /* value: max clients */
-        NOTE_RETRY,      /* save even if nothing changed */
-        NOTE_SYNC,       /* no change: a turn, which saves what is unsaved */
+        NOTE_HEARD = 1, /* value: the new highest id; the id follows */
+        NOTE_MAX,       /* value: max clients */
+        NOTE_RETRY,     /* append even if nothing changed */
+        NOTE_SYNC,      /* no change: a turn, which saves what is unsaved */
 };
 
 #define NOTE_HEAD (1 + 8 + 4)
@@ -27,12 +30,16 @@ enum note_kind {
 struct state_writer {
         struct worker worker;
         char *path;
+        const char *header;
         char *notes; /* the loop's, not handed over yet */
         size_t used, cap;
         /* the thread's */
-        struct state_mirror mirror;
-        bool dirty;
-        bool broken; /* the mirror lost a client (no memory): never saved again */
+        struct state_mirror unsaved; /* changes not appended yet */
+        size_t lines;                /* client lines in the file */
+        bool broken; /* a change was lost (no memory): never saved again */
+        /* the file's: the thread holds it while it writes or renames */
+        pthread_mutex_t file_lock;
+        bool abandoned; /* the loop writes the file now */
         /* written by the thread, read by the loop */
         atomic_int outcome, last_error;
         atomic_uint_fast64_t saves, failures;
@@ -60,7 +67,70 @@ static int note(struct state_writer *w, enum note_kind kind, uint64_t value, con
         return 0;
 }
 
-/* The thread's turn: apply the notes, then save if the state changed. */
+static void count(struct state_writer *w, int r)
+{
+        if (r < 0) {
+                atomic_store(&w->last_error, r);
+                atomic_fetch_add(&w->failures, 1);
+        }
+        atomic_store(&w->outcome, r);
+        atomic_fetch_add(&w->saves, 1);
+}
+
+/* Reads the file back and writes it whole: one line per client, the
+ * newest max. A file with lines that cannot be read is rewritten only
+ * when a copy of it was kept aside (state_load), as at the start. */
+static void compact(struct state_writer *w)
+{
+        struct state_report *rep = malloc(sizeof(*rep));
+        char tmp[4096];
+        struct peers t;
+        int r = -ENOMEM;
+
+        if (!rep || peers_init(&t, w->unsaved.max ? w->unsaved.max : 1) < 0)
+                goto out;
+        r = -ENAMETOOLONG;
+        if ((size_t)snprintf(tmp, sizeof(tmp), "%s.compact", w->path) < sizeof(tmp))
+                r = state_load(w->path, &t, rep);
+        if (r == 0 && rep->bad_lines && !rep->kept_aside)
+                r = -EIO;
+        if (r == 0)
+                r = state_write_tmp(tmp, w->header, &t);
+        if (r == 0) {
+                pthread_mutex_lock(&w->file_lock);
+                r = w->abandoned ? -ECANCELED : state_commit(tmp, w->path);
+                pthread_mutex_unlock(&w->file_lock);
+        }
+        if (r == -ECANCELED)
+                unlink(tmp);
+        if (r == 0)
+                w->lines = t.count;
+        peers_free(&t);
+out:
+        free(rep);
+        if (r != -ECANCELED)
+                count(w, r);
+}
+
+/* Appends what is unsaved. Returns 0 or a negative errno (-ECANCELED:
+ * abandoned). */
+static int append(struct state_writer *w)
+{
+        size_t n = json_object_size(w->unsaved.ids);
+        int r;
+
+        pthread_mutex_lock(&w->file_lock);
+        /* a lost change would make the file weaker than the table */
+        r = w->abandoned ? -ECANCELED : w->broken ? -ENOMEM : state_append(w->path, w->header, &w->unsaved);
+        pthread_mutex_unlock(&w->file_lock);
+        if (r == 0) {
+                json_object_clear(w->unsaved.ids);
+                w->lines += n;
+        }
+        return r;
+}
+
+/* The thread's turn: apply the notes, then append what changed. */
 static void consume(void *arg, const char *buf, size_t len)
 {
         struct state_writer *w = arg;
@@ -75,17 +145,10 @@ static void consume(void *arg, const char *buf, size_t len)
                 memcpy(&id_len, buf + at + 9, 4);
                 switch ((enum note_kind)buf[at]) {
                 case NOTE_HEARD:
-                        r = state_mirror_update(&w->mirror, buf + at + NOTE_HEAD, id_len, value);
-                        w->broken |= r < 0;
-                        w->dirty |= r > 0;
-                        w->dirty |= state_mirror_trim(&w->mirror) > 0;
-                        break;
-                case NOTE_FROM_FILE:
-                        w->dirty = false;
+                        w->broken |= state_mirror_update(&w->unsaved, buf + at + NOTE_HEAD, id_len, value) < 0;
                         break;
                 case NOTE_MAX:
-                        w->mirror.max = (size_t)value;
-                        w->dirty |= state_mirror_trim(&w->mirror) > 0;
+                        w->unsaved.max = (size_t)value;
                         break;
                 case NOTE_RETRY:
                         retry = true;
@@ -93,40 +156,41 @@ static void consume(void *arg, const char *buf, size_t len)
                 case NOTE_SYNC:
                         break;
                 }
+                (void)state_mirror_trim(&w->unsaved);
                 at += NOTE_HEAD + id_len;
         }
-        if (!w->dirty && !retry)
+        if (json_object_size(w->unsaved.ids) == 0 && !retry)
                 return;
-        /* a mirror that lost a client would make the file weaker than it is */
-        r = w->broken ? -ENOMEM : state_save(w->path, &w->mirror);
-        if (r == 0) {
-                w->dirty = false;
-        } else {
-                atomic_store(&w->last_error, r);
-                atomic_fetch_add(&w->failures, 1);
-        }
-        atomic_store(&w->outcome, r);
-        atomic_fetch_add(&w->saves, 1);
+        r = append(w);
+        if (r == -ECANCELED)
+                return;
+        count(w, r);
+        if (r == 0 && w->lines > STATE_WRITER_COMPACT_SLACK && w->lines - STATE_WRITER_COMPACT_SLACK > 2 * w->unsaved.max)
+                compact(w);
 }
 
-int state_writer_new(struct state_writer **out, const char *path, size_t max)
+int state_writer_new(struct state_writer **out, const char *path, const char *header, size_t max, size_t lines)
 {
         struct state_writer *w = calloc(1, sizeof(*w));
         int r = -ENOMEM;
 
         if (!w || !(w->path = strdup(path)))
                 goto fail;
-        r = state_mirror_init(&w->mirror, max);
+        w->header = header;
+        w->lines = lines;
+        pthread_mutex_init(&w->file_lock, NULL);
+        r = state_mirror_init(&w->unsaved, max);
         if (r < 0)
                 goto fail;
-        r = worker_start(&w->worker, "canary-state", WORKER_IDLE, STATE_WRITER_MAX_PENDING, consume, w);
+        r = worker_start(&w->worker, "canary-state", WORKER_LOW, STATE_WRITER_MAX_PENDING, consume, w);
         if (r < 0)
                 goto fail;
         *out = w;
         return 0;
 fail:
         if (w) {
-                state_mirror_free(&w->mirror);
+                state_mirror_free(&w->unsaved);
+                pthread_mutex_destroy(&w->file_lock);
                 free(w->path);
         }
         free(w);
@@ -136,11 +200,6 @@ fail:
 int state_writer_note(struct state_writer *w, const char *id, size_t id_len, uint64_t highest)
 {
         return note(w, NOTE_HEARD, highest, id, id_len);
-}
-
-int state_writer_noted_from_file(struct state_writer *w)
-{
-        return note(w, NOTE_FROM_FILE, 0, NULL, 0);
 }
 
 int state_writer_set_max(struct state_writer *w, size_t max)
@@ -159,7 +218,7 @@ int state_writer_submit(struct state_writer *w)
 
         if (r == 0)
                 w->used = 0;
-        if (r == 0 && w->cap > WORKER_KEEP) { /* the loaded state's: megabytes */
+        if (r == 0 && w->cap > WORKER_KEEP) { /* a burst's: not kept for good */
                 free(w->notes);
                 w->notes = NULL;
                 w->cap = 0;
@@ -192,13 +251,32 @@ int state_writer_sync(struct state_writer *w)
         return r < 0 ? r : atomic_load(&w->outcome);
 }
 
+void state_writer_abandon(struct state_writer *w)
+{
+        pthread_mutex_lock(&w->file_lock);
+        w->abandoned = true;
+        pthread_mutex_unlock(&w->file_lock);
+}
+
 void state_writer_free(struct state_writer *w)
 {
+        struct timespec deadline;
+        bool abandoned;
+
         if (!w)
                 return;
         (void)state_writer_submit(w);
-        worker_stop(&w->worker);
-        state_mirror_free(&w->mirror);
+        pthread_mutex_lock(&w->file_lock);
+        abandoned = w->abandoned;
+        pthread_mutex_unlock(&w->file_lock);
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_nsec += STATE_WRITER_STOP_US * 1000L;
+        deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+        deadline.tv_nsec %= 1000000000L;
+        if (worker_stop_until(&w->worker, abandoned ? &deadline : NULL) < 0)
+                return; /* still rewriting the file it will not rename: w is its */
+        state_mirror_free(&w->unsaved);
+        pthread_mutex_destroy(&w->file_lock);
         free(w->notes);
         free(w->path);
         free(w);

@@ -9,12 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
 #include "daemon/fileio.h"
-
-static const char header[] = "# udp-canary replay state 1: highest handshake id answered, client id\n";
 
 /* Parses one line into *highest and m->id. Returns 0 or -EINVAL.
  * A last line without its newline is read like any other: the number comes
@@ -147,6 +146,7 @@ int state_load(const char *path, struct peers *t, struct state_report *rep)
 
                 if (line[0] == '#' || (n == 1 && line[0] == '\n'))
                         continue;
+                rep->lines++;
                 if (memchr(line, '\0', (size_t)n) || parse_line(line, (size_t)n, &highest, &m) < 0)
                         rep->bad_lines++;
                 else
@@ -203,59 +203,149 @@ size_t state_mirror_trim(struct state_mirror *m)
         return n;
 }
 
-/* Writes the mirror to fd, oldest first, through a buffer. */
-static int write_table(int fd, const struct state_mirror *m)
+/* Client lines gathered in a buffer and written through it. */
+struct lines {
+        int fd;
+        int r;
+        size_t used;
+        char buf[1 << 16];
+};
+
+static void lines_add(struct lines *b, const char *key, size_t id_len, uint64_t highest)
 {
-        enum { BUF = 1 << 16 };
-        char *buf = malloc(BUF);
-        size_t used = 0, id_len;
-        const char *key;
-        json_t *value;
-        int r = buf ? fileio_write_all(fd, header, sizeof(header) - 1) : -ENOMEM;
+        char id[MESSAGE_TEXT_MAX];
+        ssize_t len = b->r < 0 ? -1 : message_json_string(key, id_len, id, sizeof(id));
 
-        json_object_keylen_foreach(m->ids, key, id_len, value) {
-                char id[MESSAGE_TEXT_MAX];
-                ssize_t len = r < 0 ? -1 : message_json_string(key, id_len, id, sizeof(id));
-                int n;
-
-                if (len < 0)
-                        continue;
-                if (used + (size_t)len + 32 > BUF) {
-                        r = fileio_write_all(fd, buf, used);
-                        used = 0;
-                }
-                n = snprintf(buf + used, BUF - used, "%" PRIu64 " %s\n", (uint64_t)json_integer_value(value), id);
-                used += (size_t)n;
+        if (len < 0)
+                return;
+        if (b->used + (size_t)len + 32 > sizeof(b->buf)) {
+                b->r = fileio_write_all(b->fd, b->buf, b->used);
+                b->used = 0;
         }
-        if (r == 0)
-                r = fileio_write_all(fd, buf, used);
-        free(buf);
+        b->used += (size_t)snprintf(b->buf + b->used, sizeof(b->buf) - b->used, "%" PRIu64 " %s\n", highest, id);
+}
+
+static int lines_flush(struct lines *b)
+{
+        if (b->r == 0)
+                b->r = fileio_write_all(b->fd, b->buf, b->used);
+        b->used = 0;
+        return b->r;
+}
+
+/* Writes the table's clients with a handshake id to fd, oldest first. */
+static int write_table(int fd, const char *header, const struct peers *t)
+{
+        struct lines *b = malloc(sizeof(*b));
+        int r;
+
+        if (!b)
+                return -ENOMEM;
+        *b = (struct lines){ .fd = fd, .r = fileio_write_all(fd, header, strlen(header)) };
+        for (const struct peer *p = t->oldest; p; p = p->newer)
+                if (p->highest_init)
+                        lines_add(b, p->id, p->id_len, p->highest_init);
+        r = lines_flush(b);
+        free(b);
         return r;
 }
 
-int state_save(const char *path, const struct state_mirror *m)
+/* Writes the mirror's clients to fd, oldest first. */
+static int write_mirror(int fd, const struct state_mirror *m)
 {
-        char tmp[4096];
+        struct lines *b = malloc(sizeof(*b));
+        const char *key;
+        size_t id_len;
+        json_t *value;
+        int r;
+
+        if (!b)
+                return -ENOMEM;
+        *b = (struct lines){ .fd = fd };
+        json_object_keylen_foreach(m->ids, key, id_len, value)
+                lines_add(b, key, id_len, (uint64_t)json_integer_value(value));
+        r = lines_flush(b);
+        free(b);
+        return r;
+}
+
+int state_write_tmp(const char *tmp, const char *header, const struct peers *t)
+{
         int fd, r;
 
-        if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-                return -ENAMETOOLONG;
         /* a fresh file: whatever is in the way (a FIFO would block) goes */
         if (unlink(tmp) < 0 && errno != ENOENT)
                 return -errno;
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return -errno;
-        r = write_table(fd, m);
+        r = write_table(fd, header, t);
         if (r == 0 && fsync(fd) < 0)
                 r = -errno;
         if (close(fd) < 0 && r == 0)
                 r = -errno;
-        if (r == 0 && rename(tmp, path) < 0)
-                r = -errno;
-        if (r < 0) {
+        if (r < 0)
+                unlink(tmp);
+        return r;
+}
+
+int state_commit(const char *tmp, const char *path)
+{
+        if (rename(tmp, path) < 0) {
+                int r = -errno;
+
                 unlink(tmp);
                 return r;
         }
         return sync_dir(path);
+}
+
+int state_save(const char *path, const char *header, const struct peers *t)
+{
+        char tmp[4096];
+        int r;
+
+        if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+                return -ENAMETOOLONG;
+        r = state_write_tmp(tmp, header, t);
+        return r < 0 ? r : state_commit(tmp, path);
+}
+
+/* What an append starts with: the header in a new file, a newline after
+ * a last line cut short (a failed append), so that the new lines stay
+ * whole; nothing otherwise. */
+static int append_start(int fd, const char *header, bool *fresh)
+{
+        struct stat st;
+        char last;
+
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -FILEIO_ENOTREG;
+        *fresh = st.st_size == 0;
+        if (*fresh)
+                return fileio_write_all(fd, header, strlen(header));
+        if (pread(fd, &last, 1, st.st_size - 1) != 1)
+                return -EIO;
+        return last == '\n' ? 0 : fileio_write_all(fd, "\n", 1);
+}
+
+int state_append(const char *path, const char *header, const struct state_mirror *m)
+{
+        int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+        bool fresh = false;
+        int r;
+
+        if (fd < 0)
+                return -errno;
+        r = append_start(fd, header, &fresh);
+        if (r == 0)
+                r = write_mirror(fd, m);
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        /* the directory entry of a file just made must last too */
+        return r < 0 || !fresh ? r : sync_dir(path);
 }
