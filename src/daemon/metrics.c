@@ -136,8 +136,7 @@ void metrics_write_socket_drops(FILE *out, uint64_t drops)
 
 const char *metrics_family(const struct addr *a, bool listening)
 {
-        if (a->sa.sa_family == AF_INET ||
-            (a->sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&a->in6.sin6_addr)))
+        if (addr_is_ipv4(a))
                 return "ipv4";
         if (a->sa.sa_family != AF_INET6)
                 return "";
