@@ -438,7 +438,9 @@ def config_file(env):
 
 @case
 def ipv6(env):
-    """A server on :: serves IPv6 and IPv4 clients; IPv4 shows as IPv4."""
+    """A server on :: serves IPv6 and IPv4 clients; IPv4 shows as IPv4 in
+    every line about it; the report shows the two ids as two flows, each
+    with the server address its client sent to."""
     try:
         socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).bind(("::1", 0))
     except OSError:
@@ -452,8 +454,19 @@ def ipv6(env):
     peers = {m["id"]: peer for _, peer, m in server.packets("RX")}
     check(peers["six"].startswith("[::1]:"), "IPv6 peer: %s" % peers["six"])
     check(peers["four"].startswith("127.0.0.1:"), "IPv4 peer unmapped: %s" % peers["four"])
+    sent = {m["id"]: peer for _, peer, m in server.packets("TX")}
+    check(sent["four"] == peers["four"], "IPv4 peer unmapped in what the server sends: %s" % sent["four"])
     for p in (c6, c4, server):
         p.stop()
+    check("ffff" not in open(server.log).read(), "no mapped address anywhere in the server's log")
+    rep = json.loads(subprocess.check_output([BIN, "report", "--json", c6.log, c4.log, server.log], text=True))
+    flows = {c["id"]: (c["servers"], c["seen_in"]) for c in rep["clients"]}
+    both = {"client_log": True, "server_log": True}
+    check(flows == {"six": (["[::1]:%d" % port], both), "four": (["127.0.0.1:%d" % port], both)},
+          "the report: two flows, each its server address: %s" % flows)
+    text = subprocess.check_output([BIN, "report", c6.log, c4.log, server.log], text=True)
+    check("  server        [::1]:%d\n" % port in text and "  server        127.0.0.1:%d\n" % port in text,
+          "the text report names each flow's server")
 
 
 @case

@@ -8,6 +8,7 @@ import json
 import re
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -64,8 +65,10 @@ def run(env):
     check(value(ctext, "udp_canary_connected") in (0, 1), "client: connected gauge")
     check(value(ctext, 'udp_canary_handshake_rtt_seconds_count') == answered, "client: one round trip per answer")
     check(value(text, "udp_canary_clients") == 1, "server: one client")
-    check(value(ctext, 'udp_canary_build_info{version="0.1.0",mode="client",id="home"}') == 1, "client: build_info")
-    check(value(text, 'udp_canary_build_info{version="0.1.0",mode="server",id=""}') == 1, "server: build_info")
+    check(value(ctext, 'udp_canary_build_info{version="0.1.0",mode="client",id="home",family="ipv4"}') == 1,
+          "client: build_info")
+    check(value(text, 'udp_canary_build_info{version="0.1.0",mode="server",id="",family="ipv4"}') == 1,
+          "server: build_info")
     for name, t in (("server", text), ("client", ctext)):
         wall, cpu = value(t, "udp_canary_loop_busy_max_seconds"), value(t, "udp_canary_loop_busy_cpu_max_seconds")
         # the CPU span may take in a little of the loop's own work between
@@ -96,6 +99,7 @@ def run(env):
     served = {l.split("{")[0].split()[0] for l in (text + ctext).splitlines() if l.startswith("udp_canary_")}
     check(len(names) == 4 and names <= served, "the alert rules' metrics are served: %s" % sorted(names - served))
     many_clients(env, server, sm)
+    dual_stack(env)
 
     # bad addresses: status 2; taken: status 1
     for bad, status in (("nonsense", 2), ("127.0.0.1:0", 2), ("127.0.0.1:%d" % sm, 1)):
@@ -127,6 +131,30 @@ def many_clients(env, server, sm):
     want = ["nul" + BS * 4 + "0", "nul" + BS * 2 + "u0000"]
     check(all(w in labels[:3] for w in want), "the most recent first, NUL and backslash-zero told apart: %s"
           % labels[:3])
+
+
+def dual_stack(env):
+    """The family label: a server on :: serves both families ("both"), its
+    clients over IPv6 and over IPv4 say which they use."""
+    try:
+        socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).bind(("::1", 0))
+    except OSError:
+        tally.skip("no IPv6 loopback here: the family label of :: and ::1")
+        return
+    sm, m6, m4 = free_port(), free_port(), free_port()
+    server = env.server(host="::", name="dual", extra=["--metrics-listen", "127.0.0.1:%d" % sm])
+    c6 = env.client(server.port(), host="::1", name="v6", cid="home-v6",
+                    extra=["-6", "--metrics-listen", "127.0.0.1:%d" % m6])
+    c4 = env.client(server.port(), host="127.0.0.1", name="v4", cid="home-v4",
+                    extra=["-4", "--metrics-listen", "127.0.0.1:%d" % m4])
+    it.wait_for(lambda: it.answered(c6) and it.answered(c4), what="answers over both families")
+    for port, want in ((sm, 'mode="server",id="",family="both"'), (m6, 'mode="client",id="home-v6",family="ipv6"'),
+                       (m4, 'mode="client",id="home-v4",family="ipv4"')):
+        _, _, t = get("http://127.0.0.1:%d/metrics" % port)
+        series = 'udp_canary_build_info{version="0.1.0",%s}' % want
+        check(value(t, series) == 1, "%s: %s" % (series, [l for l in t.splitlines() if "build_info{" in l]))
+    for p in (c6, c4, server):
+        check(p.stop() == 0, "dual stack: a clean exit")
 
 
 def dashboard_queries(query):

@@ -3,7 +3,9 @@
 # into a scratch directory, boots the host's own OS in a container with that
 # install overlaid on /usr, and follows the user's steps there: a key in
 # /etc/udp-canary, `systemctl enable --now udp-canary-server`,
-# `systemctl start udp-canary-client@home`, the journal queries, a reload,
+# `systemctl start udp-canary-client@home`, the dual-stack step (two
+# instances, one per family, against the installed server.conf's `host = ::`),
+# the journal queries, a reload,
 # `man udp-canary`, a stop. A oneshot unit inside runs the steps and writes
 # what it saw to a bound directory; this script then checks it.
 # Usage: systemd-e2e.sh SOURCE_DIR. Needs root and systemd-nspawn (77 otherwise).
@@ -28,6 +30,11 @@ if ! { meson setup "$work/build" "$src" --prefix=/usr -Dsystemdsystemunitdir=/us
 fi
 
 mkdir -p "$dest/usr/lib/udp-canary-e2e"
+# the container's /etc is empty (volatile): the installed server.conf goes in by /usr
+if ! cp "$dest/etc/udp-canary/server.conf" "$dest/usr/lib/udp-canary-e2e/server.conf"; then
+        echo "FAIL: meson install put no /etc/udp-canary/server.conf"
+        exit 1
+fi
 cat > "$dest/usr/lib/systemd/system/udp-canary-e2e.service" <<UNIT
 [Unit]
 Description=udp-canary end-to-end steps
@@ -46,13 +53,24 @@ set -x
 mkdir -p /etc/udp-canary/client
 (umask 077; udp-canary --generate-key > /etc/udp-canary/server.key)
 cp -p /etc/udp-canary/server.key /etc/udp-canary/client/home.key
-echo "port = $port" > /etc/udp-canary/server.conf
+cp /usr/lib/udp-canary-e2e/server.conf /etc/udp-canary/server.conf # as installed
+echo "port = $port" >> /etc/udp-canary/server.conf
 printf 'host = 127.0.0.1\nport = %s\nkeepalive-interval = 0.5\nhandshake-timeout = 1\n' "$port" \
         > /etc/udp-canary/client/home.conf
 # the NAT timeout probe in the background, short: no NAT here, so "more than 2 s"
 printf 'probe-every = 600\nprobe-max-delay = 2\n' >> /etc/udp-canary/client/home.conf
 systemctl enable --now udp-canary-server; echo $? > $R/enable-server.rc
 systemctl start udp-canary-client@home; echo $? > $R/start-client.rc
+# the dual-stack step: two instances, one per family, each its own id
+# (the instance name) and metrics port, the same key
+m4=$((port + 2)) m6=$((port + 3))
+for f in 4 6; do
+        m=$([ $f = 4 ] && echo $m4 || echo $m6) host=$([ $f = 4 ] && echo 127.0.0.1 || echo ::1)
+        printf 'host = %s\nipv%s = true\nport = %s\nmetrics-listen = 127.0.0.1:%s\nkeepalive-interval = 0.5\nhandshake-timeout = 1\n' \
+                $host $f $port $m > /etc/udp-canary/client/home-v$f.conf
+        cp -p /etc/udp-canary/client/home.key /etc/udp-canary/client/home-v$f.key
+done
+systemctl enable --now udp-canary-client@home-v4 udp-canary-client@home-v6; echo $? > $R/start-dual.rc
 systemctl start udp-canary-client@nosuch; echo $? > $R/start-missing.rc
 systemctl status udp-canary-client@nosuch --no-pager > $R/missing.status 2>&1
 echo "host = 127.0.0.1" > /etc/udp-canary/client/nokey.conf
@@ -61,7 +79,7 @@ sleep 1
 systemctl status udp-canary-client@nokey --no-pager > $R/nokey.status 2>&1
 systemctl show udp-canary-client@nokey -p NRestarts -p ActiveState > $R/nokey.show
 sleep 4
-for u in udp-canary-server udp-canary-client@home; do
+for u in udp-canary-server udp-canary-client@home udp-canary-client@home-v4 udp-canary-client@home-v6; do
         systemctl show $u -p ActiveState -p SubState -p NRestarts -p WatchdogUSec -p Result > $R/$u.show
         systemctl show $u -P StatusText > $R/$u.statustext
         pid=$(systemctl show -P MainPID $u)
@@ -75,6 +93,14 @@ systemctl reload udp-canary-server; echo $? > $R/reload.rc
 sleep 1
 journalctl -u udp-canary-server -o cat --no-pager > $R/j-server.txt
 journalctl -u udp-canary-client@home -o cat --no-pager > $R/j-client.txt
+for f in 4 6; do
+        journalctl -u udp-canary-client@home-v$f -o cat --no-pager > $R/j-v$f.txt
+        exec 3<>/dev/tcp/127.0.0.1/$([ $f = 4 ] && echo $m4 || echo $m6)
+        printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3
+        cat <&3 > $R/metrics-v$f.txt
+        exec 3<&-
+done
+udp-canary report --journal --json --keepalive-interval 0.5 > $R/dual.json 2> $R/dual.err
 journalctl -u 'udp-canary*' -o cat --no-pager > $R/j-glob.txt
 journalctl -u udp-canary.slice -o cat --no-pager > $R/j-slice.txt
 journalctl -t udp-canary -o cat --no-pager > $R/j-tag.txt
@@ -119,7 +145,7 @@ journalctl --namespace=far --rotate
 cp -r "$(ls -d /var/log/journal/*.far /run/log/journal/*.far 2>/dev/null | head -n 1)" $R/far-journal
 report --journal --journal-dir $R/far-journal > $R/far-dir.json 2> $R/far-dir.err
 report --journal --journal-file "$R/far-journal/*.journal" > $R/far-file.json 2> $R/far-file.err
-systemctl stop udp-canary-client@home udp-canary-server
+systemctl stop udp-canary-client@home udp-canary-client@home-v4 udp-canary-client@home-v6 udp-canary-server
 systemctl show udp-canary-server -p ActiveState -p Result > $R/stopped.show
 journalctl -u udp-canary-server -t udp-canary -o cat --no-pager | tail -n 1 > $R/j-server-end.txt
 echo done > $R/done
@@ -156,12 +182,13 @@ not_zero() { [ -s "$res/$1" ] && [ "$(cat "$res/$1")" != 0 ]; }
 check "the steps ran to the end" test -f "$res/done"
 check "systemctl enable --now udp-canary-server succeeds" is enable-server.rc 0
 check "systemctl start udp-canary-client@home succeeds" is start-client.rc 0
+check "systemctl enable --now udp-canary-client@home-v4 udp-canary-client@home-v6 succeeds" is start-dual.rc 0
 check "a missing profile fails loudly" not_zero start-missing.rc
 check "systemctl status names the missing config" has missing.status "client/nosuch.conf: No such file"
 check "a profile without its key fails loudly" not_zero start-nokey.rc
 check "systemctl status names the missing key" has nokey.status "profile_nokey.key.*No such file"
 check "bad input (status 2) is not restarted" bash -c "grep -q NRestarts=0 $res/nokey.show && grep -q ActiveState=failed $res/nokey.show"
-for u in udp-canary-server udp-canary-client@home; do
+for u in udp-canary-server udp-canary-client@home udp-canary-client@home-v4 udp-canary-client@home-v6; do
         check "$u active and running (READY=1 reached)" has $u.show "SubState=running"
         check "$u never restarted" has $u.show "NRestarts=0"
         check "$u has the watchdog on" has $u.show "WatchdogUSec=30s"
@@ -171,9 +198,25 @@ done
 check "the server's writer threads yield to its loop (log and state: batch, nice 10)" bash -c "grep -qx 'canary-log 10 3' $res/udp-canary-server.threads && grep -qx 'canary-state 10 3' $res/udp-canary-server.threads"
 check "the client's log thread too" has udp-canary-client@home.threads "^canary-log 10 3$"
 check "client STATUS says connected" has udp-canary-client@home.statustext "^Connected: handshake"
-check "server STATUS counts the client" has udp-canary-server.statustext "^1 client;"
-check "journalctl -u udp-canary-server: the start" has j-server.txt "^Listening on 0.0.0.0:$port"
+check "server STATUS counts the clients (home, home-v4, home-v6)" has udp-canary-server.statustext "^3 clients;"
+check "journalctl -u udp-canary-server: the start, on both families (the installed server.conf)" \
+        has j-server.txt "^Listening on \[::\]:$port\$"
 check "journalctl -u udp-canary-server: packets" has j-server.txt "^RX 127.0.0.1:[0-9]* {'id': 'home', 'type': 'keepalive'"
+for f in 4 6; do
+        a=$([ $f = 4 ] && echo 127.0.0.1 || echo '\[::1\]')
+        check "udp-canary-client@home-v$f: answered over IPv$f" \
+                has j-v$f.txt "^RX $a:$port {'id': 'home-v$f', 'type': 'handshake_response'"
+        check "the server hears home-v$f over IPv$f" has j-server.txt "^RX $a:[0-9]* {'id': 'home-v$f', 'type': 'keepalive'"
+        check "udp-canary-client@home-v$f: build_info with family=\"ipv$f\"" \
+                has metrics-v$f.txt "^udp_canary_build_info{version=\"[^\"]*\",mode=\"client\",id=\"home-v$f\",family=\"ipv$f\"} 1\$"
+done
+check "no IPv4-mapped address in the server's journal" bash -c "! grep -q ffff $res/j-server.txt"
+check "report --journal: home-v4 and home-v6 two flows, each with its server address" bash -c "python3 -c '
+import json, sys
+port = sys.argv[2]
+c = {c[\"id\"]: c[\"servers\"] for c in json.load(open(sys.argv[1]))[\"clients\"]}
+assert c[\"home-v4\"] == [\"127.0.0.1:\" + port] and c[\"home-v6\"] == [\"[::1]:\" + port], c
+' $res/dual.json $port"
 check "journalctl -u udp-canary-client@home: packets" has j-client.txt "^TX 127.0.0.1:$port {'id': 'home', 'type': 'handshake_init'"
 check "journalctl -u 'udp-canary*': both" bash -c "grep -q '^TX 127.0.0.1:$port ' $res/j-glob.txt && grep -q '^Listening' $res/j-glob.txt"
 check "journalctl -u udp-canary.slice: both" bash -c "grep -q '^TX 127.0.0.1:$port ' $res/j-slice.txt && grep -q '^Listening' $res/j-slice.txt"

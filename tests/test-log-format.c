@@ -119,6 +119,12 @@ static void test_detection_texts(void)
         CHECK_INT(message_init(&e.msg, MESSAGE_KEEPALIVE, "home", 4, 1732673217, 3), 0);
         CHECK_INT(addr_from_string(&e.old_peer, "203.0.113.9", 4500), 0);
         CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "NAT rebinding: 'home' moved from 203.0.113.9:4500 to 203.0.113.9:61000");
+        /* across families: said, as no NAT does it; a mapped address is IPv4 */
+        CHECK_INT(addr_from_string(&e.old_peer, "::ffff:203.0.113.9", 4500), 0);
+        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "NAT rebinding: 'home' moved from 203.0.113.9:4500 to 203.0.113.9:61000");
+        CHECK_INT(addr_from_string(&e.old_peer, "2001:db8::1", 4500), 0);
+        CHECK_STR(fmt(&e, LOG_LEVEL_WARNING), "NAT rebinding: 'home' moved from [2001:db8::1]:4500 to 203.0.113.9:61000"
+                                              " (another address family: two clients with this id?)");
         e.kind = EVENT_LOSS;
         e.lost = 2;
         e.expected = 1732673217;

@@ -26,5 +26,7 @@ struct addr {
 int addr_from_string(struct addr *a, const char *ip, uint16_t port);
 
 uint16_t addr_port(const struct addr *a);
+/* IPv4, plain or mapped: what the address's packets travel over. */
+bool addr_is_ipv4(const struct addr *a);
 bool addr_equal(const struct addr *a, const struct addr *b);
 const char *addr_format(const struct addr *a, char buf[static ADDR_STRLEN]);

@@ -8,9 +8,11 @@
  * cover every client. */
 #define METRICS_PER_CLIENT_MAX 100
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#include "core/addr.h"
 #include "core/client.h"
 #include "core/server.h"
 #include "daemon/log.h"
@@ -25,8 +27,13 @@ void metrics_write_client(FILE *out, const struct client *c, uint64_t mono_us, u
 void metrics_write_socket_drops(FILE *out, uint64_t drops);
 
 /* udp_canary_build_info: the version, "client" or "server", the client's id
- * (empty for a server). */
-void metrics_write_build_info(FILE *out, const char *mode, const char *id, size_t id_len);
+ * (empty for a server), and the family (metrics_family). */
+void metrics_write_build_info(FILE *out, const char *mode, const char *id, size_t id_len, const char *family);
+
+/* The family label: "ipv4" or "ipv6" for a client's server address (a
+ * mapped IPv4 address is IPv4; "" before the lookup), and for what a server
+ * listens on (listening), "both" for `::`, the dual-stack socket. */
+const char *metrics_family(const struct addr *a, bool listening);
 
 /* Log lines each output lost, not taking them in time (see log.h). */
 void metrics_write_log_drops(FILE *out, const struct log_output_drops *drops, size_t n);

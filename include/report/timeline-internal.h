@@ -87,6 +87,8 @@ int timeline_round_trips(struct timeline_client *c, const struct timeline_split 
 /* Outages per direction, from both logs or from each alone. */
 int timeline_reconstruct(struct timeline_client *c, struct timeline_split *sp, int64_t tail);
 
+/* The rebindings, and the server addresses the client's log sends to
+ * (c->servers). */
 int timeline_rebindings(struct timeline_client *c, const struct timeline_split *sp);
 
 /* Marks the outages during which a server log shows its server stopped. */

@@ -89,6 +89,8 @@ struct timeline_count {
         uint64_t sent, received, lost;
 };
 
+#define TIMELINE_SERVERS_KEPT 4
+
 struct timeline_client {
         size_t id_len;
         char id[MESSAGE_ID_MAX + 1];
@@ -114,6 +116,12 @@ struct timeline_client {
         size_t n_outages, cap_outages;
         struct timeline_rebind *rebinds;
         size_t n_rebinds, cap_rebinds;
+        /* the server addresses the client's log sent to, first sent first: a
+         * flow is an id and a server (two instances of one machine, IPv4 and
+         * IPv6, are two ids each with its server address); n_servers counts
+         * them all, up to 16, servers holds the first few */
+        struct addr servers[TIMELINE_SERVERS_KEPT];
+        size_t n_servers;
 };
 
 /* One input log: its span, and its time steps backwards. */

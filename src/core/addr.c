@@ -43,6 +43,13 @@ static bool as_ipv4(const struct addr *a, struct in_addr *out)
         return false;
 }
 
+bool addr_is_ipv4(const struct addr *a)
+{
+        struct in_addr v4;
+
+        return as_ipv4(a, &v4);
+}
+
 bool addr_equal(const struct addr *a, const struct addr *b)
 {
         struct in_addr x = { 0 }, y = { 0 };

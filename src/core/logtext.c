@@ -65,8 +65,13 @@ static int format_detection(const struct core_event *ev, const char *who, const 
         *level = LOG_LEVEL_WARNING;
         switch (ev->kind) {
         case EVENT_NAT_REBIND:
-                return snprintf(buf, cap, "NAT rebinding: %s moved from %s to %s", id,
-                                addr_format(&ev->old_peer, old), who);
+                /* no NAT moves a flow to the other family: one id on two
+                 * flows (a dual-stack setup's two instances given one id) */
+                return snprintf(buf, cap, "NAT rebinding: %s moved from %s to %s%s", id,
+                                addr_format(&ev->old_peer, old), who,
+                                addr_is_ipv4(&ev->old_peer) == addr_is_ipv4(&ev->peer)
+                                        ? ""
+                                        : " (another address family: two clients with this id?)");
         case EVENT_LOSS:
                 return snprintf(buf, cap, "Lost %" PRIu64 " keepalive%s of %s in handshake %" PRIu64, ev->lost,
                                 ev->lost == 1 ? "" : "s", id, ev->expected);

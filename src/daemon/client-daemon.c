@@ -160,7 +160,7 @@ static void write_metrics(FILE *out, void *obj)
         uint64_t drops;
 
         clock_gettime(CLOCK_REALTIME, &ts);
-        metrics_write_build_info(out, "client", d->cfg.id, d->cfg.id_len);
+        metrics_write_build_info(out, "client", d->cfg.id, d->cfg.id_len, metrics_family(&d->cfg.server, false));
         metrics_write_client(out, &d->core, daemon_now_us(),
                              (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
         if (udp_drops(d->daemon.fd, &drops) == 0)

@@ -134,12 +134,24 @@ void metrics_write_socket_drops(FILE *out, uint64_t drops)
                 drops);
 }
 
-void metrics_write_build_info(FILE *out, const char *mode, const char *id, size_t id_len)
+const char *metrics_family(const struct addr *a, bool listening)
 {
-        head(out, "build_info", "gauge", "Always 1: the version, what runs (client or server), the client's id.");
+        if (addr_is_ipv4(a))
+                return "ipv4";
+        if (a->sa.sa_family != AF_INET6)
+                return "";
+        /* udp_open turns IPV6_V6ONLY off for `::` only */
+        return listening && IN6_IS_ADDR_UNSPECIFIED(&a->in6.sin6_addr) ? "both" : "ipv6";
+}
+
+void metrics_write_build_info(FILE *out, const char *mode, const char *id, size_t id_len, const char *family)
+{
+        head(out, "build_info", "gauge",
+             "Always 1: the version, what runs (client or server), the client's id, the address family.");
         fprintf(out, "udp_canary_build_info{version=\"%s\",mode=\"%s\",id=\"", PACKAGE_VERSION, mode);
         label(out, id, id_len);
-        fputs("\"} 1\n", out);
+        /* appended last: the labels before it keep their order for those who match on it */
+        fprintf(out, "\",family=\"%s\"} 1\n", family);
 }
 
 void metrics_write_log_drops(FILE *out, const struct log_output_drops *drops, size_t n)

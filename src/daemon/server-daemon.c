@@ -363,7 +363,7 @@ static void write_metrics(FILE *out, void *obj)
         uint64_t drops;
 
         clock_gettime(CLOCK_REALTIME, &ts);
-        metrics_write_build_info(out, "server", "", 0);
+        metrics_write_build_info(out, "server", "", 0, metrics_family(&d->bound, true));
         metrics_write_server(out, &d->core, daemon_now_us(),
                              (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
         if (udp_drops(d->daemon.fd, &drops) == 0)

@@ -296,6 +296,12 @@ static int text_client(const struct timeline *tl, const struct timeline_client *
                                                : "server log only");
         if (text_findings(tl, c, out) < 0)
                 return -ENOMEM;
+        for (size_t i = 0; i < c->n_servers && i < TIMELINE_SERVERS_KEPT; i++)
+                fprintf(out, "%s%s", i ? ", " : "  server        ", addr_format(&c->servers[i], o));
+        if (c->n_servers > TIMELINE_SERVERS_KEPT)
+                fprintf(out, " and %zu more", c->n_servers - TIMELINE_SERVERS_KEPT);
+        if (c->n_servers)
+                fputc('\n', out);
         fprintf(out, "  period        %s .. %s (%s)\n", stamp(c->first_us, a), stamp(c->last_us, b),
                 report_duration(c->last_us - c->first_us, d));
         if (c->offset_known)
@@ -623,6 +629,17 @@ static int json_findings(const struct timeline *tl, const struct timeline_client
         return k;
 }
 
+/* The server addresses the client's log sent to: [] without one. */
+static json_t *json_servers(const struct timeline_client *c)
+{
+        json_t *a = json_array();
+        char text[ADDR_STRLEN];
+
+        for (size_t i = 0; i < c->n_servers && i < TIMELINE_SERVERS_KEPT; i++)
+                json_array_append_new(a, json_string(addr_format(&c->servers[i], text)));
+        return a;
+}
+
 static json_t *json_client(const struct timeline *tl, const struct timeline_client *c)
 {
         json_t *j = json_object(), *outs = json_array();
@@ -632,6 +649,7 @@ static json_t *json_client(const struct timeline *tl, const struct timeline_clie
 
         set(j, "id", json_stringn(c->id, c->id_len));
         set(j, "seen_in", json_pack("{s:b,s:b}", "client_log", c->client_log, "server_log", c->server_log));
+        set(j, "servers", json_servers(c));
         if (json_findings(tl, c, j) < 0) {
                 json_decref(j);
                 json_decref(outs);

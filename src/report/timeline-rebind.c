@@ -1,5 +1,6 @@
 /* timeline-rebind: NAT rebindings: a fresh message at the server from an
- * address other than the one before (and not one of the server's own). */
+ * address other than the one before (and not one of the server's own); and
+ * those server addresses, as the client's log names them. */
 #include "report/timeline-internal.h"
 
 #include <errno.h>
@@ -42,6 +43,9 @@ int timeline_rebindings(struct timeline_client *c, const struct timeline_split *
         struct server_addrs sa;
 
         server_addrs(sp, &sa);
+        c->n_servers = sa.n;
+        for (size_t i = 0; i < sa.n && i < TIMELINE_SERVERS_KEPT; i++)
+                c->servers[i] = sa.v[i];
         for (size_t i = 0; i < sp->ns; i++) {
                 const struct timeline_packet *m = &sp->s[i];
                 bool is_fresh = m->type == MESSAGE_HANDSHAKE_INIT ? m->hs > max_init
