@@ -93,8 +93,8 @@ def follows_reload(env, new_ip):
     it.wait_for(lambda: heard_from(old, kind="probe"), timeout=30, what="a probe at the old address")
     write_hosts(hosts, new_ip)
     client.proc.send_signal(signal.SIGHUP)
-    it.wait_for(lambda: moved_line(client, fmt("127.0.0.1", port), fmt(new_ip, port)), what="the move logged")
     it.wait_for(lambda: heard_from(new), what="a handshake at the new address")
+    it.wait_for(lambda: moved_line(client, fmt("127.0.0.1", port), fmt(new_ip, port)), what="the move logged")
     it.wait_for(lambda: [1 for _, peer, m in client.packets("RX")
                          if peer == fmt(new_ip, port) and m["type"] == "handshake_response"],
                 what="an answer from the new address")
