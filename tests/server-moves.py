@@ -4,8 +4,9 @@ address changes under it. The client runs in a mount namespace of its own
 with a hosts file of the test's bound over /etc/hosts (root and unshare
 needed, else every case skips, exit 77); two servers listen on the old and
 the new address (127.0.0.1 and 127.0.0.2, or ::1 for the other family).
-  - a reload looks the name up again: the client moves, says so, sends
-    nothing more to the old address, and its background probe follows;
+  - a reload looks the name up again: an unchanged address stays; a new
+    one, the client moves to, says so, sends nothing more to the old
+    address, and its background probe follows;
   - without a reload, once CLIENT_RERESOLVE_UNANSWERED handshakes in a row
     went unanswered (include/core/client.h), it looks the name up itself.
 """
@@ -91,6 +92,11 @@ def sent_after_move(client, to):
 def follows_reload(env, new_ip):
     old, new, client, hosts, port = start(env, new_ip, ["--probe-every", "4"])
     it.wait_for(lambda: heard_from(old, kind="probe"), timeout=30, what="a probe at the old address")
+    # a reload with the name unchanged: looked up, and it stays
+    client.proc.send_signal(signal.SIGHUP)
+    still = "Looked up %s again: still %s" % (NAME, fmt("127.0.0.1", port))
+    it.wait_for(lambda: [t for _, t in client.lines() if t == still], what="the lookup at a reload")
+    it.check(not [t for _, t in client.lines() if t.startswith("Server moved: ")], "no move while the name stays")
     write_hosts(hosts, new_ip)
     client.proc.send_signal(signal.SIGHUP)
     it.wait_for(lambda: heard_from(new), what="a handshake at the new address")
