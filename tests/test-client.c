@@ -312,6 +312,119 @@ static void test_outage_events(void)
         CHECK_INT(client_outage_us(&c, now + S), 22 * S);
 }
 
+/* Runs the timer of an unanswered client until it asks for a lookup;
+ * returns when, or 0 if it did not within twice the bound. */
+static uint64_t until_reresolve(struct client *c, struct actions *a)
+{
+        for (unsigned i = 0; i < 2 * CLIENT_RERESOLVE_UNANSWERED; i++) {
+                uint64_t now = a->wake_us;
+
+                client_timer(c, now, a);
+                if (a->reresolve)
+                        return now;
+        }
+        return 0;
+}
+
+/* Unanswered handshakes ask for a new lookup after exactly
+ * CLIENT_RERESOLVE_UNANSWERED of them (135 s at the default timeout), and
+ * again after as many more; never while answered. */
+static void test_reresolve(void)
+{
+        const uint64_t bound = CLIENT_RERESOLVE_UNANSWERED * CLIENT_DEFAULT_HANDSHAKE_TIMEOUT_US;
+        struct actions a;
+        struct client c;
+        uint64_t now = T0;
+        unsigned asked = 0;
+
+        CHECK_INT(bound, 135 * S); /* WireGuard's reresolve-dns bound at the defaults */
+        client_start(&c, &cfg, now, UNIX0, &a);
+        CHECK(!a.reresolve);
+        while (now < T0 + 3 * bound) {
+                now = a.wake_us;
+                client_timer(&c, now, &a);
+                CHECK_INT(a.n_send, 1);
+                if (a.reresolve) {
+                        asked++;
+                        CHECK_INT(now, T0 + asked * bound);
+                }
+        }
+        CHECK_INT(asked, 3);
+
+        /* an answer ends the count; a connected client never asks */
+        answer(&c, now + 1000, c.handshake_id, &a);
+        CHECK(!a.reresolve);
+        for (unsigned i = 0; i < 10 * CLIENT_RERESOLVE_UNANSWERED; i++) {
+                if (!c.connected)
+                        answer(&c, now + 1000, c.handshake_id, &a);
+                now = a.wake_us;
+                client_timer(&c, now, &a);
+                CHECK(!a.reresolve);
+        }
+
+        /* the next silence counts from its own first unanswered init */
+        while (c.connected) {
+                now = a.wake_us;
+                client_timer(&c, now, &a);
+        }
+        CHECK_INT(until_reresolve(&c, &a), now + bound);
+}
+
+/* A new address: an init to it at once with the next id; answers from the
+ * old one are ignored; an outage goes on through the move, without an
+ * unanswered init counted for it, and the lookup count starts again. */
+static void test_move(void)
+{
+        const uint64_t timeout = CLIENT_DEFAULT_HANDSHAKE_TIMEOUT_US;
+        struct addr moved = peer_addr("2001:db8::1", 43210), old = server;
+        struct actions a;
+        struct client c;
+        uint64_t now = T0, id;
+
+        client_start(&c, &cfg, now, UNIX0, &a);
+        answer(&c, now + 1000, c.handshake_id, &a);
+        CHECK(c.connected);
+        now += 2 * S;
+        id = c.handshake_id;
+        client_move(&c, &moved, now, &a);
+        CHECK(!c.connected);
+        CHECK_INT(a.n_send, 1);
+        CHECK(addr_equal(&a.send[0].to, &moved));
+        CHECK_INT(a.send[0].msg.type, MESSAGE_HANDSHAKE_INIT);
+        CHECK_INT(a.send[0].msg.data[0], id + 1);
+        CHECK_INT(peer_count(&a, EVENT_UNANSWERED), 0);
+        CHECK_INT(a.wake_us, now + timeout);
+        CHECK_INT(c.waiting_inits, 1); /* a fresh stretch: no outage */
+
+        /* the old address's answer is foreign now; the new one's counts */
+        expect_ignored(&c, &old, MESSAGE_HANDSHAKE_RESPONSE, "home", id + 1, EVENT_IGNORE_FOREIGN_ADDR);
+        server = moved;
+        answer(&c, now + 1000, id + 1, &a);
+        CHECK(c.connected);
+        server = old;
+
+        /* in an outage: it goes on, and the count of unanswered inits
+         * towards the next lookup starts again at the move */
+        while (c.connected) {
+                now = a.wake_us;
+                client_timer(&c, now, &a);
+        }
+        for (unsigned i = 0; i < 3; i++) {
+                now = a.wake_us;
+                client_timer(&c, now, &a);
+        }
+        uint64_t outage = client_outage_us(&c, now), stats_unanswered = c.stats.unanswered;
+
+        CHECK(outage > 0);
+        now += S;
+        client_move(&c, &old, now, &a);
+        CHECK_INT(peer_count(&a, EVENT_UNANSWERED), 0);
+        CHECK_INT(peer_count(&a, EVENT_OUTAGE_START), 0);
+        CHECK_INT(c.stats.unanswered, stats_unanswered);
+        CHECK_INT(client_outage_us(&c, now), outage + S);
+        CHECK_INT(until_reresolve(&c, &a), now + CLIENT_RERESOLVE_UNANSWERED * timeout);
+}
+
 int main(void)
 {
         if (sodium_init() < 0)
@@ -325,5 +438,7 @@ int main(void)
         test_custom_timers();
         test_status();
         test_outage_events();
+        test_reresolve();
+        test_move();
         return check_finish("client");
 }

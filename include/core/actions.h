@@ -87,9 +87,10 @@ struct actions {
         } send[ACTIONS_MAX_SEND];
         size_t n_send;
         uint64_t wake_us; /* when to call the timer next (monotonic); 0: never */
+        bool reresolve;   /* client: look the server's name up again (the shell does the lookup) */
 };
 
-/* Empties the list (cheaply: only the counts). */
+/* Empties the list (cheaply: only the counts and flags). */
 void actions_reset(struct actions *a);
 
 /* Appends an event and returns it with kind and peer set, no message, and

@@ -17,6 +17,13 @@
 #define CLIENT_DEFAULT_KEEPALIVE_INTERVAL_US 26625000ULL
 #define CLIENT_DEFAULT_KEEPALIVE_COUNT 5
 
+/* After this many handshakes in a row unanswered (since the start, the
+ * last answer or the last lookup) the client asks for the server's name
+ * to be looked up again: 135 s at the default handshake timeout, the bound
+ * of WireGuard's reresolve-dns, whose handshakes are retried every 5 s
+ * too. A count rather than a time, so that it scales with the timeout. */
+#define CLIENT_RERESOLVE_UNANSWERED 27
+
 struct client_config {
         size_t id_len;
         char id[MESSAGE_ID_MAX + 1];
@@ -48,6 +55,7 @@ struct client {
         uint64_t init_sent_us;
         uint64_t waiting_since_us; /* the first init of this unanswered stretch */
         unsigned waiting_inits;    /* inits sent in it */
+        unsigned unanswered_since_lookup; /* handshakes unanswered in a row since the server's address was set */
         uint64_t next_wake_us;
         struct client_stats stats;
 };
@@ -61,7 +69,14 @@ void client_start(struct client *c, const struct client_config *cfg, uint64_t no
  * the handshake in flight still counts if the id stays the same. */
 void client_reconfigure(struct client *c, const struct client_config *cfg);
 
-/* The timer: does what is due at now_us (nothing when it is early). */
+/* The server's address changed (its name was looked up again): a fresh
+ * handshake to it at once. An outage under way goes on (the init in
+ * flight to the old address is dropped, not counted as unanswered). */
+void client_move(struct client *c, const struct addr *server, uint64_t now_us, struct actions *out);
+
+/* The timer: does what is due at now_us (nothing when it is early). Every
+ * CLIENT_RERESOLVE_UNANSWERED handshakes in a row unanswered it sets
+ * out->reresolve. */
 void client_timer(struct client *c, uint64_t now_us, struct actions *out);
 
 /* A datagram from `from`, as the shell opened it. */

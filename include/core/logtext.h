@@ -47,6 +47,12 @@ extern const char *const logtext_level_names[LOG_LEVEL_COUNT];
 /* A client's background NAT timeout probe (--probe-every): this, then the
  * probe's verdict. */
 #define LOGTEXT_NAT_TIMEOUT "NAT idle timeout probe: "
+/* A client's server name resolved to another address than the one in
+ * use (at a reload, or a lookup after unanswered handshakes):
+ * LOGTEXT_SERVER_MOVED "NAME now resolves to ADDR, was ADDR". The report
+ * does not read it: the addresses of the packet lines say the same. */
+#define LOGTEXT_SERVER_MOVED "Server moved: "
+
 /* What a server logs after the count of datagrams the kernel dropped at
  * its full socket. */
 #define LOGTEXT_DROPS \
@@ -65,6 +71,12 @@ ssize_t logtext_format_prefix(const char *stamp, long ms, enum log_level level, 
 /* The body of the line that says n lines were lost on output (its level is
  * WARNING). Returns the length, or -ENOBUFS. */
 ssize_t logtext_format_lines_lost(uint64_t n, const char *output, char *buf, size_t cap);
+
+/* The body of the line that says the server's name now resolves to `to`
+ * rather than `from`. Returns the length, or
+ * -ENOBUFS. */
+ssize_t logtext_format_server_moved(const char *host, const struct addr *from, const struct addr *to, char *buf,
+                                    size_t cap);
 
 /* The body of one event's line, and its level. Returns the length, or
  * -ENOBUFS. */

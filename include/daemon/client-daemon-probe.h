@@ -27,7 +27,10 @@ void client_probe_free(struct client_probe *cp);
 /* Probes server as client id, every every_us (0: off, stopping a run
  * under way), trying idles up to max_delay_s. A run starts every_us after
  * the one before started, or when it ends if it takes longer; it lasts at
- * most every_us or the prober's default time bound, the shorter. */
+ * most every_us or the prober's default time bound, the shorter. A new
+ * server address stops a run under way against the old one (its result
+ * is not logged) and starts one against the new at once; a run not under
+ * way starts there when due. */
 int client_probe_set(struct client_probe *cp, const struct addr *server, const char *id, size_t id_len,
                      uint64_t every_us, uint64_t max_delay_s);
 

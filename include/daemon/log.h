@@ -30,6 +30,8 @@ enum log_lifecycle {
 #define LOG_MESSAGE_ID_RELOAD "1dfafa3aa457415795d3bf0d9337d0e3"
 /* The client's background NAT timeout probe (--probe-every) has a result. */
 #define LOG_MESSAGE_ID_NAT_TIMEOUT "5f8191c7f03648ca9be96133f4481b96"
+/* The client's server name resolved to another address, now in use. */
+#define LOG_MESSAGE_ID_SERVER_MOVED "1caa2c262cb54e4eb0edb701d840781d"
 
 /* True when stderr is connected to the journal ($JOURNAL_STREAM names
  * stderr's device and inode), as under a systemd service. */

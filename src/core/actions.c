@@ -9,6 +9,7 @@ void actions_reset(struct actions *a)
         a->n_events = 0;
         a->n_send = 0;
         a->wake_us = 0;
+        a->reresolve = false;
 }
 
 struct core_event *actions_event(struct actions *a, enum event_kind kind, const struct addr *peer)

@@ -47,14 +47,9 @@ static void note_unanswered(struct client *c, uint64_t now_us, struct actions *o
         }
 }
 
-static void send_init(struct client *c, uint64_t now_us, struct actions *out)
+/* Another init of the stretch, with the next id. */
+static void begin_init(struct client *c, uint64_t now_us, struct actions *out)
 {
-        if (c->connected || c->waiting_inits == 0) {
-                c->waiting_since_us = now_us;
-                c->waiting_inits = 0;
-        } else {
-                note_unanswered(c, now_us, out);
-        }
         c->waiting_inits++;
         c->connected = false;
         c->handshake_id++;
@@ -63,6 +58,21 @@ static void send_init(struct client *c, uint64_t now_us, struct actions *out)
         c->next_wake_us = now_us + c->cfg.handshake_timeout_us;
         c->stats.inits++;
         send_message(c, MESSAGE_HANDSHAKE_INIT, 0, out);
+}
+
+static void send_init(struct client *c, uint64_t now_us, struct actions *out)
+{
+        if (c->connected || c->waiting_inits == 0) {
+                c->waiting_since_us = now_us;
+                c->waiting_inits = 0;
+        } else {
+                note_unanswered(c, now_us, out);
+                if (++c->unanswered_since_lookup >= CLIENT_RERESOLVE_UNANSWERED) {
+                        c->unanswered_since_lookup = 0;
+                        out->reresolve = true;
+                }
+        }
+        begin_init(c, now_us, out);
 }
 
 static void send_keepalive(struct client *c, uint64_t now_us, struct actions *out)
@@ -88,6 +98,20 @@ void client_start(struct client *c, const struct client_config *cfg, uint64_t no
 void client_reconfigure(struct client *c, const struct client_config *cfg)
 {
         c->cfg = *cfg;
+}
+
+void client_move(struct client *c, const struct addr *server, uint64_t now_us, struct actions *out)
+{
+        actions_reset(out);
+        c->cfg.server = *server;
+        c->unanswered_since_lookup = 0;
+        /* nothing was lost yet unless an outage runs: a fresh stretch */
+        if (c->connected || c->waiting_inits <= 1) {
+                c->waiting_since_us = now_us;
+                c->waiting_inits = 0;
+        }
+        begin_init(c, now_us, out);
+        out->wake_us = c->next_wake_us;
 }
 
 void client_timer(struct client *c, uint64_t now_us, struct actions *out)
@@ -180,6 +204,7 @@ void client_receive(struct client *c, uint64_t now_us, const struct addr *from, 
         }
         c->connected = true;
         c->waiting_inits = 0;
+        c->unanswered_since_lookup = 0;
         c->stats.answered++;
         c->next_wake_us = now_us + c->cfg.keepalive_interval_us;
         send_keepalive(c, now_us, out);

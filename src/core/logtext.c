@@ -189,3 +189,13 @@ ssize_t logtext_format_lines_lost(uint64_t n, const char *output, char *buf, siz
 
         return len < 0 || (size_t)len >= cap ? -ENOBUFS : len;
 }
+
+ssize_t logtext_format_server_moved(const char *host, const struct addr *from, const struct addr *to, char *buf,
+                                    size_t cap)
+{
+        char was[ADDR_STRLEN], now[ADDR_STRLEN];
+        int len = snprintf(buf, cap, LOGTEXT_SERVER_MOVED "%s now resolves to %s, was %s", host, addr_format(to, now),
+                           addr_format(from, was));
+
+        return len < 0 || (size_t)len >= cap ? -ENOBUFS : len;
+}

@@ -150,11 +150,11 @@ void client_probe_free(struct client_probe *cp)
 int client_probe_set(struct client_probe *cp, const struct addr *server, const char *id, size_t id_len,
                      uint64_t every_us, uint64_t max_delay_s)
 {
-        bool was_on = cp->every_us != 0;
+        bool was_on = cp->every_us != 0, moved = !addr_equal(&cp->server, server);
 
-        cp->server = *server;
         if (id_len > MESSAGE_ID_MAX)
                 return -ENAMETOOLONG;
+        cp->server = *server;
         memcpy(cp->id, id, id_len);
         cp->id_len = id_len;
         cp->every_us = every_us;
@@ -166,6 +166,13 @@ int client_probe_set(struct client_probe *cp, const struct addr *server, const c
                 cp->running = false;
         } else if (!was_on) {
                 return arm(cp, daemon_now_us() + CLIENT_PROBE_FIRST_US);
+        } else if (moved && cp->running) {
+                /* a run against the old address would only find it silent:
+                 * it stops, unreported, and a new one starts there now */
+                probe_runner_free(cp->runner);
+                cp->runner = NULL;
+                cp->running = false;
+                return arm(cp, daemon_now_us());
         }
         return 0;
 }

@@ -36,6 +36,7 @@ struct client_daemon {
         uint16_t port;
         int family;                /* -4, -6: only that one; 0: either */
         struct resolver *resolver; /* retries the name until it resolves */
+        bool looking_up;           /* the resolver has not resolved yet */
         char resolve_err[128];     /* why the name did not resolve at start */
         uint64_t started_us;       /* for the summary at a terminal */
         uint64_t refused_us;       /* when a closed port was last told */
@@ -64,6 +65,8 @@ static int arm_timer(struct client_daemon *d, const struct actions *a)
         return a->wake_us ? daemon_timer_at(d->timer_ev, a->wake_us) : 0;
 }
 
+static void reresolve(struct client_daemon *d);
+
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
         struct client_daemon *d = arg;
@@ -73,6 +76,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         client_timer(&d->core, start, &a);
         daemon_perform(&d->daemon, &a);
         (void)arm_timer(d, &a); /* a failure stops the loop */
+        if (a.reresolve)
+                reresolve(d);
         update_status(d);
         log_flush();
         daemon_busy(&d->daemon, start);
@@ -300,10 +305,15 @@ static int start(struct client_daemon *d)
 static void resolve_failed(void *arg, const char *why, uint64_t retry_us)
 {
         struct client_daemon *d = arg;
-        char status[256];
+        char status[256], server[ADDR_STRLEN];
 
-        log_printf(LOG_LEVEL_WARNING, "Cannot resolve %s: %s; trying again in %" PRIu64 " s", d->host, why,
-                   retry_us / 1000000);
+        log_printf(LOG_LEVEL_WARNING, "Cannot resolve %s: %s; trying again in %" PRIu64 " s%s%s", d->host, why,
+                   retry_us / 1000000, d->started ? "; still sending to " : "",
+                   d->started ? addr_format(&d->cfg.server, server) : "");
+        if (d->started) { /* the status stays the protocol's */
+                log_flush();
+                return;
+        }
         snprintf(status, sizeof(status), "Resolving %s: %s; next try in %" PRIu64 " s", d->host, why,
                  retry_us / 1000000);
         daemon_status(&d->daemon, status);
@@ -311,34 +321,65 @@ static void resolve_failed(void *arg, const char *why, uint64_t retry_us)
 }
 
 
-/* The server's address is known (the resolver's done, or a reload named
- * an address): a socket for its family, then the protocol starts or goes
- * on. The resolver, idle from now on, is freed by the next lookup or with
- * the client, not here inside its own callback. */
-static void resolved(void *arg, const struct addr *a)
+/* The line and journal entry of a move, with both addresses as fields. */
+static void log_moved(const struct client_daemon *d, const struct addr *to)
 {
-        struct client_daemon *d = arg;
-        int r;
+        char body[LOG_LINE_MAX], was[ADDR_STRLEN], now[ADDR_STRLEN], text[3][ADDR_STRLEN + 300];
+        const char *fields[3] = { text[0], text[1], text[2] };
+        ssize_t n = logtext_format_server_moved(d->host, &d->cfg.server, to, body, sizeof(body));
 
-        r = daemon_socket(&d->daemon, a, false);
-        if (r < 0 && d->started) {
+        if (n < 0)
+                return;
+        snprintf(text[0], sizeof(text[0]), "CANARY_HOST=%.255s", d->host);
+        snprintf(text[1], sizeof(text[1]), "CANARY_PEER=%s", addr_format(to, now));
+        snprintf(text[2], sizeof(text[2]), "CANARY_OLD_PEER=%s", addr_format(&d->cfg.server, was));
+        log_structured(LOG_LEVEL_INFO, LOG_MESSAGE_ID_SERVER_MOVED, "server_moved", fields, 3, "%s", body);
+}
+
+/* The running client's server has a new address: a new socket (the family
+ * may differ), then a fresh handshake there, and the probe follows. A
+ * socket that cannot be opened leaves everything on the old address. */
+static void move_to(struct client_daemon *d, const struct addr *a)
+{
+        struct actions act;
+        int r = daemon_socket(&d->daemon, a, false);
+
+        if (r < 0) {
                 log_printf(LOG_LEVEL_ERROR, "Cannot open a UDP socket: %s; still sending to the old address",
                            strerror(-r));
                 return;
         }
-        if (r < 0) {
+        log_moved(d, a);
+        d->cfg.server = *a;
+        client_move(&d->core, a, daemon_now_us(), &act);
+        daemon_perform(&d->daemon, &act);
+        /* a timer that cannot be armed stops the loop */
+        if (arm_timer(d, &act) == 0)
+                (void)follow_probe(d);
+        update_status(d);
+}
+
+/* The server's address is known (the resolver's done, or a reload named
+ * an address): the protocol starts, or moves there when it differs. The
+ * resolver, idle from now on, is freed by the next lookup or with the
+ * client, not here inside its own callback. */
+static void resolved(void *arg, const struct addr *a)
+{
+        struct client_daemon *d = arg;
+        char server[ADDR_STRLEN];
+        int r;
+
+        d->looking_up = false;
+        if (d->started && addr_equal(a, &d->cfg.server)) {
+                log_printf(LOG_LEVEL_INFO, "Looked up %s again: still %s", d->host, addr_format(a, server));
+        } else if (d->started) {
+                move_to(d, a);
+        } else if ((r = daemon_socket(&d->daemon, a, false)) < 0) {
                 log_printf(LOG_LEVEL_ERROR, "Cannot open a UDP socket: %s", strerror(-r));
                 event_base_loopbreak(d->daemon.base); /* exit status 1 */
-                return;
-        }
-        d->cfg.server = *a; /* with the port: the lookup was for host:port */
-        /* a timer that cannot be armed has stopped the loop already */
-        if (!d->started) {
-                (void)start(d);
         } else {
-                client_reconfigure(&d->core, &d->cfg);
-                log_start(d);
-                (void)follow_probe(d);
+                d->cfg.server = *a; /* with the port: the lookup was for host:port */
+                (void)start(d);     /* a timer that cannot be armed has stopped the loop */
         }
         log_flush();
 }
@@ -350,7 +391,20 @@ static int resolve_later(struct client_daemon *d)
 {
         resolver_free(d->resolver);
         d->resolver = resolver_new(d->daemon.base, d->host, d->port, d->family, &resolve_ops, d);
+        d->looking_up = d->resolver != NULL;
         return d->resolver ? 0 : -ENOMEM;
+}
+
+/* The core found the server silent for long: its name may point elsewhere
+ * now. A lookup already under way (it retries on its own) is left be. */
+static void reresolve(struct client_daemon *d)
+{
+        if (is_address(d->host) || d->looking_up)
+                return;
+        log_printf(LOG_LEVEL_INFO, "No answer to %u handshakes in a row: looking up %s again",
+                   CLIENT_RERESOLVE_UNANSWERED, d->host);
+        if (resolve_later(d) < 0)
+                log_printf(LOG_LEVEL_ERROR, "Cannot look up %s: out of memory", d->host);
 }
 
 int client_daemon_run(struct client_daemon *d)
@@ -376,10 +430,10 @@ int client_daemon_run(struct client_daemon *d)
 
 
 
-/* A reload. The timers and the id apply at once. The server's address is
- * looked up again only when the reload names another (and then in the
- * background, for a name: a reload must not wait for DNS); until it is
- * found the client goes on with the old one. */
+/* A reload. The timers and the id apply at once. A server name is looked
+ * up again at every reload (in the background: a reload must not wait for
+ * DNS), so that a server that moved is followed; until the lookup ends the
+ * client goes on with the old address. */
 int client_daemon_reconfigure(struct client_daemon *d, const struct config *cfg)
 {
         bool same = strcmp(cfg->host, d->host) == 0 && (uint16_t)cfg->port == d->port && cfg->family == d->family;
@@ -392,7 +446,7 @@ int client_daemon_reconfigure(struct client_daemon *d, const struct config *cfg)
         if (d->started)
                 client_reconfigure(&d->core, &d->cfg);
         (void)follow_probe(d); /* a timer that cannot be armed stops the loop */
-        if (same)
+        if (same && is_address(cfg->host))
                 return 0;
         if (is_address(cfg->host) && udp_resolve(cfg->host, (uint16_t)cfg->port, false, cfg->family, &next.server,
                                                  d->resolve_err, sizeof(d->resolve_err)) < 0) {
@@ -409,6 +463,7 @@ int client_daemon_reconfigure(struct client_daemon *d, const struct config *cfg)
         /* a lookup of the name before must not override this one */
         resolver_free(d->resolver);
         d->resolver = NULL;
+        d->looking_up = false;
         if (is_address(cfg->host)) {
                 resolved(d, &next.server);
                 return 0;
