@@ -30,6 +30,8 @@ enum log_lifecycle {
 #define LOG_MESSAGE_ID_RELOAD "1dfafa3aa457415795d3bf0d9337d0e3"
 /* The client's background NAT timeout probe (--probe-every) has a result. */
 #define LOG_MESSAGE_ID_NAT_TIMEOUT "5f8191c7f03648ca9be96133f4481b96"
+/* A client traced where its dead flow stops (daemon/client-daemon-trace). */
+#define LOG_MESSAGE_ID_TRACE "d0a419d4dbe0444ebac7f89cb69866f8"
 
 /* True when stderr is connected to the journal ($JOURNAL_STREAM names
  * stderr's device and inode), as under a systemd service. */
