@@ -87,6 +87,10 @@ unsigned logtext_trace_last(const struct logtext_trace *t);
  * for carrier-grade NATs (an IPv4-mapped IPv6 one too). */
 bool logtext_shared_space(const struct addr *a);
 
+/* A hop's address as the line writes it: no port (an IPv4-mapped one as
+ * IPv4), or "*" for AF_UNSPEC. */
+const char *logtext_hop_text(const struct addr *a, char buf[static INET6_ADDRSTRLEN]);
+
 /* The body of a trace's line (its level is WARNING). Returns the length,
  * or -ENOBUFS. */
 ssize_t logtext_format_trace(const struct logtext_trace *t, char *buf, size_t cap);

@@ -214,8 +214,7 @@ bool logtext_shared_space(const struct addr *a)
         return b[0] == 100 && (b[1] & 0xc0) == 64; /* 100.64.0.0/10 */
 }
 
-/* A hop's address without a port (an IPv4-mapped one as IPv4), or "*". */
-static const char *hop_text(const struct addr *a, char buf[static INET6_ADDRSTRLEN])
+const char *logtext_hop_text(const struct addr *a, char buf[static INET6_ADDRSTRLEN])
 {
         const struct in6_addr *v6 = &a->in6.sin6_addr;
 
@@ -254,9 +253,9 @@ ssize_t logtext_format_trace(const struct logtext_trace *t, char *buf, size_t ca
                          addr_format(&t->to, to), t->handshake);
 
         for (unsigned i = 0; ok && i < t->n_hops && i < LOGTEXT_TRACE_HOPS_MAX; i++)
-                ok = append(buf, cap, &n, "%s %u %s", i ? "," : "", i + 1, hop_text(&t->hop[i], hop));
+                ok = append(buf, cap, &n, "%s %u %s", i ? "," : "", i + 1, logtext_hop_text(&t->hop[i], hop));
         if (ok && last)
-                ok = append(buf, cap, &n, LOGTEXT_TRACE_LAST "%u %s%s", last, hop_text(&t->hop[last - 1], hop),
+                ok = append(buf, cap, &n, LOGTEXT_TRACE_LAST "%u %s%s", last, logtext_hop_text(&t->hop[last - 1], hop),
                             logtext_shared_space(&t->hop[last - 1]) ? LOGTEXT_TRACE_CGNAT : "");
         else if (ok)
                 ok = append(buf, cap, &n, LOGTEXT_TRACE_NONE);
@@ -369,7 +368,7 @@ static bool parse_verdict(struct reader *r, const struct logtext_trace *t)
         if (!last)
                 return take(r, LOGTEXT_TRACE_NONE) && r->p == r->end;
         if (!take(r, LOGTEXT_TRACE_LAST) || !take_number(r, &ttl) || ttl != last || !take(r, " ") ||
-            !take_word(r, ",", word, sizeof(word)) || strcmp(word, hop_text(&t->hop[last - 1], expect)) != 0)
+            !take_word(r, ",", word, sizeof(word)) || strcmp(word, logtext_hop_text(&t->hop[last - 1], expect)) != 0)
                 return false;
         if (logtext_shared_space(&t->hop[last - 1]) && !take(r, LOGTEXT_TRACE_CGNAT))
                 return false;
