@@ -44,9 +44,8 @@ static void log_trace(const struct logtext_trace *t)
 /* Sends, logs and arms what the core asked for. */
 static void perform(struct client_trace *ct, const struct trace_actions *a)
 {
-        uint8_t head[TRACE_HEAD_LEN];
-
         if (a->send) {
+                uint8_t head[TRACE_HEAD_LEN];
                 int r = udp_send_ttl(ct->d->fd, ct->d->key, &ct->d->ivs, &a->msg, &a->to, (int)a->ttl, head,
                                      sizeof(head));
 
