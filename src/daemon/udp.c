@@ -321,6 +321,11 @@ int udp_send_ttl(int fd, const struct seal_key *key, struct seal_ivs *ivs, const
         h->cmsg_len = CMSG_LEN(sizeof(ttl));
         memcpy(CMSG_DATA(h), &ttl, sizeof(ttl));
         iov = (struct iovec){ packet, (size_t)len };
+        /* An ICMP error for an earlier datagram (a hop's answer, the port
+         * closed) is also left pending on the socket, and the next send
+         * would fail with it instead of sending: taken off first. Its
+         * account stays in the error queue for udp_drain_errors. */
+        (void)getsockopt(fd, SOL_SOCKET, SO_ERROR, &(int){ 0 }, &(socklen_t){ sizeof(int) });
         m = (struct msghdr){ .msg_name = (void *)&to->sa, .msg_namelen = to->len, .msg_iov = &iov, .msg_iovlen = 1,
                              .msg_control = control, .msg_controllen = sizeof(control) };
         do
