@@ -13,7 +13,9 @@ and destination would turn hops into "*" at random). Cases: a blackhole in
 the NAT's forward chain gives the NAT as the last hop; one on the router
 gives the router; only the server's answers dropped on the router lets
 the copies reach the server, which logs them and ignores them (no replay,
-no invalid datagram, no rebinding). Namespaces are named tr24-*, removed
+no invalid datagram, no rebinding); over IPv6 (2001:db8:1::/64 to
+2001:db8:3::/64, routed, no NAT), a blackhole on the router gives the
+router. Namespaces are named tr24-*, removed
 afterwards, also when a case fails.
 Run one: tests/netns-trace.py nat_blackhole"""
 import os
@@ -24,11 +26,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import canary_test as it  # noqa: E402
 
 KA, HT = 0.2, 0.5  # keepalive interval and handshake timeout, seconds
-FAST = ["--keepalive-interval", str(KA), "--handshake-timeout", str(HT)]
+# a trace at start (a slow first handshake is an outage too) must not use
+# up the interval before the case's own outage
+FAST = ["--keepalive-interval", str(KA), "--handshake-timeout", str(HT), "--trace-interval", "1"]
 CLIENT_IP, NAT_IN_IP, NAT_OUT_IP, ROUTER_IP = "100.64.0.2", "100.64.0.1", "192.0.2.1", "192.0.2.2"
+# IPv6 beside it, routed without NAT (RFC 3849 documentation prefix)
+V6 = {"c0": "2001:db8:1::2", "n1": "2001:db8:1::1", "n2": "2001:db8:2::1", "r1": "2001:db8:2::2",
+      "r2": "2001:db8:3::1", "s0": "2001:db8:3::2"}
 HOP_TIMEOUT = 1.0  # core/trace.h TRACE_HOP_TIMEOUT_US
 SILENT_STOP = 3    # core/trace.h TRACE_SILENT_STOP
-NO_ICMP_LIMIT = "net.ipv4.icmp_ratelimit=0"
+NO_ICMP_LIMIT, NO_ICMP6_LIMIT = "net.ipv4.icmp_ratelimit=0", "net.ipv6.icmp.ratelimit=0"
 TRACE = re.compile(r"^Trace to (\S+) after handshake (\d+): (.*?); (last hop that answered: (\d+) (\S+?)(, .*)?"
                    r"|no hop answered)$")
 
@@ -43,6 +50,9 @@ class Net4(it.Net):
         for ns in (self.c, self.n, self.r, self.s):
             it.sh("ip", "netns", "add", ns)
             self.ns(ns, "ip", "link", "set", "lo", "up")
+            # no duplicate address detection: the link-local addresses that
+            # neighbour discovery needs would be unusable for a second or two
+            self.ns(ns, "sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0")
         it.sh("ip", "link", "add", "c0", "netns", self.c, "type", "veth", "peer", "name", "n1", "netns", self.n)
         it.sh("ip", "link", "add", "n2", "netns", self.n, "type", "veth", "peer", "name", "r1", "netns", self.r)
         it.sh("ip", "link", "add", "r2", "netns", self.r, "type", "veth", "peer", "name", "s0", "netns", self.s)
@@ -51,14 +61,24 @@ class Net4(it.Net):
                               (self.s, "s0", it.SERVER_IP)):
             self.ns(ns, "ip", "addr", "add", addr + "/24", "dev", dev)
             self.ns(ns, "ip", "link", "set", dev, "up")
+        for ns, dev in ((self.c, "c0"), (self.n, "n1"), (self.n, "n2"), (self.r, "r1"), (self.r, "r2"),
+                        (self.s, "s0")):
+            self.ns(ns, "ip", "-6", "addr", "add", V6[dev] + "/64", "dev", dev, "nodad")
+        for ns, via in ((self.c, V6["n1"]), (self.n, V6["r1"]), (self.s, V6["r2"])):
+            self.ns(ns, "ip", "-6", "route", "add", "default", "via", via)
+        self.ns(self.r, "ip", "-6", "route", "add", "2001:db8:1::/64", "via", V6["n2"])
         self.ns(self.c, "ip", "route", "add", "default", "via", NAT_IN_IP)
         self.ns(self.n, "ip", "route", "add", "default", "via", ROUTER_IP)
         self.ns(self.s, "ip", "route", "add", "default", "via", "203.0.113.1")
         for ns in (self.n, self.r):
             self.ns(ns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
             self.ns(ns, "sysctl", "-qw", NO_ICMP_LIMIT)
+            self.ns(ns, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+            self.ns(ns, "sysctl", "-qw", NO_ICMP6_LIMIT)
             self.ns(ns, "nft", "add table ip canary")
             self.ns(ns, "nft", "add chain ip canary gate { type filter hook forward priority 0 ; }")
+            self.ns(ns, "nft", "add table ip6 canary")
+            self.ns(ns, "nft", "add chain ip6 canary gate { type filter hook forward priority 0 ; }")
         self.nft("add chain ip canary post { type nat hook postrouting priority 100 ; }")
         self.nft('add rule ip canary post oifname "n2" masquerade fully-random')
 
@@ -97,22 +117,29 @@ def parse(line):
     return int(m.group(2)), hops, last
 
 
-def trace_in_the_dark(case, block):
-    """Runs a client and the server, blocks the path with block(), waits for
-    the trace and the reconnection after unblocking; the trace's line and
-    the client's log lines."""
-    server = case.server()
-    client = case.client(FAST)
+def trace_in_the_dark(case, block, v6=False):
+    """Runs a client and the server (over IPv6: both families served, the
+    client to the server's IPv6 address), blocks the path with block(),
+    waits for the trace and the reconnection after unblocking; the server,
+    the trace's hops, its last hop and its line."""
+    if v6:
+        server = case.server(extra=["--host", "::"])
+        client = case.start("client", case.net.c, ["--client", "--id", "home", "--host", V6["s0"], "--port",
+                                                   str(it.PORT), "--key-file", case.key_file] + FAST)
+    else:
+        server = case.server()
+        client = case.client(FAST)
     it.wait_for(lambda: len(answers(client)) >= 2, timeout=10, what="2 handshakes")
+    before = len(traces(client))
     block(True)
     # the inits left unanswered, then 3 silent hops of 1 s each and those before
-    it.wait_for(lambda: traces(client), timeout=3 * HT + 8 * HOP_TIMEOUT + 5, what="a trace line")
+    it.wait_for(lambda: traces(client)[before:], timeout=3 * HT + 8 * HOP_TIMEOUT + 5, what="a trace line")
     block(False)
     it.wait_for(lambda: any(t.startswith("Outage over") for _, t in client.lines()), timeout=10,
                 what="the reconnection")
     it.check(client.stop() == 0 and server.stop() == 0, "clean exits")
     lines = [t for _, t in client.lines()]
-    found = traces(client)
+    found = traces(client)[before:]
     it.check(len(found) == 1, "one trace per outage: %s" % found)
     at = lines.index(found[0])
     unanswered = [t for t in lines[:at] if t.startswith("No answer to handshake")]
@@ -176,7 +203,19 @@ def answers_dropped(case):
     it.check(not sent, "nothing but handshake responses sent: %s" % sent)
 
 
-CASES = [nat_blackhole, router_blackhole, answers_dropped]
+def router_blackhole_v6(case):
+    """The same over IPv6, routed without NAT: hop limits on the datagram,
+    ICMPv6 time-exceeded from the error queue; the router is the last hop."""
+    def block(on):
+        case.net.router_nft("add rule ip6 canary gate drop" if on else "flush chain ip6 canary gate")
+    server, hops, last, line = trace_in_the_dark(case, block, v6=True)
+    it.check(hops[:2] == [V6["n1"], V6["r1"]], "the first router, then the second: %s" % hops)
+    check_silent_tail(hops, 2)
+    it.check(last == (2, V6["r1"]), "the last hop that answered is the router: %s" % (last,))
+    it.check(line.startswith("Trace to [%s]:%d " % (V6["s0"], it.PORT)), "to the server's IPv6 address: %s" % line)
+
+
+CASES = [nat_blackhole, router_blackhole, answers_dropped, router_blackhole_v6]
 
 
 if __name__ == "__main__":
