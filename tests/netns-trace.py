@@ -121,7 +121,7 @@ def trace_in_the_dark(case, block, v6=False):
     """Runs a client and the server (over IPv6: both families served, the
     client to the server's IPv6 address), blocks the path with block(),
     waits for the trace and the reconnection after unblocking; the server,
-    the trace's hops, its last hop and its line."""
+    the client, the trace's hops, its last hop and its line."""
     if v6:
         server = case.server(extra=["--host", "::"])
         client = case.start("client", case.net.c, ["--client", "--id", "home", "--host", V6["s0"], "--port",
@@ -147,8 +147,11 @@ def trace_in_the_dark(case, block, v6=False):
     hs, hops, last = parse(found[0])
     inits = [m["data"][0] for _, _, m in client.packets("TX") if m["type"] == "handshake_init"]
     it.check(hs in inits and hs > answers(client)[1], "after an init sent in the dark: %d" % hs)
+    copies = [m for _, _, m in client.packets("TX") if m["type"] == "trace" and m["data"][0] == hs]
+    it.check([m["data"][1] for m in copies] == list(range(1, len(hops) + 1)),
+             "a TX line for each copy, TTL 1 to %d: %s" % (len(hops), copies))
     print("# %s" % found[0])
-    return server, hops, last, found[0]
+    return server, client, hops, last, found[0]
 
 
 def check_silent_tail(hops, answered):
@@ -163,7 +166,7 @@ def nat_blackhole(case):
     called a carrier NAT."""
     def block(on):
         case.net.nft("add rule ip canary gate drop" if on else "flush chain ip canary gate")
-    server, hops, last, line = trace_in_the_dark(case, block)
+    server, client, hops, last, line = trace_in_the_dark(case, block)
     it.check(hops[0] == NAT_IN_IP, "hop 1 is the NAT: %s" % hops)
     check_silent_tail(hops, 1)
     it.check(last == (1, NAT_IN_IP), "the last hop that answered is the NAT: %s" % (last,))
@@ -177,7 +180,7 @@ def router_blackhole(case):
     silence: the router is the last hop, and is no carrier NAT."""
     def block(on):
         case.net.router_nft("add rule ip canary gate drop" if on else "flush chain ip canary gate")
-    server, hops, last, line = trace_in_the_dark(case, block)
+    server, client, hops, last, line = trace_in_the_dark(case, block)
     it.check(hops[:2] == [NAT_IN_IP, ROUTER_IP], "the NAT, then the router: %s" % hops)
     check_silent_tail(hops, 2)
     it.check(last == (2, ROUTER_IP), "the last hop that answered is the router: %s" % (last,))
@@ -191,16 +194,18 @@ def answers_dropped(case):
     def block(on):
         case.net.router_nft("add rule ip canary gate ip saddr %s drop" % it.SERVER_IP if on
                             else "flush chain ip canary gate")
-    server, hops, last, line = trace_in_the_dark(case, block)
+    server, client, hops, last, line = trace_in_the_dark(case, block)
     it.check(hops[:2] == [NAT_IN_IP, ROUTER_IP], "the NAT, then the router: %s" % hops)
     check_silent_tail(hops, 2)
     got = [m for _, _, m in server.packets("RX") if m["type"] == "trace"]
     it.check([m["data"][1] for m in got] == [3, 4, 5], "the server got the copies with TTL 3 to 5: %s" % got)
+    sent = [m for _, _, m in client.packets("TX")]
+    it.check(all(m in sent for m in got), "each logged as sent by the client")
     texts = [t for _, t in server.lines()]
     bad = [t for t in texts if t.startswith(("Replay", "NAT rebinding", "Refused")) or "[InvalidMessage]" in t]
     it.check(not bad, "a trace is neither a replay, an attack nor a new address: %s" % bad)
-    sent = [m for _, _, m in server.packets("TX") if m["type"] != "handshake_response"]
-    it.check(not sent, "nothing but handshake responses sent: %s" % sent)
+    answers_sent = [m for _, _, m in server.packets("TX") if m["type"] != "handshake_response"]
+    it.check(not answers_sent, "nothing but handshake responses sent: %s" % answers_sent)
 
 
 def router_blackhole_v6(case):
@@ -208,7 +213,7 @@ def router_blackhole_v6(case):
     ICMPv6 time-exceeded from the error queue; the router is the last hop."""
     def block(on):
         case.net.router_nft("add rule ip6 canary gate drop" if on else "flush chain ip6 canary gate")
-    server, hops, last, line = trace_in_the_dark(case, block, v6=True)
+    server, client, hops, last, line = trace_in_the_dark(case, block, v6=True)
     it.check(hops[:2] == [V6["n1"], V6["r1"]], "the first router, then the second: %s" % hops)
     check_silent_tail(hops, 2)
     it.check(last == (2, V6["r1"]), "the last hop that answered is the router: %s" % (last,))

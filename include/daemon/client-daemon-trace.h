@@ -1,8 +1,9 @@
 /* client-daemon-trace (functions client_trace_*): the client daemon's
  * trace of where its dead flow stops (core/trace): the copies sent on the
  * client's own socket with the TTL set per datagram, the socket's ICMP
- * errors handed to the core, a timer for the hops that stay silent, and
- * one line (a journal entry with CANARY_EVENT=trace) per trace. */
+ * errors handed to the core, a timer for the hops that stay silent, each
+ * copy's TX line, and one line (a journal entry with CANARY_EVENT=trace)
+ * per trace with its result. */
 #pragma once
 
 #include <stdint.h>

@@ -1,5 +1,6 @@
 /* client-daemon-trace (client_trace_*): the shell around core/trace (see
- * client-daemon-trace.h). */
+ * client-daemon-trace.h). Each copy is logged as a TX line, as every
+ * packet is. */
 #include "daemon/client-daemon-trace.h"
 
 #include <errno.h>
@@ -45,8 +46,12 @@ static void log_trace(const struct logtext_trace *t)
 static void perform(struct client_trace *ct, const struct trace_actions *a)
 {
         if (a->send) {
+                struct core_event tx = { .kind = EVENT_TX, .peer = a->to, .has_msg = true, .msg = a->msg };
                 uint8_t head[TRACE_HEAD_LEN];
-                int r = udp_send_ttl(ct->d->fd, ct->d->key, &ct->d->ivs, &a->msg, &a->to, (int)a->ttl, head,
+                int r;
+
+                log_event(&tx); /* every packet has its line, a copy too */
+                r = udp_send_ttl(ct->d->fd, ct->d->key, &ct->d->ivs, &a->msg, &a->to, (int)a->ttl, head,
                                      sizeof(head));
 
                 if (r == 0) {
