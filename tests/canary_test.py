@@ -435,17 +435,18 @@ class Net:
 
 
 class NetEnv:
-    """A Net, a key file, and our server and client in it. The temporary
-    directory is removed by close() unless given (the caller's then)."""
+    """A Net (or net, a class built like it), a key file, and our server
+    and client in it. The temporary directory is removed by close() unless
+    given (the caller's then)."""
 
-    def __init__(self, prefix="uc", sysctls=(), tmp=None):
+    def __init__(self, prefix="uc", sysctls=(), tmp=None, net=Net):
         self.procs = []
         self.own_tmp = tmp is None
         self.tmp = tmp or tempfile.mkdtemp(prefix="udp-canary-netns-")
         self.key_file = os.path.join(self.tmp, "key")
         try:
             write_key(self.key_file)
-            self.net = Net(prefix, sysctls)
+            self.net = net(prefix, sysctls)
         except Exception:
             self.net = None
             self.close()

@@ -238,6 +238,31 @@ def port_closed(env):
     it.check(client.stop() == 0, "clean exit")
 
 
+@case
+def trace_closed_port(env):
+    """Unanswered twice, a client traces its flow: on the loopback the
+    first copy (TTL 1) reaches the host, whose kernel answers that the port
+    is closed: the path ends there, one hop, one line, one TX line for the
+    copy. With --trace-hops 0, none."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    client = env.client(port, extra=["--handshake-timeout", "0.3"])
+    off = env.client(port, name="off", extra=["--handshake-timeout", "0.3", "--trace-hops", "0"])
+    traced = lambda c: [t for _, t in c.lines() if t.startswith("Trace to ")]  # noqa: E731
+    it.wait_for(lambda: traced(client), what="a trace line")
+    it.wait_for(lambda: len([t for _, t in off.lines() if t.startswith("No answer")]) >= 4, what="retries")
+    it.check(client.stop() == 0 and off.stop() == 0, "clean exits")
+    inits = [m["data"][0] for _, _, m in client.packets("TX") if m["type"] == "handshake_init"]
+    it.check(traced(client) == ["Trace to 127.0.0.1:%d after handshake %d: 1 127.0.0.1; last hop that answered: "
+                                "1 127.0.0.1" % (port, inits[2])], "after the third init: %s" % traced(client))
+    copies = [m for _, _, m in client.packets("TX") if m["type"] == "trace"]
+    it.check([m["data"] for m in copies] == [[inits[2], 1]], "one copy, TTL 1, logged: %s" % copies)
+    it.check(not traced(off) and not [m for _, _, m in off.packets("TX") if m["type"] == "trace"],
+             "--trace-hops 0: no trace")
+
+
 def icmp_unreachable(client_port, server_port, code):
     """Sends, as the kernel would, an ICMP 'destination unreachable' (code:
     1 host, 3 port) about a datagram from client_port to server_port on

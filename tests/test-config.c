@@ -42,6 +42,17 @@ static void test_original_forms(void)
         CHECK_INT(c.keepalive_interval_us, 26625000);
         CHECK_INT(c.handshake_timeout_us, 5000000);
         CHECK_INT(c.keepalive_count, 5);
+        CHECK_INT(c.trace_hops, 8);
+        CHECK_INT(c.trace_interval_us, 300000000);
+        config_free(&c);
+
+        CHECK_INT(parse(&c, ARGS("--client", "--id", "home", "--host", "h", "--key", "k", "--trace-hops", "0",
+                                 "--trace-interval", "60")), 0);
+        CHECK_INT(c.trace_hops, 0);
+        CHECK_INT(c.trace_interval_us, 60000000);
+        config_free(&c);
+        CHECK_INT(parse(&c, ARGS("--client", "--id", "home", "--host", "h", "--key", "k", "--trace-hops", "32")), 0);
+        CHECK_INT(c.trace_hops, 32);
         config_free(&c);
 
         /* --opt=value, unique prefixes (argparse allows both) */
@@ -119,6 +130,8 @@ static void test_errors(void)
                 { ARGS("--server", "--keepalive-interval", "nan"), "not a number of seconds" },
                 { ARGS("--server", "--handshake-timeout", "1e9"), "not a number of seconds" },
                 { ARGS("--server", "--keepalive-count", "0"), "whole number from 1 to 1000" },
+                { ARGS("--client", "--trace-hops", "33"), "whole number from 0 to 32" },
+                { ARGS("--client", "--trace-interval", "-1"), "not a number of seconds" },
                 { ARGS("--client", "--id", "\xff", "--host", "h"), "not UTF-8" },
         };
         struct config c;

@@ -96,6 +96,38 @@ static void test_not_answered(void)
         server_free(&s);
 }
 
+/* A client's trace copies, from its own address, a new one, or with an
+ * id already answered: logged as received, and nothing else (no answer,
+ * no replay, no rebinding, no table entry, not invalid). */
+static void test_trace_ignored(void)
+{
+        struct addr a = peer_addr("198.51.100.7", 40000), b = peer_addr("198.51.100.8", 50000);
+        struct actions out;
+        struct server s;
+
+        CHECK_INT(server_init(&s, limits(16)), 0);
+        deliver(&s, &a, MESSAGE_TRACE, "stranger", 5, 3, &out);
+        CHECK_INT(out.n_events, 1);
+        CHECK_INT(out.events[0].kind, EVENT_RX);
+        CHECK_INT(out.events[0].msg.type, MESSAGE_TRACE);
+        CHECK_INT(s.peers.count, 0);
+        deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, "home", 100, 0, &out);
+        for (unsigned ttl = 1; ttl <= 3; ttl++) {
+                deliver(&s, ttl == 2 ? &b : &a, MESSAGE_TRACE, "home", ttl == 3 ? 99 : 100, ttl, &out);
+                CHECK_INT(out.n_send, 0);
+                CHECK_INT(out.n_events, 1);
+                CHECK_INT(out.events[0].kind, EVENT_RX);
+        }
+        CHECK_INT(s.stats.replays + s.stats.rebinds + s.stats.invalid + s.stats.refused, 0);
+        CHECK_INT(s.peers.count, 1);
+        CHECK_INT(s.stats.rx_type[MESSAGE_TRACE], 4);
+        /* the client's next init is answered as if no trace had come */
+        deliver(&s, &a, MESSAGE_HANDSHAKE_INIT, "home", 101, 0, &out);
+        CHECK_INT(out.n_send, 1);
+        CHECK_INT(peer_count(&out, EVENT_NAT_REBIND), 0);
+        server_free(&s);
+}
+
 /* Several clients interleaved, with awkward ids: each has its own counter. */
 static void test_many_clients(void)
 {
@@ -627,6 +659,7 @@ int main(void)
         peer_key(&key);
         test_replay_rule();
         test_not_answered();
+        test_trace_ignored();
         test_many_clients();
         test_full_table();
         test_status();

@@ -1,6 +1,7 @@
 /* Feeding the timeline (report/timeline.c, timeline-roles.c): a log's
- * clock stepping back, the role of a log from what it holds, and hostile
- * lines: no wrapped number, nothing inferred past the bounds. */
+ * clock stepping back, the role of a log from what it holds, a trace's
+ * lines left out, and hostile lines: no wrapped number, nothing inferred
+ * past the bounds. */
 #include "timeline-sim.h"
 
 /* A client log whose clock steps back an hour (a DST change) in the middle. */
@@ -51,6 +52,31 @@ static void test_roles(void)
         timeline_free(&tl);
 }
 
+/* A trace's copies, sent and received, and its result line are not the
+ * canary's flow: no client is made of them, as of probes. */
+static void test_trace_skipped(void)
+{
+        struct timeline tl;
+        struct timeline_opts o = { 0 };
+        struct logline l = { .kind = LOGLINE_TX, .t_us = (uint64_t)T0 };
+        const char *text = "Trace to 203.0.113.2:43210 after handshake 5: 1 *, 2 *, 3 *; no hop answered";
+
+        timeline_init(&tl);
+        CHECK(addr_from_string(&l.peer, "203.0.113.2", 43210) == 0);
+        CHECK(message_init(&l.msg, MESSAGE_TRACE, "t", 1, 5, 1) == 0);
+        CHECK(timeline_add(&tl, 0, &l) == 0);
+        l.kind = LOGLINE_RX;
+        l.msg.data[1] = 2;
+        CHECK(timeline_add(&tl, 1, &l) == 0);
+        CHECK(logline_parse_body(&l, text, strlen(text)) == 0);
+        CHECK_INT(l.kind, LOGLINE_TRACE);
+        CHECK(timeline_add(&tl, 0, &l) == 0);
+        CHECK(timeline_finish(&tl, &o) == 0);
+        CHECK(timeline_find(&tl, "t", 1) == NULL);
+        CHECK_INT(tl.n_clients, 0);
+        timeline_free(&tl);
+}
+
 /* Hostile lines: extreme stamps jumping back and forth, ids and counters
  * at the limits; nothing wraps, nothing is inferred past bounds. */
 static void test_hostile(void)
@@ -87,6 +113,7 @@ int main(void)
 {
         test_step_back();
         test_roles();
+        test_trace_skipped();
         test_hostile();
         return check_finish("timeline");
 }

@@ -1,7 +1,8 @@
 /* Unit test: the outgoing queue (udp_out) on real sockets on 127.0.0.1.
  * Every queued datagram arrives sealed with the key, and one
  * that cannot be sent is reported without stopping the rest. And the socket
- * side of overload: the receive buffer asked for, and the drop count. */
+ * side of overload: the receive buffer asked for, and the drop count. A
+ * trace's copy with its own TTL, and the ICMP errors read back. */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -150,11 +151,101 @@ static void test_drops(void)
         close(rx);
 }
 
+/* The TTL (hop limit) a datagram arrived with; -1 when not told. */
+static int received_ttl(int fd, uint8_t *buf, size_t cap)
+{
+        _Alignas(struct cmsghdr) char control[64];
+        struct iovec iov = { buf, cap };
+        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+                            .msg_controllen = sizeof(control) };
+        int ttl = -1;
+
+        if (recvmsg(fd, &m, MSG_DONTWAIT) < 0)
+                return -1;
+        for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
+                if ((h->cmsg_level == IPPROTO_IP && h->cmsg_type == IP_TTL) ||
+                    (h->cmsg_level == IPPROTO_IPV6 && h->cmsg_type == IPV6_HOPLIMIT))
+                        memcpy(&ttl, CMSG_DATA(h), sizeof(ttl));
+        return ttl;
+}
+
+struct seen_errors {
+        struct udp_error e[4];
+        size_t n;
+};
+
+static void keep_error(void *arg, const struct udp_error *e)
+{
+        struct seen_errors *s = arg;
+
+        if (s->n < 4)
+                s->e[s->n++] = *e;
+}
+
+/* A trace's copy carries the TTL given for it alone: the next datagram
+ * leaves with the socket's own. A copy to a closed port comes back from
+ * the error queue as ICMP port unreachable: the sender, where it was going
+ * and the quote of its first bytes, which udp_send_ttl handed back. */
+static void test_ttl_and_errors(const char *ip)
+{
+        static const uint8_t raw_key[SEAL_KEY_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+        struct seal_key key;
+        struct seal_ivs ivs = { .used = 0 };
+        struct addr any, rx_addr, closed;
+        struct seen_errors seen = { .n = 0 };
+        struct message m;
+        uint8_t head[16], buf[SEAL_MAX_PACKET];
+        char err[128];
+        int tx, rx, on = 1, v6 = strchr(ip, ':') != NULL, family = v6 ? AF_INET6 : AF_INET;
+
+        CHECK_INT(seal_key_init(&key, raw_key, AES128_IMPL_AUTO), 0);
+        CHECK_INT(udp_resolve(ip, 0, true, family, &any, err, sizeof(err)), 0);
+        tx = udp_open(&any, false); /* a client's socket: it asks for errors */
+        rx = udp_open(&any, true);
+        CHECK(tx >= 0 && rx >= 0);
+        CHECK_INT(v6 ? setsockopt(rx, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof(on))
+                     : setsockopt(rx, IPPROTO_IP, IP_RECVTTL, &on, sizeof(on)), 0);
+        CHECK_INT(udp_local(rx, &rx_addr), 0);
+        CHECK_INT(message_init(&m, MESSAGE_TRACE, "home", 4, 1732673219, 3), 0);
+        CHECK_INT(udp_send_ttl(tx, &key, &ivs, &m, &rx_addr, 3, head, sizeof(head)), 0);
+        usleep(10000);
+        CHECK_INT(received_ttl(rx, buf, sizeof(buf)), 3);
+        CHECK_MEM(buf, head, sizeof(head));
+        CHECK_INT(sendto(tx, "x", 1, 0, &rx_addr.sa, rx_addr.len), 1);
+        usleep(10000);
+        CHECK(received_ttl(rx, buf, sizeof(buf)) > 3); /* the socket's own, untouched */
+
+        closed = rx_addr;
+        close(rx); /* its port now closed: the kernel answers ICMP port unreachable */
+        /* an earlier datagram's error, pending, does not stop the copy */
+        CHECK_INT(sendto(tx, "x", 1, 0, &closed.sa, closed.len), 1);
+        usleep(10000);
+        CHECK_INT(udp_send_ttl(tx, &key, &ivs, &m, &closed, 5, head, sizeof(head)), 0);
+        usleep(10000);
+        CHECK_INT(udp_drain_errors(tx, keep_error, &seen), 2);
+        CHECK_INT(seen.n, 2);
+        CHECK_INT(seen.e[0].quoted_len, 1);
+        if (seen.n == 2) {
+                const struct udp_error *e = &seen.e[1];
+
+                CHECK(e->port_unreachable && !e->time_exceeded);
+                CHECK_INT(e->offender.sa.sa_family, family);
+                CHECK(addr_equal(&e->dest, &closed));
+                CHECK(e->quoted_len >= sizeof(head));
+                CHECK_MEM(e->quoted, head, sizeof(head));
+        }
+        CHECK_INT(udp_drain_errors(tx, keep_error, &seen), 0); /* emptied */
+        seal_key_wipe(&key);
+        close(tx);
+}
+
 int main(void)
 {
         test_queue();
         test_answer_from_destination("0.0.0.0");
         test_answer_from_destination("::");
         test_drops();
+        test_ttl_and_errors("127.0.0.1");
+        test_ttl_and_errors("::1");
         return check_finish("udp");
 }

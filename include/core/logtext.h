@@ -9,6 +9,7 @@
  * byte; the other lines are ours. No I/O. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -63,6 +64,46 @@ extern const char *const logtext_level_names[LOG_LEVEL_COUNT];
  * "stderr did not take them in time". What happened between the line
  * before and this one is unknown from this output. */
 #define LOGTEXT_LINES_LOST " log lines lost before this one: "
+
+/* A client's trace of its path (core/trace), one line per trace:
+ *   Trace to 203.0.113.9:43210 after handshake 1732673225: 1 100.64.0.1,
+ *   2 *, 3 *, 4 *; last hop that answered: 1 100.64.0.1, a carrier NAT
+ *   (RFC 6598 shared address)
+ * (one line): each TTL tried, with the address that answered it or "*".
+ * A "*" may be a router that limits its ICMP rate, so the line never says
+ * more than "last hop that answered"; "no hop answered" when none did. */
+#define LOGTEXT_TRACE "Trace to "
+#define LOGTEXT_TRACE_AFTER " after handshake "
+#define LOGTEXT_TRACE_LAST "; last hop that answered: "
+#define LOGTEXT_TRACE_NONE "; no hop answered"
+#define LOGTEXT_TRACE_CGNAT ", a carrier NAT (RFC 6598 shared address)"
+#define LOGTEXT_TRACE_HOPS_MAX 32
+
+struct logtext_trace {
+        struct addr to;         /* where the copies went: the server, with its port */
+        uint64_t handshake;     /* the unanswered handshake traced after */
+        unsigned n_hops;        /* TTLs tried: 1 to n_hops */
+        struct addr hop[LOGTEXT_TRACE_HOPS_MAX]; /* who answered TTL i + 1 (port 0); AF_UNSPEC: nobody */
+};
+
+/* The TTL of the last hop that answered (1-based), or 0 when none did. */
+unsigned logtext_trace_last(const struct logtext_trace *t);
+
+/* True for an IPv4 address in 100.64.0.0/10, the space RFC 6598 sets aside
+ * for carrier-grade NATs (an IPv4-mapped IPv6 one too). */
+bool logtext_shared_space(const struct addr *a);
+
+/* A hop's address as the line writes it: no port (an IPv4-mapped one as
+ * IPv4), or "*" for AF_UNSPEC. */
+const char *logtext_hop_text(const struct addr *a, char buf[static INET6_ADDRSTRLEN]);
+
+/* The body of a trace's line (its level is WARNING). Returns the length,
+ * or -ENOBUFS. */
+ssize_t logtext_format_trace(const struct logtext_trace *t, char *buf, size_t cap);
+
+/* Reads a trace's line body back, exactly as logtext_format_trace writes
+ * it. Returns 0, or -EINVAL for any other text. */
+int logtext_parse_trace(struct logtext_trace *t, const char *body, size_t len);
 
 /* "[STAMP.mmm udp-canary LEVEL] " from a "YYYY-mm-dd HH:MM:SS" stamp and
  * the milliseconds. Returns the length, or -ENOBUFS. */

@@ -23,8 +23,13 @@ enum message_type {
          * a NAT keeps an idle mapping. Sent only by the prober. */
         MESSAGE_PROBE,
         MESSAGE_PROBE_RESPONSE,
+        /* Ours too (see include/core/trace.h): a client whose handshakes go
+         * unanswered sends it with a rising TTL, data [handshake id, ttl],
+         * to learn from the routers' ICMP answers where its flow stops. A
+         * server that gets one logs it and ignores it. */
+        MESSAGE_TRACE,
 };
-#define MESSAGE_TYPES 5 /* for arrays by type */
+#define MESSAGE_TYPES 6 /* for arrays by type */
 
 struct message {
         enum message_type type;

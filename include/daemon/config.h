@@ -39,6 +39,8 @@ struct config {
         uint64_t probe_max_delay_us; /* server: longest probe delay answered */
         size_t probe_max_pending;    /* server: probe answers waiting, at most; 0: none */
         uint64_t probe_every_us;     /* client: run the NAT timeout probe this often; 0: never */
+        unsigned trace_hops;         /* client: the highest TTL a trace tries; 0: never trace */
+        uint64_t trace_interval_us;  /* client: at least this long between two traces */
         uint32_t set; /* which options have a value (bit per option) */
         unsigned key_lines; /* 'key' lines read from config files, used or not */
         bool mode_from_file; /* the mode was set by a config file, not the command line */

@@ -13,6 +13,7 @@
 #include "core/seal.h"
 
 struct udp_batch;
+struct udp_error;
 struct udp_out;
 struct httpd;
 struct config;
@@ -30,6 +31,8 @@ struct daemon_ops {
         void (*metrics)(FILE *out, void *obj);
         /* ICMP said nothing listens where we send (a client's socket), or NULL. */
         void (*refused)(void *obj, uint64_t now_us);
+        /* Each ICMP error on a client's socket (a trace's answers), or NULL. */
+        void (*icmp)(void *obj, uint64_t now_us, const struct udp_error *e);
 };
 
 /* The shell the client and server share: the loop, signals, watchdog, the

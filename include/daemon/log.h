@@ -32,6 +32,8 @@ enum log_lifecycle {
 #define LOG_MESSAGE_ID_NAT_TIMEOUT "5f8191c7f03648ca9be96133f4481b96"
 /* The client's server name resolved to another address, now in use. */
 #define LOG_MESSAGE_ID_SERVER_MOVED "1caa2c262cb54e4eb0edb701d840781d"
+/* A client traced where its dead flow stops (daemon/client-daemon-trace). */
+#define LOG_MESSAGE_ID_TRACE "d0a419d4dbe0444ebac7f89cb69866f8"
 
 /* True when stderr is connected to the journal ($JOURNAL_STREAM names
  * stderr's device and inode), as under a systemd service. */

@@ -32,11 +32,34 @@ int udp_resolve(const char *host, uint16_t port, bool passive, int family, struc
  * Returns the fd or a negative errno. */
 int udp_open(const struct addr *a, bool bind_it);
 
+/* Bytes of our payload an ICMP error's quote is kept for (a trace copy's
+ * IV is 16). */
+#define UDP_QUOTE_MAX 64
+
+/* One ICMP error from the socket's queue. */
+struct udp_error {
+        bool port_unreachable; /* ICMP(v6) port unreachable */
+        bool time_exceeded;    /* ICMP(v6) time exceeded in transit (a TTL ran out) */
+        struct addr offender;  /* who sent it (SO_EE_OFFENDER); AF_UNSPEC: not told */
+        struct addr dest;      /* where the datagram it is about was going, with the port */
+        uint8_t quoted[UDP_QUOTE_MAX]; /* what it quotes of that datagram's payload */
+        size_t quoted_len;
+};
+
 /* Empties the socket's queue of ICMP errors (a client's socket asks for
  * them), which would otherwise keep the socket readable for ever; 64 at
- * most a call, so that a flood of them cannot hold the loop. Returns how
+ * most a call, so that a flood of them cannot hold the loop. Each error
+ * from ICMP goes to each(arg, error) when each is not NULL. Returns how
  * many said "port unreachable". */
-unsigned udp_drain_errors(int fd);
+unsigned udp_drain_errors(int fd, void (*each)(void *arg, const struct udp_error *e), void *arg);
+
+/* Seals msg and sends it alone to `to` with the TTL (IPv4) or hop limit
+ * (IPv6) ttl set on this datagram only (ancillary data: the socket's own
+ * setting, which the other datagrams use, stays). head gets the packet's
+ * first head_len bytes (its IV first), to know the datagram again in an
+ * ICMP error's quote. Returns 0 or a negative errno. */
+int udp_send_ttl(int fd, const struct seal_key *key, struct seal_ivs *ivs, const struct message *msg,
+                 const struct addr *to, int ttl, uint8_t *head, size_t head_len);
 
 /* How many datagrams the kernel has dropped on this socket since it was
  * opened because its receive buffer was full. Returns 0 or a negative errno. */

@@ -24,6 +24,7 @@ enum logline_kind {
         LOGLINE_INVALID_MORE, /* "N" LOGTEXT_INVALID_MORE "...": invalid ones not logged one by one */
         LOGLINE_NAT_TIMEOUT,  /* LOGTEXT_NAT_TIMEOUT "verdict": a client's probe result */
         LOGLINE_LINES_LOST,   /* "N" LOGTEXT_LINES_LOST "...": the output lost lines before this one */
+        LOGLINE_TRACE,        /* LOGTEXT_TRACE ...: where a client's dead flow stops (trace) */
 };
 
 
@@ -36,6 +37,7 @@ struct logline {
         uint64_t dropped;   /* SOCKET_DROPS; INVALID_MORE; LINES_LOST: how many */
         const char *text;   /* NAT_TIMEOUT: the verdict, in the parsed line */
         size_t text_len;
+        struct logtext_trace trace; /* TRACE: its hops, as logtext_parse_trace reads them */
 };
 
 /* Parses a whole line (no newline). Returns 0, or -EINVAL when it is not a

@@ -1,13 +1,18 @@
 /* logtext: the texts of the log, in the original's format where it has
  * them, and the one place both the writer (daemon/log) and the reader
  * (report/logline) take them from: the stamp and level, every event's line,
- * and the fixed texts the report recognises. No I/O. */
+ * the fixed texts the report recognises, and a trace's line, which the
+ * report parses here too. No I/O. */
 #include "core/logtext.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <arpa/inet.h>
 
 const char *const logtext_level_names[LOG_LEVEL_COUNT] = {
         [LOG_LEVEL_INFO] = "INFO",
@@ -198,4 +203,200 @@ ssize_t logtext_format_server_moved(const char *host, const struct addr *from, c
                            addr_format(from, was));
 
         return len < 0 || (size_t)len >= cap ? -ENOBUFS : len;
+unsigned logtext_trace_last(const struct logtext_trace *t)
+{
+        unsigned last = 0;
+
+        for (unsigned i = 0; i < t->n_hops && i < LOGTEXT_TRACE_HOPS_MAX; i++)
+                if (t->hop[i].sa.sa_family != AF_UNSPEC)
+                        last = i + 1;
+        return last;
+}
+
+bool logtext_shared_space(const struct addr *a)
+{
+        const uint8_t *b;
+
+        if (a->sa.sa_family == AF_INET) {
+                b = (const uint8_t *)&a->in.sin_addr;
+        } else if (a->sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&a->in6.sin6_addr)) {
+                b = a->in6.sin6_addr.s6_addr + 12;
+        } else {
+                return false;
+        }
+        return b[0] == 100 && (b[1] & 0xc0) == 64; /* 100.64.0.0/10 */
+}
+
+const char *logtext_hop_text(const struct addr *a, char buf[static INET6_ADDRSTRLEN])
+{
+        const struct in6_addr *v6 = &a->in6.sin6_addr;
+
+        if (a->sa.sa_family == AF_INET)
+                return inet_ntop(AF_INET, &a->in.sin_addr, buf, INET6_ADDRSTRLEN) ? buf : "?";
+        if (a->sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(v6))
+                return inet_ntop(AF_INET, v6->s6_addr + 12, buf, INET6_ADDRSTRLEN) ? buf : "?";
+        if (a->sa.sa_family == AF_INET6)
+                return inet_ntop(AF_INET6, v6, buf, INET6_ADDRSTRLEN) ? buf : "?";
+        return "*";
+}
+
+/* Appends to buf at *n what snprintf makes of fmt; false once it is full. */
+__attribute__((format(printf, 4, 5))) static bool append(char *buf, size_t cap, size_t *n, const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        if (*n >= cap)
+                return false;
+        va_start(ap, fmt);
+        r = vsnprintf(buf + *n, cap - *n, fmt, ap);
+        va_end(ap);
+        if (r < 0 || (size_t)r >= cap - *n)
+                return false;
+        *n += (size_t)r;
+        return true;
+}
+
+ssize_t logtext_format_trace(const struct logtext_trace *t, char *buf, size_t cap)
+{
+        char to[ADDR_STRLEN], hop[INET6_ADDRSTRLEN];
+        unsigned last = logtext_trace_last(t);
+        size_t n = 0;
+        bool ok = append(buf, cap, &n, LOGTEXT_TRACE "%s" LOGTEXT_TRACE_AFTER "%" PRIu64 ":",
+                         addr_format(&t->to, to), t->handshake);
+
+        for (unsigned i = 0; ok && i < t->n_hops && i < LOGTEXT_TRACE_HOPS_MAX; i++)
+                ok = append(buf, cap, &n, "%s %u %s", i ? "," : "", i + 1, logtext_hop_text(&t->hop[i], hop));
+        if (ok && last)
+                ok = append(buf, cap, &n, LOGTEXT_TRACE_LAST "%u %s%s", last, logtext_hop_text(&t->hop[last - 1], hop),
+                            logtext_shared_space(&t->hop[last - 1]) ? LOGTEXT_TRACE_CGNAT : "");
+        else if (ok)
+                ok = append(buf, cap, &n, LOGTEXT_TRACE_NONE);
+        return ok ? (ssize_t)n : -ENOBUFS;
+}
+
+/* Reading a trace's line back: a cursor over the body. */
+struct reader {
+        const char *p, *end;
+};
+
+static bool take(struct reader *r, const char *lit)
+{
+        size_t n = strlen(lit);
+
+        if ((size_t)(r->end - r->p) < n || memcmp(r->p, lit, n) != 0)
+                return false;
+        r->p += n;
+        return true;
+}
+
+/* A decimal number of 1 to 19 digits. */
+static bool take_number(struct reader *r, uint64_t *out)
+{
+        const char *start = r->p;
+        uint64_t v = 0;
+
+        while (r->p < r->end && *r->p >= '0' && *r->p <= '9' && r->p - start < 19)
+                v = v * 10 + (uint64_t)(*r->p++ - '0');
+        *out = v;
+        return r->p > start;
+}
+
+/* The text up to the first of stops (or the end), copied into a string. */
+static bool take_word(struct reader *r, const char *stops, char *buf, size_t cap)
+{
+        size_t n = 0;
+
+        while (r->p + n < r->end && !strchr(stops, r->p[n]))
+                n++;
+        if (n == 0 || n >= cap)
+                return false;
+        memcpy(buf, r->p, n);
+        buf[n] = '\0';
+        r->p += n;
+        return true;
+}
+
+/* "IP:PORT" or "[IPV6]:PORT", as addr_format writes it. */
+static bool parse_to(const char *text, struct addr *a)
+{
+        char ip[ADDR_STRLEN];
+        const char *colon = strrchr(text, ':');
+        size_t n;
+        char *end;
+        unsigned long port;
+
+        if (!colon || colon == text)
+                return false;
+        n = (size_t)(colon - text);
+        if (text[0] == '[') {
+                if (n < 3 || text[n - 1] != ']')
+                        return false;
+                memcpy(ip, text + 1, n - 2);
+                ip[n - 2] = '\0';
+        } else {
+                memcpy(ip, text, n);
+                ip[n] = '\0';
+        }
+        if (colon[1] < '0' || colon[1] > '9')
+                return false;
+        port = strtoul(colon + 1, &end, 10);
+        return *end == '\0' && port <= 65535 && addr_from_string(a, ip, (uint16_t)port) == 0;
+}
+
+/* One hop's text: "*" or an address. */
+static bool parse_hop(const char *text, struct addr *a)
+{
+        if (strcmp(text, "*") == 0) {
+                memset(a, 0, sizeof(*a));
+                return true;
+        }
+        return addr_from_string(a, text, 0) == 0;
+}
+
+/* "1 ADDR, 2 *, ..." up to the ";" that follows the last. */
+static bool parse_hops(struct reader *r, struct logtext_trace *t)
+{
+        char word[INET6_ADDRSTRLEN];
+        uint64_t ttl;
+
+        t->n_hops = 0;
+        do {
+                if (t->n_hops == LOGTEXT_TRACE_HOPS_MAX || !take(r, " ") || !take_number(r, &ttl) ||
+                    ttl != t->n_hops + 1 || !take(r, " ") || !take_word(r, ",;", word, sizeof(word)) ||
+                    !parse_hop(word, &t->hop[t->n_hops]))
+                        return false;
+                t->n_hops++;
+        } while (take(r, ","));
+        return true;
+}
+
+/* What follows the hops must say what they say: none, or the last one. */
+static bool parse_verdict(struct reader *r, const struct logtext_trace *t)
+{
+        unsigned last = logtext_trace_last(t);
+        char word[INET6_ADDRSTRLEN], expect[INET6_ADDRSTRLEN];
+        uint64_t ttl;
+
+        if (!last)
+                return take(r, LOGTEXT_TRACE_NONE) && r->p == r->end;
+        if (!take(r, LOGTEXT_TRACE_LAST) || !take_number(r, &ttl) || ttl != last || !take(r, " ") ||
+            !take_word(r, ",", word, sizeof(word)) || strcmp(word, logtext_hop_text(&t->hop[last - 1], expect)) != 0)
+                return false;
+        if (logtext_shared_space(&t->hop[last - 1]) && !take(r, LOGTEXT_TRACE_CGNAT))
+                return false;
+        return r->p == r->end;
+}
+
+int logtext_parse_trace(struct logtext_trace *t, const char *body, size_t len)
+{
+        struct reader r = { body, body + len };
+        char to[ADDR_STRLEN];
+
+        memset(t, 0, sizeof(*t));
+        if (!take(&r, LOGTEXT_TRACE) || !take_word(&r, " ", to, sizeof(to)) || !parse_to(to, &t->to) ||
+            !take(&r, LOGTEXT_TRACE_AFTER) || !take_number(&r, &t->handshake) || !take(&r, ":") ||
+            !parse_hops(&r, t) || !parse_verdict(&r, t))
+                return -EINVAL;
+        return 0;
 }

@@ -18,6 +18,7 @@ static const char *const type_names[] = {
         [MESSAGE_KEEPALIVE] = "keepalive",
         [MESSAGE_PROBE] = "probe",
         [MESSAGE_PROBE_RESPONSE] = "probe_response",
+        [MESSAGE_TRACE] = "trace",
 };
 _Static_assert(sizeof(type_names) / sizeof(type_names[0]) == MESSAGE_TYPES, "a name per type");
 

@@ -375,6 +375,8 @@ static void handle(struct server *s, uint64_t now_us, uint64_t unix_s, const str
                 return;
         memcpy(s->stats.last_id, m->id, m->id_len + 1);
         s->stats.last_id_len = m->id_len;
+        if (m->type == MESSAGE_TRACE)
+                return; /* a client tracing its path: logged, nothing more */
         if (m->type == MESSAGE_PROBE || m->type == MESSAGE_PROBE_RESPONSE) {
                 /* its own flow, from another port: not the client's address */
                 if (m->type == MESSAGE_PROBE)

@@ -20,6 +20,7 @@
 #include "core/grow.h"
 #include "core/probe-client.h"
 #include "daemon/client-daemon-probe.h"
+#include "daemon/client-daemon-trace.h"
 #include "daemon/log.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
@@ -44,6 +45,7 @@ struct client_daemon {
         size_t n_rtts, cap_rtts;
         struct client_probe *probe; /* --probe-every */
         uint64_t probe_every_us, probe_max_delay_s;
+        struct client_trace *trace; /* --trace-hops: where a dead flow stops */
 };
 
 /* Round trips kept for the summary's median: years of handshakes at the
@@ -78,6 +80,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         (void)arm_timer(d, &a); /* a failure stops the loop */
         if (a.reresolve)
                 reresolve(d);
+        client_trace_after(d->trace, &d->core, start);
         update_status(d);
         log_flush();
         daemon_busy(&d->daemon, start);
@@ -103,6 +106,7 @@ static void receive(void *obj, uint64_t now_us, const struct addr *from, const s
         struct client_daemon *d = obj;
 
         client_receive(&d->core, now_us, from, in, out);
+        client_trace_after(d->trace, &d->core, now_us);
         note_rtts(d, out);
         (void)arm_timer(d, out); /* a failure stops the loop */
 }
@@ -187,11 +191,20 @@ static void refused(void *obj, uint64_t now_us)
                    " (ICMP port unreachable)", addr_format(&d->cfg.server, server));
 }
 
+/* An ICMP error on the socket: a trace's answer, maybe. */
+static void icmp(void *obj, uint64_t now_us, const struct udp_error *e)
+{
+        struct client_daemon *d = obj;
+
+        client_trace_icmp(d->trace, now_us, e);
+}
+
 static const struct daemon_ops client_ops = {
         .receive = receive,
         .after_read = after_read,
         .metrics = write_metrics,
         .refused = refused,
+        .icmp = icmp,
 };
 
 static bool is_address(const char *host)
@@ -234,7 +247,7 @@ static int setup(void *obj, const struct config *cfg, const struct seal_key *key
         probe_settings(d, cfg);
         if (!d->host || daemon_init(&d->daemon, &client_ops, d, key) < 0 ||
             !(d->timer_ev = evtimer_new(d->daemon.base, on_timer, d)) ||
-            client_probe_new(&d->probe, d->daemon.base, key) < 0) {
+            client_probe_new(&d->probe, d->daemon.base, key) < 0 || client_trace_new(&d->trace, &d->daemon) < 0) {
                 fprintf(stderr, "udp-canary: cannot set up the event loop\n");
                 return -ENOMEM;
         }
@@ -250,6 +263,7 @@ static int setup(void *obj, const struct config *cfg, const struct seal_key *key
                 fprintf(stderr, "udp-canary: --host %s: %s\n", cfg->host, d->resolve_err);
                 return -EINVAL;
         }
+        client_trace_set(d->trace, cfg->trace_hops, cfg->trace_interval_us);
         return daemon_metrics_start(&d->daemon, cfg->metrics_listen);
 }
 
@@ -443,6 +457,7 @@ int client_daemon_reconfigure(struct client_daemon *d, const struct config *cfg)
         fill_config(&next, cfg);
         d->cfg = next;
         probe_settings(d, cfg);
+        client_trace_set(d->trace, cfg->trace_hops, cfg->trace_interval_us);
         if (d->started)
                 client_reconfigure(&d->core, &d->cfg);
         (void)follow_probe(d); /* a timer that cannot be armed stops the loop */
@@ -485,6 +500,7 @@ void client_daemon_free(struct client_daemon *d)
         free(d->host);
         free(d->rtts);
         client_probe_free(d->probe);
+        client_trace_free(d->trace);
         if (d->timer_ev)
                 event_free(d->timer_ev);
         daemon_free(&d->daemon);

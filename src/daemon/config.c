@@ -20,6 +20,7 @@
 #include "core/message.h"
 #include "core/probe-client.h"
 #include "core/server.h"
+#include "core/trace.h"
 #include "core/unicode.h"
 
 enum kind { K_MODE, K_STRING, K_SECRET, K_PORT, K_SECONDS, K_COUNT, K_SIZE, K_FAMILY };
@@ -56,6 +57,8 @@ static const struct option_def defs[] = {
         { "probe-max-delay", K_SECONDS, AT(probe_max_delay_us), 0, 0, true },
         { "probe-max-pending", K_SIZE, AT(probe_max_pending), 0, 16777216, true },
         { "probe-every", K_SECONDS, AT(probe_every_us), 0, 0, true },
+        { "trace-hops", K_COUNT, AT(trace_hops), 0, TRACE_HOPS_MAX, true },
+        { "trace-interval", K_SECONDS, AT(trace_interval_us), 0, 0, true },
         { "help", K_MODE, CONFIG_MODE_HELP, 0, 0, false },
         { "version", K_MODE, CONFIG_MODE_VERSION, 0, 0, false },
         { "fingerprint", K_MODE, CONFIG_MODE_FINGERPRINT, 0, 0, false },
@@ -74,6 +77,7 @@ void config_usage(FILE *out)
               "                  [--handshake-timeout SECONDS] [--keepalive-count N]\n"
               "                  [--max-clients N] [--state-dir DIR] [--metrics-listen ADDR:PORT]\n"
               "                  [--probe-max-delay SECONDS] [--probe-max-pending N] [--probe-every SECONDS]\n"
+              "                  [--trace-hops N] [--trace-interval SECONDS]\n"
               "       udp-canary probe --id ID --host HOST [--port PORT] --key-file FILE [...]\n"
               "       udp-canary report [--json] [--svg FILE] [--id ID] [LOG... | --journal]\n"
               "\n"
@@ -106,6 +110,8 @@ void config_usage(FILE *out)
                 "  --probe-max-delay S      server: longest NAT probe delay answered (default %d)\n"
                 "  --probe-max-pending N    server: NAT probe answers waiting, at most (default %d; 0: none)\n"
                 "  --probe-every S          client: measure the NAT's idle timeouts this often (default off)\n"
+                "  --trace-hops N           client: trace where an unanswered flow stops, TTL 1 to N (default %d; 0: off)\n"
+                "  --trace-interval S       client: one trace per outage, and at most one per S seconds (default %g)\n"
                 "  --help, --version\n"
                 "\n"
                 "udp-canary report --help tells how to read the logs back;\n"
@@ -113,7 +119,7 @@ void config_usage(FILE *out)
                 CONFIG_DEFAULT_SERVER_HOST, CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_LOG,
                 (double)CLIENT_DEFAULT_KEEPALIVE_INTERVAL_US / 1e6, (double)CLIENT_DEFAULT_HANDSHAKE_TIMEOUT_US / 1e6,
                 CLIENT_DEFAULT_KEEPALIVE_COUNT, SERVER_DEFAULT_MAX_CLIENTS, PROBES_DEFAULT_MAX_DELAY_S,
-                PROBES_DEFAULT_MAX_PENDING);
+                PROBES_DEFAULT_MAX_PENDING, TRACE_DEFAULT_HOPS, (double)TRACE_DEFAULT_INTERVAL_US / 1e6);
 }
 
 __attribute__((format(printf, 2, 3))) static int fail(char err[static CONFIG_ERR_MAX], const char *fmt, ...)
@@ -518,6 +524,10 @@ int config_finish(struct config *c, char err[static CONFIG_ERR_MAX])
                 c->probe_max_delay_us = PROBES_DEFAULT_MAX_DELAY_S * 1000000ULL;
         if (!config_is_set(c, "probe-max-pending"))
                 c->probe_max_pending = PROBES_DEFAULT_MAX_PENDING;
+        if (!config_is_set(c, "trace-hops"))
+                c->trace_hops = TRACE_DEFAULT_HOPS;
+        if (!config_is_set(c, "trace-interval"))
+                c->trace_interval_us = TRACE_DEFAULT_INTERVAL_US;
         if (c->key && c->key_file)
                 return fail(err, "give either --key or --key-file, not both");
         if (c->mode == CONFIG_MODE_CLIENT)

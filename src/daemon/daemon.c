@@ -289,6 +289,14 @@ static void hint_key(struct daemon *d, const struct addr *from)
                    d->fingerprint);
 }
 
+/* An ICMP error from the socket's queue, to the client or server object. */
+static void icmp_error(void *arg, const struct udp_error *e)
+{
+        struct daemon *d = arg;
+
+        d->ops->icmp(d->obj, daemon_now_us(), e);
+}
+
 /* The socket is readable: a bounded number of batches per wake-up, so that
  * signals and timers are seen under a flood; each batch's replies leave in
  * one sendmmsg. */
@@ -305,7 +313,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
                         /* EAGAIN, or an ICMP error (the datagrams are still
                          * there): any queued errors are read, or the socket
                          * stays readable and the loop spins */
-                        if (udp_drain_errors(d->fd) && d->ops->refused)
+                        if (udp_drain_errors(d->fd, d->ops->icmp ? icmp_error : NULL, d) && d->ops->refused)
                                 d->ops->refused(d->obj, daemon_now_us());
                         break;
                 }

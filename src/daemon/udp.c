@@ -67,38 +67,84 @@ static int want_errors(int fd, int family)
         return r < 0 ? -errno : 0;
 }
 
-/* Whether a queued error is ICMP's "port unreachable" (v4 or v6). */
-static bool port_unreachable(struct msghdr *m)
+/* An ICMP error's kind (v4 or v6) from its extended error. */
+static void error_kind(const struct sock_extended_err *e, struct udp_error *out)
+{
+        bool v4 = e->ee_origin == SO_EE_ORIGIN_ICMP, v6 = e->ee_origin == SO_EE_ORIGIN_ICMP6;
+
+        out->port_unreachable = (v4 && e->ee_type == 3 && e->ee_code == 3) || (v6 && e->ee_type == 1 && e->ee_code == 4);
+        out->time_exceeded = (v4 && e->ee_type == 11) || (v6 && e->ee_type == 3);
+}
+
+/* The address that follows the extended error in its control message, if
+ * the kernel put one there and it fits. */
+static void offender(const struct cmsghdr *h, struct udp_error *out)
+{
+        size_t room = h->cmsg_len - CMSG_LEN(0);
+        struct sockaddr_storage sa;
+        size_t have;
+
+        memset(&out->offender, 0, sizeof(out->offender));
+        if (room <= sizeof(struct sock_extended_err))
+                return;
+        have = room - sizeof(struct sock_extended_err);
+        memset(&sa, 0, sizeof(sa));
+        memcpy(&sa, CMSG_DATA(h) + sizeof(struct sock_extended_err), have < sizeof(sa) ? have : sizeof(sa));
+        if (sa.ss_family == AF_INET && have >= sizeof(struct sockaddr_in)) {
+                memcpy(&out->offender.in, &sa, sizeof(struct sockaddr_in));
+                out->offender.len = sizeof(struct sockaddr_in);
+        } else if (sa.ss_family == AF_INET6 && have >= sizeof(struct sockaddr_in6)) {
+                memcpy(&out->offender.in6, &sa, sizeof(struct sockaddr_in6));
+                out->offender.len = sizeof(struct sockaddr_in6);
+        }
+}
+
+/* The ICMP error in a message read from the error queue. Returns true when
+ * there was one (not a local error, not another control message). */
+static bool read_error(struct msghdr *m, struct udp_error *out)
 {
         for (struct cmsghdr *h = CMSG_FIRSTHDR(m); h; h = CMSG_NXTHDR(m, h)) {
                 struct sock_extended_err e;
 
                 if (!((h->cmsg_level == IPPROTO_IP && h->cmsg_type == IP_RECVERR) ||
-                      (h->cmsg_level == IPPROTO_IPV6 && h->cmsg_type == IPV6_RECVERR)))
+                      (h->cmsg_level == IPPROTO_IPV6 && h->cmsg_type == IPV6_RECVERR)) ||
+                    h->cmsg_len < CMSG_LEN(sizeof(e)))
                         continue;
                 memcpy(&e, CMSG_DATA(h), sizeof(e));
-                if ((e.ee_origin == SO_EE_ORIGIN_ICMP && e.ee_type == 3 && e.ee_code == 3) ||
-                    (e.ee_origin == SO_EE_ORIGIN_ICMP6 && e.ee_type == 1 && e.ee_code == 4))
-                        return true;
+                if (e.ee_origin != SO_EE_ORIGIN_ICMP && e.ee_origin != SO_EE_ORIGIN_ICMP6)
+                        continue;
+                error_kind(&e, out);
+                offender(h, out);
+                return true;
         }
         return false;
 }
 
-unsigned udp_drain_errors(int fd)
+unsigned udp_drain_errors(int fd, void (*each)(void *arg, const struct udp_error *e), void *arg)
 {
-        char buf[64], control[512];
+        _Alignas(struct cmsghdr) char control[512];
+        struct udp_error e;
         unsigned closed = 0;
 
         /* bounded: a flood of forged ICMP errors cannot hold the loop */
         for (unsigned i = 0; i < 64; i++) {
-                struct iovec iov = { buf, sizeof(buf) };
-                struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
-                                    .msg_controllen = sizeof(control) };
+                struct iovec iov = { e.quoted, sizeof(e.quoted) };
+                struct msghdr m = { .msg_name = &e.dest.in6, .msg_namelen = sizeof(e.dest.in6), .msg_iov = &iov,
+                                    .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control) };
+                ssize_t n;
 
                 memset(control, 0, sizeof(control));
-                if (recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+                memset(&e.dest, 0, sizeof(e.dest));
+                n = recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT);
+                if (n < 0)
                         break;
-                closed += port_unreachable(&m);
+                if (!read_error(&m, &e))
+                        continue;
+                e.dest.len = m.msg_namelen;
+                e.quoted_len = (size_t)n; /* a longer quote is cut (MSG_TRUNC): its start is what counts */
+                closed += e.port_unreachable;
+                if (each)
+                        each(arg, &e);
         }
         return closed;
 }
@@ -248,6 +294,47 @@ static void pktinfo_in(struct msghdr *m, struct udp_local *to)
                                        to->v4.s_addr == htonl(INADDR_BROADCAST))) ||
             (to->family == AF_INET6 && IN6_IS_ADDR_MULTICAST(&to->v6)))
                 to->family = 0;
+}
+
+int udp_send_ttl(int fd, const struct seal_key *key, struct seal_ivs *ivs, const struct message *msg,
+                 const struct addr *to, int ttl, uint8_t *head, size_t head_len)
+{
+        uint8_t packet[SEAL_MAX_PACKET];
+        _Alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr *h = (struct cmsghdr *)control;
+        int len = seal_message(key, ivs, msg, packet);
+        struct iovec iov;
+        struct msghdr m;
+        ssize_t r;
+
+        if (len < 0)
+                return len;
+        memset(control, 0, sizeof(control));
+        /* an IPv6 socket's IPv4 destination is a mapped address: IPv4's TTL */
+        if (to->sa.sa_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(&to->in6.sin6_addr)) {
+                h->cmsg_level = IPPROTO_IPV6;
+                h->cmsg_type = IPV6_HOPLIMIT;
+        } else {
+                h->cmsg_level = IPPROTO_IP;
+                h->cmsg_type = IP_TTL;
+        }
+        h->cmsg_len = CMSG_LEN(sizeof(ttl));
+        memcpy(CMSG_DATA(h), &ttl, sizeof(ttl));
+        iov = (struct iovec){ packet, (size_t)len };
+        /* An ICMP error for an earlier datagram (a hop's answer, the port
+         * closed) is also left pending on the socket, and the next send
+         * would fail with it instead of sending: taken off first. Its
+         * account stays in the error queue for udp_drain_errors. */
+        (void)getsockopt(fd, SOL_SOCKET, SO_ERROR, &(int){ 0 }, &(socklen_t){ sizeof(int) });
+        m = (struct msghdr){ .msg_name = (void *)&to->sa, .msg_namelen = to->len, .msg_iov = &iov, .msg_iovlen = 1,
+                             .msg_control = control, .msg_controllen = sizeof(control) };
+        do
+                r = sendmsg(fd, &m, 0);
+        while (r < 0 && errno == EINTR);
+        if (r < 0)
+                return -errno;
+        memcpy(head, packet, head_len < (size_t)len ? head_len : (size_t)len);
+        return 0;
 }
 
 size_t udp_out_send(int fd, struct udp_out *o)

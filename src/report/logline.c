@@ -121,6 +121,12 @@ int logline_parse_body(struct logline *l, const char *body, size_t len)
                 l->text_len = len - (sizeof(LOGTEXT_NAT_TIMEOUT) - 1);
                 return 0;
         }
+        if (starts(body, len, LOGTEXT_TRACE)) {
+                /* a line that only looks like one is no trace: another line of ours */
+                if (logtext_parse_trace(&l->trace, body, len) == 0)
+                        l->kind = LOGLINE_TRACE;
+                return 0;
+        }
         if (parse_drops(body, len, &l->dropped) == 0) {
                 l->kind = LOGLINE_SOCKET_DROPS;
                 return 0;

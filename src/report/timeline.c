@@ -181,6 +181,8 @@ int timeline_add(struct timeline *tl, unsigned log, const struct logline *l)
                 return 0;
         if (l->msg.type == MESSAGE_PROBE || l->msg.type == MESSAGE_PROBE_RESPONSE)
                 return 0; /* probes travel on flows of their own, not the canary's */
+        if (l->msg.type == MESSAGE_TRACE)
+                return 0; /* a trace's copy that got through: no handshake, no keepalive */
         c = client_get(tl, &l->msg);
         if (!c) {
                 tl->ignored_clients++;
