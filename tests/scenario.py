@@ -56,7 +56,8 @@ log set cannot show:
              timeouts in its namespace); the client's keepalive interval is
              switched by a reload from below to above it at +4 s and back at
              +16 s: one nat_idle_timeout from the switch on, still open at
-             the end, whose idle_timeout_s [lo, hi] holds IDLE_T
+             the end, counting every rebinding, with advice on
+             PersistentKeepalive, whose idle_timeout_s [lo, hi] holds IDLE_T
     address  at +3 s the NAT's masquerade becomes a snat to a second address
              and its table is flushed: one public_address_changed then
     clean    30 s without a fault: findings [] from every log set
@@ -548,6 +549,12 @@ def _score_kind(sc, title, logs, rep, truth, error, client_log):
              "%s: idle_timeout_s %r holds the NAT's %s s (give or take %.3f s)"
              % (title, lo_hi, truth["idle_timeout"], slack))
     sc.check(f.get("end") is None, "%s: the NAT still forgets at the end of the logs: end %r" % (title, f.get("end")))
+    # nothing else moved the flow: every rebinding is the NAT's forgetting
+    n = (f.get("evidence") or {}).get("rebindings")
+    sc.check(n == len(client.get("nat_rebindings") or []) and n >= 3, "%s: the finding counts the run's %d "
+             "rebindings, 3 or more: %r" % (title, len(client.get("nat_rebindings") or []), n))
+    sc.check(isinstance(f.get("advice"), str) and "PersistentKeepalive" in f["advice"],
+             "%s: advice on PersistentKeepalive: %r" % (title, f.get("advice")))
 
 
 # --- running the report ---
@@ -1060,7 +1067,8 @@ def self_test():
               "address": [{"event": "address", "time": t + 3.0, "new": NAT_OUT_IP2}], "clean": []}[scenario]
         tr = {"scenario": scenario, "client_id": "home", "keepalive_interval": KA, "idle_timeout": IDLE_T,
               "intervals": [IDLE_KEPT, IDLE_FORGOT], "events": ev}
-        rep = report(logs, [], [])
+        moves = {"idle": [rebind(5.0 + 3 * i) for i in range(4)], "address": [rebind(3.2)], "clean": []}[scenario]
+        rep = report(logs, [], moves if logs != "client" else [])
         rep["clients"][0].update(findings=findings, findings_none=None if findings else none)
         judged(name, failing, lambda sc: score_kind(sc, name, logs, rep, tr))
 
@@ -1069,7 +1077,8 @@ def self_test():
              "advice": None, "evidence": {}}
         f.update(more)
         return f
-    nat = finding("nat_idle_timeout", 4.6, idle_timeout_s=[IDLE_KEPT, IDLE_FORGOT])
+    nat = finding("nat_idle_timeout", 4.6, idle_timeout_s=[IDLE_KEPT, IDLE_FORGOT], evidence={"rebindings": 4},
+                  advice="Keep PersistentKeepalive below 3 s.")
     moved = finding("public_address_changed", 3.2, text="from %s" % NAT_OUT_IP2)
     for logs in ("server", "both"):
         kind_expect("idle, %s: right" % logs, "idle", logs, [nat], [])
@@ -1085,6 +1094,9 @@ def self_test():
     kind_expect("idle, both: found from before the switch", "idle", "both", [dict(nat, start_unix=t + 1.0)],
                 ["found from"])
     kind_expect("idle, both: closed", "idle", "both", [dict(nat, end="x", end_unix=t + 9.0)], ["still forgets"])
+    kind_expect("idle, both: a rebinding left out", "idle", "both", [dict(nat, evidence={"rebindings": 3})],
+                ["counts the run's 4"])
+    kind_expect("idle, both: no advice", "idle", "both", [dict(nat, advice=None)], ["advice"])
     kind_expect("address, both: late", "address", "both", [dict(moved, start_unix=t + 5.0)], ["after the change"])
     kind_expect("address, both: the port only", "address", "both", [dict(moved, kind="mapping_replaced")],
                 ["expected ['public_address_changed']"])
