@@ -344,6 +344,9 @@ def sender(env, port, host="127.0.0.1"):
 
 SERVER_IP, NAT_OUT_IP, CLIENT_IP = "203.0.113.2", "203.0.113.1", "198.51.100.2"
 PORT = 43210
+# put before every namespace's name, so that whoever runs the tests can tell
+# (and remove) theirs among others' on a shared machine
+NETNS_PREFIX = os.environ.get("UDP_CANARY_NETNS_PREFIX", "")
 
 
 def sh(*cmd, check=True):
@@ -364,7 +367,7 @@ def netns_unavailable():
     for tool in ("ip", "nft", "conntrack", "sysctl"):
         if not shutil.which(tool):
             return "%s is missing (Debian: iproute2, nftables, conntrack, procps)" % tool
-    trial = "uc-trial%d" % os.getpid()
+    trial = NETNS_PREFIX + "uc-trial%d" % os.getpid()
     r = subprocess.run(["ip", "netns", "add", trial], capture_output=True, text=True)
     if r.returncode != 0:
         return "cannot make a network namespace (CAP_NET_ADMIN and CAP_SYS_ADMIN needed): %s" % r.stderr.strip()
@@ -384,7 +387,8 @@ def netns_unavailable():
 
 
 class Net:
-    """Three namespaces, named prefix + c, n, s + a tag of this process,
+    """Three namespaces, named $UDP_CANARY_NETNS_PREFIX + prefix + c, n, s
+    + a tag of this process,
     wired and NATed (nftables masquerade with random ports, like a CG-NAT),
     with sysctls set in the NAT's; removed by close(), and by __init__
     when it fails."""
@@ -394,6 +398,7 @@ class Net:
     def __init__(self, prefix="uc", sysctls=()):
         Net.made += 1
         tag = "%d-%d" % (os.getpid(), Net.made)
+        prefix = NETNS_PREFIX + prefix
         self.c, self.n, self.s = prefix + "c" + tag, prefix + "n" + tag, prefix + "s" + tag
         try:
             self._build()

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""A scripted fault scenario in network namespaces (root only; exit 77
+"""Scripted fault scenarios in network namespaces (root only; exit 77
 otherwise), and a scorer for what `udp-canary report --json` (version 2)
-says about it.
+says about them.
 
-The runner builds the three namespaces of canary_test.Net (under names of
-its own), runs our server and client with fast timers, and does faults in
-the NAT namespace at known times, the script of the original's scenario
-(tests/data/original-scenario) plus a server restart:
+Each scenario builds the three namespaces of canary_test.Net (under names
+of its own), runs our server and client with fast timers, and does faults
+in the NAT namespace at known times. The first, "faults", is the script of
+the original's scenario (tests/data/original-scenario) plus a server
+restart:
 
     +6 s   flush      conntrack -F: the client's next packet leaves from a new port
     +14 s  drop both        4 s   (nft drop in the NAT's forward chain)
@@ -40,18 +41,40 @@ the server's log alone, and both:
 - exactly one NAT rebinding per flush where the server's log is read, none
   unexplained (one after the restart is allowed, not required);
 - the schema: version 2, every documented field, clock_offset_seconds null
-  with one log.
+  with one log;
+- the findings (score_findings): one per outage, of the kind its direction
+  gives, the restart's server_stopped where the server's log is read (its
+  Exit); one mapping_replaced per flush there; none a fault does not explain.
 
-    tests/scenario.py                 run the scenario and score it (root)
+Three more, each for one finding (or none), are scored on their findings
+(score_kind): no outage, and from the server's log alone and from both
+exactly the one finding, none from the client's log alone (it cannot see
+rebindings), and where nothing is found the line saying so and what that
+log set cannot show:
+
+    idle     the NAT forgets idle UDP mappings after IDLE_T s (conntrack's UDP
+             timeouts in its namespace); the client's keepalive interval is
+             switched by a reload from below to above it at +4 s and back at
+             +16 s: one nat_idle_timeout from the switch on, still open at
+             the end, counting every rebinding, with advice on
+             PersistentKeepalive, whose idle_timeout_s [lo, hi] holds IDLE_T
+    address  at +3 s the NAT's masquerade becomes a snat to a second address
+             and its table is flushed: one public_address_changed then
+    clean    30 s without a fault: findings [] from every log set
+
+    tests/scenario.py [--only NAME,...]
+                                      run the scenarios (all by default: faults,
+                                      idle, address, clean) and score them (root)
     tests/scenario.py --score CLIENT.log SERVER.log TRUTH.json [--tz ZONE]
                                       score the report of logs recorded elsewhere,
                                       e.g. tests/data/original-scenario
                                       (written in UTC: --tz UTC)
     tests/scenario.py --self-test     the scorer against hand-written reports
 
-KEEP_LOGS=DIR keeps the run's logs, truth and reports in DIR. The temporary
-directory is also left in place (and named) when the score fails.
+KEEP_LOGS=DIR keeps each scenario's logs, truth and reports in DIR/NAME. The
+temporary directory is also left in place (and named) when a score fails.
 """
+import ast
 import json
 import math
 import os
@@ -380,7 +403,7 @@ FINDING_FIELDS = ("kind", "start", "start_unix", "end", "end_unix", "text", "adv
 def score_findings(sc, title, logs, rep, truth):
     """clients[].findings[] against the truth: each fault this log set can
     see gives one outage finding of the kind its direction allows (a
-    restart may read as server_stopped), one rebinding finding per flush
+    restart server_stopped where the server's log is read), one rebinding finding per flush
     where the server's log is read and none from the client's alone, one
     outage finding per outage, and nothing a fault does not explain: no
     NAT idle timeout, nothing recurring, no finding outside the faults."""
@@ -411,7 +434,8 @@ def score_findings(sc, title, logs, rep, truth):
         if w["event"] == "loss" or fault_key(w) not in VISIBLE[logs]:
             continue
         want = {FINDING_OF_DIRECTION[d] for d in expected_directions(fault_key(w), logs)}
-        want |= {"server_stopped"} if fault_key(w) == "restart" else set()
+        if fault_key(w) == "restart" and logs != "client":
+            want = {"server_stopped"}  # the server's log shows its Exit
         got = [f["kind"] for f in outage_fs if near(f, w)]
         sc.check(len(got) == 1 and got[0] in want, "%s: findings: %s gives one of %s: %s"
                  % (title, fault_name(w), "/".join(sorted(want)), got))
@@ -430,6 +454,107 @@ def score_findings(sc, title, logs, rep, truth):
                                                                                f["text"]))
     sc.check(client.get("findings_none") is None, "%s: findings: not said to be none" % title)
     sc.flush()
+
+
+# --- the scenarios of one finding each, scored ---
+
+# what the server's log (alone or with the client's) must find in each; a
+# client's log alone cannot see a rebinding, so it finds nothing in any
+KIND_OF_SCENARIO = {"idle": ["nat_idle_timeout"], "address": ["public_address_changed"], "clean": []}
+
+
+def keepalive_lateness(path, intervals):
+    """How far the client's keepalive timers strayed from their intervals:
+    the largest distance of a gap between two keepalives of one handshake
+    (in its log's stamps) from the nearest interval it used."""
+    worst, prev = 0.0, None
+    for t, text in it.stamped(path):
+        m = it.PACKET.match(text)
+        msg = ast.literal_eval(m.group(3)) if m and m.group(1) == "TX" else {}
+        if msg.get("type") != "keepalive":
+            continue
+        hs = msg["data"][0]
+        if prev and prev[1] == hs:
+            worst = max(worst, min(abs(t - prev[0] - i) for i in intervals))
+        prev = (t, hs)
+    return worst
+
+
+def score_kind(sc, title, logs, rep, truth, error=None, client_log=None):
+    """A scenario of one finding (or none): no outage, exactly the findings
+    of KIND_OF_SCENARIO where the server's log is read and none from the
+    client's alone, each at the time the truth says with its numbers; with
+    none, the line saying so and, from one log, what that log cannot show."""
+    name = truth["scenario"]
+    sc.out("\n== %s: %s ==" % (name, title))
+    try:
+        _score_kind(sc, title, logs, rep, truth, error, client_log)
+    finally:
+        sc.flush()
+
+
+def _score_kind(sc, title, logs, rep, truth, error, client_log):
+    if not sc.check(rep is not None, "%s: a report (%s)" % (title, error)):
+        return
+    problems = schema_problems(rep, logs)
+    sc.check(not problems, "%s: schema: %s" % (title, "; ".join(problems) or "ok"))
+    mine = [c for c in rep.get("clients") or [] if isinstance(c, dict) and c.get("id") == truth["client_id"]]
+    if not sc.check(len(mine) == 1 and isinstance(mine[0].get("findings"), list),
+                    "%s: one client %r with findings" % (title, truth["client_id"])):
+        return
+    client = mine[0]
+    fs = client["findings"]
+    kinds = [f.get("kind") if isinstance(f, dict) else f for f in fs]
+    want = KIND_OF_SCENARIO[truth["scenario"]] if logs != "client" else []
+    sc.out("findings %s, expected %s; outages %d, rebindings %d" % (
+        kinds, want, len(client.get("outages") or []), len(client.get("nat_rebindings") or [])))
+    sc.check(not client.get("outages"), "%s: no outage: %s" % (title, client.get("outages")))
+    if not sc.check(kinds == want, "%s: findings %s, expected %s" % (title, kinds, want)):
+        return
+    none = client.get("findings_none")
+    if not fs:
+        sc.out("none-line: %s" % none)
+        # what one log cannot show: a client's, the rebindings; a server's, the answers' fate
+        cannot = {"client": "rebindings", "server": "cannot", "both": ""}[logs]
+        if sc.check(isinstance(none, str) and none, "%s: the line saying nothing was found: %r" % (title, none)):
+            sc.check(cannot in none, "%s: the none-line says what this log set cannot show (%r): %r"
+                     % (title, cannot, none))
+        return
+    sc.check(none is None, "%s: findings_none null beside findings: %r" % (title, none))
+    f = fs[0]
+    sc.out("%s at %s: %s" % (f["kind"], f.get("start"), f.get("text")))
+    ev = truth["events"][0]
+    if truth["scenario"] == "address":
+        # the client's next message after the flush, within a keepalive interval
+        late = f.get("start_unix", 0) - ev["time"]
+        sc.check(-TOL <= late <= truth["keepalive_interval"] + TOL, "%s: %s %+.3f s after the change (%.3f s "
+                 "allowed)" % (title, f["kind"], late, truth["keepalive_interval"]))
+        sc.check(ev["new"] in f.get("text", ""), "%s: the text names the new address %s" % (title, ev["new"]))
+        return
+    # idle: from the first gap that began after the switch to the long
+    # interval (the one running then ends on the short cadence)
+    kept, forgot = truth["intervals"]
+    late = f.get("start_unix", 0) - ev["time"]
+    sc.check(-TOL <= late <= kept + TOL, "%s: the forgetting found from %+.3f s after the switch to %s s keepalives "
+             "(within one %s s interval)" % (title, late, forgot, kept))
+    lo_hi = f.get("idle_timeout_s")
+    # a gap in the server's stamps differs from the NAT's by the stamps'
+    # milliseconds (both ends), the kernel's tick on the mapping's expiry
+    # (10 ms at the coarsest HZ, 100) and how late the timers fired
+    slack = 0.002 + 0.010 + (keepalive_lateness(client_log, truth["intervals"]) if client_log else TOL)
+    ok = isinstance(lo_hi, list) and len(lo_hi) == 2 and all(is_num(x) for x in lo_hi)
+    sc.out("idle_timeout_s %s, the NAT's %s s give or take %.3f s; found %+.3f s after the switch"
+           % (lo_hi, truth["idle_timeout"], slack, late))
+    sc.check(ok and lo_hi[0] - slack <= truth["idle_timeout"] <= lo_hi[1] + slack,
+             "%s: idle_timeout_s %r holds the NAT's %s s (give or take %.3f s)"
+             % (title, lo_hi, truth["idle_timeout"], slack))
+    sc.check(f.get("end") is None, "%s: the NAT still forgets at the end of the logs: end %r" % (title, f.get("end")))
+    # nothing else moved the flow: every rebinding is the NAT's forgetting
+    n = (f.get("evidence") or {}).get("rebindings")
+    sc.check(n == len(client.get("nat_rebindings") or []) and n >= 3, "%s: the finding counts the run's %d "
+             "rebindings, 3 or more: %r" % (title, len(client.get("nat_rebindings") or []), n))
+    sc.check(isinstance(f.get("advice"), str) and "PersistentKeepalive" in f["advice"],
+             "%s: advice on PersistentKeepalive: %r" % (title, f.get("advice")))
 
 
 # --- running the report ---
@@ -461,8 +586,11 @@ def score_logs(client_log, server_log, truth, env=None, keep=None):
             with open(os.path.join(keep, "report-%s.json" % logs), "w") as f:
                 json.dump(rep, f, indent=1)
         try:
-            sc.score(title, logs, rep, truth, err)
-            score_findings(sc, title, logs, rep, truth)
+            if truth.get("scenario", "faults") == "faults":
+                sc.score(title, logs, rep, truth, err)
+                score_findings(sc, title, logs, rep, truth)
+            else:
+                score_kind(sc, title, logs, rep, truth, err, client_log)
         except Exception as e:  # the scorer's own bug: a failure, with the trace
             traceback.print_exc(file=sys.stdout)
             sc.check(False, "%s: the scorer raised %r" % (title, e))
@@ -529,18 +657,18 @@ def score_main(args):
 class Scenario(it.NetEnv):
     """The namespaces, and the server's state kept across its restart."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, sysctls=()):
         self.state = os.path.join(tmp, "state")
         os.mkdir(self.state)
         self.server_log = os.path.join(tmp, "server.log")
         self.client_log = os.path.join(tmp, "client.log")
-        super().__init__("uc-scn-", tmp=tmp)
+        super().__init__("uc-scn-", sysctls=sysctls, tmp=tmp)
 
     def start_server(self):
         return self.server(extra=["--state-dir", self.state] + TIMERS, wait=False)
 
-    def start_client(self):
-        return self.client(TIMERS, cid=CLIENT_ID)
+    def start_client(self, timers=TIMERS):
+        return self.client(timers, cid=CLIENT_ID)
 
     def nat(self, *cmd):
         """Runs cmd in the NAT namespace; the Unix time halfway through."""
@@ -557,22 +685,42 @@ def listening_times(path):
     return [t for t, text in it.stamped(path) if text.startswith("Listening on")]
 
 
+def started(sc, tmp, timers=TIMERS):
+    """Starts the server and the client; (server, client, t0: the client's
+    first answered handshake)."""
+    server = sc.start_server()
+    server.port()
+    client = sc.start_client(timers)
+    it.wait_for(lambda: it.answered(client), timeout=10, what="the first handshake")
+    t0 = time.time()
+    print("# scenario started at %.3f; logs in %s" % (t0, tmp), flush=True)
+    return server, client, t0
+
+
+def at(t0, step, client):
+    """Waits for a step's time; checks the client still runs."""
+    delay = t0 + step["at"] - time.time()
+    if delay > 0:
+        time.sleep(delay)
+    it.check(client.proc.poll() is None, "the client is running at +%s: %s" % (step["at"], client.errors()))
+
+
+def stopped(sc, server, client):
+    """Stops both ends, each cleanly."""
+    it.check(server.proc.poll() is None, "the server is running at the end: %s" % server.errors())
+    for name, p in (("client", client), ("server", server)):
+        status = p.stop()
+        it.check(status == 0, "the %s stopped cleanly: status %s, %s" % (name, status, stderr_of(p)))
+
+
 def run(sc, tmp):
     """Runs the script; returns the truth."""
     events = []
     rule = {"both": "drop", "to_server": 'iifname "n1" drop', "to_client": 'iifname "n2" drop'}
-    server = sc.start_server()
-    server.port()
-    client = sc.start_client()
-    it.wait_for(lambda: it.answered(client), timeout=10, what="the first handshake")
-    t0 = time.time()
-    print("# scenario started at %.3f; logs in %s" % (t0, tmp), flush=True)
+    server, client, t0 = started(sc, tmp)
     for step in SCRIPT:
-        delay = t0 + step["at"] - time.time()
-        if delay > 0:
-            time.sleep(delay)
+        at(t0, step, client)
         do = step["do"]
-        it.check(client.proc.poll() is None, "the client is running at +%s: %s" % (step["at"], client.errors()))
         if do == "end":
             break
         if do == "flush":
@@ -598,10 +746,7 @@ def run(sc, tmp):
             # its own stamp, not our polling: but never before we started it
             events.append({"event": "restart", "start": start, "end": max(listened[0], spawned)})
         print("# +%s %s: %s" % (step["at"], do, json.dumps(events[-1])), flush=True)
-    it.check(server.proc.poll() is None, "the server is running at the end: %s" % server.errors())
-    for name, p in (("client", client), ("server", server)):
-        status = p.stop()
-        it.check(status == 0, "the %s stopped cleanly: status %s, %s" % (name, status, stderr_of(p)))
+    stopped(sc, server, client)
     it.check(os.path.exists(os.path.join(sc.state, "replay.state")), "the server kept its replay state")
     return {
         "note": "times are Unix seconds; faults were done in the NAT between client and server",
@@ -614,7 +759,123 @@ def run(sc, tmp):
     }
 
 
-def scenario_main():
+# --- the scenarios of one finding each ---
+
+# A NAT that forgets idle UDP mappings: conntrack's UDP timeouts in the NAT's
+# namespace (the kernel keeps them per namespace) set to IDLE_T. The client
+# sends every keepalive interval while connected, and its next handshake
+# with its last keepalive (src/core/client.c), so the flow's idle gaps are
+# its keepalive interval and less: the interval is switched by a reload
+# (SIGHUP, the config file rewritten) from below IDLE_T to above it and back,
+# each a second away from it so that the kernel's tick and the timers'
+# lateness cannot blur which side a gap is on.
+IDLE_T = 2
+IDLE_KEPT, IDLE_FORGOT = IDLE_T - 1.0, IDLE_T + 1.0
+IDLE_SCRIPT = [
+    {"at": 4, "do": "interval", "seconds": IDLE_FORGOT},  # the forgetting begins
+    {"at": 16, "do": "interval", "seconds": IDLE_KEPT},   # 3 or more long gaps before
+    {"at": 21, "do": "end"},
+]
+# The client's public address changes: a second address on the NAT's
+# outside, the masquerade replaced by a snat to it, its table flushed.
+NAT_OUT_IP2 = "203.0.113.3"
+ADDRESS_SCRIPT = [{"at": 3, "do": "address"}, {"at": 7, "do": "end"}]
+CLEAN_SCRIPT = [{"at": 30, "do": "end"}]
+
+
+def write_timers(path, interval):
+    with open(path, "w") as f:
+        f.write("keepalive-interval = %s\nhandshake-timeout = %s\nkeepalive-count = %d\n" % (interval, HT, COUNT))
+
+
+def reloads(client):
+    return [t for _, t in client.lines() if t == "Reloaded"]
+
+
+def run_idle(sc, tmp):
+    conf = os.path.join(tmp, "client.conf")
+    write_timers(conf, IDLE_KEPT)
+    server, client, t0 = started(sc, tmp, timers=["--config", conf])
+    events = []
+    for step in IDLE_SCRIPT:
+        at(t0, step, client)
+        if step["do"] == "end":
+            break
+        write_timers(conf, step["seconds"])
+        done = len(reloads(client))
+        before = time.time()
+        client.proc.send_signal(signal.SIGHUP)
+        it.wait_for(lambda: len(reloads(client)) > done, what="the client's reload")
+        events.append({"event": "interval", "time": before, "seconds": step["seconds"]})
+        print("# +%s %s" % (step["at"], json.dumps(events[-1])), flush=True)
+    stopped(sc, server, client)
+    return {"idle_timeout": IDLE_T, "intervals": [IDLE_KEPT, IDLE_FORGOT], "keepalive_interval": IDLE_FORGOT,
+            "events": events}
+
+
+def run_address(sc, tmp):
+    sc.nat("ip", "addr", "add", NAT_OUT_IP2 + "/24", "dev", "n2")  # a secondary: the masquerade keeps the first
+    server, client, t0 = started(sc, tmp)
+    events = []
+    for step in ADDRESS_SCRIPT:
+        at(t0, step, client)
+        if step["do"] == "end":
+            break
+        events.append({"event": "address", "new": NAT_OUT_IP2, "time": sc.nat("sh", "-c", (
+            'nft flush chain ip canary post && nft add rule ip canary post oifname "n2" snat to %s fully-random'
+            ' && conntrack -F') % NAT_OUT_IP2)})
+        print("# +%s %s" % (step["at"], json.dumps(events[-1])), flush=True)
+    stopped(sc, server, client)
+    return {"events": events}
+
+
+def run_clean(sc, tmp):
+    server, client, t0 = started(sc, tmp)
+    at(t0, CLEAN_SCRIPT[-1], client)
+    stopped(sc, server, client)
+    return {"events": []}
+
+
+def run_faults(sc, tmp):
+    with open(os.path.join(tmp, "scenario.json"), "w") as f:
+        json.dump(SCRIPT, f)
+    return run(sc, tmp)
+
+
+# name: (what it does, its runner, the NAT's sysctls)
+SCENARIOS = {
+    "faults": ("flush, drops each way, loss, a server restart", run_faults, ()),
+    "idle": ("a NAT that forgets idle mappings after %d s" % IDLE_T, run_idle,
+             ("net.netfilter.nf_conntrack_udp_timeout=%d" % IDLE_T,
+              "net.netfilter.nf_conntrack_udp_timeout_stream=%d" % IDLE_T)),
+    "address": ("the client's public address changes", run_address, ()),
+    "clean": ("%d s without a fault" % CLEAN_SCRIPT[-1]["at"], run_clean, ()),
+}
+
+
+def run_one(name, tmp):
+    """Runs one scenario in tmp; returns its Scorer."""
+    what, runner, sysctls = SCENARIOS[name]
+    print("\n### scenario %s: %s" % (name, what), flush=True)
+    started_at = time.monotonic()
+    sc = None
+    try:
+        sc = Scenario(tmp, sysctls)
+        truth = {"scenario": name, "note": "times are Unix seconds; faults were done in the NAT between client and "
+                 "server", "client_id": CLIENT_ID, "keepalive_interval": KA, "handshake_timeout": HT,
+                 "keepalive_count": COUNT}
+        truth.update(runner(sc, tmp))
+    finally:
+        if sc:
+            sc.close()
+    with open(os.path.join(tmp, "truth.json"), "w") as f:
+        json.dump(truth, f, indent=1)
+    scorer = score_logs(sc.client_log, sc.server_log, truth, keep=tmp)
+    print("# scenario %s took %.1f s" % (name, time.monotonic() - started_at), flush=True)
+    return scorer
+
+
+def scenario_main(names):
     why = it.netns_unavailable()
     if why:
         print("SKIP: " + why)
@@ -622,40 +883,34 @@ def scenario_main():
     if not os.access(BIN, os.X_OK):
         print("FAIL: no udp-canary binary at %s (set UDP_CANARY)" % BIN)
         return 1
-    tmp = tempfile.mkdtemp(prefix="udp-canary-scenario-")
+    top = tempfile.mkdtemp(prefix="udp-canary-scenario-")
     keep = os.environ.get("KEEP_LOGS")
-    sc = None
-    status = 1
-    try:
+    passed = failed = 0
+    for name in names:
+        tmp = os.path.join(top, name)
+        os.mkdir(tmp)
         try:
-            sc = Scenario(tmp)
-            truth = run(sc, tmp)
-        finally:
-            if sc:
-                sc.close()
-        with open(os.path.join(tmp, "truth.json"), "w") as f:
-            json.dump(truth, f, indent=1)
-        with open(os.path.join(tmp, "scenario.json"), "w") as f:
-            json.dump(SCRIPT, f)
-        status = finish(score_logs(sc.client_log, sc.server_log, truth, keep=tmp))
-    except Exception:
-        traceback.print_exc(file=sys.stdout)
-        for name in ("client", "server"):
-            path = os.path.join(tmp, name + ".log")
-            if os.path.exists(path):
-                print("--- %s (the end)\n%s" % (path, open(path).read()[-2000:]))
-        print()
-        status = it.status(0, 1, 0)
-    finally:
+            results = run_one(name, tmp).results
+        except Exception:
+            traceback.print_exc(file=sys.stdout)
+            for end in ("client", "server"):
+                path = os.path.join(tmp, end + ".log")
+                if os.path.exists(path):
+                    print("--- %s (the end)\n%s" % (path, open(path).read()[-2000:]))
+            results = [(False, "%s: the run" % name)]
+        passed += sum(1 for ok, _ in results if ok)
+        failed += sum(1 for ok, _ in results if not ok)
         if keep:
-            os.makedirs(keep, exist_ok=True)
-            for name in os.listdir(tmp):
-                if name.endswith((".log", ".json", ".stderr")):
-                    shutil.copy(os.path.join(tmp, name), os.path.join(keep, name))
-        if status == 0:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            print("# logs, truth and reports left in %s" % tmp)
+            os.makedirs(os.path.join(keep, name), exist_ok=True)
+            for f in os.listdir(tmp):
+                if f.endswith((".log", ".json", ".stderr")):
+                    shutil.copy(os.path.join(tmp, f), os.path.join(keep, name, f))
+    print()
+    status = it.status(passed, failed, 0)
+    if status == 0:
+        shutil.rmtree(top, ignore_errors=True)
+    else:
+        print("# logs, truth and reports left in %s" % top)
     return status
 
 
@@ -703,9 +958,13 @@ def self_test():
     results = []
 
     def expect(name, logs, rep, failing, error=None):
-        """failing: substrings, one per expected failure, in any order."""
+        return judged(name, failing, lambda sc: sc.score(name, logs, rep, truth, error))
+
+    def judged(name, failing, score):
+        """score(a Scorer); failing: substrings, one per expected failure,
+        in any order."""
         sc = Scorer(out=quiet.append)
-        sc.score(name, logs, rep, truth, error)
+        score(sc)
         got = sc.failed()
         ok = len(got) == len(failing) and all(any(f in g for g in got) for f in failing)
         results.append((ok, name))
@@ -782,6 +1041,66 @@ def self_test():
            ["schema", "start_unix and end_unix", "not found", "not found", "not found", "not found",
             "one rebinding for the flush", "time_unix"])
     expect("not an object", "both", [], ["schema", "one client"])
+
+    # the faults' findings: the restart is server_stopped where the server's log is read
+    def with_findings(logs, restart_kind):
+        r = good(logs)
+        c = r["clients"][0]
+        c["findings"] = [dict(start=o["start"], start_unix=o["start_unix"], end=o["end"], end_unix=o["end_unix"],
+                              kind=FINDING_OF_DIRECTION[o["direction"]], text="t", advice=None, evidence={})
+                         for o in c["outages"]]
+        c["findings"][-1]["kind"] = restart_kind
+        c["findings"] += [dict(c["findings"][0], kind="mapping_replaced", start_unix=r["time_unix"])
+                          for r in c["nat_rebindings"]]
+        return r
+
+    for name, logs, kind, failing in (("the restart server_stopped", "server", "server_stopped", []),
+                                      ("the restart outbound_lost", "both", "outbound_lost", ["restart gives"]),
+                                      ("the restart unknown, client", "client", "outage_unknown_direction", [])):
+        judged("findings: " + name, failing,
+               lambda sc: score_findings(sc, name, logs, with_findings(logs, kind), truth))
+
+    # the scenarios of one finding each
+    def kind_expect(name, scenario, logs, findings, failing, none="Nothing found in 1 minute of logs."):
+        ev = {"idle": [{"event": "interval", "time": t + 4.0, "seconds": IDLE_FORGOT},
+                       {"event": "interval", "time": t + 16.0, "seconds": IDLE_KEPT}],
+              "address": [{"event": "address", "time": t + 3.0, "new": NAT_OUT_IP2}], "clean": []}[scenario]
+        tr = {"scenario": scenario, "client_id": "home", "keepalive_interval": KA, "idle_timeout": IDLE_T,
+              "intervals": [IDLE_KEPT, IDLE_FORGOT], "events": ev}
+        moves = {"idle": [rebind(5.0 + 3 * i) for i in range(4)], "address": [rebind(3.2)], "clean": []}[scenario]
+        rep = report(logs, [], moves if logs != "client" else [])
+        rep["clients"][0].update(findings=findings, findings_none=None if findings else none)
+        judged(name, failing, lambda sc: score_kind(sc, name, logs, rep, tr))
+
+    def finding(kind, at, **more):
+        f = {"kind": kind, "start": "x", "start_unix": t + at, "end": None, "end_unix": None, "text": "t",
+             "advice": None, "evidence": {}}
+        f.update(more)
+        return f
+    nat = finding("nat_idle_timeout", 4.6, idle_timeout_s=[IDLE_KEPT, IDLE_FORGOT], evidence={"rebindings": 4},
+                  advice="Keep PersistentKeepalive below 3 s.")
+    moved = finding("public_address_changed", 3.2, text="from %s" % NAT_OUT_IP2)
+    for logs in ("server", "both"):
+        kind_expect("idle, %s: right" % logs, "idle", logs, [nat], [])
+        kind_expect("address, %s: right" % logs, "address", logs, [moved], [])
+    kind_expect("idle, client: right", "idle", "client", [], [], none="... cannot see NAT rebindings ...")
+    kind_expect("idle, client: the none-line silent on rebindings", "idle", "client", [], ["cannot show"])
+    kind_expect("clean, both: no none-line", "clean", "both", [], ["the line saying"], none=None)
+    kind_expect("idle, server: none found", "idle", "server", [], ["expected ['nat_idle_timeout']"])
+    kind_expect("idle, client: a NAT timeout from a client's log", "idle", "client", [nat], ["expected []"])
+    kind_expect("idle, both: two", "idle", "both", [nat, nat], ["expected ['nat_idle_timeout']"])
+    kind_expect("idle, both: a bracket above the truth", "idle", "both",
+                [dict(nat, idle_timeout_s=[IDLE_T + 0.5, IDLE_FORGOT])], ["holds the NAT's"])
+    kind_expect("idle, both: found from before the switch", "idle", "both", [dict(nat, start_unix=t + 1.0)],
+                ["found from"])
+    kind_expect("idle, both: closed", "idle", "both", [dict(nat, end="x", end_unix=t + 9.0)], ["still forgets"])
+    kind_expect("idle, both: a rebinding left out", "idle", "both", [dict(nat, evidence={"rebindings": 3})],
+                ["counts the run's 4"])
+    kind_expect("idle, both: no advice", "idle", "both", [dict(nat, advice=None)], ["advice"])
+    kind_expect("address, both: late", "address", "both", [dict(moved, start_unix=t + 5.0)], ["after the change"])
+    kind_expect("address, both: the port only", "address", "both", [dict(moved, kind="mapping_replaced")],
+                ["expected ['public_address_changed']"])
+    kind_expect("clean, server: an invented finding", "clean", "server", [moved], ["expected []"])
     passed = sum(1 for ok, _ in results if ok)
     return it.status(passed, len(results) - passed, 0)
 
@@ -791,12 +1110,16 @@ def main(argv):
         return self_test()
     if argv[:1] == ["--score"]:
         return score_main(argv[1:])
+    names = list(SCENARIOS)
+    if argv[:1] == ["--only"] and len(argv) == 2:
+        names = argv[1].split(",")
+        argv = [] if all(n in SCENARIOS for n in names) else argv
     if argv:
         print(__doc__)
         return 2
     # meson's timeout sends SIGTERM: tear down all the same
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    return scenario_main()
+    return scenario_main(names)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ struct sim {
          * from move_at on (0: never) */
         int64_t idle_us, forget_from, forget_until, flush_at, move_at;
         int64_t server_down_from, server_down_until; /* the server stopped */
+        bool restart_elsewhere; /* the restarted server logs to a file of its own, log 3 */
         int64_t probe_at; /* a probe result (0: none) in log probe_log */
         unsigned probe_below_s, probe_log;
         bool other_client; /* another client runs at the same time, its lines in log other_log */
@@ -74,6 +75,12 @@ static uint16_t nat(struct sim *s, int64_t t)
         return s->port;
 }
 
+/* The server's log at t: 1, or 3 once it restarted writing elsewhere. */
+static unsigned server_log(const struct sim *s, int64_t t)
+{
+        return s->restart_elsewhere && s->server_down_until && t >= s->server_down_until ? 3 : 1;
+}
+
 static void add(struct sim *s, unsigned log, int64_t t, const struct logline *l)
 {
         struct logline x = *l;
@@ -97,7 +104,7 @@ static void line(struct sim *s, unsigned log, int64_t t, bool tx, enum message_t
                                        s->port) == 0);
         }
         CHECK(message_init(&l.msg, type, "home", 4, hs, ctr) == 0);
-        add(s, log, t, &l);
+        add(s, log == 0 ? 0 : server_log(s, t), t, &l);
 }
 
 /* A message from the client at t: logged sent, and received when it passes. */
@@ -118,7 +125,7 @@ static void server_stop_lines(struct sim *s)
         if (!s->server_log || !s->server_down_until)
                 return;
         add(s, 1, s->server_down_from, &exit_line);
-        add(s, 1, s->server_down_until, &listen);
+        add(s, server_log(s, s->server_down_until), s->server_down_until, &listen);
 }
 
 static void probe_line(struct sim *s, int64_t t)
@@ -437,6 +444,33 @@ out:
         done(&s, &f);
 }
 
+/* The server restarted writing to a new file: its first log ends with its
+ * Exit, yet the server ran again from the new file's first line on, so a
+ * later outage is the path's, not the stopped server's. */
+static void test_restart_elsewhere(bool client_log)
+{
+        static const struct fault later[] = { { 28 * MIN, 28 * MIN + 70 * S, true, false } };
+        struct sim s = base();
+        struct findings f;
+        const struct timeline_client *c;
+
+        s.client_log = client_log;
+        s.faults = later;
+        s.n_faults = 1;
+        s.server_down_from = 22 * MIN;
+        s.server_down_until = 24 * MIN;
+        s.restart_elsewhere = true;
+        c = run(&s, &f);
+        if (!c)
+                goto out;
+        outages_one_to_one(c, &f);
+        CHECK_INT(count(&f, FINDINGS_SERVER_STOPPED), 1);
+        CHECK_INT(count(&f, FINDINGS_OUTBOUND_LOST), 1);
+        CHECK(first(&f, FINDINGS_OUTBOUND_LOST) && first(&f, FINDINGS_OUTBOUND_LOST)->start_us > T0 + 24 * MIN);
+out:
+        done(&s, &f);
+}
+
 /* Days of logs with a blackhole at about 04:10 UTC on each: one recurring
  * finding, its time of day in the report's clock (TZ) and named so (the
  * stamps are UTC, as the journal's); at times of day all different, none. */
@@ -552,6 +586,8 @@ int main(int argc, char **argv)
         test_outages(true, true);
         test_outages(true, false);
         test_outages(false, true);
+        test_restart_elsewhere(true);
+        test_restart_elsewhere(false);
         /* the outages begin at 04:09 to 04:17 UTC: the middle is 04:13 */
         test_recurring(true, "UTC", "04:13", "UTC");
         test_recurring(true, "Europe/Berlin", "05:13", "CET");

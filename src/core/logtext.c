@@ -203,6 +203,8 @@ ssize_t logtext_format_server_moved(const char *host, const struct addr *from, c
                            addr_format(from, was));
 
         return len < 0 || (size_t)len >= cap ? -ENOBUFS : len;
+}
+
 unsigned logtext_trace_last(const struct logtext_trace *t)
 {
         unsigned last = 0;

@@ -234,24 +234,38 @@ out:
         return k;
 }
 
+/* When a server that logged its Exit in log g ran again: its next line
+ * there, or, where that log ends with the Exit, the first line of another
+ * log of this client's server begun after it (restarted, writing to a new
+ * file); INT64_MAX when none says so. */
+static int64_t back_at(const struct timeline *tl, const struct timeline_split *sp, size_t g,
+                       const struct timeline_span *down)
+{
+        int64_t end = down->end_us;
+
+        for (size_t h = 0; h < tl->n_logs && down->end_us == INT64_MAX; h++)
+                if (h != g && sp->roles[h] == TIMELINE_ROLE_SERVER && tl->logs[h].any &&
+                    tl->logs[h].first_us > down->start_us && tl->logs[h].first_us < end)
+                        end = tl->logs[h].first_us;
+        return end;
+}
+
 /* An outage while a server log shows its server stopped is no fault of the
  * path: it is marked so. */
 void timeline_mark_stopped(const struct timeline *tl, struct timeline_client *c, const struct timeline_split *sp)
 {
         int64_t off = c->offset_known ? c->offset_us : 0;
 
-        for (size_t i = 0; i < c->n_outages; i++) {
-                struct timeline_outage *o = &c->outages[i];
+        for (size_t g = 0; g < tl->n_logs; g++) {
+                const struct timeline_log *lg = &tl->logs[g];
 
-                for (size_t g = 0; g < tl->n_logs && !o->server_stopped; g++) {
-                        const struct timeline_log *lg = &tl->logs[g];
+                for (size_t d = 0; d < lg->n_down && sp->roles[g] == TIMELINE_ROLE_SERVER; d++) {
+                        int64_t end = back_at(tl, sp, g, &lg->down[d]);
 
-                        if (sp->roles[g] != TIMELINE_ROLE_SERVER)
-                                continue;
-                        for (size_t d = 0; d < lg->n_down && !o->server_stopped; d++)
-                                o->server_stopped = lg->down[d].start_us - off < o->end_us &&
-                                                    (lg->down[d].end_us == INT64_MAX || /* to the end */
-                                                     o->start_us < lg->down[d].end_us - off);
+                        for (size_t i = 0; i < c->n_outages; i++)
+                                c->outages[i].server_stopped |= lg->down[d].start_us - off < c->outages[i].end_us &&
+                                                                (end == INT64_MAX || /* to the end */
+                                                                 c->outages[i].start_us < end - off);
                 }
         }
 }
