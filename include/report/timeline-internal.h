@@ -92,6 +92,11 @@ void timeline_mark_stopped(const struct timeline *tl, struct timeline_client *c,
 
 /* --- what those steps share --- */
 
+/* qsort(), skipped when v is in order already (as a log's lines mostly
+ * are): the same result, since glibc's qsort keeps equal elements in order
+ * (a merge sort) and every order used here is total or on equal values. */
+void timeline_sort(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *));
+
 /* The messages of one end that it sent (tx) or received, sorted by key. */
 int timeline_keys_of(const struct timeline_packet *p, size_t n, bool tx, struct timeline_key **out, size_t *n_out);
 

@@ -158,50 +158,85 @@ static int take(struct run *r, unsigned log, const struct logline *l)
         return timeline_add(&r->tl, log, l);
 }
 
-/* Reads a line into buf (at most cap - 1 bytes kept). Returns its length,
- * -E2BIG for a longer one (read to its end, not kept), -1 at the end. */
-static ssize_t read_line(FILE *f, char *buf, size_t cap)
-{
-        size_t n = 0;
-        bool over = false, any = false;
-        int ch;
+/* A log read in blocks: lines are found with memchr() in the block, not
+ * read a character at a time. */
+#define LINES_BLOCK (1 << 20)
 
-        while ((ch = getc_unlocked(f)) != EOF) {
-                any = true;
-                if (ch == '\n')
+struct lines {
+        FILE *f;
+        char *buf;
+        size_t start, end;
+        bool eof;
+};
+
+/* Moves what is left to the front and reads more; false when nothing came. */
+static bool lines_fill(struct lines *b)
+{
+        size_t n;
+
+        if (b->eof)
+                return false;
+        memmove(b->buf, b->buf + b->start, b->end - b->start);
+        b->end -= b->start;
+        b->start = 0;
+        n = fread(b->buf + b->end, 1, LINES_BLOCK - b->end, b->f);
+        b->end += n;
+        b->eof = n == 0;
+        return n > 0;
+}
+
+/* The next line (without its newline or trailing CRs) in *line. Returns its
+ * length, -E2BIG for one of REPORT_LINE_MAX bytes or more (read to its end,
+ * not kept), -1 at the end. */
+static ssize_t lines_next(struct lines *b, const char **line)
+{
+        bool over = false;
+        char *nl;
+        size_t n;
+
+        while (!(nl = memchr(b->buf + b->start, '\n', b->end - b->start))) {
+                if (b->end - b->start >= REPORT_LINE_MAX) {
+                        over = true; /* its start is dropped; the rest read on */
+                        b->start = b->end;
+                }
+                if (!lines_fill(b)) {
+                        if (b->end == b->start && !over)
+                                return -1;
+                        nl = b->buf + b->end; /* the last line, without a newline */
                         break;
-                if (n + 1 < cap)
-                        buf[n++] = (char)ch;
-                else
-                        over = true;
+                }
         }
-        if (!any)
-                return -1;
-        while (n > 0 && buf[n - 1] == '\r')
+        *line = b->buf + b->start;
+        n = (size_t)(nl - *line);
+        b->start = nl < b->buf + b->end ? n + b->start + 1 : b->end;
+        if (over || n >= REPORT_LINE_MAX)
+                return -E2BIG;
+        while (n > 0 && (*line)[n - 1] == '\r')
                 n--;
-        buf[n] = '\0';
-        return over ? -E2BIG : (ssize_t)n;
+        return (ssize_t)n;
 }
 
 static int read_stream(struct run *r, FILE *f, unsigned log)
 {
-        char *line = malloc(REPORT_LINE_MAX);
+        struct lines b = { .f = f, .buf = malloc(LINES_BLOCK) };
+        struct logline_clock clock = { .valid = false };
+        const char *line;
         ssize_t n;
         int k = 0;
 
-        if (!line)
+        if (!b.buf)
                 return -ENOMEM;
-        while (k == 0 && (n = read_line(f, line, REPORT_LINE_MAX)) != -1) {
+        while (k == 0 && (n = lines_next(&b, &line)) != -1) {
                 struct logline l;
 
                 if (n == 0)
                         continue;
-                if (n < 0 || logline_parse(&l, line, (size_t)n) < 0)
+                if (n < 0 || logline_parse_with(&l, &clock, line, (size_t)n) < 0)
                         r->in.skipped++;
                 else
                         k = take(r, log, &l);
         }
-        free(line);
+        free(b.buf);
         return k;
 }
 
