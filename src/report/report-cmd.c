@@ -1,7 +1,10 @@
 /* report-cmd: `udp-canary report`, the shell around the timeline: options,
  * reading files (plain or gzip-compressed, through `gzip -dc`) or the
- * journal line by line with a bound on the line length, and writing the
- * report. Each file is its own log: its role and clock are its own. */
+ * journal line by line with a bound on the line length, the packets put
+ * aside (report-spill) and each client's report written as soon as it is
+ * worked out, so that memory follows one group of clients, not the logs
+ * (see timeline-internal.h). Each file is its own log: its role and clock
+ * are its own. */
 #include "report/report-cmd.h"
 
 #include <errno.h>
@@ -19,6 +22,7 @@
 
 #include "core/duration.h"
 #include "core/logtext.h"
+#include "report/report-spill.h"
 #include "report/report.h"
 
 /* Longer lines are no log line of ours: skipped without being held. */
@@ -52,12 +56,21 @@ struct opts {
         struct timeline_opts timers;
 };
 
-/* What one run holds: the timeline, and what the shell counts. */
+/* Packets of the clients worked out together: with the working copies
+ * made from them (about three times their size), tens of megabytes. */
+#define REPORT_GROUP_PACKETS ((uint64_t)1 << 18)
+
+/* What one run holds: the timeline, the packets put aside until their
+ * client is worked out, and what the shell counts. */
 struct run {
         struct timeline tl;
+        struct report_spill spill;
         struct report_input in;
         const struct opts *o;
         unsigned next_log;
+        struct report_writer w;
+        bool writing;   /* the text or JSON report goes out client by client */
+        int write_error;
 };
 
 static int fail(const char *what, const char *value)
@@ -145,6 +158,16 @@ static int parse_opts(struct opts *o, int argc, char **argv)
         return k;
 }
 
+/* A line into the timeline; its packet, if any, put aside. */
+static int take_packet(struct run *r, unsigned log, const struct logline *l)
+{
+        struct timeline_packet p;
+        size_t client;
+        int k = timeline_add_out(&r->tl, log, l, &p, &client);
+
+        return k <= 0 ? k : report_spill_put(&r->spill, client, &p);
+}
+
 /* One parsed line: kept when in the period and of the client asked for. */
 static int take(struct run *r, unsigned log, const struct logline *l)
 {
@@ -155,7 +178,7 @@ static int take(struct run *r, unsigned log, const struct logline *l)
         if (o->id && (l->kind == LOGLINE_TX || l->kind == LOGLINE_RX) &&
             (l->msg.id_len != strlen(o->id) || memcmp(l->msg.id, o->id, l->msg.id_len) != 0))
                 return 0;
-        return timeline_add(&r->tl, log, l);
+        return take_packet(r, log, l);
 }
 
 /* A log read in blocks: lines are found with memchr() in the block, not
@@ -422,16 +445,49 @@ static int write_svg(const struct run *r, const char *path)
         return k < 0 ? 2 : 0;
 }
 
-static int write_all(const struct run *r)
+/* A group of clients' packets back from where they were put aside. */
+static int load_group(void *ctx, struct timeline *tl, size_t lo, size_t hi)
+{
+        struct run *r = ctx;
+
+        return report_spill_load(&r->spill, tl, lo, hi);
+}
+
+/* Each client, once worked out: its part of the report, right away. */
+static int write_client(void *ctx, const struct timeline *tl, const struct timeline_client *c)
+{
+        struct run *r = ctx;
+        int k = r->writing ? report_client(&r->w, tl, c) : 0;
+
+        if (k < 0)
+                r->write_error = k;
+        return k;
+}
+
+/* Works the clients out group by group, writing each as it comes; the
+ * picture (--svg) after them all, from what each client kept. */
+static int finish_and_write(struct run *r)
 {
         const struct opts *o = r->o;
         int k = 0;
 
         /* with --svg -, the picture alone goes to standard output */
-        if (!o->svg || strcmp(o->svg, "-") != 0)
-                k = o->json ? report_write_json(&r->tl, &r->in, stdout) : report_write_text(&r->tl, &r->in, stdout);
-        if (k < 0 || fflush(stdout) != 0) {
+        r->writing = !o->svg || strcmp(o->svg, "-") != 0;
+        if (r->writing)
+                k = report_begin(&r->w, &r->tl, &r->in, o->json, stdout);
+        r->write_error = k;
+        if (k == 0)
+                k = timeline_finish_each(&r->tl, &o->timers, REPORT_GROUP_PACKETS, load_group, write_client, r);
+        if (k == 0 && r->writing)
+                k = r->write_error = report_end(&r->w);
+        if (k == 0 && fflush(stdout) != 0)
+                k = r->write_error = -EIO;
+        if (k < 0 && r->write_error) {
                 fprintf(stderr, "udp-canary report: cannot write the report\n");
+                return 2;
+        }
+        if (k < 0) {
+                fprintf(stderr, "udp-canary report: %s\n", strerror(-k));
                 return 2;
         }
         return o->svg ? write_svg(r, o->svg) : 0;
@@ -441,22 +497,20 @@ int report_main(int argc, char **argv)
 {
         struct opts o;
         struct run r = { .o = &o };
-        int status = parse_opts(&o, argc, argv), k;
+        int status = parse_opts(&o, argc, argv);
 
         if (status)
                 return status;
         timeline_init(&r.tl);
+        report_spill_init(&r.spill);
         status = read_inputs(&r, argc - optind, argv + optind);
-        if (status == 0 && (k = timeline_finish(&r.tl, &o.timers)) < 0) {
-                fprintf(stderr, "udp-canary report: %s\n", strerror(-k));
-                status = 2;
-        }
         if (status == 0 && o.id && r.tl.n_clients == 0) {
                 fprintf(stderr, "udp-canary report: no client %s in the logs\n", o.id);
                 status = 1;
         }
         if (status == 0)
-                status = write_all(&r);
+                status = finish_and_write(&r);
+        report_spill_free(&r.spill);
         timeline_free(&r.tl);
         return status;
 }

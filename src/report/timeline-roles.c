@@ -81,6 +81,7 @@ int timeline_split_by_role(const struct timeline *tl, struct timeline_client *c,
                 return -ENOMEM;
         }
         sp->res = 1;
+        sp->tl = tl;
         for (size_t i = 0; i < c->n_pk; i++) {
                 const struct timeline_packet *p = &c->pk[i];
                 uint8_t role = roles[p->log];
