@@ -3,12 +3,16 @@
  * without one (TMPDIR not writable); and a report written client by client
  * as each is worked out (timeline_finish_each, in groups of one client)
  * says, in text and JSON, what the report of the whole finished timeline
- * says. Three clients, each log over several chunks of the file. */
+ * says; after it, a client's findings are refused rather than guessed
+ * without its packets. Three clients, each log over several chunks of the
+ * file. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "report/findings.h"
 #include "report/report-spill.h"
 #include "report/report.h"
 
@@ -129,6 +133,7 @@ static void test_as_they_come(bool json)
         struct report_input in = { .skipped = 3 };
         struct timeline_opts o = { 0 };
         struct writing g = { .spill = &s, .held = true };
+        struct findings f = { 0 };
         char *x = NULL, *y = NULL;
         size_t nx = 0, ny = 0;
         FILE *fx = open_memstream(&x, &nx), *fy = open_memstream(&y, &ny);
@@ -147,6 +152,9 @@ static void test_as_they_come(bool json)
         CHECK(g.held);
         CHECK(nx > 1000 && strstr(x, "client-2") != NULL);
         CHECK_STR(y, x);
+        /* afterwards, findings cannot be derived (they need the packets): said, not guessed */
+        CHECK_INT(findings_derive(&out, out.clients[0], &f), -ENODATA);
+        findings_free(&f);
         for (size_t i = 0; i < out.n_clients; i++)
                 CHECK(out.clients[i]->pk == NULL && out.clients[i]->n_outages == whole.clients[i]->n_outages &&
                       out.clients[i]->n_rebinds == whole.clients[i]->n_rebinds);

@@ -1071,6 +1071,8 @@ int findings_derive(const struct timeline *tl, const struct timeline_client *c, 
         f->n = 0;
         f->dropped = 0;
         f->none[0] = '\0';
+        if (c->n_pk != c->packets)
+                return -ENODATA; /* its packets let go (timeline_finish_each): the idle gaps are not there */
         k = gaps_make(tl, c, &g);
         k = k < 0 ? k : nat_periods(tl, c, &g, f);
         k = k < 0 ? k : rebind_findings(tl, c, &g, f);

@@ -279,14 +279,15 @@ static int text_client(const struct timeline *tl, const struct timeline_client *
         char id[MESSAGE_TEXT_MAX], a[32], b[32], d[32], o[ADDR_STRLEN], n[ADDR_STRLEN], line[1024];
         int64_t iv = median_interval(c);
         double lo, hi;
+        int k;
 
         message_repr_string(c->id, c->id_len, id, sizeof(id));
         fprintf(out, "\nclient %s (%s)\n", id,
                 c->client_log && c->server_log ? "client log and server log"
                 : c->client_log                ? "client log only"
                                                : "server log only");
-        if (text_findings(tl, c, out) < 0)
-                return -ENOMEM;
+        if ((k = text_findings(tl, c, out)) < 0)
+                return k;
         fprintf(out, "  period        %s .. %s (%s)\n", stamp(c->first_us, a), stamp(c->last_us, b),
                 report_duration(c->last_us - c->first_us, d));
         if (c->offset_known)
@@ -727,7 +728,7 @@ int report_client(struct report_writer *w, const struct timeline *tl, const stru
         int k;
 
         if (!w->json)
-                return text_client(tl, c, w->out) < 0 ? -ENOMEM : ferror(w->out) ? -EIO : 0;
+                return (k = text_client(tl, c, w->out)) < 0 ? k : ferror(w->out) ? -EIO : 0;
         j = json_client(tl, c);
         k = j ? json_element(j, w->clients == 0, w->out) : -ENOMEM;
         json_decref(j);
