@@ -1,10 +1,10 @@
 /* report-cmd: `udp-canary report`, the shell around the timeline: options,
  * reading files (plain or gzip-compressed, through `gzip -dc`) or the
- * journal line by line with a bound on the line length, the packets put
- * aside (report-spill) and each client's report written as soon as it is
- * worked out, so that memory follows one group of clients, not the logs
- * (see timeline-internal.h). Each file is its own log: its role and clock
- * are its own. */
+ * journal line by line (report-lines) with a bound on the line length, the
+ * packets put aside (report-spill), and each client's report written as
+ * soon as it is worked out, so that memory follows one group of clients,
+ * not the logs (see timeline-internal.h). Each file is its own log: its
+ * role and clock are its own. */
 #include "report/report-cmd.h"
 
 #include <errno.h>
@@ -22,6 +22,7 @@
 
 #include "core/duration.h"
 #include "core/logtext.h"
+#include "report/report-lines.h"
 #include "report/report-spill.h"
 #include "report/report.h"
 
@@ -181,75 +182,15 @@ static int take(struct run *r, unsigned log, const struct logline *l)
         return take_packet(r, log, l);
 }
 
-/* A log read in blocks: lines are found with memchr() in the block, not
- * read a character at a time. */
-#define LINES_BLOCK (1 << 20)
-
-struct lines {
-        FILE *f;
-        char *buf;
-        size_t start, end;
-        bool eof;
-};
-
-/* Moves what is left to the front and reads more; false when nothing came. */
-static bool lines_fill(struct lines *b)
-{
-        size_t n;
-
-        if (b->eof)
-                return false;
-        memmove(b->buf, b->buf + b->start, b->end - b->start);
-        b->end -= b->start;
-        b->start = 0;
-        n = fread(b->buf + b->end, 1, LINES_BLOCK - b->end, b->f);
-        b->end += n;
-        b->eof = n == 0;
-        return n > 0;
-}
-
-/* The next line (without its newline or trailing CRs) in *line. Returns its
- * length, -E2BIG for one of REPORT_LINE_MAX bytes or more (read to its end,
- * not kept), -1 at the end. */
-static ssize_t lines_next(struct lines *b, const char **line)
-{
-        bool over = false;
-        char *nl;
-        size_t n;
-
-        while (!(nl = memchr(b->buf + b->start, '\n', b->end - b->start))) {
-                if (b->end - b->start >= REPORT_LINE_MAX) {
-                        over = true; /* its start is dropped; the rest read on */
-                        b->start = b->end;
-                }
-                if (!lines_fill(b)) {
-                        if (b->end == b->start && !over)
-                                return -1;
-                        nl = b->buf + b->end; /* the last line, without a newline */
-                        break;
-                }
-        }
-        *line = b->buf + b->start;
-        n = (size_t)(nl - *line);
-        b->start = nl < b->buf + b->end ? n + b->start + 1 : b->end;
-        if (over || n >= REPORT_LINE_MAX)
-                return -E2BIG;
-        while (n > 0 && (*line)[n - 1] == '\r')
-                n--;
-        return (ssize_t)n;
-}
-
 static int read_stream(struct run *r, FILE *f, unsigned log)
 {
-        struct lines b = { .f = f, .buf = malloc(LINES_BLOCK) };
+        struct report_lines b;
         struct logline_clock clock = { .valid = false };
         const char *line;
         ssize_t n;
-        int k = 0;
+        int k = report_lines_init(&b, f, REPORT_LINE_MAX);
 
-        if (!b.buf)
-                return -ENOMEM;
-        while (k == 0 && (n = lines_next(&b, &line)) != -1) {
+        while (k == 0 && (n = report_lines_next(&b, &line)) != -1) {
                 struct logline l;
 
                 if (n == 0)
@@ -259,7 +200,7 @@ static int read_stream(struct run *r, FILE *f, unsigned log)
                 else
                         k = take(r, log, &l);
         }
-        free(b.buf);
+        report_lines_free(&b);
         return k;
 }
 
