@@ -93,7 +93,6 @@ struct timeline_count {
 
 struct timeline_client {
         size_t id_len;
-        char id[MESSAGE_ID_MAX + 1];
         size_t at; /* its index in timeline.clients */
         uint32_t last_peer; /* of its last packet: most come from where the last did */
         struct timeline_packet *pk; /* held while the client is worked out */
@@ -119,6 +118,7 @@ struct timeline_client {
         size_t n_outages, cap_outages;
         struct timeline_rebind *rebinds;
         size_t n_rebinds, cap_rebinds;
+        char id[]; /* id_len bytes and a NUL, at most MESSAGE_ID_MAX + 1: as long as it is (a million ids) */
 };
 
 /* One input log: its span, and its time steps backwards. */

@@ -85,7 +85,7 @@ static struct timeline_client *client_get(struct timeline *tl, const struct mess
         if (grow_array((void **)&tl->clients, &tl->cap_clients, tl->n_clients + 1,
                        sizeof(struct timeline_client *)) < 0)
                 return NULL;
-        c = calloc(1, sizeof(*c));
+        c = calloc(1, sizeof(*c) + m->id_len + 1);
         if (!c)
                 return NULL;
         memcpy(c->id, m->id, m->id_len);
