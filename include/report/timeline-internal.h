@@ -23,7 +23,7 @@
  * its results: outages, rebindings, round trips, counts; per log, its span
  * and stops. So memory follows the largest client's packets (about 2.5
  * times their 40 bytes while it is worked out: the split by end, the keys),
- * not the number of clients or of lines: 30 days of 10 clients, 74 MB; a
+ * not the number of clients or of lines: 30 days of 10 clients, 73 MB; a
  * client's year is still held whole while it is worked out (10 clients a
  * year: 595 MB), which a reconstruction in windows of time would bound. The
  * same results as holding everything: tests/test-report-spill.c. */
