@@ -5,6 +5,7 @@
  * times are shown in local time (TZ). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,7 +26,23 @@ const char *report_stamp(int64_t t_us, char buf[static 32]);
 /* A duration as people read it: "95 s", "2 h 0 min", "3 days 4 h". */
 const char *report_duration(int64_t us, char buf[static 32]);
 
-/* Each returns 0, or -EIO when the output failed (-ENOMEM for JSON). */
+/* A report written as the clients are worked out (timeline_finish_each):
+ * the run's figures first, then each client while its packets are held
+ * (its findings read them), then the end. Each returns 0, -EIO when the
+ * output failed, or -ENOMEM. */
+struct report_writer {
+        FILE *out;
+        bool json;
+        size_t clients;
+};
+
+int report_begin(struct report_writer *w, const struct timeline *tl, const struct report_input *in, bool json,
+                 FILE *out);
+int report_client(struct report_writer *w, const struct timeline *tl, const struct timeline_client *c);
+int report_end(struct report_writer *w);
+
+/* The whole report of a finished timeline at once. Each returns 0, or -EIO
+ * when the output failed (-ENOMEM for JSON). */
 int report_write_text(const struct timeline *tl, const struct report_input *in, FILE *out);
 int report_write_json(const struct timeline *tl, const struct report_input *in, FILE *out);
 int report_write_svg(const struct timeline *tl, FILE *out);

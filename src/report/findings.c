@@ -330,16 +330,17 @@ static int outage_spans(const struct timeline_client *c, struct times *t)
 }
 
 /* The rebinding that message m is, or SIZE_MAX. */
-static size_t rebind_at(const struct timeline_client *c, const struct timeline_packet *m, size_t *next)
+static size_t rebind_at(const struct timeline_client *c, const struct addr *peer, const struct timeline_packet *m,
+                        size_t *next)
 {
         while (*next < c->n_rebinds && c->rebinds[*next].t_us < m->t_us)
                 (*next)++;
-        if (*next < c->n_rebinds && c->rebinds[*next].t_us == m->t_us && addr_equal(&c->rebinds[*next].new_peer, &m->peer))
+        if (*next < c->n_rebinds && c->rebinds[*next].t_us == m->t_us && addr_equal(&c->rebinds[*next].new_peer, peer))
                 return (*next)++;
         return SIZE_MAX;
 }
 
-static int gaps_make(const struct timeline_client *c, struct gaps *g)
+static int gaps_make(const struct timeline *tl, const struct timeline_client *c, struct gaps *g)
 {
         struct timeline_packet *sv = NULL;
         struct times lost = { 0 }, down = { 0 };
@@ -360,17 +361,18 @@ static int gaps_make(const struct timeline_client *c, struct gaps *g)
                 g->rb_gap_s[i] = NAN;
         for (size_t i = 0; i < ns; i++) {
                 const struct timeline_packet *m = &sv[i];
-                size_t rb = m->tx ? SIZE_MAX : rebind_at(c, m, &next);
+                const struct addr *peer = timeline_peer(tl, m->peer);
+                size_t rb = m->tx ? SIZE_MAX : rebind_at(c, peer, m, &next);
                 bool clear = last && !span_inside(&down, prev, m->t_us) && !time_inside(&lost, prev, m->t_us);
 
                 if (!m->tx && rb != SIZE_MAX && clear) {
                         g->rb_gap_s[rb] = secs(m->t_us - prev);
                         g->v[g->n++] = (struct gap){ prev, m->t_us, true, rb };
-                } else if (!m->tx && last && addr_equal(last, &m->peer) && clear) {
+                } else if (!m->tx && last && addr_equal(last, peer) && clear) {
                         g->v[g->n++] = (struct gap){ prev, m->t_us, false, 0 };
                 }
                 if (!m->tx && (rb != SIZE_MAX || !last))
-                        last = &m->peer;
+                        last = peer;
                 prev = m->t_us;
         }
         k = 0;
@@ -1087,7 +1089,9 @@ int findings_derive(const struct timeline *tl, const struct timeline_client *c, 
         f->n = 0;
         f->dropped = 0;
         f->none[0] = '\0';
-        k = gaps_make(c, &g);
+        if (c->n_pk != c->packets)
+                return -ENODATA; /* its packets let go (timeline_finish_each): the idle gaps are not there */
+        k = gaps_make(tl, c, &g);
         k = k < 0 ? k : nat_periods(tl, c, &g, f);
         k = k < 0 ? k : rebind_findings(tl, c, &g, f);
         k = k < 0 ? k : outage_findings(c, f);

@@ -1,8 +1,11 @@
 /* report-cmd: `udp-canary report`, the shell around the timeline: options,
  * reading files (plain or gzip-compressed, through `gzip -dc`; log lines, or
- * a journal export told apart by its first line) line by line with a bound
- * on the line length, or journals (report-journal.c), and writing the
- * report. Each file is its own log: its role and clock are its own. */
+ * a journal export told apart by its first line) line by line (report-lines)
+ * with a bound on the line length, or journals (report-journal.c), the
+ * packets put aside (report-spill), and each client's report written as
+ * soon as it is worked out, so that memory follows one group of clients,
+ * not the logs (see timeline-internal.h). Each file is its own log: its
+ * role and clock are its own. */
 #include "report/report-cmd.h"
 
 #include <errno.h>
@@ -20,6 +23,8 @@
 #include "core/logtext.h"
 #include "report/journal-export.h"
 #include "report/report-journal.h"
+#include "report/report-lines.h"
+#include "report/report-spill.h"
 #include "report/report.h"
 
 /* Longer lines are no log line of ours: skipped without being held. */
@@ -62,12 +67,21 @@ struct opts {
         struct timeline_opts timers;
 };
 
-/* What one run holds: the timeline, and what the shell counts. */
+/* Packets of the clients worked out together: with the working copies
+ * made from them (about three times their size), tens of megabytes. */
+#define REPORT_GROUP_PACKETS ((uint64_t)1 << 18)
+
+/* What one run holds: the timeline, the packets put aside until their
+ * client is worked out, the writers, and what the shell counts. */
 struct run {
         struct timeline tl;
+        struct report_spill spill;
         struct report_input in;
         const struct opts *o;
         unsigned next_log;
+        struct report_writer w;
+        bool writing;   /* the text or JSON report goes out client by client */
+        int write_error;
 };
 
 /* Says what is wrong with the command line; returns -EINVAL. */
@@ -167,6 +181,16 @@ static int parse_opts(struct opts *o, int argc, char **argv)
         return k;
 }
 
+/* A line into the timeline; its packet, if any, put aside. */
+static int take_packet(struct run *r, unsigned log, const struct logline *l)
+{
+        struct timeline_packet p;
+        size_t client;
+        int k = timeline_add_out(&r->tl, log, l, &p, &client);
+
+        return k <= 0 ? k : report_spill_put(&r->spill, client, &p);
+}
+
 /* One parsed line: kept when in the period and of the client asked for. */
 static int take(struct run *r, unsigned log, const struct logline *l)
 {
@@ -177,32 +201,7 @@ static int take(struct run *r, unsigned log, const struct logline *l)
         if (o->id && (l->kind == LOGLINE_TX || l->kind == LOGLINE_RX) &&
             (l->msg.id_len != strlen(o->id) || memcmp(l->msg.id, o->id, l->msg.id_len) != 0))
                 return 0;
-        return timeline_add(&r->tl, log, l);
-}
-
-/* Reads a line into buf (at most cap - 1 bytes kept). Returns its length,
- * -E2BIG for a longer one (read to its end, not kept), -1 at the end. */
-static ssize_t read_line(FILE *f, char *buf, size_t cap)
-{
-        size_t n = 0;
-        bool over = false, any = false;
-        int ch;
-
-        while ((ch = getc_unlocked(f)) != EOF) {
-                any = true;
-                if (ch == '\n')
-                        break;
-                if (n + 1 < cap)
-                        buf[n++] = (char)ch;
-                else
-                        over = true;
-        }
-        if (!any)
-                return -1;
-        while (n > 0 && buf[n - 1] == '\r')
-                n--;
-        buf[n] = '\0';
-        return over ? -E2BIG : (ssize_t)n;
+        return take_packet(r, log, l);
 }
 
 static int take_entry(void *ctx, unsigned log, const struct logline *l)
@@ -220,31 +219,33 @@ static struct report_journal_sink sink(struct run *r)
 
 static int read_stream(struct run *r, FILE *f, unsigned log)
 {
-        char *line = malloc(REPORT_LINE_MAX);
+        struct report_lines b;
+        struct logline_clock clock = { .valid = false };
+        const char *line;
         bool first = true;
         ssize_t n;
-        int k = 0;
+        int k = report_lines_init(&b, f, REPORT_LINE_MAX);
 
-        if (!line)
-                return -ENOMEM;
-        while (k == 0 && (n = read_line(f, line, REPORT_LINE_MAX)) != -1) {
+        while (k == 0 && (n = report_lines_next(&b, &line)) != -1) {
                 struct logline l;
 
                 if (first && n > 0 && jexport_starts(line, (size_t)n)) {
                         struct report_journal_sink s = sink(r);
+                        const char *held;
+                        size_t n_held = report_lines_held(&b, &held);
 
-                        k = report_journal_read_export(&s, f, line, (size_t)n);
+                        k = report_journal_read_export(&s, f, line, (size_t)n, held, n_held);
                         break;
                 }
                 first = false;
                 if (n == 0)
                         continue;
-                if (n < 0 || logline_parse(&l, line, (size_t)n) < 0)
+                if (n < 0 || logline_parse_with(&l, &clock, line, (size_t)n) < 0)
                         r->in.skipped++;
                 else
                         k = take(r, log, &l);
         }
-        free(line);
+        report_lines_free(&b);
         return k;
 }
 
@@ -381,17 +382,49 @@ static int write_svg(const struct run *r, const char *path, bool html)
         return k < 0 ? k : 0;
 }
 
-static int write_all(const struct run *r)
+/* A group of clients' packets back from where they were put aside. */
+static int load_group(void *ctx, struct timeline *tl, size_t lo, size_t hi)
+{
+        struct run *r = ctx;
+
+        return report_spill_load(&r->spill, tl, lo, hi);
+}
+
+/* Each client, once worked out: its part of the report, right away. */
+static int write_client(void *ctx, const struct timeline *tl, const struct timeline_client *c)
+{
+        struct run *r = ctx;
+        int k = r->writing ? report_client(&r->w, tl, c) : 0;
+
+        if (k < 0)
+                r->write_error = k;
+        return k;
+}
+
+/* Works the clients out group by group, writing each as it comes; the
+ * picture and the page after them all, from what each client kept. */
+static int finish_and_write(struct run *r)
 {
         const struct opts *o = r->o;
         int k = 0;
 
         /* with --svg - or --html -, that alone goes to standard output */
-        if ((!o->svg || strcmp(o->svg, "-") != 0) && (!o->html || strcmp(o->html, "-") != 0))
-                k = o->json ? report_write_json(&r->tl, &r->in, stdout) : report_write_text(&r->tl, &r->in, stdout);
-        if (k < 0 || fflush(stdout) != 0) {
-                fprintf(stderr, "udp-canary report: cannot write the report\n");
-                return k < 0 ? k : -EIO;
+        r->writing = (!o->svg || strcmp(o->svg, "-") != 0) && (!o->html || strcmp(o->html, "-") != 0);
+        if (r->writing)
+                k = report_begin(&r->w, &r->tl, &r->in, o->json, stdout);
+        r->write_error = k;
+        if (k == 0)
+                k = timeline_finish_each(&r->tl, &o->timers, REPORT_GROUP_PACKETS, load_group, write_client, r);
+        if (k == 0 && r->writing)
+                k = r->write_error = report_end(&r->w);
+        if (k == 0 && fflush(stdout) != 0)
+                k = r->write_error = -EIO;
+        if (k < 0) {
+                if (r->write_error)
+                        fprintf(stderr, "udp-canary report: cannot write the report\n");
+                else
+                        fprintf(stderr, "udp-canary report: %s\n", strerror(-k));
+                return k;
         }
         k = o->svg ? write_svg(r, o->svg, false) : 0;
         return k == 0 && o->html ? write_svg(r, o->html, true) : k;
@@ -410,15 +443,15 @@ int report_main(int argc, char **argv)
                 return fflush(stdout) == 0 ? 0 : 2;
         }
         timeline_init(&r.tl);
+        report_spill_init(&r.spill);
         k = read_inputs(&r, argc - optind, argv + optind);
-        if (k == 0 && (k = timeline_finish(&r.tl, &o.timers)) < 0)
-                fprintf(stderr, "udp-canary report: %s\n", strerror(-k));
         if (k == 0 && o.id && r.tl.n_clients == 0) {
                 fprintf(stderr, "udp-canary report: no client %s in the logs\n", o.id);
                 status = 1;
         }
         if (k == 0 && status == 0)
-                k = write_all(&r);
+                k = finish_and_write(&r);
+        report_spill_free(&r.spill);
         timeline_free(&r.tl);
         return k < 0 ? 2 : status;
 }

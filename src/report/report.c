@@ -288,14 +288,15 @@ static int text_client(const struct timeline *tl, const struct timeline_client *
         char id[MESSAGE_TEXT_MAX], a[32], b[32], d[32], o[ADDR_STRLEN], n[ADDR_STRLEN], line[1024];
         int64_t iv = median_interval(c);
         double lo, hi;
+        int k;
 
         message_repr_string(c->id, c->id_len, id, sizeof(id));
         fprintf(out, "\nclient %s (%s)\n", id,
                 c->client_log && c->server_log ? "client log and server log"
                 : c->client_log                ? "client log only"
                                                : "server log only");
-        if (text_findings(tl, c, out) < 0)
-                return -ENOMEM;
+        if ((k = text_findings(tl, c, out)) < 0)
+                return k;
         for (size_t i = 0; i < c->n_servers && i < TIMELINE_SERVERS_KEPT; i++)
                 fprintf(out, "%s%s", i ? ", " : "  server        ", addr_format(&c->servers[i], o));
         if (c->n_servers > TIMELINE_SERVERS_KEPT)
@@ -351,7 +352,8 @@ static void text_probes(const struct timeline *tl, FILE *out)
                 fprintf(out, "  %s  %s\n", stamp(tl->probes[i].t_us, when), tl->probes[i].verdict);
 }
 
-int report_write_text(const struct timeline *tl, const struct report_input *in, FILE *out)
+/* The run's figures, before the clients. */
+static void text_head(const struct timeline *tl, const struct report_input *in, FILE *out)
 {
         uint64_t steps = 0;
 
@@ -371,13 +373,11 @@ int report_write_text(const struct timeline *tl, const struct report_input *in, 
                              " datagrams (local overload: loss then is not all the network's)\n",
                         tl->socket_drops);
         text_probes(tl, out);
-        for (size_t i = 0; i < tl->n_clients; i++)
-                if (text_client(tl, tl->clients[i], out) < 0)
-                        return -ENOMEM;
-        return ferror(out) ? -EIO : 0;
 }
 
 /* --- JSON, version 2: the names are the schema in udp-canary(8) --- */
+
+#define JSON_FLAGS (JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(16))
 
 static int set(json_t *o, const char *key, json_t *v)
 {
@@ -697,13 +697,16 @@ static json_t *json_probes(const struct timeline *tl)
         return a;
 }
 
-int report_write_json(const struct timeline *tl, const struct report_input *in, FILE *out)
+/* The run's figures: the JSON's root up to its clients, left open. */
+static int json_head(const struct timeline *tl, const struct report_input *in, FILE *out)
 {
-        json_t *root = json_object(), *clients = json_array();
+        json_t *root = json_object();
+        char *text = NULL;
+        size_t len;
         int k = -ENOMEM;
 
-        if (!root || !clients)
-                goto out;
+        if (!root)
+                return k;
         set(root, "version", json_integer(2));
         set(root, "lines", json_integer((json_int_t)tl->lines));
         set(root, "skipped", json_integer((json_int_t)in->skipped));
@@ -711,21 +714,14 @@ int report_write_json(const struct timeline *tl, const struct report_input *in, 
         set(root, "socket_drops", json_integer((json_int_t)tl->socket_drops));
         set(root, "ignored_client_lines", json_integer((json_int_t)tl->ignored_clients));
         set(root, "nat_timeout_probes", json_probes(tl));
-        for (size_t i = 0; i < tl->n_clients; i++) {
-                json_t *jc = json_client(tl, tl->clients[i]);
-
-                if (!jc)
-                        goto out;
-                json_array_append_new(clients, jc);
+        text = json_dumps(root, JSON_FLAGS);
+        /* "{\n ...\n}": all but the closing brace, the clients to follow */
+        if (text && (len = strlen(text)) >= 2 && text[len - 1] == '}' && text[len - 2] == '\n') {
+                text[len - 2] = '\0';
+                k = fprintf(out, "%s,\n \"clients\": [", text) < 0 ? -EIO : 0;
         }
-        set(root, "clients", clients);
-        clients = NULL;
-        k = json_dumpf(root, out, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(16)) < 0 ? -EIO : 0;
-        if (k == 0 && fputc('\n', out) == EOF)
-                k = -EIO;
-out:
+        free(text);
         json_decref(root);
-        json_decref(clients);
         return k;
 }
 
@@ -764,4 +760,72 @@ int64_t report_day_start(int64_t t_us)
 int64_t report_next_day(int64_t start_us)
 {
         return bucket_next(start_us, false);
+}
+
+/* A client as an element of the root's "clients": two levels in. */
+static int json_element(const json_t *j, bool first, FILE *out)
+{
+        char *text = json_dumps(j, JSON_FLAGS), *line, *nl;
+        int k = text ? 0 : -ENOMEM;
+
+        if (k == 0 && fputs(first ? "\n" : ",\n", out) == EOF)
+                k = -EIO;
+        for (line = text; k == 0 && line; line = nl ? nl + 1 : NULL) {
+                nl = strchr(line, '\n'); /* JSON strings hold no raw newline */
+                if (fprintf(out, "  %.*s%s", nl ? (int)(nl - line) : (int)strlen(line), line, nl ? "\n" : "") < 0)
+                        k = -EIO;
+        }
+        free(text);
+        return k;
+}
+
+int report_begin(struct report_writer *w, const struct timeline *tl, const struct report_input *in, bool json,
+                 FILE *out)
+{
+        *w = (struct report_writer){ .out = out, .json = json };
+        if (json)
+                return json_head(tl, in, out);
+        text_head(tl, in, out);
+        return ferror(out) ? -EIO : 0;
+}
+
+int report_client(struct report_writer *w, const struct timeline *tl, const struct timeline_client *c)
+{
+        json_t *j;
+        int k;
+
+        if (!w->json)
+                return (k = text_client(tl, c, w->out)) < 0 ? k : ferror(w->out) ? -EIO : 0;
+        j = json_client(tl, c);
+        k = j ? json_element(j, w->clients == 0, w->out) : -ENOMEM;
+        json_decref(j);
+        w->clients++;
+        return k;
+}
+
+int report_end(struct report_writer *w)
+{
+        if (w->json && fputs(w->clients ? "\n ]\n}\n" : "]\n}\n", w->out) == EOF)
+                return -EIO;
+        return ferror(w->out) ? -EIO : 0;
+}
+
+static int write_all(const struct timeline *tl, const struct report_input *in, bool json, FILE *out)
+{
+        struct report_writer w;
+        int k = report_begin(&w, tl, in, json, out);
+
+        for (size_t i = 0; i < tl->n_clients && k == 0; i++)
+                k = report_client(&w, tl, tl->clients[i]);
+        return k < 0 ? k : report_end(&w);
+}
+
+int report_write_text(const struct timeline *tl, const struct report_input *in, FILE *out)
+{
+        return write_all(tl, in, false, out);
+}
+
+int report_write_json(const struct timeline *tl, const struct report_input *in, FILE *out)
+{
+        return write_all(tl, in, true, out);
 }
