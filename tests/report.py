@@ -776,10 +776,11 @@ def journal_export_case():
 def spill_case():
     """Two days of both logs: the packets put aside in a temporary file
     while the logs are read say the same as when no such file can be made
-    (TMPDIR not writable: all held in memory), in text and JSON."""
+    (TMPDIR not writable: all held in memory), in text, JSON and the page
+    (whose sections wait in a temporary file too)."""
     cl, sv = write_default_timer_logs("spill", 2 * 24 * 60, forget_from=24 * 60)
     nowhere = dict(ENV, TMPDIR=os.path.join(TMP, "not-there"))
-    for args in ((cl, sv), ("--json", cl, sv), ("--json", sv)):
+    for args in ((cl, sv), ("--json", cl, sv), ("--json", sv), ("--html", "-", cl, sv)):
         a, b = run(*args), run(*args, env=nowhere)
         check(a.returncode == 0 and a.stdout == b.stdout and b.returncode == 0 and len(a.stdout) > 2000,
               "report %s: the same with the packets in a file and in memory" % " ".join(args[:1]))

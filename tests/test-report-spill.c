@@ -102,8 +102,12 @@ static void test_round_trip(bool file)
         timeline_free(&out);
 }
 
+enum format { TEXT, JSON, HTML };
+
 struct writing {
         struct report_writer w;
+        struct report_html page;
+        bool html;
         struct report_spill *spill;
         bool held; /* each client had its packets when written */
 };
@@ -121,18 +125,19 @@ static int each(void *ctx, const struct timeline *tl, const struct timeline_clie
         struct writing *g = ctx;
 
         g->held = g->held && c->n_pk == c->packets && c->n_pk > 0;
-        return report_client(&g->w, tl, c);
+        return g->html ? report_html_client(&g->page, tl, c) : report_client(&g->w, tl, c);
 }
 
-/* The whole report, and the report written client by client. */
-static void test_as_they_come(bool json)
+/* The whole report, and the report written client by client: text, JSON
+ * or the page (whose head, written last, lists every client). */
+static void test_as_they_come(enum format fmt)
 {
         struct timeline whole, out;
         struct report_spill s;
         struct feed a = { .tl = &whole }, b = { .tl = &out, .spill = &s };
         struct report_input in = { .skipped = 3 };
         struct timeline_opts o = { 0 };
-        struct writing g = { .spill = &s, .held = true };
+        struct writing g = { .spill = &s, .held = true, .html = fmt == HTML };
         struct findings f = { 0 };
         char *x = NULL, *y = NULL;
         size_t nx = 0, ny = 0;
@@ -143,10 +148,13 @@ static void test_as_they_come(bool json)
         feed(&a);
         feed(&b);
         CHECK_INT(timeline_finish(&whole, &o), 0);
-        CHECK_INT(json ? report_write_json(&whole, &in, fx) : report_write_text(&whole, &in, fx), 0);
-        CHECK_INT(report_begin(&g.w, &out, &in, json, fy), 0);
+        CHECK_INT(fmt == HTML ? report_write_html(&whole, &in, fx)
+                  : fmt == JSON ? report_write_json(&whole, &in, fx)
+                                : report_write_text(&whole, &in, fx),
+                  0);
+        CHECK_INT(fmt == HTML ? report_html_begin(&g.page, fy) : report_begin(&g.w, &out, &in, fmt == JSON, fy), 0);
         CHECK_INT(timeline_finish_each(&out, &o, 1, load, each, &g), 0);
-        CHECK_INT(report_end(&g.w), 0);
+        CHECK_INT(fmt == HTML ? report_html_end(&g.page, &out, &in) : report_end(&g.w), 0);
         fclose(fx);
         fclose(fy);
         CHECK(g.held);
@@ -170,7 +178,8 @@ int main(void)
         setenv("TZ", "UTC", 1);
         test_round_trip(true);
         test_round_trip(false);
-        test_as_they_come(false);
-        test_as_they_come(true);
+        test_as_they_come(TEXT);
+        test_as_they_come(JSON);
+        test_as_they_come(HTML);
         return check_finish("report-spill");
 }

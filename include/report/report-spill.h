@@ -33,3 +33,7 @@ int report_spill_put(struct report_spill *s, size_t client, const struct timelin
  * order they were put, and lets them go here. Returns 0, -ENOMEM, or the
  * file's -errno. */
 int report_spill_load(struct report_spill *s, struct timeline *tl, size_t lo, size_t hi);
+
+/* An unlinked file in $TMPDIR (else /tmp), open to read and write, gone
+ * when we are: its descriptor, or a negative errno. */
+int report_spill_file(void);

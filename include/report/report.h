@@ -41,12 +41,32 @@ int report_begin(struct report_writer *w, const struct timeline *tl, const struc
 int report_client(struct report_writer *w, const struct timeline *tl, const struct timeline_client *c);
 int report_end(struct report_writer *w);
 
-/* The whole report of a finished timeline at once. Each returns 0, or -EIO
+/* The whole report of a finished timeline (packets held) at once. Each returns 0, or -EIO
  * when the output failed (-ENOMEM for JSON). */
 int report_write_text(const struct timeline *tl, const struct report_input *in, FILE *out);
 int report_write_json(const struct timeline *tl, const struct report_input *in, FILE *out);
 int report_write_svg(const struct timeline *tl, FILE *out);
 int report_write_html(const struct timeline *tl, const struct report_input *in, FILE *out);
+
+/* The page (report-html.c) written as the clients are worked out, as the
+ * report_writer is: begin, each client while its packets are held (its
+ * findings and round trips read them; its section kept in a temporary
+ * file), then end, which writes the page's head (it lists every client)
+ * and the sections, and lets the file go; free lets it go without. Each
+ * returns 0, -EIO when the output failed, -ENOMEM, or the temporary
+ * file's negative errno. */
+struct report_html {
+        FILE *out;
+        FILE *sections; /* a temporary file, else a stream into mem */
+        bool in_memory;
+        char *mem;
+        size_t mem_len;
+};
+
+int report_html_begin(struct report_html *h, FILE *out);
+int report_html_client(struct report_html *h, const struct timeline *tl, const struct timeline_client *c);
+int report_html_end(struct report_html *h, const struct timeline *tl, const struct report_input *in);
+void report_html_free(struct report_html *h);
 
 /* Pieces of the text report shared with the HTML page. */
 const char *report_rtt_text(const struct timeline_client *c, int64_t us, char buf[static 32]);

@@ -82,6 +82,9 @@ struct run {
         struct report_writer w;
         bool writing;   /* the text or JSON report goes out client by client */
         int write_error;
+        struct report_html page; /* --html, client by client too */
+        FILE *page_out;          /* NULL without --html */
+        int page_error;
 };
 
 /* Says what is wrong with the command line; returns -EINVAL. */
@@ -362,24 +365,38 @@ static int read_inputs(struct run *r, int n, char **paths)
         return 0;
 }
 
-/* The picture or the page into path ('-': standard output). */
-static int write_svg(const struct run *r, const char *path, bool html)
+/* Opens where --svg or --html writes ('-': standard output); NULL after
+ * saying why not. */
+static FILE *open_output(const char *path)
 {
-        bool to_stdout = strcmp(path, "-") == 0;
-        FILE *f = to_stdout ? stdout : fopen(path, "we");
-        int k;
+        FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "we");
 
-        if (!f) {
-                k = -errno;
-                fprintf(stderr, "udp-canary report: cannot write %s: %s\n", path, strerror(-k));
-                return k;
-        }
-        k = html ? report_write_html(&r->tl, &r->in, f) : report_write_svg(&r->tl, f);
-        if (to_stdout ? fflush(f) != 0 : fclose(f) != 0)
-                k = -EIO;
+        if (!f)
+                fprintf(stderr, "udp-canary report: cannot write %s: %s\n", path, strerror(errno));
+        return f;
+}
+
+/* Closes what open_output() opened, and says when writing it failed (k, or
+ * the close). Returns 0 or a negative errno. */
+static int close_output(const char *path, FILE *f, int k)
+{
+        if (f == stdout ? fflush(f) != 0 : fclose(f) != 0)
+                k = k ? k : -EIO;
         if (k < 0)
                 fprintf(stderr, "udp-canary report: cannot write %s: %s\n", path, strerror(-k));
         return k < 0 ? k : 0;
+}
+
+/* The picture, from what each client kept, once all are worked out. */
+static int write_svg(const struct run *r, const char *path)
+{
+        FILE *f = open_output(path);
+        int k;
+
+        if (!f)
+                return -EIO;
+        k = report_write_svg(&r->tl, f);
+        return close_output(path, f, k);
 }
 
 /* A group of clients' packets back from where they were put aside. */
@@ -390,44 +407,79 @@ static int load_group(void *ctx, struct timeline *tl, size_t lo, size_t hi)
         return report_spill_load(&r->spill, tl, lo, hi);
 }
 
-/* Each client, once worked out: its part of the report, right away. */
+/* Each client, once worked out: its part of the report and of the page,
+ * right away, while its packets are held. */
 static int write_client(void *ctx, const struct timeline *tl, const struct timeline_client *c)
 {
         struct run *r = ctx;
         int k = r->writing ? report_client(&r->w, tl, c) : 0;
 
         if (k < 0)
-                r->write_error = k;
+                return r->write_error = k;
+        if (r->page_out && (k = report_html_client(&r->page, tl, c)) < 0)
+                r->page_error = k;
         return k;
 }
 
-/* Works the clients out group by group, writing each as it comes; the
- * picture and the page after them all, from what each client kept. */
+/* Starts the page (--html), its file open. Returns 0 or a negative errno. */
+static int page_begin(struct run *r)
+{
+        int k;
+
+        if (!r->o->html)
+                return 0;
+        r->page_out = open_output(r->o->html);
+        if (!r->page_out)
+                return -EIO;
+        k = report_html_begin(&r->page, r->page_out);
+        if (k < 0) {
+                close_output(r->o->html, r->page_out, k);
+                r->page_out = NULL;
+        }
+        return k;
+}
+
+/* Ends the page (all of it written when k is 0) and closes its file. */
+static int page_end(struct run *r, int k)
+{
+        int e;
+
+        if (!r->page_out)
+                return k;
+        if (k == 0)
+                r->page_error = report_html_end(&r->page, &r->tl, &r->in);
+        else
+                report_html_free(&r->page);
+        e = close_output(r->o->html, r->page_out, r->page_error);
+        r->page_out = NULL;
+        return k < 0 ? k : e;
+}
+
+/* Works the clients out group by group, writing each as it comes (the
+ * report, the page); the picture after them all. */
 static int finish_and_write(struct run *r)
 {
         const struct opts *o = r->o;
-        int k = 0;
+        int k = page_begin(r);
 
+        if (k < 0)
+                return k;
         /* with --svg - or --html -, that alone goes to standard output */
         r->writing = (!o->svg || strcmp(o->svg, "-") != 0) && (!o->html || strcmp(o->html, "-") != 0);
         if (r->writing)
-                k = report_begin(&r->w, &r->tl, &r->in, o->json, stdout);
-        r->write_error = k;
+                k = r->write_error = report_begin(&r->w, &r->tl, &r->in, o->json, stdout);
         if (k == 0)
                 k = timeline_finish_each(&r->tl, &o->timers, REPORT_GROUP_PACKETS, load_group, write_client, r);
         if (k == 0 && r->writing)
                 k = r->write_error = report_end(&r->w);
-        if (k == 0 && fflush(stdout) != 0)
+        if (k == 0 && r->writing && fflush(stdout) != 0)
                 k = r->write_error = -EIO;
-        if (k < 0) {
-                if (r->write_error)
-                        fprintf(stderr, "udp-canary report: cannot write the report\n");
-                else
-                        fprintf(stderr, "udp-canary report: %s\n", strerror(-k));
-                return k;
-        }
-        k = o->svg ? write_svg(r, o->svg, false) : 0;
-        return k == 0 && o->html ? write_svg(r, o->html, true) : k;
+        if (r->write_error)
+                fprintf(stderr, "udp-canary report: cannot write the report\n");
+        else if (k < 0 && !r->page_error)
+                fprintf(stderr, "udp-canary report: %s\n", strerror(-k));
+        k = page_end(r, k);
+        return k == 0 && o->svg ? write_svg(r, o->svg) : k;
 }
 
 int report_main(int argc, char **argv)

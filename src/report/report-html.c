@@ -1,5 +1,9 @@
 /* report-html: `report --html FILE`, the whole report as one page that opens
- * from a file: inline CSS and SVG, nothing fetched, no script. Per client its
+ * from a file: inline CSS and SVG, nothing fetched, no script. Written as the
+ * clients are worked out: each client's section while its packets are held
+ * (its findings and round trips read them), kept in a temporary file until
+ * the end, when the page's head (the run's figures, a list of all clients)
+ * and then those sections go out. Per client its
  * summary, its findings, the availability of every hour as a heat map (days
  * down, hours across, each cell's figures in its tooltip), the outage
  * timeline with the bounds (drawn by report-svg.c, as `--svg` draws it, each
@@ -12,9 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/message.h"
 #include "report/findings.h"
+#include "report/report-spill.h"
 #include "report/report-svg.h"
 #include "report/report.h"
 
@@ -774,18 +780,81 @@ static void contents(const struct timeline *tl, FILE *out)
         fputs("</ul>\n", out);
 }
 
-int report_write_html(const struct timeline *tl, const struct report_input *in, FILE *out)
+int report_html_begin(struct report_html *h, FILE *out)
 {
-        int k = 0;
+        int fd = report_spill_file();
+
+        *h = (struct report_html){ .out = out };
+        h->sections = fd < 0 ? NULL : fdopen(fd, "w+");
+        if (fd >= 0 && !h->sections)
+                close(fd);
+        /* no such file: in memory, as the spill does */
+        h->in_memory = !h->sections;
+        if (h->in_memory)
+                h->sections = open_memstream(&h->mem, &h->mem_len);
+        return h->sections ? 0 : -ENOMEM;
+}
+
+int report_html_client(struct report_html *h, const struct timeline *tl, const struct timeline_client *c)
+{
+        int k = client_section(tl, c, c->at, h->sections);
+
+        return k < 0 ? k : ferror(h->sections) ? -EIO : 0;
+}
+
+/* The sections written so far, copied after the page's head. */
+static int copy_sections(const struct report_html *h, FILE *to)
+{
+        char buf[65536];
+        size_t n;
+
+        if (fflush(h->sections) != 0)
+                return -EIO;
+        if (h->in_memory)
+                return fwrite(h->mem, 1, h->mem_len, to) == h->mem_len ? 0 : -EIO;
+        if (fseek(h->sections, 0, SEEK_SET) != 0)
+                return -EIO;
+        while ((n = fread(buf, 1, sizeof(buf), h->sections)) > 0)
+                if (fwrite(buf, 1, n, to) != n)
+                        return -EIO;
+        return ferror(h->sections) ? -EIO : 0;
+}
+
+int report_html_end(struct report_html *h, const struct timeline *tl, const struct report_input *in)
+{
+        FILE *out = h->out;
+        int k;
 
         page_head(tl, in, out);
         contents(tl, out);
         probes(tl, out);
-        for (size_t i = 0; k == 0 && i < tl->n_clients; i++)
-                k = client_section(tl, tl->clients[i], i, out);
+        k = copy_sections(h, out);
         if (!tl->n_clients)
                 fputs("<p>No client in these logs.</p>\n", out);
         fputs("<p class=\"note\">Times in the logs' local time. Written by udp-canary report.</p>\n</body>\n</html>\n",
               out);
+        report_html_free(h);
         return k ? k : ferror(out) ? -EIO : 0;
+}
+
+void report_html_free(struct report_html *h)
+{
+        if (h->sections)
+                fclose(h->sections);
+        free(h->mem);
+        h->sections = NULL;
+        h->mem = NULL;
+}
+
+int report_write_html(const struct timeline *tl, const struct report_input *in, FILE *out)
+{
+        struct report_html h;
+        int k = report_html_begin(&h, out);
+
+        for (size_t i = 0; k == 0 && i < tl->n_clients; i++)
+                k = report_html_client(&h, tl, tl->clients[i]);
+        if (k == 0)
+                return report_html_end(&h, tl, in);
+        report_html_free(&h);
+        return k;
 }

@@ -52,8 +52,7 @@ void report_spill_free(struct report_spill *s)
         report_spill_init(s);
 }
 
-/* An unlinked file in $TMPDIR (else /tmp): gone when we are. */
-static int open_file(void)
+int report_spill_file(void)
 {
         const char *dir = getenv("TMPDIR");
         char path[4096];
@@ -96,7 +95,7 @@ static int flush_client(struct report_spill *s, struct report_spill_client *c)
 {
         if (s->no_file || c->n == 0)
                 return 0;
-        if (s->fd < 0 && (s->fd = open_file()) < 0) {
+        if (s->fd < 0 && (s->fd = report_spill_file()) < 0) {
                 s->no_file = 1;
                 return 0;
         }

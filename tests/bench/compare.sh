@@ -1,6 +1,6 @@
 #!/bin/bash
-# compare: two builds of `udp-canary report` over the same logs, text and
-# --json: the logs of tests/data (each end alone and together) and logs
+# compare: two builds of `udp-canary report` over the same logs, text,
+# --json and --html: the logs of tests/data (each end alone and together) and logs
 # written by loggen (30 days x 10 clients, 10,000 ids). Prints one line per
 # case, "same" or "DIFFERENT" with the first lines of the diff; exits 1 on
 # any difference. For a change that must not change what the report says.
@@ -20,9 +20,10 @@ status=0
 compare() { # compare NAME ARGS...
         local name=$1
         shift
-        for fmt in text json; do
+        for fmt in text json html; do
                 local opt=()
                 [ "$fmt" = json ] && opt=(--json)
+                [ "$fmt" = html ] && opt=(--html -)
                 "$old" report "${opt[@]}" "$@" > "$work/old" 2>&1 || true
                 "$new" report "${opt[@]}" "$@" > "$work/new" 2>&1 || true
                 if cmp -s "$work/old" "$work/new"; then
