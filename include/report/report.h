@@ -68,7 +68,8 @@ int report_html_client(struct report_html *h, const struct timeline *tl, const s
 int report_html_end(struct report_html *h, const struct timeline *tl, const struct report_input *in);
 void report_html_free(struct report_html *h);
 
-/* Pieces of the text report shared with the HTML page. */
+/* Pieces of the text report shared with the HTML page (report-summary.c,
+ * report.c). */
 const char *report_rtt_text(const struct timeline_client *c, int64_t us, char buf[static 32]);
 void report_availability_bounds(const struct timeline_client *c, double *lo, double *hi);
 int64_t report_rebind_interval(const struct timeline_client *c); /* median, 0 for fewer than 2 */
