@@ -4,9 +4,12 @@
  * other lines are never read as packets; the stamp and the fixed texts the
  * report looks for parse to their kinds. Over odd ids and IPv6 peers too. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <event2/util.h>
 
 #include "check.h"
 #include "core/logtext.h"
@@ -87,6 +90,52 @@ static void test_stamp(void)
         }
 }
 
+/* The reader's short cuts say what the general parsers say: a peer in the
+ * plain IPv4 form as libevent reads it (and the forms it leaves to libevent
+ * the same), a stamp in a minute already seen as strptime() and mktime()
+ * read it, across a change of minute, hour, day and a DST change. */
+static void test_short_cuts(void)
+{
+        static const char *const forms[] = {
+                "1.2.3.4:5", "255.255.255.255:65535", "0.0.0.0:1", "10.0.0.1:0", "10.0.0.1:65536", "10.0.0.256:80",
+                "010.0.0.1:80", "10.0.0.1:080", "1.2.3:4", "1.2.3.4.5:6", "1.2.3.4:", ":5", "[::1]:5", "1.2.3.4:5x",
+                "1.2.3.4 :5", "1234.2.3.4:5", "1.2.3.4:123456",
+        };
+        static const char *const stamps[] = {
+                "2026-11-25 11:42:48.842", "2026-11-25 11:42:59.999", "2026-11-25 11:43:00.000", "2026-11-25 11:43:07.001",
+                "2026-11-25 23:59:59.500", "2026-11-26 00:00:00.000", "2026-03-29 01:59:59.999", "2026-03-29 03:00:00.000",
+                "2026-03-29 03:00:00.001", "2026-10-25 02:30:00.000", "2026-10-25 02:30:59.000", "2026-10-25 03:00:00.000",
+                "2026-11-25 11:42:60.000", "2026-11-25 11:42:48.84x",
+        };
+        struct logline_clock clock = { .valid = false };
+
+        for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+                char body[160];
+                struct logline l;
+                struct addr a = { .len = 0 };
+                int n = (int)sizeof(a.in6), ok = evutil_parse_sockaddr_port(forms[i], &a.sa, &n) == 0;
+
+                snprintf(body, sizeof(body), "RX %s {'id': 'x', 'type': 'keepalive', 'data': [1, 2]}", forms[i]);
+                a.len = (socklen_t)n;
+                CHECK_INT(logline_parse_body(&l, body, strlen(body)) == 0, ok);
+                CHECK(!ok || (l.peer.len == a.len && memcmp(&l.peer, &a, sizeof(a)) == 0));
+        }
+        setenv("TZ", "Europe/Berlin", 1);
+        tzset();
+        for (size_t i = 0; i < sizeof(stamps) / sizeof(stamps[0]); i++) {
+                char line[160];
+                struct logline l;
+                uint64_t t = 0;
+                int want = logline_parse_time(stamps[i], 23, &t);
+
+                snprintf(line, sizeof(line), "[%s udp-canary INFO] %s", stamps[i], LOGTEXT_EXIT);
+                CHECK_INT(logline_parse_with(&l, &clock, line, strlen(line)), want);
+                CHECK(want < 0 || l.t_us == t);
+        }
+        setenv("TZ", "UTC", 1);
+        tzset();
+}
+
 /* The fixed texts a daemon writes around the packets. */
 static void test_fixed(void)
 {
@@ -146,5 +195,6 @@ int main(void)
         test_stamp();
         test_fixed();
         test_lines_lost();
+        test_short_cuts();
         return check_finish("logtext");
 }

@@ -74,7 +74,9 @@ struct findings {
 };
 
 /* Derives the findings of a finished client c of tl into f (emptied
- * first). Returns 0 or -ENOMEM. */
+ * first), from its results and its packets, so while they are held: after
+ * timeline_finish(), or in timeline_finish_each()'s callback. Returns 0,
+ * -ENOMEM, or -ENODATA for a client whose packets were let go. */
 int findings_derive(const struct timeline *tl, const struct timeline_client *c, struct findings *f);
 void findings_free(struct findings *f);
 

@@ -40,9 +40,21 @@ struct logline {
         struct logtext_trace trace; /* TRACE: its hops, as logtext_parse_trace reads them */
 };
 
+/* The local time of the last minute seen, so that a log's lines need not go
+ * through strptime() and mktime() each: within one minute a stamp is the
+ * minute's start plus its seconds (no time zone changes inside a minute). */
+struct logline_clock {
+        char minute[16]; /* "YYYY-MM-DD HH:MM" */
+        uint64_t minute_us;
+        bool valid;
+};
+
 /* Parses a whole line (no newline). Returns 0, or -EINVAL when it is not a
  * line of this format. */
 int logline_parse(struct logline *l, const char *line, size_t len);
+
+/* The same, with a clock kept between the lines of a run (zeroed at first). */
+int logline_parse_with(struct logline *l, struct logline_clock *clock, const char *line, size_t len);
 
 /* Parses the text after the stamp (a journal MESSAGE); t_us is left alone. */
 int logline_parse_body(struct logline *l, const char *body, size_t len);

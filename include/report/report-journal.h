@@ -27,5 +27,7 @@ int report_journal_read(const struct report_journal_sink *s, const char *dir, co
                         size_t n_globs);
 
 /* The rest of a stream whose first line (no newline) began an export (see
- * jexport_starts). Returns 0 or a negative errno. */
-int report_journal_read_export(const struct report_journal_sink *s, FILE *f, const char *first, size_t len);
+ * jexport_starts): the bytes already read past that line (held), then what
+ * is left in f. Returns 0 or a negative errno. */
+int report_journal_read_export(const struct report_journal_sink *s, FILE *f, const char *first, size_t len,
+                               const char *held, size_t n_held);

@@ -5,6 +5,7 @@
  * times are shown in local time (TZ). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,13 +26,50 @@ const char *report_stamp(int64_t t_us, char buf[static 32]);
 /* A duration as people read it: "95 s", "2 h 0 min", "3 days 4 h". */
 const char *report_duration(int64_t us, char buf[static 32]);
 
-/* Each returns 0, or -EIO when the output failed (-ENOMEM for JSON). */
+/* A report written as the clients are worked out (timeline_finish_each):
+ * the run's figures first, then each client while its packets are held
+ * (its findings read them), then the end. Each returns 0, -EIO when the
+ * output failed, or -ENOMEM. */
+struct report_writer {
+        FILE *out;
+        bool json;
+        size_t clients;
+};
+
+int report_begin(struct report_writer *w, const struct timeline *tl, const struct report_input *in, bool json,
+                 FILE *out);
+int report_client(struct report_writer *w, const struct timeline *tl, const struct timeline_client *c);
+int report_end(struct report_writer *w);
+
+/* The whole report of a finished timeline (packets held) at once. Each returns 0, or -EIO
+ * when the output failed (-ENOMEM for JSON). */
 int report_write_text(const struct timeline *tl, const struct report_input *in, FILE *out);
 int report_write_json(const struct timeline *tl, const struct report_input *in, FILE *out);
 int report_write_svg(const struct timeline *tl, FILE *out);
 int report_write_html(const struct timeline *tl, const struct report_input *in, FILE *out);
 
-/* Pieces of the text report shared with the HTML page. */
+/* The page (report-html.c) written as the clients are worked out, as the
+ * report_writer is: begin, each client while its packets are held (its
+ * findings and round trips read them; its section kept in a temporary
+ * file), then end, which writes the page's head (it lists every client)
+ * and the sections, and lets the file go; free lets it go without. Each
+ * returns 0, -EIO when the output failed, -ENOMEM, or the temporary
+ * file's negative errno. */
+struct report_html {
+        FILE *out;
+        FILE *sections; /* a temporary file, else a stream into mem */
+        bool in_memory;
+        char *mem;
+        size_t mem_len;
+};
+
+int report_html_begin(struct report_html *h, FILE *out);
+int report_html_client(struct report_html *h, const struct timeline *tl, const struct timeline_client *c);
+int report_html_end(struct report_html *h, const struct timeline *tl, const struct report_input *in);
+void report_html_free(struct report_html *h);
+
+/* Pieces of the text report shared with the HTML page (report-summary.c,
+ * report.c). */
 const char *report_rtt_text(const struct timeline_client *c, int64_t us, char buf[static 32]);
 void report_availability_bounds(const struct timeline_client *c, double *lo, double *hi);
 int64_t report_rebind_interval(const struct timeline_client *c); /* median, 0 for fewer than 2 */

@@ -25,6 +25,8 @@
 #define TIMELINE_MAX_CLIENTS (1 << 20) /* past it, lines are counted in ignored_clients */
 #define TIMELINE_MAX_LOGS 4096
 #define TIMELINE_MAX_KEEPALIVE_COUNT 1000
+/* Distinct peer addresses kept; past it, a packet's peer is told as none. */
+#define TIMELINE_MAX_PEERS (1 << 20)
 
 enum timeline_dir {
         TIMELINE_C2S, /* client to server: handshake_init, keepalive */
@@ -48,15 +50,16 @@ enum timeline_role {
 #define TIMELINE_SEEN_CLIENT 1u
 #define TIMELINE_SEEN_SERVER 2u
 
-/* One TX or RX line of a client id. */
+/* One TX or RX line of a client id: 40 bytes, as a year of them is held
+ * (in a file, and per client while it is worked out). */
 struct timeline_packet {
         int64_t t_us;
         uint64_t seq; /* order of arrival: ties in time keep it */
         uint64_t hs, ctr;
-        struct addr peer;
-        uint32_t log;
-        uint8_t tx;   /* sent by the log's writer */
-        uint8_t type; /* enum message_type */
+        uint32_t peer; /* its address: timeline_peer(); 0 for none ("TX server") */
+        uint16_t log;  /* < TIMELINE_MAX_LOGS */
+        uint8_t tx;    /* sent by the log's writer */
+        uint8_t type;  /* enum message_type */
 };
 
 struct timeline_outage {
@@ -93,9 +96,11 @@ struct timeline_count {
 
 struct timeline_client {
         size_t id_len;
-        char id[MESSAGE_ID_MAX + 1];
-        struct timeline_packet *pk;
+        size_t at; /* its index in timeline.clients */
+        uint32_t last_peer; /* of its last packet: most come from where the last did */
+        struct timeline_packet *pk; /* held while the client is worked out */
         size_t n_pk, cap_pk;
+        uint64_t packets; /* all its packets, held or handed out */
 
         /* --- results of timeline_finish() --- */
         bool client_log, server_log;
@@ -122,6 +127,7 @@ struct timeline_client {
          * them all, up to 16, servers holds the first few */
         struct addr servers[TIMELINE_SERVERS_KEPT];
         size_t n_servers;
+        char id[]; /* id_len bytes and a NUL, at most MESSAGE_ID_MAX + 1: as long as it is (a million ids) */
 };
 
 /* One input log: its span, and its time steps backwards. */
@@ -160,7 +166,21 @@ struct timeline {
         uint64_t seq;
         struct timeline_probe *probes; /* in the order read, TIMELINE_MAX_PROBES at most */
         size_t n_probes, cap_probes;
+        struct timeline_peer **peers; /* the packets' addresses, each once */
+        size_t n_peers, cap_peers;
+        struct index peer_index; /* by the address's bytes (a parsed line's are zeroed first) */
 };
+
+struct timeline_peer {
+        struct addr a;
+        uint32_t number; /* its index in timeline.peers */
+};
+
+/* A packet's peer address. */
+static inline const struct addr *timeline_peer(const struct timeline *tl, uint32_t i)
+{
+        return &tl->peers[i < tl->n_peers ? i : 0]->a;
+}
 
 /* Timers to use instead of learning them from the logs: 0 learns. */
 struct timeline_opts {
@@ -176,8 +196,32 @@ void timeline_free(struct timeline *tl);
  * count too). Returns 0, -ENOMEM, or -E2BIG past TIMELINE_MAX_LOGS. */
 int timeline_add(struct timeline *tl, unsigned log, const struct logline *l);
 
+/* As timeline_add(), but a packet is handed out rather than held: returns
+ * 1 with it in *p and its client's index (in tl->clients) in *client, for
+ * the caller to keep elsewhere and give back with timeline_put() when the
+ * client is worked out; 0 for a line that is no packet of a client. */
+int timeline_add_out(struct timeline *tl, unsigned log, const struct logline *l, struct timeline_packet *p,
+                     size_t *client);
+
+/* Holds a packet timeline_add_out() handed out (in the order it did).
+ * Returns 0, -ENOMEM, or -EINVAL for no such client. */
+int timeline_put(struct timeline *tl, size_t client, const struct timeline_packet *p);
+
 /* Works out everything once all lines are in. Returns 0 or -ENOMEM. */
 int timeline_finish(struct timeline *tl, const struct timeline_opts *o);
+
+/* Gives back the packets of clients [lo, hi) with timeline_put(). */
+typedef int (*timeline_load_fn)(void *ctx, struct timeline *tl, size_t lo, size_t hi);
+/* Takes a client just worked out, its packets still held. */
+typedef int (*timeline_each_fn)(void *ctx, const struct timeline *tl, const struct timeline_client *c);
+
+/* Works the clients out in their order, in groups of at most `budget`
+ * packets (one client alone when it has more): load (when not NULL) gives
+ * a group's packets back, each client is worked out and handed to each(),
+ * then its packets are let go; its results stay. So only one group's
+ * packets are ever held. Returns 0, -ENOMEM, or what load or each did. */
+int timeline_finish_each(struct timeline *tl, const struct timeline_opts *o, uint64_t budget, timeline_load_fn load,
+                         timeline_each_fn each, void *ctx);
 
 /* Time down (the union of the outages' best estimates, but those where a
  * log lost lines: unknown) within [from, to). */

@@ -473,6 +473,12 @@ static int repr_string_in(struct cursor *c, char *out, size_t *len, size_t cap)
                 uint32_t cp;
                 int r;
 
+                if ((unsigned char)*c->p < 0x80 && *c->p != '\\') { /* most ids: ASCII, one byte each */
+                        if (*len + 1 > cap)
+                                return -EINVAL;
+                        out[(*len)++] = *c->p++;
+                        continue;
+                }
                 if (*c->p != '\\') {
                         r = unicode_utf8_decode((const uint8_t *)c->p, (size_t)(c->end - c->p), &cp);
                         if (r < 0)

@@ -1,7 +1,9 @@
 /* logline: parsing log lines back (see logline.h). */
 #include "report/logline.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +41,77 @@ int logline_parse_time(const char *s, size_t len, uint64_t *t_us)
         return 0;
 }
 
-/* "IP:PORT" or "[IPV6]:PORT", as the log writes a peer; libevent's parser. */
+static bool digits(const char *s, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (s[i] < '0' || s[i] > '9')
+                        return false;
+        return true;
+}
+
+/* "YYYY-MM-DD HH:MM:SS.mmm" in a minute already seen: its start plus the
+ * seconds; otherwise logline_parse_time(), and the minute remembered. */
+static int parse_stamp(struct logline_clock *clk, const char *s, uint64_t *t_us)
+{
+        unsigned sec, ms;
+        char minute[20];
+
+        if (!digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' || !digits(s + 8, 2) || s[10] != ' ' ||
+            !digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2) ||
+            s[19] != '.' || !digits(s + 20, 3) || (sec = (unsigned)(s[17] - '0') * 10 + (unsigned)(s[18] - '0')) > 59)
+                return logline_parse_time(s, 23, t_us);
+        ms = (unsigned)(s[20] - '0') * 100 + (unsigned)(s[21] - '0') * 10 + (unsigned)(s[22] - '0');
+        if (!clk->valid || memcmp(clk->minute, s, 16) != 0) {
+                memcpy(minute, s, 16);
+                memcpy(minute + 16, ":00", 3);
+                if (logline_parse_time(minute, 19, &clk->minute_us) < 0) {
+                        clk->valid = false;
+                        return logline_parse_time(s, 23, t_us);
+                }
+                memcpy(clk->minute, s, 16);
+                clk->valid = true;
+        }
+        *t_us = clk->minute_us + sec * 1000000ULL + ms * 1000ULL;
+        return 0;
+}
+
+/* A number of 1 to `most` digits without a leading zero, up to max. */
+static const char *number(const char *s, const char *end, unsigned most, unsigned max, unsigned *v)
+{
+        const char *p = s;
+
+        *v = 0;
+        while (p < end && p - s < (ptrdiff_t)most && *p >= '0' && *p <= '9')
+                *v = *v * 10 + (unsigned)(*p++ - '0');
+        if (p == s || (*s == '0' && p - s > 1) || *v > max)
+                return NULL;
+        return p;
+}
+
+/* "a.b.c.d:port" written plainly, as the log writes IPv4 peers; anything
+ * else (-EAGAIN) goes to libevent's parser. */
+static int parse_ipv4(const char *s, size_t len, struct addr *a)
+{
+        const char *p = s, *end = s + len;
+        unsigned v[5];
+
+        for (int i = 0; i < 5; i++) {
+                p = number(p, end, i < 4 ? 3 : 5, i < 4 ? 255 : 65535, &v[i]);
+                if (!p || (i < 4 && (p >= end || *p++ != (i < 3 ? '.' : ':'))))
+                        return -EAGAIN;
+        }
+        if (p != end || v[4] == 0)
+                return -EAGAIN;
+        memset(a, 0, sizeof(*a));
+        a->in.sin_family = AF_INET;
+        a->in.sin_port = htons((uint16_t)v[4]);
+        a->in.sin_addr.s_addr = htonl(v[0] << 24 | v[1] << 16 | v[2] << 8 | v[3]);
+        a->len = sizeof(a->in);
+        return 0;
+}
+
+/* "IP:PORT" or "[IPV6]:PORT", as the log writes a peer; libevent's parser
+ * past the plain IPv4 form. */
 static int parse_peer(const char *s, size_t len, struct addr *a)
 {
         char text[ADDR_STRLEN];
@@ -47,6 +119,8 @@ static int parse_peer(const char *s, size_t len, struct addr *a)
 
         if (len == 0 || len >= sizeof(text) || !memchr(s, ':', len))
                 return -EINVAL;
+        if (parse_ipv4(s, len, a) == 0)
+                return 0;
         memcpy(text, s, len);
         text[len] = '\0';
         memset(a, 0, sizeof(*a));
@@ -163,6 +237,13 @@ int logline_parse_body(struct logline *l, const char *body, size_t len)
 
 int logline_parse(struct logline *l, const char *line, size_t len)
 {
+        struct logline_clock clock = { .valid = false };
+
+        return logline_parse_with(l, &clock, line, len);
+}
+
+int logline_parse_with(struct logline *l, struct logline_clock *clock, const char *line, size_t len)
+{
         static const char tag[] = " udp-canary ";
         const char *close;
 
@@ -172,7 +253,7 @@ int logline_parse(struct logline *l, const char *line, size_t len)
         close = memchr(line + 24, ']', len - 24);
         if (!close || (size_t)(close - line) + 2 > len || close[1] != ' ')
                 return -EINVAL;
-        if (logline_parse_time(line + 1, 23, &l->t_us) < 0)
+        if (parse_stamp(clock, line + 1, &l->t_us) < 0)
                 return -EINVAL;
         return logline_parse_body(l, close + 2, len - (size_t)(close + 2 - line));
 }

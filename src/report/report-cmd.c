@@ -1,8 +1,11 @@
 /* report-cmd: `udp-canary report`, the shell around the timeline: options,
  * reading files (plain or gzip-compressed, through `gzip -dc`; log lines, or
- * a journal export told apart by its first line) line by line with a bound
- * on the line length, or journals (report-journal.c), and writing the
- * report. Each file is its own log: its role and clock are its own. */
+ * a journal export told apart by its first line) line by line (report-lines)
+ * with a bound on the line length, or journals (report-journal.c), the
+ * packets put aside (report-spill), and each client's report written as
+ * soon as it is worked out, so that memory follows one group of clients,
+ * not the logs (see timeline-internal.h). Each file is its own log: its
+ * role and clock are its own. */
 #include "report/report-cmd.h"
 
 #include <errno.h>
@@ -20,6 +23,8 @@
 #include "core/logtext.h"
 #include "report/journal-export.h"
 #include "report/report-journal.h"
+#include "report/report-lines.h"
+#include "report/report-spill.h"
 #include "report/report.h"
 
 /* Longer lines are no log line of ours: skipped without being held. */
@@ -62,12 +67,24 @@ struct opts {
         struct timeline_opts timers;
 };
 
-/* What one run holds: the timeline, and what the shell counts. */
+/* Packets of the clients worked out together: with the working copies
+ * made from them (about three times their size), tens of megabytes. */
+#define REPORT_GROUP_PACKETS ((uint64_t)1 << 18)
+
+/* What one run holds: the timeline, the packets put aside until their
+ * client is worked out, the writers, and what the shell counts. */
 struct run {
         struct timeline tl;
+        struct report_spill spill;
         struct report_input in;
         const struct opts *o;
         unsigned next_log;
+        struct report_writer w;
+        bool writing;   /* the text or JSON report goes out client by client */
+        int write_error;
+        struct report_html page; /* --html, client by client too */
+        FILE *page_out;          /* NULL without --html */
+        int page_error;
 };
 
 /* Says what is wrong with the command line; returns -EINVAL. */
@@ -167,6 +184,16 @@ static int parse_opts(struct opts *o, int argc, char **argv)
         return k;
 }
 
+/* A line into the timeline; its packet, if any, put aside. */
+static int take_packet(struct run *r, unsigned log, const struct logline *l)
+{
+        struct timeline_packet p;
+        size_t client;
+        int k = timeline_add_out(&r->tl, log, l, &p, &client);
+
+        return k <= 0 ? k : report_spill_put(&r->spill, client, &p);
+}
+
 /* One parsed line: kept when in the period and of the client asked for. */
 static int take(struct run *r, unsigned log, const struct logline *l)
 {
@@ -177,32 +204,7 @@ static int take(struct run *r, unsigned log, const struct logline *l)
         if (o->id && (l->kind == LOGLINE_TX || l->kind == LOGLINE_RX) &&
             (l->msg.id_len != strlen(o->id) || memcmp(l->msg.id, o->id, l->msg.id_len) != 0))
                 return 0;
-        return timeline_add(&r->tl, log, l);
-}
-
-/* Reads a line into buf (at most cap - 1 bytes kept). Returns its length,
- * -E2BIG for a longer one (read to its end, not kept), -1 at the end. */
-static ssize_t read_line(FILE *f, char *buf, size_t cap)
-{
-        size_t n = 0;
-        bool over = false, any = false;
-        int ch;
-
-        while ((ch = getc_unlocked(f)) != EOF) {
-                any = true;
-                if (ch == '\n')
-                        break;
-                if (n + 1 < cap)
-                        buf[n++] = (char)ch;
-                else
-                        over = true;
-        }
-        if (!any)
-                return -1;
-        while (n > 0 && buf[n - 1] == '\r')
-                n--;
-        buf[n] = '\0';
-        return over ? -E2BIG : (ssize_t)n;
+        return take_packet(r, log, l);
 }
 
 static int take_entry(void *ctx, unsigned log, const struct logline *l)
@@ -220,31 +222,33 @@ static struct report_journal_sink sink(struct run *r)
 
 static int read_stream(struct run *r, FILE *f, unsigned log)
 {
-        char *line = malloc(REPORT_LINE_MAX);
+        struct report_lines b;
+        struct logline_clock clock = { .valid = false };
+        const char *line;
         bool first = true;
         ssize_t n;
-        int k = 0;
+        int k = report_lines_init(&b, f, REPORT_LINE_MAX);
 
-        if (!line)
-                return -ENOMEM;
-        while (k == 0 && (n = read_line(f, line, REPORT_LINE_MAX)) != -1) {
+        while (k == 0 && (n = report_lines_next(&b, &line)) != -1) {
                 struct logline l;
 
                 if (first && n > 0 && jexport_starts(line, (size_t)n)) {
                         struct report_journal_sink s = sink(r);
+                        const char *held;
+                        size_t n_held = report_lines_held(&b, &held);
 
-                        k = report_journal_read_export(&s, f, line, (size_t)n);
+                        k = report_journal_read_export(&s, f, line, (size_t)n, held, n_held);
                         break;
                 }
                 first = false;
                 if (n == 0)
                         continue;
-                if (n < 0 || logline_parse(&l, line, (size_t)n) < 0)
+                if (n < 0 || logline_parse_with(&l, &clock, line, (size_t)n) < 0)
                         r->in.skipped++;
                 else
                         k = take(r, log, &l);
         }
-        free(line);
+        report_lines_free(&b);
         return k;
 }
 
@@ -361,40 +365,121 @@ static int read_inputs(struct run *r, int n, char **paths)
         return 0;
 }
 
-/* The picture or the page into path ('-': standard output). */
-static int write_svg(const struct run *r, const char *path, bool html)
+/* Opens where --svg or --html writes ('-': standard output); NULL after
+ * saying why not. */
+static FILE *open_output(const char *path)
 {
-        bool to_stdout = strcmp(path, "-") == 0;
-        FILE *f = to_stdout ? stdout : fopen(path, "we");
-        int k;
+        FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "we");
 
-        if (!f) {
-                k = -errno;
-                fprintf(stderr, "udp-canary report: cannot write %s: %s\n", path, strerror(-k));
-                return k;
-        }
-        k = html ? report_write_html(&r->tl, &r->in, f) : report_write_svg(&r->tl, f);
-        if (to_stdout ? fflush(f) != 0 : fclose(f) != 0)
-                k = -EIO;
+        if (!f)
+                fprintf(stderr, "udp-canary report: cannot write %s: %s\n", path, strerror(errno));
+        return f;
+}
+
+/* Closes what open_output() opened, and says when writing it failed (k, or
+ * the close). Returns 0 or a negative errno. */
+static int close_output(const char *path, FILE *f, int k)
+{
+        if (f == stdout ? fflush(f) != 0 : fclose(f) != 0)
+                k = k ? k : -EIO;
         if (k < 0)
                 fprintf(stderr, "udp-canary report: cannot write %s: %s\n", path, strerror(-k));
         return k < 0 ? k : 0;
 }
 
-static int write_all(const struct run *r)
+/* The picture, from what each client kept, once all are worked out. */
+static int write_svg(const struct run *r, const char *path)
+{
+        FILE *f = open_output(path);
+        int k;
+
+        if (!f)
+                return -EIO;
+        k = report_write_svg(&r->tl, f);
+        return close_output(path, f, k);
+}
+
+/* A group of clients' packets back from where they were put aside. */
+static int load_group(void *ctx, struct timeline *tl, size_t lo, size_t hi)
+{
+        struct run *r = ctx;
+
+        return report_spill_load(&r->spill, tl, lo, hi);
+}
+
+/* Each client, once worked out: its part of the report and of the page,
+ * right away, while its packets are held. */
+static int write_client(void *ctx, const struct timeline *tl, const struct timeline_client *c)
+{
+        struct run *r = ctx;
+        int k = r->writing ? report_client(&r->w, tl, c) : 0;
+
+        if (k < 0)
+                return r->write_error = k;
+        if (r->page_out && (k = report_html_client(&r->page, tl, c)) < 0)
+                r->page_error = k;
+        return k;
+}
+
+/* Starts the page (--html), its file open. Returns 0 or a negative errno. */
+static int page_begin(struct run *r)
+{
+        int k;
+
+        if (!r->o->html)
+                return 0;
+        r->page_out = open_output(r->o->html);
+        if (!r->page_out)
+                return -EIO;
+        k = report_html_begin(&r->page, r->page_out);
+        if (k < 0) {
+                close_output(r->o->html, r->page_out, k);
+                r->page_out = NULL;
+        }
+        return k;
+}
+
+/* Ends the page (all of it written when k is 0) and closes its file. */
+static int page_end(struct run *r, int k)
+{
+        int e;
+
+        if (!r->page_out)
+                return k;
+        if (k == 0)
+                r->page_error = report_html_end(&r->page, &r->tl, &r->in);
+        else
+                report_html_free(&r->page);
+        e = close_output(r->o->html, r->page_out, r->page_error);
+        r->page_out = NULL;
+        return k < 0 ? k : e;
+}
+
+/* Works the clients out group by group, writing each as it comes (the
+ * report, the page); the picture after them all. */
+static int finish_and_write(struct run *r)
 {
         const struct opts *o = r->o;
-        int k = 0;
+        int k = page_begin(r);
 
+        if (k < 0)
+                return k;
         /* with --svg - or --html -, that alone goes to standard output */
-        if ((!o->svg || strcmp(o->svg, "-") != 0) && (!o->html || strcmp(o->html, "-") != 0))
-                k = o->json ? report_write_json(&r->tl, &r->in, stdout) : report_write_text(&r->tl, &r->in, stdout);
-        if (k < 0 || fflush(stdout) != 0) {
+        r->writing = (!o->svg || strcmp(o->svg, "-") != 0) && (!o->html || strcmp(o->html, "-") != 0);
+        if (r->writing)
+                k = r->write_error = report_begin(&r->w, &r->tl, &r->in, o->json, stdout);
+        if (k == 0)
+                k = timeline_finish_each(&r->tl, &o->timers, REPORT_GROUP_PACKETS, load_group, write_client, r);
+        if (k == 0 && r->writing)
+                k = r->write_error = report_end(&r->w);
+        if (k == 0 && r->writing && fflush(stdout) != 0)
+                k = r->write_error = -EIO;
+        if (r->write_error)
                 fprintf(stderr, "udp-canary report: cannot write the report\n");
-                return k < 0 ? k : -EIO;
-        }
-        k = o->svg ? write_svg(r, o->svg, false) : 0;
-        return k == 0 && o->html ? write_svg(r, o->html, true) : k;
+        else if (k < 0 && !r->page_error)
+                fprintf(stderr, "udp-canary report: %s\n", strerror(-k));
+        k = page_end(r, k);
+        return k == 0 && o->svg ? write_svg(r, o->svg) : k;
 }
 
 int report_main(int argc, char **argv)
@@ -410,15 +495,15 @@ int report_main(int argc, char **argv)
                 return fflush(stdout) == 0 ? 0 : 2;
         }
         timeline_init(&r.tl);
+        report_spill_init(&r.spill);
         k = read_inputs(&r, argc - optind, argv + optind);
-        if (k == 0 && (k = timeline_finish(&r.tl, &o.timers)) < 0)
-                fprintf(stderr, "udp-canary report: %s\n", strerror(-k));
         if (k == 0 && o.id && r.tl.n_clients == 0) {
                 fprintf(stderr, "udp-canary report: no client %s in the logs\n", o.id);
                 status = 1;
         }
         if (k == 0 && status == 0)
-                k = write_all(&r);
+                k = finish_and_write(&r);
+        report_spill_free(&r.spill);
         timeline_free(&r.tl);
         return k < 0 ? 2 : status;
 }

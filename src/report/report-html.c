@@ -1,20 +1,27 @@
 /* report-html: `report --html FILE`, the whole report as one page that opens
- * from a file: inline CSS and SVG, nothing fetched, no script. Per client its
- * summary, its findings, the availability of every hour as a heat map (days
- * down, hours across, each cell's figures in its tooltip), the outage
- * timeline with the bounds (drawn by report-svg.c, as `--svg` draws it, each
- * outage's finding in its tooltip), the
- * outages and NAT rebindings listed, and the round trips over time; then the
- * clients' NAT timeout probes when the logs hold any. */
+ * from a file: inline CSS and SVG, nothing fetched, no script. Written as the
+ * clients are worked out: each client's section while its packets are held
+ * (its findings and round trips read them), kept in a temporary file until
+ * the end, when the page's head (the run's figures, a list of all clients)
+ * and then those sections go out. Per client its summary, its findings, the
+ * availability of every hour as a heat map (days down, hours across, each
+ * cell's figures in its tooltip), the outage timeline with the bounds (drawn
+ * by report-svg.c, as `--svg` draws it, each outage's finding in its
+ * tooltip), the outages and NAT rebindings listed, and the round trips over
+ * time (report-html-rtt.c); then the clients' NAT timeout probes when the
+ * logs hold any. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/message.h"
 #include "report/findings.h"
+#include "report/report-html-rtt.h"
+#include "report/report-spill.h"
 #include "report/report-svg.h"
 #include "report/report.h"
 
@@ -25,12 +32,6 @@
 #define HEAT_LEFT 100      /* room for the dates */
 #define HEAT_CELL_W 36
 #define HEAT_TOP 22
-#define RTT_W 1100
-#define RTT_H 150
-#define RTT_LEFT 200
-#define RTT_RIGHT 70
-#define RTT_TOP 24
-#define RTT_BIN_PX 4 /* one column of round trips per 4 px */
 
 static const char page_css[] =
         "body{font-family:sans-serif;color:#222;margin:16px auto;max-width:1120px;padding:0 10px}"
@@ -403,191 +404,6 @@ static void heat_map(const struct timeline_client *c, FILE *out)
         fputs("</svg>\n", out);
 }
 
-/* --- round trips over time --- */
-
-struct rtt_point {
-        int64_t t_us, rtt_us;
-};
-
-struct rtt_median {
-        int64_t t_us; /* the column's first */
-        double x;
-        int64_t rtt_us;
-};
-
-/* A handshake init of the client's: its key and when it was sent. */
-struct init_key {
-        uint64_t hs, ctr;
-        int64_t t_us;
-};
-
-static int by_key(const void *a, const void *b)
-{
-        const struct init_key *x = a, *y = b;
-
-        if (x->hs != y->hs)
-                return x->hs < y->hs ? -1 : 1;
-        return x->ctr < y->ctr ? -1 : x->ctr > y->ctr;
-}
-
-static int by_time(const void *a, const void *b)
-{
-        const struct rtt_point *x = a, *y = b;
-
-        return x->t_us < y->t_us ? -1 : x->t_us > y->t_us;
-}
-
-static int by_value(const void *a, const void *b)
-{
-        int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-        return x < y ? -1 : x > y;
-}
-
-/* Each answered handshake of the client's log: when it was answered, and
- * its round trip (the init it answers found by its handshake and counter).
- * Returns the count, or -ENOMEM. */
-static ssize_t rtt_points(const struct timeline_client *c, struct rtt_point **pts)
-{
-        struct init_key *init = malloc((c->n_pk ? c->n_pk : 1) * sizeof(*init));
-        size_t ni = 0, n = 0;
-
-        *pts = malloc((c->n_pk ? c->n_pk : 1) * sizeof(**pts));
-        if (!init || !*pts) {
-                free(init);
-                free(*pts);
-                *pts = NULL;
-                return -ENOMEM;
-        }
-        for (size_t i = 0; i < c->n_pk; i++)
-                if (c->pk[i].tx && c->pk[i].type == MESSAGE_HANDSHAKE_INIT)
-                        init[ni++] = (struct init_key){ c->pk[i].hs, c->pk[i].ctr, c->pk[i].t_us };
-        qsort(init, ni, sizeof(*init), by_key);
-        for (size_t i = 0; ni && i < c->n_pk; i++) {
-                const struct timeline_packet *p = &c->pk[i];
-                struct init_key key = { p->hs, p->ctr, 0 };
-                const struct init_key *hit;
-
-                if (p->tx || p->type != MESSAGE_HANDSHAKE_RESPONSE)
-                        continue;
-                hit = bsearch(&key, init, ni, sizeof(*init), by_key);
-                if (hit)
-                        (*pts)[n++] = (struct rtt_point){ p->t_us, p->t_us > hit->t_us ? p->t_us - hit->t_us : 0 };
-        }
-        free(init);
-        qsort(*pts, n, sizeof(**pts), by_time);
-        return (ssize_t)n;
-}
-
-/* The top of the scale: a quarter above the largest round trip, or above
- * twice the 99th percentile, so that one stray answer does not flatten the
- * rest (those above it are drawn at the top); an even number of the stamps'
- * steps, so that the ticks fall on them. */
-static int64_t rtt_scale(const struct timeline_client *c)
-{
-        int64_t p99 = c->rtt_us[(c->n_rtt - 1) * 99 / 100] * 2, max = c->rtt_us[c->n_rtt - 1];
-        int64_t step = 2 * (c->resolution_us > 1 ? c->resolution_us : 1), top = (p99 < max ? p99 : max) / 4 * 5;
-
-        return top < step ? step : (top + step - 1) / step * step;
-}
-
-static double rtt_y(int64_t v, int64_t top)
-{
-        double r = (double)v / (double)top;
-
-        return RTT_TOP + RTT_H * (1.0 - (r > 1 ? 1 : r));
-}
-
-/* One column: the spread of its round trips shaded. Returns its median. */
-static int64_t rtt_column(const struct timeline_client *c, int64_t *v, size_t n, double x, int64_t top, FILE *out)
-{
-        char a[32], b[32], m[32];
-
-        qsort(v, n, sizeof(*v), by_value);
-        fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" class=\"rttband\"><title>%zu round "
-                     "trip%s: min %s, median %s, max %s</title></rect>\n",
-                x, rtt_y(v[n - 1], top), RTT_BIN_PX, rtt_y(v[0], top) - rtt_y(v[n - 1], top) + 1, n, n == 1 ? "" : "s",
-                report_rtt_text(c, v[0], a), report_rtt_text(c, v[(n - 1) / 2], m), report_rtt_text(c, v[n - 1], b));
-        return v[(n - 1) / 2];
-}
-
-static void rtt_axis(const struct timeline_client *c, const struct report_svg_frame *f, int64_t top, FILE *out)
-{
-        char a[32];
-
-        report_svg_axis(f, RTT_TOP, RTT_TOP + RTT_H, out);
-        for (int i = 0; i <= 2; i++)
-                fprintf(out, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>"
-                             "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" class=\"tick\">%s</text>\n",
-                        RTT_LEFT, rtt_y(top * i / 2, top), RTT_W - RTT_RIGHT, rtt_y(top * i / 2, top), RTT_LEFT - 6,
-                        rtt_y(top * i / 2, top) + 4, i ? report_rtt_text(c, top * i / 2, a) : "0");
-        fprintf(out, "<path d=\"M%d %dh20\" class=\"rttline\"/><text x=\"%d\" y=\"%d\" class=\"small\">median</text>"
-                     "<rect x=\"%d\" y=\"%d\" width=\"20\" height=\"10\" class=\"rttband\"/><text x=\"%d\" y=\"%d\" "
-                     "class=\"small\">min to max</text>\n",
-                RTT_W - RTT_RIGHT - 200, RTT_TOP - 14, RTT_W - RTT_RIGHT - 176, RTT_TOP - 10, RTT_W - RTT_RIGHT - 100,
-                RTT_TOP - 19, RTT_W - RTT_RIGHT - 76, RTT_TOP - 10);
-}
-
-/* The medians as dots, joined where no more than `gap` lies between: a
- * line across an outage would draw round trips nobody measured. */
-static void rtt_medians(const struct rtt_median *med, size_t n, int64_t top, int64_t gap, FILE *out)
-{
-        fputs("<path class=\"rttline\" d=\"", out);
-        for (size_t i = 0; i < n; i++)
-                fprintf(out, "%s%.1f %.1f", i && med[i].t_us - med[i - 1].t_us <= gap ? "L" : "M",
-                        med[i].x + RTT_BIN_PX / 2.0, rtt_y(med[i].rtt_us, top));
-        fputs("\"/>\n", out);
-        for (size_t i = 0; i < n; i++)
-                fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" class=\"rttdot\"/>\n",
-                        med[i].x + RTT_BIN_PX / 2.0, rtt_y(med[i].rtt_us, top));
-}
-
-/* The round trips as the client saw them, over its period: per column of
- * RTT_BIN_PX the spread, and a line through the medians. Returns 0 or
- * -ENOMEM. */
-static int rtt_chart(const struct timeline_client *c, FILE *out)
-{
-        struct report_svg_frame f = { c->first_us, c->last_us, RTT_LEFT, RTT_W - RTT_RIGHT };
-        struct rtt_point *p = NULL;
-        struct rtt_median *med = NULL;
-        ssize_t n = c->n_rtt ? rtt_points(c, &p) : 0;
-        size_t nm = 0;
-        /* three handshake cycles without an answer: not joined */
-        int64_t top, *v = NULL, gap = 3 * (int64_t)(c->keepalive_count + 1) * (int64_t)c->keepalive_us;
-        int k = n < 0 ? -ENOMEM : 0;
-
-        if (n <= 0) {
-                fprintf(out, "<p class=\"note\">%s</p>\n",
-                        c->client_log ? "none answered" : "not visible in a server log");
-                return k;
-        }
-        v = malloc((size_t)n * sizeof(*v));
-        med = malloc((size_t)n * sizeof(*med));
-        if (!v || !med) {
-                k = -ENOMEM;
-                goto out;
-        }
-        top = rtt_scale(c);
-        fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\">\n", RTT_W,
-                RTT_TOP + RTT_H + 30);
-        rtt_axis(c, &f, top, out);
-        for (ssize_t i = 0, j; i < n; i = j) {
-                double x = RTT_LEFT + RTT_BIN_PX * (double)(int)((report_svg_x(&f, p[i].t_us) - RTT_LEFT) / RTT_BIN_PX);
-                size_t m = 0;
-
-                for (j = i; j < n && (m == 0 || report_svg_x(&f, p[j].t_us) < x + RTT_BIN_PX); j++)
-                        v[m++] = p[j].rtt_us;
-                med[nm++] = (struct rtt_median){ p[i].t_us, x, rtt_column(c, v, m, x, top, out) };
-        }
-        rtt_medians(med, nm, top, gap, out);
-        fputs("</svg>\n", out);
-out:
-        free(v);
-        free(med);
-        free(p);
-        return k;
-}
-
 /* --- the lists --- */
 
 static const char *direction_text(const struct timeline_outage *o)
@@ -723,7 +539,7 @@ static int client_section(const struct timeline *tl, const struct timeline_clien
         fputs("<h3>NAT rebindings</h3>\n", out);
         rebind_rows(c, out);
         fputs("<h3>Round trips</h3>\n", out);
-        k = k ? k : rtt_chart(c, out);
+        k = k ? k : report_html_rtt_chart(c, out);
         fputs("</section>\n", out);
 out:
         free(by);
@@ -774,18 +590,81 @@ static void contents(const struct timeline *tl, FILE *out)
         fputs("</ul>\n", out);
 }
 
-int report_write_html(const struct timeline *tl, const struct report_input *in, FILE *out)
+int report_html_begin(struct report_html *h, FILE *out)
 {
-        int k = 0;
+        int fd = report_spill_file();
+
+        *h = (struct report_html){ .out = out };
+        h->sections = fd < 0 ? NULL : fdopen(fd, "w+");
+        if (fd >= 0 && !h->sections)
+                close(fd);
+        /* no such file: in memory, as the spill does */
+        h->in_memory = !h->sections;
+        if (h->in_memory)
+                h->sections = open_memstream(&h->mem, &h->mem_len);
+        return h->sections ? 0 : -ENOMEM;
+}
+
+int report_html_client(struct report_html *h, const struct timeline *tl, const struct timeline_client *c)
+{
+        int k = client_section(tl, c, c->at, h->sections);
+
+        return k < 0 ? k : ferror(h->sections) ? -EIO : 0;
+}
+
+/* The sections written so far, copied after the page's head. */
+static int copy_sections(const struct report_html *h, FILE *to)
+{
+        char buf[65536];
+        size_t n;
+
+        if (fflush(h->sections) != 0)
+                return -EIO;
+        if (h->in_memory)
+                return fwrite(h->mem, 1, h->mem_len, to) == h->mem_len ? 0 : -EIO;
+        if (fseek(h->sections, 0, SEEK_SET) != 0)
+                return -EIO;
+        while ((n = fread(buf, 1, sizeof(buf), h->sections)) > 0)
+                if (fwrite(buf, 1, n, to) != n)
+                        return -EIO;
+        return ferror(h->sections) ? -EIO : 0;
+}
+
+int report_html_end(struct report_html *h, const struct timeline *tl, const struct report_input *in)
+{
+        FILE *out = h->out;
+        int k;
 
         page_head(tl, in, out);
         contents(tl, out);
         probes(tl, out);
-        for (size_t i = 0; k == 0 && i < tl->n_clients; i++)
-                k = client_section(tl, tl->clients[i], i, out);
+        k = copy_sections(h, out);
         if (!tl->n_clients)
                 fputs("<p>No client in these logs.</p>\n", out);
         fputs("<p class=\"note\">Times in the logs' local time. Written by udp-canary report.</p>\n</body>\n</html>\n",
               out);
+        report_html_free(h);
         return k ? k : ferror(out) ? -EIO : 0;
+}
+
+void report_html_free(struct report_html *h)
+{
+        if (h->sections)
+                fclose(h->sections);
+        free(h->mem);
+        h->sections = NULL;
+        h->mem = NULL;
+}
+
+int report_write_html(const struct timeline *tl, const struct report_input *in, FILE *out)
+{
+        struct report_html h;
+        int k = report_html_begin(&h, out);
+
+        for (size_t i = 0; k == 0 && i < tl->n_clients; i++)
+                k = report_html_client(&h, tl, tl->clients[i]);
+        if (k == 0)
+                return report_html_end(&h, tl, in);
+        report_html_free(&h);
+        return k;
 }

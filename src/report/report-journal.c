@@ -177,7 +177,8 @@ static int export_entry(void *ctx, const struct jexport *p)
                           m->data, m->len);
 }
 
-int report_journal_read_export(const struct report_journal_sink *s, FILE *f, const char *first, size_t len)
+int report_journal_read_export(const struct report_journal_sink *s, FILE *f, const char *first, size_t len,
+                               const char *held, size_t n_held)
 {
         struct export_read *x = malloc(sizeof(*x));
         char *buf = malloc(EXPORT_CHUNK);
@@ -191,6 +192,7 @@ int report_journal_read_export(const struct report_journal_sink *s, FILE *f, con
                 jexport_init(&x->p);
                 k = jexport_feed(&x->p, first, len, export_entry, x);
                 k = k ? k : jexport_feed(&x->p, "\n", 1, export_entry, x);
+                k = k || !n_held ? k : jexport_feed(&x->p, held, n_held, export_entry, x);
                 while (k == 0 && (n = fread(buf, 1, EXPORT_CHUNK, f)) > 0)
                         k = jexport_feed(&x->p, buf, n, export_entry, x);
                 k = k ? k : jexport_finish(&x->p, export_entry, x);

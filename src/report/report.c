@@ -1,4 +1,5 @@
-/* report: the text, JSON and summary forms of a timeline (see report.h). */
+/* report: the text and JSON forms of a timeline (see report.h); the
+ * summary line and the words it shares in report-summary.c. */
 #include "report/report.h"
 
 #include <errno.h>
@@ -9,7 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/unicode.h"
 #include "report/findings.h"
 
 #define US ((int64_t)1000000)
@@ -31,23 +31,6 @@ static const char *stamp(int64_t t_us, char buf[static 32])
 const char *report_stamp(int64_t t_us, char buf[static 32])
 {
         return stamp(t_us, buf);
-}
-
-const char *report_duration(int64_t us, char buf[static 32])
-{
-        int64_t s = (us < 0 ? 0 : us) / US;
-
-        if (s < 10)
-                snprintf(buf, 32, "%.1f s", (double)(us < 0 ? 0 : us) / 1e6);
-        else if (s < 120)
-                snprintf(buf, 32, "%" PRId64 " s", s);
-        else if (s < 7200)
-                snprintf(buf, 32, "%" PRId64 " min %" PRId64 " s", s / 60, s % 60);
-        else if (s < 3 * 86400)
-                snprintf(buf, 32, "%" PRId64 " h %" PRId64 " min", s / 3600, s / 60 % 60);
-        else
-                snprintf(buf, 32, "%" PRId64 " days %" PRId64 " h", s / 86400, s / 3600 % 24);
-        return buf;
 }
 
 static const char *direction_name(enum timeline_direction d)
@@ -74,124 +57,8 @@ static bool seconds_max_known(const struct timeline_outage *o)
         return o->start_min_known && o->end_max_known;
 }
 
-static int64_t median_interval(const struct timeline_client *c)
-{
-        int64_t *d, m;
-
-        if (c->n_rebinds < 2 || !(d = malloc((c->n_rebinds - 1) * sizeof(*d))))
-                return 0;
-        for (size_t i = 1; i < c->n_rebinds; i++)
-                d[i - 1] = c->rebinds[i].t_us - c->rebinds[i - 1].t_us;
-        for (size_t i = 1; i < c->n_rebinds - 1; i++) /* insertion sort: a handful */
-                for (size_t j = i; j > 0 && d[j] < d[j - 1]; j--) {
-                        int64_t x = d[j];
-
-                        d[j] = d[j - 1];
-                        d[j - 1] = x;
-                }
-        m = d[(c->n_rebinds - 1) / 2];
-        free(d);
-        return m;
-}
-
-/* A round trip at the resolution of the stamps: "<1 ms", never "0 ms". */
-static const char *rtt_text(int64_t us, int64_t res, char buf[static 32])
-{
-        if (res >= US)
-                snprintf(buf, 32, us < US ? "<1 s" : "%" PRId64 " s", us / US);
-        else if (res >= 1000)
-                snprintf(buf, 32, us < 1000 ? "<1 ms" : "%" PRId64 " ms", us / 1000);
-        else
-                snprintf(buf, 32, "%.3f ms", (double)us / 1e3);
-        return buf;
-}
-
-/* ", 3 client-to-server only" when there are any. */
-static size_t summary_part(char *buf, size_t cap, size_t n, size_t count, const char *what)
-{
-        if (!count || n >= cap)
-                return n;
-        return n + (size_t)snprintf(buf + n, cap - n, "%s%zu %s", buf[n - 1] == '(' ? "" : ", ", count, what);
-}
-
-/* Whether an id can be shown as it is: printable UTF-8 (as Python's
- * str.isprintable() says: no C0 or C1 control, no bidi override that would
- * turn a terminal's text around) and no comma, which the summary uses. */
-static bool is_plain(const char *id, size_t len)
-{
-        const uint8_t *p = (const uint8_t *)id;
-        size_t i = 0;
-
-        while (i < len) {
-                uint32_t cp;
-                int n = unicode_utf8_decode(p + i, len - i, &cp);
-
-                if (n <= 0 || !unicode_is_printable(cp) || cp == ',')
-                        return false;
-                i += (size_t)n;
-        }
-        return len > 0;
-}
-
-/* The id as it is when it prints plainly, else as Python's repr. */
-static void plain_id(const struct timeline_client *c, char id[static MESSAGE_TEXT_MAX])
-{
-        if (is_plain(c->id, c->id_len)) {
-                memcpy(id, c->id, c->id_len);
-                id[c->id_len] = '\0';
-        } else {
-                message_repr_string(c->id, c->id_len, id, MESSAGE_TEXT_MAX);
-        }
-}
-
-void report_summary(const struct timeline_client *c, char *buf, size_t cap)
-{
-        char id[MESSAGE_TEXT_MAX], d[32], l[32], every[32];
-        size_t by_dir[4] = { 0 }, stopped = 0, blind = 0, nat = 0, n;
-        int64_t longest = 0, iv = median_interval(c);
-
-        plain_id(c, id);
-        for (size_t i = 0; i < c->n_outages; i++) {
-                const struct timeline_outage *o = &c->outages[i];
-
-                if (o->server_stopped) {
-                        stopped++;
-                        continue;
-                }
-                if (o->log_lost) {
-                        blind++;
-                        continue;
-                }
-                nat++;
-                by_dir[o->direction]++;
-                longest = longest > o->end_us - o->start_us ? longest : o->end_us - o->start_us;
-        }
-        n = (size_t)snprintf(buf, cap, "%s, %s: availability %.2f%%, %zu outage%s", id,
-                             report_duration(c->last_us - c->first_us, d), 100.0 * timeline_availability(c), nat,
-                             nat == 1 ? "" : "s");
-        if (n < cap && nat) {
-                n += (size_t)snprintf(buf + n, cap - n, " (");
-                n = summary_part(buf, cap, n, by_dir[TIMELINE_SERVER_TO_CLIENT], "server-to-client only");
-                n = summary_part(buf, cap, n, by_dir[TIMELINE_CLIENT_TO_SERVER], "client-to-server only");
-                n = summary_part(buf, cap, n, by_dir[TIMELINE_BOTH], "both ways");
-                n = summary_part(buf, cap, n, by_dir[TIMELINE_UNKNOWN], "direction unknown");
-                if (n < cap)
-                        n += (size_t)snprintf(buf + n, cap - n, ", longest %s)", report_duration(longest, l));
-        }
-        if (n < cap && stopped)
-                n += (size_t)snprintf(buf + n, cap - n, ", %zu while the server was not running", stopped);
-        if (n < cap && blind)
-                n += (size_t)snprintf(buf + n, cap - n, ", %zu unknown: a log lost lines then", blind);
-        if (n < cap && !c->server_log)
-                n += (size_t)snprintf(buf + n, cap - n, ", NAT rebindings: not visible in a client log");
-        else if (n < cap)
-                n += (size_t)snprintf(buf + n, cap - n, ", NAT moved the flow %zu time%s%s%s", c->n_rebinds,
-                                      c->n_rebinds == 1 ? "" : "s", iv ? ", every " : "", iv ? report_duration(iv, every) : "");
-        (void)n;
-}
-
 /* Availability at the outages' longest and shortest bounds, in the period. */
-static void availability_bounds(const struct timeline_client *c, double *lo, double *hi)
+void report_availability_bounds(const struct timeline_client *c, double *lo, double *hi)
 {
         int64_t period = c->last_us - c->first_us, most = 0, least = 0;
 
@@ -244,10 +111,10 @@ static void text_rtt(const struct timeline_client *c, FILE *out)
                 fprintf(out, "  round trip    %s\n", c->client_log ? "none answered" : "not visible in a server log");
                 return;
         }
-        fprintf(out, "  round trip    min %s, median %s, p95 %s, max %s (%zu)\n", rtt_text(v[0], c->resolution_us, a),
-                rtt_text(v[(c->n_rtt - 1) / 2], c->resolution_us, b),
-                rtt_text(v[(c->n_rtt - 1) * 95 / 100], c->resolution_us, p),
-                rtt_text(v[c->n_rtt - 1], c->resolution_us, m), c->n_rtt);
+        fprintf(out, "  round trip    min %s, median %s, p95 %s, max %s (%zu)\n", report_rtt_text(c, v[0], a),
+                report_rtt_text(c, v[(c->n_rtt - 1) / 2], b),
+                report_rtt_text(c, v[(c->n_rtt - 1) * 95 / 100], p),
+                report_rtt_text(c, v[c->n_rtt - 1], m), c->n_rtt);
 }
 
 static void text_buckets(const struct timeline_client *c, FILE *out);
@@ -286,16 +153,17 @@ static int text_findings(const struct timeline *tl, const struct timeline_client
 static int text_client(const struct timeline *tl, const struct timeline_client *c, FILE *out)
 {
         char id[MESSAGE_TEXT_MAX], a[32], b[32], d[32], o[ADDR_STRLEN], n[ADDR_STRLEN], line[1024];
-        int64_t iv = median_interval(c);
+        int64_t iv = report_rebind_interval(c);
         double lo, hi;
+        int k;
 
         message_repr_string(c->id, c->id_len, id, sizeof(id));
         fprintf(out, "\nclient %s (%s)\n", id,
                 c->client_log && c->server_log ? "client log and server log"
                 : c->client_log                ? "client log only"
                                                : "server log only");
-        if (text_findings(tl, c, out) < 0)
-                return -ENOMEM;
+        if ((k = text_findings(tl, c, out)) < 0)
+                return k;
         for (size_t i = 0; i < c->n_servers && i < TIMELINE_SERVERS_KEPT; i++)
                 fprintf(out, "%s%s", i ? ", " : "  server        ", addr_format(&c->servers[i], o));
         if (c->n_servers > TIMELINE_SERVERS_KEPT)
@@ -312,7 +180,7 @@ static int text_client(const struct timeline *tl, const struct timeline_client *
                 (double)c->keepalive_us / 1e6, c->keepalive_learned ? "from the log" : "default or option",
                 (double)c->handshake_timeout_us / 1e6, c->handshake_timeout_learned ? "from the log" : "default or option",
                 c->keepalive_count);
-        availability_bounds(c, &lo, &hi);
+        report_availability_bounds(c, &lo, &hi);
         fprintf(out, "  availability  %.2f %% (between %.2f and %.2f %%)\n", 100.0 * timeline_availability(c),
                 100.0 * lo, 100.0 * hi);
         text_buckets(c, out);
@@ -351,7 +219,8 @@ static void text_probes(const struct timeline *tl, FILE *out)
                 fprintf(out, "  %s  %s\n", stamp(tl->probes[i].t_us, when), tl->probes[i].verdict);
 }
 
-int report_write_text(const struct timeline *tl, const struct report_input *in, FILE *out)
+/* The run's figures, before the clients. */
+static void text_head(const struct timeline *tl, const struct report_input *in, FILE *out)
 {
         uint64_t steps = 0;
 
@@ -371,13 +240,11 @@ int report_write_text(const struct timeline *tl, const struct report_input *in, 
                              " datagrams (local overload: loss then is not all the network's)\n",
                         tl->socket_drops);
         text_probes(tl, out);
-        for (size_t i = 0; i < tl->n_clients; i++)
-                if (text_client(tl, tl->clients[i], out) < 0)
-                        return -ENOMEM;
-        return ferror(out) ? -EIO : 0;
 }
 
 /* --- JSON, version 2: the names are the schema in udp-canary(8) --- */
+
+#define JSON_FLAGS (JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(16))
 
 static int set(json_t *o, const char *key, json_t *v)
 {
@@ -644,7 +511,7 @@ static json_t *json_client(const struct timeline *tl, const struct timeline_clie
 {
         json_t *j = json_object(), *outs = json_array();
         char line[1024];
-        int64_t iv = median_interval(c);
+        int64_t iv = report_rebind_interval(c);
         double lo, hi;
 
         set(j, "id", json_stringn(c->id, c->id_len));
@@ -657,7 +524,7 @@ static json_t *json_client(const struct timeline *tl, const struct timeline_clie
         }
         set(j, "period", json_period(c));
         set(j, "availability", json_real(timeline_availability(c)));
-        availability_bounds(c, &lo, &hi);
+        report_availability_bounds(c, &lo, &hi);
         set(j, "availability_min", json_real(lo));
         set(j, "availability_max", json_real(hi));
         set(j, "timers", json_pack("{s:f,s:f,s:i,s:b,s:b}", "keepalive_interval_seconds", (double)c->keepalive_us / 1e6,
@@ -697,13 +564,16 @@ static json_t *json_probes(const struct timeline *tl)
         return a;
 }
 
-int report_write_json(const struct timeline *tl, const struct report_input *in, FILE *out)
+/* The run's figures: the JSON's root up to its clients, left open. */
+static int json_head(const struct timeline *tl, const struct report_input *in, FILE *out)
 {
-        json_t *root = json_object(), *clients = json_array();
+        json_t *root = json_object();
+        char *text = NULL;
+        size_t len;
         int k = -ENOMEM;
 
-        if (!root || !clients)
-                goto out;
+        if (!root)
+                return k;
         set(root, "version", json_integer(2));
         set(root, "lines", json_integer((json_int_t)tl->lines));
         set(root, "skipped", json_integer((json_int_t)in->skipped));
@@ -711,40 +581,18 @@ int report_write_json(const struct timeline *tl, const struct report_input *in, 
         set(root, "socket_drops", json_integer((json_int_t)tl->socket_drops));
         set(root, "ignored_client_lines", json_integer((json_int_t)tl->ignored_clients));
         set(root, "nat_timeout_probes", json_probes(tl));
-        for (size_t i = 0; i < tl->n_clients; i++) {
-                json_t *jc = json_client(tl, tl->clients[i]);
-
-                if (!jc)
-                        goto out;
-                json_array_append_new(clients, jc);
+        text = json_dumps(root, JSON_FLAGS);
+        /* "{\n ...\n}": all but the closing brace, the clients to follow */
+        if (text && (len = strlen(text)) >= 2 && text[len - 1] == '}' && text[len - 2] == '\n') {
+                text[len - 2] = '\0';
+                k = fprintf(out, "%s,\n \"clients\": [", text) < 0 ? -EIO : 0;
         }
-        set(root, "clients", clients);
-        clients = NULL;
-        k = json_dumpf(root, out, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(16)) < 0 ? -EIO : 0;
-        if (k == 0 && fputc('\n', out) == EOF)
-                k = -EIO;
-out:
+        free(text);
         json_decref(root);
-        json_decref(clients);
         return k;
 }
 
 /* --- shared with the HTML page (report-html.c): one way to write each --- */
-
-const char *report_rtt_text(const struct timeline_client *c, int64_t us, char buf[static 32])
-{
-        return rtt_text(us, c->resolution_us, buf);
-}
-
-void report_availability_bounds(const struct timeline_client *c, double *lo, double *hi)
-{
-        availability_bounds(c, lo, hi);
-}
-
-int64_t report_rebind_interval(const struct timeline_client *c)
-{
-        return median_interval(c);
-}
 
 int64_t report_hour_start(int64_t t_us)
 {
@@ -764,4 +612,72 @@ int64_t report_day_start(int64_t t_us)
 int64_t report_next_day(int64_t start_us)
 {
         return bucket_next(start_us, false);
+}
+
+/* A client as an element of the root's "clients": two levels in. */
+static int json_element(const json_t *j, bool first, FILE *out)
+{
+        char *text = json_dumps(j, JSON_FLAGS), *line, *nl;
+        int k = text ? 0 : -ENOMEM;
+
+        if (k == 0 && fputs(first ? "\n" : ",\n", out) == EOF)
+                k = -EIO;
+        for (line = text; k == 0 && line; line = nl ? nl + 1 : NULL) {
+                nl = strchr(line, '\n'); /* JSON strings hold no raw newline */
+                if (fprintf(out, "  %.*s%s", nl ? (int)(nl - line) : (int)strlen(line), line, nl ? "\n" : "") < 0)
+                        k = -EIO;
+        }
+        free(text);
+        return k;
+}
+
+int report_begin(struct report_writer *w, const struct timeline *tl, const struct report_input *in, bool json,
+                 FILE *out)
+{
+        *w = (struct report_writer){ .out = out, .json = json };
+        if (json)
+                return json_head(tl, in, out);
+        text_head(tl, in, out);
+        return ferror(out) ? -EIO : 0;
+}
+
+int report_client(struct report_writer *w, const struct timeline *tl, const struct timeline_client *c)
+{
+        json_t *j;
+        int k;
+
+        if (!w->json)
+                return (k = text_client(tl, c, w->out)) < 0 ? k : ferror(w->out) ? -EIO : 0;
+        j = json_client(tl, c);
+        k = j ? json_element(j, w->clients == 0, w->out) : -ENOMEM;
+        json_decref(j);
+        w->clients++;
+        return k;
+}
+
+int report_end(struct report_writer *w)
+{
+        if (w->json && fputs(w->clients ? "\n ]\n}\n" : "]\n}\n", w->out) == EOF)
+                return -EIO;
+        return ferror(w->out) ? -EIO : 0;
+}
+
+static int write_all(const struct timeline *tl, const struct report_input *in, bool json, FILE *out)
+{
+        struct report_writer w;
+        int k = report_begin(&w, tl, in, json, out);
+
+        for (size_t i = 0; i < tl->n_clients && k == 0; i++)
+                k = report_client(&w, tl, tl->clients[i]);
+        return k < 0 ? k : report_end(&w);
+}
+
+int report_write_text(const struct timeline *tl, const struct report_input *in, FILE *out)
+{
+        return write_all(tl, in, false, out);
+}
+
+int report_write_json(const struct timeline *tl, const struct report_input *in, FILE *out)
+{
+        return write_all(tl, in, true, out);
 }

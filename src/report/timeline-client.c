@@ -28,6 +28,6 @@ int timeline_client_view(const struct timeline_split *sp, struct timeline_olist 
         }
         free(rx);
         if (k == 0 && out->n)
-                qsort(out->v, out->n, sizeof(*out->v), timeline_by_outcome_time);
+                timeline_sort(out->v, out->n, sizeof(*out->v), timeline_by_outcome_time);
         return k;
 }

@@ -20,7 +20,7 @@ static int64_t median(int64_t *v, size_t n)
 {
         if (n == 0)
                 return 0;
-        qsort(v, n, sizeof(*v), by_i64);
+        timeline_sort(v, n, sizeof(*v), by_i64);
         return v[n / 2];
 }
 
@@ -203,7 +203,7 @@ int timeline_round_trips(struct timeline_client *c, const struct timeline_split 
                         c->rtt_us[c->n_rtt++] = max64(0, p->t_us - init->t_us);
         }
         if (c->n_rtt)
-                qsort(c->rtt_us, c->n_rtt, sizeof(*c->rtt_us), by_i64);
+                timeline_sort(c->rtt_us, c->n_rtt, sizeof(*c->rtt_us), by_i64);
         free(tx);
         return 0;
 }

@@ -19,19 +19,39 @@ static int by_key(const void *a, const void *b)
         return x->t_us < y->t_us ? -1 : x->t_us > y->t_us;
 }
 
-/* The messages of one end that it sent (tx) or received, sorted by key. */
+void timeline_sort(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+        const char *p = v;
+
+        for (size_t i = 1; i < n; i++)
+                if (cmp(p + (i - 1) * size, p + i * size) > 0) {
+                        qsort(v, n, size, cmp);
+                        return;
+                }
+}
+
+/* The messages of one end that it sent (tx) or received, sorted by key:
+ * put in order of type first (a stable counting sort), after which a log's
+ * handshakes and counters mostly come in order already. */
 int timeline_keys_of(const struct timeline_packet *p, size_t n, bool tx, struct timeline_key **out, size_t *n_out)
 {
         struct timeline_key *k = malloc((n ? n : 1) * sizeof(*k));
-        size_t m = 0;
+        size_t m = 0, at[256] = { 0 };
 
         if (!k)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++)
+                m += (bool)p[i].tx == tx && ++at[p[i].type];
+        for (size_t t = 0, sum = 0; t < 256; t++) {
+                size_t here = at[t];
+
+                at[t] = sum;
+                sum += here;
+        }
+        for (size_t i = 0; i < n; i++)
                 if ((bool)p[i].tx == tx)
-                        k[m++] = (struct timeline_key){ p[i].hs, p[i].ctr, p[i].t_us, p[i].type };
-        if (m)
-                qsort(k, m, sizeof(*k), by_key);
+                        k[at[p[i].type]++] = (struct timeline_key){ p[i].hs, p[i].ctr, p[i].t_us, p[i].type };
+        timeline_sort(k, m, sizeof(*k), by_key);
         *out = k;
         *n_out = m;
         return 0;

@@ -110,7 +110,7 @@ static void merge(struct timeline_outages *l)
 
         if (l->n == 0)
                 return;
-        qsort(l->v, l->n, sizeof(*l->v), by_start);
+        timeline_sort(l->v, l->n, sizeof(*l->v), by_start);
         for (size_t i = 0; i < l->n; i++) {
                 struct timeline_outage *o = &l->v[i], *last = out ? &l->v[out - 1] : NULL;
 

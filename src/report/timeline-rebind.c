@@ -21,10 +21,12 @@ static void server_addrs(const struct timeline_split *sp, struct server_addrs *s
         for (size_t i = 0; i < sp->nc && sa->n < SERVER_ADDRS; i++) {
                 size_t j = 0;
 
-                while (j < sa->n && !addr_equal(&sa->v[j], &sp->c[i].peer))
+                const struct addr *a = timeline_peer(sp->tl, sp->c[i].peer);
+
+                while (j < sa->n && !addr_equal(&sa->v[j], a))
                         j++;
-                if (sp->c[i].tx && sp->c[i].peer.len && j == sa->n)
-                        sa->v[sa->n++] = sp->c[i].peer;
+                if (sp->c[i].tx && a->len && j == sa->n)
+                        sa->v[sa->n++] = *a;
         }
 }
 
@@ -57,14 +59,16 @@ int timeline_rebindings(struct timeline_client *c, const struct timeline_split *
                         max_init = m->hs;
                 else
                         ka_hs = m->hs, ka_ctr = m->ctr;
-                if (last && !addr_equal(last, &m->peer) && !is_server_addr(&sa, &m->peer)) {
-                        struct timeline_rebind rb = { m->t_us, *last, m->peer };
+                const struct addr *peer = timeline_peer(sp->tl, m->peer);
+
+                if (last && !addr_equal(last, peer) && !is_server_addr(&sa, peer)) {
+                        struct timeline_rebind rb = { m->t_us, *last, *peer };
 
                         if (grow_array((void **)&c->rebinds, &c->cap_rebinds, c->n_rebinds + 1, sizeof(rb)) < 0)
                                 return -ENOMEM;
                         c->rebinds[c->n_rebinds++] = rb;
                 }
-                last = &m->peer;
+                last = peer;
         }
         return 0;
 }

@@ -101,9 +101,9 @@ int timeline_split_by_role(const struct timeline *tl, struct timeline_client *c,
         }
         sp->roles = roles;
         if (sp->nc)
-                qsort(sp->c, sp->nc, sizeof(*sp->c), by_time);
+                timeline_sort(sp->c, sp->nc, sizeof(*sp->c), by_time);
         if (sp->ns)
-                qsort(sp->s, sp->ns, sizeof(*sp->s), by_time);
+                timeline_sort(sp->s, sp->ns, sizeof(*sp->s), by_time);
         c->client_log = sp->nc > 0;
         c->server_log = sp->ns > 0;
         c->resolution_us = sp->res;

@@ -151,7 +151,7 @@ int timeline_server_view(struct timeline_client *c, const struct timeline_split 
                 k = server_heard(&w, m);
         }
         if (k == 0 && c2s->n)
-                qsort(c2s->v, c2s->n, sizeof(*c2s->v), timeline_by_outcome_time);
+                timeline_sort(c2s->v, c2s->n, sizeof(*c2s->v), timeline_by_outcome_time);
         if (!c->client_log) {
                 c->keepalives.known = true;
                 c->keepalives.lost = w.lost_keepalives;

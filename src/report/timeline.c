@@ -23,10 +23,19 @@ static const char *client_id(const void *entry, size_t *len)
         return c->id;
 }
 
+static const char *peer_bytes(const void *entry, size_t *len)
+{
+        const struct timeline_peer *p = entry;
+
+        *len = sizeof(p->a);
+        return (const char *)&p->a;
+}
+
 void timeline_init(struct timeline *tl)
 {
         memset(tl, 0, sizeof(*tl));
         index_init(&tl->ids, client_id);
+        index_init(&tl->peer_index, peer_bytes);
 }
 
 static void client_free(struct timeline_client *c)
@@ -50,6 +59,10 @@ void timeline_free(struct timeline *tl)
         }
         free(tl->logs);
         free(tl->probes);
+        for (size_t i = 0; i < tl->n_peers; i++)
+                free(tl->peers[i]);
+        free(tl->peers);
+        index_free(&tl->peer_index);
         memset(tl, 0, sizeof(*tl));
 }
 
@@ -60,19 +73,21 @@ const struct timeline_client *timeline_find(const struct timeline *tl, const cha
 
 /* The client of this id, made when new; NULL past the bound or without
  * memory. Unlike the server's table, the report never evicts. */
-static struct timeline_client *client_get(struct timeline *tl, const struct message *m)
+static struct timeline_client *client_get(struct timeline *tl, const struct message *m, size_t *at)
 {
         uint64_t h = index_hash(&tl->ids, m->id, m->id_len);
         struct timeline_client *c = index_find(&tl->ids, h, m->id, m->id_len);
 
-        if (c)
+        if (c) {
+                *at = c->at;
                 return c;
+        }
         if (tl->n_clients >= TIMELINE_MAX_CLIENTS)
                 return NULL;
         if (grow_array((void **)&tl->clients, &tl->cap_clients, tl->n_clients + 1,
                        sizeof(struct timeline_client *)) < 0)
                 return NULL;
-        c = calloc(1, sizeof(*c));
+        c = calloc(1, sizeof(*c) + m->id_len + 1);
         if (!c)
                 return NULL;
         memcpy(c->id, m->id, m->id_len);
@@ -81,6 +96,7 @@ static struct timeline_client *client_get(struct timeline *tl, const struct mess
                 free(c);
                 return NULL;
         }
+        c->at = *at = tl->n_clients;
         tl->clients[tl->n_clients++] = c;
         return c;
 }
@@ -122,6 +138,47 @@ static int64_t log_time(struct timeline_log *lg, uint64_t raw_us)
         return t;
 }
 
+/* The number of an address, the same for the same bytes; the first (0) is
+ * the zeroed address a "TX server" line has. Past the bound, 0 too. By
+ * bytes: equal bytes are the same address, and two numbers for one address
+ * written twice differently (padding) change nothing, as every comparison
+ * of peers is addr_equal() on the addresses themselves. */
+static int peer_number(struct timeline *tl, struct timeline_client *c, const struct addr *a, uint32_t *out)
+{
+        uint64_t h;
+        struct timeline_peer *p;
+        static const struct addr none;
+
+        /* NOLINTNEXTLINE(bugprone-suspicious-memory-comparison,cert-exp42-c,cert-flp37-c): by bytes, above */
+        if (tl->n_peers == 0 && memcmp(a, &none, sizeof(none)) != 0 && peer_number(tl, c, &none, out) < 0)
+                return -ENOMEM;
+        /* NOLINTNEXTLINE(bugprone-suspicious-memory-comparison,cert-exp42-c,cert-flp37-c): by bytes, above */
+        if (c->last_peer < tl->n_peers && memcmp(&tl->peers[c->last_peer]->a, a, sizeof(*a)) == 0) {
+                *out = c->last_peer;
+                return 0;
+        }
+        h = index_hash(&tl->peer_index, (const char *)a, sizeof(*a));
+        p = index_find(&tl->peer_index, h, (const char *)a, sizeof(*a));
+        if (!p && tl->n_peers >= TIMELINE_MAX_PEERS) {
+                *out = 0;
+                return 0;
+        }
+        if (!p) {
+                if (grow_array((void **)&tl->peers, &tl->cap_peers, tl->n_peers + 1, sizeof(struct timeline_peer *)) < 0 ||
+                    !(p = malloc(sizeof(*p))))
+                        return -ENOMEM;
+                p->a = *a;
+                p->number = (uint32_t)tl->n_peers;
+                if (index_add(&tl->peer_index, h, p) < 0) {
+                        free(p);
+                        return -ENOMEM;
+                }
+                tl->peers[tl->n_peers++] = p;
+        }
+        *out = c->last_peer = p->number;
+        return 0;
+}
+
 /* A probe result, kept as its text; past the bound, dropped. */
 static int add_probe(struct timeline *tl, unsigned log, int64_t t, const struct logline *l)
 {
@@ -140,7 +197,8 @@ static int add_probe(struct timeline *tl, unsigned log, int64_t t, const struct 
         return 0;
 }
 
-int timeline_add(struct timeline *tl, unsigned log, const struct logline *l)
+int timeline_add_out(struct timeline *tl, unsigned log, const struct logline *l, struct timeline_packet *p,
+                     size_t *client)
 {
         struct timeline_log *lg;
         struct timeline_client *c;
@@ -183,18 +241,46 @@ int timeline_add(struct timeline *tl, unsigned log, const struct logline *l)
                 return 0; /* probes travel on flows of their own, not the canary's */
         if (l->msg.type == MESSAGE_TRACE)
                 return 0; /* a trace's copy that got through: no handshake, no keepalive */
-        c = client_get(tl, &l->msg);
+        c = client_get(tl, &l->msg, client);
         if (!c) {
                 tl->ignored_clients++;
                 return tl->n_clients >= TIMELINE_MAX_CLIENTS ? 0 : -ENOMEM;
         }
+        *p = (struct timeline_packet){
+                .t_us = t, .seq = tl->seq++, .hs = l->msg.data[0], .ctr = l->msg.data[1], .log = (uint16_t)log,
+                .tx = l->kind == LOGLINE_TX, .type = (uint8_t)l->msg.type,
+        };
+        if (peer_number(tl, c, &l->peer, &p->peer) < 0)
+                return -ENOMEM;
+        c->packets++;
+        return 1;
+}
+
+int timeline_put(struct timeline *tl, size_t client, const struct timeline_packet *p)
+{
+        struct timeline_client *c;
+
+        if (client >= tl->n_clients)
+                return -EINVAL;
+        c = tl->clients[client];
+        /* the count is known: room for them all at once, not up to twice */
+        if (!c->pk && c->packets > 0 && c->packets <= SIZE_MAX / sizeof(*c->pk)) {
+                c->pk = malloc((size_t)c->packets * sizeof(*c->pk));
+                c->cap_pk = c->pk ? (size_t)c->packets : 0;
+        }
         if (grow_array((void **)&c->pk, &c->cap_pk, c->n_pk + 1, sizeof(*c->pk)) < 0)
                 return -ENOMEM;
-        c->pk[c->n_pk++] = (struct timeline_packet){
-                .t_us = t, .seq = tl->seq++, .hs = l->msg.data[0], .ctr = l->msg.data[1], .peer = l->peer,
-                .log = log, .tx = l->kind == LOGLINE_TX, .type = (uint8_t)l->msg.type,
-        };
+        c->pk[c->n_pk++] = *p;
         return 0;
+}
+
+int timeline_add(struct timeline *tl, unsigned log, const struct logline *l)
+{
+        struct timeline_packet p;
+        size_t client;
+        int k = timeline_add_out(tl, log, l, &p, &client);
+
+        return k <= 0 ? k : timeline_put(tl, client, &p);
 }
 
 static void counts(struct timeline_client *c, const struct timeline_split *sp)
@@ -263,11 +349,9 @@ out:
         return k;
 }
 
-int timeline_finish(struct timeline *tl, const struct timeline_opts *o)
+/* A log that ends with "Exit": its writer was down from there on. */
+static void close_logs(struct timeline *tl)
 {
-        int k = 0;
-
-        /* a log that ends with "Exit": its writer was down from there on */
         for (size_t i = 0; i < tl->n_logs; i++) {
                 struct timeline_log *lg = &tl->logs[i];
 
@@ -276,8 +360,48 @@ int timeline_finish(struct timeline *tl, const struct timeline_opts *o)
                         lg->stopped = false;
                 }
         }
+}
+
+int timeline_finish(struct timeline *tl, const struct timeline_opts *o)
+{
+        int k = 0;
+
+        close_logs(tl);
         for (size_t i = 0; i < tl->n_clients && k == 0; i++)
                 k = finish_client(tl, tl->clients[i], o);
+        return k;
+}
+
+/* The end of the group of clients from lo: within the budget, one at least. */
+static size_t group_end(const struct timeline *tl, size_t lo, uint64_t budget)
+{
+        uint64_t sum = tl->clients[lo]->packets;
+        size_t hi = lo + 1;
+
+        while (hi < tl->n_clients && sum + tl->clients[hi]->packets <= budget)
+                sum += tl->clients[hi++]->packets;
+        return hi;
+}
+
+int timeline_finish_each(struct timeline *tl, const struct timeline_opts *o, uint64_t budget, timeline_load_fn load,
+                         timeline_each_fn each, void *ctx)
+{
+        int k = 0;
+
+        close_logs(tl);
+        for (size_t lo = 0, hi; lo < tl->n_clients && k == 0; lo = hi) {
+                hi = group_end(tl, lo, budget);
+                k = load ? load(ctx, tl, lo, hi) : 0;
+                for (size_t i = lo; i < hi && k == 0; i++) {
+                        struct timeline_client *c = tl->clients[i];
+
+                        k = finish_client(tl, c, o);
+                        k = k < 0 ? k : each(ctx, tl, c);
+                        free(c->pk);
+                        c->pk = NULL;
+                        c->n_pk = c->cap_pk = 0;
+                }
+        }
         return k;
 }
 

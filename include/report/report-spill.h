@@ -1,0 +1,39 @@
+/* report-spill: where `udp-canary report` keeps the clients' packets
+ * between reading the logs and working each client out, so that only one
+ * group of clients' packets is in memory at a time (timeline_finish_each):
+ * per client, in chunks written to an unlinked temporary file ($TMPDIR, else
+ * /tmp) as they fill, or kept in memory when no such file can be written. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "report/timeline.h"
+
+struct report_spill_client;
+
+struct report_spill {
+        struct report_spill_client *v; /* by client index */
+        size_t n, cap;
+        int fd;             /* -1 until the first chunk is written */
+        uint64_t size;      /* of the file */
+        uint64_t held;      /* packets in memory, not yet written */
+        int no_file;        /* a file could not be made or written: all in memory */
+        struct timeline_packet *scratch; /* one chunk read back */
+};
+
+void report_spill_init(struct report_spill *s);
+void report_spill_free(struct report_spill *s);
+
+/* Keeps a packet of a client (indices from 0, each new one the next).
+ * Returns 0, -ENOMEM, or -EINVAL for an index out of order. */
+int report_spill_put(struct report_spill *s, size_t client, const struct timeline_packet *p);
+
+/* Gives the packets of clients [lo, hi) back to tl (timeline_put), in the
+ * order they were put, and lets them go here. Returns 0, -ENOMEM, or the
+ * file's -errno. */
+int report_spill_load(struct report_spill *s, struct timeline *tl, size_t lo, size_t hi);
+
+/* An unlinked file in $TMPDIR (else /tmp), open to read and write, gone
+ * when we are: its descriptor, or a negative errno. */
+int report_spill_file(void);

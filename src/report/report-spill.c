@@ -1,0 +1,216 @@
+/* report-spill: the clients' packets kept in chunks, in a temporary file
+ * past a bound on what is held in memory (see report-spill.h). */
+#include "report/report-spill.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/grow.h"
+
+/* Packets per chunk of a client in the file (36 KiB). */
+#define SPILL_CHUNK 512
+/* Packets held in memory before the partly filled chunks go out too. */
+#define SPILL_HELD_MAX ((uint64_t)1 << 16)
+
+struct spill_chunk {
+        uint64_t offset;
+        size_t n;
+};
+
+struct report_spill_client {
+        struct timeline_packet *buf; /* not yet written */
+        size_t n, cap;
+        struct spill_chunk *chunks;  /* written, in order */
+        size_t n_chunks, cap_chunks;
+};
+
+void report_spill_init(struct report_spill *s)
+{
+        memset(s, 0, sizeof(*s));
+        s->fd = -1;
+}
+
+static void client_free(struct report_spill_client *c)
+{
+        free(c->buf);
+        free(c->chunks);
+        memset(c, 0, sizeof(*c));
+}
+
+void report_spill_free(struct report_spill *s)
+{
+        for (size_t i = 0; i < s->n; i++)
+                client_free(&s->v[i]);
+        free(s->v);
+        free(s->scratch);
+        if (s->fd >= 0)
+                close(s->fd);
+        report_spill_init(s);
+}
+
+int report_spill_file(void)
+{
+        const char *dir = getenv("TMPDIR");
+        char path[4096];
+        int fd;
+
+        if (!dir || !*dir)
+                dir = "/tmp";
+        fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (fd >= 0 || (size_t)snprintf(path, sizeof(path), "%s/udp-canary-report.XXXXXX", dir) >= sizeof(path))
+                return fd >= 0 ? fd : -ENAMETOOLONG;
+        fd = mkostemp(path, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        unlink(path);
+        return fd;
+}
+
+static int write_all(int fd, const void *buf, size_t len, uint64_t offset)
+{
+        const char *p = buf;
+
+        while (len) {
+                ssize_t n = pwrite(fd, p, len, (off_t)offset);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return n < 0 ? -errno : -EIO;
+                p += n;
+                len -= (size_t)n;
+                offset += (uint64_t)n;
+        }
+        return 0;
+}
+
+/* A client's unwritten packets out to the file as a chunk. On no file or a
+ * failed write, they stay (and so does all that follows): 0 either way,
+ * unless memory ran out. */
+static int flush_client(struct report_spill *s, struct report_spill_client *c)
+{
+        if (s->no_file || c->n == 0)
+                return 0;
+        if (s->fd < 0 && (s->fd = report_spill_file()) < 0) {
+                s->no_file = 1;
+                return 0;
+        }
+        if (grow_array((void **)&c->chunks, &c->cap_chunks, c->n_chunks + 1, sizeof(*c->chunks)) < 0)
+                return -ENOMEM;
+        if (write_all(s->fd, c->buf, c->n * sizeof(*c->buf), s->size) < 0) {
+                s->no_file = 1;
+                return 0;
+        }
+        c->chunks[c->n_chunks++] = (struct spill_chunk){ s->size, c->n };
+        s->size += c->n * sizeof(*c->buf);
+        s->held -= c->n;
+        if (c->n < SPILL_CHUNK) { /* flushed for the bound: a client that may say no more */
+                free(c->buf);
+                c->buf = NULL;
+                c->cap = 0;
+        }
+        c->n = 0;
+        return 0;
+}
+
+/* Past the bound in memory, every client's partly filled chunk goes out. */
+static int flush_all(struct report_spill *s)
+{
+        int k = 0;
+
+        for (size_t i = 0; i < s->n && k == 0; i++)
+                k = flush_client(s, &s->v[i]);
+        return k;
+}
+
+/* Room for one more: from 2, doubling, up to a chunk while there is a file
+ * (many clients say little: 100,000 of them hold a packet or two each);
+ * without one, as far as it takes. */
+static int grow_buf(const struct report_spill *s, struct report_spill_client *c)
+{
+        size_t cap = c->cap ? 2 * c->cap : 2;
+        struct timeline_packet *b;
+
+        if (!s->no_file && cap > SPILL_CHUNK)
+                cap = SPILL_CHUNK;
+        if (cap <= c->cap || cap > SIZE_MAX / sizeof(*b))
+                return -ENOMEM;
+        b = realloc(c->buf, cap * sizeof(*b));
+        if (!b)
+                return -ENOMEM;
+        c->buf = b;
+        c->cap = cap;
+        return 0;
+}
+
+int report_spill_put(struct report_spill *s, size_t client, const struct timeline_packet *p)
+{
+        struct report_spill_client *c;
+        int k = 0;
+
+        if (client > s->n)
+                return -EINVAL;
+        if (client == s->n) {
+                if (grow_array((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)) < 0)
+                        return -ENOMEM;
+                memset(&s->v[s->n++], 0, sizeof(*s->v));
+        }
+        c = &s->v[client];
+        if (c->n == c->cap && grow_buf(s, c) < 0)
+                return -ENOMEM;
+        c->buf[c->n++] = *p;
+        s->held++;
+        if (c->n >= SPILL_CHUNK)
+                k = flush_client(s, c);
+        if (k == 0 && !s->no_file && s->held > SPILL_HELD_MAX)
+                k = flush_all(s);
+        return k;
+}
+
+static int read_chunk(struct report_spill *s, const struct spill_chunk *ch)
+{
+        size_t len = ch->n * sizeof(*s->scratch), done = 0;
+
+        while (done < len) {
+                ssize_t n = pread(s->fd, (char *)s->scratch + done, len - done, (off_t)(ch->offset + done));
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return n < 0 ? -errno : -EIO;
+                done += (size_t)n;
+        }
+        return 0;
+}
+
+static int load_client(struct report_spill *s, struct timeline *tl, size_t i)
+{
+        struct report_spill_client *c = &s->v[i];
+        int k = 0;
+
+        for (size_t j = 0; j < c->n_chunks && k == 0; j++) {
+                k = read_chunk(s, &c->chunks[j]);
+                for (size_t m = 0; m < c->chunks[j].n && k == 0; m++)
+                        k = timeline_put(tl, i, &s->scratch[m]);
+        }
+        for (size_t m = 0; m < c->n && k == 0; m++)
+                k = timeline_put(tl, i, &c->buf[m]);
+        s->held -= c->n;
+        client_free(c);
+        return k;
+}
+
+int report_spill_load(struct report_spill *s, struct timeline *tl, size_t lo, size_t hi)
+{
+        int k = 0;
+
+        if (!s->scratch && !(s->scratch = malloc(SPILL_CHUNK * sizeof(*s->scratch))))
+                return -ENOMEM;
+        for (size_t i = lo; i < hi && i < s->n && k == 0; i++)
+                k = load_client(s, tl, i);
+        return k;
+}

@@ -1,0 +1,185 @@
+/* report-spill: the packets `udp-canary report` puts aside while it reads
+ * come back to each client as they went in, through the temporary file and
+ * without one (TMPDIR not writable); and a report written client by client
+ * as each is worked out (timeline_finish_each, in groups of one client)
+ * says, in text and JSON, what the report of the whole finished timeline
+ * says; after it, a client's findings are refused rather than guessed
+ * without its packets. Three clients, each log over several chunks of the
+ * file. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "report/findings.h"
+#include "report/report-spill.h"
+#include "report/report.h"
+
+#define CLIENTS 3
+#define CYCLES 400 /* 7 messages each, logged at both ends: 5,600 packets a client */
+#define SEC 1000000LL
+#define T0 (1795600000LL * SEC)
+
+/* Where lines go: held by the timeline, or handed out and put aside. */
+struct feed {
+        struct timeline *tl;
+        struct report_spill *spill; /* NULL: held */
+};
+
+static void add(struct feed *f, unsigned log, int64_t t, bool tx, enum message_type type, unsigned client, uint64_t hs,
+                uint64_t ctr, uint16_t port)
+{
+        struct logline l = { .kind = tx ? LOGLINE_TX : LOGLINE_RX, .t_us = (uint64_t)t };
+        char id[16];
+        struct timeline_packet p;
+        size_t at;
+
+        snprintf(id, sizeof(id), "client-%u", client);
+        CHECK(message_init(&l.msg, type, id, strlen(id), hs, ctr) == 0);
+        if (log == CLIENTS)
+                CHECK(addr_from_string(&l.peer, "198.51.100.7", port) == 0);
+        else
+                l.peer_is_server = true;
+        if (!f->spill) {
+                CHECK_INT(timeline_add(f->tl, log, &l), 0);
+                return;
+        }
+        CHECK_INT(timeline_add_out(f->tl, log, &l, &p, &at), 1);
+        CHECK_INT(report_spill_put(f->spill, at, &p), 0);
+}
+
+/* Each client in turn a handshake and five keepalives 5 s apart; every
+ * 37th message lost on its way to the server, client 1's port moved half
+ * way. Client logs are 0..CLIENTS-1, the server's is CLIENTS. */
+static void feed(struct feed *f)
+{
+        uint64_t n = 0;
+
+        timeline_init(f->tl);
+        for (unsigned i = 0; i < CYCLES; i++)
+                for (unsigned c = 0; c < CLIENTS; c++) {
+                        int64_t t = T0 + ((int64_t)i * CLIENTS + c) * 40 * SEC;
+                        uint64_t hs = 1000 + i;
+                        uint16_t port = (uint16_t)(40000 + c + (c == 1 && i >= CYCLES / 2 ? 100 : 0));
+
+                        add(f, c, t, true, MESSAGE_HANDSHAKE_INIT, c, hs, 0, 0);
+                        add(f, CLIENTS, t + 10000, false, MESSAGE_HANDSHAKE_INIT, c, hs, 0, port);
+                        add(f, CLIENTS, t + 10000, true, MESSAGE_HANDSHAKE_RESPONSE, c, hs, 0, port);
+                        add(f, c, t + 20000, false, MESSAGE_HANDSHAKE_RESPONSE, c, hs, 0, 0);
+                        for (unsigned k = 1; k <= 5; k++) {
+                                int64_t tk = t + 20000 + (int64_t)(k - 1) * 5 * SEC;
+
+                                add(f, c, tk, true, MESSAGE_KEEPALIVE, c, hs, k, 0);
+                                if (++n % 37)
+                                        add(f, CLIENTS, tk + 10000, false, MESSAGE_KEEPALIVE, c, hs, k, port);
+                        }
+                }
+}
+
+/* Put aside and given back: each client's packets the same, in order. */
+static void test_round_trip(bool file)
+{
+        struct timeline held, out;
+        struct report_spill s;
+        struct feed a = { .tl = &held }, b = { .tl = &out, .spill = &s };
+
+        setenv("TMPDIR", file ? "/tmp" : "/nonexistent-udp-canary", 1);
+        report_spill_init(&s);
+        feed(&a);
+        feed(&b);
+        CHECK(file ? s.fd >= 0 && !s.no_file : s.fd < 0 && s.no_file);
+        CHECK_INT(out.n_clients, CLIENTS);
+        CHECK_INT(report_spill_load(&s, &out, 0, out.n_clients), 0);
+        for (size_t i = 0; i < CLIENTS && i < out.n_clients; i++) {
+                const struct timeline_client *x = held.clients[i], *y = out.clients[i];
+
+                CHECK(x->n_pk > 512 && x->n_pk == y->n_pk && x->packets == y->packets);
+                CHECK(x->n_pk == y->n_pk && memcmp(x->pk, y->pk, x->n_pk * sizeof(*x->pk)) == 0);
+        }
+        report_spill_free(&s);
+        timeline_free(&held);
+        timeline_free(&out);
+}
+
+enum format { TEXT, JSON, HTML };
+
+struct writing {
+        struct report_writer w;
+        struct report_html page;
+        bool html;
+        struct report_spill *spill;
+        bool held; /* each client had its packets when written */
+};
+
+static int load(void *ctx, struct timeline *tl, size_t lo, size_t hi)
+{
+        struct writing *g = ctx;
+
+        CHECK_INT(hi - lo, 1); /* a budget of one packet: one client a group */
+        return report_spill_load(g->spill, tl, lo, hi);
+}
+
+static int each(void *ctx, const struct timeline *tl, const struct timeline_client *c)
+{
+        struct writing *g = ctx;
+
+        g->held = g->held && c->n_pk == c->packets && c->n_pk > 0;
+        return g->html ? report_html_client(&g->page, tl, c) : report_client(&g->w, tl, c);
+}
+
+/* The whole report, and the report written client by client: text, JSON
+ * or the page (whose head, written last, lists every client). */
+static void test_as_they_come(enum format fmt)
+{
+        struct timeline whole, out;
+        struct report_spill s;
+        struct feed a = { .tl = &whole }, b = { .tl = &out, .spill = &s };
+        struct report_input in = { .skipped = 3 };
+        struct timeline_opts o = { 0 };
+        struct writing g = { .spill = &s, .held = true, .html = fmt == HTML };
+        struct findings f = { 0 };
+        char *x = NULL, *y = NULL;
+        size_t nx = 0, ny = 0;
+        FILE *fx = open_memstream(&x, &nx), *fy = open_memstream(&y, &ny);
+
+        setenv("TMPDIR", "/tmp", 1);
+        report_spill_init(&s);
+        feed(&a);
+        feed(&b);
+        CHECK_INT(timeline_finish(&whole, &o), 0);
+        CHECK_INT(fmt == HTML ? report_write_html(&whole, &in, fx)
+                  : fmt == JSON ? report_write_json(&whole, &in, fx)
+                                : report_write_text(&whole, &in, fx),
+                  0);
+        CHECK_INT(fmt == HTML ? report_html_begin(&g.page, fy) : report_begin(&g.w, &out, &in, fmt == JSON, fy), 0);
+        CHECK_INT(timeline_finish_each(&out, &o, 1, load, each, &g), 0);
+        CHECK_INT(fmt == HTML ? report_html_end(&g.page, &out, &in) : report_end(&g.w), 0);
+        fclose(fx);
+        fclose(fy);
+        CHECK(g.held);
+        CHECK(nx > 1000 && strstr(x, "client-2") != NULL);
+        CHECK_STR(y, x);
+        /* afterwards, findings cannot be derived (they need the packets): said, not guessed */
+        CHECK_INT(findings_derive(&out, out.clients[0], &f), -ENODATA);
+        findings_free(&f);
+        for (size_t i = 0; i < out.n_clients; i++)
+                CHECK(out.clients[i]->pk == NULL && out.clients[i]->n_outages == whole.clients[i]->n_outages &&
+                      out.clients[i]->n_rebinds == whole.clients[i]->n_rebinds);
+        free(x);
+        free(y);
+        report_spill_free(&s);
+        timeline_free(&whole);
+        timeline_free(&out);
+}
+
+int main(void)
+{
+        setenv("TZ", "UTC", 1);
+        test_round_trip(true);
+        test_round_trip(false);
+        test_as_they_come(TEXT);
+        test_as_they_come(JSON);
+        test_as_they_come(HTML);
+        return check_finish("report-spill");
+}
