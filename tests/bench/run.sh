@@ -15,7 +15,8 @@
 #   floor     first: handshakes from 1,000 clients at 1,000 to 100,000/s, to
 #             the server and to tests/bench/floor (a blocking echo server
 #             writing two log lines per datagram, the least such a server
-#             costs) in turn, printed side by side: CPU (all threads, from
+#             costs) in turn, BENCH_ROUNDS (3) rounds each, printed side by
+#             side: CPU per handshake answered (all threads, from
 #             /proc/PID/task/*/schedstat, in ns), context switches (all
 #             threads), and at 5,000/s syscalls (perf stat, if at hand)
 #   sigkill   the server killed (SIGKILL) under 5,000 handshakes/s: how much
@@ -35,6 +36,7 @@ else
         floor=$PWD/build-bench/tests/bench/floor
 fi
 seconds=${BENCH_SECONDS:-3}
+rounds=${BENCH_ROUNDS:-3} # of the floor phase, each rate
 work=$(mktemp -d)
 pid= fpid=
 trap '[ -n "$pid" ] && kill $pid 2>/dev/null; [ -n "$fpid" ] && kill $fpid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
@@ -60,16 +62,19 @@ field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<< "$2"; }
 us_per() { awk -v t="$1" -v hz="$hz" -v n="$2" 'BEGIN { printf "%.2f", n ? t / hz * 1e6 / n : 0 }'; }
 
 cpu_ns() { cat /proc/$1/task/*/schedstat | awk '{ n += $1 } END { printf "%.0f\n", n }'; } # all threads
-# storm_at PID PORT RATE: "CPU_US CSW LOSS" per handshake answered
+# storm_at PID PORT RATE: one storm; "CPU_NS SWITCHES SENT ANSWERED"
 storm_at() {
-        local c0 w0 c1 w1 out got
+        local c0 w0 c1 w1 out
         c0=$(cpu_ns $1) w0=$(switches $1)
         out=$("$loadgen" storm $2 "$work/key" $3 "$seconds" 1000)
         c1=$(cpu_ns $1) w1=$(switches $1)
-        got=$(field replies "$out")
         echo "# $4 at $3/s: $out" >&2
-        awk -v c="$((c1 - c0))" -v w=$((w1 - w0)) -v n="$got" -v l="$(field loss "$out")" \
-                'BEGIN { if (n > 0) printf "%.2f %.2f %s\n", c / n / 1000, w / n, l; else print "- - 1" }'
+        echo "$((c1 - c0)) $((w1 - w0)) $(field sent "$out") $(field replies "$out")"
+}
+# per_handshake "CPU_NS SWITCHES SENT ANSWERED" lines, summed: "CPU_US CSW LOSS"
+per_handshake() {
+        awk '{ c += $1; w += $2; s += $3; n += $4 }
+             END { if (n > 0) printf "%.2f %.2f %.4f\n", c / n / 1000, w / n, 1 - n / s; else print "- - 1" }'
 }
 # syscalls_at PID PORT RATE: syscalls (all threads) per handshake answered
 syscalls_at() {
@@ -89,8 +94,15 @@ fpid=$!
 sleep 1
 floor_rows=
 for rate in 1000 5000 20000 100000; do
-        read -r c_cpu c_csw c_loss <<< "$(storm_at $pid $port $rate udp-canary)"
-        read -r f_cpu f_csw f_loss <<< "$(storm_at $fpid $fport $rate floor)"
+        # rounds taken in turn, so that both see the same load from the
+        # rest of a shared machine
+        c_runs= f_runs=
+        for ((round = 0; round < rounds; round++)); do
+                c_runs+="$(storm_at $pid $port $rate udp-canary)"$'\n'
+                f_runs+="$(storm_at $fpid $fport $rate floor)"$'\n'
+        done
+        read -r c_cpu c_csw c_loss <<< "$(per_handshake <<< "$c_runs")"
+        read -r f_cpu f_csw f_loss <<< "$(per_handshake <<< "$f_runs")"
         ratio=$(awk -v a="$c_cpu" -v b="$f_cpu" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
         c_sys= f_sys=
         if [ $rate = 5000 ]; then
