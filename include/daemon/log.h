@@ -51,15 +51,18 @@ void log_close(void);
  * waited for: some 25,000 lines, seconds of a busy server's log. */
 #define LOG_OUTPUT_MAX_PENDING (8u << 20)
 /* A line reaches its output (the file, stderr, the journal) at most
- * LOG_FLUSH_MS after the callback that logged it ends, plus one write's
- * time and whatever the host makes the output's thread wait for a CPU: the
+ * LOG_FLUSH_MS after the callback that logged it ends (or once the write
+ * in progress ends, when that takes longer), plus its own write and what
+ * the host makes the output's thread wait for a CPU: the
  * loop hands each callback's lines over without waking the thread, which
  * takes all that waits every LOG_FLUSH_MS while lines come (the first after
  * a quiet spell at once), or sooner once LOG_WAKE_BYTES wait (a burst). So
- * a busy server costs each output one wake-up and one write per
- * LOG_FLUSH_MS, not per callback; and a SIGKILL loses what waits: at most
- * the last LOG_FLUSH_MS of lines (or LOG_WAKE_BYTES of them), and a turn's
- * write in progress. */
+ * a busy server costs each output one wake-up per LOG_FLUSH_MS, not one per
+ * callback (and text one writev: journal entries are sent one by one); and
+ * a SIGKILL loses what waits for the
+ * next turn: the last LOG_FLUSH_MS of lines, more when the host kept the
+ * thread from a CPU (up to LOG_OUTPUT_MAX_PENDING bytes waiting), and the
+ * batch being written. */
 #define LOG_FLUSH_MS 50
 #define LOG_WAKE_BYTES (128u << 10)
 
