@@ -25,6 +25,8 @@
 # Usage: tests/bench/run.sh            (builds build-bench, --buildtype=release)
 #        tests/bench/run.sh UDP_CANARY LOADGEN FLOOR
 #        BENCH_ONLY=floor ...          the floor and sigkill phases alone
+#        BENCH_ONLY=local ...          all but the journald phase (no container)
+#        BENCH_RATES="5000" ...        the floor phase at these rates only
 set -euo pipefail
 if [ $# -ge 3 ]; then
         bin=$(realpath "$1") loadgen=$(realpath "$2") floor=$(realpath "$3")
@@ -93,7 +95,7 @@ start_server $port --max-clients 200000
 fpid=$!
 sleep 1
 floor_rows=
-for rate in 1000 5000 20000 100000; do
+for rate in ${BENCH_RATES:-1000 5000 20000 100000}; do
         # rounds taken in turn, so that both see the same load from the
         # rest of a shared machine
         c_runs= f_runs=
@@ -224,4 +226,5 @@ cat <<TABLE
 | log lines written in the storm and keepalive phases | $log_lines |
 | 100,000 clients, --state-dir, 10,000 handshakes/s: longest event-loop callback; loss; CPU per handshake; RSS | $busy; $stall_loss; $stall_cpu us; $stall_rss kB |
 TABLE
+[ "${BENCH_ONLY:-}" = local ] && exit 0
 "$(dirname "$0")/journal.sh" "$bin" "$loadgen"
