@@ -53,7 +53,7 @@ static int write_counted(int fd, struct iovec *iov, int n, size_t *done, char *l
                                 *last = ((const char *)iov->iov_base)[iov->iov_len - 1];
                         w -= (ssize_t)iov->iov_len;
                 }
-                if (w > 0) {
+                if (w > 0 && n > 0) { /* n is 0 only with w: writev writes no more than it is given */
                         *last = ((const char *)iov->iov_base)[w - 1];
                         iov->iov_base = (char *)iov->iov_base + w;
                         iov->iov_len -= (size_t)w;
