@@ -616,11 +616,19 @@ def stderr_stuck_at_exit(env):
         init = it.sender(env, port)
         held = []  # bytes in the pipe after each answered handshake
 
+        flush_s = header_constant("daemon/log.h", "LOG_FLUSH_MS") / 1000
+        changed = [time.monotonic()]
+
         def full():
             check(init("\x01" * 256, len(held) + 1)[0] is not None, "answered with stderr stalled")
             held.append(struct.unpack("i", fcntl.ioctl(r, termios.FIONREAD, b"\0\0\0\0"))[0])
-            # ten batches handed over that did not get in: the writer is stuck
-            return len(held) > 10 and held[-1] > 0 and len(set(held[-10:])) == 1
+            if len(held) < 2 or held[-1] != held[-2]:
+                changed[0] = time.monotonic()
+            # ten batches handed over that did not get in, over ten of the
+            # writer's turns: it is stuck (a paced writer takes what waits
+            # only every LOG_FLUSH_MS)
+            return (len(held) > 10 and held[-1] > 0 and len(set(held[-10:])) == 1
+                    and time.monotonic() - changed[0] > 10 * flush_s)
         wait_for(full, timeout=30, what="the pipe to fill")
         hid = len(held)
         t = time.monotonic()
@@ -640,6 +648,53 @@ def stderr_stuck_at_exit(env):
     check(lines[-1] == "Exit", "the file ends with Exit: %s" % lines[-1:])
     tx = {m["data"][0] for _, _, m in it.packets(log, "TX")}
     check(set(range(1, hid + 1)) <= tx, "every answer in the file")
+
+
+@case
+def log_line_within_flush_interval(env):
+    """Under steady traffic (a handshake every 10 ms), each answered
+    handshake's RX line is in the log file within LOG_FLUSH_MS of its
+    answer, plus an allowance for a busy host (1 s, times SLOW): the log's
+    threads take what waits on their own, every LOG_FLUSH_MS, with no more
+    traffic needed to push the last lines out, and the first line after a
+    quiet spell wakes them."""
+    import re
+    import threading
+    flush_s = header_constant("daemon/log.h", "LOG_FLUSH_MS") / 1000
+    bound = flush_s + 1.0 * SLOW
+    server = env.server()
+    init = it.sender(env, server.port())
+    seen, answers, done = {}, {}, threading.Event()
+    rx = re.compile(r"\] RX \S+ \{'id': 'steady', 'type': 'handshake_init', 'data': \[(\d+), 0\]\}$")
+
+    def watch():  # when each line is first in the file (whole lines only)
+        while not done.is_set():
+            now = time.monotonic()
+            with open(server.log, "rb") as f:
+                text = f.read().decode(errors="replace")
+            for line in text[:text.rfind("\n") + 1].splitlines():
+                m = rx.search(line)
+                if m:
+                    seen.setdefault(int(m.group(1)), now)
+            time.sleep(0.005)
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for hid in range(1, 101):
+            if hid in (1, 51):  # after a quiet spell: the writer asleep
+                time.sleep(3 * flush_s)
+            if init("steady", hid)[0] is not None:
+                answers[hid] = time.monotonic()
+            time.sleep(0.01)
+        wait_for(lambda: set(answers) <= set(seen), timeout=bound + 1, what="every answered line in the file")
+    finally:
+        done.set()
+        watcher.join()
+    check(len(answers) > 50, "most handshakes answered: %d of 100" % len(answers))
+    late = max(seen[h] - answers[h] for h in answers)
+    print("# the latest line in the file %.3f s after its answer (bound %.3f s)" % (late, bound))
+    check(late <= bound, "every line within %.3f s of its answer; the latest took %.3f s" % (bound, late))
+    check(server.stop() == 0, "clean exit")
 
 
 @case

@@ -1,7 +1,8 @@
 /* The log sink (daemon/log-sink): records taken apart in order; a line cut
  * short by a failing write (a full disk, here a file size limit) ended with
  * a newline before the next line, in that file only; a failing file told
- * once on stderr, its recovery too; journal entries sent field by field,
+ * once on stderr, its recovery too; a turn's text records written as one,
+ * in order, cut and ended the same; journal entries sent field by field,
  * at most LOG_JOURNAL_FIELDS_MAX of them, an entry cut short never. */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,18 +45,28 @@ static void put_record(char *buf, size_t *used, enum log_record kind, const void
         *used += len;
 }
 
-/* Hands the sink the log file at path (opened as log.c opens it), through
- * log_sink_consume as the log's thread gets it. */
-static void use_file(struct log_sink *s, const char *path)
+/* Appends a record that hands the sink the log file at path (opened as
+ * log.c opens it). */
+static void put_file(char *buf, size_t *used, const char *path)
 {
-        char buf[LOG_RECORD_HEAD + 4 + 256], payload[4 + 256];
+        char payload[4 + 256];
         int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-        size_t used = 0, plen = strlen(path);
+        size_t plen = strlen(path);
 
         CHECK(fd >= 0);
         memcpy(payload, &fd, 4);
         memcpy(payload + 4, path, plen);
-        put_record(buf, &used, LOG_RECORD_FILE, payload, 4 + plen);
+        put_record(buf, used, LOG_RECORD_FILE, payload, 4 + plen);
+}
+
+/* Hands the sink the log file at path, through log_sink_consume as the
+ * log's thread gets it. */
+static void use_file(struct log_sink *s, const char *path)
+{
+        char buf[LOG_RECORD_HEAD + 4 + 256];
+        size_t used = 0;
+
+        put_file(buf, &used, path);
         log_sink_consume(s, buf, used);
 }
 
@@ -116,6 +127,63 @@ static void test_cut_line(void)
         CHECK_STR(slurp(a), "one\nsecond\nfourth\nfifth\nseventh\n");
         log_sink_close(&s);
         unlink(a);
+}
+
+static void put_text(char *buf, size_t *used, const char *line)
+{
+        put_record(buf, used, LOG_RECORD_TEXT, line, strlen(line));
+}
+
+/* A turn's text records (one per callback of the loop) written with one
+ * writev: a write cut in the middle of the second is ended like any
+ * other; the text before a new file goes to the one before; more records
+ * than LOG_SINK_IOV are all written, in order. */
+static void test_batch(void)
+{
+        static char buf[4 * LOG_SINK_IOV * (LOG_RECORD_HEAD + 2)], want[2 * 1536 + 1];
+        struct log_sink s;
+        char a[300], b[300];
+        size_t used = 0;
+
+        path_of(a, sizeof(a), "batch-a.log");
+        path_of(b, sizeof(b), "batch-b.log");
+        log_sink_init(&s, false);
+        use_file(&s, a);
+        capture_begin();
+        put_text(buf, &used, "one\n");
+        put_text(buf, &used, "two\n");
+        put_text(buf, &used, "three\n");
+        limit_files(strlen("one\ntw"));
+        log_sink_consume(&s, buf, used);
+        limit_files(RLIM_INFINITY);
+        used = 0;
+        put_text(buf, &used, "four\n");
+        log_sink_consume(&s, buf, used);
+        capture_end();
+        CHECK_STR(slurp(a), "one\ntw\nfour\n");
+
+        used = 0;
+        put_text(buf, &used, "old\n");
+        put_file(buf, &used, b);
+        put_text(buf, &used, "new\n");
+        log_sink_consume(&s, buf, used);
+        CHECK_STR(slurp(a), "one\ntw\nfour\nold\n");
+        CHECK_STR(slurp(b), "new\n");
+
+        used = 0;
+        for (unsigned i = 0; i < 1536; i++) {
+                char line[3] = { (char)('a' + i % 26), '\n', '\0' };
+
+                put_text(buf, &used, line);
+                memcpy(want + 2 * i, line, 3);
+        }
+        unlink(b);
+        use_file(&s, b);
+        log_sink_consume(&s, buf, used);
+        CHECK_STR(slurp(b), want);
+        log_sink_close(&s);
+        unlink(a);
+        unlink(b);
 }
 
 /* The repair goes to the file that was cut: the same file opened again
@@ -279,6 +347,7 @@ int main(void)
         signal(SIGXFSZ, SIG_IGN); /* past the size limit: EFBIG, not death */
         test_cut_line();
         test_cut_then_new_file();
+        test_batch();
         test_stderr();
         test_journal();
         test_consume_order();

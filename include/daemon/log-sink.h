@@ -21,6 +21,9 @@ enum log_record {
 
 #define LOG_RECORD_HEAD 5
 
+/* The most pieces of text written with one writev (Linux's IOV_MAX). */
+#define LOG_SINK_IOV 1024
+
 /* The most fields a journal entry has: the writer keeps no more, and the
  * sink sends no more of an entry (the rest skipped). */
 #define LOG_JOURNAL_FIELDS_MAX 16

@@ -54,6 +54,22 @@ void log_close(void);
  * (besides the batch it is writing); past it, its lines are dropped, not
  * waited for: some 25,000 lines, seconds of a busy server's log. */
 #define LOG_OUTPUT_MAX_PENDING (8u << 20)
+/* A line reaches its output (the file, stderr, the journal) at most
+ * LOG_FLUSH_MS after the callback that logged it ends (or once the write
+ * in progress ends, when that takes longer), plus its own write and what
+ * the host makes the output's thread wait for a CPU: the
+ * loop hands each callback's lines over without waking the thread, which
+ * takes all that waits every LOG_FLUSH_MS while lines come (the first after
+ * a quiet spell at once), or sooner once LOG_WAKE_BYTES wait (a burst). So
+ * a busy server costs each output one wake-up per LOG_FLUSH_MS, not one per
+ * callback (and text one writev: journal entries are sent one by one); and
+ * a SIGKILL loses what waits for the
+ * next turn: the last LOG_FLUSH_MS of lines, more when the host kept the
+ * thread from a CPU (up to LOG_OUTPUT_MAX_PENDING bytes waiting), and the
+ * batch being written. */
+#define LOG_FLUSH_MS 50
+#define LOG_WAKE_BYTES (128u << 10)
+
 /* At exit, how long the outputs have, all together, to write what they
  * hold; one stuck in a write is left behind, and ends with the process. */
 #define LOG_CLOSE_WAIT_MS 1000

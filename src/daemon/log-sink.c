@@ -1,6 +1,8 @@
 /* log-sink: writing the log's lines out, on the log's thread (see
- * log-sink.h). Each batch of text is written whole with one write(2), so
- * lines from several processes appending to one file never interleave. */
+ * log-sink.h). The text the thread takes in one turn is written whole with
+ * one writev(2) (up to LOG_SINK_IOV pieces), so that lines from several
+ * processes appending to one file never interleave, and a turn costs one
+ * call however many callbacks of the loop it holds. */
 #include "daemon/log-sink.h"
 
 #include <errno.h>
@@ -13,7 +15,6 @@
 
 #include <systemd/sd-journal.h>
 
-#include "daemon/fileio.h"
 
 void log_sink_init(struct log_sink *s, bool to_stderr)
 {
@@ -32,19 +33,31 @@ size_t log_record_head(char head[static LOG_RECORD_HEAD], enum log_record kind, 
         return LOG_RECORD_HEAD;
 }
 
-/* Writes len bytes of buf to fd; *done: how many went out, also on
- * failure. Returns 0 or a negative errno. */
-static int write_counted(int fd, const char *buf, size_t len, size_t *done)
+/* Writes the n pieces of iov to fd, with one writev(2) unless it is cut
+ * short (iov is advanced past what went out); *done: how many bytes went
+ * out, also on failure, and *last the last of them. Returns 0 or a
+ * negative errno. */
+static int write_counted(int fd, struct iovec *iov, int n, size_t *done, char *last)
 {
         *done = 0;
-        while (*done < len) {
-                ssize_t n = write(fd, buf + *done, len - *done);
+        while (n > 0) {
+                ssize_t w = writev(fd, iov, n);
 
-                if (n < 0 && errno == EINTR)
+                if (w < 0 && errno == EINTR)
                         continue;
-                if (n <= 0)
-                        return n < 0 ? -errno : -EIO;
-                *done += (size_t)n;
+                if (w <= 0)
+                        return w < 0 ? -errno : -EIO;
+                *done += (size_t)w;
+                for (; n > 0 && (size_t)w >= iov->iov_len; iov++, n--) {
+                        if (iov->iov_len)
+                                *last = ((const char *)iov->iov_base)[iov->iov_len - 1];
+                        w -= (ssize_t)iov->iov_len;
+                }
+                if (w > 0 && n > 0) { /* n is 0 only with w: writev writes no more than it is given */
+                        *last = ((const char *)iov->iov_base)[w - 1];
+                        iov->iov_base = (char *)iov->iov_base + w;
+                        iov->iov_len -= (size_t)w;
+                }
         }
         return 0;
 }
@@ -54,18 +67,20 @@ static int write_counted(int fd, const char *buf, size_t len, size_t *done)
  * written, so that the next line is not glued onto it. A failing file is
  * told on stderr (the journal, under systemd) once per stretch of
  * failures, not once per line, and its recovery too. */
-static void write_file(struct log_sink *s, const char *buf, size_t len)
+static void write_file(struct log_sink *s, struct iovec *iov, int n)
 {
+        struct iovec nl = { .iov_base = (void *)(uintptr_t)"\n", .iov_len = 1 };
         size_t done = 0;
+        char last = '\n';
         int r = 0;
 
         if (s->cut) {
-                r = write_counted(s->fd, "\n", 1, &done);
+                r = write_counted(s->fd, &nl, 1, &done, &last);
                 s->cut = r < 0;
         }
         if (r == 0) {
-                r = write_counted(s->fd, buf, len, &done);
-                s->cut = r < 0 && done > 0 && buf[done - 1] != '\n';
+                r = write_counted(s->fd, iov, n, &done, &last);
+                s->cut = r < 0 && done > 0 && last != '\n';
         }
         /* strerrordesc_np: strerror's text without its shared buffer (a thread) */
         if (r < 0 && !s->write_failed)
@@ -74,6 +89,25 @@ static void write_file(struct log_sink *s, const char *buf, size_t len)
         else if (r == 0 && s->write_failed)
                 dprintf(STDERR_FILENO, "udp-canary: the log file %s is written again\n", s->path);
         s->write_failed = r < 0;
+}
+
+/* Text, n pieces of it, to stderr and the file, one writev each. */
+static void write_text(struct log_sink *s, const struct iovec *iov, int n)
+{
+        struct iovec mine[LOG_SINK_IOV];
+        size_t done;
+        char last;
+
+        if (n == 0)
+                return;
+        if (s->to_stderr) {
+                memcpy(mine, iov, (size_t)n * sizeof(*iov));
+                (void)write_counted(STDERR_FILENO, mine, n, &done, &last);
+        }
+        if (s->fd >= 0) {
+                memcpy(mine, iov, (size_t)n * sizeof(*iov));
+                write_file(s, mine, n);
+        }
 }
 
 /* Sends each journal entry of the payload: a field count, then each
@@ -130,10 +164,7 @@ void log_sink_record(struct log_sink *s, enum log_record kind, const char *paylo
 {
         switch (kind) {
         case LOG_RECORD_TEXT:
-                if (s->to_stderr)
-                        (void)fileio_write_all(STDERR_FILENO, payload, len);
-                if (s->fd >= 0)
-                        write_file(s, payload, len);
+                write_text(s, &(struct iovec){ (void *)(uintptr_t)payload, len }, 1);
                 break;
         case LOG_RECORD_JOURNAL:
                 send_entries(s, payload, len);
@@ -145,15 +176,34 @@ void log_sink_record(struct log_sink *s, enum log_record kind, const char *paylo
         }
 }
 
+/* The text of consecutive records (a batch holds one per callback of the
+ * loop) is gathered and written with one writev. */
 void log_sink_consume(void *arg, const char *buf, size_t len)
 {
-        for (size_t at = 0; at + LOG_RECORD_HEAD <= len;) {
-                uint32_t n;
+        struct iovec text[LOG_SINK_IOV];
+        int n = 0;
 
-                memcpy(&n, buf + at + 1, 4);
-                log_sink_record(arg, (enum log_record)buf[at], buf + at + LOG_RECORD_HEAD, n);
-                at += LOG_RECORD_HEAD + n;
+        for (size_t at = 0; at + LOG_RECORD_HEAD <= len;) {
+                const char *payload = buf + at + LOG_RECORD_HEAD;
+                enum log_record kind = (enum log_record)buf[at];
+                uint32_t plen;
+
+                memcpy(&plen, buf + at + 1, 4);
+                if (plen > len - at - LOG_RECORD_HEAD)
+                        break; /* never handed over so: the buffer is cut */
+                at += LOG_RECORD_HEAD + plen;
+                if (kind == LOG_RECORD_TEXT && n < LOG_SINK_IOV) {
+                        text[n++] = (struct iovec){ (void *)(uintptr_t)payload, plen };
+                        continue;
+                }
+                write_text(arg, text, n); /* what came before, first */
+                n = 0;
+                if (kind == LOG_RECORD_TEXT)
+                        text[n++] = (struct iovec){ (void *)(uintptr_t)payload, plen };
+                else
+                        log_sink_record(arg, kind, payload, plen);
         }
+        write_text(arg, text, n);
 }
 
 void log_sink_close(struct log_sink *s)

@@ -1,7 +1,9 @@
 /* log: formatting log lines in the original's format, and journal entries
  * (see log.h). The loop formats them into two buffers and hands them at the
  * end of each callback (log_flush) to a thread per output, stderr or the
- * journal, and the log file; each thread writes them out (daemon/log-sink):
+ * journal, and the log file, without waking it: each thread takes what
+ * waits every LOG_FLUSH_MS, or at once after a quiet spell (see
+ * worker_pacer), and writes it out with one writev (daemon/log-sink):
  * the loop never waits for the disk, a terminal or journald, which takes
  * tens of microseconds an entry and more when busy, nor for an output that
  * stopped taking them (a pipe nobody reads): past LOG_OUTPUT_MAX_PENDING
@@ -108,7 +110,8 @@ static struct log_output *output_new(const char *name, const char *thread, bool 
         o->name = name;
         o->journal = journal;
         log_sink_init(&o->sink, to_stderr);
-        (void)worker_start(&o->worker, thread, WORKER_LOW, LOG_OUTPUT_MAX_PENDING, log_sink_consume, &o->sink);
+        (void)worker_start_paced(&o->worker, thread, WORKER_LOW, LOG_OUTPUT_MAX_PENDING, LOG_FLUSH_MS * 1000,
+                                 LOG_WAKE_BYTES, log_sink_consume, &o->sink);
         return o;
 }
 

@@ -32,6 +32,59 @@ static void lower_priority(enum worker_priority priority)
         (void)setpriority(PRIO_PROCESS, (id_t)gettid(), WORKER_NICE);
 }
 
+enum worker_step worker_pacer_turn(struct worker_pacer *p, uint64_t now_us, size_t used, bool stop)
+{
+        p->woken = false;
+        if (used > 0 && (stop || p->hurry || now_us >= p->due_us || used >= p->wake_bytes)) {
+                p->state = WORKER_WORKING;
+                p->hurry = false;
+                return WORKER_TAKE;
+        }
+        p->hurry = false; /* nothing waits */
+        if (stop)
+                return WORKER_END;
+        /* after a turn, the thread dozes until due even with nothing
+         * waiting: what the loop hands over meanwhile does not wake it */
+        p->state = now_us >= p->due_us ? WORKER_ASLEEP : WORKER_DOZING;
+        return p->state == WORKER_ASLEEP ? WORKER_SLEEP : WORKER_DOZE;
+}
+
+void worker_pacer_took(struct worker_pacer *p, uint64_t now_us)
+{
+        p->due_us = now_us + p->every_us;
+}
+
+bool worker_pacer_handed(struct worker_pacer *p, size_t used)
+{
+        if (p->woken || p->state == WORKER_WORKING || (p->state == WORKER_DOZING && used < p->wake_bytes))
+                return false;
+        p->woken = true;
+        return true;
+}
+
+static uint64_t monotonic_us(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Waits on wake (the lock held) as the pacer said: for a signal, or until
+ * its next turn is due. */
+static void wait_for_turn(struct worker *w, enum worker_step step)
+{
+        struct timespec until;
+
+        if (step == WORKER_SLEEP) {
+                pthread_cond_wait(&w->wake, &w->lock);
+                return;
+        }
+        until.tv_sec = (time_t)(w->pacer.due_us / 1000000);
+        until.tv_nsec = (long)(w->pacer.due_us % 1000000) * 1000;
+        (void)pthread_cond_timedwait(&w->wake, &w->lock, &until);
+}
+
 static void *run(void *arg)
 {
         struct worker *w = arg;
@@ -41,13 +94,18 @@ static void *run(void *arg)
         lower_priority(w->priority);
         pthread_mutex_lock(&w->lock);
         for (;;) {
+                uint64_t now = monotonic_us();
+                enum worker_step step = worker_pacer_turn(&w->pacer, now, w->used, w->stop);
                 char *taken;
                 size_t taken_cap, len;
 
-                while (w->used == 0 && !w->stop)
-                        pthread_cond_wait(&w->wake, &w->lock);
-                if (w->used == 0)
-                        break; /* stopping, and nothing left */
+                if (step == WORKER_END)
+                        break;
+                if (step != WORKER_TAKE) {
+                        wait_for_turn(w, step);
+                        continue;
+                }
+                worker_pacer_took(&w->pacer, now);
                 /* take the whole pending buffer; the loop refills the other */
                 taken = w->pending, taken_cap = w->cap, len = w->used;
                 w->pending = mine, w->cap = mine_cap, w->used = 0;
@@ -73,19 +131,27 @@ static void *run(void *arg)
 int worker_start(struct worker *w, const char *name, enum worker_priority priority, size_t max_pending,
                  worker_consume_fn consume, void *arg)
 {
+        return worker_start_paced(w, name, priority, max_pending, 0, 0, consume, arg);
+}
+
+int worker_start_paced(struct worker *w, const char *name, enum worker_priority priority, size_t max_pending,
+                       uint64_t every_us, size_t wake_bytes, worker_consume_fn consume, void *arg)
+{
         pthread_condattr_t monotonic;
         sigset_t all, old;
         int r;
 
         memset(w, 0, sizeof(*w));
         w->max_pending = max_pending;
+        w->pacer.every_us = every_us;
+        w->pacer.wake_bytes = wake_bytes;
         w->priority = priority;
         w->consume = consume;
         w->arg = arg;
         pthread_mutex_init(&w->lock, NULL);
-        pthread_cond_init(&w->wake, NULL);
         pthread_condattr_init(&monotonic);
         pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+        pthread_cond_init(&w->wake, &monotonic);
         pthread_cond_init(&w->done, &monotonic);
         pthread_condattr_destroy(&monotonic);
         sigfillset(&all);
@@ -130,7 +196,7 @@ static int append(struct worker *w, const struct iovec *iov, size_t n, size_t le
                         memcpy(w->pending + w->used, iov[i].iov_base, iov[i].iov_len);
                 w->used += iov[i].iov_len;
         }
-        if (r == 0)
+        if (r == 0 && worker_pacer_handed(&w->pacer, w->used))
                 pthread_cond_signal(&w->wake);
         return r;
 }
@@ -184,6 +250,8 @@ bool worker_busy(struct worker *w)
 void worker_sync(struct worker *w)
 {
         pthread_mutex_lock(&w->lock);
+        w->pacer.hurry = true;
+        pthread_cond_signal(&w->wake);
         while (w->busy || w->used > 0)
                 pthread_cond_wait(&w->done, &w->lock);
         pthread_mutex_unlock(&w->lock);

@@ -12,22 +12,36 @@
 #             event-loop callback (udp_canary_loop_busy_max_seconds), RSS
 #   journald  the server under systemd logging to journald (journal.sh;
 #             needs root and systemd-nspawn): its CPU and journald's
+#   floor     first: handshakes from 1,000 clients at 1,000 to 100,000/s, to
+#             the server and to tests/bench/floor (a blocking echo server
+#             writing two log lines per datagram, the least such a server
+#             costs) in turn, BENCH_ROUNDS (3) rounds each, printed side by
+#             side: CPU per handshake answered (all threads, from
+#             /proc/PID/task/*/schedstat, in ns), context switches (all
+#             threads), and at 5,000/s syscalls (perf stat, if at hand)
+#   sigkill   the server killed (SIGKILL) under 5,000 handshakes/s: how much
+#             of the log before the kill is not in the file
 # CPU is read from /proc/PID/stat, memory from /proc/PID/status.
 # Usage: tests/bench/run.sh            (builds build-bench, --buildtype=release)
-#        tests/bench/run.sh UDP_CANARY LOADGEN
+#        tests/bench/run.sh UDP_CANARY LOADGEN FLOOR
+#        BENCH_ONLY=floor ...          the floor and sigkill phases alone
+#        BENCH_ONLY=local ...          all but the journald phase (no container)
+#        BENCH_RATES="5000" ...        the floor phase at these rates only
 set -euo pipefail
-if [ $# -ge 2 ]; then
-        bin=$(realpath "$1") loadgen=$(realpath "$2")
+if [ $# -ge 3 ]; then
+        bin=$(realpath "$1") loadgen=$(realpath "$2") floor=$(realpath "$3")
 else
         cd "$(dirname "$0")/../.."
         [ -d build-bench ] || meson setup build-bench --buildtype=release >/dev/null
         ninja -C build-bench >/dev/null
         bin=$PWD/build-bench/src/udp-canary loadgen=$PWD/build-bench/tests/bench/loadgen
+        floor=$PWD/build-bench/tests/bench/floor
 fi
 seconds=${BENCH_SECONDS:-3}
+rounds=${BENCH_ROUNDS:-3} # of the floor phase, each rate
 work=$(mktemp -d)
-pid=
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+pid= fpid=
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; [ -n "$fpid" ] && kill $fpid 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 (umask 077; "$bin" --generate-key > "$work/key")
 hz=$(getconf CLK_TCK)
 
@@ -49,7 +63,82 @@ switches() { cat /proc/$1/task/*/status | awk '$1 ~ /ctxt_switches:/ { n += $2 }
 field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<< "$2"; }
 us_per() { awk -v t="$1" -v hz="$hz" -v n="$2" 'BEGIN { printf "%.2f", n ? t / hz * 1e6 / n : 0 }'; }
 
+cpu_ns() { cat /proc/$1/task/*/schedstat | awk '{ n += $1 } END { printf "%.0f\n", n }'; } # all threads
+# storm_at PID PORT RATE: one storm; "CPU_NS SWITCHES SENT ANSWERED"
+storm_at() {
+        local c0 w0 c1 w1 out
+        c0=$(cpu_ns $1) w0=$(switches $1)
+        out=$("$loadgen" storm $2 "$work/key" $3 "$seconds" 1000)
+        c1=$(cpu_ns $1) w1=$(switches $1)
+        echo "# $4 at $3/s: $out" >&2
+        echo "$((c1 - c0)) $((w1 - w0)) $(field sent "$out") $(field replies "$out")"
+}
+# per_handshake "CPU_NS SWITCHES SENT ANSWERED" lines, summed: "CPU_US CSW LOSS"
+per_handshake() {
+        awk '{ c += $1; w += $2; s += $3; n += $4 }
+             END { if (n > 0) printf "%.2f %.2f %.4f\n", c / n / 1000, w / n, 1 - n / s; else print "- - 1" }'
+}
+# syscalls_at PID PORT RATE: syscalls (all threads) per handshake answered
+syscalls_at() {
+        local out n
+        command -v perf >/dev/null || { echo -; return; }
+        out=$(perf stat -x, -o "$work/perf" -e raw_syscalls:sys_enter -p $1 -- \
+                "$loadgen" storm $2 "$work/key" $3 "$seconds" 1000) || { echo -; return; }
+        n=$(awk -F, '/raw_syscalls/ { print ($1 ~ /^[0-9]+$/) ? $1 : 0 }' "$work/perf")
+        awk -v s="$n" -v g="$(field replies "$out")" 'BEGIN { if (g > 0) printf "%.2f\n", s / g; else print "-" }'
+}
+
 port=$((20000 + RANDOM % 20000))
+fport=$((port + 10))
+start_server $port --max-clients 200000
+"$floor" $fport "$work/floor.log" &
+fpid=$!
+sleep 1
+floor_rows=
+for rate in ${BENCH_RATES:-1000 5000 20000 100000}; do
+        # rounds taken in turn, so that both see the same load from the
+        # rest of a shared machine
+        c_runs= f_runs=
+        for ((round = 0; round < rounds; round++)); do
+                c_runs+="$(storm_at $pid $port $rate udp-canary)"$'\n'
+                f_runs+="$(storm_at $fpid $fport $rate floor)"$'\n'
+        done
+        read -r c_cpu c_csw c_loss <<< "$(per_handshake <<< "$c_runs")"
+        read -r f_cpu f_csw f_loss <<< "$(per_handshake <<< "$f_runs")"
+        ratio=$(awk -v a="$c_cpu" -v b="$f_cpu" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+        c_sys= f_sys=
+        if [ $rate = 5000 ]; then
+                c_sys=$(syscalls_at $pid $port $rate) f_sys=$(syscalls_at $fpid $fport $rate)
+        fi
+        floor_rows+="| $rate/s | $c_cpu us | $f_cpu us | ${ratio}x | $c_csw | $f_csw | ${c_sys:--} | ${f_sys:--} | $c_loss / $f_loss |"$'\n'
+done
+kill $fpid
+wait $fpid 2>/dev/null || true
+fpid=
+stop_server
+
+# SIGKILL under steady traffic: the span of log before the kill missing
+# from the file (its last line's stamp against the time of the kill)
+start_server $((port + 11))
+"$loadgen" storm $((port + 11)) "$work/key" 5000 3 1000 >/dev/null &
+lpid=$!
+sleep 2
+kill -KILL $pid
+killed=$(date +%s.%N)
+wait $pid 2>/dev/null || true
+pid=
+wait $lpid || true
+read -r day second ms < <(tail -n 1 "$work/server.log" | sed -n 's/^\[\([0-9-]*\) \([0-9:]*\)\.\([0-9]*\) .*/\1 \2 \3/p')
+lost_ms=$(awk -v k="$killed" -v s="$(date -d "$day $second" +%s)" -v ms="$ms" \
+        'BEGIN { printf "%.0f", (k - s - ms / 1000) * 1000 }')
+cat <<TABLE
+| handshakes/s, 1,000 clients ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)) | CPU per handshake: udp-canary | floor | ratio | context switches per handshake: udp-canary | floor | syscalls per handshake: udp-canary | floor | loss: udp-canary / floor |
+|---|---|---|---|---|---|---|---|---|
+${floor_rows}
+SIGKILL under 5,000 handshakes/s: the file's last line was written ${lost_ms} ms before the kill
+TABLE
+[ "${BENCH_ONLY:-}" = floor ] && exit 0
+
 start_server $port --max-clients 200000
 sleep 1
 idle_rss=$(kb $pid VmRSS)
@@ -137,4 +226,5 @@ cat <<TABLE
 | log lines written in the storm and keepalive phases | $log_lines |
 | 100,000 clients, --state-dir, 10,000 handshakes/s: longest event-loop callback; loss; CPU per handshake; RSS | $busy; $stall_loss; $stall_cpu us; $stall_rss kB |
 TABLE
+[ "${BENCH_ONLY:-}" = local ] && exit 0
 "$(dirname "$0")/journal.sh" "$bin" "$loadgen"
