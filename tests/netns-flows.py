@@ -22,10 +22,12 @@ The report's flow comparison (outages[].others, outages[].last_hop, the
 findings this_flow_only and all_flows) is checked when the report has it,
 and reported as "skip - ..." lines otherwise. Namespaces are named
 $UDP_CANARY_NETNS_PREFIX + fl24-*, removed afterwards, also on failure.
+KEEP_LOGS=DIR keeps the three logs, the report and the script's times in DIR.
 """
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -135,6 +137,10 @@ def has_flows(rep, field):
     return bool(outages) and all(field in o for o in outages)
 
 
+def brief(outages):
+    return ["%.3f..%.3f %s" % (o["start_unix"], o["end_unix"], o["direction"]) for o in outages]
+
+
 def overlaps(o, window):
     return o["start_unix"] < window[1] and o["end_unix"] > window[0]
 
@@ -158,7 +164,7 @@ def check_outage(t, rep, cid, window, what, last_hop, other, other_state, kind, 
     flow's state and the finding."""
     me = next(c for c in rep["clients"] if c["id"] == cid)
     found = [o for o in me["outages"] if overlaps(o, window)]
-    if not t.check(len(found) == 1, "%s: one outage of %s over it: %s" % (what, cid, found)):
+    if not t.check(len(found) == 1, "%s: one outage of %s over it: %s" % (what, cid, brief(found))):
         return
     o = found[0]
     t.check(o["direction"] in ("both", "client_to_server"),
@@ -170,7 +176,7 @@ def check_outage(t, rep, cid, window, what, last_hop, other, other_state, kind, 
             % (what, cid, window[0], window[1], o["start_min_unix"], o["start_max_unix"], o["end_min_unix"],
                o["end_max_unix"]))
     traced = trace_in(client, window)
-    if t.check(len(traced) == 1, "%s: one trace line in %s's log: %s" % (what, cid, traced)):
+    if t.check(len(traced) == 1, "%s: one trace line in %s's log: %s" % (what, cid, [x[0] for x in traced])):
         stamp, when, (_, hops, last) = traced[0]
         t.check(last == last_hop, "%s: %s's trace names the last hop that answered %s: %s"
                 % (what, cid, last_hop, last))
@@ -211,9 +217,10 @@ def check_all(t, env, ran, rep):
     t.check(len(by_id[V4_ID]["nat_rebindings"]) == FLUSHES and not by_id[V6_ID]["nat_rebindings"],
             "a rebinding per flush on %s, none on %s (routed): %d, %d" % (
                 V4_ID, V6_ID, len(by_id[V4_ID]["nat_rebindings"]), len(by_id[V6_ID]["nat_rebindings"])))
-    t.check(len(by_id[V4_ID]["outages"]) == 2, "%s: 2 outages, the blackholes: %s" % (V4_ID, by_id[V4_ID]["outages"]))
+    t.check(len(by_id[V4_ID]["outages"]) == 2, "%s: 2 outages, the blackholes: %s"
+            % (V4_ID, brief(by_id[V4_ID]["outages"])))
     t.check(len(by_id[V6_ID]["outages"]) == 1, "%s: 1 outage, the joint blackhole: %s"
-            % (V6_ID, by_id[V6_ID]["outages"]))
+            % (V6_ID, brief(by_id[V6_ID]["outages"])))
     # the IPv4-only blackhole: the NAT, at its inside address, the last hop
     nat = (1, tr.NAT_IN_IP)
     check_outage(t, rep, V4_ID, v4_only, "IPv4 only", nat, V6_ID, "up", "this_flow_only", v4)
@@ -241,6 +248,21 @@ def check_all(t, env, ran, rep):
     t.check(not stray, "no finding this_flow_only or all_flows outside the blackholes: %s" % stray)
 
 
+def keep(env, ran, rep):
+    """With KEEP_LOGS=DIR, the logs, the report and the script's times in DIR."""
+    top = os.environ.get("KEEP_LOGS")
+    if not top:
+        return
+    os.makedirs(top, exist_ok=True)
+    for p in (ran["v4"], ran["v6"], ran["server"]):
+        shutil.copy(p.log, top)
+    with open(os.path.join(top, "report.json"), "w") as f:
+        json.dump(rep, f, indent=1)
+    with open(os.path.join(top, "times.json"), "w") as f:
+        json.dump({k: ran[k] for k in ("flushes", "v4_only", "joint")}, f)
+    print("# logs, report and times kept in %s" % top)
+
+
 def main():
     why = it.netns_unavailable()
     if why:
@@ -257,6 +279,7 @@ def main():
             for line in tr.traces(c):
                 print("# %s: %s" % (os.path.basename(c.log), line))
         rep = report([ran["v4"].log, ran["v6"].log, ran["server"].log])
+        keep(env, ran, rep)
         check_all(t, env, ran, rep)
         if t.failed:
             print(json.dumps(rep, indent=1)[:6000])
