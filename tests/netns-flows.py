@@ -49,7 +49,7 @@ tr = _load("netns_trace", "netns-trace.py")  # Net4, V6, FAST and the trace line
 V4_ID, V6_ID = "home-v4", "home-v6"
 SERVER_V6 = tr.V6["s0"]
 FLUSHES = 3
-TOL = 0.05  # log stamps have milliseconds; an nft or conntrack command takes a few
+TOL = 0.05  # log stamps have milliseconds; an nft or conntrack command takes a few ms
 # the inits left unanswered, then the hops: at most --trace-hops (default 8)
 # of HOP_TIMEOUT each
 TRACE_WAIT = 3 * tr.HT + 8 * tr.HOP_TIMEOUT + 5
