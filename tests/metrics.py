@@ -79,7 +79,13 @@ def run(env):
     check(value(text, 'udp_canary_client_silent{client="home"}') == 0, "server: 'home' is not silent")
     rx = value(text, 'udp_canary_client_packets_received_total{client="home"}')
     check(rx is not None and rx >= 3, "server: packets from 'home' %s" % rx)
-    lines = len(it.packets(server.log, "RX"))  # read after the scrape: a few more at most
+    def logged():
+        n = len(it.packets(server.log, "RX"))
+        return n if n >= rx else 0
+
+    # the log thread takes lines every LOG_FLUSH_MS: wait until the log holds
+    # what the scrape counted; by then a few more at most
+    lines = it.wait_for(logged, what="the server's log to hold what the scrape counted") if rx else 0
     check(rx <= lines <= rx + 5, "server: counts agree with its log (%s vs %d lines)" % (rx, lines))
 
     if shutil.which("promtool"):
