@@ -9,6 +9,8 @@
  *   timeline-server.c   a server's log alone: gaps in what it heard
  *   timeline-outages.c  outages from runs of lost messages, put together
  *   timeline-rebind.c   NAT rebindings seen at the server
+ *   timeline-trace.c    the client's traces, put on its outages
+ *   timeline-flows.c    what a flow keeps to be compared; the comparison
  * Functions return 0 or -ENOMEM.
  *
  * Memory. Every step reads one client's packets, all of them, in time order
@@ -113,6 +115,12 @@ int timeline_rebindings(struct timeline_client *c, const struct timeline_split *
 void timeline_mark_stopped(const struct timeline *tl, struct timeline_client *c, const struct timeline_split *sp);
 /* Outages over a span where a log lost lines: unknown, not down. */
 void timeline_mark_log_lost(struct timeline_client *c, const struct timeline_split *sp);
+/* The flows' bin width, from the logs' span and the number of clients. */
+void timeline_flow_bins(struct timeline *tl);
+/* What the client keeps to be compared with the other flows. */
+int timeline_flow_keep(const struct timeline *tl, struct timeline_client *c, const struct timeline_split *sp);
+/* Puts on each outage the last trace its client logged within it. */
+void timeline_mark_traces(const struct timeline *tl, struct timeline_client *c, const struct timeline_split *sp);
 /* Whether a log of the role lost lines around t (the client's clock). */
 bool timeline_blind_at(const struct timeline_split *sp, enum timeline_role role, int64_t t);
 
