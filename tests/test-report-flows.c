@@ -197,24 +197,26 @@ static struct flow flow(const char *id, const char *server, unsigned client_log)
         return f;
 }
 
-/* v4 broken alone: this_flow_only, v6 up; both broken: all_flows on both. */
-static void test_two_flows(bool both)
+/* One flow broken alone (the IPv4 one, or the IPv6 one: broken first):
+ * this_flow_only, the other up; both broken: all_flows on both. */
+static void test_two_flows(bool both, bool v6_broken)
 {
         struct sim s = { 0 };
         struct timeline tl;
         struct flow v4 = flow("home-v4", "203.0.113.9", 1), v6 = flow("home-v6", "2001:db8::9", 2);
+        struct flow *broken = v6_broken ? &v6 : &v4, *other = v6_broken ? &v4 : &v6;
         const struct timeline_client *a, *b;
         const struct timeline_outage *o;
         char text[FINDINGS_TEXT_MAX] = "";
 
-        v4.fault_from = 10 * MIN;
-        v4.fault_to = 14 * MIN;
+        broken->fault_from = 10 * MIN;
+        broken->fault_to = 14 * MIN;
         if (both) {
-                v6.fault_from = 10 * MIN;
-                v6.fault_to = 14 * MIN;
+                other->fault_from = 10 * MIN;
+                other->fault_to = 14 * MIN;
         }
-        o = pair(&s, &tl, &v4, &v6, 12 * MIN, &a);
-        b = find(&tl, "home-v6");
+        o = pair(&s, &tl, broken, other, 12 * MIN, &a);
+        b = find(&tl, other->id);
         if (o && b) {
                 CHECK(timeline_flow_state(&tl, a, o, b) == (both ? TIMELINE_FLOW_DOWN : TIMELINE_FLOW_UP));
                 CHECK(timeline_flow_state(&tl, a, o, a) == TIMELINE_FLOW_UNKNOWN);
@@ -224,7 +226,8 @@ static void test_two_flows(bool both)
         CHECK(count_kind(&tl, b, FINDINGS_ALL_FLOWS, NULL, 0) == (both ? 1 : 0));
         CHECK(count_kind(&tl, b, FINDINGS_THIS_FLOW_ONLY, NULL, 0) == 0);
         if (!both) {
-                CHECK(strstr(text, "IPv4 only, while IPv6") != NULL);
+                CHECK(strstr(text, v6_broken ? "IPv6 only, while IPv4" : "IPv4 only, while IPv6") != NULL);
+                CHECK(strstr(text, "the NAT is the suspect") ? !v6_broken : v6_broken);
                 CHECK(b && b->n_outages == 0);
         }
         timeline_free(&tl);
@@ -396,8 +399,9 @@ int main(void)
 {
         setenv("TZ", "UTC", 1);
         tzset();
-        test_two_flows(false);
-        test_two_flows(true);
+        test_two_flows(false, false);
+        test_two_flows(false, true);
+        test_two_flows(true, false);
         test_apart();
         test_not_running();
         test_silent(false);

@@ -21,7 +21,8 @@ const char *report_last_hop_text(const struct timeline *tl, const struct timelin
 
 /* The outage's "others" (the other flows, each {"id", "server", "state"}),
  * or, past REPORT_FLOWS_LISTED flows, "others": null and the counts
- * "others_down", "others_up", "others_not_running", "others_unknown". */
+ * "others_down", "others_up", "others_not_running", "others_unknown";
+ * past TIMELINE_FLOWS_COMPARED, "others": null alone. */
 void report_json_others(json_t *j, const struct timeline *tl, const struct timeline_client *c,
                         const struct timeline_outage *o);
 

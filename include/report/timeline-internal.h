@@ -22,8 +22,12 @@
  * at most REPORT_GROUP_PACKETS packets (timeline_finish_each): a group's
  * packets come back, each client is worked out and written at once (its
  * findings read its packets), and its packets go. What stays per client is
- * its results: outages, rebindings, round trips, counts; per log, its span
- * and stops. So memory follows the largest client's packets (about 3.5
+ * its results: outages, rebindings, round trips, counts, and what its flow
+ * is compared with the others by (timeline_flow: the logs it is in, bins of
+ * when it delivered messages, TIMELINE_FLOW_BITS for all clients at most);
+ * per log, its span and stops. With several clients, all are worked out
+ * first and written in a second pass over their packets (each outage says
+ * what the other flows did then). So memory follows the largest client's packets (about 3.5
  * times their 40 bytes while it is worked out: the packets, their split by
  * end, the keys, the outcome lists; 145 bytes a packet over a year),
  * not the number of clients or of lines: 30 days of 10 clients, 73 MB; a

@@ -196,6 +196,7 @@ struct timeline {
         size_t n_peers, cap_peers;
         struct index peer_index; /* by the address's bytes (a parsed line's are zeroed first) */
         int64_t flow_bin_us; /* the flows' bins (timeline_flow): one width for all, within TIMELINE_FLOW_BITS */
+        uint64_t flow_span_us; /* the logs' span, which no flow's bins exceed */
 };
 
 struct timeline_peer {
@@ -271,6 +272,10 @@ enum timeline_flow_state {
 /* The bits all flows' bins may take together (32 MiB): past it, the bins
  * widen. */
 #define TIMELINE_FLOW_BITS ((uint64_t)1 << 28)
+
+/* Past this many flows in the logs they are not compared (each outage
+ * against every other flow is a time quadratic in them): unknown. */
+#define TIMELINE_FLOWS_COMPARED 4096
 
 /* What flow `other` did during outage o of c: compared only through a log
  * both are in (a server's log both were heard in, or one client log file),

@@ -43,9 +43,11 @@ static void this_flow_only_text(struct findings_item *it, const struct timeline_
         addr_format(&t->up->servers[0], srv);
         if (mine && theirs && mine[3] != theirs[3])
                 findings_fmt(it->text,
-                             "%s only, while %s (flow %s to %s) stayed up: the NAT is the suspect (%zu other flow(s) "
-                             "up, %zu down).",
-                             mine, theirs, t->up->id, srv, t->n[TIMELINE_FLOW_UP], t->n[TIMELINE_FLOW_DOWN]);
+                             "%s only, while %s (flow %s to %s) stayed up: %s is the suspect (%zu other flow(s) up, "
+                             "%zu down).",
+                             mine, theirs, t->up->id, srv,
+                             mine[3] == '4' ? "the NAT" : "the IPv6 route (or a firewall on it)",
+                             t->n[TIMELINE_FLOW_UP], t->n[TIMELINE_FLOW_DOWN]);
         else
                 findings_fmt(it->text,
                              "Only this flow broke, while flow %s stayed up (%zu other flow(s) up, %zu down): what "
@@ -60,7 +62,8 @@ int findings_flows(const struct timeline *tl, const struct timeline_client *c, s
 {
         int k = 0;
 
-        for (size_t i = 0; i < c->n_outages && k == 0 && tl->n_clients > 1; i++) {
+        for (size_t i = 0; i < c->n_outages && k == 0 && tl->n_clients > 1 && tl->n_clients <= TIMELINE_FLOWS_COMPARED;
+             i++) {
                 const struct timeline_outage *o = &c->outages[i];
                 struct findings_item *it = NULL;
                 struct tally t;

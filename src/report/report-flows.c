@@ -86,6 +86,10 @@ void report_json_others(json_t *j, const struct timeline *tl, const struct timel
 {
         json_t *a;
 
+        if (tl->n_clients > TIMELINE_FLOWS_COMPARED) {
+                json_object_set_new(j, "others", json_null());
+                return;
+        }
         if (tl->n_clients > REPORT_FLOWS_LISTED) {
                 json_counts(j, tl, c, o);
                 return;
@@ -108,7 +112,7 @@ const char *report_others_text(const struct timeline *tl, const struct timeline_
         size_t n = 0, shown = 0, counts[4] = { 0 };
 
         buf[0] = '\0';
-        for (size_t i = 0; i < tl->n_clients; i++) {
+        for (size_t i = 0; i < tl->n_clients && tl->n_clients <= TIMELINE_FLOWS_COMPARED; i++) {
                 const struct timeline_client *x = tl->clients[i];
                 enum timeline_flow_state s = x == c ? TIMELINE_FLOW_UNKNOWN : timeline_flow_state(tl, c, o, x);
                 int w;

@@ -21,6 +21,7 @@ void timeline_flow_bins(struct timeline *tl)
                 }
         }
         span = lo < hi ? (uint64_t)hi - (uint64_t)lo : 0;
+        tl->flow_span_us = span;
         /* each flow's bins span its own period, within the logs' (and a
          * clock offset): two bins more than the whole at most */
         while (w < span && (span / w + 2) * (uint64_t)tl->n_clients > TIMELINE_FLOW_BITS)
@@ -52,7 +53,9 @@ int timeline_flow_keep(const struct timeline *tl, struct timeline_client *c, con
         }
         free(f->up);
         f->from_us = c->first_us - c->first_us % w;
-        f->n_bins = (size_t)(span / (uint64_t)w + 2);
+        /* a client's period lies within the logs' span but for a clock
+         * offset: held to it, so that the bins stay within the bound */
+        f->n_bins = (size_t)(min64((int64_t)span, (int64_t)tl->flow_span_us) / w + 2);
         f->up = calloc((f->n_bins + 7) / 8, 1);
         if (!f->up) {
                 f->n_bins = 0;
@@ -99,8 +102,18 @@ static bool common_clock(const struct timeline_client *c, const struct timeline_
 
 static bool down_in(const struct timeline_client *c, int64_t lo, int64_t hi)
 {
-        for (size_t i = 0; i < c->n_outages; i++)
-                if (!c->outages[i].log_lost && c->outages[i].start_us <= hi && c->outages[i].end_us >= lo)
+        size_t a = 0, b = c->n_outages;
+
+        while (a < b) { /* sorted and disjoint: the first ending at lo or later */
+                size_t mid = a + (b - a) / 2;
+
+                if (c->outages[mid].end_us < lo)
+                        a = mid + 1;
+                else
+                        b = mid;
+        }
+        for (size_t i = a; i < c->n_outages && c->outages[i].start_us <= hi; i++)
+                if (!c->outages[i].log_lost)
                         return true;
         return false;
 }
@@ -113,9 +126,12 @@ static bool up_in(const struct timeline *tl, const struct timeline_flow *f, int6
         if (!f->up || w <= 0 || hi < f->from_us)
                 return false;
         for (int64_t b = lo <= f->from_us ? 0 : (lo - f->from_us + w - 1) / w;
-             (uint64_t)b < f->n_bins && f->from_us + (b + 1) * w <= hi; b++)
+             (uint64_t)b < f->n_bins && f->from_us + (b + 1) * w <= hi; b++) {
                 if (f->up[b / 8] & (1u << (b % 8)))
                         return true;
+                if (b % 8 == 0 && f->up[b / 8] == 0)
+                        b += 7; /* a byte of silence at once */
+        }
         return false;
 }
 
@@ -137,7 +153,7 @@ enum timeline_flow_state timeline_flow_state(const struct timeline *tl, const st
 {
         int64_t d, lo, hi;
 
-        if (other == c || !common_clock(c, other, &d))
+        if (other == c || tl->n_clients > TIMELINE_FLOWS_COMPARED || !common_clock(c, other, &d))
                 return TIMELINE_FLOW_UNKNOWN;
         lo = min64(o->start_max_us, o->end_min_us) + d;
         hi = max64(o->start_max_us, o->end_min_us) + d;
