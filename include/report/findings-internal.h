@@ -2,7 +2,8 @@
  * and the kinds; findings-gaps.c the idle gaps at the server;
  * findings-nat.c nat_idle_timeout and the other rebindings, with the
  * clients' probe results; findings-outages.c one finding per outage;
- * findings-recurring.c the patterns in time). Each step adds its findings
+ * findings-recurring.c the patterns in time; findings-flows.c each outage
+ * against the other flows). Each step adds its findings
  * to f and returns 0 or -ENOMEM. */
 #pragma once
 
@@ -22,6 +23,7 @@ enum { EV_SECONDS, EV_SECONDS_MIN, EV_SECONDS_MAX, EV_LOST, EV_WG_MIN, EV_WG_MAX
 enum { EV_NAT_REBINDS, EV_NAT_KEPT, EV_NAT_LO, EV_NAT_HI, EV_NAT_PROBE };
 enum { EV_RB_GAP, EV_RB_OLD_PORT, EV_RB_NEW_PORT };
 enum { EV_REC_EVENTS, EV_REC_DAYS, EV_REC_DAYS_IN_LOGS, EV_REC_SPREAD, EV_REC_PERIOD };
+enum { EV_FLOWS_DOWN, EV_FLOWS_UP, EV_FLOWS_UNKNOWN };
 
 /* --- the text: numbers as the findings' sentences write them --- */
 
@@ -66,6 +68,8 @@ int findings_nat(const struct timeline *tl, const struct timeline_client *c, str
 int findings_rebindings(const struct timeline *tl, const struct timeline_client *c, const struct gaps *g,
                         struct findings *f);
 /* One finding per outage, of the kind its direction says. */
-int findings_outages(const struct timeline_client *c, struct findings *f);
+int findings_outages(const struct timeline *tl, const struct timeline_client *c, struct findings *f);
+/* this_flow_only and all_flows: each outage against the other flows. */
+int findings_flows(const struct timeline *tl, const struct timeline_client *c, struct findings *f);
 /* recurring: outages or rebindings at one time of day, or a steady period. */
 int findings_recurring(const struct timeline_client *c, const struct gaps *g, struct findings *f);

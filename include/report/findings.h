@@ -23,6 +23,8 @@ enum findings_kind {
         FINDINGS_OUTAGE_UNKNOWN_DIRECTION, /* a client's log alone */
         FINDINGS_SERVER_STOPPED,
         FINDINGS_RECURRING,
+        FINDINGS_THIS_FLOW_ONLY, /* an outage while another flow stayed up */
+        FINDINGS_ALL_FLOWS,      /* an outage every other flow had too */
         FINDINGS_KINDS,
 };
 

@@ -20,6 +20,7 @@ struct report_spill {
         uint64_t held;      /* packets in memory, not yet written */
         int no_file;        /* a file could not be made or written: all in memory */
         struct timeline_packet *scratch; /* one chunk read back */
+        int keep;           /* load keeps the packets too, for a second pass */
 };
 
 void report_spill_init(struct report_spill *s);
@@ -30,7 +31,7 @@ void report_spill_free(struct report_spill *s);
 int report_spill_put(struct report_spill *s, size_t client, const struct timeline_packet *p);
 
 /* Gives the packets of clients [lo, hi) back to tl (timeline_put), in the
- * order they were put, and lets them go here. Returns 0, -ENOMEM, or the
+ * order they were put, and lets them go here unless keep is set. Returns 0, -ENOMEM, or the
  * file's -errno. */
 int report_spill_load(struct report_spill *s, struct timeline *tl, size_t lo, size_t hi);
 

@@ -9,6 +9,8 @@
  *   timeline-server.c   a server's log alone: gaps in what it heard
  *   timeline-outages.c  outages from runs of lost messages, put together
  *   timeline-rebind.c   NAT rebindings seen at the server
+ *   timeline-trace.c    the client's traces, put on its outages
+ *   timeline-flows.c    what a flow keeps to be compared; the comparison
  * Functions return 0 or -ENOMEM.
  *
  * Memory. Every step reads one client's packets, all of them, in time order
@@ -20,8 +22,12 @@
  * at most REPORT_GROUP_PACKETS packets (timeline_finish_each): a group's
  * packets come back, each client is worked out and written at once (its
  * findings read its packets), and its packets go. What stays per client is
- * its results: outages, rebindings, round trips, counts; per log, its span
- * and stops. So memory follows the largest client's packets (about 3.5
+ * its results: outages, rebindings, round trips, counts, and what its flow
+ * is compared with the others by (timeline_flow: the logs it is in, bins of
+ * when it delivered messages, TIMELINE_FLOW_BITS for all clients at most);
+ * per log, its span and stops. With several clients, all are worked out
+ * first and written in a second pass over their packets (each outage says
+ * what the other flows did then). So memory follows the largest client's packets (about 3.5
  * times their 40 bytes while it is worked out: the packets, their split by
  * end, the keys, the outcome lists; 145 bytes a packet over a year),
  * not the number of clients or of lines: 30 days of 10 clients, 73 MB; a
@@ -113,6 +119,12 @@ int timeline_rebindings(struct timeline_client *c, const struct timeline_split *
 void timeline_mark_stopped(const struct timeline *tl, struct timeline_client *c, const struct timeline_split *sp);
 /* Outages over a span where a log lost lines: unknown, not down. */
 void timeline_mark_log_lost(struct timeline_client *c, const struct timeline_split *sp);
+/* The flows' bin width, from the logs' span and the number of clients. */
+void timeline_flow_bins(struct timeline *tl);
+/* What the client keeps to be compared with the other flows. */
+int timeline_flow_keep(const struct timeline *tl, struct timeline_client *c, const struct timeline_split *sp);
+/* Puts on each outage the last trace its client logged within it. */
+void timeline_mark_traces(const struct timeline *tl, struct timeline_client *c, const struct timeline_split *sp);
 /* Whether a log of the role lost lines around t (the client's clock). */
 bool timeline_blind_at(const struct timeline_split *sp, enum timeline_role role, int64_t t);
 

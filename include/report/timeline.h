@@ -75,6 +75,7 @@ struct timeline_outage {
         uint64_t lost;    /* messages lost in it */
         bool server_stopped; /* the server's log shows it not running then */
         bool log_lost;       /* a log lost lines then: what happened is unknown, not counted down */
+        int32_t trace; /* the last trace of its client's log within its bounds (timeline.traces), or -1 */
 };
 
 struct timeline_span {
@@ -93,6 +94,20 @@ struct timeline_count {
 };
 
 #define TIMELINE_SERVERS_KEPT 4
+
+/* What a flow (a client id and its server) keeps to be compared with the
+ * others (timeline_flow_state): the logs it is in, and when it delivered
+ * messages, as bins of timeline.flow_bin_us on its clock (a bit set for a
+ * bin with a message received by either end). */
+#define TIMELINE_FLOW_LOGS 8
+struct timeline_flow {
+        uint16_t log[TIMELINE_FLOW_LOGS];
+        uint8_t role[TIMELINE_FLOW_LOGS]; /* enum timeline_role: which end wrote it */
+        size_t n_logs;                    /* the first TIMELINE_FLOW_LOGS it is in */
+        uint8_t *up;                      /* n_bins bits */
+        size_t n_bins;
+        int64_t from_us; /* the start of the first bin */
+};
 
 struct timeline_client {
         size_t id_len;
@@ -127,6 +142,7 @@ struct timeline_client {
          * them all, up to 16, servers holds the first few */
         struct addr servers[TIMELINE_SERVERS_KEPT];
         size_t n_servers;
+        struct timeline_flow flow;
         char id[]; /* id_len bytes and a NUL, at most MESSAGE_ID_MAX + 1: as long as it is (a million ids) */
 };
 
@@ -156,6 +172,14 @@ struct timeline_probe {
         char verdict[TIMELINE_PROBE_TEXT];
 };
 
+/* A client's trace of its dead flow, as logged (one line per trace). */
+#define TIMELINE_MAX_TRACES 4096
+struct timeline_trace {
+        int64_t t_us;
+        uint32_t log; /* the log it came from: a trace line names no client */
+        struct logtext_trace tr;
+};
+
 struct timeline {
         struct timeline_client **clients; /* in the order first heard */
         size_t n_clients, cap_clients;
@@ -166,9 +190,13 @@ struct timeline {
         uint64_t seq;
         struct timeline_probe *probes; /* in the order read, TIMELINE_MAX_PROBES at most */
         size_t n_probes, cap_probes;
+        struct timeline_trace *traces; /* in the order read, TIMELINE_MAX_TRACES at most */
+        size_t n_traces, cap_traces;
         struct timeline_peer **peers; /* the packets' addresses, each once */
         size_t n_peers, cap_peers;
         struct index peer_index; /* by the address's bytes (a parsed line's are zeroed first) */
+        int64_t flow_bin_us; /* the flows' bins (timeline_flow): one width for all, within TIMELINE_FLOW_BITS */
+        uint64_t flow_span_us; /* the logs' span, which no flow's bins exceed */
 };
 
 struct timeline_peer {
@@ -219,7 +247,10 @@ typedef int (*timeline_each_fn)(void *ctx, const struct timeline *tl, const stru
  * packets (one client alone when it has more): load (when not NULL) gives
  * a group's packets back, each client is worked out and handed to each(),
  * then its packets are let go; its results stay. So only one group's
- * packets are ever held. Returns 0, -ENOMEM, or what load or each did. */
+ * packets are ever held. Returns 0, -ENOMEM, or what load or each did.
+ * In two passes, for what compares the clients (each outage's "others"):
+ * each NULL works them all out; then o NULL hands each client, worked out
+ * already, to each() with its packets given back again. */
 int timeline_finish_each(struct timeline *tl, const struct timeline_opts *o, uint64_t budget, timeline_load_fn load,
                          timeline_each_fn each, void *ctx);
 
@@ -229,6 +260,28 @@ int64_t timeline_down_us(const struct timeline_client *c, int64_t from_us, int64
 
 /* Availability in [0, 1] over the client's period. */
 double timeline_availability(const struct timeline_client *c);
+
+/* What another flow was doing during an outage of c. */
+enum timeline_flow_state {
+        TIMELINE_FLOW_UNKNOWN,     /* no log times both flows on one clock, or it cannot tell */
+        TIMELINE_FLOW_DOWN,        /* an outage of its own overlaps [start_max, end_min] */
+        TIMELINE_FLOW_UP,          /* it delivered messages inside [start_min, end_max] */
+        TIMELINE_FLOW_NOT_RUNNING, /* no log of it covers that time */
+};
+
+/* The bits all flows' bins may take together (32 MiB): past it, the bins
+ * widen. */
+#define TIMELINE_FLOW_BITS ((uint64_t)1 << 28)
+
+/* Past this many flows in the logs they are not compared (each outage
+ * against every other flow is a time quadratic in them): unknown. */
+#define TIMELINE_FLOWS_COMPARED 4096
+
+/* What flow `other` did during outage o of c: compared only through a log
+ * both are in (a server's log both were heard in, or one client log file),
+ * whose clock times both; flows of different machines otherwise, unknown. */
+enum timeline_flow_state timeline_flow_state(const struct timeline *tl, const struct timeline_client *c,
+                                             const struct timeline_outage *o, const struct timeline_client *other);
 
 /* The client with this id, or NULL. */
 const struct timeline_client *timeline_find(const struct timeline *tl, const char *id, size_t id_len);

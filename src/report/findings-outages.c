@@ -1,7 +1,9 @@
 /* findings-outages: one finding per outage, named by its direction, with
  * how long a WireGuard tunnel with keepalive 25 would have been down. */
 #include "report/findings-internal.h"
+#include "report/report-flows.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -94,7 +96,7 @@ static void outage_wireguard(struct findings_item *it, const struct timeline_out
                          a, b, kept == 0 ? "made the NAT's new mapping known" : "(the logs cannot tell whether the NAT kept its mapping)");
 }
 
-int findings_outages(const struct timeline_client *c, struct findings *f)
+int findings_outages(const struct timeline *tl, const struct timeline_client *c, struct findings *f)
 {
         int k = 0;
 
@@ -102,7 +104,7 @@ int findings_outages(const struct timeline_client *c, struct findings *f)
                 const struct timeline_outage *o = &c->outages[i];
                 enum findings_kind kind = outage_kind(o);
                 struct findings_item *it = findings_add(f, kind, o->start_us, o->end_us, &k);
-                char d[32], mn[32], mx[32], wg[320];
+                char d[32], mn[32], mx[32], wg[320], hop[128];
                 bool max_known = o->start_min_known && o->end_max_known;
                 int64_t lo = o->end_min_us > o->start_max_us ? o->end_min_us - o->start_max_us : 0;
 
@@ -123,10 +125,13 @@ int findings_outages(const struct timeline_client *c, struct findings *f)
                 findings_span_text(lo, false, mn);
                 if (max_known)
                         findings_span_text(o->end_max_us - o->start_min_us, true, mx);
-                findings_fmt(it->text, "For %s (%s%s%s%s)%s %s, %" PRIu64 " messages lost.%s%s", d, max_known ? "" : "at least ",
-                    mn, max_known ? " to " : "", max_known ? mx : "",
-                    o->ongoing ? ", still going when the logs end," : "", outage_what(kind), o->lost, wg[0] ? " " : "",
-                    wg);
+                report_last_hop_text(tl, o, hop, sizeof(hop));
+                if (hop[0])
+                        hop[0] = (char)toupper((unsigned char)hop[0]);
+                findings_fmt(it->text, "For %s (%s%s%s%s)%s %s, %" PRIu64 " messages lost.%s%s%s%s%s", d,
+                    max_known ? "" : "at least ", mn, max_known ? " to " : "", max_known ? mx : "",
+                    o->ongoing ? ", still going when the logs end," : "", outage_what(kind), o->lost, hop[0] ? " " : "",
+                    hop, hop[0] ? "." : "", wg[0] ? " " : "", wg);
         }
         return k;
 }

@@ -71,6 +71,18 @@ const struct findings_kind_info findings_kinds[FINDINGS_KINDS] = {
                 "period (4 or more)",
                 { "events", "days", "days_in_logs", "spread_minutes", "period_s", NULL },
         },
+        [FINDINGS_THIS_FLOW_ONLY] = {
+                "this_flow_only",
+                "an outage of this flow while another flow, timed on a log both are in, delivered messages and "
+                "none was down: what only this flow crosses (its NAT, its address family's route) is the suspect",
+                { "flows_down", "flows_up", "flows_unknown", NULL },
+        },
+        [FINDINGS_ALL_FLOWS] = {
+                "all_flows",
+                "an outage that every other flow timed on a log both are in had at once (one at least, none up): "
+                "the line or the server",
+                { "flows_down", "flows_up", "flows_unknown", NULL },
+        },
 };
 
 size_t findings_evidence_count(enum findings_kind kind)
@@ -197,7 +209,8 @@ int findings_derive(const struct timeline *tl, const struct timeline_client *c, 
         k = findings_gaps_make(tl, c, &g);
         k = k < 0 ? k : findings_nat(tl, c, &g, f);
         k = k < 0 ? k : findings_rebindings(tl, c, &g, f);
-        k = k < 0 ? k : findings_outages(c, f);
+        k = k < 0 ? k : findings_outages(tl, c, f);
+        k = k < 0 ? k : findings_flows(tl, c, f);
         k = k < 0 ? k : findings_recurring(c, &g, f);
         findings_gaps_free(&g);
         if (k < 0)

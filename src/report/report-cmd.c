@@ -421,6 +421,22 @@ static int write_client(void *ctx, const struct timeline *tl, const struct timel
         return k;
 }
 
+/* Each client worked out and written; with several (flows to compare with
+ * each other), all worked out first, then written in a second pass over
+ * their packets, since each outage says what the others did then. */
+static int finish_each(struct run *r)
+{
+        const struct timeline_opts *t = &r->o->timers;
+        int k;
+
+        if (r->tl.n_clients < 2)
+                return timeline_finish_each(&r->tl, t, REPORT_GROUP_PACKETS, load_group, write_client, r);
+        r->spill.keep = 1;
+        k = timeline_finish_each(&r->tl, t, REPORT_GROUP_PACKETS, load_group, NULL, r);
+        r->spill.keep = 0;
+        return k < 0 ? k : timeline_finish_each(&r->tl, NULL, REPORT_GROUP_PACKETS, load_group, write_client, r);
+}
+
 /* Starts the page (--html), its file open. Returns 0 or a negative errno. */
 static int page_begin(struct run *r)
 {
@@ -469,7 +485,7 @@ static int finish_and_write(struct run *r)
         if (r->writing)
                 k = r->write_error = report_begin(&r->w, &r->tl, &r->in, o->json, stdout);
         if (k == 0)
-                k = timeline_finish_each(&r->tl, &o->timers, REPORT_GROUP_PACKETS, load_group, write_client, r);
+                k = finish_each(r);
         if (k == 0 && r->writing)
                 k = r->write_error = report_end(&r->w);
         if (k == 0 && r->writing && fflush(stdout) != 0)

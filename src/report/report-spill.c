@@ -199,8 +199,10 @@ static int load_client(struct report_spill *s, struct timeline *tl, size_t i)
         }
         for (size_t m = 0; m < c->n && k == 0; m++)
                 k = timeline_put(tl, i, &c->buf[m]);
-        s->held -= c->n;
-        client_free(c);
+        if (!s->keep) {
+                s->held -= c->n;
+                client_free(c);
+        }
         return k;
 }
 

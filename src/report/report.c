@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "report/findings.h"
+#include "report/report-flows.h"
 
 #define US ((int64_t)1000000)
 /* Per-day availability up to ten years; beyond, null. */
@@ -80,9 +81,10 @@ void report_availability_bounds(const struct timeline_client *c, double *lo, dou
 
 /* --- text --- */
 
-static void text_outage(const struct timeline_outage *o, FILE *out)
+static void text_outage(const struct timeline *tl, const struct timeline_client *c, const struct timeline_outage *o,
+                        FILE *out)
 {
-        char a[32], b[32], d[32], mn[32], mx[32];
+        char a[32], b[32], d[32], mn[32], mx[32], hop[128], others[512];
 
         fprintf(out, "    %s .. %s  %9s  (%s to %s)  %-16s seen by %s%s%s%s\n", stamp(o->start_us, a), stamp(o->end_us, b),
                 report_duration(o->end_us - o->start_us, d), report_duration(seconds_min_us(o), mn),
@@ -90,6 +92,10 @@ static void text_outage(const struct timeline_outage *o, FILE *out)
                 direction_name(o->direction), seen_name(o->seen_by), o->ongoing ? ", still going" : "",
                 o->server_stopped ? ", the server was not running" : "",
                 o->log_lost ? ", unknown: a log lost lines then" : "");
+        if (report_last_hop_text(tl, o, hop, sizeof(hop))[0])
+                fprintf(out, "      %s\n", hop);
+        if (report_others_text(tl, c, o, others, sizeof(others))[0])
+                fprintf(out, "      %s\n", others);
 }
 
 static void text_count(const char *name, const struct timeline_count *k, FILE *out)
@@ -194,7 +200,7 @@ static int text_client(const struct timeline *tl, const struct timeline_client *
         text_rtt(c, out);
         fprintf(out, "  outages       %zu (an outage: two or more messages lost in a row)\n", c->n_outages);
         for (size_t i = 0; i < c->n_outages; i++)
-                text_outage(&c->outages[i], out);
+                text_outage(tl, c, &c->outages[i], out);
         if (!c->server_log)
                 fprintf(out, "  NAT rebindings: not visible in a client log\n");
         else
@@ -266,7 +272,7 @@ static json_t *junix(bool known, int64_t t_us)
         return known ? json_real((double)t_us / 1e6) : json_null();
 }
 
-static json_t *json_outage(const struct timeline_outage *o)
+static json_t *json_outage(const struct timeline *tl, const struct timeline_client *c, const struct timeline_outage *o)
 {
         json_t *j = json_object();
 
@@ -285,6 +291,8 @@ static json_t *json_outage(const struct timeline_outage *o)
         set(j, "lost_messages", json_integer((json_int_t)o->lost));
         set(j, "server_stopped", json_boolean(o->server_stopped));
         set(j, "log_lost", json_boolean(o->log_lost));
+        report_json_others(j, tl, c, o);
+        set(j, "last_hop", report_json_last_hop(tl, o));
         return j;
 }
 
@@ -539,7 +547,7 @@ static json_t *json_client(const struct timeline *tl, const struct timeline_clie
         set(j, "keepalives", json_keepalives(c));
         set(j, "replays", maybe_int(c->server_log, c->replays));
         for (size_t i = 0; i < c->n_outages; i++)
-                json_array_append_new(outs, json_outage(&c->outages[i]));
+                json_array_append_new(outs, json_outage(tl, c, &c->outages[i]));
         set(j, "outages", outs);
         set(j, "delivery", json_pack("{s:o,s:o}", "client_to_server", json_count(&c->delivery[TIMELINE_C2S]),
                                      "server_to_client", json_count(&c->delivery[TIMELINE_S2C])));

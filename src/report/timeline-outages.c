@@ -47,6 +47,7 @@ static int run_emit(struct timeline_outages *out, const struct run *r, bool have
                 .start_min_us = r->p - res, .start_max_us = r->l1 + res + slack,
                 .end_min_us = r->ln - res - slack, .end_max_us = n + res,
                 .start_min_known = r->have_p, .end_max_known = have_n,
+                .trace = -1,
                 .ongoing = ongoing, .direction = dir, .lost = r->lost,
         };
 

@@ -44,6 +44,7 @@ static void client_free(struct timeline_client *c)
         free(c->rtt_us);
         free(c->outages);
         free(c->rebinds);
+        free(c->flow.up);
         free(c);
 }
 
@@ -59,6 +60,7 @@ void timeline_free(struct timeline *tl)
         }
         free(tl->logs);
         free(tl->probes);
+        free(tl->traces);
         for (size_t i = 0; i < tl->n_peers; i++)
                 free(tl->peers[i]);
         free(tl->peers);
@@ -197,6 +199,17 @@ static int add_probe(struct timeline *tl, unsigned log, int64_t t, const struct 
         return 0;
 }
 
+/* A trace, kept whole; past the bound, dropped. */
+static int add_trace(struct timeline *tl, unsigned log, int64_t t, const struct logline *l)
+{
+        if (tl->n_traces >= TIMELINE_MAX_TRACES)
+                return 0;
+        if (grow_array((void **)&tl->traces, &tl->cap_traces, tl->n_traces + 1, sizeof(*tl->traces)) < 0)
+                return -ENOMEM;
+        tl->traces[tl->n_traces++] = (struct timeline_trace){ .t_us = t, .log = log, .tr = l->trace };
+        return 0;
+}
+
 int timeline_add_out(struct timeline *tl, unsigned log, const struct logline *l, struct timeline_packet *p,
                      size_t *client)
 {
@@ -235,6 +248,8 @@ int timeline_add_out(struct timeline *tl, unsigned log, const struct logline *l,
                 tl->invalid += l->dropped;
         if (l->kind == LOGLINE_NAT_TIMEOUT)
                 return add_probe(tl, log, t, l);
+        if (l->kind == LOGLINE_TRACE)
+                return add_trace(tl, log, t, l);
         if (l->kind != LOGLINE_TX && l->kind != LOGLINE_RX)
                 return 0;
         if (l->msg.type == MESSAGE_PROBE || l->msg.type == MESSAGE_PROBE_RESPONSE)
@@ -338,6 +353,9 @@ static int finish_client(const struct timeline *tl, struct timeline_client *c, c
                 timeline_mark_stopped(tl, c, &sp);
         if (k == 0)
                 timeline_mark_log_lost(c, &sp);
+        if (k == 0)
+                timeline_mark_traces(tl, c, &sp);
+        k = k < 0 ? k : timeline_flow_keep(tl, c, &sp);
         for (size_t i = 0; i < c->n_outages; i++)
                 c->last_us = max64(c->last_us, c->outages[i].end_us);
 out:
@@ -367,6 +385,7 @@ int timeline_finish(struct timeline *tl, const struct timeline_opts *o)
         int k = 0;
 
         close_logs(tl);
+        timeline_flow_bins(tl);
         for (size_t i = 0; i < tl->n_clients && k == 0; i++)
                 k = finish_client(tl, tl->clients[i], o);
         return k;
@@ -388,15 +407,18 @@ int timeline_finish_each(struct timeline *tl, const struct timeline_opts *o, uin
 {
         int k = 0;
 
-        close_logs(tl);
+        if (o) {
+                close_logs(tl);
+                timeline_flow_bins(tl);
+        }
         for (size_t lo = 0, hi; lo < tl->n_clients && k == 0; lo = hi) {
                 hi = group_end(tl, lo, budget);
                 k = load ? load(ctx, tl, lo, hi) : 0;
                 for (size_t i = lo; i < hi && k == 0; i++) {
                         struct timeline_client *c = tl->clients[i];
 
-                        k = finish_client(tl, c, o);
-                        k = k < 0 ? k : each(ctx, tl, c);
+                        k = o ? finish_client(tl, c, o) : 0;
+                        k = k < 0 || !each ? k : each(ctx, tl, c);
                         free(c->pk);
                         c->pk = NULL;
                         c->n_pk = c->cap_pk = 0;
