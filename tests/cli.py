@@ -295,7 +295,8 @@ def icmp_other_errors(env):
     port = server.port()
     client = env.client(port)
     it.wait_for(lambda: it.answered(client), what="an answer")
-    cport = int(server.packets("RX")[0][1].rsplit(":", 1)[1])  # where the server hears the client from
+    heard = it.wait_for(lambda: server.packets("RX"), what="the server's log of it")  # its log thread may lag
+    cport = int(heard[0][1].rsplit(":", 1)[1])  # where the server hears the client from
     ticks = lambda: sum(int(x) for x in open("/proc/%d/stat" % client.proc.pid).read().rsplit(")", 1)[1].split()[11:13])
     t0 = ticks()
     for _ in range(3):
