@@ -231,7 +231,7 @@ static double ev(const struct findings_item *it, const char *name)
         for (size_t i = 0; i < findings_evidence_count(it->kind); i++)
                 if (strcmp(findings_kinds[it->kind].evidence[i], name) == 0)
                         return it->evidence[i];
-        CHECK(!"no such evidence");
+        CHECK(name == NULL); /* no such evidence: fails */
         return NAN;
 }
 
@@ -597,6 +597,6 @@ int main(int argc, char **argv)
         if (argc > 1)
                 test_documented(argv[1]);
         else
-                CHECK(!"give udp-canary(8) as the argument");
+                CHECK(argc > 1); /* give udp-canary(8) as the argument */
         return check_finish("report-findings");
 }
