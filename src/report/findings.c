@@ -215,7 +215,8 @@ int findings_derive(const struct timeline *tl, const struct timeline_client *c, 
         findings_gaps_free(&g);
         if (k < 0)
                 return k;
-        qsort(f->v, f->n, sizeof(*f->v), by_start);
+        if (f->n > 1) /* qsort takes no NULL, even for none */
+                qsort(f->v, f->n, sizeof(*f->v), by_start);
         if (!f->n)
                 none_text(c, f);
         return 0;
