@@ -255,16 +255,28 @@ static void test_apart(bool one_file)
         timeline_free(&tl);
 }
 
+/* b's state during a's outage at `at` (-1: no such outage), and how many
+ * this_flow_only findings a has. */
+static int b_during_a(const struct flow *a, const struct flow *b, int64_t at, size_t *this_only)
+{
+        struct sim s = { 0 };
+        struct timeline tl;
+        const struct timeline_client *ca = NULL;
+        const struct timeline_outage *o = pair(&s, &tl, a, b, at, &ca);
+        int state = o ? (int)timeline_flow_state(&tl, ca, o, find(&tl, "b")) : -1;
+
+        *this_only = ca ? count_kind(&tl, ca, FINDINGS_THIS_FLOW_ONLY, NULL, 0) : 0;
+        timeline_free(&tl);
+        return state;
+}
+
 /* "b" stopped at 8 min (or paused from 8 to 16 min) while the server's
  * log went on with "a": during a's outage b neither delivered nor was
  * down, and a log of it covers that time: unknown. */
 static void test_silent(bool pause)
 {
-        struct sim s = { 0 };
-        struct timeline tl;
         struct flow a = flow("a", "203.0.113.9", 1), b = flow("b", "2001:db8::9", 0);
-        const struct timeline_client *ca;
-        const struct timeline_outage *o;
+        size_t this_only;
 
         a.fault_from = 10 * MIN;
         a.fault_to = 14 * MIN;
@@ -274,30 +286,21 @@ static void test_silent(bool pause)
         } else {
                 b.end = 8 * MIN;
         }
-        o = pair(&s, &tl, &a, &b, 12 * MIN, &ca);
-        if (o)
-                CHECK(timeline_flow_state(&tl, ca, o, find(&tl, "b")) == TIMELINE_FLOW_UNKNOWN);
-        CHECK(count_kind(&tl, ca, FINDINGS_THIS_FLOW_ONLY, NULL, 0) == 0);
-        timeline_free(&tl);
+        CHECK(b_during_a(&a, &b, 12 * MIN, &this_only) == TIMELINE_FLOW_UNKNOWN);
+        CHECK(this_only == 0);
 }
 
 /* The server's log ends at 20 min; "b" is in it alone: during a's outage
  * at 25 min (its client log), b's logs cover nothing: not_running. */
 static void test_not_running(void)
 {
-        struct sim s = { 0 };
-        struct timeline tl;
         struct flow a = flow("a", "203.0.113.9", 1), b = flow("b", "2001:db8::9", 0);
-        const struct timeline_client *ca;
-        const struct timeline_outage *o;
+        size_t this_only;
 
         a.fault_from = 25 * MIN;
         a.fault_to = 29 * MIN;
         a.server_log_until = b.server_log_until = 20 * MIN;
-        o = pair(&s, &tl, &a, &b, 27 * MIN, &ca);
-        if (o)
-                CHECK(timeline_flow_state(&tl, ca, o, find(&tl, "b")) == TIMELINE_FLOW_NOT_RUNNING);
-        timeline_free(&tl);
+        CHECK(b_during_a(&a, &b, 27 * MIN, &this_only) == TIMELINE_FLOW_NOT_RUNNING);
 }
 
 /* 34 flows in one server's log, one broken alone: counts, not a list. */

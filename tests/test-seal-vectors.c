@@ -39,6 +39,16 @@ static void load_key(json_t *v, struct seal_key *sk, struct impl impl)
         CHECK_INT(seal_key_init(sk, key, impl.aes), 0);
 }
 
+/* The vector's packet unhexed into packet (its length in *len) and opened
+ * into text with the vector's key, left in sk. */
+static int open_vector(json_t *v, struct impl impl, struct seal_key *sk, uint8_t packet[static 8192], long *len,
+                       uint8_t text[static SEAL_MAX_PACKET])
+{
+        *len = check_unhex(str(v, "packet_hex"), packet, 8192);
+        load_key(v, sk, impl);
+        return seal_open(sk, packet, (size_t)*len, text, SEAL_MAX_PACKET);
+}
+
 static void test_valid(json_t *v, struct impl impl)
 {
         static uint8_t packet[8192], text[SEAL_MAX_PACKET], again[SEAL_MAX_PACKET];
@@ -47,11 +57,9 @@ static void test_valid(json_t *v, struct impl impl)
         json_t *msg = json_object_get(v, "message");
         struct seal_key sk;
         struct message m;
-        long len = check_unhex(str(v, "packet_hex"), packet, sizeof(packet));
-        int n;
+        long len;
+        int n = open_vector(v, impl, &sk, packet, &len, text);
 
-        load_key(v, &sk, impl);
-        n = seal_open(&sk, packet, (size_t)len, text, sizeof(text));
         CHECK_INT(n, (long long)strlen(plaintext));
         if (n < 0)
                 return;
@@ -100,11 +108,9 @@ static void test_malformed(json_t *v, struct impl impl)
         static uint8_t packet[8192], text[SEAL_MAX_PACKET];
         struct seal_key sk;
         struct message m;
-        long len = check_unhex(str(v, "packet_hex"), packet, sizeof(packet));
-        int n;
+        long len;
+        int n = open_vector(v, impl, &sk, packet, &len, text);
 
-        load_key(v, &sk, impl);
-        n = seal_open(&sk, packet, (size_t)len, text, sizeof(text));
         /* authentic, so never -EBADMSG; then either the padding or the message is bad */
         CHECK(n != -EBADMSG);
         if (n >= 0)
