@@ -452,10 +452,15 @@ def ipv6(env):
     c6 = env.client(port, host="::1", name="c6", cid="six")
     c4 = env.client(port, host="127.0.0.1", name="c4", cid="four")
     wait_for(lambda: answered(c6) and answered(c4), what="answers to both")
-    peers = {m["id"]: peer for _, peer, m in server.packets("RX")}
+
+    def heard():  # the server's log thread may write after the clients saw its answers
+        rx = {m["id"]: peer for _, peer, m in server.packets("RX")}
+        tx = {m["id"]: peer for _, peer, m in server.packets("TX")}
+        return (rx, tx) if {"six", "four"} <= set(rx) and "four" in tx else None
+
+    peers, sent = wait_for(heard, what="the server's log of both clients")
     check(peers["six"].startswith("[::1]:"), "IPv6 peer: %s" % peers["six"])
     check(peers["four"].startswith("127.0.0.1:"), "IPv4 peer unmapped: %s" % peers["four"])
-    sent = {m["id"]: peer for _, peer, m in server.packets("TX")}
     check(sent["four"] == peers["four"], "IPv4 peer unmapped in what the server sends: %s" % sent["four"])
     for p in (c6, c4, server):
         p.stop()
