@@ -15,6 +15,7 @@
 #include "check.h"
 #include "core/client.h"
 #include "report/findings.h"
+#include "report/report.h"
 
 #define S 1000000LL
 #define MIN (60 * S)
@@ -36,6 +37,7 @@ struct sim {
          * forget_until); flushed once at flush_at; a new public address
          * from move_at on (0: never) */
         int64_t idle_us, forget_from, forget_until, flush_at, move_at;
+        int64_t flush_every; /* flushed again this long after each flush (0: once) */
         int64_t server_down_from, server_down_until; /* the server stopped */
         bool restart_elsewhere; /* the restarted server logs to a file of its own, log 3 */
         int64_t probe_at; /* a probe result (0: none) in log probe_log */
@@ -66,7 +68,8 @@ static bool server_down(const struct sim *s, int64_t t)
 static uint16_t nat(struct sim *s, int64_t t)
 {
         if (s->flush_at && !s->flushed && t >= s->flush_at) {
-                s->flushed = true;
+                s->flushed = !s->flush_every;
+                s->flush_at += s->flush_every;
                 s->port++;
         }
         if (s->idle_us && s->nat_last && t >= s->forget_from && t < s->forget_until && t - s->nat_last >= s->idle_us)
@@ -538,6 +541,83 @@ static void test_steady(void)
         done(&s, &f);
 }
 
+/* Outages every `every` from 00:30 UTC on for `days` days (and, with
+ * daily, one more at 04:10 each day): one recurring finding with that
+ * period and all of them, not the times of day it implies (a period that
+ * divides a day puts one on each day at each of them); the daily ones
+ * beside it their own. */
+static void test_period(int64_t every, int days, bool daily)
+{
+        struct fault fs[200];
+        struct sim s = base();
+        struct findings f;
+        size_t n = 0, periodic;
+        bool found = false;
+
+        for (int64_t at = 4 * H + 30 * MIN; at + 90 * S < days * 24 * H && n < 200; at += every)
+                fs[n++] = (struct fault){ at, at + 90 * S, true, true };
+        periodic = n;
+        for (int d = 0; daily && d < days && n < 200; d++)
+                fs[n++] = (struct fault){ d * 24 * H + 8 * H + 10 * MIN, d * 24 * H + 8 * H + 10 * MIN + 90 * S, true,
+                                          true };
+        s.faults = fs;
+        s.n_faults = n;
+        s.end = days * 24 * H;
+        run(&s, &f);
+        CHECK_INT(count(&f, FINDINGS_OUTBOUND_LOST) + count(&f, FINDINGS_PATH_DOWN), n);
+        CHECK_INT(count(&f, FINDINGS_RECURRING), daily ? 2 : 1);
+        for (size_t i = 0; i < f.n; i++) {
+                const struct findings_item *it = &f.v[i];
+                char want[32];
+
+                if (it->kind != FINDINGS_RECURRING || strncmp(it->when, "every day", 9) == 0)
+                        continue;
+                found = true;
+                report_duration(every, want);
+                CHECK(strncmp(it->when, "every ", 6) == 0 && strcmp(it->when + 6, want) == 0);
+                CHECK(fabs(ev(it, "period_s") - (double)every / S) <= 60);
+                CHECK_INT((long long)ev(it, "events"), (long long)periodic);
+        }
+        CHECK(found);
+        if (daily && first(&f, FINDINGS_RECURRING)) {
+                size_t k = 0;
+
+                for (size_t i = 0; i < f.n; i++)
+                        if (f.v[i].kind == FINDINGS_RECURRING && strncmp(f.v[i].when, "every day around 04:", 20) == 0) {
+                                k++;
+                                CHECK_INT((long long)ev(&f.v[i], "events"), days);
+                        }
+                CHECK_INT(k, 1);
+        }
+        done(&s, &f);
+}
+
+/* The NAT flushed every 8 h for 5 days: the rebindings come back one
+ * finding, every 8 h, not three a day at 00:xx, 08:xx and 16:xx. */
+static void test_period_rebindings(void)
+{
+        struct sim s = base();
+        struct findings f;
+        const struct findings_item *it;
+        size_t flushes;
+
+        s.end = 5 * 24 * H;
+        s.flush_at = 4 * H + 12 * MIN; /* 00:12 UTC */
+        s.flush_every = 8 * H;
+        flushes = (size_t)((s.end - s.flush_at - 1) / s.flush_every + 1);
+        run(&s, &f);
+        CHECK_INT(count(&f, FINDINGS_MAPPING_REPLACED), flushes);
+        CHECK_INT(count(&f, FINDINGS_RECURRING), 1);
+        it = first(&f, FINDINGS_RECURRING);
+        if (it) {
+                CHECK_STR(it->what, "rebindings");
+                CHECK(strncmp(it->when, "every 8 h", 9) == 0);
+                CHECK(fabs(ev(it, "period_s") - 8 * 3600) <= 60);
+                CHECK_INT((long long)ev(it, "events"), flushes);
+        }
+        done(&s, &f);
+}
+
 /* udp-canary(8) names every kind and every piece of evidence. */
 static void test_documented(const char *man)
 {
@@ -594,6 +674,11 @@ int main(int argc, char **argv)
         test_recurring(true, "America/New_York", "23:13", "EST");
         test_recurring(false, "UTC", "", "");
         test_steady();
+        test_period(8 * H, 5, false);
+        test_period(8 * H, 5, true);
+        test_period(90 * MIN, 3, false);
+        test_period(5 * H, 12, false);
+        test_period_rebindings();
         if (argc > 1)
                 test_documented(argv[1]);
         else

@@ -1,5 +1,6 @@
-/* findings-recurring: outages or rebindings at the same time of day on 3 or
- * more days, or at a steady period. */
+/* findings-recurring: outages or rebindings at a steady period (one finding
+ * with it, "every 8 h", not the times of day it implies), or at the same
+ * time of day on 3 or more days (what comes once a day). */
 #include "report/findings-internal.h"
 
 #include <errno.h>
@@ -11,7 +12,7 @@
 
 #include "report/report.h"
 
-/* --- recurring: the same time of day on 3 or more days, or a steady period --- */
+/* --- recurring: a steady period, or the same time of day on 3 or more days --- */
 
 #define REC_WINDOW_MIN 15
 #define REC_MIN_DAYS 3
@@ -19,6 +20,7 @@
 #define REC_STEADY_MIN_US (600 * US) /* shorter periods are the timers' or the NAT's */
 #define REC_MAX_EVENTS 4096         /* more: too many to call any one a pattern */
 #define REC_MAX_FINDINGS 8
+#define REC_CANDIDATES 8 /* the next events tried as a run's second */
 
 struct event {
         int64_t t_us;
@@ -195,44 +197,111 @@ static int daily(const struct timeline_client *c, struct event *v, size_t n, con
         return k;
 }
 
-/* Runs of 4 or more events, not already in a daily pattern, each interval
- * within a minute (or 2 %) of the run's first. */
-static int steady(struct event *v, size_t n, const char *what, struct findings *f)
+/* The unused event nearest t, within tol of it, from v[from] on (v in time
+ * order), or n. */
+static size_t match(const struct event *v, size_t n, size_t from, int64_t t, int64_t tol)
 {
-        size_t m = 0, i = 0;
+        size_t lo = from, hi = n, best = n;
+
+        while (lo < hi) { /* the first at or after t - tol */
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (v[mid].t_us < t - tol)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        for (size_t a = lo; a < n && v[a].t_us <= t + tol; a++)
+                if (!v[a].used && (best == n || llabs(v[a].t_us - t) < llabs(v[best].t_us - t)))
+                        best = a;
+        return best;
+}
+
+static int64_t tolerance(int64_t p)
+{
+        return p / 50 > 60 * US ? p / 50 : 60 * US;
+}
+
+/* A whole number of days, as near as the run's tolerance: a time of day. */
+static bool whole_days(int64_t p)
+{
+        int64_t days = (p + 43200 * US) / (86400 * US);
+
+        return days >= 1 && llabs(p - days * 86400 * US) <= tolerance(p);
+}
+
+/* The run from v[i] at the period v[j] - v[i]: each next event a period
+ * after the last, within a minute or 2 % (events between left aside; the
+ * first missed ends it). Its indices into run[]; returns how many. */
+static size_t run_from(const struct event *v, size_t n, size_t i, size_t j, size_t *run)
+{
+        int64_t p = v[j].t_us - v[i].t_us;
+        size_t m = 0, a = i;
+
+        while (a < n) {
+                run[m++] = a;
+                a = match(v, n, a + 1, v[a].t_us + p, tolerance(p));
+        }
+        return m;
+}
+
+static void steady_finding(const struct event *v, const size_t *run, size_t m, const char *what,
+                           struct findings *f, int *k)
+{
+        int64_t from = v[run[0]].t_us, to = v[run[m - 1]].t_us, p = (to - from) / (int64_t)(m - 1), dev = 0;
+        struct findings_item *it = findings_add(f, FINDINGS_RECURRING, from, to, k);
+        char every[32];
+
+        if (!it)
+                return;
+        for (size_t a = 1; a < m; a++) {
+                int64_t d = llabs(v[run[a]].t_us - v[run[a - 1]].t_us - p);
+
+                dev = d > dev ? d : dev;
+        }
+        report_duration((p + 30 * US) / (60 * US) * (60 * US), every); /* to the minute */
+        snprintf(it->what, sizeof(it->what), "%s", what);
+        snprintf(it->when, sizeof(it->when), "every %s", every);
+        it->evidence[EV_REC_EVENTS] = (double)m;
+        it->evidence[EV_REC_SPREAD] = findings_secs(dev) / 60;
+        it->evidence[EV_REC_PERIOD] = findings_secs(p);
+        findings_fmt(it->text, "%c%s came at a steady period: every %s (give or take %.0f s), %zu times in a row.",
+                     what[0] - 'a' + 'A', what + 1, every, findings_secs(dev), m);
+}
+
+/* Runs of 4 or more unused events at a steady period of 10 minutes or more,
+ * one finding each, their events used. The second of a run is one of the
+ * next few events (others may come between). Before the times of day
+ * (days false) a period of whole days is left to them; after, whatever
+ * they left is taken as it comes. */
+static int steady(struct event *v, size_t n, const char *what, bool days, struct findings *f)
+{
+        size_t *run = malloc(n * sizeof(*run));
         int k = 0;
 
-        for (size_t a = 0; a < n; a++)
-                if (!v[a].used)
-                        v[m++] = v[a];
-        qsort(v, m, sizeof(*v), by_event_time);
-        while (i + REC_MIN_STEADY <= m && k == 0) {
-                int64_t p = v[i + 1].t_us - v[i].t_us, tol = p / 50 > 60 * US ? p / 50 : 60 * US, dev = 0;
-                size_t j = i + 1;
-                struct findings_item *it;
-                char every[32];
+        if (!run)
+                return -ENOMEM;
+        qsort(v, n, sizeof(*v), by_event_time);
+        for (size_t i = 0; i < n && k == 0; i++) {
+                size_t m = 0;
 
-                while (j + 1 < m && llabs((v[j + 1].t_us - v[j].t_us) - p) <= tol) {
-                        dev = llabs((v[j + 1].t_us - v[j].t_us) - p) > dev ? llabs((v[j + 1].t_us - v[j].t_us) - p) : dev;
-                        j++;
+                for (size_t j = i + 1, tried = 0; !v[i].used && j < n && tried < REC_CANDIDATES && m < REC_MIN_STEADY;
+                     j++) {
+                        int64_t p = v[j].t_us - v[i].t_us;
+
+                        if (v[j].used)
+                                continue;
+                        tried++;
+                        if (p >= REC_STEADY_MIN_US && !(days && whole_days(p)))
+                                m = run_from(v, n, i, j, run);
                 }
-                if (p < REC_STEADY_MIN_US || j + 1 - i < REC_MIN_STEADY) {
-                        i++;
+                if (m < REC_MIN_STEADY)
                         continue;
-                }
-                it = findings_add(f, FINDINGS_RECURRING, v[i].t_us, v[j].t_us, &k);
-                if (it) {
-                        report_duration((p + 30 * US) / (60 * US) * (60 * US), every); /* to the minute */
-                        snprintf(it->what, sizeof(it->what), "%s", what);
-                        snprintf(it->when, sizeof(it->when), "every %s", every);
-                        it->evidence[EV_REC_EVENTS] = (double)(j + 1 - i);
-                        it->evidence[EV_REC_SPREAD] = findings_secs(dev) / 60;
-                        it->evidence[EV_REC_PERIOD] = findings_secs(p);
-                        findings_fmt(it->text, "%c%s came at a steady period: every %s (give or take %.0f s), %zu times in a row.",
-                            what[0] - 'a' + 'A', what + 1, every, findings_secs(dev), j + 1 - i);
-                }
-                i = j + 1;
+                steady_finding(v, run, m, what, f, &k);
+                for (size_t a = 0; a < m; a++)
+                        v[run[a]].used = true;
         }
+        free(run);
         return k;
 }
 
@@ -243,8 +312,9 @@ static int recurring_of(const struct timeline_client *c, struct event *v, size_t
 
         if (n < REC_MIN_DAYS || n > REC_MAX_EVENTS)
                 return 0;
-        k = daily(c, v, n, what, f);
-        return k < 0 ? k : steady(v, n, what, f);
+        k = steady(v, n, what, true, f);
+        k = k < 0 ? k : daily(c, v, n, what, f);
+        return k < 0 ? k : steady(v, n, what, false, f);
 }
 
 /* An event at t; 0 when its local time cannot be told (not counted). */
