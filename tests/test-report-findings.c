@@ -592,6 +592,36 @@ static void test_period(int64_t every, int days, bool daily)
         done(&s, &f);
 }
 
+/* Four outages 2 h apart with `others` more at odd times between: a steady
+ * period while they are no more than its own (3, 4), none past that (5):
+ * among many, chance makes such runs. */
+static void test_period_among(size_t others)
+{
+        static const int64_t odd[] = { 17 * MIN, 148 * MIN, 266 * MIN, 71 * MIN, 331 * MIN, 203 * MIN };
+        struct fault fs[10];
+        struct sim s = base();
+        struct findings f;
+        const struct findings_item *it;
+        size_t n = 0;
+
+        for (int64_t k = 0; k < 4; k++)
+                fs[n++] = (struct fault){ 30 * MIN + k * 2 * H, 30 * MIN + k * 2 * H + 90 * S, true, true };
+        for (size_t i = 0; i < others; i++)
+                fs[n++] = (struct fault){ 30 * MIN + odd[i], 30 * MIN + odd[i] + 90 * S, true, true };
+        s.faults = fs;
+        s.n_faults = n;
+        s.end = 8 * H;
+        run(&s, &f);
+        CHECK_INT(count(&f, FINDINGS_OUTBOUND_LOST) + count(&f, FINDINGS_PATH_DOWN), n);
+        CHECK_INT(count(&f, FINDINGS_RECURRING), others <= 4 ? 1 : 0);
+        it = first(&f, FINDINGS_RECURRING);
+        if (it && others <= 4) {
+                CHECK(strncmp(it->when, "every 2 h", 9) == 0);
+                CHECK_INT((long long)ev(it, "events"), 4);
+        }
+        done(&s, &f);
+}
+
 /* The NAT flushed every 8 h for 5 days: the rebindings come back one
  * finding, every 8 h, not three a day at 00:xx, 08:xx and 16:xx. */
 static void test_period_rebindings(void)
@@ -679,6 +709,9 @@ int main(int argc, char **argv)
         test_period(90 * MIN, 3, false);
         test_period(5 * H, 12, false);
         test_period_rebindings();
+        test_period_among(3);
+        test_period_among(4);
+        test_period_among(5);
         if (argc > 1)
                 test_documented(argv[1]);
         else

@@ -271,9 +271,9 @@ static void steady_finding(const struct event *v, const size_t *run, size_t m, c
 
 /* Runs of 4 or more unused events at a steady period of 10 minutes or more,
  * one finding each, their events used. The second of a run is one of the
- * next few events (others may come between). Before the times of day
- * (days false) a period of whole days is left to them; after, whatever
- * they left is taken as it comes. */
+ * next few events (others may come between, no more than the run's own).
+ * Before the times of day (days) a period of whole days is left to them;
+ * after, whatever they left is taken as it comes. */
 static int steady(struct event *v, size_t n, const char *what, bool days, struct findings *f)
 {
         size_t *run = malloc(n * sizeof(*run));
@@ -295,7 +295,9 @@ static int steady(struct event *v, size_t n, const char *what, bool days, struct
                         if (p >= REC_STEADY_MIN_US && !(days && whole_days(p)))
                                 m = run_from(v, n, i, j, run);
                 }
-                if (m < REC_MIN_STEADY)
+                /* less than half the events of its span: a pattern that
+                 * chance makes among many (on a grid of handshakes, say) */
+                if (m < REC_MIN_STEADY || 2 * m < run[m - 1] - run[0] + 1)
                         continue;
                 steady_finding(v, run, m, what, f, &k);
                 for (size_t a = 0; a < m; a++)
