@@ -623,8 +623,9 @@ static void test_period_among(size_t others)
 }
 
 /* The NAT flushed every 8 h for 5 days: the rebindings come back one
- * finding, every 8 h, not three a day at 00:xx, 08:xx and 16:xx. */
-static void test_period_rebindings(void)
+ * finding, every 8 h, not three a day at 00:xx, 08:xx and 16:xx; those
+ * times named in its text, in the report's clock (TZ). */
+static void test_period_rebindings(const char *tz, const char *times)
 {
         struct sim s = base();
         struct findings f;
@@ -635,7 +636,11 @@ static void test_period_rebindings(void)
         s.flush_at = 4 * H + 12 * MIN; /* 00:12 UTC */
         s.flush_every = 8 * H;
         flushes = (size_t)((s.end - s.flush_at - 1) / s.flush_every + 1);
+        setenv("TZ", tz, 1);
+        tzset();
         run(&s, &f);
+        setenv("TZ", "UTC", 1);
+        tzset();
         CHECK_INT(count(&f, FINDINGS_MAPPING_REPLACED), flushes);
         CHECK_INT(count(&f, FINDINGS_RECURRING), 1);
         it = first(&f, FINDINGS_RECURRING);
@@ -644,6 +649,7 @@ static void test_period_rebindings(void)
                 CHECK(strncmp(it->when, "every 8 h", 9) == 0);
                 CHECK(fabs(ev(it, "period_s") - 8 * 3600) <= 60);
                 CHECK_INT((long long)ev(it, "events"), flushes);
+                CHECK(strstr(it->text, times) != NULL);
         }
         done(&s, &f);
 }
@@ -708,7 +714,8 @@ int main(int argc, char **argv)
         test_period(8 * H, 5, true);
         test_period(90 * MIN, 3, false);
         test_period(5 * H, 12, false);
-        test_period_rebindings();
+        test_period_rebindings("UTC", "every 8 h 0 min at about 00:12, 08:12 and 16:12 UTC (");
+        test_period_rebindings("Europe/Berlin", "every 8 h 0 min at about 01:12, 09:12 and 17:12 CET (");
         test_period_among(3);
         test_period_among(4);
         test_period_among(5);

@@ -245,12 +245,35 @@ static size_t run_from(const struct event *v, size_t n, size_t i, size_t j, size
         return m;
 }
 
+/* Where a period divides a day in 2 to 6, the times of day it comes at
+ * (" at about 00:12, 08:12 and 16:12 UTC"), from the first event on; else "". */
+static void times_of_day(const struct event *first, int64_t p, int64_t from, int64_t to, char buf[static 96])
+{
+        int64_t per_day = (86400 * US + p / 2) / p, p_min = (p + 30 * US) / (60 * US);
+        char zone[32];
+        int n;
+
+        buf[0] = '\0';
+        if (per_day < 2 || per_day > 6 || llabs(per_day * p - 86400 * US) > per_day * tolerance(p))
+                return;
+        clock_of(from, to, zone);
+        n = snprintf(buf, 96, " at about");
+        for (int64_t k = 0; k < per_day && n > 0 && n < 96; k++) {
+                int64_t m = (first->minute % p_min + k * p_min) % 1440;
+
+                n += snprintf(buf + n, (size_t)(96 - n), "%s %02d:%02d", k == 0 ? "" : k + 1 < per_day ? "," : " and",
+                              (int)(m / 60), (int)(m % 60));
+        }
+        if (n > 0 && n < 96)
+                snprintf(buf + n, (size_t)(96 - n), " %s", zone);
+}
+
 static void steady_finding(const struct event *v, const size_t *run, size_t m, const char *what,
                            struct findings *f, int *k)
 {
         int64_t from = v[run[0]].t_us, to = v[run[m - 1]].t_us, p = (to - from) / (int64_t)(m - 1), dev = 0;
         struct findings_item *it = findings_add(f, FINDINGS_RECURRING, from, to, k);
-        char every[32];
+        char every[32], at[96];
 
         if (!it)
                 return;
@@ -265,8 +288,9 @@ static void steady_finding(const struct event *v, const size_t *run, size_t m, c
         it->evidence[EV_REC_EVENTS] = (double)m;
         it->evidence[EV_REC_SPREAD] = findings_secs(dev) / 60;
         it->evidence[EV_REC_PERIOD] = findings_secs(p);
-        findings_fmt(it->text, "%c%s came at a steady period: every %s (give or take %.0f s), %zu times in a row.",
-                     what[0] - 'a' + 'A', what + 1, every, findings_secs(dev), m);
+        times_of_day(&v[run[0]], p, from, to, at);
+        findings_fmt(it->text, "%c%s came at a steady period: every %s%s (give or take %.0f s), %zu times in a row.",
+                     what[0] - 'a' + 'A', what + 1, every, at, findings_secs(dev), m);
 }
 
 /* Runs of 4 or more unused events at a steady period of 10 minutes or more,
