@@ -38,6 +38,8 @@ struct sim {
          * from move_at on (0: never) */
         int64_t idle_us, forget_from, forget_until, flush_at, move_at;
         int64_t flush_every; /* flushed again this long after each flush (0: once) */
+        int64_t flush_jitter; /* and up to this much more, at random (rng) */
+        uint64_t rng;         /* the state of xorshift64 (not 0): the same seed, the same run */
         int64_t server_down_from, server_down_until; /* the server stopped */
         bool restart_elsewhere; /* the restarted server logs to a file of its own, log 3 */
         int64_t probe_at; /* a probe result (0: none) in log probe_log */
@@ -64,12 +66,30 @@ static bool server_down(const struct sim *s, int64_t t)
         return s->server_down_until && t >= s->server_down_from && t < s->server_down_until;
 }
 
+static int by_start(const void *a, const void *b)
+{
+        const struct fault *x = a, *y = b;
+
+        return (x->start > y->start) - (x->start < y->start);
+}
+
+/* xorshift64: a fixed sequence from a fixed seed, the same on every libc. */
+static uint64_t next_random(uint64_t *x)
+{
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        return *x;
+}
+
 /* The NAT as a packet of the flow crosses it at t: the client's public port. */
 static uint16_t nat(struct sim *s, int64_t t)
 {
         if (s->flush_at && !s->flushed && t >= s->flush_at) {
                 s->flushed = !s->flush_every;
                 s->flush_at += s->flush_every;
+                if (s->flush_jitter)
+                        s->flush_at += (int64_t)(next_random(&s->rng) % (uint64_t)s->flush_jitter);
                 s->port++;
         }
         if (s->idle_us && s->nat_last && t >= s->forget_from && t < s->forget_until && t - s->nat_last >= s->idle_us)
@@ -592,32 +612,34 @@ static void test_period(int64_t every, int days, bool daily)
         done(&s, &f);
 }
 
-/* Four outages 2 h apart with `others` more at odd times between: a steady
- * period while they are no more than its own (3, 4), none past that (5):
- * among many, chance makes such runs. */
-static void test_period_among(size_t others)
+/* `periodic` outages 2 h apart with `others` more at odd times in the first
+ * 6 h: a steady period where chance cannot make it (4 alone, 12 among 6),
+ * none where it can (4 in a row among 7 in 6 h: a run that random events
+ * as dense make often enough among the candidates tried). */
+static void test_period_among(size_t periodic, size_t others, bool claimed)
 {
         static const int64_t odd[] = { 17 * MIN, 148 * MIN, 266 * MIN, 71 * MIN, 331 * MIN, 203 * MIN };
-        struct fault fs[10];
+        struct fault fs[20];
         struct sim s = base();
         struct findings f;
         const struct findings_item *it;
         size_t n = 0;
 
-        for (int64_t k = 0; k < 4; k++)
+        for (int64_t k = 0; k < (int64_t)periodic; k++)
                 fs[n++] = (struct fault){ 30 * MIN + k * 2 * H, 30 * MIN + k * 2 * H + 90 * S, true, true };
         for (size_t i = 0; i < others; i++)
                 fs[n++] = (struct fault){ 30 * MIN + odd[i], 30 * MIN + odd[i] + 90 * S, true, true };
+        qsort(fs, n, sizeof(*fs), by_start);
         s.faults = fs;
         s.n_faults = n;
-        s.end = 8 * H;
+        s.end = (int64_t)periodic * 2 * H;
         run(&s, &f);
         CHECK_INT(count(&f, FINDINGS_OUTBOUND_LOST) + count(&f, FINDINGS_PATH_DOWN), n);
-        CHECK_INT(count(&f, FINDINGS_RECURRING), others <= 4 ? 1 : 0);
+        CHECK_INT(count(&f, FINDINGS_RECURRING), claimed ? 1 : 0);
         it = first(&f, FINDINGS_RECURRING);
-        if (it && others <= 4) {
+        if (it && claimed) {
                 CHECK(strncmp(it->when, "every 2 h", 9) == 0);
-                CHECK_INT((long long)ev(it, "events"), 4);
+                CHECK_INT((long long)ev(it, "events"), periodic);
         }
         done(&s, &f);
 }
@@ -651,6 +673,73 @@ static void test_period_rebindings(const char *tz, const char *times)
                 CHECK_INT((long long)ev(it, "events"), flushes);
                 CHECK(strstr(it->text, times) != NULL);
         }
+        done(&s, &f);
+}
+
+/* The NAT flushed every `every` (and up to `jitter` more, at random) for
+ * 28 days from 00:12 UTC, each flush seen at the next packet (up to a
+ * keepalive interval ki late: 26.6 s, or 60 s, which with a minute's
+ * tolerance must be known to be how late the logs see them): at a steady
+ * period one recurring finding with it and every rebinding (11 min); at
+ * random 10 to 20 min apart none, for the steady runs and times of day
+ * among thousands are chance's. */
+static void test_chance_rebindings(int64_t every, int64_t jitter, int64_t ki)
+{
+        struct sim s = base();
+        struct findings f;
+        const struct timeline_client *c;
+        const struct findings_item *it;
+
+        s.end = 28 * 24 * H;
+        s.flush_at = 4 * H + 12 * MIN;
+        s.flush_every = every;
+        s.flush_jitter = jitter;
+        s.rng = 0x9e3779b97f4a7c15ULL;
+        s.ki = ki;
+        c = run(&s, &f);
+        if (!c)
+                goto out;
+        CHECK(c->n_rebinds >= (size_t)((s.end - s.flush_at) / (every + jitter)));
+        CHECK_INT(count(&f, FINDINGS_NAT_IDLE_TIMEOUT), 0);
+        CHECK_INT(count(&f, FINDINGS_RECURRING), jitter ? 0 : 1);
+        it = first(&f, FINDINGS_RECURRING);
+        if (it && !jitter) {
+                char want[32];
+
+                report_duration(every, want);
+                CHECK(strncmp(it->when, "every ", 6) == 0 && strcmp(it->when + 6, want) == 0);
+                CHECK_INT((long long)ev(it, "events"), c->n_rebinds);
+        }
+out:
+        done(&s, &f);
+}
+
+/* One to four outages a day at random times for 30 days: no recurring
+ * finding, neither a time of day nor a steady period (by chance some
+ * land near each other on several days). */
+static void test_chance_outages(void)
+{
+        struct fault fs[30 * 4];
+        struct sim s = base();
+        struct findings f;
+        uint64_t x = 0x2545f4914f6cdd1dULL;
+        size_t n = 0;
+
+        for (int64_t d = 0; d < 30; d++) {
+                int64_t per = 1 + (int64_t)(next_random(&x) % 4), slot = 24 * H / per;
+
+                for (int64_t k = 0; k < per; k++) { /* one in each part of the day, apart */
+                        int64_t at = d * 24 * H + k * slot + (int64_t)(next_random(&x) % (uint64_t)(slot - 10 * MIN));
+
+                        fs[n++] = (struct fault){ at, at + 90 * S, true, true };
+                }
+        }
+        s.faults = fs;
+        s.n_faults = n;
+        s.end = 30 * 24 * H;
+        run(&s, &f);
+        CHECK_INT(count(&f, FINDINGS_OUTBOUND_LOST) + count(&f, FINDINGS_PATH_DOWN), n);
+        CHECK_INT(count(&f, FINDINGS_RECURRING), 0);
         done(&s, &f);
 }
 
@@ -716,9 +805,14 @@ int main(int argc, char **argv)
         test_period(5 * H, 12, false);
         test_period_rebindings("UTC", "every 8 h 0 min at about 00:12, 08:12 and 16:12 UTC (");
         test_period_rebindings("Europe/Berlin", "every 8 h 0 min at about 01:12, 09:12 and 17:12 CET (");
-        test_period_among(3);
-        test_period_among(4);
-        test_period_among(5);
+        test_period_among(4, 0, true);
+        test_period_among(4, 3, false);
+        test_period_among(12, 6, true);
+        test_chance_rebindings(10 * MIN, 10 * MIN, (int64_t)CLIENT_DEFAULT_KEEPALIVE_INTERVAL_US);
+        test_chance_rebindings(11 * MIN, 0, (int64_t)CLIENT_DEFAULT_KEEPALIVE_INTERVAL_US);
+        test_chance_rebindings(10 * MIN, 10 * MIN, 60 * S);
+        test_chance_rebindings(11 * MIN, 0, 60 * S);
+        test_chance_outages();
         if (argc > 1)
                 test_documented(argv[1]);
         else

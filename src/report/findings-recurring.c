@@ -1,6 +1,20 @@
 /* findings-recurring: outages or rebindings at a steady period (one finding
  * with it, "every 8 h", not the times of day it implies), or at the same
- * time of day on 3 or more days (what comes once a day). */
+ * time of day on 3 or more days (what comes once a day), each claimed only
+ * where chance cannot explain it.
+ *
+ * The rule against chance: events at random, as dense as those around a
+ * pattern (lambda a second), hit a slot of width w (a period's tolerance
+ * both ways, a time of day's window) with p = 1 - exp(-lambda w). A steady
+ * run of k events, each a period after the first's phase, has k - 1 such
+ * hits; k days of D with an event in one window of the day, at least k of
+ * D. Where the other events hit a slot at that period more often than p
+ * (events more regular than at random, or on a grid of handshakes), their
+ * rate is p. The chance of the pattern, times the number of candidates
+ * tried (periods and phases, windows: a Bonferroni bound), must be below
+ * REC_CHANCE; where p is 1/2 or more, events are too dense for any claim.
+ * A steady period's events are used: its multiples and its members' times
+ * of day are not claimed again. */
 #include "report/findings-internal.h"
 
 #include <errno.h>
@@ -21,13 +35,46 @@
 #define REC_MAX_EVENTS 4096         /* more: too many to call any one a pattern */
 #define REC_MAX_FINDINGS 8
 #define REC_CANDIDATES 8 /* the next events tried as a run's second */
+#define REC_CHANCE 1e-3  /* the most a claimed pattern may owe to chance */
+#define REC_DENSE 0.5    /* a slot hit by chance this often or more: no claim */
 
 struct event {
         int64_t t_us;
-        int minute; /* of the local day */
-        int day;    /* local days since 1970, near enough to tell days apart */
-        bool used;
+        int64_t res_us; /* how well its time is known: a rebinding's idle gap */
+        int minute;     /* of the local day */
+        int day;        /* local days since 1970, near enough to tell days apart */
+        bool used, in_run;
 };
+
+/* Whether a pattern whose chance (ln) is ln_chance, among `tried`
+ * candidates, each slot hit by chance with p, is beyond chance. */
+static bool beyond_chance(double ln_chance, double tried, double p)
+{
+        return p < REC_DENSE && ln_chance + log(tried) < log(REC_CHANCE);
+}
+
+/* ln P(X >= k) for X binomial(d, p), 0 < p < 1; k past d (which the
+ * callers never ask) gives 0, as if certain: nothing claimed. */
+static double ln_at_least(size_t k, size_t d, double p)
+{
+        double sum = 0;
+
+        if (k > d)
+                return 0;
+        for (size_t x = k; x <= d; x++)
+                sum += exp(lgamma((double)d + 1) - lgamma((double)x + 1) - lgamma((double)(d - x) + 1) +
+                           (double)x * log(p) + (double)(d - x) * log1p(-p));
+        return log(sum);
+}
+
+static size_t unused(const struct event *v, size_t n)
+{
+        size_t k = 0;
+
+        for (size_t a = 0; a < n; a++)
+                k += !v[a].used;
+        return k;
+}
 
 static int by_minute(const void *a, const void *b)
 {
@@ -144,6 +191,68 @@ static size_t best_window(const struct event *v, size_t n, int *seen, size_t *fr
         return best;
 }
 
+/* A window of the day: events v[from..to) (by minute, modulo n), on how
+ * many days, its first and last minutes and times. */
+struct window {
+        size_t from, to, events, days;
+        int lo, hi;
+        int64_t first, last;
+};
+
+static void window_span(const struct event *v, size_t n, struct window *w)
+{
+        size_t m = 0;
+
+        w->first = INT64_MAX;
+        w->last = INT64_MIN;
+        for (size_t a = w->from; a < w->to; a++) {
+                const struct event *e = &v[a % n];
+
+                if (e->used)
+                        continue;
+                w->lo = m++ ? w->lo : minute_of(v, n, a);
+                w->hi = minute_of(v, n, a);
+                w->first = e->t_us < w->first ? e->t_us : w->first;
+                w->last = e->t_us > w->last ? e->t_us : w->last;
+        }
+}
+
+/* Its days beyond chance: events at random at the rate of the unused ones
+ * over the logs would put one in a window this wide on a day with p; on
+ * `days` of the in_logs days, among as many windows as were tried. */
+static bool window_beyond_chance(const struct timeline_client *c, const struct event *v, size_t n,
+                                 const struct window *w, size_t in_logs)
+{
+        double minutes = (double)(c->last_us - c->first_us) / (60.0 * US), left = (double)unused(v, n);
+        double p = -expm1(-left / (minutes > 1 ? minutes : 1) * (REC_WINDOW_MIN + 1));
+
+        return p > 0 && beyond_chance(ln_at_least(w->days, in_logs, p), left < 1440 ? left : 1440, p);
+}
+
+static void daily_finding(const struct window *w, size_t in_logs, const char *what, struct findings *f, int *k)
+{
+        int mid = (w->lo + (w->hi - w->lo) / 2) % 1440;
+        struct findings_item *it = findings_add(f, FINDINGS_RECURRING, w->first, w->last, k);
+        char zone[32];
+
+        if (!it)
+                return;
+        clock_of(w->first, w->last, zone);
+        snprintf(it->what, sizeof(it->what), "%s", what);
+        snprintf(it->when, sizeof(it->when), "every day around %02d:%02d (%s)", mid / 60, mid % 60, zone);
+        it->evidence[EV_REC_EVENTS] = (double)w->events;
+        it->evidence[EV_REC_DAYS] = (double)w->days;
+        it->evidence[EV_REC_DAYS_IN_LOGS] = (double)in_logs;
+        it->evidence[EV_REC_SPREAD] = w->hi - w->lo;
+        it->evidence[EV_REC_PERIOD] = 86400;
+        findings_fmt(it->text,
+                     "%c%s came at the same time of day: around %02d:%02d %s (%02d:%02d to %02d:%02d) on %zu of the %zu "
+                     "days the logs cover there, %zu in all. Something scheduled (a router's nightly reboot, a "
+                     "provider's reconnect, a backup) is the usual cause.",
+                     what[0] - 'a' + 'A', what + 1, mid / 60, mid % 60, zone, w->lo % 1440 / 60, w->lo % 60,
+                     w->hi % 1440 / 60, w->hi % 60, w->days, in_logs, w->events);
+}
+
 static int daily(const struct timeline_client *c, struct event *v, size_t n, const char *what, struct findings *f)
 {
         int *seen = malloc((n ? n : 1) * sizeof(*seen)), k = 0;
@@ -152,66 +261,49 @@ static int daily(const struct timeline_client *c, struct event *v, size_t n, con
                 return -ENOMEM;
         qsort(v, n, sizeof(*v), by_minute);
         for (unsigned r = 0; r < REC_MAX_FINDINGS && k == 0; r++) {
-                size_t from = 0, to = 0, events, days = best_window(v, n, seen, &from, &to);
-                int64_t first = INT64_MAX, last = INT64_MIN;
-                int lo = 0, hi = 0, mid;
-                char zone[32];
-                struct findings_item *it;
+                struct window w = { 0 };
+                size_t in_logs;
 
-                if (days < REC_MIN_DAYS)
+                w.days = best_window(v, n, seen, &w.from, &w.to);
+                if (w.days < REC_MIN_DAYS)
                         break;
-                distinct_days(v, n, from, to, seen, &events);
-                for (size_t a = from, m = 0; a < to; a++) {
-                        struct event *e = &v[a % n];
-
-                        if (e->used)
-                                continue;
-                        lo = m++ ? lo : minute_of(v, n, a);
-                        hi = minute_of(v, n, a);
-                        first = e->t_us < first ? e->t_us : first;
-                        last = e->t_us > last ? e->t_us : last;
-                        e->used = true;
-                }
-                mid = (lo + (hi - lo) / 2) % 1440;
-                it = findings_add(f, FINDINGS_RECURRING, first, last, &k);
-                if (!it)
-                        continue;
-                clock_of(first, last, zone);
-                snprintf(it->what, sizeof(it->what), "%s", what);
-                snprintf(it->when, sizeof(it->when), "every day around %02d:%02d (%s)", mid / 60, mid % 60, zone);
-                it->evidence[EV_REC_EVENTS] = (double)events;
-                it->evidence[EV_REC_DAYS] = (double)days;
-                it->evidence[EV_REC_DAYS_IN_LOGS] = (double)days_covering(c, mid);
-                if (it->evidence[EV_REC_DAYS_IN_LOGS] < (double)days) /* a window over midnight */
-                        it->evidence[EV_REC_DAYS_IN_LOGS] = (double)days;
-                it->evidence[EV_REC_SPREAD] = hi - lo;
-                it->evidence[EV_REC_PERIOD] = 86400;
-                findings_fmt(it->text,
-                    "%c%s came at the same time of day: around %02d:%02d %s (%02d:%02d to %02d:%02d) on %zu of the %.0f "
-                    "days the logs cover there, %zu in all. Something scheduled (a router's nightly reboot, a "
-                    "provider's reconnect, a backup) is the usual cause.",
-                    what[0] - 'a' + 'A', what + 1, mid / 60, mid % 60, zone, lo % 1440 / 60, lo % 60, hi % 1440 / 60,
-                    hi % 60, days, it->evidence[EV_REC_DAYS_IN_LOGS], events);
+                distinct_days(v, n, w.from, w.to, seen, &w.events);
+                window_span(v, n, &w);
+                in_logs = days_covering(c, (w.lo + (w.hi - w.lo) / 2) % 1440);
+                in_logs = in_logs < w.days ? w.days : in_logs; /* a window over midnight */
+                if (!window_beyond_chance(c, v, n, &w, in_logs))
+                        break; /* the most days any window has: others have no more */
+                for (size_t a = w.from; a < w.to; a++)
+                        v[a % n].used = true;
+                daily_finding(&w, in_logs, what, f, &k);
         }
         free(seen);
         return k;
+}
+
+/* The first event at or after t from v[from] on (v in time order), or n. */
+static size_t first_at(const struct event *v, size_t n, size_t from, int64_t t)
+{
+        size_t lo = from, hi = n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (v[mid].t_us < t)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
 }
 
 /* The unused event nearest t, within tol of it, from v[from] on (v in time
  * order), or n. */
 static size_t match(const struct event *v, size_t n, size_t from, int64_t t, int64_t tol)
 {
-        size_t lo = from, hi = n, best = n;
+        size_t best = n;
 
-        while (lo < hi) { /* the first at or after t - tol */
-                size_t mid = lo + (hi - lo) / 2;
-
-                if (v[mid].t_us < t - tol)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        for (size_t a = lo; a < n && v[a].t_us <= t + tol; a++)
+        for (size_t a = first_at(v, n, from, t - tol); a < n && v[a].t_us <= t + tol; a++)
                 if (!v[a].used && (best == n || llabs(v[a].t_us - t) < llabs(v[best].t_us - t)))
                         best = a;
         return best;
@@ -230,19 +322,62 @@ static bool whole_days(int64_t p)
         return days >= 1 && llabs(p - days * 86400 * US) <= tolerance(p);
 }
 
-/* The run from v[i] at the period v[j] - v[i]: each next event a period
- * after the last, within a minute or 2 % (events between left aside; the
- * first missed ends it). Its indices into run[]; returns how many. */
-static size_t run_from(const struct event *v, size_t n, size_t i, size_t j, size_t *run)
+/* The run from v[i] at the period v[j] - v[i]: each next event where the
+ * period, fitted from the first to the last so far, puts it, within a
+ * minute or 2 % and how well the events' times are known (res; events
+ * between left aside; the first missed ends it). Its indices into run[];
+ * returns how many. */
+static size_t run_from(const struct event *v, size_t n, size_t i, size_t j, int64_t res, size_t *run)
 {
-        int64_t p = v[j].t_us - v[i].t_us;
+        int64_t p = v[j].t_us - v[i].t_us, tol = tolerance(p) + res;
         size_t m = 0, a = i;
 
         while (a < n) {
                 run[m++] = a;
-                a = match(v, n, a + 1, v[a].t_us + p, tolerance(p));
+                p = m > 1 ? (v[a].t_us - v[i].t_us) / (int64_t)(m - 1) : p;
+                a = match(v, n, a + 1, v[i].t_us + (int64_t)m * p, tol);
         }
         return m;
+}
+
+/* How often the events outside the run (unused) have another a period
+ * later, within tol: at random about 1 - exp(-2 tol lambda), more where
+ * they come regularly or on a grid. */
+static double hit_rate_elsewhere(const struct event *v, size_t n, int64_t p, int64_t tol)
+{
+        size_t from = 0, hits = 0;
+
+        for (size_t a = 0; a < n; a++) {
+                if (v[a].used || v[a].in_run || v[a].t_us + p > v[n - 1].t_us)
+                        continue;
+                from++;
+                hits += match(v, n, a + 1, v[a].t_us + p, tol) < n;
+        }
+        return from ? (double)hits / (double)from : 0;
+}
+
+/* ln of the chance of the run's m - 1 hits at random (see the top), or
+ * +INFINITY where it is not beyond chance among `tried` candidates (the
+ * other events' own rate asked only where the first says it is). */
+static double run_chance(struct event *v, size_t n, const size_t *run, size_t m, int64_t res, double tried)
+{
+        int64_t from = v[run[0]].t_us, to = v[run[m - 1]].t_us, p = (to - from) / (int64_t)(m - 1);
+        int64_t tol = tolerance(p) + res;
+        size_t around = 0;
+        double hit, elsewhere;
+
+        for (size_t a = first_at(v, n, 0, from); a < n && v[a].t_us <= to; a++)
+                around += !v[a].used;
+        hit = -expm1(-2.0 * (double)tol * (double)around / (double)(to - from));
+        if (!beyond_chance((double)(m - 1) * log(hit), tried, hit))
+                return INFINITY;
+        for (size_t a = 0; a < m; a++)
+                v[run[a]].in_run = true;
+        elsewhere = hit_rate_elsewhere(v, n, p, tol);
+        for (size_t a = 0; a < m; a++)
+                v[run[a]].in_run = false;
+        hit = elsewhere > hit ? elsewhere : hit;
+        return beyond_chance((double)(m - 1) * log(hit), tried, hit) ? (double)(m - 1) * log(hit) : INFINITY;
 }
 
 /* Where a period divides a day in 2 to 6, the times of day it comes at
@@ -293,65 +428,128 @@ static void steady_finding(const struct event *v, const size_t *run, size_t m, c
                      what[0] - 'a' + 'A', what + 1, every, at, findings_secs(dev), m);
 }
 
-/* Runs of 4 or more unused events at a steady period of 10 minutes or more,
- * one finding each, their events used. The second of a run is one of the
- * next few events (others may come between, no more than the run's own).
- * Before the times of day (days) a period of whole days is left to them;
- * after, whatever they left is taken as it comes. */
-static int steady(struct event *v, size_t n, const char *what, bool days, struct findings *f)
+/* The candidates steady() tries: each event's next few as its run's second. */
+static double candidates(size_t n)
 {
-        size_t *run = malloc(n * sizeof(*run));
+        double k = 0;
+
+        for (size_t i = 0; i < n; i++)
+                k += (double)(n - 1 - i < REC_CANDIDATES ? n - 1 - i : REC_CANDIDATES);
+        return k;
+}
+
+/* From v[i], of the runs whose second is one of the next few events, the
+ * least likely by chance, if beyond it, into best[]; returns its length
+ * (0: none). */
+static size_t best_run(struct event *v, size_t n, size_t i, bool days, int64_t res, double tried, size_t *run,
+                       size_t *best)
+{
+        double best_ln = INFINITY;
+        size_t best_m = 0;
+
+        for (size_t j = i + 1, seen = 0; j < n && seen < REC_CANDIDATES; j++) {
+                int64_t p = v[j].t_us - v[i].t_us;
+                size_t m;
+                double ln;
+
+                if (v[j].used)
+                        continue;
+                seen++;
+                if (p < REC_STEADY_MIN_US || (days && whole_days(p)))
+                        continue;
+                m = run_from(v, n, i, j, res, run);
+                if (m < REC_MIN_STEADY || (ln = run_chance(v, n, run, m, res, tried)) >= best_ln)
+                        continue;
+                best_ln = ln;
+                best_m = m;
+                memcpy(best, run, m * sizeof(*run));
+        }
+        return best_m;
+}
+
+/* Runs of 4 or more unused events at a steady period of 10 minutes or more,
+ * beyond chance, one finding each, their events used. The second of a run
+ * is one of the next few events (others may come between). Before the
+ * times of day (days) a period of whole days is left to them; after,
+ * whatever they left is taken as it comes. */
+static int steady(struct event *v, size_t n, const char *what, bool days, int64_t res, struct findings *f)
+{
+        size_t *run = malloc(2 * n * sizeof(*run)), *best;
+        double tried = candidates(n);
         int k = 0;
 
         if (!run)
                 return -ENOMEM;
+        best = run + n;
         qsort(v, n, sizeof(*v), by_event_time);
         for (size_t i = 0; i < n && k == 0; i++) {
-                size_t m = 0;
+                size_t m = v[i].used ? 0 : best_run(v, n, i, days, res, tried, run, best);
 
-                for (size_t j = i + 1, tried = 0; !v[i].used && j < n && tried < REC_CANDIDATES && m < REC_MIN_STEADY;
-                     j++) {
-                        int64_t p = v[j].t_us - v[i].t_us;
-
-                        if (v[j].used)
-                                continue;
-                        tried++;
-                        if (p >= REC_STEADY_MIN_US && !(days && whole_days(p)))
-                                m = run_from(v, n, i, j, run);
-                }
-                /* less than half the events of its span: a pattern that
-                 * chance makes among many (on a grid of handshakes, say) */
-                if (m < REC_MIN_STEADY || 2 * m < run[m - 1] - run[0] + 1)
+                if (m == 0)
                         continue;
-                steady_finding(v, run, m, what, f, &k);
+                steady_finding(v, best, m, what, f, &k);
                 for (size_t a = 0; a < m; a++)
-                        v[run[a]].used = true;
+                        v[best[a]].used = true;
         }
         free(run);
         return k;
 }
 
+static int by_value(const void *a, const void *b)
+{
+        const int64_t *x = a, *y = b;
+
+        return (*x > *y) - (*x < *y);
+}
+
+/* How well the events' times are known: the median of their res_us (a
+ * rebinding is seen at the first packet after it, up to an idle gap late). */
+static int64_t resolution(const struct event *v, size_t n)
+{
+        int64_t *r = malloc(n * sizeof(*r)), med;
+
+        if (!r)
+                return -ENOMEM;
+        for (size_t a = 0; a < n; a++)
+                r[a] = v[a].res_us;
+        qsort(r, n, sizeof(*r), by_value);
+        med = r[n / 2];
+        free(r);
+        return med;
+}
+
 static int recurring_of(const struct timeline_client *c, struct event *v, size_t n, const char *what,
                         struct findings *f)
 {
+        int64_t res;
         int k;
 
         if (n < REC_MIN_DAYS || n > REC_MAX_EVENTS)
                 return 0;
-        k = steady(v, n, what, true, f);
+        res = resolution(v, n);
+        if (res < 0)
+                return (int)res;
+        k = steady(v, n, what, true, res, f);
         k = k < 0 ? k : daily(c, v, n, what, f);
-        return k < 0 ? k : steady(v, n, what, false, f);
+        return k < 0 ? k : steady(v, n, what, false, res, f);
 }
 
-/* An event at t; 0 when its local time cannot be told (not counted). */
-static size_t event_at(struct event *e, int64_t t_us)
+/* An event at t, known to res; 0 when its local time cannot be told (not
+ * counted). */
+static size_t event_at(struct event *e, int64_t t_us, int64_t res_us)
 {
         struct tm tm;
 
         if (!local(t_us, &tm))
                 return 0;
-        *e = (struct event){ .t_us = t_us, .minute = tm.tm_hour * 60 + tm.tm_min, .day = day_of(&tm) };
+        *e = (struct event){ .t_us = t_us, .res_us = res_us, .minute = tm.tm_hour * 60 + tm.tm_min, .day = day_of(&tm) };
         return 1;
+}
+
+/* A rebinding's idle gap, as how late it may have been seen; none known: 0. */
+static int64_t rebind_res(double gap_s)
+{
+        return isnan(gap_s) || gap_s < 0 ? 0 : (int64_t)(gap_s * (double)US);
 }
 
 int findings_recurring(const struct timeline_client *c, const struct gaps *g, struct findings *f)
@@ -363,12 +561,12 @@ int findings_recurring(const struct timeline_client *c, const struct gaps *g, st
         if (!v)
                 return -ENOMEM;
         for (size_t i = 0; i < c->n_outages; i++)
-                n += event_at(&v[n], c->outages[i].start_us);
+                n += event_at(&v[n], c->outages[i].start_us, 0);
         k = recurring_of(c, v, n, "outages", f);
         n = 0;
         for (size_t i = 0; i < c->n_rebinds; i++)
                 if (!g->rb_nat[i])
-                        n += event_at(&v[n], c->rebinds[i].t_us);
+                        n += event_at(&v[n], c->rebinds[i].t_us, rebind_res(g->rb_gap_s[i]));
         k = k < 0 ? k : recurring_of(c, v, n, "rebindings", f);
         free(v);
         return k;
