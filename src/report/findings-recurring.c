@@ -6,13 +6,15 @@
  * The rule against chance: events at random, as dense as those around a
  * pattern (lambda a second), hit a slot of width w (a period's tolerance
  * both ways, a time of day's window) with p = 1 - exp(-lambda w). A steady
- * run of k events, each a period after the first's phase, has k - 1 such
- * hits; k days of D with an event in one window of the day, at least k of
- * D. Where the other events hit a slot at that period more often than p
- * (events more regular than at random, or on a grid of handshakes), their
- * rate is p. The chance of the pattern, times the number of candidates
- * tried (periods and phases, windows: a Bonferroni bound), must be below
- * REC_CHANCE; where p is 1/2 or more, events are too dense for any claim.
+ * run of k events, each where the line through those before puts it, is
+ * k - 1 such hits (w of them in a slot twice as wide, q each: at most
+ * C(k-1, w) p^(k-1-w) q^w); a window of the day with events on k of the D
+ * days the logs cover, P(at least k of D). Where the other events hit a
+ * slot at that period more often than p (events more regular than at
+ * random, or on a grid of handshakes), their rate is p. The chance of the
+ * pattern, times the number of candidates tried (periods and phases,
+ * windows: a Bonferroni bound), must be below REC_CHANCE; where p is 1/2
+ * or more, events are too dense for any claim.
  * A steady period's events are used: its multiples and its members' times
  * of day are not claimed again. */
 #include "report/findings-internal.h"
@@ -322,22 +324,82 @@ static bool whole_days(int64_t p)
         return days >= 1 && llabs(p - days * 86400 * US) <= tolerance(p);
 }
 
-/* The run from v[i] at the period v[j] - v[i]: each next event where the
- * period, fitted from the first to the last so far, puts it, within a
- * minute or 2 % and how well the events' times are known (res; events
- * between left aside; the first missed ends it). Its indices into run[];
- * returns how many. */
-static size_t run_from(const struct event *v, size_t n, size_t i, size_t j, int64_t res, size_t *run)
-{
-        int64_t p = v[j].t_us - v[i].t_us, tol = tolerance(p) + res;
-        size_t m = 0, a = i;
+/* The line through a run's events by least squares: its k-th at a + b k
+ * (microseconds from its first). */
+struct fit {
+        double n, sk, st, skk, skt;
+};
 
-        while (a < n) {
-                run[m++] = a;
-                p = m > 1 ? (v[a].t_us - v[i].t_us) / (int64_t)(m - 1) : p;
-                a = match(v, n, a + 1, v[i].t_us + (int64_t)m * p, tol);
+static void fit_add(struct fit *f, double k, double t)
+{
+        f->n++;
+        f->sk += k;
+        f->st += t;
+        f->skk += k * k;
+        f->skt += k * t;
+}
+
+static double fit_at(const struct fit *f, double k)
+{
+        double b = (f->n * f->skt - f->sk * f->st) / (f->n * f->skk - f->sk * f->sk);
+
+        return (f->st - b * f->sk) / f->n + b * k;
+}
+
+/* The farthest the run's events are from its line. */
+static double fit_worst(const struct event *v, const size_t *run, size_t m, const struct fit *f)
+{
+        double worst = 0;
+
+        for (size_t k = 0; k < m; k++) {
+                double d = fabs((double)(v[run[k]].t_us - v[run[0]].t_us) - fit_at(f, (double)k));
+
+                worst = d > worst ? d : worst;
         }
-        return m;
+        return worst;
+}
+
+/* A run: its events' indices (into v), how many, how many of them were
+ * found only within twice its tolerance (wide), and that tolerance. */
+struct run {
+        size_t *at, m, wide;
+        int64_t tol;
+};
+
+/* The run from v[i] at the period v[j] - v[i]: each next event where the
+ * line through the run so far puts it, within a minute or 2 % and how late
+ * the logs may see an event (res); or, missing that, within twice that if
+ * the line through it too keeps every event of the run within it (seen a
+ * little late a few times, then on time again). Events between are left
+ * aside; the first missed ends it. */
+static void run_from(const struct event *v, size_t n, size_t i, size_t j, int64_t res, struct run *r)
+{
+        struct fit f = { 0 };
+
+        r->tol = tolerance(v[j].t_us - v[i].t_us) + res;
+        r->at[0] = i;
+        r->at[1] = j;
+        r->m = 2;
+        r->wide = 0;
+        fit_add(&f, 0, 0);
+        fit_add(&f, 1, (double)(v[j].t_us - v[i].t_us));
+        for (;;) {
+                int64_t t = v[i].t_us + (int64_t)fit_at(&f, (double)r->m);
+                size_t a = match(v, n, r->at[r->m - 1] + 1, t, r->tol);
+                bool near = a < n;
+                struct fit with = f;
+
+                a = near ? a : match(v, n, r->at[r->m - 1] + 1, t, 2 * r->tol);
+                if (a == n)
+                        break;
+                fit_add(&with, (double)r->m, (double)(v[a].t_us - v[i].t_us));
+                r->at[r->m] = a;
+                if (!near && fit_worst(v, r->at, r->m + 1, &with) > (double)r->tol)
+                        break;
+                r->wide += !near;
+                r->m++;
+                f = with;
+        }
 }
 
 /* How often the events outside the run (unused) have another a period
@@ -356,28 +418,40 @@ static double hit_rate_elsewhere(const struct event *v, size_t n, int64_t p, int
         return from ? (double)hits / (double)from : 0;
 }
 
-/* ln of the chance of the run's m - 1 hits at random (see the top), or
- * +INFINITY where it is not beyond chance among `tried` candidates (the
- * other events' own rate asked only where the first says it is). */
-static double run_chance(struct event *v, size_t n, const size_t *run, size_t m, int64_t res, double tried)
+/* ln of the chance of the run at random: each slot after the first hit
+ * with p within its tolerance, with q within twice it; `wide` of them
+ * only within twice it, which may be any of the m - 1: C(m-1, wide)
+ * p^(m-1-wide) q^wide. */
+static double ln_run(const struct run *r, double p, double q)
 {
-        int64_t from = v[run[0]].t_us, to = v[run[m - 1]].t_us, p = (to - from) / (int64_t)(m - 1);
-        int64_t tol = tolerance(p) + res;
+        double k = (double)(r->m - 1), w = (double)r->wide;
+
+        return lgamma(k + 1) - lgamma(w + 1) - lgamma(k - w + 1) + (k - w) * log(p) + w * log(q);
+}
+
+/* ln of the chance of the run at random (see the top), or +INFINITY where
+ * it is not beyond chance among `tried` candidates (the other events' own
+ * rate asked only where events at random say it is). */
+static double run_chance(struct event *v, size_t n, const struct run *r, double tried)
+{
+        int64_t from = v[r->at[0]].t_us, to = v[r->at[r->m - 1]].t_us, per = (to - from) / (int64_t)(r->m - 1);
         size_t around = 0;
-        double hit, elsewhere;
+        double rate, p, q;
 
         for (size_t a = first_at(v, n, 0, from); a < n && v[a].t_us <= to; a++)
                 around += !v[a].used;
-        hit = -expm1(-2.0 * (double)tol * (double)around / (double)(to - from));
-        if (!beyond_chance((double)(m - 1) * log(hit), tried, hit))
+        rate = (double)around / (double)(to - from);
+        p = -expm1(-2.0 * (double)r->tol * rate);
+        q = -expm1(-4.0 * (double)r->tol * rate);
+        if (!beyond_chance(ln_run(r, p, q), tried, p))
                 return INFINITY;
-        for (size_t a = 0; a < m; a++)
-                v[run[a]].in_run = true;
-        elsewhere = hit_rate_elsewhere(v, n, p, tol);
-        for (size_t a = 0; a < m; a++)
-                v[run[a]].in_run = false;
-        hit = elsewhere > hit ? elsewhere : hit;
-        return beyond_chance((double)(m - 1) * log(hit), tried, hit) ? (double)(m - 1) * log(hit) : INFINITY;
+        for (size_t a = 0; a < r->m; a++)
+                v[r->at[a]].in_run = true;
+        p = fmax(p, hit_rate_elsewhere(v, n, per, r->tol));
+        q = r->wide ? fmax(q, hit_rate_elsewhere(v, n, per, 2 * r->tol)) : q;
+        for (size_t a = 0; a < r->m; a++)
+                v[r->at[a]].in_run = false;
+        return beyond_chance(ln_run(r, p, q), tried, p) ? ln_run(r, p, q) : INFINITY;
 }
 
 /* Where a period divides a day in 2 to 6, the times of day it comes at
@@ -439,17 +513,15 @@ static double candidates(size_t n)
 }
 
 /* From v[i], of the runs whose second is one of the next few events, the
- * least likely by chance, if beyond it, into best[]; returns its length
- * (0: none). */
-static size_t best_run(struct event *v, size_t n, size_t i, bool days, int64_t res, double tried, size_t *run,
-                       size_t *best)
+ * least likely by chance, if beyond it, into best (its m 0: none). */
+static void best_run(struct event *v, size_t n, size_t i, bool days, int64_t res, double tried, struct run *r,
+                     struct run *best)
 {
         double best_ln = INFINITY;
-        size_t best_m = 0;
 
+        best->m = 0;
         for (size_t j = i + 1, seen = 0; j < n && seen < REC_CANDIDATES; j++) {
                 int64_t p = v[j].t_us - v[i].t_us;
-                size_t m;
                 double ln;
 
                 if (v[j].used)
@@ -457,14 +529,13 @@ static size_t best_run(struct event *v, size_t n, size_t i, bool days, int64_t r
                 seen++;
                 if (p < REC_STEADY_MIN_US || (days && whole_days(p)))
                         continue;
-                m = run_from(v, n, i, j, res, run);
-                if (m < REC_MIN_STEADY || (ln = run_chance(v, n, run, m, res, tried)) >= best_ln)
+                run_from(v, n, i, j, res, r);
+                if (r->m < REC_MIN_STEADY || (ln = run_chance(v, n, r, tried)) >= best_ln)
                         continue;
                 best_ln = ln;
-                best_m = m;
-                memcpy(best, run, m * sizeof(*run));
+                best->m = r->m;
+                memcpy(best->at, r->at, r->m * sizeof(*r->at));
         }
-        return best_m;
 }
 
 /* Runs of 4 or more unused events at a steady period of 10 minutes or more,
@@ -474,24 +545,25 @@ static size_t best_run(struct event *v, size_t n, size_t i, bool days, int64_t r
  * whatever they left is taken as it comes. */
 static int steady(struct event *v, size_t n, const char *what, bool days, int64_t res, struct findings *f)
 {
-        size_t *run = malloc(2 * n * sizeof(*run)), *best;
+        struct run r = { .at = malloc(2 * n * sizeof(*r.at)) }, best;
         double tried = candidates(n);
         int k = 0;
 
-        if (!run)
+        if (!r.at)
                 return -ENOMEM;
-        best = run + n;
+        best.at = r.at + n;
         qsort(v, n, sizeof(*v), by_event_time);
         for (size_t i = 0; i < n && k == 0; i++) {
-                size_t m = v[i].used ? 0 : best_run(v, n, i, days, res, tried, run, best);
-
-                if (m == 0)
+                if (v[i].used)
                         continue;
-                steady_finding(v, best, m, what, f, &k);
-                for (size_t a = 0; a < m; a++)
-                        v[best[a]].used = true;
+                best_run(v, n, i, days, res, tried, &r, &best);
+                if (best.m == 0)
+                        continue;
+                steady_finding(v, best.at, best.m, what, f, &k);
+                for (size_t a = 0; a < best.m; a++)
+                        v[best.at[a]].used = true;
         }
-        free(run);
+        free(r.at);
         return k;
 }
 
