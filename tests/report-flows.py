@@ -5,10 +5,14 @@ own log, and the one server's log that heard both. The IPv4 flow broken
 alone is this_flow_only with home-v6 up in its outage's others; both broken
 at once, all_flows on both. A trace line in home-v4's log within its outage
 is that outage's last_hop, and the finding names it. The same whether the
-packets wait in a temporary file or in memory (the report's two passes)."""
+packets wait in a temporary file or in memory (the report's two passes).
+The --html page gives each outage both, in its row and its tooltip, the
+other flow's id escaped however it is spelled."""
 import datetime
+import html
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -115,6 +119,33 @@ def alone_case():
     check(a == b, "the same with the packets in a file and in memory")
 
 
+def html_case():
+    """The page's outage row and tooltip say what the text says under the
+    outage: the last hop and the other flows, the ids escaped."""
+    hostile = "<b>v6&amp;</b>"
+    paths = logs("html", [(40, 50)], [], trace_at=45)
+    for path in paths:
+        with open(path) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(text.replace("'home-v6'", repr(hostile)))
+    page = report("--html", "-", *paths)
+    said = report(*paths)
+    hop = "the last hop that answered was 100.64.0.1 (hop 1), a carrier NAT address"
+    others = "others: %s up" % hostile
+    check(hop in said and others in said, "the text says both: %s" % said[:0])
+    check("<b>" not in page and html.escape(others) in page, "html: the other flow named, its id escaped")
+    sections = page.split("<section")[1:]
+    v4 = next((x for x in sections if "<h2>client &#39;home-v4&#39;</h2>" in x), "")
+    rows = re.findall(r'<tr class="num">(.*?)</tr>', v4)
+    outage_row = [r for r in rows if html.escape(others) in r]
+    check(len(outage_row) == 1 and html.escape(hop) in outage_row[0] and "<th>last hop</th><th>other flows</th>" in v4,
+          "html: home-v4's outage row has its last hop and other flows: %s" % outage_row)
+    tips = [html.unescape(t) for t in re.findall(r'class="(?:c2s|s2c|both|unknown)"><title>([^<]*)</title>', v4)]
+    check(len(tips) == 1 and all(others in t and hop[0].upper() + hop[1:] in t for t in tips),
+          "html: its tooltip names the other flows and the last hop: %s" % tips)
+
+
 def both_case():
     paths = logs("both", [(40, 50)], [(40, 50)])
     rep = json.loads(report("--json", *paths))
@@ -125,7 +156,7 @@ def both_case():
               "%s: the other down, no trace" % name)
 
 
-for case in (alone_case, both_case):
+for case in (alone_case, html_case, both_case):
     try:
         case()
     except Exception as e:  # a crash of the test itself is a failure too

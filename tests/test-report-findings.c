@@ -15,6 +15,7 @@
 #include "check.h"
 #include "core/client.h"
 #include "report/findings.h"
+#include "report/report.h"
 
 #define S 1000000LL
 #define MIN (60 * S)
@@ -36,6 +37,10 @@ struct sim {
          * forget_until); flushed once at flush_at; a new public address
          * from move_at on (0: never) */
         int64_t idle_us, forget_from, forget_until, flush_at, move_at;
+        int64_t flush_every; /* flushed again this long after each flush (0: once) */
+        int64_t flush_jitter; /* and up to this much more, at random (rng) */
+        uint64_t rng;         /* the state of xorshift64 (not 0): the same seed, the same run */
+        bool flush_on_handshake; /* the new port first seen at a handshake, not at the next packet */
         int64_t server_down_from, server_down_until; /* the server stopped */
         bool restart_elsewhere; /* the restarted server logs to a file of its own, log 3 */
         int64_t probe_at; /* a probe result (0: none) in log probe_log */
@@ -62,11 +67,31 @@ static bool server_down(const struct sim *s, int64_t t)
         return s->server_down_until && t >= s->server_down_from && t < s->server_down_until;
 }
 
-/* The NAT as a packet of the flow crosses it at t: the client's public port. */
-static uint16_t nat(struct sim *s, int64_t t)
+static int by_start(const void *a, const void *b)
 {
-        if (s->flush_at && !s->flushed && t >= s->flush_at) {
-                s->flushed = true;
+        const struct fault *x = a, *y = b;
+
+        return (x->start > y->start) - (x->start < y->start);
+}
+
+/* xorshift64: a fixed sequence from a fixed seed, the same on every libc. */
+static uint64_t next_random(uint64_t *x)
+{
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        return *x;
+}
+
+/* The NAT as a packet of the flow crosses it at t (a handshake or not):
+ * the client's public port. */
+static uint16_t nat(struct sim *s, int64_t t, bool handshake)
+{
+        if (s->flush_at && !s->flushed && t >= s->flush_at && (handshake || !s->flush_on_handshake)) {
+                s->flushed = !s->flush_every;
+                s->flush_at += s->flush_every;
+                if (s->flush_jitter)
+                        s->flush_at += (int64_t)(next_random(&s->rng) % (uint64_t)s->flush_jitter);
                 s->port++;
         }
         if (s->idle_us && s->nat_last && t >= s->forget_from && t < s->forget_until && t - s->nat_last >= s->idle_us)
@@ -111,7 +136,7 @@ static void line(struct sim *s, unsigned log, int64_t t, bool tx, enum message_t
 static bool c2s(struct sim *s, int64_t t, enum message_type type, uint64_t hs, uint64_t ctr)
 {
         line(s, 0, t, true, type, hs, ctr);
-        nat(s, t);
+        nat(s, t, type == MESSAGE_HANDSHAKE_INIT);
         if (dropped(s, t, true) || server_down(s, t + s->delay))
                 return false;
         line(s, 1, t + s->delay, false, type, hs, ctr);
@@ -177,7 +202,7 @@ static void simulate(struct sim *s)
                         t += s->ht;
                         continue;
                 }
-                nat(s, ans);
+                nat(s, ans, false);
                 line(s, 0, ans, false, MESSAGE_HANDSHAKE_RESPONSE, hs, 0);
                 for (unsigned k = 1; k <= s->count; k++)
                         c2s(s, ans + (k - 1) * s->ki, MESSAGE_KEEPALIVE, hs, k);
@@ -538,6 +563,218 @@ static void test_steady(void)
         done(&s, &f);
 }
 
+/* Outages every `every` from 00:30 UTC on for `days` days (and, with
+ * daily, one more at 04:10 each day): one recurring finding with that
+ * period and all of them, not the times of day it implies (a period that
+ * divides a day puts one on each day at each of them); the daily ones
+ * beside it their own. */
+static void test_period(int64_t every, int days, bool daily)
+{
+        struct fault fs[200];
+        struct sim s = base();
+        struct findings f;
+        size_t n = 0, periodic;
+        bool found = false;
+
+        for (int64_t at = 4 * H + 30 * MIN; at + 90 * S < days * 24 * H && n < 200; at += every)
+                fs[n++] = (struct fault){ at, at + 90 * S, true, true };
+        periodic = n;
+        for (int d = 0; daily && d < days && n < 200; d++)
+                fs[n++] = (struct fault){ d * 24 * H + 8 * H + 10 * MIN, d * 24 * H + 8 * H + 10 * MIN + 90 * S, true,
+                                          true };
+        s.faults = fs;
+        s.n_faults = n;
+        s.end = days * 24 * H;
+        run(&s, &f);
+        CHECK_INT(count(&f, FINDINGS_OUTBOUND_LOST) + count(&f, FINDINGS_PATH_DOWN), n);
+        CHECK_INT(count(&f, FINDINGS_RECURRING), daily ? 2 : 1);
+        for (size_t i = 0; i < f.n; i++) {
+                const struct findings_item *it = &f.v[i];
+                char want[32];
+
+                if (it->kind != FINDINGS_RECURRING || strncmp(it->when, "every day", 9) == 0)
+                        continue;
+                found = true;
+                report_duration(every, want);
+                CHECK(strncmp(it->when, "every ", 6) == 0 && strcmp(it->when + 6, want) == 0);
+                CHECK(fabs(ev(it, "period_s") - (double)every / S) <= 60);
+                CHECK_INT((long long)ev(it, "events"), (long long)periodic);
+        }
+        CHECK(found);
+        if (daily && first(&f, FINDINGS_RECURRING)) {
+                size_t k = 0;
+
+                for (size_t i = 0; i < f.n; i++)
+                        if (f.v[i].kind == FINDINGS_RECURRING && strncmp(f.v[i].when, "every day around 04:", 20) == 0) {
+                                k++;
+                                CHECK_INT((long long)ev(&f.v[i], "events"), days);
+                        }
+                CHECK_INT(k, 1);
+        }
+        done(&s, &f);
+}
+
+/* `periodic` outages 2 h apart with `others` more at odd times in the first
+ * 6 h: a steady period where chance cannot make it (4 alone, 12 among 6),
+ * none where it can (4 in a row among 7 in 6 h: a run that random events
+ * as dense make often enough among the candidates tried). */
+static void test_period_among(size_t periodic, size_t others, bool claimed)
+{
+        static const int64_t odd[] = { 17 * MIN, 148 * MIN, 266 * MIN, 71 * MIN, 331 * MIN, 203 * MIN };
+        struct fault fs[20];
+        struct sim s = base();
+        struct findings f;
+        const struct findings_item *it;
+        size_t n = 0;
+
+        for (int64_t k = 0; k < (int64_t)periodic; k++)
+                fs[n++] = (struct fault){ 30 * MIN + k * 2 * H, 30 * MIN + k * 2 * H + 90 * S, true, true };
+        for (size_t i = 0; i < others; i++)
+                fs[n++] = (struct fault){ 30 * MIN + odd[i], 30 * MIN + odd[i] + 90 * S, true, true };
+        qsort(fs, n, sizeof(*fs), by_start);
+        s.faults = fs;
+        s.n_faults = n;
+        s.end = (int64_t)periodic * 2 * H;
+        run(&s, &f);
+        CHECK_INT(count(&f, FINDINGS_OUTBOUND_LOST) + count(&f, FINDINGS_PATH_DOWN), n);
+        CHECK_INT(count(&f, FINDINGS_RECURRING), claimed ? 1 : 0);
+        it = first(&f, FINDINGS_RECURRING);
+        if (it && claimed) {
+                CHECK(strncmp(it->when, "every 2 h", 9) == 0);
+                CHECK_INT((long long)ev(it, "events"), periodic);
+        }
+        done(&s, &f);
+}
+
+/* The NAT flushed every 8 h for 5 days: the rebindings come back one
+ * finding, every 8 h, not three a day at 00:xx, 08:xx and 16:xx; those
+ * times named in its text, in the report's clock (TZ). */
+static void test_period_rebindings(const char *tz, const char *times)
+{
+        struct sim s = base();
+        struct findings f;
+        const struct findings_item *it;
+        size_t flushes;
+
+        s.end = 5 * 24 * H;
+        s.flush_at = 4 * H + 12 * MIN; /* 00:12 UTC */
+        s.flush_every = 8 * H;
+        flushes = (size_t)((s.end - s.flush_at - 1) / s.flush_every + 1);
+        setenv("TZ", tz, 1);
+        tzset();
+        run(&s, &f);
+        setenv("TZ", "UTC", 1);
+        tzset();
+        CHECK_INT(count(&f, FINDINGS_MAPPING_REPLACED), flushes);
+        CHECK_INT(count(&f, FINDINGS_RECURRING), 1);
+        it = first(&f, FINDINGS_RECURRING);
+        if (it) {
+                CHECK_STR(it->what, "rebindings");
+                CHECK(strncmp(it->when, "every 8 h", 9) == 0);
+                CHECK(fabs(ev(it, "period_s") - 8 * 3600) <= 60);
+                CHECK_INT((long long)ev(it, "events"), flushes);
+                CHECK(strstr(it->text, times) != NULL);
+        }
+        done(&s, &f);
+}
+
+/* The NAT flushed every `every` (and up to `jitter` more, at random) for
+ * 28 days from 00:12 UTC, each flush seen at the next packet (up to a
+ * keepalive interval ki late: 26.6 s, or 60 s, which with a minute's
+ * tolerance must be known to be how late the logs see them): at a steady
+ * period one recurring finding with it and every rebinding (11 min); at
+ * random 10 to 20 min apart none, for the steady runs and times of day
+ * among thousands are chance's. */
+static void test_chance_rebindings(int64_t every, int64_t jitter, int64_t ki)
+{
+        struct sim s = base();
+        struct findings f;
+        const struct timeline_client *c;
+        const struct findings_item *it;
+
+        s.end = 28 * 24 * H;
+        s.flush_at = 4 * H + 12 * MIN;
+        s.flush_every = every;
+        s.flush_jitter = jitter;
+        s.rng = 0x9e3779b97f4a7c15ULL;
+        s.ki = ki;
+        c = run(&s, &f);
+        if (!c)
+                goto out;
+        CHECK(c->n_rebinds >= (size_t)((s.end - 4 * H - 12 * MIN) / (every + jitter)));
+        CHECK_INT(count(&f, FINDINGS_NAT_IDLE_TIMEOUT), 0);
+        CHECK_INT(count(&f, FINDINGS_RECURRING), jitter ? 0 : 1);
+        it = first(&f, FINDINGS_RECURRING);
+        if (it && !jitter) {
+                char want[32];
+
+                report_duration(every, want);
+                CHECK(strncmp(it->when, "every ", 6) == 0 && strcmp(it->when + 6, want) == 0);
+                CHECK_INT((long long)ev(it, "events"), c->n_rebinds);
+        }
+out:
+        done(&s, &f);
+}
+
+/* The NAT flushed every hour for 10 days, the new port seen at the next
+ * handshake (the keepalives before it on the old one), 0 to 107 s (a
+ * handshake's cycle) after the hour: one finding, every 60 min, with every
+ * rebinding; not short runs at a period a little off, broken where the
+ * delay starts over, nor the hours of the day. */
+static void test_period_handshakes(void)
+{
+        struct sim s = base();
+        struct findings f;
+        const struct timeline_client *c;
+        const struct findings_item *it;
+
+        s.end = 10 * 24 * H;
+        s.flush_at = 5 * H; /* 01:00 UTC */
+        s.flush_every = H;
+        s.flush_on_handshake = true;
+        c = run(&s, &f);
+        if (!c)
+                goto out;
+        CHECK_INT(c->n_rebinds, (s.end - 5 * H - 1) / H + 1); /* flush_at has moved on */
+        CHECK_INT(count(&f, FINDINGS_RECURRING), 1);
+        it = first(&f, FINDINGS_RECURRING);
+        if (it) {
+                CHECK(strncmp(it->when, "every 60 min", 12) == 0);
+                CHECK_INT((long long)ev(it, "events"), c->n_rebinds);
+        }
+out:
+        done(&s, &f);
+}
+
+/* One to four outages a day at random times for 30 days: no recurring
+ * finding, neither a time of day nor a steady period (by chance some
+ * land near each other on several days). */
+static void test_chance_outages(void)
+{
+        struct fault fs[30 * 4];
+        struct sim s = base();
+        struct findings f;
+        uint64_t x = 0x2545f4914f6cdd1dULL;
+        size_t n = 0;
+
+        for (int64_t d = 0; d < 30; d++) {
+                int64_t per = 1 + (int64_t)(next_random(&x) % 4), slot = 24 * H / per;
+
+                for (int64_t k = 0; k < per; k++) { /* one in each part of the day, apart */
+                        int64_t at = d * 24 * H + k * slot + (int64_t)(next_random(&x) % (uint64_t)(slot - 10 * MIN));
+
+                        fs[n++] = (struct fault){ at, at + 90 * S, true, true };
+                }
+        }
+        s.faults = fs;
+        s.n_faults = n;
+        s.end = 30 * 24 * H;
+        run(&s, &f);
+        CHECK_INT(count(&f, FINDINGS_OUTBOUND_LOST) + count(&f, FINDINGS_PATH_DOWN), n);
+        CHECK_INT(count(&f, FINDINGS_RECURRING), 0);
+        done(&s, &f);
+}
+
 /* udp-canary(8) names every kind and every piece of evidence. */
 static void test_documented(const char *man)
 {
@@ -594,6 +831,21 @@ int main(int argc, char **argv)
         test_recurring(true, "America/New_York", "23:13", "EST");
         test_recurring(false, "UTC", "", "");
         test_steady();
+        test_period(8 * H, 5, false);
+        test_period(8 * H, 5, true);
+        test_period(90 * MIN, 3, false);
+        test_period(5 * H, 12, false);
+        test_period_rebindings("UTC", "every 8 h 0 min at about 00:12, 08:12 and 16:12 UTC (");
+        test_period_rebindings("Europe/Berlin", "every 8 h 0 min at about 01:12, 09:12 and 17:12 CET (");
+        test_period_among(4, 0, true);
+        test_period_among(4, 3, false);
+        test_period_among(12, 6, true);
+        test_chance_rebindings(10 * MIN, 10 * MIN, (int64_t)CLIENT_DEFAULT_KEEPALIVE_INTERVAL_US);
+        test_chance_rebindings(11 * MIN, 0, (int64_t)CLIENT_DEFAULT_KEEPALIVE_INTERVAL_US);
+        test_chance_rebindings(10 * MIN, 10 * MIN, 60 * S);
+        test_chance_rebindings(11 * MIN, 0, 60 * S);
+        test_chance_outages();
+        test_period_handshakes();
         if (argc > 1)
                 test_documented(argv[1]);
         else

@@ -34,8 +34,9 @@ void report_svg_axis(const struct report_svg_frame *f, int top, int bottom, FILE
 /* One <svg> element: the outage timeline of n clients, one pair of lanes
  * each, with a legend of what is drawn. notes, when not NULL, holds words
  * per outage (notes[i][j] for outage j of clients[i], NULL for none) that
- * its tooltip adds: the HTML page's findings. `standalone` makes a document
- * of its own (namespace, title, style and defs inside); else the page around
- * it holds the style and defs. Returns 0, or -ENOMEM. */
+ * its tooltip adds, line by line: the HTML page's other flows and finding.
+ * `standalone` makes a document of its own (namespace, title, style and
+ * defs inside); else the page around it holds the style and defs. Returns
+ * 0, or -ENOMEM. */
 int report_svg_timeline(const struct timeline_client *const *clients, size_t n, const char **const *notes,
                         bool standalone, FILE *out);

@@ -1,5 +1,22 @@
-/* findings-recurring: outages or rebindings at the same time of day on 3 or
- * more days, or at a steady period. */
+/* findings-recurring: outages or rebindings at a steady period (one finding
+ * with it, "every 8 h", not the times of day it implies), or at the same
+ * time of day on 3 or more days (what comes once a day), each claimed only
+ * where chance cannot explain it.
+ *
+ * The rule against chance: events at random, as dense as those around a
+ * pattern (lambda a second), hit a slot of width w (a period's tolerance
+ * both ways, a time of day's window) with p = 1 - exp(-lambda w). A steady
+ * run of k events, each where the line through those before puts it, is
+ * k - 1 such hits (w of them in a slot twice as wide, q each: at most
+ * C(k-1, w) p^(k-1-w) q^w); a window of the day with events on k of the D
+ * days the logs cover, P(at least k of D). Where the other events hit a
+ * slot at that period more often than p (events more regular than at
+ * random, or on a grid of handshakes), their rate is p. The chance of the
+ * pattern, times the number of candidates tried (periods and phases,
+ * windows: a Bonferroni bound), must be below REC_CHANCE; where p is 1/2
+ * or more, events are too dense for any claim.
+ * A steady period's events are used: its multiples and its members' times
+ * of day are not claimed again. */
 #include "report/findings-internal.h"
 
 #include <errno.h>
@@ -11,7 +28,7 @@
 
 #include "report/report.h"
 
-/* --- recurring: the same time of day on 3 or more days, or a steady period --- */
+/* --- recurring: a steady period, or the same time of day on 3 or more days --- */
 
 #define REC_WINDOW_MIN 15
 #define REC_MIN_DAYS 3
@@ -19,13 +36,47 @@
 #define REC_STEADY_MIN_US (600 * US) /* shorter periods are the timers' or the NAT's */
 #define REC_MAX_EVENTS 4096         /* more: too many to call any one a pattern */
 #define REC_MAX_FINDINGS 8
+#define REC_CANDIDATES 8 /* the next events tried as a run's second */
+#define REC_CHANCE 1e-3  /* the most a claimed pattern may owe to chance */
+#define REC_DENSE 0.5    /* a slot hit by chance this often or more: no claim */
 
 struct event {
         int64_t t_us;
-        int minute; /* of the local day */
-        int day;    /* local days since 1970, near enough to tell days apart */
-        bool used;
+        int64_t res_us; /* how well its time is known: a rebinding's idle gap */
+        int minute;     /* of the local day */
+        int day;        /* local days since 1970, near enough to tell days apart */
+        bool used, in_run;
 };
+
+/* Whether a pattern whose chance (ln) is ln_chance, among `tried`
+ * candidates, each slot hit by chance with p, is beyond chance. */
+static bool beyond_chance(double ln_chance, double tried, double p)
+{
+        return p < REC_DENSE && ln_chance + log(tried) < log(REC_CHANCE);
+}
+
+/* ln P(X >= k) for X binomial(d, p), 0 < p < 1; k past d (which the
+ * callers never ask) gives 0, as if certain: nothing claimed. */
+static double ln_at_least(size_t k, size_t d, double p)
+{
+        double sum = 0;
+
+        if (k > d)
+                return 0;
+        for (size_t x = k; x <= d; x++)
+                sum += exp(lgamma((double)d + 1) - lgamma((double)x + 1) - lgamma((double)(d - x) + 1) +
+                           (double)x * log(p) + (double)(d - x) * log1p(-p));
+        return log(sum);
+}
+
+static size_t unused(const struct event *v, size_t n)
+{
+        size_t k = 0;
+
+        for (size_t a = 0; a < n; a++)
+                k += !v[a].used;
+        return k;
+}
 
 static int by_minute(const void *a, const void *b)
 {
@@ -142,6 +193,68 @@ static size_t best_window(const struct event *v, size_t n, int *seen, size_t *fr
         return best;
 }
 
+/* A window of the day: events v[from..to) (by minute, modulo n), on how
+ * many days, its first and last minutes and times. */
+struct window {
+        size_t from, to, events, days;
+        int lo, hi;
+        int64_t first, last;
+};
+
+static void window_span(const struct event *v, size_t n, struct window *w)
+{
+        size_t m = 0;
+
+        w->first = INT64_MAX;
+        w->last = INT64_MIN;
+        for (size_t a = w->from; a < w->to; a++) {
+                const struct event *e = &v[a % n];
+
+                if (e->used)
+                        continue;
+                w->lo = m++ ? w->lo : minute_of(v, n, a);
+                w->hi = minute_of(v, n, a);
+                w->first = e->t_us < w->first ? e->t_us : w->first;
+                w->last = e->t_us > w->last ? e->t_us : w->last;
+        }
+}
+
+/* Its days beyond chance: events at random at the rate of the unused ones
+ * over the logs would put one in a window this wide on a day with p; on
+ * `days` of the in_logs days, among as many windows as were tried. */
+static bool window_beyond_chance(const struct timeline_client *c, const struct event *v, size_t n,
+                                 const struct window *w, size_t in_logs)
+{
+        double minutes = (double)(c->last_us - c->first_us) / (60.0 * US), left = (double)unused(v, n);
+        double p = -expm1(-left / (minutes > 1 ? minutes : 1) * (REC_WINDOW_MIN + 1));
+
+        return p > 0 && beyond_chance(ln_at_least(w->days, in_logs, p), left < 1440 ? left : 1440, p);
+}
+
+static void daily_finding(const struct window *w, size_t in_logs, const char *what, struct findings *f, int *k)
+{
+        int mid = (w->lo + (w->hi - w->lo) / 2) % 1440;
+        struct findings_item *it = findings_add(f, FINDINGS_RECURRING, w->first, w->last, k);
+        char zone[32];
+
+        if (!it)
+                return;
+        clock_of(w->first, w->last, zone);
+        snprintf(it->what, sizeof(it->what), "%s", what);
+        snprintf(it->when, sizeof(it->when), "every day around %02d:%02d (%s)", mid / 60, mid % 60, zone);
+        it->evidence[EV_REC_EVENTS] = (double)w->events;
+        it->evidence[EV_REC_DAYS] = (double)w->days;
+        it->evidence[EV_REC_DAYS_IN_LOGS] = (double)in_logs;
+        it->evidence[EV_REC_SPREAD] = w->hi - w->lo;
+        it->evidence[EV_REC_PERIOD] = 86400;
+        findings_fmt(it->text,
+                     "%c%s came at the same time of day: around %02d:%02d %s (%02d:%02d to %02d:%02d) on %zu of the %zu "
+                     "days the logs cover there, %zu in all. Something scheduled (a router's nightly reboot, a "
+                     "provider's reconnect, a backup) is the usual cause.",
+                     what[0] - 'a' + 'A', what + 1, mid / 60, mid % 60, zone, w->lo % 1440 / 60, w->lo % 60,
+                     w->hi % 1440 / 60, w->hi % 60, w->days, in_logs, w->events);
+}
+
 static int daily(const struct timeline_client *c, struct event *v, size_t n, const char *what, struct findings *f)
 {
         int *seen = malloc((n ? n : 1) * sizeof(*seen)), k = 0;
@@ -150,112 +263,365 @@ static int daily(const struct timeline_client *c, struct event *v, size_t n, con
                 return -ENOMEM;
         qsort(v, n, sizeof(*v), by_minute);
         for (unsigned r = 0; r < REC_MAX_FINDINGS && k == 0; r++) {
-                size_t from = 0, to = 0, events, days = best_window(v, n, seen, &from, &to);
-                int64_t first = INT64_MAX, last = INT64_MIN;
-                int lo = 0, hi = 0, mid;
-                char zone[32];
-                struct findings_item *it;
+                struct window w = { 0 };
+                size_t in_logs;
 
-                if (days < REC_MIN_DAYS)
+                w.days = best_window(v, n, seen, &w.from, &w.to);
+                if (w.days < REC_MIN_DAYS)
                         break;
-                distinct_days(v, n, from, to, seen, &events);
-                for (size_t a = from, m = 0; a < to; a++) {
-                        struct event *e = &v[a % n];
-
-                        if (e->used)
-                                continue;
-                        lo = m++ ? lo : minute_of(v, n, a);
-                        hi = minute_of(v, n, a);
-                        first = e->t_us < first ? e->t_us : first;
-                        last = e->t_us > last ? e->t_us : last;
-                        e->used = true;
-                }
-                mid = (lo + (hi - lo) / 2) % 1440;
-                it = findings_add(f, FINDINGS_RECURRING, first, last, &k);
-                if (!it)
-                        continue;
-                clock_of(first, last, zone);
-                snprintf(it->what, sizeof(it->what), "%s", what);
-                snprintf(it->when, sizeof(it->when), "every day around %02d:%02d (%s)", mid / 60, mid % 60, zone);
-                it->evidence[EV_REC_EVENTS] = (double)events;
-                it->evidence[EV_REC_DAYS] = (double)days;
-                it->evidence[EV_REC_DAYS_IN_LOGS] = (double)days_covering(c, mid);
-                if (it->evidence[EV_REC_DAYS_IN_LOGS] < (double)days) /* a window over midnight */
-                        it->evidence[EV_REC_DAYS_IN_LOGS] = (double)days;
-                it->evidence[EV_REC_SPREAD] = hi - lo;
-                it->evidence[EV_REC_PERIOD] = 86400;
-                findings_fmt(it->text,
-                    "%c%s came at the same time of day: around %02d:%02d %s (%02d:%02d to %02d:%02d) on %zu of the %.0f "
-                    "days the logs cover there, %zu in all. Something scheduled (a router's nightly reboot, a "
-                    "provider's reconnect, a backup) is the usual cause.",
-                    what[0] - 'a' + 'A', what + 1, mid / 60, mid % 60, zone, lo % 1440 / 60, lo % 60, hi % 1440 / 60,
-                    hi % 60, days, it->evidence[EV_REC_DAYS_IN_LOGS], events);
+                distinct_days(v, n, w.from, w.to, seen, &w.events);
+                window_span(v, n, &w);
+                in_logs = days_covering(c, (w.lo + (w.hi - w.lo) / 2) % 1440);
+                in_logs = in_logs < w.days ? w.days : in_logs; /* a window over midnight */
+                if (!window_beyond_chance(c, v, n, &w, in_logs))
+                        break; /* the most days any window has: others have no more */
+                for (size_t a = w.from; a < w.to; a++)
+                        v[a % n].used = true;
+                daily_finding(&w, in_logs, what, f, &k);
         }
         free(seen);
         return k;
 }
 
-/* Runs of 4 or more events, not already in a daily pattern, each interval
- * within a minute (or 2 %) of the run's first. */
-static int steady(struct event *v, size_t n, const char *what, struct findings *f)
+/* The first event at or after t from v[from] on (v in time order), or n. */
+static size_t first_at(const struct event *v, size_t n, size_t from, int64_t t)
 {
-        size_t m = 0, i = 0;
+        size_t lo = from, hi = n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (v[mid].t_us < t)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+/* The unused event nearest t, within tol of it, from v[from] on (v in time
+ * order), or n. */
+static size_t match(const struct event *v, size_t n, size_t from, int64_t t, int64_t tol)
+{
+        size_t best = n;
+
+        for (size_t a = first_at(v, n, from, t - tol); a < n && v[a].t_us <= t + tol; a++)
+                if (!v[a].used && (best == n || llabs(v[a].t_us - t) < llabs(v[best].t_us - t)))
+                        best = a;
+        return best;
+}
+
+static int64_t tolerance(int64_t p)
+{
+        return p / 50 > 60 * US ? p / 50 : 60 * US;
+}
+
+/* A whole number of days, as near as the run's tolerance: a time of day. */
+static bool whole_days(int64_t p)
+{
+        int64_t days = (p + 43200 * US) / (86400 * US);
+
+        return days >= 1 && llabs(p - days * 86400 * US) <= tolerance(p);
+}
+
+/* The line through a run's events by least squares: its k-th at a + b k
+ * (microseconds from its first). */
+struct fit {
+        double n, sk, st, skk, skt;
+};
+
+static void fit_add(struct fit *f, double k, double t)
+{
+        f->n++;
+        f->sk += k;
+        f->st += t;
+        f->skk += k * k;
+        f->skt += k * t;
+}
+
+static double fit_at(const struct fit *f, double k)
+{
+        double b = (f->n * f->skt - f->sk * f->st) / (f->n * f->skk - f->sk * f->sk);
+
+        return (f->st - b * f->sk) / f->n + b * k;
+}
+
+/* The farthest the run's events are from its line. */
+static double fit_worst(const struct event *v, const size_t *run, size_t m, const struct fit *f)
+{
+        double worst = 0;
+
+        for (size_t k = 0; k < m; k++) {
+                double d = fabs((double)(v[run[k]].t_us - v[run[0]].t_us) - fit_at(f, (double)k));
+
+                worst = d > worst ? d : worst;
+        }
+        return worst;
+}
+
+/* A run: its events' indices (into v), how many, how many of them were
+ * found only within twice its tolerance (wide), and that tolerance. */
+struct run {
+        size_t *at, m, wide;
+        int64_t tol;
+};
+
+/* The run from v[i] at the period v[j] - v[i]: each next event where the
+ * line through the run so far puts it, within a minute or 2 % and how late
+ * the logs may see an event (res); or, missing that, within twice that if
+ * the line through it too keeps every event of the run within it (seen a
+ * little late a few times, then on time again). Events between are left
+ * aside; the first missed ends it. */
+static void run_from(const struct event *v, size_t n, size_t i, size_t j, int64_t res, struct run *r)
+{
+        struct fit f = { 0 };
+
+        r->tol = tolerance(v[j].t_us - v[i].t_us) + res;
+        r->at[0] = i;
+        r->at[1] = j;
+        r->m = 2;
+        r->wide = 0;
+        fit_add(&f, 0, 0);
+        fit_add(&f, 1, (double)(v[j].t_us - v[i].t_us));
+        for (;;) {
+                int64_t t = v[i].t_us + (int64_t)fit_at(&f, (double)r->m);
+                size_t a = match(v, n, r->at[r->m - 1] + 1, t, r->tol);
+                bool near = a < n;
+                struct fit with = f;
+
+                a = near ? a : match(v, n, r->at[r->m - 1] + 1, t, 2 * r->tol);
+                if (a == n)
+                        break;
+                fit_add(&with, (double)r->m, (double)(v[a].t_us - v[i].t_us));
+                r->at[r->m] = a;
+                if (!near && fit_worst(v, r->at, r->m + 1, &with) > (double)r->tol)
+                        break;
+                r->wide += !near;
+                r->m++;
+                f = with;
+        }
+}
+
+/* How often the events outside the run (unused) have another a period
+ * later, within tol: at random about 1 - exp(-2 tol lambda), more where
+ * they come regularly or on a grid. */
+static double hit_rate_elsewhere(const struct event *v, size_t n, int64_t p, int64_t tol)
+{
+        size_t from = 0, hits = 0;
+
+        for (size_t a = 0; a < n; a++) {
+                if (v[a].used || v[a].in_run || v[a].t_us + p > v[n - 1].t_us)
+                        continue;
+                from++;
+                hits += match(v, n, a + 1, v[a].t_us + p, tol) < n;
+        }
+        return from ? (double)hits / (double)from : 0;
+}
+
+/* ln of the chance of the run at random: each slot after the first hit
+ * with p within its tolerance, with q within twice it; `wide` of them
+ * only within twice it, which may be any of the m - 1: C(m-1, wide)
+ * p^(m-1-wide) q^wide. */
+static double ln_run(const struct run *r, double p, double q)
+{
+        double k = (double)(r->m - 1), w = (double)r->wide;
+
+        return lgamma(k + 1) - lgamma(w + 1) - lgamma(k - w + 1) + (k - w) * log(p) + w * log(q);
+}
+
+/* ln of the chance of the run at random (see the top), or +INFINITY where
+ * it is not beyond chance among `tried` candidates (the other events' own
+ * rate asked only where events at random say it is). */
+static double run_chance(struct event *v, size_t n, const struct run *r, double tried)
+{
+        int64_t from = v[r->at[0]].t_us, to = v[r->at[r->m - 1]].t_us, per = (to - from) / (int64_t)(r->m - 1);
+        size_t around = 0;
+        double rate, p, q;
+
+        for (size_t a = first_at(v, n, 0, from); a < n && v[a].t_us <= to; a++)
+                around += !v[a].used;
+        rate = (double)around / (double)(to - from);
+        p = -expm1(-2.0 * (double)r->tol * rate);
+        q = -expm1(-4.0 * (double)r->tol * rate);
+        if (!beyond_chance(ln_run(r, p, q), tried, p))
+                return INFINITY;
+        for (size_t a = 0; a < r->m; a++)
+                v[r->at[a]].in_run = true;
+        p = fmax(p, hit_rate_elsewhere(v, n, per, r->tol));
+        q = r->wide ? fmax(q, hit_rate_elsewhere(v, n, per, 2 * r->tol)) : q;
+        for (size_t a = 0; a < r->m; a++)
+                v[r->at[a]].in_run = false;
+        return beyond_chance(ln_run(r, p, q), tried, p) ? ln_run(r, p, q) : INFINITY;
+}
+
+/* Where a period divides a day in 2 to 6, the times of day it comes at
+ * (" at about 00:12, 08:12 and 16:12 UTC"), from the first event on; else "". */
+static void times_of_day(const struct event *first, int64_t p, int64_t from, int64_t to, char buf[static 96])
+{
+        int64_t per_day = (86400 * US + p / 2) / p, p_min = (p + 30 * US) / (60 * US);
+        char zone[32];
+        int n;
+
+        buf[0] = '\0';
+        if (per_day < 2 || per_day > 6 || llabs(per_day * p - 86400 * US) > per_day * tolerance(p))
+                return;
+        clock_of(from, to, zone);
+        n = snprintf(buf, 96, " at about");
+        for (int64_t k = 0; k < per_day && n > 0 && n < 96; k++) {
+                int64_t m = (first->minute % p_min + k * p_min) % 1440;
+
+                n += snprintf(buf + n, (size_t)(96 - n), "%s %02d:%02d", k == 0 ? "" : k + 1 < per_day ? "," : " and",
+                              (int)(m / 60), (int)(m % 60));
+        }
+        if (n > 0 && n < 96)
+                snprintf(buf + n, (size_t)(96 - n), " %s", zone);
+}
+
+static void steady_finding(const struct event *v, const size_t *run, size_t m, const char *what,
+                           struct findings *f, int *k)
+{
+        int64_t from = v[run[0]].t_us, to = v[run[m - 1]].t_us, p = (to - from) / (int64_t)(m - 1), dev = 0;
+        struct findings_item *it = findings_add(f, FINDINGS_RECURRING, from, to, k);
+        char every[32], at[96];
+
+        if (!it)
+                return;
+        for (size_t a = 1; a < m; a++) {
+                int64_t d = llabs(v[run[a]].t_us - v[run[a - 1]].t_us - p);
+
+                dev = d > dev ? d : dev;
+        }
+        report_duration((p + 30 * US) / (60 * US) * (60 * US), every); /* to the minute */
+        snprintf(it->what, sizeof(it->what), "%s", what);
+        snprintf(it->when, sizeof(it->when), "every %s", every);
+        it->evidence[EV_REC_EVENTS] = (double)m;
+        it->evidence[EV_REC_SPREAD] = findings_secs(dev) / 60;
+        it->evidence[EV_REC_PERIOD] = findings_secs(p);
+        times_of_day(&v[run[0]], p, from, to, at);
+        findings_fmt(it->text, "%c%s came at a steady period: every %s%s (give or take %.0f s), %zu times in a row.",
+                     what[0] - 'a' + 'A', what + 1, every, at, findings_secs(dev), m);
+}
+
+/* The candidates steady() tries: each event's next few as its run's second. */
+static double candidates(size_t n)
+{
+        double k = 0;
+
+        for (size_t i = 0; i < n; i++)
+                k += (double)(n - 1 - i < REC_CANDIDATES ? n - 1 - i : REC_CANDIDATES);
+        return k;
+}
+
+/* From v[i], of the runs whose second is one of the next few events, the
+ * least likely by chance, if beyond it, into best (its m 0: none). */
+static void best_run(struct event *v, size_t n, size_t i, bool days, int64_t res, double tried, struct run *r,
+                     struct run *best)
+{
+        double best_ln = INFINITY;
+
+        best->m = 0;
+        for (size_t j = i + 1, seen = 0; j < n && seen < REC_CANDIDATES; j++) {
+                int64_t p = v[j].t_us - v[i].t_us;
+                double ln;
+
+                if (v[j].used)
+                        continue;
+                seen++;
+                if (p < REC_STEADY_MIN_US || (days && whole_days(p)))
+                        continue;
+                run_from(v, n, i, j, res, r);
+                if (r->m < REC_MIN_STEADY || (ln = run_chance(v, n, r, tried)) >= best_ln)
+                        continue;
+                best_ln = ln;
+                best->m = r->m;
+                memcpy(best->at, r->at, r->m * sizeof(*r->at));
+        }
+}
+
+/* Runs of 4 or more unused events at a steady period of 10 minutes or more,
+ * beyond chance, one finding each, their events used. The second of a run
+ * is one of the next few events (others may come between). Before the
+ * times of day (days) a period of whole days is left to them; after,
+ * whatever they left is taken as it comes. */
+static int steady(struct event *v, size_t n, const char *what, bool days, int64_t res, struct findings *f)
+{
+        struct run r = { .at = malloc(2 * n * sizeof(*r.at)) }, best;
+        double tried = candidates(n);
         int k = 0;
 
-        for (size_t a = 0; a < n; a++)
-                if (!v[a].used)
-                        v[m++] = v[a];
-        qsort(v, m, sizeof(*v), by_event_time);
-        while (i + REC_MIN_STEADY <= m && k == 0) {
-                int64_t p = v[i + 1].t_us - v[i].t_us, tol = p / 50 > 60 * US ? p / 50 : 60 * US, dev = 0;
-                size_t j = i + 1;
-                struct findings_item *it;
-                char every[32];
-
-                while (j + 1 < m && llabs((v[j + 1].t_us - v[j].t_us) - p) <= tol) {
-                        dev = llabs((v[j + 1].t_us - v[j].t_us) - p) > dev ? llabs((v[j + 1].t_us - v[j].t_us) - p) : dev;
-                        j++;
-                }
-                if (p < REC_STEADY_MIN_US || j + 1 - i < REC_MIN_STEADY) {
-                        i++;
+        if (!r.at)
+                return -ENOMEM;
+        best.at = r.at + n;
+        qsort(v, n, sizeof(*v), by_event_time);
+        for (size_t i = 0; i < n && k == 0; i++) {
+                if (v[i].used)
                         continue;
-                }
-                it = findings_add(f, FINDINGS_RECURRING, v[i].t_us, v[j].t_us, &k);
-                if (it) {
-                        report_duration((p + 30 * US) / (60 * US) * (60 * US), every); /* to the minute */
-                        snprintf(it->what, sizeof(it->what), "%s", what);
-                        snprintf(it->when, sizeof(it->when), "every %s", every);
-                        it->evidence[EV_REC_EVENTS] = (double)(j + 1 - i);
-                        it->evidence[EV_REC_SPREAD] = findings_secs(dev) / 60;
-                        it->evidence[EV_REC_PERIOD] = findings_secs(p);
-                        findings_fmt(it->text, "%c%s came at a steady period: every %s (give or take %.0f s), %zu times in a row.",
-                            what[0] - 'a' + 'A', what + 1, every, findings_secs(dev), j + 1 - i);
-                }
-                i = j + 1;
+                best_run(v, n, i, days, res, tried, &r, &best);
+                if (best.m == 0)
+                        continue;
+                steady_finding(v, best.at, best.m, what, f, &k);
+                for (size_t a = 0; a < best.m; a++)
+                        v[best.at[a]].used = true;
         }
+        free(r.at);
         return k;
+}
+
+static int by_value(const void *a, const void *b)
+{
+        const int64_t *x = a, *y = b;
+
+        return (*x > *y) - (*x < *y);
+}
+
+/* How well the events' times are known: the median of their res_us (a
+ * rebinding is seen at the first packet after it, up to an idle gap late). */
+static int64_t resolution(const struct event *v, size_t n)
+{
+        int64_t *r = malloc(n * sizeof(*r)), med;
+
+        if (!r)
+                return -ENOMEM;
+        for (size_t a = 0; a < n; a++)
+                r[a] = v[a].res_us;
+        qsort(r, n, sizeof(*r), by_value);
+        med = r[n / 2];
+        free(r);
+        return med;
 }
 
 static int recurring_of(const struct timeline_client *c, struct event *v, size_t n, const char *what,
                         struct findings *f)
 {
+        int64_t res;
         int k;
 
         if (n < REC_MIN_DAYS || n > REC_MAX_EVENTS)
                 return 0;
-        k = daily(c, v, n, what, f);
-        return k < 0 ? k : steady(v, n, what, f);
+        res = resolution(v, n);
+        if (res < 0)
+                return (int)res;
+        k = steady(v, n, what, true, res, f);
+        k = k < 0 ? k : daily(c, v, n, what, f);
+        return k < 0 ? k : steady(v, n, what, false, res, f);
 }
 
-/* An event at t; 0 when its local time cannot be told (not counted). */
-static size_t event_at(struct event *e, int64_t t_us)
+/* An event at t, known to res; 0 when its local time cannot be told (not
+ * counted). */
+static size_t event_at(struct event *e, int64_t t_us, int64_t res_us)
 {
         struct tm tm;
 
         if (!local(t_us, &tm))
                 return 0;
-        *e = (struct event){ .t_us = t_us, .minute = tm.tm_hour * 60 + tm.tm_min, .day = day_of(&tm) };
+        *e = (struct event){ .t_us = t_us, .res_us = res_us, .minute = tm.tm_hour * 60 + tm.tm_min, .day = day_of(&tm) };
         return 1;
+}
+
+/* A rebinding's idle gap, as how late it may have been seen; none known: 0. */
+static int64_t rebind_res(double gap_s)
+{
+        return isnan(gap_s) || gap_s < 0 ? 0 : (int64_t)(gap_s * (double)US);
 }
 
 int findings_recurring(const struct timeline_client *c, const struct gaps *g, struct findings *f)
@@ -267,12 +633,12 @@ int findings_recurring(const struct timeline_client *c, const struct gaps *g, st
         if (!v)
                 return -ENOMEM;
         for (size_t i = 0; i < c->n_outages; i++)
-                n += event_at(&v[n], c->outages[i].start_us);
+                n += event_at(&v[n], c->outages[i].start_us, 0);
         k = recurring_of(c, v, n, "outages", f);
         n = 0;
         for (size_t i = 0; i < c->n_rebinds; i++)
                 if (!g->rb_nat[i])
-                        n += event_at(&v[n], c->rebinds[i].t_us);
+                        n += event_at(&v[n], c->rebinds[i].t_us, rebind_res(g->rb_gap_s[i]));
         k = k < 0 ? k : recurring_of(c, v, n, "rebindings", f);
         free(v);
         return k;

@@ -6,10 +6,11 @@
  * and then those sections go out. Per client its summary, its findings, the
  * availability of every hour as a heat map (days down, hours across, each
  * cell's figures in its tooltip), the outage timeline with the bounds (drawn
- * by report-svg.c, as `--svg` draws it, each outage's finding in its
- * tooltip), the outages and NAT rebindings listed, and the round trips over
- * time (report-html-rtt.c); then the clients' NAT timeout probes when the
- * logs hold any. */
+ * by report-svg.c, as `--svg` draws it, in each outage's tooltip what the
+ * other flows did and its finding), the outages (with the last hop of the
+ * client's trace and the other flows, as the text has them) and NAT
+ * rebindings listed, and the round trips over time (report-html-rtt.c);
+ * then the clients' NAT timeout probes when the logs hold any. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -20,6 +21,7 @@
 
 #include "core/message.h"
 #include "report/findings.h"
+#include "report/report-flows.h"
 #include "report/report-html-rtt.h"
 #include "report/report-spill.h"
 #include "report/report-svg.h"
@@ -430,30 +432,67 @@ static void close_list(size_t n, FILE *out)
                 fputs("</details>\n", out);
 }
 
-static void outage_rows(const struct timeline_client *c, FILE *out)
+/* What the text report says under an outage: the last hop its client's
+ * trace reached, or (others) what the other flows did; "" for none. */
+static const char *outage_aside(const struct timeline *tl, const struct timeline_client *c,
+                                const struct timeline_outage *o, bool others, char buf[static 512])
+{
+        return others ? report_others_text(tl, c, o, buf, 512) : report_last_hop_text(tl, o, buf, 512);
+}
+
+/* Whether any outage listed has it (else no column for it). */
+static bool any_aside(const struct timeline *tl, const struct timeline_client *c, bool others)
+{
+        char buf[512];
+
+        for (size_t i = 0; i < c->n_outages && i < TABLE_ROWS_MAX; i++)
+                if (outage_aside(tl, c, &c->outages[i], others, buf)[0])
+                        return true;
+        return false;
+}
+
+static void aside_cell(const struct timeline *tl, const struct timeline_client *c, const struct timeline_outage *o,
+                       bool others, FILE *out)
+{
+        char buf[512];
+
+        fputs("<td>", out);
+        escaped(outage_aside(tl, c, o, others, buf), out);
+        fputs("</td>", out);
+}
+
+static void outage_rows(const struct timeline *tl, const struct timeline_client *c, FILE *out)
 {
         static const char *const seen[] = { "matching both logs", "client log", "server log", "both logs" };
+        bool hops, others;
 
         if (!c->n_outages) {
                 fputs("<p class=\"note\">none (an outage: two or more messages lost in a row)</p>\n", out);
                 return;
         }
+        hops = any_aside(tl, c, false);
+        others = any_aside(tl, c, true);
         open_list(c->n_outages, "outages", out);
-        fputs("<table>\n<tr><th>start</th><th>end</th><th>length</th><th>at least .. at most</th><th>lost</th>"
-              "<th>seen by</th><th>messages</th></tr>\n",
-              out);
+        fprintf(out, "<table>\n<tr><th>start</th><th>end</th><th>length</th><th>at least .. at most</th><th>lost</th>"
+                     "<th>seen by</th><th>messages</th>%s%s</tr>\n",
+                hops ? "<th>last hop</th>" : "", others ? "<th>other flows</th>" : "");
         for (size_t i = 0; i < c->n_outages && i < TABLE_ROWS_MAX; i++) {
                 const struct timeline_outage *o = &c->outages[i];
                 char a[32], b[32], d[32], mn[32], mx[32];
 
                 fprintf(out, "<tr class=\"num\"><td>%s</td><td>%s%s</td><td>%s</td><td>%s .. %s</td><td>%s</td>"
-                             "<td>%s</td><td>%" PRIu64 "</td></tr>\n",
+                             "<td>%s</td><td>%" PRIu64 "</td>",
                         report_stamp(o->start_us, a), report_stamp(o->end_us, b), o->ongoing ? " (still going)" : "",
                         report_duration(o->end_us - o->start_us, d),
                         report_duration(o->end_min_us > o->start_max_us ? o->end_min_us - o->start_max_us : 0, mn),
                         o->start_min_known && o->end_max_known ? report_duration(o->end_max_us - o->start_min_us, mx)
                                                                : "?",
                         direction_text(o), seen[o->seen_by & 3], o->lost);
+                if (hops)
+                        aside_cell(tl, c, o, false, out);
+                if (others)
+                        aside_cell(tl, c, o, true, out);
+                fputs("</tr>\n", out);
         }
         close_list(c->n_outages, out);
 }
@@ -498,18 +537,58 @@ static void probes(const struct timeline *tl, FILE *out)
 
 /* --- the page --- */
 
-/* The words of each outage's finding, for its tooltip. Returns 0 or -ENOMEM. */
-static int outage_notes(const struct timeline_client *c, const struct findings *f, const struct findings_item ***by,
-                        const char ***notes)
+/* An outage's tooltip words: what the other flows did, then its finding's
+ * text, which names the last hop its client's trace reached; without a
+ * finding (past FINDINGS_MAX), that last hop itself. Written with its NUL
+ * into m; returns whether there were any. */
+static bool outage_note(const struct timeline *tl, const struct timeline_client *c, const struct timeline_outage *o,
+                        const struct findings_item *it, FILE *m)
 {
-        *by = malloc((c->n_outages ? c->n_outages : 1) * sizeof(const struct findings_item *));
-        *notes = malloc((c->n_outages ? c->n_outages : 1) * sizeof(const char *));
-        if (!*by || !*notes)
-                return -ENOMEM;
+        char hop[512], others[512];
+        const char *parts[3] = { it ? "" : outage_aside(tl, c, o, false, hop), outage_aside(tl, c, o, true, others),
+                                 it ? it->text : "" };
+        const char *sep = "";
+
+        for (int i = 0; i < 3; i++) {
+                if (!parts[i][0])
+                        continue;
+                fprintf(m, "%s%s", sep, parts[i]);
+                sep = "\n";
+        }
+        fputc('\0', m);
+        return *sep != '\0';
+}
+
+/* Each outage's finding (*by) and tooltip words (*notes, NULL for none,
+ * pointing into *block). Returns 0 or -ENOMEM. */
+static int outage_notes(const struct timeline *tl, const struct timeline_client *c, const struct findings *f,
+                        const struct findings_item ***by, const char ***notes, char **block)
+{
+        size_t n = c->n_outages ? c->n_outages : 1, len = 0, *at = malloc(n * sizeof(*at));
+        FILE *m = open_memstream(block, &len);
+        int k = 0;
+
+        *by = malloc(n * sizeof(const struct findings_item *));
+        *notes = malloc(n * sizeof(const char *));
+        if (!at || !m || !*by || !*notes) {
+                k = -ENOMEM;
+                goto out;
+        }
         outage_findings(c, f, *by);
-        for (size_t i = 0; i < c->n_outages; i++)
-                (*notes)[i] = (*by)[i] ? (*by)[i]->text : NULL;
-        return 0;
+        for (size_t i = 0; i < c->n_outages; i++) {
+                long pos = ftell(m);
+
+                at[i] = outage_note(tl, c, &c->outages[i], (*by)[i], m) && pos >= 0 ? (size_t)pos : SIZE_MAX;
+        }
+        k = fclose(m) == 0 ? 0 : -ENOMEM;
+        m = NULL;
+        for (size_t i = 0; k == 0 && i < c->n_outages; i++)
+                (*notes)[i] = at[i] == SIZE_MAX ? NULL : *block + at[i];
+out:
+        if (m)
+                fclose(m);
+        free(at);
+        return k;
 }
 
 static int client_section(const struct timeline *tl, const struct timeline_client *c, size_t i, FILE *out)
@@ -518,9 +597,10 @@ static int client_section(const struct timeline *tl, const struct timeline_clien
         struct findings f = { 0 };
         const struct findings_item **by = NULL;
         const char **notes = NULL;
+        char *block = NULL;
         int k = findings_derive(tl, c, &f);
 
-        k = k < 0 ? k : outage_notes(c, &f, &by, &notes);
+        k = k < 0 ? k : outage_notes(tl, c, &f, &by, &notes, &block);
         if (k < 0)
                 goto out;
         fprintf(out, "<section id=\"client-%zu\">\n<h2>client ", i);
@@ -535,7 +615,7 @@ static int client_section(const struct timeline *tl, const struct timeline_clien
         heat_map(c, out);
         fputs("<h3>Outages</h3>\n", out);
         k = report_svg_timeline(&c, 1, &notes, false, out);
-        outage_rows(c, out);
+        outage_rows(tl, c, out);
         fputs("<h3>NAT rebindings</h3>\n", out);
         rebind_rows(c, out);
         fputs("<h3>Round trips</h3>\n", out);
@@ -544,6 +624,7 @@ static int client_section(const struct timeline *tl, const struct timeline_clien
 out:
         free(by);
         free(notes);
+        free(block);
         findings_free(&f);
         return k;
 }

@@ -241,7 +241,7 @@ static const char *seen_text(const struct timeline_outage *o)
 }
 
 /* The tooltip: the length with its bounds, when it began and ended, and
- * the note given for it. */
+ * the note given for it (its lines as they are). */
 static void outage_title(const struct timeline_outage *o, const char *note, FILE *out)
 {
         char d[32], mn[32], mx[32], a[32], b[32];
@@ -257,9 +257,10 @@ static void outage_title(const struct timeline_outage *o, const char *note, FILE
         fprintf(out, "end %s (after %s", report_stamp(o->end_us, a), report_stamp(o->end_min_us, b));
         fprintf(out, ", by %s)%s", o->end_max_known ? report_stamp(o->end_max_us, a) : "the logs' end",
                 o->ongoing ? ", still going" : "");
-        if (note) {
+        for (const char *l = note, *e; l; l = *e ? e + 1 : NULL) { /* its lines kept, each escaped */
+                e = l + strcspn(l, "\n");
                 fputc('\n', out);
-                report_svg_escape(out, note, strlen(note));
+                report_svg_escape(out, l, (size_t)(e - l));
         }
         fputs("</title>", out);
 }
