@@ -236,6 +236,15 @@ def files_case():
     check(r.returncode == 2 and "nope.log" in r.stderr and len(r.stderr.splitlines()) == 1, "a missing file: status 2")
     r = run("--since", "yesterday", CLIENT)
     check(r.returncode == 2 and "not a time" in r.stderr, "a bad --since: status 2")
+    # one file given twice (by a link too) is read once, and said so: its
+    # every message counted twice would read as sent twice, half of it lost
+    link = os.path.join(TMP, "server-again.log")
+    if not os.path.exists(link):
+        os.link(SERVER, link)
+    r = run("--json", CLIENT, SERVER, link, SERVER)
+    twice = json.loads(r.stdout) if r.returncode == 0 else {}
+    check(r.returncode == 0 and twice.get("clients") == a["clients"] and twice["lines"] == a["lines"] and
+          r.stderr.count("read once") == 2, "a file given twice is read once: %s" % r.stderr.strip())
 
 
 def hostile_case():

@@ -1,7 +1,9 @@
 /* report-cmd: `udp-canary report`, the shell around the timeline: options,
  * reading files (plain or gzip-compressed, through `gzip -dc`; log lines, or
  * a journal export told apart by its first line) line by line (report-lines)
- * with a bound on the line length, or journals (report-journal.c), the
+ * with a bound on the line length, or journals (report-journal.c: the
+ * journal, directories, files, and a journal file given as a FILE), each
+ * file once however often it is named, the
  * packets put aside (report-spill), and each client's report written as
  * soon as it is worked out, so that memory follows one group of clients,
  * not the logs (see timeline-internal.h). Each file is its own log: its
@@ -38,10 +40,11 @@ static const char usage[] =
         "                         [--journal] [--journal-dir DIR] [--journal-file FILE] [FILE...]\n"
         "\n"
         "Reads udp-canary logs (this program's or the original udp-canary.py's, or\n"
-        "`journalctl -o export` output, plain or gzip-compressed; default udp-canary.log)\n"
-        "or journals (this machine's, or another's copied files), and tells per client\n"
-        "when the flow broke, in which direction and for how long, with bounds; NAT\n"
-        "rebindings; delivery per direction; round trips; a summary line per client.\n"
+        "`journalctl -o export` output, plain or gzip-compressed, or journal files;\n"
+        "each file once; default udp-canary.log) or journals (this machine's, or\n"
+        "another's copied files), and tells per client when the flow broke, in which\n"
+        "direction and for how long, with bounds; NAT rebindings; delivery per\n"
+        "direction; round trips; a summary line per client.\n"
         "Give the client's and the server's logs together to match every message sent\n"
         "to its receipt (their clocks need not agree).\n"
         "  --json                 write JSON (version 2) instead of text\n"
@@ -305,15 +308,39 @@ static int open_log(const char *path)
         return fd;
 }
 
-static int read_file(struct run *r, const char *path)
+/* A journal file's own magic (systemd's journal-def.h: "LPKSHHRH"). */
+#define REPORT_JOURNAL_MAGIC "LPKSHHRH"
+
+/* A binary journal file given as a FILE: read as `--journal-file` reads
+ * it, its name escaped so that glob(3) takes it as it is. */
+static int read_journal_file(struct run *r, const char *path)
+{
+        struct report_journal_sink s = sink(r);
+        size_t n = strlen(path), j = 0;
+        char *escaped = malloc(2 * n + 1);
+        const char *globs[1] = { escaped };
+        int k;
+
+        if (!escaped)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                if (strchr("\\*?[", path[i]))
+                        escaped[j++] = '\\';
+                escaped[j++] = path[i];
+        }
+        escaped[j] = '\0';
+        k = report_journal_read(&s, NULL, globs, 1);
+        free(escaped);
+        return k;
+}
+
+static int read_text(struct run *r, int fd)
 {
         unsigned log = r->next_log++;
         unsigned char magic[2];
-        int fd = open_log(path), k;
         FILE *f;
+        int k;
 
-        if (fd < 0)
-                return fd;
         /* gzip's magic, whatever the name: rotated logs are not always .gz */
         if (pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
                 k = read_gzip(r, fd, log);
@@ -333,6 +360,50 @@ static int read_file(struct run *r, const char *path)
         return k;
 }
 
+/* The files read so far, so that one given twice (two names, a link) is
+ * read once: counted twice, its every message would look sent twice. */
+struct seen_files {
+        struct stat *v;
+        size_t n;
+};
+
+static bool seen_before(struct seen_files *seen, const struct stat *st)
+{
+        for (size_t i = 0; i < seen->n; i++)
+                if (seen->v[i].st_dev == st->st_dev && seen->v[i].st_ino == st->st_ino)
+                        return true;
+        seen->v[seen->n++] = *st;
+        return false;
+}
+
+static int read_file(struct run *r, const char *path, struct seen_files *seen)
+{
+        char magic[sizeof(REPORT_JOURNAL_MAGIC) - 1];
+        int fd = open_log(path);
+        struct stat st;
+
+        if (fd < 0)
+                return fd;
+        if (fstat(fd, &st) < 0) {
+                int k = -errno;
+
+                close(fd);
+                return k;
+        }
+        if (seen_before(seen, &st)) {
+                fprintf(stderr, "udp-canary report: %s was given already (under this name or another): read once\n",
+                        path);
+                close(fd);
+                return 0;
+        }
+        if (pread(fd, magic, sizeof(magic), 0) == (ssize_t)sizeof(magic) &&
+            memcmp(magic, REPORT_JOURNAL_MAGIC, sizeof(magic)) == 0) {
+                close(fd);
+                return read_journal_file(r, path);
+        }
+        return read_text(r, fd);
+}
+
 /* Says why an input cannot be read; returns k, the negative errno. */
 static int cannot_read(int k, const char *what, const char *path, bool file)
 {
@@ -346,7 +417,8 @@ static int read_inputs(struct run *r, int n, char **paths)
         static char *fallback[] = { LOGTEXT_DEFAULT_FILE };
         const struct opts *o = r->o;
         struct report_journal_sink s = sink(r);
-        int k;
+        struct seen_files seen = { 0 };
+        int k = 0;
 
         if (o->journal && (k = report_journal_read(&s, NULL, NULL, 0)) < 0)
                 return cannot_read(k, "the journal", NULL, false);
@@ -359,10 +431,16 @@ static int read_inputs(struct run *r, int n, char **paths)
                 n = 1;
                 paths = fallback;
         }
+        seen.v = calloc(n > 0 ? (size_t)n : 1, sizeof(*seen.v));
+        if (!seen.v)
+                return cannot_read(-ENOMEM, "the files", NULL, false);
         for (int i = 0; i < n; i++)
-                if ((k = read_file(r, paths[i])) < 0)
-                        return cannot_read(k, paths[i], NULL, true);
-        return 0;
+                if ((k = read_file(r, paths[i], &seen)) < 0) {
+                        cannot_read(k, paths[i], NULL, true);
+                        break;
+                }
+        free(seen.v);
+        return k < 0 ? k : 0;
 }
 
 /* Opens where --svg or --html writes ('-': standard output); NULL after
