@@ -95,6 +95,29 @@ struct timeline_count {
 
 #define TIMELINE_SERVERS_KEPT 4
 
+/* A client's round trips as counts of values, in value order: what a
+ * year of them takes is bounded by the number of distinct values, not of
+ * round trips. Exact while at most TIMELINE_RTT_BINS values differ (stamps
+ * in ms give a few hundred); past it, each value is rounded down to its
+ * first `bits` significant bits, fewer step by step until they fit, never
+ * fewer than TIMELINE_RTT_MIN_BITS (an error under 1/128 of the value, 0.8
+ * %; 128 bins per doubling, so 32 doublings of spread fit). The smallest
+ * and largest are kept exact. */
+#define TIMELINE_RTT_BINS 4096
+#define TIMELINE_RTT_MIN_BITS 8
+struct timeline_rtt_bin {
+        int64_t us;
+        uint64_t n;
+};
+
+struct timeline_rtt {
+        struct timeline_rtt_bin *v;
+        size_t n_bins, cap;
+        uint64_t count;
+        int64_t min_us, max_us;
+        unsigned bits; /* significant bits a value keeps; 0 before the first */
+};
+
 /* What a flow (a client id and its server) keeps to be compared with the
  * others (timeline_flow_state): the logs it is in, and when it delivered
  * messages, as bins of timeline.flow_bin_us on its clock (a bit set for a
@@ -129,8 +152,7 @@ struct timeline_client {
         struct timeline_count delivery[2]; /* enum timeline_dir */
         struct timeline_count keepalives; /* sent valid with a client log, received with a server log */
         uint64_t inits_sent, answered, inits_received, responses_sent, replays, ignored;
-        int64_t *rtt_us; /* sorted */
-        size_t n_rtt;
+        struct timeline_rtt rtt;
         int64_t resolution_us; /* of the stamps: 1 ms in files */
         struct timeline_outage *outages;
         size_t n_outages, cap_outages;
@@ -253,6 +275,19 @@ typedef int (*timeline_each_fn)(void *ctx, const struct timeline *tl, const stru
  * already, to each() with its packets given back again. */
 int timeline_finish_each(struct timeline *tl, const struct timeline_opts *o, uint64_t budget, timeline_load_fn load,
                          timeline_each_fn each, void *ctx);
+
+/* Adds n round trips, sorted (rising), to h. Returns 0 or -ENOMEM. */
+int timeline_rtt_add(struct timeline_rtt *h, const int64_t *sorted, size_t n);
+
+/* The i-th smallest round trip of h (i < h->count), as kept: exact at the
+ * ends, and between them exact or under 1/128 below it once rounded. */
+int64_t timeline_rtt_at(const struct timeline_rtt *h, uint64_t i);
+
+/* The value at fraction num/den of the way, as an index (count - 1) * num /
+ * den: the median is 1/2, the 95th percentile 95/100. */
+int64_t timeline_rtt_quantile(const struct timeline_rtt *h, unsigned num, unsigned den);
+
+void timeline_rtt_free(struct timeline_rtt *h);
 
 /* Time down (the union of the outages' best estimates, but those where a
  * log lost lines: unknown) within [from, to). */

@@ -41,7 +41,7 @@ void timeline_init(struct timeline *tl)
 static void client_free(struct timeline_client *c)
 {
         free(c->pk);
-        free(c->rtt_us);
+        timeline_rtt_free(&c->rtt);
         free(c->outages);
         free(c->rebinds);
         free(c->flow.up);
@@ -326,7 +326,7 @@ static void counts(struct timeline_client *c, const struct timeline_split *sp)
  * its absence counts as loss. */
 static int64_t grace(const struct timeline_client *c, int64_t res)
 {
-        int64_t p95 = c->n_rtt ? c->rtt_us[(c->n_rtt - 1) * 95 / 100] : 0;
+        int64_t p95 = timeline_rtt_quantile(&c->rtt, 95, 100);
 
         return min64(max64(2 * p95, 50000) + 2 * res, 5000000);
 }
