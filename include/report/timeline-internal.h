@@ -135,8 +135,16 @@ bool timeline_blind_at(const struct timeline_split *sp, enum timeline_role role,
  * (a merge sort) and every order used here is total or on equal values. */
 void timeline_sort(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *));
 
-/* The messages of one end that it sent (tx) or received, sorted by key. */
-int timeline_keys_of(const struct timeline_packet *p, size_t n, bool tx, struct timeline_key **out, size_t *n_out);
+/* Which types of message timeline_keys_of() keeps: bits (1 << type), or
+ * all; a type past the mask's bits is kept only with all. */
+#define TIMELINE_KEYS_ALL (~0u)
+#define TIMELINE_KEY_TYPE(t) (1u << (t))
+#define TIMELINE_KEY_WANTED(mask, t) ((mask) == TIMELINE_KEYS_ALL || ((t) < 32 && ((mask) >> (t) & 1u)))
+
+/* The messages of one end that it sent (tx) or received, of the types in
+ * the mask, sorted by key. */
+int timeline_keys_of(const struct timeline_packet *p, size_t n, bool tx, unsigned types, struct timeline_key **out,
+                     size_t *n_out);
 
 /* The earliest of this message in keys, or NULL. */
 const struct timeline_key *timeline_key_find(const struct timeline_key *k, size_t n, uint8_t type, uint64_t hs,

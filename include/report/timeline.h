@@ -271,7 +271,8 @@ typedef int (*timeline_each_fn)(void *ctx, const struct timeline *tl, const stru
  * then its packets are let go; its results stay. So only one group's
  * packets are ever held. Returns 0, -ENOMEM, or what load or each did.
  * In two passes, for what compares the clients (each outage's "others"):
- * each NULL works them all out; then o NULL hands each client, worked out
+ * each NULL works them all out, each client's packets let go as soon as
+ * they are split by end; then o NULL hands each client, worked out
  * already, to each() with its packets given back again. */
 int timeline_finish_each(struct timeline *tl, const struct timeline_opts *o, uint64_t budget, timeline_load_fn load,
                          timeline_each_fn each, void *ctx);

@@ -421,16 +421,15 @@ static int write_client(void *ctx, const struct timeline *tl, const struct timel
         return k;
 }
 
-/* Each client worked out and written; with several (flows to compare with
- * each other), all worked out first, then written in a second pass over
- * their packets, since each outage says what the others did then. */
+/* Each client worked out and written: all worked out first, then written
+ * in a second pass over their packets, since each outage says what the
+ * other flows did then, and so that the first pass lets a client's packets
+ * go as soon as they are split by end (the findings read them again). */
 static int finish_each(struct run *r)
 {
         const struct timeline_opts *t = &r->o->timers;
         int k;
 
-        if (r->tl.n_clients < 2)
-                return timeline_finish_each(&r->tl, t, REPORT_GROUP_PACKETS, load_group, write_client, r);
         r->spill.keep = 1;
         k = timeline_finish_each(&r->tl, t, REPORT_GROUP_PACKETS, load_group, NULL, r);
         r->spill.keep = 0;

@@ -125,11 +125,13 @@ int timeline_clock_offset(struct timeline_client *c, const struct timeline_split
         size_t nctx, ncrx, nsrx, nstx, np = 0;
         struct pair *pairs = NULL;
         int64_t *offsets = NULL;
-        int k = timeline_keys_of(sp->c, sp->nc, true, &ctx, &nctx);
+        /* handshakes only: keepalives, most of the packets, pair nothing */
+        unsigned init = TIMELINE_KEY_TYPE(MESSAGE_HANDSHAKE_INIT), resp = TIMELINE_KEY_TYPE(MESSAGE_HANDSHAKE_RESPONSE);
+        int k = timeline_keys_of(sp->c, sp->nc, true, init, &ctx, &nctx);
 
-        k = k < 0 ? k : timeline_keys_of(sp->c, sp->nc, false, &crx, &ncrx);
-        k = k < 0 ? k : timeline_keys_of(sp->s, sp->ns, false, &srx, &nsrx);
-        k = k < 0 ? k : timeline_keys_of(sp->s, sp->ns, true, &stx, &nstx);
+        k = k < 0 ? k : timeline_keys_of(sp->c, sp->nc, false, resp, &crx, &ncrx);
+        k = k < 0 ? k : timeline_keys_of(sp->s, sp->ns, false, init, &srx, &nsrx);
+        k = k < 0 ? k : timeline_keys_of(sp->s, sp->ns, true, resp, &stx, &nstx);
         if (k < 0 || !(pairs = malloc((ncrx ? ncrx : 1) * sizeof(*pairs))) ||
             !(offsets = malloc((ncrx ? ncrx : 1) * sizeof(*offsets)))) {
                 k = -ENOMEM;
@@ -184,7 +186,7 @@ int timeline_round_trips(struct timeline_client *c, const struct timeline_split 
         struct timeline_key *tx = NULL;
         int64_t *v = NULL;
         size_t ntx, n = 0;
-        int k = timeline_keys_of(sp->c, sp->nc, true, &tx, &ntx);
+        int k = timeline_keys_of(sp->c, sp->nc, true, TIMELINE_KEY_TYPE(MESSAGE_HANDSHAKE_INIT), &tx, &ntx);
 
         if (k < 0)
                 return k;

@@ -30,18 +30,21 @@ void timeline_sort(void *v, size_t n, size_t size, int (*cmp)(const void *, cons
                 }
 }
 
-/* The messages of one end that it sent (tx) or received, sorted by key:
- * put in order of type first (a stable counting sort), after which a log's
- * handshakes and counters mostly come in order already. */
-int timeline_keys_of(const struct timeline_packet *p, size_t n, bool tx, struct timeline_key **out, size_t *n_out)
+/* The messages of one end that it sent (tx) or received, of the types in
+ * the mask, sorted by key: put in order of type first (a stable counting
+ * sort), after which a log's handshakes and counters mostly come in order
+ * already. Counted first, so that only the keys asked for take room. */
+int timeline_keys_of(const struct timeline_packet *p, size_t n, bool tx, unsigned types, struct timeline_key **out,
+                     size_t *n_out)
 {
-        struct timeline_key *k = malloc((n ? n : 1) * sizeof(*k));
+        struct timeline_key *k;
         size_t m = 0, at[256] = { 0 };
 
+        for (size_t i = 0; i < n; i++)
+                m += (bool)p[i].tx == tx && TIMELINE_KEY_WANTED(types, p[i].type) && ++at[p[i].type];
+        k = malloc((m ? m : 1) * sizeof(*k));
         if (!k)
                 return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                m += (bool)p[i].tx == tx && ++at[p[i].type];
         for (size_t t = 0, sum = 0; t < 256; t++) {
                 size_t here = at[t];
 
@@ -49,7 +52,7 @@ int timeline_keys_of(const struct timeline_packet *p, size_t n, bool tx, struct 
                 sum += here;
         }
         for (size_t i = 0; i < n; i++)
-                if ((bool)p[i].tx == tx)
+                if ((bool)p[i].tx == tx && TIMELINE_KEY_WANTED(types, p[i].type))
                         k[at[p[i].type]++] = (struct timeline_key){ p[i].hs, p[i].ctr, p[i].t_us, p[i].type };
         timeline_sort(k, m, sizeof(*k), by_key);
         *out = k;
@@ -107,7 +110,7 @@ int timeline_match_direction(struct timeline_client *c, const struct timeline_sp
         struct timeline_key *rcv = NULL;
         size_t nrcv;
         struct timeline_count *cnt = &c->delivery[d];
-        int k = timeline_keys_of(c2s ? sp->s : sp->c, c2s ? sp->ns : sp->nc, false, &rcv, &nrcv);
+        int k = timeline_keys_of(c2s ? sp->s : sp->c, c2s ? sp->ns : sp->nc, false, TIMELINE_KEYS_ALL, &rcv, &nrcv);
 
         cnt->known = true;
         for (size_t i = 0; i < nsnd && k == 0; i++) {

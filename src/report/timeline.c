@@ -322,6 +322,13 @@ static void counts(struct timeline_client *c, const struct timeline_split *sp)
         }
 }
 
+static void let_go_packets(struct timeline_client *c)
+{
+        free(c->pk);
+        c->pk = NULL;
+        c->n_pk = c->cap_pk = 0;
+}
+
 /* How long after sending a message its receiver must have logged on before
  * its absence counts as loss. */
 static int64_t grace(const struct timeline_client *c, int64_t res)
@@ -331,10 +338,16 @@ static int64_t grace(const struct timeline_client *c, int64_t res)
         return min64(max64(2 * p95, 50000) + 2 * res, 5000000);
 }
 
-static int finish_client(const struct timeline *tl, struct timeline_client *c, const struct timeline_opts *o)
+/* Works c out; with let_go, its packets go once split by end (no later
+ * step reads them), so that they are not held twice. */
+static int finish_client(const struct timeline *tl, struct timeline_client *c, const struct timeline_opts *o,
+                         bool let_go)
 {
         struct timeline_split sp = { .tl = tl };
         int k = timeline_split_by_role(tl, c, &sp);
+
+        if (let_go)
+                let_go_packets(c);
 
         k = k < 0 ? k : timeline_learn_timers(c, &sp, o);
         k = k < 0 || !(sp.nc && sp.ns) ? k : timeline_clock_offset(c, &sp);
@@ -387,7 +400,7 @@ int timeline_finish(struct timeline *tl, const struct timeline_opts *o)
         close_logs(tl);
         timeline_flow_bins(tl);
         for (size_t i = 0; i < tl->n_clients && k == 0; i++)
-                k = finish_client(tl, tl->clients[i], o);
+                k = finish_client(tl, tl->clients[i], o, false);
         return k;
 }
 
@@ -417,11 +430,9 @@ int timeline_finish_each(struct timeline *tl, const struct timeline_opts *o, uin
                 for (size_t i = lo; i < hi && k == 0; i++) {
                         struct timeline_client *c = tl->clients[i];
 
-                        k = o ? finish_client(tl, c, o) : 0;
+                        k = o ? finish_client(tl, c, o, !each) : 0;
                         k = k < 0 || !each ? k : each(ctx, tl, c);
-                        free(c->pk);
-                        c->pk = NULL;
-                        c->n_pk = c->cap_pk = 0;
+                        let_go_packets(c);
                 }
         }
         return k;
