@@ -93,8 +93,9 @@ static inline int64_t min64(int64_t a, int64_t b)
 
 /* --- the steps of timeline_finish(), in their order --- */
 
-/* Splits the packets by their log's role, each end in time order. */
-int timeline_split_by_role(const struct timeline *tl, struct timeline_client *c, struct timeline_split *sp);
+/* Splits the packets by their log's role, each end in time order; with
+ * take, c's packets go into the split (c->pk is left empty). */
+int timeline_split_by_role(const struct timeline *tl, struct timeline_client *c, struct timeline_split *sp, bool take);
 
 /* Learns the timers (unless o gives them) from one end's log. */
 int timeline_learn_timers(struct timeline_client *c, const struct timeline_split *sp, const struct timeline_opts *o);

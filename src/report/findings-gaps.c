@@ -13,13 +13,21 @@ bool findings_server_side(const struct timeline_packet *p)
                      : p->type == MESSAGE_HANDSHAKE_INIT || p->type == MESSAGE_KEEPALIVE;
 }
 
+/* A server-side packet: its time on the client's clock, its index in
+ * c->pk. The index is its order of arrival there (packets are held in the
+ * order put), so ties in time keep it, as the timeline's own order does. */
+struct when {
+        int64_t t_us;
+        size_t i;
+};
+
 static int by_time(const void *a, const void *b)
 {
-        const struct timeline_packet *x = a, *y = b;
+        const struct when *x = a, *y = b;
 
         if (x->t_us != y->t_us)
                 return x->t_us < y->t_us ? -1 : 1;
-        return x->seq < y->seq ? -1 : x->seq > y->seq;
+        return x->i < y->i ? -1 : x->i > y->i;
 }
 
 /* A message's identity, to tell a sent one that never arrived. */
@@ -89,28 +97,36 @@ static bool span_inside(const struct times *t, int64_t from, int64_t to)
         return i > 0 && t->e[i - 1] > from;
 }
 
-/* The server's packets in time order in the client's clock; when the
- * client's log is there, the times of the messages it sent that the server
- * never received (they may have crossed the NAT, so the idle time there is
- * not known). */
-static int server_packets(const struct timeline_client *c, struct timeline_packet **sv, size_t *ns, struct times *lost)
+/* The server's packets in time order in the client's clock (as indices,
+ * not copies); when the client's log is there, the times of the messages
+ * it sent that the server never received (they may have crossed the NAT,
+ * so the idle time there is not known). */
+static int server_packets(const struct timeline_client *c, struct when **sv, size_t *ns, struct times *lost)
 {
         int64_t off = c->offset_known ? c->offset_us : 0;
-        struct msg_key *keys = malloc((c->n_pk ? c->n_pk : 1) * sizeof(*keys));
-        size_t nk = 0;
+        struct msg_key *keys = NULL;
+        size_t nk = 0, nl = 0;
 
         *ns = 0;
-        *sv = malloc((c->n_pk ? c->n_pk : 1) * sizeof(**sv));
-        lost->v = malloc((c->n_pk ? c->n_pk : 1) * sizeof(*lost->v));
+        for (size_t i = 0; i < c->n_pk; i++) {
+                bool server = findings_server_side(&c->pk[i]);
+
+                *ns += server;
+                nk += server && !c->pk[i].tx;
+                nl += !server && c->pk[i].tx;
+        }
+        keys = malloc((nk ? nk : 1) * sizeof(*keys));
+        *sv = malloc((*ns ? *ns : 1) * sizeof(**sv));
+        lost->v = malloc((nl ? nl : 1) * sizeof(*lost->v));
         if (!*sv || !keys || !lost->v) {
                 free(keys);
                 return -ENOMEM;
         }
+        *ns = nk = 0;
         for (size_t i = 0; i < c->n_pk; i++) {
                 if (!findings_server_side(&c->pk[i]))
                         continue;
-                (*sv)[*ns] = c->pk[i];
-                (*sv)[(*ns)++].t_us -= off;
+                (*sv)[(*ns)++] = (struct when){ c->pk[i].t_us - off, i };
                 if (!c->pk[i].tx)
                         keys[nk++] = key(&c->pk[i]);
         }
@@ -172,7 +188,7 @@ static size_t rebind_at(const struct timeline_client *c, const struct addr *peer
 
 int findings_gaps_make(const struct timeline *tl, const struct timeline_client *c, struct gaps *g)
 {
-        struct timeline_packet *sv = NULL;
+        struct when *sv = NULL;
         struct times lost = { 0 }, down = { 0 };
         size_t ns, next = 0;
         const struct addr *last = NULL;
@@ -190,10 +206,14 @@ int findings_gaps_make(const struct timeline *tl, const struct timeline_client *
         for (size_t i = 0; i < c->n_rebinds; i++)
                 g->rb_gap_s[i] = NAN;
         for (size_t i = 0; i < ns; i++) {
-                const struct timeline_packet *m = &sv[i];
+                struct timeline_packet at = c->pk[sv[i].i], *m = &at;
                 const struct addr *peer = timeline_peer(tl, m->peer);
-                size_t rb = m->tx ? SIZE_MAX : rebind_at(c, peer, m, &next);
-                bool clear = last && !span_inside(&down, prev, m->t_us) && !time_inside(&lost, prev, m->t_us);
+                size_t rb;
+                bool clear;
+
+                at.t_us = sv[i].t_us; /* on the client's clock */
+                rb = m->tx ? SIZE_MAX : rebind_at(c, peer, m, &next);
+                clear = last && !span_inside(&down, prev, m->t_us) && !time_inside(&lost, prev, m->t_us);
 
                 if (!m->tx && rb != SIZE_MAX && clear) {
                         g->rb_gap_s[rb] = findings_secs(m->t_us - prev);

@@ -65,39 +65,84 @@ static int64_t log_resolution(const struct timeline_log *lg)
         return 1;
 }
 
+/* The end a packet is kept for, or NONE for a line at odds with the rest
+ * of its log. */
+static uint8_t end_of(const struct timeline_packet *p, const uint8_t *roles)
+{
+        uint8_t role = roles[p->log];
+
+        return role == TIMELINE_ROLE_NONE || packet_role(p) != role ? TIMELINE_ROLE_NONE : role;
+}
+
+/* Room for each end's packets; with take, the client's are compacted in
+ * c->pk itself (each moves only down), which sp->c then owns, so that the
+ * packets are not held twice. */
+static int split_room(struct timeline_client *c, const uint8_t *roles, bool take, struct timeline_split *sp)
+{
+        size_t nc = 0, ns = 0;
+
+        for (size_t i = 0; i < c->n_pk; i++) {
+                uint8_t end = end_of(&c->pk[i], roles);
+
+                nc += end == TIMELINE_ROLE_CLIENT;
+                ns += end == TIMELINE_ROLE_SERVER;
+        }
+        sp->s = malloc((ns ? ns : 1) * sizeof(*sp->s));
+        sp->c = take ? c->pk : malloc((nc ? nc : 1) * sizeof(*sp->c));
+        if (!sp->s || !sp->c) {
+                free(sp->s);
+                sp->s = NULL;
+                if (!take)
+                        free(sp->c);
+                sp->c = NULL;
+                return -ENOMEM;
+        }
+        if (take) {
+                c->pk = NULL;
+                c->cap_pk = 0;
+        }
+        return 0;
+}
+
 /* Splits the packets by their log's role, each end in time order. */
-int timeline_split_by_role(const struct timeline *tl, struct timeline_client *c, struct timeline_split *sp)
+int timeline_split_by_role(const struct timeline *tl, struct timeline_client *c, struct timeline_split *sp, bool take)
 {
         uint8_t *roles = NULL;
         bool any_c = false, any_s = false;
+        const struct timeline_packet *pk = c->pk;
+        size_t n = c->n_pk;
         int k = log_roles(c, tl->n_logs, &roles);
 
-        if (k < 0)
-                return k;
-        sp->c = malloc((c->n_pk ? c->n_pk : 1) * sizeof(*sp->c));
-        sp->s = malloc((c->n_pk ? c->n_pk : 1) * sizeof(*sp->s));
-        if (!sp->c || !sp->s) {
+        k = k < 0 ? k : split_room(c, roles, take, sp);
+        if (k < 0) {
                 free(roles);
-                return -ENOMEM;
+                return k;
         }
+        if (take)
+                c->n_pk = 0;
         sp->res = 1;
-        for (size_t i = 0; i < c->n_pk; i++) {
-                const struct timeline_packet *p = &c->pk[i];
-                uint8_t role = roles[p->log];
+        for (size_t i = 0; i < n; i++) {
+                const struct timeline_packet *p = &pk[i];
+                uint8_t role = end_of(p, roles);
                 const struct timeline_log *lg = &tl->logs[p->log];
 
-                if (role == TIMELINE_ROLE_NONE || packet_role(p) != role) {
+                if (role == TIMELINE_ROLE_NONE) {
                         c->ignored++; /* a line at odds with the rest of its log */
                         continue;
                 }
                 if (role == TIMELINE_ROLE_CLIENT) {
-                        sp->c[sp->nc++] = *p;
+                        sp->c[sp->nc++] = *p; /* with take, in place: sp->nc <= i */
                         coverage(lg, &sp->c_first, &sp->c_last, &any_c);
                 } else {
                         sp->s[sp->ns++] = *p;
                         coverage(lg, &sp->s_first, &sp->s_last, &any_s);
                 }
                 sp->res = max64(sp->res, log_resolution(lg));
+        }
+        if (take && sp->nc && sp->nc < n) { /* the server's share given back */
+                struct timeline_packet *less = realloc(sp->c, sp->nc * sizeof(*sp->c));
+
+                sp->c = less ? less : sp->c;
         }
         sp->roles = roles;
         if (sp->nc)

@@ -338,16 +338,13 @@ static int64_t grace(const struct timeline_client *c, int64_t res)
         return min64(max64(2 * p95, 50000) + 2 * res, 5000000);
 }
 
-/* Works c out; with let_go, its packets go once split by end (no later
- * step reads them), so that they are not held twice. */
+/* Works c out; with let_go, its packets go into their split by end (no
+ * later step reads them), so that they are not held twice. */
 static int finish_client(const struct timeline *tl, struct timeline_client *c, const struct timeline_opts *o,
                          bool let_go)
 {
         struct timeline_split sp = { .tl = tl };
-        int k = timeline_split_by_role(tl, c, &sp);
-
-        if (let_go)
-                let_go_packets(c);
+        int k = timeline_split_by_role(tl, c, &sp, let_go);
 
         k = k < 0 ? k : timeline_learn_timers(c, &sp, o);
         k = k < 0 || !(sp.nc && sp.ns) ? k : timeline_clock_offset(c, &sp);
