@@ -42,6 +42,7 @@ struct sim {
         unsigned probe_below_s, probe_log;
         bool other_client; /* another client runs at the same time, its lines in log other_log */
         unsigned other_log;
+        int64_t server_clock; /* the server's clock ahead of the client's by this */
         /* state */
         uint16_t port;
         int64_t nat_last;
@@ -85,7 +86,7 @@ static void add(struct sim *s, unsigned log, int64_t t, const struct logline *l)
 {
         struct logline x = *l;
 
-        x.t_us = (uint64_t)(T0 + t);
+        x.t_us = (uint64_t)(T0 + t + (log == 1 || log == 3 ? s->server_clock : 0));
         CHECK(timeline_add(&s->tl, log, &x) == 0);
 }
 
@@ -291,14 +292,17 @@ static void test_clean(bool client_log, bool server_log)
  * result (probe: its seconds, 0 for none) is the client's when written in
  * its own log (probe_log 0), whoever else writes there or elsewhere
  * (other_log 0 or 2, -1 for no other client); in the other client's log
- * (2) it is not. */
-static void test_nat_idle_timeout(bool client_log, int64_t until, unsigned probe, unsigned probe_log, int other_log)
+ * (2) it is not. With the server's clock ahead (server_clock), the same,
+ * on the client's clock. */
+static void test_nat_idle_timeout(bool client_log, int64_t until, unsigned probe, unsigned probe_log, int other_log,
+                                  int64_t server_clock)
 {
         struct sim s = base();
         struct findings f;
         const struct timeline_client *c;
         const struct findings_item *it;
 
+        s.server_clock = server_clock;
         s.client_log = client_log;
         s.idle_us = 20 * S;
         s.forget_from = 25 * MIN;
@@ -313,6 +317,7 @@ static void test_nat_idle_timeout(bool client_log, int64_t until, unsigned probe
         if (!c)
                 goto out;
         CHECK(c->n_rebinds >= 3);
+        CHECK(!server_clock || (c->offset_known && llabs(c->offset_us - server_clock) <= 1000));
         CHECK_INT(count(&f, FINDINGS_NAT_IDLE_TIMEOUT), 1);
         CHECK_INT(count(&f, FINDINGS_MAPPING_REPLACED), 0);
         CHECK_INT(count(&f, FINDINGS_RECURRING), 0);
@@ -574,13 +579,14 @@ int main(int argc, char **argv)
         test_clean(true, true);
         test_clean(true, false);
         test_clean(false, true);
-        test_nat_idle_timeout(true, 0, 0, 0, -1);
-        test_nat_idle_timeout(false, 0, 0, 0, -1);
-        test_nat_idle_timeout(true, 30 * MIN, 0, 0, -1);
-        test_nat_idle_timeout(true, 0, 20, 0, -1);
-        test_nat_idle_timeout(true, 0, 20, 0, 2); /* another client's log beside: still this one's */
-        test_nat_idle_timeout(true, 0, 20, 0, 0); /* two clients in one log: each gets it */
-        test_nat_idle_timeout(true, 0, 20, 2, 2); /* in the other client's log: not this one's */
+        test_nat_idle_timeout(true, 0, 0, 0, -1, 0);
+        test_nat_idle_timeout(true, 0, 0, 0, -1, 7 * S + 250000); /* the idle gaps on the client's clock */
+        test_nat_idle_timeout(false, 0, 0, 0, -1, 0);
+        test_nat_idle_timeout(true, 30 * MIN, 0, 0, -1, 0);
+        test_nat_idle_timeout(true, 0, 20, 0, -1, 0);
+        test_nat_idle_timeout(true, 0, 20, 0, 2, 0); /* another client's log beside: still this one's */
+        test_nat_idle_timeout(true, 0, 20, 0, 0, 0); /* two clients in one log: each gets it */
+        test_nat_idle_timeout(true, 0, 20, 2, 2, 0); /* in the other client's log: not this one's */
         test_flush();
         test_address_change();
         test_outages(true, true);
