@@ -112,10 +112,10 @@ struct timeline_rtt_bin {
 
 struct timeline_rtt {
         struct timeline_rtt_bin *v;
-        size_t n_bins, cap;
         uint64_t count;
         int64_t min_us, max_us;
-        unsigned bits; /* significant bits a value keeps; 0 before the first */
+        uint32_t n_bins; /* at most 64 doublings of TIMELINE_RTT_MIN_BITS bins */
+        uint32_t bits;   /* significant bits a value keeps; 0 before the first */
 };
 
 /* What a flow (a client id and its server) keeps to be compared with the

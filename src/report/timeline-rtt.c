@@ -38,14 +38,16 @@ static size_t runs(const int64_t *sorted, size_t n, unsigned bits)
         return r;
 }
 
-/* Fewer significant bits until the bins fit, or the finest error allowed. */
-static void coarsen(struct timeline_rtt *h)
+/* Fewer significant bits until the n bins in h->v fit, or the finest
+ * error allowed: how many are left (at most 64 doublings of
+ * 2^(TIMELINE_RTT_MIN_BITS - 1) bins, then). */
+static size_t coarsen(struct timeline_rtt *h, size_t n)
 {
-        while (h->n_bins > TIMELINE_RTT_BINS && h->bits > TIMELINE_RTT_MIN_BITS) {
+        while (n > TIMELINE_RTT_BINS && h->bits > TIMELINE_RTT_MIN_BITS) {
                 size_t w = 0;
 
                 h->bits--;
-                for (size_t r = 0; r < h->n_bins; r++) {
+                for (size_t r = 0; r < n; r++) {
                         int64_t q = quantize(h->v[r].us, h->bits);
 
                         if (w && h->v[w - 1].us == q)
@@ -53,8 +55,9 @@ static void coarsen(struct timeline_rtt *h)
                         else
                                 h->v[w++] = (struct timeline_rtt_bin){ q, h->v[r].n };
                 }
-                h->n_bins = w;
+                n = w;
         }
+        return n;
 }
 
 int timeline_rtt_add(struct timeline_rtt *h, const int64_t *sorted, size_t n)
@@ -89,8 +92,7 @@ int timeline_rtt_add(struct timeline_rtt *h, const int64_t *sorted, size_t n)
         h->count += n;
         free(h->v);
         h->v = m;
-        h->n_bins = h->cap = nm;
-        coarsen(h);
+        h->n_bins = (uint32_t)coarsen(h, nm);
         return 0;
 }
 
@@ -102,7 +104,7 @@ int64_t timeline_rtt_at(const struct timeline_rtt *h, uint64_t i)
                 return h->min_us;
         if (i + 1 >= h->count)
                 return h->max_us;
-        for (size_t b = 0; b < h->n_bins; b++) {
+        for (uint32_t b = 0; b < h->n_bins; b++) {
                 below += h->v[b].n;
                 if (i < below) /* a rounded value may lie under the exact smallest */
                         return max64(h->min_us, h->v[b].us);
