@@ -9,6 +9,7 @@
  *   timeline-server.c   a server's log alone: gaps in what it heard
  *   timeline-outages.c  outages from runs of lost messages, put together
  *   timeline-rebind.c   NAT rebindings seen at the server
+ *   timeline-rtt.c      round trips kept as counts of values
  *   timeline-trace.c    the client's traces, put on its outages
  *   timeline-flows.c    what a flow keeps to be compared; the comparison
  * Functions return 0 or -ENOMEM.
@@ -19,20 +20,25 @@
  * client index, 40 bytes a packet with its address numbered in
  * timeline.peers), puts each packet aside per client (report-spill: chunks
  * in an unlinked temporary file), then works the clients out in groups of
- * at most REPORT_GROUP_PACKETS packets (timeline_finish_each): a group's
- * packets come back, each client is worked out and written at once (its
- * findings read its packets), and its packets go. What stays per client is
- * its results: outages, rebindings, round trips, counts, and what its flow
- * is compared with the others by (timeline_flow: the logs it is in, bins of
- * when it delivered messages, TIMELINE_FLOW_BITS for all clients at most);
- * per log, its span and stops. With several clients, all are worked out
- * first and written in a second pass over their packets (each outage says
- * what the other flows did then). So memory follows the largest client's packets (about 3.5
- * times their 40 bytes while it is worked out: the packets, their split by
- * end, the keys, the outcome lists; 145 bytes a packet over a year),
- * not the number of clients or of lines: 30 days of 10 clients, 73 MB; a
- * client's year is still held whole while it is worked out (10 clients a
- * year: 595 MB), which a reconstruction in windows of time would bound. The
+ * at most REPORT_GROUP_PACKETS packets (timeline_finish_each), in two
+ * passes: first each is worked out, its packets split by end in place
+ * (timeline_split_by_role with take: not held twice); then, all worked out
+ * (each outage says what the other flows did then), each is written with
+ * its packets given back (its findings and the page's round trip chart
+ * read them), and they go. What stays per client is its results: outages,
+ * rebindings, round trips as counts of values (struct timeline_rtt),
+ * counts, and what its flow is compared with the others by (timeline_flow:
+ * the logs it is in, bins of when it delivered messages,
+ * TIMELINE_FLOW_BITS for all clients at most); per log, its span and
+ * stops. So memory follows the largest client's packets, about 1.7 times
+ * their 40 bytes while it is worked out (the split, the keys of what one
+ * end received, what became of each message sent; the pairing of
+ * handshakes keys handshakes only), not the number of clients or of
+ * lines: 30 days of 10 clients, 35 MB. A client's year is still held whole
+ * while it is worked out (10 clients a year: 292 MB); bounding that needs
+ * the steps to run over windows of time, carrying across each boundary
+ * what they need (the server walk, runs of lost messages, the last peer),
+ * with the timers and the clock offset learned first. The
  * same results as holding everything: tests/test-report-spill.c. */
 #pragma once
 

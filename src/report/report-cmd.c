@@ -2,9 +2,9 @@
  * reading files (plain or gzip-compressed, through `gzip -dc`; log lines, or
  * a journal export told apart by its first line) line by line (report-lines)
  * with a bound on the line length, or journals (report-journal.c), the
- * packets put aside (report-spill), and each client's report written as
- * soon as it is worked out, so that memory follows one group of clients,
- * not the logs (see timeline-internal.h). Each file is its own log: its
+ * packets put aside (report-spill), all clients worked out, then each
+ * client's report written with its packets given back, so that memory
+ * follows one group of clients, not the logs (see timeline-internal.h). Each file is its own log: its
  * role and clock are its own. */
 #include "report/report-cmd.h"
 
