@@ -114,7 +114,7 @@ struct timeline_rtt {
         struct timeline_rtt_bin *v;
         uint64_t count;
         int64_t min_us, max_us;
-        uint32_t n_bins; /* at most 64 doublings of TIMELINE_RTT_MIN_BITS bins */
+        uint32_t n_bins; /* TIMELINE_RTT_BINS at most, unless they spread over 32 doublings */
         uint32_t bits;   /* significant bits a value keeps; 0 before the first */
 };
 

@@ -4,8 +4,8 @@
  * with a bound on the line length, or journals (report-journal.c), the
  * packets put aside (report-spill), all clients worked out, then each
  * client's report written with its packets given back, so that memory
- * follows one group of clients, not the logs (see timeline-internal.h). Each file is its own log: its
- * role and clock are its own. */
+ * follows one group of clients, not the logs (see timeline-internal.h).
+ * Each file is its own log: its role and clock are its own. */
 #include "report/report-cmd.h"
 
 #include <errno.h>
