@@ -17,7 +17,7 @@
  * Memory. Every step reads one client's packets, all of them, in time order
  * per end; no step needs another client's. So `udp-canary report` reads
  * every line once (timeline_add_out: the logs' spans, clocks and stops, the
- * client index, 40 bytes a packet with its address numbered in
+ * client index, 32 bytes a packet with its address numbered in
  * timeline.peers), puts each packet aside per client (report-spill: chunks
  * in an unlinked temporary file), then works the clients out in groups of
  * at most REPORT_GROUP_PACKETS packets (timeline_finish_each), in two
@@ -30,12 +30,12 @@
  * counts, and what its flow is compared with the others by (timeline_flow:
  * the logs it is in, bins of when it delivered messages,
  * TIMELINE_FLOW_BITS for all clients at most); per log, its span and
- * stops. So memory follows the largest client's packets, about 1.7 times
- * their 40 bytes while it is worked out (the split, the keys of what one
+ * stops. So memory follows the largest client's packets, about 1.8 times
+ * their 32 bytes while it is worked out (the split, the keys of what one
  * end received, what became of each message sent; the pairing of
  * handshakes keys handshakes only), not the number of clients or of
  * lines: 30 days of 10 clients, 35 MB. A client's year is still held whole
- * while it is worked out (10 clients a year: 292 MB); bounding that needs
+ * while it is worked out (10 clients a year: 260 MB); bounding that needs
  * the steps to run over windows of time, carrying across each boundary
  * what they need (the server walk, runs of lost messages, the last peer),
  * with the timers and the clock offset learned first. The

@@ -50,11 +50,12 @@ enum timeline_role {
 #define TIMELINE_SEEN_CLIENT 1u
 #define TIMELINE_SEEN_SERVER 2u
 
-/* One TX or RX line of a client id: 40 bytes, as a year of them is held
- * (in a file, and per client while it is worked out). */
+/* One TX or RX line of a client id: 32 bytes, as a year of them is held
+ * (in a file, and per client while it is worked out). Its order of
+ * arrival is where it is among its client's (they are held as put), which
+ * ties in time keep. */
 struct timeline_packet {
         int64_t t_us;
-        uint64_t seq; /* order of arrival: ties in time keep it */
         uint64_t hs, ctr;
         uint32_t peer; /* its address: timeline_peer(); 0 for none ("TX server") */
         uint16_t log;  /* < TIMELINE_MAX_LOGS */
@@ -209,7 +210,6 @@ struct timeline {
         struct timeline_log *logs;
         size_t n_logs, cap_logs;
         uint64_t lines, invalid, socket_drops, ignored_clients;
-        uint64_t seq;
         struct timeline_probe *probes; /* in the order read, TIMELINE_MAX_PROBES at most */
         size_t n_probes, cap_probes;
         struct timeline_trace *traces; /* in the order read, TIMELINE_MAX_TRACES at most */

@@ -11,6 +11,8 @@
 
 #include "core/grow.h"
 
+_Static_assert(sizeof(struct timeline_packet) == 32, "a year of packets is held: 32 bytes each, no padding");
+
 /* Steps back are carried on from up to a century in all; past that (a clock
  * reset to 1970, hostile stamps) the time just stands still. */
 #define MAX_SHIFT_US (36525 * TIMELINE_DAY_US)
@@ -262,7 +264,7 @@ int timeline_add_out(struct timeline *tl, unsigned log, const struct logline *l,
                 return tl->n_clients >= TIMELINE_MAX_CLIENTS ? 0 : -ENOMEM;
         }
         *p = (struct timeline_packet){
-                .t_us = t, .seq = tl->seq++, .hs = l->msg.data[0], .ctr = l->msg.data[1], .log = (uint16_t)log,
+                .t_us = t, .hs = l->msg.data[0], .ctr = l->msg.data[1], .log = (uint16_t)log,
                 .tx = l->kind == LOGLINE_TX, .type = (uint8_t)l->msg.type,
         };
         if (peer_number(tl, c, &l->peer, &p->peer) < 0)
