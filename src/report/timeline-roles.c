@@ -170,6 +170,7 @@ int timeline_split_by_role(const struct timeline *tl, struct timeline_client *c,
         }
         if (take)
                 c->n_pk = 0;
+        sp->nc = sp->ns = 0;
         sp->res = 1;
         for (size_t i = 0; i < n; i++) {
                 const struct timeline_packet *p = &pk[i];
