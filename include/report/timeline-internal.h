@@ -157,10 +157,32 @@ int timeline_keys_of(const struct timeline_packet *p, size_t n, bool tx, unsigne
 const struct timeline_key *timeline_key_find(const struct timeline_key *k, size_t n, uint8_t type, uint64_t hs,
                                              uint64_t ctr);
 
-/* Each message of direction d sent while the receiver's log covers it:
- * received or lost. */
+/* Outages from what became of a direction's messages, taken one by one in
+ * time order: a run of at least two lost between two delivered (or a
+ * boundary, or the end) is one. */
+struct timeline_run {
+        bool have_p;          /* a message got through before it */
+        int64_t p, l1, ln;    /* that message; the first and last lost */
+        uint64_t lost;
+};
+
+struct timeline_runs {
+        struct timeline_outages *out;
+        enum timeline_direction dir;
+        int64_t res, slack, tail; /* slack: where lost messages' times are inferred */
+        struct timeline_run r;
+};
+
+/* What became of the next message (n: how many it stands for). */
+int timeline_runs_take(struct timeline_runs *rs, int64_t t_us, uint64_t n, bool delivered, bool boundary);
+/* The run still open when the messages end. */
+int timeline_runs_end(struct timeline_runs *rs);
+
+/* Each message of direction d sent while the receiver's log covers it,
+ * received or lost, handed to rs in time order as it is found (not
+ * listed: a year of them would be held). */
 int timeline_match_direction(struct timeline_client *c, const struct timeline_split *sp, enum timeline_dir d,
-                             struct timeline_olist *out);
+                             struct timeline_runs *rs);
 
 /* A client's handshakes in its log alone, answered or not. */
 int timeline_client_view(const struct timeline_split *sp, struct timeline_olist *out);

@@ -102,7 +102,7 @@ static bool judged(int64_t t, int64_t first, int64_t last, int64_t grace)
 }
 
 int timeline_match_direction(struct timeline_client *c, const struct timeline_split *sp, enum timeline_dir d,
-                           struct timeline_olist *out)
+                           struct timeline_runs *rs)
 {
         bool c2s = d == TIMELINE_C2S;
         const struct timeline_packet *snd = c2s ? sp->c : sp->s;
@@ -129,7 +129,7 @@ int timeline_match_direction(struct timeline_client *c, const struct timeline_sp
                 cnt->lost += !got;
                 if (p->type == MESSAGE_KEEPALIVE)
                         c->keepalives.lost += !got;
-                k = timeline_olist_push(out, p->t_us, got, false);
+                k = timeline_runs_take(rs, p->t_us, 1, got, false);
         }
         free(rcv);
         return k;
