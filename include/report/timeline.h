@@ -290,6 +290,27 @@ int64_t timeline_rtt_quantile(const struct timeline_rtt *h, unsigned num, unsign
 
 void timeline_rtt_free(struct timeline_rtt *h);
 
+/* Sorts n elements of v (each `size` bytes) by cmp (given ctx), keeping
+ * equal ones in the order they were: runs already in order merged two by
+ * two, through a buffer of n elements taken only when v is not in order
+ * already. Returns 0 or -ENOMEM. */
+int timeline_stable_sort(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *, void *), void *ctx);
+
+/* The messages that n packets p received (tx false) or sent, of the types
+ * in a mask (bits 1 << type), as indices into p sorted by message (type,
+ * handshake, counter): to ask whether one is among them with 8 bytes
+ * each, not a copy. p must stay while the set is used. */
+struct timeline_msgset {
+        const struct timeline_packet *p;
+        size_t *i;
+        size_t n;
+};
+
+int timeline_msgset_make(struct timeline_msgset *s, const struct timeline_packet *p, size_t n, bool tx,
+                         unsigned types);
+bool timeline_msgset_has(const struct timeline_msgset *s, uint8_t type, uint64_t hs, uint64_t ctr);
+void timeline_msgset_free(struct timeline_msgset *s);
+
 /* Time down (the union of the outages' best estimates, but those where a
  * log lost lines: unknown) within [from, to). */
 int64_t timeline_down_us(const struct timeline_client *c, int64_t from_us, int64_t to_us);

@@ -21,35 +21,14 @@ struct when {
         size_t i;
 };
 
-static int by_time(const void *a, const void *b)
+static int by_time(const void *a, const void *b, void *ctx)
 {
         const struct when *x = a, *y = b;
 
+        (void)ctx;
         if (x->t_us != y->t_us)
                 return x->t_us < y->t_us ? -1 : 1;
         return x->i < y->i ? -1 : x->i > y->i;
-}
-
-/* A message's identity, to tell a sent one that never arrived. */
-struct msg_key {
-        uint64_t hs, ctr;
-        uint8_t type;
-};
-
-static struct msg_key key(const struct timeline_packet *p)
-{
-        return (struct msg_key){ p->hs, p->ctr, p->type };
-}
-
-static int by_key(const void *a, const void *b)
-{
-        const struct msg_key *x = a, *y = b;
-
-        if (x->hs != y->hs)
-                return x->hs < y->hs ? -1 : 1;
-        if (x->ctr != y->ctr)
-                return x->ctr < y->ctr ? -1 : 1;
-        return (int)x->type - (int)y->type;
 }
 
 /* Times sorted, to ask whether any lies in an open interval. */
@@ -104,44 +83,40 @@ static bool span_inside(const struct times *t, int64_t from, int64_t to)
 static int server_packets(const struct timeline_client *c, struct when **sv, size_t *ns, struct times *lost)
 {
         int64_t off = c->offset_known ? c->offset_us : 0;
-        struct msg_key *keys = NULL;
-        size_t nk = 0, nl = 0;
+        struct timeline_msgset heard = { 0 };
+        size_t nl = 0;
+        int k;
 
         *ns = 0;
         for (size_t i = 0; i < c->n_pk; i++) {
                 bool server = findings_server_side(&c->pk[i]);
 
                 *ns += server;
-                nk += server && !c->pk[i].tx;
                 nl += !server && c->pk[i].tx;
         }
-        keys = malloc((nk ? nk : 1) * sizeof(*keys));
         *sv = malloc((*ns ? *ns : 1) * sizeof(**sv));
         lost->v = malloc((nl ? nl : 1) * sizeof(*lost->v));
-        if (!*sv || !keys || !lost->v) {
-                free(keys);
+        if (!*sv || !lost->v)
                 return -ENOMEM;
-        }
-        *ns = nk = 0;
-        for (size_t i = 0; i < c->n_pk; i++) {
-                if (!findings_server_side(&c->pk[i]))
-                        continue;
-                (*sv)[(*ns)++] = (struct when){ c->pk[i].t_us - off, i };
-                if (!c->pk[i].tx)
-                        keys[nk++] = key(&c->pk[i]);
-        }
-        qsort(*sv, *ns, sizeof(**sv), by_time);
-        qsort(keys, nk, sizeof(*keys), by_key);
-        for (size_t i = 0; i < c->n_pk && c->server_log; i++) {
+        *ns = 0;
+        for (size_t i = 0; i < c->n_pk; i++)
+                if (findings_server_side(&c->pk[i]))
+                        (*sv)[(*ns)++] = (struct when){ c->pk[i].t_us - off, i };
+        k = timeline_stable_sort(*sv, *ns, sizeof(**sv), by_time, NULL);
+        /* what the server received: inits and keepalives, in any log */
+        k = k < 0 || !c->server_log ? k
+                                    : timeline_msgset_make(&heard, c->pk, c->n_pk, false,
+                                                           1u << MESSAGE_HANDSHAKE_INIT | 1u << MESSAGE_KEEPALIVE);
+        for (size_t i = 0; k == 0 && i < c->n_pk && c->server_log; i++) {
                 const struct timeline_packet *p = &c->pk[i];
-                struct msg_key k = key(p);
 
-                if (p->tx && !findings_server_side(p) && !bsearch(&k, keys, nk, sizeof(k), by_key))
+                if (p->tx && !findings_server_side(p) && !timeline_msgset_has(&heard, p->type, p->hs, p->ctr))
                         lost->v[lost->n++] = p->t_us;
         }
-        qsort(lost->v, lost->n, sizeof(*lost->v), by_i64);
-        free(keys);
-        return 0;
+        timeline_msgset_free(&heard);
+        if (k == 0)
+                qsort(lost->v, lost->n, sizeof(*lost->v), by_i64);
+        return k;
 }
 
 /* The outages' widest bounds, merged: messages may have been lost in them,
@@ -217,9 +192,9 @@ int findings_gaps_make(const struct timeline *tl, const struct timeline_client *
 
                 if (!m->tx && rb != SIZE_MAX && clear) {
                         g->rb_gap_s[rb] = findings_secs(m->t_us - prev);
-                        g->v[g->n++] = (struct gap){ prev, m->t_us, true, rb };
+                        g->v[g->n++] = (struct gap){ prev, m->t_us, rb };
                 } else if (!m->tx && last && addr_equal(last, peer) && clear) {
-                        g->v[g->n++] = (struct gap){ prev, m->t_us, false, 0 };
+                        g->v[g->n++] = (struct gap){ prev, m->t_us, GAP_KEPT };
                 }
                 if (!m->tx && (rb != SIZE_MAX || !last))
                         last = peer;

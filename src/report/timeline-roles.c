@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
 /* What a line says of its writer: a client sends inits and keepalives and
  * receives responses; a server the reverse. */
@@ -16,62 +15,14 @@ static enum timeline_role packet_role(const struct timeline_packet *p)
         return from_client == (bool)p->tx ? TIMELINE_ROLE_CLIENT : TIMELINE_ROLE_SERVER;
 }
 
-/* The end of the run in time order that starts at lo. */
-static size_t run_end(const struct timeline_packet *p, size_t lo, size_t n)
+/* Packets by time alone: ties keep the order they came in (a stable
+ * sort), which is their order of arrival, as they are held as put. */
+static int by_time(const void *a, const void *b, void *ctx)
 {
-        size_t i = lo + 1;
+        const struct timeline_packet *x = a, *y = b;
 
-        while (i < n && p[i - 1].t_us <= p[i].t_us)
-                i++;
-        return i;
-}
-
-/* Merges the runs [lo, mid) and [mid, hi) of src into dst, the left's
- * first where times are equal. */
-static void merge(const struct timeline_packet *src, size_t lo, size_t mid, size_t hi, struct timeline_packet *dst)
-{
-        size_t a = lo, b = mid, o = lo;
-
-        while (a < mid && b < hi)
-                dst[o++] = src[b].t_us < src[a].t_us ? src[b++] : src[a++];
-        while (a < mid)
-                dst[o++] = src[a++];
-        while (b < hi)
-                dst[o++] = src[b++];
-}
-
-/* Sorts n packets by time, those of one time kept in the order they came
- * (their order of arrival: packets are held as put): runs already in
- * order (each log's packets are one, as its clock never runs back) merged
- * two by two until one is left. A stable sort of our own, since qsort need
- * not be. Returns 0 or -ENOMEM. */
-static int sort_by_time(struct timeline_packet *p, size_t n)
-{
-        struct timeline_packet *tmp, *src = p, *dst;
-        size_t runs = 2;
-
-        if (n < 2 || run_end(p, 0, n) == n)
-                return 0;
-        tmp = malloc(n * sizeof(*tmp));
-        if (!tmp)
-                return -ENOMEM;
-        dst = tmp;
-        while (runs > 1) {
-                struct timeline_packet *was = src;
-
-                runs = 0;
-                for (size_t lo = 0, mid, hi; lo < n; lo = hi, runs++) {
-                        mid = run_end(src, lo, n);
-                        hi = mid < n ? run_end(src, mid, n) : n;
-                        merge(src, lo, mid, hi, dst);
-                }
-                src = dst;
-                dst = was;
-        }
-        if (src != p)
-                memcpy(p, src, n * sizeof(*p));
-        free(tmp);
-        return 0;
+        (void)ctx;
+        return x->t_us < y->t_us ? -1 : x->t_us > y->t_us;
 }
 
 /* Each log's role for this client, by majority of its lines; a tie says nothing. */
@@ -196,8 +147,8 @@ int timeline_split_by_role(const struct timeline *tl, struct timeline_client *c,
                 sp->c = less ? less : sp->c;
         }
         sp->roles = roles;
-        k = sort_by_time(sp->c, sp->nc);
-        k = k < 0 ? k : sort_by_time(sp->s, sp->ns);
+        k = timeline_stable_sort(sp->c, sp->nc, sizeof(*sp->c), by_time, NULL);
+        k = k < 0 ? k : timeline_stable_sort(sp->s, sp->ns, sizeof(*sp->s), by_time, NULL);
         c->client_log = sp->nc > 0;
         c->server_log = sp->ns > 0;
         c->resolution_us = sp->res;
