@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -497,6 +498,18 @@ static int finish_and_write(struct run *r)
         return k == 0 && o->svg ? write_svg(r, o->svg) : k;
 }
 
+/* A client's arrays (its packets, their split, the messages' indices) are
+ * large and go once it is worked out: with glibc's threshold fixed, they
+ * are mapped and given back when freed, rather than, once one such was
+ * freed, taken from the heap, where what they leave between smaller
+ * allocations stays ours (40 MB over a year of one client). */
+static void large_arrays_mapped(void)
+{
+#ifdef M_MMAP_THRESHOLD
+        mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
+}
+
 int report_main(int argc, char **argv)
 {
         struct opts o;
@@ -509,6 +522,7 @@ int report_main(int argc, char **argv)
                 fputs(usage, stdout);
                 return fflush(stdout) == 0 ? 0 : 2;
         }
+        large_arrays_mapped();
         timeline_init(&r.tl);
         report_spill_init(&r.spill);
         k = read_inputs(&r, argc - optind, argv + optind);
