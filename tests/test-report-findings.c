@@ -26,6 +26,11 @@ struct fault {
         bool c2s, s2c;
 };
 
+struct held_line {
+        unsigned log;
+        struct logline l;
+};
+
 struct sim {
         int64_t ki, ht, delay, end;
         unsigned count;
@@ -43,6 +48,9 @@ struct sim {
         bool other_client; /* another client runs at the same time, its lines in log other_log */
         unsigned other_log;
         int64_t server_clock; /* the server's clock ahead of the client's by this */
+        bool later_log_first; /* the lines held, then read: log 3 (the restarted server's) first */
+        struct held_line *held;
+        size_t n_held, cap_held;
         /* state */
         uint16_t port;
         int64_t nat_last;
@@ -82,11 +90,42 @@ static unsigned server_log(const struct sim *s, int64_t t)
         return s->restart_elsewhere && s->server_down_until && t >= s->server_down_until ? 3 : 1;
 }
 
+static void hold(struct sim *s, unsigned log, const struct logline *l)
+{
+        if (s->n_held == s->cap_held) {
+                struct held_line *more;
+
+                s->cap_held = s->cap_held ? 2 * s->cap_held : 1024;
+                more = realloc(s->held, s->cap_held * sizeof(*s->held));
+                CHECK(more != NULL);
+                if (!more)
+                        exit(1);
+                s->held = more;
+        }
+        s->held[s->n_held++] = (struct held_line){ log, *l };
+}
+
+/* The held lines read: log 3's first, then the others as they came. */
+static void read_held(struct sim *s)
+{
+        for (int pass = 0; pass < 2; pass++)
+                for (size_t i = 0; i < s->n_held; i++)
+                        if ((s->held[i].log == 3) == (pass == 0))
+                                CHECK(timeline_add(&s->tl, s->held[i].log, &s->held[i].l) == 0);
+        free(s->held);
+        s->held = NULL;
+        s->n_held = s->cap_held = 0;
+}
+
 static void add(struct sim *s, unsigned log, int64_t t, const struct logline *l)
 {
         struct logline x = *l;
 
         x.t_us = (uint64_t)(T0 + t + (log == 1 || log == 3 ? s->server_clock : 0));
+        if (s->later_log_first) {
+                hold(s, log, &x);
+                return;
+        }
         CHECK(timeline_add(&s->tl, log, &x) == 0);
 }
 
@@ -201,6 +240,8 @@ static const struct timeline_client *run(struct sim *s, struct findings *f)
         const struct timeline_client *c;
 
         simulate(s);
+        if (s->later_log_first)
+                read_held(s);
         CHECK(timeline_finish(&s->tl, &o) == 0);
         c = timeline_find(&s->tl, "home", 4);
         CHECK(c != NULL);
@@ -351,6 +392,41 @@ static void test_nat_idle_timeout(bool client_log, int64_t until, unsigned probe
         }
 out:
         done(&s, &f);
+}
+
+/* A NAT that forgets, then the server restarted writing to a new log:
+ * the same findings, word for word, whether that log is read after the
+ * first or before it (the server's packets then held out of time order,
+ * put in order for the idle gaps). */
+static void test_server_logs_out_of_order(void)
+{
+        struct sim a = base(), b;
+        struct findings fa, fb;
+        const struct timeline_client *ca, *cb;
+
+        a.idle_us = 20 * S;
+        a.forget_from = 10 * MIN; /* in the first log, read second */
+        a.forget_until = INT64_MAX;
+        a.server_down_from = 28 * MIN;
+        a.server_down_until = 30 * MIN;
+        a.restart_elsewhere = true;
+        b = a;
+        b.later_log_first = true;
+        ca = run(&a, &fa);
+        cb = run(&b, &fb);
+        if (!ca || !cb)
+                goto out;
+        CHECK_INT(count(&fa, FINDINGS_NAT_IDLE_TIMEOUT), 1);
+        CHECK_INT(fb.n, fa.n);
+        for (size_t i = 0; i < fa.n && i < fb.n; i++) {
+                CHECK_INT(fb.v[i].kind, fa.v[i].kind);
+                CHECK_INT(fb.v[i].start_us, fa.v[i].start_us);
+                CHECK_INT(fb.v[i].end_us, fa.v[i].end_us);
+                CHECK_STR(fb.v[i].text, fa.v[i].text);
+        }
+out:
+        done(&a, &fa);
+        done(&b, &fb);
 }
 
 /* A flush: one mapping_replaced, at the rebinding, its idle gap short. */
@@ -581,6 +657,7 @@ int main(int argc, char **argv)
         test_clean(false, true);
         test_nat_idle_timeout(true, 0, 0, 0, -1, 0);
         test_nat_idle_timeout(true, 0, 0, 0, -1, 7 * S + 250000); /* the idle gaps on the client's clock */
+        test_server_logs_out_of_order();
         test_nat_idle_timeout(false, 0, 0, 0, -1, 0);
         test_nat_idle_timeout(true, 30 * MIN, 0, 0, -1, 0);
         test_nat_idle_timeout(true, 0, 20, 0, -1, 0);

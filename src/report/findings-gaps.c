@@ -76,33 +76,37 @@ static bool span_inside(const struct times *t, int64_t from, int64_t to)
         return i > 0 && t->e[i - 1] > from;
 }
 
-/* The server's packets in time order in the client's clock (as indices,
- * not copies); when the client's log is there, the times of the messages
- * it sent that the server never received (they may have crossed the NAT,
- * so the idle time there is not known). */
+/* The server's packets in time order in the client's clock: as they are
+ * held when they are in that order already (one server log, as usual; sv
+ * left NULL), else as indices sorted; when the client's log is there, the
+ * times of the messages it sent that the server never received (they may
+ * have crossed the NAT, so the idle time there is not known). */
 static int server_packets(const struct timeline_client *c, struct when **sv, size_t *ns, struct times *lost)
 {
-        int64_t off = c->offset_known ? c->offset_us : 0;
+        int64_t off = c->offset_known ? c->offset_us : 0, t = INT64_MIN;
         struct timeline_msgset heard = { 0 };
         size_t nl = 0;
-        int k;
+        bool in_order = true;
+        int k = 0;
 
         *ns = 0;
         for (size_t i = 0; i < c->n_pk; i++) {
                 bool server = findings_server_side(&c->pk[i]);
 
+                in_order = in_order && (!server || c->pk[i].t_us >= t);
+                t = server ? c->pk[i].t_us : t;
                 *ns += server;
                 nl += !server && c->pk[i].tx;
         }
-        *sv = malloc((*ns ? *ns : 1) * sizeof(**sv));
+        *sv = in_order ? NULL : malloc((*ns ? *ns : 1) * sizeof(**sv));
         lost->v = malloc((nl ? nl : 1) * sizeof(*lost->v));
-        if (!*sv || !lost->v)
+        if ((!in_order && !*sv) || !lost->v)
                 return -ENOMEM;
-        *ns = 0;
-        for (size_t i = 0; i < c->n_pk; i++)
+        for (size_t i = 0, n = 0; *sv && i < c->n_pk; i++)
                 if (findings_server_side(&c->pk[i]))
-                        (*sv)[(*ns)++] = (struct when){ c->pk[i].t_us - off, i };
-        k = timeline_stable_sort(*sv, *ns, sizeof(**sv), by_time, NULL);
+                        (*sv)[n++] = (struct when){ c->pk[i].t_us - off, i };
+        if (*sv)
+                k = timeline_stable_sort(*sv, *ns, sizeof(**sv), by_time, NULL);
         /* what the server received: inits and keepalives, in any log */
         k = k < 0 || !c->server_log ? k
                                     : timeline_msgset_make(&heard, c->pk, c->n_pk, false,
@@ -180,13 +184,20 @@ int findings_gaps_make(const struct timeline *tl, const struct timeline_client *
         }
         for (size_t i = 0; i < c->n_rebinds; i++)
                 g->rb_gap_s[i] = NAN;
-        for (size_t i = 0; i < ns; i++) {
-                struct timeline_packet at = c->pk[sv[i].i], *m = &at;
-                const struct addr *peer = timeline_peer(tl, m->peer);
+        for (size_t j = 0, i = 0; j < ns; j++, i++) {
+                struct timeline_packet at, *m = &at;
+                const struct addr *peer;
                 size_t rb;
                 bool clear;
 
-                at.t_us = sv[i].t_us; /* on the client's clock */
+                if (sv)
+                        i = sv[j].i;
+                else
+                        while (!findings_server_side(&c->pk[i]))
+                                i++;
+                at = c->pk[i];
+                at.t_us -= c->offset_known ? c->offset_us : 0; /* on the client's clock */
+                peer = timeline_peer(tl, m->peer);
                 rb = m->tx ? SIZE_MAX : rebind_at(c, peer, m, &next);
                 clear = last && !span_inside(&down, prev, m->t_us) && !time_inside(&lost, prev, m->t_us);
 
