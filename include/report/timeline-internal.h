@@ -30,15 +30,16 @@
  * counts, and what its flow is compared with the others by (timeline_flow:
  * the logs it is in, bins of when it delivered messages,
  * TIMELINE_FLOW_BITS for all clients at most); per log, its span and
- * stops. So memory follows the largest client's packets, about 1.8 times
- * their 32 bytes while it is worked out (the split, the keys of what one
- * end received, what became of each message sent; the pairing of
- * handshakes keys handshakes only), not the number of clients or of
- * lines: 30 days of 10 clients, 35 MB. A client's year is still held whole
- * while it is worked out (10 clients a year: 260 MB); bounding that needs
- * the steps to run over windows of time, carrying across each boundary
- * what they need (the server walk, runs of lost messages, the last peer),
- * with the timers and the clock offset learned first. The
+ * stops. So memory follows the largest client's packets, about 1.5 times
+ * their 32 bytes while it is worked out (the split; what an end received
+ * as indices, timeline_msgset; the outcomes of the server's log alone;
+ * what the matching finds goes straight into runs, timeline_runs), not
+ * the number of clients or of lines: 30 days of 10 clients, 22 MB. A
+ * client's year is still held whole while it is worked out (10 clients a
+ * year: 212 MB); bounding that needs the steps to run over windows of
+ * time, carrying across each boundary what they need (the server walk,
+ * runs of lost messages, the last peer), with the timers and the clock
+ * offset learned first. The
  * same results as holding everything: tests/test-report-spill.c. */
 #pragma once
 
