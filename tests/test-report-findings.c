@@ -27,6 +27,11 @@ struct fault {
         bool c2s, s2c;
 };
 
+struct held_line {
+        unsigned log;
+        struct logline l;
+};
+
 struct sim {
         int64_t ki, ht, delay, end;
         unsigned count;
@@ -47,6 +52,10 @@ struct sim {
         unsigned probe_below_s, probe_log;
         bool other_client; /* another client runs at the same time, its lines in log other_log */
         unsigned other_log;
+        int64_t server_clock; /* the server's clock ahead of the client's by this */
+        bool later_log_first; /* the lines held, then read: log 3 (the restarted server's) first */
+        struct held_line *held;
+        size_t n_held, cap_held;
         /* state */
         uint16_t port;
         int64_t nat_last;
@@ -106,11 +115,42 @@ static unsigned server_log(const struct sim *s, int64_t t)
         return s->restart_elsewhere && s->server_down_until && t >= s->server_down_until ? 3 : 1;
 }
 
+static void hold(struct sim *s, unsigned log, const struct logline *l)
+{
+        if (s->n_held == s->cap_held) {
+                struct held_line *more;
+
+                s->cap_held = s->cap_held ? 2 * s->cap_held : 1024;
+                more = realloc(s->held, s->cap_held * sizeof(*s->held));
+                CHECK(more != NULL);
+                if (!more)
+                        exit(1);
+                s->held = more;
+        }
+        s->held[s->n_held++] = (struct held_line){ log, *l };
+}
+
+/* The held lines read: log 3's first, then the others as they came. */
+static void read_held(struct sim *s)
+{
+        for (int pass = 0; pass < 2; pass++)
+                for (size_t i = 0; i < s->n_held; i++)
+                        if ((s->held[i].log == 3) == (pass == 0))
+                                CHECK(timeline_add(&s->tl, s->held[i].log, &s->held[i].l) == 0);
+        free(s->held);
+        s->held = NULL;
+        s->n_held = s->cap_held = 0;
+}
+
 static void add(struct sim *s, unsigned log, int64_t t, const struct logline *l)
 {
         struct logline x = *l;
 
-        x.t_us = (uint64_t)(T0 + t);
+        x.t_us = (uint64_t)(T0 + t + (log == 1 || log == 3 ? s->server_clock : 0));
+        if (s->later_log_first) {
+                hold(s, log, &x);
+                return;
+        }
         CHECK(timeline_add(&s->tl, log, &x) == 0);
 }
 
@@ -225,6 +265,8 @@ static const struct timeline_client *run(struct sim *s, struct findings *f)
         const struct timeline_client *c;
 
         simulate(s);
+        if (s->later_log_first)
+                read_held(s);
         CHECK(timeline_finish(&s->tl, &o) == 0);
         c = timeline_find(&s->tl, "home", 4);
         CHECK(c != NULL);
@@ -316,14 +358,17 @@ static void test_clean(bool client_log, bool server_log)
  * result (probe: its seconds, 0 for none) is the client's when written in
  * its own log (probe_log 0), whoever else writes there or elsewhere
  * (other_log 0 or 2, -1 for no other client); in the other client's log
- * (2) it is not. */
-static void test_nat_idle_timeout(bool client_log, int64_t until, unsigned probe, unsigned probe_log, int other_log)
+ * (2) it is not. With the server's clock ahead (server_clock), the same,
+ * on the client's clock. */
+static void test_nat_idle_timeout(bool client_log, int64_t until, unsigned probe, unsigned probe_log, int other_log,
+                                  int64_t server_clock)
 {
         struct sim s = base();
         struct findings f;
         const struct timeline_client *c;
         const struct findings_item *it;
 
+        s.server_clock = server_clock;
         s.client_log = client_log;
         s.idle_us = 20 * S;
         s.forget_from = 25 * MIN;
@@ -338,6 +383,7 @@ static void test_nat_idle_timeout(bool client_log, int64_t until, unsigned probe
         if (!c)
                 goto out;
         CHECK(c->n_rebinds >= 3);
+        CHECK(!server_clock || (c->offset_known && llabs(c->offset_us - server_clock) <= 1000));
         CHECK_INT(count(&f, FINDINGS_NAT_IDLE_TIMEOUT), 1);
         CHECK_INT(count(&f, FINDINGS_MAPPING_REPLACED), 0);
         CHECK_INT(count(&f, FINDINGS_RECURRING), 0);
@@ -371,6 +417,41 @@ static void test_nat_idle_timeout(bool client_log, int64_t until, unsigned probe
         }
 out:
         done(&s, &f);
+}
+
+/* A NAT that forgets, then the server restarted writing to a new log:
+ * the same findings, word for word, whether that log is read after the
+ * first or before it (the server's packets then held out of time order,
+ * put in order for the idle gaps). */
+static void test_server_logs_out_of_order(void)
+{
+        struct sim a = base(), b;
+        struct findings fa, fb;
+        const struct timeline_client *ca, *cb;
+
+        a.idle_us = 20 * S;
+        a.forget_from = 10 * MIN; /* in the first log, read second */
+        a.forget_until = INT64_MAX;
+        a.server_down_from = 28 * MIN;
+        a.server_down_until = 30 * MIN;
+        a.restart_elsewhere = true;
+        b = a;
+        b.later_log_first = true;
+        ca = run(&a, &fa);
+        cb = run(&b, &fb);
+        if (!ca || !cb)
+                goto out;
+        CHECK_INT(count(&fa, FINDINGS_NAT_IDLE_TIMEOUT), 1);
+        CHECK_INT(fb.n, fa.n);
+        for (size_t i = 0; i < fa.n && i < fb.n; i++) {
+                CHECK_INT(fb.v[i].kind, fa.v[i].kind);
+                CHECK_INT(fb.v[i].start_us, fa.v[i].start_us);
+                CHECK_INT(fb.v[i].end_us, fa.v[i].end_us);
+                CHECK_STR(fb.v[i].text, fa.v[i].text);
+        }
+out:
+        done(&a, &fa);
+        done(&b, &fb);
 }
 
 /* A flush: one mapping_replaced, at the rebinding, its idle gap short. */
@@ -811,13 +892,15 @@ int main(int argc, char **argv)
         test_clean(true, true);
         test_clean(true, false);
         test_clean(false, true);
-        test_nat_idle_timeout(true, 0, 0, 0, -1);
-        test_nat_idle_timeout(false, 0, 0, 0, -1);
-        test_nat_idle_timeout(true, 30 * MIN, 0, 0, -1);
-        test_nat_idle_timeout(true, 0, 20, 0, -1);
-        test_nat_idle_timeout(true, 0, 20, 0, 2); /* another client's log beside: still this one's */
-        test_nat_idle_timeout(true, 0, 20, 0, 0); /* two clients in one log: each gets it */
-        test_nat_idle_timeout(true, 0, 20, 2, 2); /* in the other client's log: not this one's */
+        test_nat_idle_timeout(true, 0, 0, 0, -1, 0);
+        test_nat_idle_timeout(true, 0, 0, 0, -1, 7 * S + 250000); /* the idle gaps on the client's clock */
+        test_server_logs_out_of_order();
+        test_nat_idle_timeout(false, 0, 0, 0, -1, 0);
+        test_nat_idle_timeout(true, 30 * MIN, 0, 0, -1, 0);
+        test_nat_idle_timeout(true, 0, 20, 0, -1, 0);
+        test_nat_idle_timeout(true, 0, 20, 0, 2, 0); /* another client's log beside: still this one's */
+        test_nat_idle_timeout(true, 0, 20, 0, 0, 0); /* two clients in one log: each gets it */
+        test_nat_idle_timeout(true, 0, 20, 2, 2, 0); /* in the other client's log: not this one's */
         test_flush();
         test_address_change();
         test_outages(true, true);

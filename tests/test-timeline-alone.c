@@ -32,7 +32,7 @@ static void test_one_log(bool client)
         CHECK_INT(c->n_rebinds, client ? 0 : 1);
         CHECK(c->delivery[TIMELINE_C2S].known == !client);
         CHECK(!c->delivery[TIMELINE_S2C].known);
-        CHECK(client ? c->n_rtt > 0 : c->n_rtt == 0);
+        CHECK(client ? c->rtt.count > 0 : c->rtt.count == 0);
 out:
         timeline_free(&s.tl);
 }

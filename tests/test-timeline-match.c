@@ -38,8 +38,12 @@ static void test_both_logs_offset(void)
         CHECK_INT(c->n_rebinds, 1);
         if (c->n_rebinds)
                 within(c->rebinds[0].t_us, T0 + 30 * S, S + 10000);
-        for (size_t i = 0; i < c->n_rtt; i++)
-                within(c->rtt_us[i], 2 * s.delay, 1000);
+        for (size_t i = 0; i < c->rtt.n_bins; i++)
+                within(c->rtt.v[i].us, 2 * s.delay, 1000);
+        if (c->rtt.count) {
+                within(c->rtt.min_us, 2 * s.delay, 1000);
+                within(c->rtt.max_us, 2 * s.delay, 1000);
+        }
 out:
         timeline_free(&s.tl);
 }

@@ -41,10 +41,10 @@ struct findings_item *findings_add(struct findings *f, enum findings_kind kind, 
 /* --- the idle gaps at the server: how long the flow was idle before each
  * message the server received, and whether it came from the same address --- */
 
+#define GAP_KEPT SIZE_MAX
 struct gap {
         int64_t from_us, to_us; /* the last packet before, the message */
-        bool rebound;
-        size_t rebind; /* its index in c->rebinds when rebound */
+        size_t rebind; /* its index in c->rebinds when it rebound, else GAP_KEPT */
 };
 
 struct gaps {

@@ -9,6 +9,7 @@
  *   timeline-server.c   a server's log alone: gaps in what it heard
  *   timeline-outages.c  outages from runs of lost messages, put together
  *   timeline-rebind.c   NAT rebindings seen at the server
+ *   timeline-rtt.c      round trips kept as counts of values
  *   timeline-trace.c    the client's traces, put on its outages
  *   timeline-flows.c    what a flow keeps to be compared; the comparison
  * Functions return 0 or -ENOMEM.
@@ -16,23 +17,29 @@
  * Memory. Every step reads one client's packets, all of them, in time order
  * per end; no step needs another client's. So `udp-canary report` reads
  * every line once (timeline_add_out: the logs' spans, clocks and stops, the
- * client index, 40 bytes a packet with its address numbered in
+ * client index, 32 bytes a packet with its address numbered in
  * timeline.peers), puts each packet aside per client (report-spill: chunks
  * in an unlinked temporary file), then works the clients out in groups of
- * at most REPORT_GROUP_PACKETS packets (timeline_finish_each): a group's
- * packets come back, each client is worked out and written at once (its
- * findings read its packets), and its packets go. What stays per client is
- * its results: outages, rebindings, round trips, counts, and what its flow
- * is compared with the others by (timeline_flow: the logs it is in, bins of
- * when it delivered messages, TIMELINE_FLOW_BITS for all clients at most);
- * per log, its span and stops. With several clients, all are worked out
- * first and written in a second pass over their packets (each outage says
- * what the other flows did then). So memory follows the largest client's packets (about 3.5
- * times their 40 bytes while it is worked out: the packets, their split by
- * end, the keys, the outcome lists; 145 bytes a packet over a year),
- * not the number of clients or of lines: 30 days of 10 clients, 73 MB; a
+ * at most REPORT_GROUP_PACKETS packets (timeline_finish_each), in two
+ * passes: first each is worked out, its packets split by end in place
+ * (timeline_split_by_role with take: not held twice); then, all worked out
+ * (each outage says what the other flows did then), each is written with
+ * its packets given back (its findings and the page's round trip chart
+ * read them), and they go. What stays per client is its results: outages,
+ * rebindings, round trips as counts of values (struct timeline_rtt),
+ * counts, and what its flow is compared with the others by (timeline_flow:
+ * the logs it is in, bins of when it delivered messages,
+ * TIMELINE_FLOW_BITS for all clients at most); per log, its span and
+ * stops. So memory follows the largest client's packets, about 1.5 times
+ * their 32 bytes while it is worked out (the split; what an end received
+ * as indices, timeline_msgset; the outcomes of the server's log alone;
+ * what the matching finds goes straight into runs, timeline_runs), not
+ * the number of clients or of lines: 30 days of 10 clients, 22 MB. A
  * client's year is still held whole while it is worked out (10 clients a
- * year: 595 MB), which a reconstruction in windows of time would bound. The
+ * year: 212 MB); bounding that needs the steps to run over windows of
+ * time, carrying across each boundary what they need (the server walk,
+ * runs of lost messages, the last peer), with the timers and the clock
+ * offset learned first. The
  * same results as holding everything: tests/test-report-spill.c. */
 #pragma once
 
@@ -93,8 +100,9 @@ static inline int64_t min64(int64_t a, int64_t b)
 
 /* --- the steps of timeline_finish(), in their order --- */
 
-/* Splits the packets by their log's role, each end in time order. */
-int timeline_split_by_role(const struct timeline *tl, struct timeline_client *c, struct timeline_split *sp);
+/* Splits the packets by their log's role, each end in time order; with
+ * take, c's packets go into the split (c->pk is left empty). */
+int timeline_split_by_role(const struct timeline *tl, struct timeline_client *c, struct timeline_split *sp, bool take);
 
 /* Learns the timers (unless o gives them) from one end's log. */
 int timeline_learn_timers(struct timeline_client *c, const struct timeline_split *sp, const struct timeline_opts *o);
@@ -135,17 +143,47 @@ bool timeline_blind_at(const struct timeline_split *sp, enum timeline_role role,
  * (a merge sort) and every order used here is total or on equal values. */
 void timeline_sort(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *));
 
-/* The messages of one end that it sent (tx) or received, sorted by key. */
-int timeline_keys_of(const struct timeline_packet *p, size_t n, bool tx, struct timeline_key **out, size_t *n_out);
+/* Which types of message timeline_keys_of() keeps: bits (1 << type), or
+ * all; a type past the mask's bits is kept only with all. */
+#define TIMELINE_KEYS_ALL (~0u)
+#define TIMELINE_KEY_TYPE(t) (1u << (t))
+#define TIMELINE_KEY_WANTED(mask, t) ((mask) == TIMELINE_KEYS_ALL || ((t) < 32 && ((mask) >> (t) & 1u)))
+
+/* The messages of one end that it sent (tx) or received, of the types in
+ * the mask, sorted by key. */
+int timeline_keys_of(const struct timeline_packet *p, size_t n, bool tx, unsigned types, struct timeline_key **out,
+                     size_t *n_out);
 
 /* The earliest of this message in keys, or NULL. */
 const struct timeline_key *timeline_key_find(const struct timeline_key *k, size_t n, uint8_t type, uint64_t hs,
                                              uint64_t ctr);
 
-/* Each message of direction d sent while the receiver's log covers it:
- * received or lost. */
+/* Outages from what became of a direction's messages, taken one by one in
+ * time order: a run of at least two lost between two delivered (or a
+ * boundary, or the end) is one. */
+struct timeline_run {
+        bool have_p;          /* a message got through before it */
+        int64_t p, l1, ln;    /* that message; the first and last lost */
+        uint64_t lost;
+};
+
+struct timeline_runs {
+        struct timeline_outages *out;
+        enum timeline_direction dir;
+        int64_t res, slack, tail; /* slack: where lost messages' times are inferred */
+        struct timeline_run r;
+};
+
+/* What became of the next message (n: how many it stands for). */
+int timeline_runs_take(struct timeline_runs *rs, int64_t t_us, uint64_t n, bool delivered, bool boundary);
+/* The run still open when the messages end. */
+int timeline_runs_end(struct timeline_runs *rs);
+
+/* Each message of direction d sent while the receiver's log covers it,
+ * received or lost, handed to rs in time order as it is found (not
+ * listed: a year of them would be held). */
 int timeline_match_direction(struct timeline_client *c, const struct timeline_split *sp, enum timeline_dir d,
-                             struct timeline_olist *out);
+                             struct timeline_runs *rs);
 
 /* A client's handshakes in its log alone, answered or not. */
 int timeline_client_view(const struct timeline_split *sp, struct timeline_olist *out);

@@ -50,11 +50,12 @@ enum timeline_role {
 #define TIMELINE_SEEN_CLIENT 1u
 #define TIMELINE_SEEN_SERVER 2u
 
-/* One TX or RX line of a client id: 40 bytes, as a year of them is held
- * (in a file, and per client while it is worked out). */
+/* One TX or RX line of a client id: 32 bytes, as a year of them is held
+ * (in a file, and per client while it is worked out). Its order of
+ * arrival is where it is among its client's (they are held as put), which
+ * ties in time keep. */
 struct timeline_packet {
         int64_t t_us;
-        uint64_t seq; /* order of arrival: ties in time keep it */
         uint64_t hs, ctr;
         uint32_t peer; /* its address: timeline_peer(); 0 for none ("TX server") */
         uint16_t log;  /* < TIMELINE_MAX_LOGS */
@@ -95,6 +96,29 @@ struct timeline_count {
 
 #define TIMELINE_SERVERS_KEPT 4
 
+/* A client's round trips as counts of values, in value order: what a
+ * year of them takes is bounded by the number of distinct values, not of
+ * round trips. Exact while at most TIMELINE_RTT_BINS values differ (stamps
+ * in ms give a few hundred); past it, each value is rounded down to its
+ * first `bits` significant bits, fewer step by step until they fit, never
+ * fewer than TIMELINE_RTT_MIN_BITS (an error under 1/128 of the value, 0.8
+ * %; 128 bins per doubling, so 32 doublings of spread fit). The smallest
+ * and largest are kept exact. */
+#define TIMELINE_RTT_BINS 4096
+#define TIMELINE_RTT_MIN_BITS 8
+struct timeline_rtt_bin {
+        int64_t us;
+        uint64_t n;
+};
+
+struct timeline_rtt {
+        struct timeline_rtt_bin *v;
+        uint64_t count;
+        int64_t min_us, max_us;
+        uint32_t n_bins; /* TIMELINE_RTT_BINS at most, unless they spread over 32 doublings */
+        uint32_t bits;   /* significant bits a value keeps; 0 before the first */
+};
+
 /* What a flow (a client id and its server) keeps to be compared with the
  * others (timeline_flow_state): the logs it is in, and when it delivered
  * messages, as bins of timeline.flow_bin_us on its clock (a bit set for a
@@ -129,8 +153,7 @@ struct timeline_client {
         struct timeline_count delivery[2]; /* enum timeline_dir */
         struct timeline_count keepalives; /* sent valid with a client log, received with a server log */
         uint64_t inits_sent, answered, inits_received, responses_sent, replays, ignored;
-        int64_t *rtt_us; /* sorted */
-        size_t n_rtt;
+        struct timeline_rtt rtt;
         int64_t resolution_us; /* of the stamps: 1 ms in files */
         struct timeline_outage *outages;
         size_t n_outages, cap_outages;
@@ -187,7 +210,6 @@ struct timeline {
         struct timeline_log *logs;
         size_t n_logs, cap_logs;
         uint64_t lines, invalid, socket_drops, ignored_clients;
-        uint64_t seq;
         struct timeline_probe *probes; /* in the order read, TIMELINE_MAX_PROBES at most */
         size_t n_probes, cap_probes;
         struct timeline_trace *traces; /* in the order read, TIMELINE_MAX_TRACES at most */
@@ -249,10 +271,45 @@ typedef int (*timeline_each_fn)(void *ctx, const struct timeline *tl, const stru
  * then its packets are let go; its results stay. So only one group's
  * packets are ever held. Returns 0, -ENOMEM, or what load or each did.
  * In two passes, for what compares the clients (each outage's "others"):
- * each NULL works them all out; then o NULL hands each client, worked out
+ * each NULL works them all out, each client's packets let go as soon as
+ * they are split by end; then o NULL hands each client, worked out
  * already, to each() with its packets given back again. */
 int timeline_finish_each(struct timeline *tl, const struct timeline_opts *o, uint64_t budget, timeline_load_fn load,
                          timeline_each_fn each, void *ctx);
+
+/* Adds n round trips, sorted (rising), to h. Returns 0 or -ENOMEM. */
+int timeline_rtt_add(struct timeline_rtt *h, const int64_t *sorted, size_t n);
+
+/* The i-th smallest round trip of h (i < h->count), as kept: exact at the
+ * ends, and between them exact or under 1/128 below it once rounded. */
+int64_t timeline_rtt_at(const struct timeline_rtt *h, uint64_t i);
+
+/* The value at fraction num/den of the way, as an index (count - 1) * num /
+ * den: the median is 1/2, the 95th percentile 95/100. */
+int64_t timeline_rtt_quantile(const struct timeline_rtt *h, unsigned num, unsigned den);
+
+void timeline_rtt_free(struct timeline_rtt *h);
+
+/* Sorts n elements of v (each `size` bytes) by cmp (given ctx), keeping
+ * equal ones in the order they were: runs already in order merged two by
+ * two, through a buffer of n elements taken only when v is not in order
+ * already. Returns 0 or -ENOMEM. */
+int timeline_stable_sort(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *, void *), void *ctx);
+
+/* The messages that n packets p received (tx false) or sent, of the types
+ * in a mask (bits 1 << type), as indices into p sorted by message (type,
+ * handshake, counter): to ask whether one is among them with 8 bytes
+ * each, not a copy. p must stay while the set is used. */
+struct timeline_msgset {
+        const struct timeline_packet *p;
+        size_t *i;
+        size_t n;
+};
+
+int timeline_msgset_make(struct timeline_msgset *s, const struct timeline_packet *p, size_t n, bool tx,
+                         unsigned types);
+bool timeline_msgset_has(const struct timeline_msgset *s, uint8_t type, uint64_t hs, uint64_t ctr);
+void timeline_msgset_free(struct timeline_msgset *s);
 
 /* Time down (the union of the outages' best estimates, but those where a
  * log lost lines: unknown) within [from, to). */

@@ -13,35 +13,22 @@ bool findings_server_side(const struct timeline_packet *p)
                      : p->type == MESSAGE_HANDSHAKE_INIT || p->type == MESSAGE_KEEPALIVE;
 }
 
-static int by_time(const void *a, const void *b)
-{
-        const struct timeline_packet *x = a, *y = b;
-
-        if (x->t_us != y->t_us)
-                return x->t_us < y->t_us ? -1 : 1;
-        return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-/* A message's identity, to tell a sent one that never arrived. */
-struct msg_key {
-        uint64_t hs, ctr;
-        uint8_t type;
+/* A server-side packet: its time on the client's clock, its index in
+ * c->pk. The index is its order of arrival there (packets are held in the
+ * order put), so ties in time keep it, as the timeline's own order does. */
+struct when {
+        int64_t t_us;
+        size_t i;
 };
 
-static struct msg_key key(const struct timeline_packet *p)
+static int by_time(const void *a, const void *b, void *ctx)
 {
-        return (struct msg_key){ p->hs, p->ctr, p->type };
-}
+        const struct when *x = a, *y = b;
 
-static int by_key(const void *a, const void *b)
-{
-        const struct msg_key *x = a, *y = b;
-
-        if (x->hs != y->hs)
-                return x->hs < y->hs ? -1 : 1;
-        if (x->ctr != y->ctr)
-                return x->ctr < y->ctr ? -1 : 1;
-        return (int)x->type - (int)y->type;
+        (void)ctx;
+        if (x->t_us != y->t_us)
+                return x->t_us < y->t_us ? -1 : 1;
+        return x->i < y->i ? -1 : x->i > y->i;
 }
 
 /* Times sorted, to ask whether any lies in an open interval. */
@@ -89,43 +76,51 @@ static bool span_inside(const struct times *t, int64_t from, int64_t to)
         return i > 0 && t->e[i - 1] > from;
 }
 
-/* The server's packets in time order in the client's clock; when the
- * client's log is there, the times of the messages it sent that the server
- * never received (they may have crossed the NAT, so the idle time there is
- * not known). */
-static int server_packets(const struct timeline_client *c, struct timeline_packet **sv, size_t *ns, struct times *lost)
+/* The server's packets in time order in the client's clock: as they are
+ * held when they are in that order already (one server log, as usual; sv
+ * left NULL), else as indices sorted; when the client's log is there, the
+ * times of the messages it sent that the server never received (they may
+ * have crossed the NAT, so the idle time there is not known). */
+static int server_packets(const struct timeline_client *c, struct when **sv, size_t *ns, struct times *lost)
 {
-        int64_t off = c->offset_known ? c->offset_us : 0;
-        struct msg_key *keys = malloc((c->n_pk ? c->n_pk : 1) * sizeof(*keys));
-        size_t nk = 0;
+        int64_t off = c->offset_known ? c->offset_us : 0, t = INT64_MIN;
+        struct timeline_msgset heard = { 0 };
+        size_t nl = 0;
+        bool in_order = true;
+        int k = 0;
 
         *ns = 0;
-        *sv = malloc((c->n_pk ? c->n_pk : 1) * sizeof(**sv));
-        lost->v = malloc((c->n_pk ? c->n_pk : 1) * sizeof(*lost->v));
-        if (!*sv || !keys || !lost->v) {
-                free(keys);
-                return -ENOMEM;
-        }
         for (size_t i = 0; i < c->n_pk; i++) {
-                if (!findings_server_side(&c->pk[i]))
-                        continue;
-                (*sv)[*ns] = c->pk[i];
-                (*sv)[(*ns)++].t_us -= off;
-                if (!c->pk[i].tx)
-                        keys[nk++] = key(&c->pk[i]);
-        }
-        qsort(*sv, *ns, sizeof(**sv), by_time);
-        qsort(keys, nk, sizeof(*keys), by_key);
-        for (size_t i = 0; i < c->n_pk && c->server_log; i++) {
-                const struct timeline_packet *p = &c->pk[i];
-                struct msg_key k = key(p);
+                bool server = findings_server_side(&c->pk[i]);
 
-                if (p->tx && !findings_server_side(p) && !bsearch(&k, keys, nk, sizeof(k), by_key))
+                in_order = in_order && (!server || c->pk[i].t_us >= t);
+                t = server ? c->pk[i].t_us : t;
+                *ns += server;
+                nl += !server && c->pk[i].tx;
+        }
+        *sv = in_order ? NULL : malloc((*ns ? *ns : 1) * sizeof(**sv));
+        lost->v = malloc((nl ? nl : 1) * sizeof(*lost->v));
+        if ((!in_order && !*sv) || !lost->v)
+                return -ENOMEM;
+        for (size_t i = 0, n = 0; *sv && i < c->n_pk; i++)
+                if (findings_server_side(&c->pk[i]))
+                        (*sv)[n++] = (struct when){ c->pk[i].t_us - off, i };
+        if (*sv)
+                k = timeline_stable_sort(*sv, *ns, sizeof(**sv), by_time, NULL);
+        /* what the server received: inits and keepalives, in any log */
+        k = k < 0 || !c->server_log ? k
+                                    : timeline_msgset_make(&heard, c->pk, c->n_pk, false,
+                                                           1u << MESSAGE_HANDSHAKE_INIT | 1u << MESSAGE_KEEPALIVE);
+        for (size_t i = 0; k == 0 && i < c->n_pk && c->server_log; i++) {
+                const struct timeline_packet *p = &c->pk[i];
+
+                if (p->tx && !findings_server_side(p) && !timeline_msgset_has(&heard, p->type, p->hs, p->ctr))
                         lost->v[lost->n++] = p->t_us;
         }
-        qsort(lost->v, lost->n, sizeof(*lost->v), by_i64);
-        free(keys);
-        return 0;
+        timeline_msgset_free(&heard);
+        if (k == 0)
+                qsort(lost->v, lost->n, sizeof(*lost->v), by_i64);
+        return k;
 }
 
 /* The outages' widest bounds, merged: messages may have been lost in them,
@@ -172,7 +167,7 @@ static size_t rebind_at(const struct timeline_client *c, const struct addr *peer
 
 int findings_gaps_make(const struct timeline *tl, const struct timeline_client *c, struct gaps *g)
 {
-        struct timeline_packet *sv = NULL;
+        struct when *sv = NULL;
         struct times lost = { 0 }, down = { 0 };
         size_t ns, next = 0;
         const struct addr *last = NULL;
@@ -189,17 +184,28 @@ int findings_gaps_make(const struct timeline *tl, const struct timeline_client *
         }
         for (size_t i = 0; i < c->n_rebinds; i++)
                 g->rb_gap_s[i] = NAN;
-        for (size_t i = 0; i < ns; i++) {
-                const struct timeline_packet *m = &sv[i];
-                const struct addr *peer = timeline_peer(tl, m->peer);
-                size_t rb = m->tx ? SIZE_MAX : rebind_at(c, peer, m, &next);
-                bool clear = last && !span_inside(&down, prev, m->t_us) && !time_inside(&lost, prev, m->t_us);
+        for (size_t j = 0, i = 0; j < ns; j++, i++) {
+                struct timeline_packet at, *m = &at;
+                const struct addr *peer;
+                size_t rb;
+                bool clear;
+
+                if (sv)
+                        i = sv[j].i;
+                else
+                        while (!findings_server_side(&c->pk[i]))
+                                i++;
+                at = c->pk[i];
+                at.t_us -= c->offset_known ? c->offset_us : 0; /* on the client's clock */
+                peer = timeline_peer(tl, m->peer);
+                rb = m->tx ? SIZE_MAX : rebind_at(c, peer, m, &next);
+                clear = last && !span_inside(&down, prev, m->t_us) && !time_inside(&lost, prev, m->t_us);
 
                 if (!m->tx && rb != SIZE_MAX && clear) {
                         g->rb_gap_s[rb] = findings_secs(m->t_us - prev);
-                        g->v[g->n++] = (struct gap){ prev, m->t_us, true, rb };
+                        g->v[g->n++] = (struct gap){ prev, m->t_us, rb };
                 } else if (!m->tx && last && addr_equal(last, peer) && clear) {
-                        g->v[g->n++] = (struct gap){ prev, m->t_us, false, 0 };
+                        g->v[g->n++] = (struct gap){ prev, m->t_us, GAP_KEPT };
                 }
                 if (!m->tx && (rb != SIZE_MAX || !last))
                         last = peer;

@@ -74,7 +74,7 @@ static void window_take(struct window *w, const struct gap *g)
 {
         int64_t d = g->to_us - g->from_us;
 
-        if (g->rebound) {
+        if (g->rebind != GAP_KEPT) {
                 w->rebinds++;
                 w->min_rebound = d < w->min_rebound ? d : w->min_rebound;
         } else {
@@ -87,7 +87,7 @@ static bool fits(const struct window *w, const struct gap *g)
 {
         int64_t d = g->to_us - g->from_us;
 
-        return g->rebound ? d > w->max_kept : d < w->min_rebound;
+        return g->rebind != GAP_KEPT ? d > w->max_kept : d < w->min_rebound;
 }
 
 /* The longest run of gaps ending at j that holds together. */
@@ -149,13 +149,13 @@ static int nat_emit(const struct timeline *tl, const bool *mine, const struct ti
 
         if (w->rebinds < NAT_MIN_REBINDS)
                 return 0;
-        while (!g->v[p.first].rebound) /* the period begins with its first forgetting */
+        while (g->v[p.first].rebind == GAP_KEPT) /* the period begins with its first forgetting */
                 p.first++;
         /* its evidence from then on only: gaps kept before it may be of a
          * NAT that did not forget yet */
         for (size_t i = p.first; i <= p.last; i++) {
                 window_take(&p, &g->v[i]);
-                if (g->v[i].rebound)
+                if (g->v[i].rebind != GAP_KEPT)
                         g->rb_nat[g->v[i].rebind] = true;
         }
         end = to_end ? c->last_us : g->v[p.last].to_us;

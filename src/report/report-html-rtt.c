@@ -97,7 +97,7 @@ static ssize_t rtt_points(const struct timeline_client *c, struct rtt_point **pt
  * steps, so that the ticks fall on them. */
 static int64_t rtt_scale(const struct timeline_client *c)
 {
-        int64_t p99 = c->rtt_us[(c->n_rtt - 1) * 99 / 100] * 2, max = c->rtt_us[c->n_rtt - 1];
+        int64_t p99 = timeline_rtt_quantile(&c->rtt, 99, 100) * 2, max = c->rtt.max_us;
         int64_t step = 2 * (c->resolution_us > 1 ? c->resolution_us : 1), top = (p99 < max ? p99 : max) / 4 * 5;
 
         return top < step ? step : (top + step - 1) / step * step;
@@ -159,7 +159,7 @@ int report_html_rtt_chart(const struct timeline_client *c, FILE *out)
         struct report_svg_frame f = { c->first_us, c->last_us, RTT_LEFT, RTT_W - RTT_RIGHT };
         struct rtt_point *p = NULL;
         struct rtt_median *med = NULL;
-        ssize_t n = c->n_rtt ? rtt_points(c, &p) : 0;
+        ssize_t n = c->rtt.count ? rtt_points(c, &p) : 0;
         size_t nm = 0;
         /* three handshake cycles without an answer: not joined */
         int64_t top, *v = NULL, gap = 3 * (int64_t)(c->keepalive_count + 1) * (int64_t)c->keepalive_us;

@@ -88,15 +88,15 @@ static void count_row(const char *name, const struct timeline_count *k, FILE *ou
 static void rtt_row(const struct timeline_client *c, FILE *out)
 {
         char v[160], a[32], b[32], p[32], m[32];
-        const int64_t *r = c->rtt_us;
+        const struct timeline_rtt *h = &c->rtt;
 
-        if (!c->n_rtt)
+        if (!h->count)
                 snprintf(v, sizeof(v), "%s", c->client_log ? "none answered" : "not visible in a server log");
         else
-                snprintf(v, sizeof(v), "min %s, median %s, p95 %s, max %s (%zu)", report_rtt_text(c, r[0], a),
-                         report_rtt_text(c, r[(c->n_rtt - 1) / 2], b),
-                         report_rtt_text(c, r[(c->n_rtt - 1) * 95 / 100], p), report_rtt_text(c, r[c->n_rtt - 1], m),
-                         c->n_rtt);
+                snprintf(v, sizeof(v), "min %s, median %s, p95 %s, max %s (%" PRIu64 ")", report_rtt_text(c, h->min_us, a),
+                         report_rtt_text(c, timeline_rtt_quantile(h, 1, 2), b),
+                         report_rtt_text(c, timeline_rtt_quantile(h, 95, 100), p), report_rtt_text(c, h->max_us, m),
+                         h->count);
         row("round trip", v, out);
 }
 

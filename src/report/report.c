@@ -111,16 +111,15 @@ static void text_count(const char *name, const struct timeline_count *k, FILE *o
 static void text_rtt(const struct timeline_client *c, FILE *out)
 {
         char a[32], b[32], p[32], m[32];
-        const int64_t *v = c->rtt_us;
+        const struct timeline_rtt *h = &c->rtt;
 
-        if (!c->n_rtt) {
+        if (!h->count) {
                 fprintf(out, "  round trip    %s\n", c->client_log ? "none answered" : "not visible in a server log");
                 return;
         }
-        fprintf(out, "  round trip    min %s, median %s, p95 %s, max %s (%zu)\n", report_rtt_text(c, v[0], a),
-                report_rtt_text(c, v[(c->n_rtt - 1) / 2], b),
-                report_rtt_text(c, v[(c->n_rtt - 1) * 95 / 100], p),
-                report_rtt_text(c, v[c->n_rtt - 1], m), c->n_rtt);
+        fprintf(out, "  round trip    min %s, median %s, p95 %s, max %s (%" PRIu64 ")\n",
+                report_rtt_text(c, h->min_us, a), report_rtt_text(c, timeline_rtt_quantile(h, 1, 2), b),
+                report_rtt_text(c, timeline_rtt_quantile(h, 95, 100), p), report_rtt_text(c, h->max_us, m), h->count);
 }
 
 static void text_buckets(const struct timeline_client *c, FILE *out);
@@ -305,14 +304,14 @@ static json_t *json_count(const struct timeline_count *k)
 
 static json_t *json_rtt(const struct timeline_client *c)
 {
-        const int64_t *v = c->rtt_us;
-        size_t n = c->n_rtt;
+        const struct timeline_rtt *h = &c->rtt;
 
-        if (!n)
+        if (!h->count)
                 return c->client_log ? json_pack("{s:i}", "count", 0) : json_null();
-        return json_pack("{s:I,s:f,s:f,s:f,s:f,s:f}", "count", (json_int_t)n, "min", (double)v[0] / 1e3, "median",
-                         (double)v[(n - 1) / 2] / 1e3, "p95", (double)v[(n - 1) * 95 / 100] / 1e3, "max",
-                         (double)v[n - 1] / 1e3, "resolution_ms", (double)c->resolution_us / 1e3);
+        return json_pack("{s:I,s:f,s:f,s:f,s:f,s:f}", "count", (json_int_t)h->count, "min", (double)h->min_us / 1e3,
+                         "median", (double)timeline_rtt_quantile(h, 1, 2) / 1e3, "p95",
+                         (double)timeline_rtt_quantile(h, 95, 100) / 1e3, "max", (double)h->max_us / 1e3,
+                         "resolution_ms", (double)c->resolution_us / 1e3);
 }
 
 static json_t *maybe_int(bool known, uint64_t v)

@@ -11,7 +11,7 @@ int timeline_client_view(const struct timeline_split *sp, struct timeline_olist 
         struct timeline_key *rx = NULL;
         size_t nrx;
         uint64_t last_hs = 0;
-        int k = timeline_keys_of(sp->c, sp->nc, false, &rx, &nrx);
+        int k = timeline_keys_of(sp->c, sp->nc, false, TIMELINE_KEY_TYPE(MESSAGE_HANDSHAKE_RESPONSE), &rx, &nrx);
 
         for (size_t i = 0; i < sp->nc && k == 0; i++) {
                 const struct timeline_packet *p = &sp->c[i];

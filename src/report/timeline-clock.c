@@ -125,11 +125,13 @@ int timeline_clock_offset(struct timeline_client *c, const struct timeline_split
         size_t nctx, ncrx, nsrx, nstx, np = 0;
         struct pair *pairs = NULL;
         int64_t *offsets = NULL;
-        int k = timeline_keys_of(sp->c, sp->nc, true, &ctx, &nctx);
+        /* handshakes only: keepalives, most of the packets, pair nothing */
+        unsigned init = TIMELINE_KEY_TYPE(MESSAGE_HANDSHAKE_INIT), resp = TIMELINE_KEY_TYPE(MESSAGE_HANDSHAKE_RESPONSE);
+        int k = timeline_keys_of(sp->c, sp->nc, true, init, &ctx, &nctx);
 
-        k = k < 0 ? k : timeline_keys_of(sp->c, sp->nc, false, &crx, &ncrx);
-        k = k < 0 ? k : timeline_keys_of(sp->s, sp->ns, false, &srx, &nsrx);
-        k = k < 0 ? k : timeline_keys_of(sp->s, sp->ns, true, &stx, &nstx);
+        k = k < 0 ? k : timeline_keys_of(sp->c, sp->nc, false, resp, &crx, &ncrx);
+        k = k < 0 ? k : timeline_keys_of(sp->s, sp->ns, false, init, &srx, &nsrx);
+        k = k < 0 ? k : timeline_keys_of(sp->s, sp->ns, true, resp, &stx, &nstx);
         if (k < 0 || !(pairs = malloc((ncrx ? ncrx : 1) * sizeof(*pairs))) ||
             !(offsets = malloc((ncrx ? ncrx : 1) * sizeof(*offsets)))) {
                 k = -ENOMEM;
@@ -182,13 +184,14 @@ void timeline_correct_server(struct timeline_client *c, struct timeline_split *s
 int timeline_round_trips(struct timeline_client *c, const struct timeline_split *sp)
 {
         struct timeline_key *tx = NULL;
-        size_t ntx;
-        int k = timeline_keys_of(sp->c, sp->nc, true, &tx, &ntx);
+        int64_t *v = NULL;
+        size_t ntx, n = 0;
+        int k = timeline_keys_of(sp->c, sp->nc, true, TIMELINE_KEY_TYPE(MESSAGE_HANDSHAKE_INIT), &tx, &ntx);
 
         if (k < 0)
                 return k;
-        c->rtt_us = malloc((sp->nc ? sp->nc : 1) * sizeof(*c->rtt_us));
-        if (!c->rtt_us) {
+        v = malloc((sp->nc ? sp->nc : 1) * sizeof(*v));
+        if (!v) {
                 free(tx);
                 return -ENOMEM;
         }
@@ -200,10 +203,12 @@ int timeline_round_trips(struct timeline_client *c, const struct timeline_split 
                         continue;
                 init = timeline_key_find(tx, ntx, MESSAGE_HANDSHAKE_INIT, p->hs, p->ctr);
                 if (init)
-                        c->rtt_us[c->n_rtt++] = max64(0, p->t_us - init->t_us);
+                        v[n++] = max64(0, p->t_us - init->t_us);
         }
-        if (c->n_rtt)
-                timeline_sort(c->rtt_us, c->n_rtt, sizeof(*c->rtt_us), by_i64);
+        if (n)
+                timeline_sort(v, n, sizeof(*v), by_i64);
+        k = timeline_rtt_add(&c->rtt, v, n);
+        free(v);
         free(tx);
-        return 0;
+        return k;
 }

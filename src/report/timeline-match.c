@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int by_key(const void *a, const void *b)
 {
@@ -30,18 +31,127 @@ void timeline_sort(void *v, size_t n, size_t size, int (*cmp)(const void *, cons
                 }
 }
 
-/* The messages of one end that it sent (tx) or received, sorted by key:
- * put in order of type first (a stable counting sort), after which a log's
- * handshakes and counters mostly come in order already. */
-int timeline_keys_of(const struct timeline_packet *p, size_t n, bool tx, struct timeline_key **out, size_t *n_out)
+/* Merges the runs [lo, mid) and [mid, hi) of src into dst, the left's
+ * first where equal. */
+static void merge_runs(const char *src, size_t lo, size_t mid, size_t hi, char *dst, size_t size,
+                       int (*cmp)(const void *, const void *, void *), void *ctx)
 {
-        struct timeline_key *k = malloc((n ? n : 1) * sizeof(*k));
-        size_t m = 0, at[256] = { 0 };
+        size_t a = lo, b = mid, o = lo;
 
-        if (!k)
+        while (a < mid || b < hi) {
+                bool right = a == mid || (b < hi && cmp(src + b * size, src + a * size, ctx) < 0);
+
+                memcpy(dst + o++ * size, src + (right ? b++ : a++) * size, size);
+        }
+}
+
+/* The end of the run in order that starts at lo. */
+static size_t run_end(const char *v, size_t lo, size_t n, size_t size, int (*cmp)(const void *, const void *, void *),
+                      void *ctx)
+{
+        size_t i = lo + 1;
+
+        while (i < n && cmp(v + (i - 1) * size, v + i * size, ctx) <= 0)
+                i++;
+        return i;
+}
+
+int timeline_stable_sort(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *, void *), void *ctx)
+{
+        char *tmp, *src = v, *dst;
+        size_t runs = 2;
+
+        if (n < 2 || run_end(v, 0, n, size, cmp, ctx) == n)
+                return 0;
+        tmp = malloc(n * size);
+        if (!tmp)
+                return -ENOMEM;
+        dst = tmp;
+        while (runs > 1) {
+                char *was = src;
+
+                runs = 0;
+                for (size_t lo = 0, mid, hi; lo < n; lo = hi, runs++) {
+                        mid = run_end(src, lo, n, size, cmp, ctx);
+                        hi = mid < n ? run_end(src, mid, n, size, cmp, ctx) : n;
+                        merge_runs(src, lo, mid, hi, dst, size, cmp, ctx);
+                }
+                src = dst;
+                dst = was;
+        }
+        if (src != (char *)v)
+                memcpy(v, src, n * size);
+        free(tmp);
+        return 0;
+}
+
+/* Two indices of a message set by their packets' messages. */
+static int by_message(const void *a, const void *b, void *ctx)
+{
+        const struct timeline_packet *p = ctx, *x = &p[*(const size_t *)a], *y = &p[*(const size_t *)b];
+
+        if (x->type != y->type)
+                return x->type < y->type ? -1 : 1;
+        if (x->hs != y->hs)
+                return x->hs < y->hs ? -1 : 1;
+        return x->ctr < y->ctr ? -1 : x->ctr > y->ctr;
+}
+
+int timeline_msgset_make(struct timeline_msgset *s, const struct timeline_packet *p, size_t n, bool tx,
+                         unsigned types)
+{
+        size_t m = 0;
+
+        *s = (struct timeline_msgset){ .p = p };
+        for (size_t i = 0; i < n; i++)
+                m += (bool)p[i].tx == tx && TIMELINE_KEY_WANTED(types, p[i].type);
+        s->i = malloc((m ? m : 1) * sizeof(*s->i));
+        if (!s->i)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++)
-                m += (bool)p[i].tx == tx && ++at[p[i].type];
+                if ((bool)p[i].tx == tx && TIMELINE_KEY_WANTED(types, p[i].type))
+                        s->i[s->n++] = i;
+        return timeline_stable_sort(s->i, s->n, sizeof(*s->i), by_message, (void *)p);
+}
+
+bool timeline_msgset_has(const struct timeline_msgset *s, uint8_t type, uint64_t hs, uint64_t ctr)
+{
+        size_t lo = 0, hi = s->n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                const struct timeline_packet *x = &s->p[s->i[mid]];
+                bool less = x->type != type ? x->type < type : x->hs != hs ? x->hs < hs : x->ctr < ctr;
+
+                if (less)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo < s->n && s->p[s->i[lo]].type == type && s->p[s->i[lo]].hs == hs && s->p[s->i[lo]].ctr == ctr;
+}
+
+void timeline_msgset_free(struct timeline_msgset *s)
+{
+        free(s->i);
+        *s = (struct timeline_msgset){ 0 };
+}
+
+/* The messages of one end that it sent (tx) or received, of the types in
+ * the mask, sorted by key: put in order of type first (a stable counting
+ * sort), after which a log's handshakes and counters mostly come in order
+ * already. Counted first, so that only the keys asked for take room. */
+int timeline_keys_of(const struct timeline_packet *p, size_t n, bool tx, unsigned types, struct timeline_key **out,
+                     size_t *n_out)
+{
+        struct timeline_key *k;
+        size_t m = 0, at[256] = { 0 };
+
+        for (size_t i = 0; i < n; i++)
+                m += (bool)p[i].tx == tx && TIMELINE_KEY_WANTED(types, p[i].type) && ++at[p[i].type];
+        k = malloc((m ? m : 1) * sizeof(*k));
+        if (!k)
+                return -ENOMEM;
         for (size_t t = 0, sum = 0; t < 256; t++) {
                 size_t here = at[t];
 
@@ -49,7 +159,7 @@ int timeline_keys_of(const struct timeline_packet *p, size_t n, bool tx, struct 
                 sum += here;
         }
         for (size_t i = 0; i < n; i++)
-                if ((bool)p[i].tx == tx)
+                if ((bool)p[i].tx == tx && TIMELINE_KEY_WANTED(types, p[i].type))
                         k[at[p[i].type]++] = (struct timeline_key){ p[i].hs, p[i].ctr, p[i].t_us, p[i].type };
         timeline_sort(k, m, sizeof(*k), by_key);
         *out = k;
@@ -99,15 +209,14 @@ static bool judged(int64_t t, int64_t first, int64_t last, int64_t grace)
 }
 
 int timeline_match_direction(struct timeline_client *c, const struct timeline_split *sp, enum timeline_dir d,
-                           struct timeline_olist *out)
+                           struct timeline_runs *rs)
 {
         bool c2s = d == TIMELINE_C2S;
         const struct timeline_packet *snd = c2s ? sp->c : sp->s;
         size_t nsnd = c2s ? sp->nc : sp->ns;
-        struct timeline_key *rcv = NULL;
-        size_t nrcv;
+        struct timeline_msgset rcv;
         struct timeline_count *cnt = &c->delivery[d];
-        int k = timeline_keys_of(c2s ? sp->s : sp->c, c2s ? sp->ns : sp->nc, false, &rcv, &nrcv);
+        int k = timeline_msgset_make(&rcv, c2s ? sp->s : sp->c, c2s ? sp->ns : sp->nc, false, TIMELINE_KEYS_ALL);
 
         cnt->known = true;
         for (size_t i = 0; i < nsnd && k == 0; i++) {
@@ -120,14 +229,14 @@ int timeline_match_direction(struct timeline_client *c, const struct timeline_sp
                 /* the receiver's log lost lines then: neither received nor lost */
                 if (timeline_blind_at(sp, c2s ? TIMELINE_ROLE_SERVER : TIMELINE_ROLE_CLIENT, p->t_us))
                         continue;
-                got = timeline_key_find(rcv, nrcv, p->type, p->hs, p->ctr) != NULL;
+                got = timeline_msgset_has(&rcv, p->type, p->hs, p->ctr);
                 cnt->sent++;
                 cnt->received += got;
                 cnt->lost += !got;
                 if (p->type == MESSAGE_KEEPALIVE)
                         c->keepalives.lost += !got;
-                k = timeline_olist_push(out, p->t_us, got, false);
+                k = timeline_runs_take(rs, p->t_us, 1, got, false);
         }
-        free(rcv);
+        timeline_msgset_free(&rcv);
         return k;
 }

@@ -31,62 +31,67 @@ static int outages_push(struct timeline_outages *l, const struct timeline_outage
         return 0;
 }
 
-struct run {
-        bool have_p;
-        int64_t p, l1, ln;
-        uint64_t lost;
-};
-
 /* An outage from a run: the best estimate halfway between the last message
  * through and the first lost (and likewise at the end); slack widens the
  * bounds where the times of lost messages are inferred, not logged. */
-static int run_emit(struct timeline_outages *out, const struct run *r, bool have_n, int64_t n, bool ongoing,
-                    enum timeline_direction dir, int64_t res, int64_t slack, int64_t tail)
+static int run_emit(const struct timeline_runs *rs, bool have_n, int64_t n, bool ongoing)
 {
+        const struct timeline_run *r = &rs->r;
         struct timeline_outage o = {
-                .start_min_us = r->p - res, .start_max_us = r->l1 + res + slack,
-                .end_min_us = r->ln - res - slack, .end_max_us = n + res,
+                .start_min_us = r->p - rs->res, .start_max_us = r->l1 + rs->res + rs->slack,
+                .end_min_us = r->ln - rs->res - rs->slack, .end_max_us = n + rs->res,
                 .start_min_known = r->have_p, .end_max_known = have_n,
                 .trace = -1,
-                .ongoing = ongoing, .direction = dir, .lost = r->lost,
+                .ongoing = ongoing, .direction = rs->dir, .lost = r->lost,
         };
 
         if (r->lost < MIN_RUN)
                 return 0;
         o.start_us = r->have_p ? r->p + (r->l1 - r->p) / 2 : r->l1;
-        o.end_us = have_n ? r->ln + (n - r->ln) / 2 : ongoing ? max64(r->ln, tail) : r->ln;
+        o.end_us = have_n ? r->ln + (n - r->ln) / 2 : ongoing ? max64(r->ln, rs->tail) : r->ln;
         if (o.end_min_us < o.start_max_us) /* a run shorter than the slack */
                 o.end_min_us = o.start_max_us = o.start_us + (o.end_us - o.start_us) / 2;
         if (!r->have_p)
                 o.start_min_us = min64(o.start_us, o.start_max_us);
         if (!have_n)
                 o.end_max_us = max64(o.end_us, o.end_min_us);
-        return outages_push(out, &o);
+        return outages_push(rs->out, &o);
+}
+
+int timeline_runs_take(struct timeline_runs *rs, int64_t t_us, uint64_t n, bool delivered, bool boundary)
+{
+        struct timeline_run *r = &rs->r;
+        int k = 0;
+
+        if (boundary) {
+                k = run_emit(rs, false, 0, false);
+                *r = (struct timeline_run){ 0 };
+        } else if (delivered) {
+                k = run_emit(rs, true, t_us, false);
+                *r = (struct timeline_run){ .have_p = true, .p = t_us };
+        } else {
+                if (r->lost == 0)
+                        r->l1 = t_us;
+                r->lost += n;
+                r->ln = t_us;
+        }
+        return k;
+}
+
+int timeline_runs_end(struct timeline_runs *rs)
+{
+        return run_emit(rs, false, 0, true);
 }
 
 static int runs(struct timeline_outages *out, const struct timeline_olist *l, enum timeline_direction dir, int64_t res,
                 int64_t slack, int64_t tail)
 {
-        struct run r = { 0 };
+        struct timeline_runs rs = { .out = out, .dir = dir, .res = res, .slack = slack, .tail = tail };
         int k = 0;
 
-        for (size_t i = 0; i < l->n && k == 0; i++) {
-                const struct timeline_outcome *o = &l->v[i];
-
-                if (o->boundary) {
-                        k = run_emit(out, &r, false, 0, false, dir, res, slack, tail);
-                        r = (struct run){ 0 };
-                } else if (o->delivered) {
-                        k = run_emit(out, &r, true, o->t_us, false, dir, res, slack, tail);
-                        r = (struct run){ .have_p = true, .p = o->t_us };
-                } else {
-                        if (r.lost == 0)
-                                r.l1 = o->t_us;
-                        r.lost += o->n;
-                        r.ln = o->t_us;
-                }
-        }
-        return k < 0 ? k : run_emit(out, &r, false, 0, true, dir, res, slack, tail);
+        for (size_t i = 0; i < l->n && k == 0; i++)
+                k = timeline_runs_take(&rs, l->v[i].t_us, l->v[i].n, l->v[i].delivered, l->v[i].boundary);
+        return k < 0 ? k : timeline_runs_end(&rs);
 }
 
 int timeline_by_outcome_time(const void *a, const void *b)
@@ -205,7 +210,6 @@ static int add_uncovered(struct timeline_outages *all, const struct timeline_spl
 int timeline_reconstruct(struct timeline_client *c, struct timeline_split *sp, int64_t tail)
 {
         struct timeline_outages all = { 0 };
-        struct timeline_olist l = { 0 };
         int k = single_views(c, sp, tail);
 
         if (k < 0 || !(sp->nc && sp->ns)) {
@@ -216,11 +220,13 @@ int timeline_reconstruct(struct timeline_client *c, struct timeline_split *sp, i
                 goto out;
         }
         for (int d = TIMELINE_C2S; d <= TIMELINE_S2C && k == 0; d++) {
-                l.n = 0;
-                k = timeline_match_direction(c, sp, (enum timeline_dir)d, &l);
-                k = k < 0 ? k
-                          : runs(&all, &l, d == TIMELINE_C2S ? TIMELINE_CLIENT_TO_SERVER : TIMELINE_SERVER_TO_CLIENT,
-                                 sp->res, 0, tail);
+                struct timeline_runs rs = {
+                        .out = &all, .dir = d == TIMELINE_C2S ? TIMELINE_CLIENT_TO_SERVER : TIMELINE_SERVER_TO_CLIENT,
+                        .res = sp->res, .tail = tail,
+                };
+
+                k = timeline_match_direction(c, sp, (enum timeline_dir)d, &rs);
+                k = k < 0 ? k : timeline_runs_end(&rs);
         }
         merge(&all);
         for (size_t i = 0; i < all.n; i++)
@@ -228,7 +234,6 @@ int timeline_reconstruct(struct timeline_client *c, struct timeline_split *sp, i
                                    (overlaps(&all.v[i], &sp->by_server) ? TIMELINE_SEEN_SERVER : 0);
         k = k < 0 ? k : add_uncovered(&all, sp);
 out:
-        free(l.v);
         c->outages = all.v;
         c->n_outages = all.n;
         c->cap_outages = all.cap;

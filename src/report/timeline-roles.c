@@ -15,13 +15,14 @@ static enum timeline_role packet_role(const struct timeline_packet *p)
         return from_client == (bool)p->tx ? TIMELINE_ROLE_CLIENT : TIMELINE_ROLE_SERVER;
 }
 
-static int by_time(const void *a, const void *b)
+/* Packets by time alone: ties keep the order they came in (a stable
+ * sort), which is their order of arrival, as they are held as put. */
+static int by_time(const void *a, const void *b, void *ctx)
 {
         const struct timeline_packet *x = a, *y = b;
 
-        if (x->t_us != y->t_us)
-                return x->t_us < y->t_us ? -1 : 1;
-        return x->seq < y->seq ? -1 : x->seq > y->seq;
+        (void)ctx;
+        return x->t_us < y->t_us ? -1 : x->t_us > y->t_us;
 }
 
 /* Each log's role for this client, by majority of its lines; a tie says nothing. */
@@ -65,33 +66,74 @@ static int64_t log_resolution(const struct timeline_log *lg)
         return 1;
 }
 
+/* The end a packet is kept for, or NONE for a line at odds with the rest
+ * of its log. */
+static uint8_t end_of(const struct timeline_packet *p, const uint8_t *roles)
+{
+        uint8_t role = roles[p->log];
+
+        return role == TIMELINE_ROLE_NONE || packet_role(p) != role ? TIMELINE_ROLE_NONE : role;
+}
+
+/* Room for each end's packets; with take, the client's are compacted in
+ * c->pk itself (each moves only down), which sp->c then owns, so that the
+ * packets are not held twice. */
+static int split_room(struct timeline_client *c, const uint8_t *roles, bool take, struct timeline_split *sp)
+{
+        size_t nc = 0, ns = 0;
+
+        for (size_t i = 0; i < c->n_pk; i++) {
+                uint8_t end = end_of(&c->pk[i], roles);
+
+                nc += end == TIMELINE_ROLE_CLIENT;
+                ns += end == TIMELINE_ROLE_SERVER;
+        }
+        sp->s = malloc((ns ? ns : 1) * sizeof(*sp->s));
+        sp->c = take ? c->pk : malloc((nc ? nc : 1) * sizeof(*sp->c));
+        if (!sp->s || !sp->c) {
+                free(sp->s);
+                sp->s = NULL;
+                if (!take)
+                        free(sp->c);
+                sp->c = NULL;
+                return -ENOMEM;
+        }
+        if (take) {
+                c->pk = NULL;
+                c->cap_pk = 0;
+        }
+        return 0;
+}
+
 /* Splits the packets by their log's role, each end in time order. */
-int timeline_split_by_role(const struct timeline *tl, struct timeline_client *c, struct timeline_split *sp)
+int timeline_split_by_role(const struct timeline *tl, struct timeline_client *c, struct timeline_split *sp, bool take)
 {
         uint8_t *roles = NULL;
         bool any_c = false, any_s = false;
+        const struct timeline_packet *pk = c->pk;
+        size_t n = c->n_pk;
         int k = log_roles(c, tl->n_logs, &roles);
 
-        if (k < 0)
-                return k;
-        sp->c = malloc((c->n_pk ? c->n_pk : 1) * sizeof(*sp->c));
-        sp->s = malloc((c->n_pk ? c->n_pk : 1) * sizeof(*sp->s));
-        if (!sp->c || !sp->s) {
+        k = k < 0 ? k : split_room(c, roles, take, sp);
+        if (k < 0) {
                 free(roles);
-                return -ENOMEM;
+                return k;
         }
+        if (take)
+                c->n_pk = 0;
+        sp->nc = sp->ns = 0;
         sp->res = 1;
-        for (size_t i = 0; i < c->n_pk; i++) {
-                const struct timeline_packet *p = &c->pk[i];
-                uint8_t role = roles[p->log];
+        for (size_t i = 0; i < n; i++) {
+                const struct timeline_packet *p = &pk[i];
+                uint8_t role = end_of(p, roles);
                 const struct timeline_log *lg = &tl->logs[p->log];
 
-                if (role == TIMELINE_ROLE_NONE || packet_role(p) != role) {
+                if (role == TIMELINE_ROLE_NONE) {
                         c->ignored++; /* a line at odds with the rest of its log */
                         continue;
                 }
                 if (role == TIMELINE_ROLE_CLIENT) {
-                        sp->c[sp->nc++] = *p;
+                        sp->c[sp->nc++] = *p; /* with take, in place: sp->nc <= i */
                         coverage(lg, &sp->c_first, &sp->c_last, &any_c);
                 } else {
                         sp->s[sp->ns++] = *p;
@@ -99,13 +141,16 @@ int timeline_split_by_role(const struct timeline *tl, struct timeline_client *c,
                 }
                 sp->res = max64(sp->res, log_resolution(lg));
         }
+        if (take && sp->nc && sp->nc < n) { /* the server's share given back */
+                struct timeline_packet *less = realloc(sp->c, sp->nc * sizeof(*sp->c));
+
+                sp->c = less ? less : sp->c;
+        }
         sp->roles = roles;
-        if (sp->nc)
-                timeline_sort(sp->c, sp->nc, sizeof(*sp->c), by_time);
-        if (sp->ns)
-                timeline_sort(sp->s, sp->ns, sizeof(*sp->s), by_time);
+        k = timeline_stable_sort(sp->c, sp->nc, sizeof(*sp->c), by_time, NULL);
+        k = k < 0 ? k : timeline_stable_sort(sp->s, sp->ns, sizeof(*sp->s), by_time, NULL);
         c->client_log = sp->nc > 0;
         c->server_log = sp->ns > 0;
         c->resolution_us = sp->res;
-        return 0;
+        return k;
 }

@@ -11,6 +11,8 @@
 
 #include "core/grow.h"
 
+_Static_assert(sizeof(struct timeline_packet) == 32, "a year of packets is held: 32 bytes each, no padding");
+
 /* Steps back are carried on from up to a century in all; past that (a clock
  * reset to 1970, hostile stamps) the time just stands still. */
 #define MAX_SHIFT_US (36525 * TIMELINE_DAY_US)
@@ -41,7 +43,7 @@ void timeline_init(struct timeline *tl)
 static void client_free(struct timeline_client *c)
 {
         free(c->pk);
-        free(c->rtt_us);
+        timeline_rtt_free(&c->rtt);
         free(c->outages);
         free(c->rebinds);
         free(c->flow.up);
@@ -262,7 +264,7 @@ int timeline_add_out(struct timeline *tl, unsigned log, const struct logline *l,
                 return tl->n_clients >= TIMELINE_MAX_CLIENTS ? 0 : -ENOMEM;
         }
         *p = (struct timeline_packet){
-                .t_us = t, .seq = tl->seq++, .hs = l->msg.data[0], .ctr = l->msg.data[1], .log = (uint16_t)log,
+                .t_us = t, .hs = l->msg.data[0], .ctr = l->msg.data[1], .log = (uint16_t)log,
                 .tx = l->kind == LOGLINE_TX, .type = (uint8_t)l->msg.type,
         };
         if (peer_number(tl, c, &l->peer, &p->peer) < 0)
@@ -322,19 +324,29 @@ static void counts(struct timeline_client *c, const struct timeline_split *sp)
         }
 }
 
+static void let_go_packets(struct timeline_client *c)
+{
+        free(c->pk);
+        c->pk = NULL;
+        c->n_pk = c->cap_pk = 0;
+}
+
 /* How long after sending a message its receiver must have logged on before
  * its absence counts as loss. */
 static int64_t grace(const struct timeline_client *c, int64_t res)
 {
-        int64_t p95 = c->n_rtt ? c->rtt_us[(c->n_rtt - 1) * 95 / 100] : 0;
+        int64_t p95 = timeline_rtt_quantile(&c->rtt, 95, 100);
 
         return min64(max64(2 * p95, 50000) + 2 * res, 5000000);
 }
 
-static int finish_client(const struct timeline *tl, struct timeline_client *c, const struct timeline_opts *o)
+/* Works c out; with let_go, its packets go into their split by end (no
+ * later step reads them), so that they are not held twice. */
+static int finish_client(const struct timeline *tl, struct timeline_client *c, const struct timeline_opts *o,
+                         bool let_go)
 {
         struct timeline_split sp = { .tl = tl };
-        int k = timeline_split_by_role(tl, c, &sp);
+        int k = timeline_split_by_role(tl, c, &sp, let_go);
 
         k = k < 0 ? k : timeline_learn_timers(c, &sp, o);
         k = k < 0 || !(sp.nc && sp.ns) ? k : timeline_clock_offset(c, &sp);
@@ -387,7 +399,7 @@ int timeline_finish(struct timeline *tl, const struct timeline_opts *o)
         close_logs(tl);
         timeline_flow_bins(tl);
         for (size_t i = 0; i < tl->n_clients && k == 0; i++)
-                k = finish_client(tl, tl->clients[i], o);
+                k = finish_client(tl, tl->clients[i], o, false);
         return k;
 }
 
@@ -417,11 +429,9 @@ int timeline_finish_each(struct timeline *tl, const struct timeline_opts *o, uin
                 for (size_t i = lo; i < hi && k == 0; i++) {
                         struct timeline_client *c = tl->clients[i];
 
-                        k = o ? finish_client(tl, c, o) : 0;
+                        k = o ? finish_client(tl, c, o, !each) : 0;
                         k = k < 0 || !each ? k : each(ctx, tl, c);
-                        free(c->pk);
-                        c->pk = NULL;
-                        c->n_pk = c->cap_pk = 0;
+                        let_go_packets(c);
                 }
         }
         return k;
