@@ -102,6 +102,84 @@ static void test_round_trip(bool file)
         timeline_free(&out);
 }
 
+/* Held packets put aside log by log, as files read one after another put
+ * them (so most chunks are of one log): client i's log is i. */
+static void put_by_log(const struct timeline *held, struct report_spill *s)
+{
+        for (unsigned log = 0; log <= CLIENTS; log++)
+                for (size_t i = 0; i < held->n_clients; i++)
+                        for (size_t m = 0; m < held->clients[i]->n_pk; m++)
+                                if (held->clients[i]->pk[m].log == log)
+                                        CHECK_INT(report_spill_put(s, i, &held->clients[i]->pk[m]), 0);
+}
+
+/* The span [from, to) of client i's packets of one log, loaded from the
+ * spill: those of the held client in that log and span, in their order;
+ * the room taken for them at most what the chunks around the span hold. */
+static void check_span(const struct timeline *held, struct timeline *out, struct report_spill *s, size_t i,
+                       unsigned log, int64_t from, int64_t to, bool by_log)
+{
+        const struct timeline_client *x = held->clients[i];
+        struct timeline_client *y = out->clients[i];
+        size_t n = 0;
+        bool same = true;
+
+        CHECK_INT(report_spill_load_span(s, out, i, log, from, to), 0);
+        for (size_t m = 0; m < x->n_pk; m++) {
+                const struct timeline_packet *p = &x->pk[m];
+
+                if (p->log != log || p->t_us < from || p->t_us >= to)
+                        continue;
+                same = same && n < y->n_pk && memcmp(p, &y->pk[n], sizeof(*p)) == 0;
+                n++;
+        }
+        CHECK(same && n == y->n_pk);
+        /* by log: a chunk each side of the span, the one where the logs
+         * change, and what is not written yet (a chunk each, 512) */
+        if (by_log)
+                CHECK(y->cap_pk <= n + 4 * 512);
+        free(y->pk);
+        y->pk = NULL;
+        y->n_pk = y->cap_pk = 0;
+}
+
+/* Spans of each client's logs given back from the spill, twice (they stay
+ * there), with and without a file, put in as they came (chunks of both
+ * logs) or log by log (chunks of one). */
+static void test_spans(bool file, bool by_log)
+{
+        struct timeline held, out;
+        struct report_spill s;
+        struct feed a = { .tl = &held }, b = { .tl = &out, .spill = by_log ? NULL : &s };
+        const int64_t day = (int64_t)CYCLES * CLIENTS * 40 * SEC;
+        const int64_t from[] = { T0, T0 + day / 3, T0 + day / 2 + 10000, T0 + day / 5, T0 - SEC, T0 + day / 2 };
+        const int64_t to[] = { T0 + day + SEC, T0 + day / 3 + 3600 * SEC, T0 + day / 2 + 20000 + 5 * SEC,
+                               T0 + day / 5, T0, INT64_MAX };
+
+        setenv("TMPDIR", file ? "/tmp" : "/nonexistent-udp-canary", 1);
+        report_spill_init(&s);
+        feed(&a);
+        feed(&b);
+        if (by_log) { /* out held them: only its clients are wanted */
+                for (size_t i = 0; i < out.n_clients; i++) {
+                        free(out.clients[i]->pk);
+                        out.clients[i]->pk = NULL;
+                        out.clients[i]->n_pk = out.clients[i]->cap_pk = 0;
+                }
+                put_by_log(&held, &s);
+        }
+        CHECK_INT(out.n_clients, CLIENTS);
+        for (int twice = 0; twice < 2; twice++)
+                for (size_t i = 0; i < CLIENTS && i < out.n_clients; i++)
+                        for (unsigned log = 0; log <= CLIENTS; log++)
+                                for (size_t j = 0; j < sizeof(from) / sizeof(from[0]); j++)
+                                        check_span(&held, &out, &s, i, log, from[j], to[j], by_log && file);
+        CHECK_INT(report_spill_load_span(&s, &out, CLIENTS, 0, T0, INT64_MAX), -EINVAL);
+        report_spill_free(&s);
+        timeline_free(&held);
+        timeline_free(&out);
+}
+
 enum format { TEXT, JSON, HTML };
 
 struct writing {
@@ -188,6 +266,10 @@ int main(void)
         setenv("TZ", "UTC", 1);
         test_round_trip(true);
         test_round_trip(false);
+        for (int by_log = 0; by_log <= 1; by_log++) {
+                test_spans(true, by_log);
+                test_spans(false, by_log);
+        }
         for (int two = 0; two <= 1; two++) {
                 test_as_they_come(TEXT, two);
                 test_as_they_come(JSON, two);
