@@ -237,26 +237,34 @@ int report_spill_load(struct report_spill *s, struct timeline *tl, size_t lo, si
         return k;
 }
 
-/* Whether a chunk may hold packets of the log within [from, to). */
-static bool chunk_may_hold(const struct spill_chunk *ch, unsigned log, int64_t from, int64_t to)
+/* Whether packets of log `log` at t are wanted: within its span. */
+static bool in_span(const struct timeline_span *by_log, size_t n_logs, unsigned log, int64_t t)
 {
-        return (ch->log == SPILL_MIXED || ch->log == log) && ch->t_max >= from && ch->t_min < to;
+        return log < n_logs && t >= by_log[log].start_us && t < by_log[log].end_us;
 }
 
-/* Puts the packets of v that are of the log and within [from, to). */
-static int put_span(struct timeline *tl, size_t i, const struct timeline_packet *v, size_t n, unsigned log,
-                    int64_t from, int64_t to)
+/* Whether a chunk may hold packets wanted (one of both logs' may). */
+static bool chunk_may_hold(const struct spill_chunk *ch, const struct timeline_span *by_log, size_t n_logs)
+{
+        const struct timeline_span *w = ch->log < n_logs ? &by_log[ch->log] : NULL;
+
+        return ch->log == SPILL_MIXED || (w && ch->t_max >= w->start_us && ch->t_min < w->end_us);
+}
+
+/* Puts the packets of v that are wanted. */
+static int put_span(struct timeline *tl, size_t i, const struct timeline_packet *v, size_t n,
+                    const struct timeline_span *by_log, size_t n_logs)
 {
         int k = 0;
 
         for (size_t m = 0; m < n && k == 0; m++)
-                if (v[m].log == log && v[m].t_us >= from && v[m].t_us < to)
+                if (in_span(by_log, n_logs, v[m].log, v[m].t_us))
                         k = timeline_put(tl, i, &v[m]);
         return k;
 }
 
-int report_spill_load_span(struct report_spill *s, struct timeline *tl, size_t i, unsigned log, int64_t from,
-                           int64_t to)
+int report_spill_load_span(struct report_spill *s, struct timeline *tl, size_t i, const struct timeline_span *by_log,
+                           size_t n_logs)
 {
         const struct report_spill_client *c = i < s->n ? &s->v[i] : NULL;
         size_t most;
@@ -268,13 +276,13 @@ int report_spill_load_span(struct report_spill *s, struct timeline *tl, size_t i
                 return -ENOMEM;
         most = c->n;
         for (size_t j = 0; j < c->n_chunks; j++)
-                most += chunk_may_hold(&c->chunks[j], log, from, to) ? c->chunks[j].n : 0;
+                most += chunk_may_hold(&c->chunks[j], by_log, n_logs) ? c->chunks[j].n : 0;
         k = timeline_reserve(tl, i, most);
         for (size_t j = 0; j < c->n_chunks && k == 0; j++) {
-                if (!chunk_may_hold(&c->chunks[j], log, from, to))
+                if (!chunk_may_hold(&c->chunks[j], by_log, n_logs))
                         continue;
                 k = read_chunk(s, &c->chunks[j]);
-                k = k < 0 ? k : put_span(tl, i, s->scratch, c->chunks[j].n, log, from, to);
+                k = k < 0 ? k : put_span(tl, i, s->scratch, c->chunks[j].n, by_log, n_logs);
         }
-        return k < 0 ? k : put_span(tl, i, c->buf, c->n, log, from, to);
+        return k < 0 ? k : put_span(tl, i, c->buf, c->n, by_log, n_logs);
 }
