@@ -102,6 +102,124 @@ static void test_round_trip(bool file)
         timeline_free(&out);
 }
 
+/* Held packets put aside log by log, as files read one after another put
+ * them (so most chunks are of one log): client i's log is i. */
+static void put_by_log(const struct timeline *held, struct report_spill *s)
+{
+        for (unsigned log = 0; log <= CLIENTS; log++)
+                for (size_t i = 0; i < held->n_clients; i++)
+                        for (size_t m = 0; m < held->clients[i]->n_pk; m++)
+                                if (held->clients[i]->pk[m].log == log)
+                                        CHECK_INT(report_spill_put(s, i, &held->clients[i]->pk[m]), 0);
+}
+
+/* Client i's packets within each log's span, loaded from the spill: those
+ * of the held client within them, in the order they were put (log by log
+ * when put_by_log put them); with a file and put by log, the room taken
+ * for them at most what the chunks around each span hold. */
+static void check_span(const struct timeline *held, struct timeline *out, struct report_spill *s, size_t i,
+                       const struct timeline_span *by_log, size_t n_logs, bool put_log_by_log, bool file)
+{
+        const struct timeline_client *x = held->clients[i];
+        struct timeline_client *y = out->clients[i];
+        size_t n = 0;
+        bool same = true;
+
+        CHECK_INT(report_spill_load_span(s, out, i, by_log, n_logs), 0);
+        for (unsigned log = 0; log <= (put_log_by_log ? CLIENTS : 0); log++)
+                for (size_t m = 0; m < x->n_pk; m++) {
+                        const struct timeline_packet *p = &x->pk[m];
+
+                        if ((put_log_by_log && p->log != log) || p->log >= n_logs ||
+                            p->t_us < by_log[p->log].start_us || p->t_us >= by_log[p->log].end_us)
+                                continue;
+                        same = same && n < y->n_pk && memcmp(p, &y->pk[n], sizeof(*p)) == 0;
+                        n++;
+                }
+        CHECK(same && n == y->n_pk);
+        /* chunks of one log: per log a chunk each side of its span, the one
+         * where the logs change, and what is not written yet (512 each) */
+        if (put_log_by_log && file)
+                CHECK(y->cap_pk <= n + (2 * n_logs + 2) * 512);
+        free(y->pk);
+        y->pk = NULL;
+        y->n_pk = y->cap_pk = 0;
+}
+
+/* Client i's m-th packet in the order put (log by log by put_by_log), or
+ * its first. */
+static const struct timeline_packet *nth_put(const struct timeline *held, size_t i, size_t m, bool put_log_by_log)
+{
+        const struct timeline_client *x = held->clients[i];
+
+        for (unsigned log = 0; log <= (put_log_by_log ? CLIENTS : 0); log++)
+                for (size_t j = 0; j < x->n_pk; j++)
+                        if ((!put_log_by_log || x->pk[j].log == log) && m-- == 0)
+                                return &x->pk[j];
+        return &x->pk[0];
+}
+
+/* Spans of each client's logs given back from the spill, twice (they stay
+ * there), with and without a file, put in as they came (chunks of both
+ * logs) or log by log (chunks of one): one log's, both logs' (the
+ * server's shifted, as a clock offset would), none, the whole. */
+static void test_spans(bool file, bool by_log)
+{
+        struct timeline held, out;
+        struct report_spill s;
+        struct feed a = { .tl = &held }, b = { .tl = &out, .spill = by_log ? NULL : &s };
+        const int64_t day = (int64_t)CYCLES * CLIENTS * 40 * SEC;
+        const int64_t from[] = { T0, T0 + day / 3, T0 + day / 2 + 10000, T0 + day / 5, T0 - SEC, T0 + day / 2 };
+        const int64_t to[] = { T0 + day + SEC, T0 + day / 3 + 3600 * SEC, T0 + day / 2 + 20000 + 5 * SEC,
+                               T0 + day / 5, T0, INT64_MAX };
+
+        setenv("TMPDIR", file ? "/tmp" : "/nonexistent-udp-canary", 1);
+        report_spill_init(&s);
+        feed(&a);
+        feed(&b);
+        if (by_log) { /* out held them: only its clients are wanted */
+                for (size_t i = 0; i < out.n_clients; i++) {
+                        free(out.clients[i]->pk);
+                        out.clients[i]->pk = NULL;
+                        out.clients[i]->n_pk = out.clients[i]->cap_pk = 0;
+                }
+                put_by_log(&held, &s);
+        }
+        CHECK_INT(out.n_clients, CLIENTS);
+        for (int twice = 0; twice < 2; twice++)
+                for (size_t i = 0; i < CLIENTS && i < out.n_clients; i++)
+                        for (size_t j = 0; j < sizeof(from) / sizeof(from[0]); j++)
+                                for (unsigned log = 0; log <= CLIENTS + 1; log++) {
+                                        struct timeline_span w[CLIENTS + 1] = { 0 };
+                                        int64_t shift = (int64_t)(j + 1) * 7 * SEC;
+
+                                        /* one log alone; or (log CLIENTS + 1) the client's and the server's */
+                                        for (unsigned m = 0; m <= CLIENTS; m++)
+                                                if (m == log || (log > CLIENTS && (m == i || m == CLIENTS)))
+                                                        w[m] = (struct timeline_span){ from[j], to[j] };
+                                        if (log > CLIENTS && to[j] != INT64_MAX)
+                                                w[CLIENTS] = (struct timeline_span){ from[j] + shift, to[j] + shift };
+                                        check_span(&held, &out, &s, i, w, CLIENTS + 1, by_log, file);
+                                        check_span(&held, &out, &s, i, w, log < CLIENTS ? log : CLIENTS, by_log, false);
+                                }
+        /* at the ends of chunks: a span starting at the last packet of one
+         * (a chunk reaches it) or ending just past it */
+        for (size_t i = 0; i < CLIENTS && i < out.n_clients; i++)
+                for (size_t j = 1; j <= 6; j++) {
+                        const struct timeline_packet *p = nth_put(&held, i, j * 512 - 1, by_log);
+                        struct timeline_span w[CLIENTS + 1] = { 0 };
+
+                        w[p->log] = (struct timeline_span){ p->t_us, p->t_us + 1 };
+                        check_span(&held, &out, &s, i, w, CLIENTS + 1, by_log, file);
+                        w[p->log] = (struct timeline_span){ p->t_us - SEC, p->t_us };
+                        check_span(&held, &out, &s, i, w, CLIENTS + 1, by_log, file);
+                }
+        CHECK_INT(report_spill_load_span(&s, &out, CLIENTS, NULL, 0), -EINVAL);
+        report_spill_free(&s);
+        timeline_free(&held);
+        timeline_free(&out);
+}
+
 enum format { TEXT, JSON, HTML };
 
 struct writing {
@@ -188,6 +306,10 @@ int main(void)
         setenv("TZ", "UTC", 1);
         test_round_trip(true);
         test_round_trip(false);
+        for (int by_log = 0; by_log <= 1; by_log++) {
+                test_spans(true, by_log);
+                test_spans(false, by_log);
+        }
         for (int two = 0; two <= 1; two++) {
                 test_as_they_come(TEXT, two);
                 test_as_they_come(JSON, two);

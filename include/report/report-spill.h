@@ -35,6 +35,18 @@ int report_spill_put(struct report_spill *s, size_t client, const struct timelin
  * file's -errno. */
 int report_spill_load(struct report_spill *s, struct timeline *tl, size_t lo, size_t hi);
 
+/* Gives back to tl (timeline_put) the packets of client i that are within
+ * their log's span, by_log[log] = [start_us, end_us) on the log's own clock
+ * (before any offset; logs past n_logs: none), in the order they were put;
+ * they stay here, to be loaded again for another span. Only the chunks
+ * that may hold some are read (each records its log, unless it mixes
+ * logs, and the span of its times): a span of a long log costs what it
+ * holds, not the whole log. Room for them is taken at once
+ * (timeline_reserve), not for all the client's packets. Returns 0,
+ * -ENOMEM, -EINVAL for no such client, or the file's -errno. */
+int report_spill_load_span(struct report_spill *s, struct timeline *tl, size_t i, const struct timeline_span *by_log,
+                           size_t n_logs);
+
 /* An unlinked file in $TMPDIR (else /tmp), open to read and write, gone
  * when we are: its descriptor, or a negative errno. */
 int report_spill_file(void);

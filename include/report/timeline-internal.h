@@ -39,8 +39,11 @@
  * year: 212 MB); bounding that needs the steps to run over windows of
  * time, carrying across each boundary what they need (the server walk,
  * runs of lost messages, the last peer), with the timers and the clock
- * offset learned first. The
- * same results as holding everything: tests/test-report-spill.c. */
+ * offset learned first. Of that, what is there: each chunk
+ * of report-spill records its log and the span of its times, so that a
+ * span of a client's logs comes back alone (report_spill_load_span; no
+ * step uses it yet). The same results as holding everything:
+ * tests/test-report-spill.c. */
 #pragma once
 
 #include <stdbool.h>

@@ -257,6 +257,11 @@ int timeline_add_out(struct timeline *tl, unsigned log, const struct logline *l,
  * Returns 0, -ENOMEM, or -EINVAL for no such client. */
 int timeline_put(struct timeline *tl, size_t client, const struct timeline_packet *p);
 
+/* Room for n more packets of a client before they are put (timeline_put
+ * otherwise takes room for all its packets at the first). Returns 0,
+ * -ENOMEM, or -EINVAL for no such client. */
+int timeline_reserve(struct timeline *tl, size_t client, size_t n);
+
 /* Works out everything once all lines are in. Returns 0 or -ENOMEM. */
 int timeline_finish(struct timeline *tl, const struct timeline_opts *o);
 

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +17,16 @@
 /* Packets held in memory before the partly filled chunks go out too. */
 #define SPILL_HELD_MAX ((uint64_t)1 << 16)
 
+/* A chunk's log (or SPILL_MIXED when its packets come from more than one)
+ * and the span of its packets' times: a span of one log is loaded without
+ * reading the chunks of other logs or other times (report_spill_load_span). */
+#define SPILL_MIXED UINT16_MAX
+_Static_assert(TIMELINE_MAX_LOGS <= SPILL_MIXED, "a log's number is not SPILL_MIXED");
 struct spill_chunk {
         uint64_t offset;
-        size_t n;
+        int64_t t_min, t_max;
+        uint32_t n; /* SPILL_CHUNK at most */
+        uint16_t log;
 };
 
 struct report_spill_client {
@@ -99,13 +107,25 @@ static int flush_client(struct report_spill *s, struct report_spill_client *c)
                 s->no_file = 1;
                 return 0;
         }
+        /* room for 2 first, not grow_array's 16: most of 100,000 ids write one or two */
+        if (!c->chunks && (c->chunks = malloc(2 * sizeof(*c->chunks))))
+                c->cap_chunks = 2;
         if (grow_array((void **)&c->chunks, &c->cap_chunks, c->n_chunks + 1, sizeof(*c->chunks)) < 0)
                 return -ENOMEM;
         if (write_all(s->fd, c->buf, c->n * sizeof(*c->buf), s->size) < 0) {
                 s->no_file = 1;
                 return 0;
         }
-        c->chunks[c->n_chunks++] = (struct spill_chunk){ s->size, c->n };
+        c->chunks[c->n_chunks] = (struct spill_chunk){ s->size, c->buf[0].t_us, c->buf[0].t_us, (uint32_t)c->n,
+                                                     c->buf[0].log };
+        for (size_t i = 1; i < c->n; i++) {
+                struct spill_chunk *ch = &c->chunks[c->n_chunks];
+
+                ch->t_min = c->buf[i].t_us < ch->t_min ? c->buf[i].t_us : ch->t_min;
+                ch->t_max = c->buf[i].t_us > ch->t_max ? c->buf[i].t_us : ch->t_max;
+                ch->log = c->buf[i].log == ch->log ? ch->log : SPILL_MIXED;
+        }
+        c->n_chunks++;
         s->size += c->n * sizeof(*c->buf);
         s->held -= c->n;
         if (c->n < SPILL_CHUNK) { /* flushed for the bound: a client that may say no more */
@@ -215,4 +235,54 @@ int report_spill_load(struct report_spill *s, struct timeline *tl, size_t lo, si
         for (size_t i = lo; i < hi && i < s->n && k == 0; i++)
                 k = load_client(s, tl, i);
         return k;
+}
+
+/* Whether packets of log `log` at t are wanted: within its span. */
+static bool in_span(const struct timeline_span *by_log, size_t n_logs, unsigned log, int64_t t)
+{
+        return log < n_logs && t >= by_log[log].start_us && t < by_log[log].end_us;
+}
+
+/* Whether a chunk may hold packets wanted (one of both logs' may). */
+static bool chunk_may_hold(const struct spill_chunk *ch, const struct timeline_span *by_log, size_t n_logs)
+{
+        const struct timeline_span *w = ch->log < n_logs ? &by_log[ch->log] : NULL;
+
+        return ch->log == SPILL_MIXED || (w && ch->t_max >= w->start_us && ch->t_min < w->end_us);
+}
+
+/* Puts the packets of v that are wanted. */
+static int put_span(struct timeline *tl, size_t i, const struct timeline_packet *v, size_t n,
+                    const struct timeline_span *by_log, size_t n_logs)
+{
+        int k = 0;
+
+        for (size_t m = 0; m < n && k == 0; m++)
+                if (in_span(by_log, n_logs, v[m].log, v[m].t_us))
+                        k = timeline_put(tl, i, &v[m]);
+        return k;
+}
+
+int report_spill_load_span(struct report_spill *s, struct timeline *tl, size_t i, const struct timeline_span *by_log,
+                           size_t n_logs)
+{
+        const struct report_spill_client *c = i < s->n ? &s->v[i] : NULL;
+        size_t most;
+        int k = 0;
+
+        if (!c)
+                return i < tl->n_clients ? 0 : -EINVAL;
+        if (!s->scratch && !(s->scratch = malloc(SPILL_CHUNK * sizeof(*s->scratch))))
+                return -ENOMEM;
+        most = c->n;
+        for (size_t j = 0; j < c->n_chunks; j++)
+                most += chunk_may_hold(&c->chunks[j], by_log, n_logs) ? c->chunks[j].n : 0;
+        k = timeline_reserve(tl, i, most);
+        for (size_t j = 0; j < c->n_chunks && k == 0; j++) {
+                if (!chunk_may_hold(&c->chunks[j], by_log, n_logs))
+                        continue;
+                k = read_chunk(s, &c->chunks[j]);
+                k = k < 0 ? k : put_span(tl, i, s->scratch, c->chunks[j].n, by_log, n_logs);
+        }
+        return k < 0 ? k : put_span(tl, i, c->buf, c->n, by_log, n_logs);
 }

@@ -291,6 +291,27 @@ int timeline_put(struct timeline *tl, size_t client, const struct timeline_packe
         return 0;
 }
 
+int timeline_reserve(struct timeline *tl, size_t client, size_t n)
+{
+        struct timeline_client *c;
+        struct timeline_packet *pk;
+
+        if (client >= tl->n_clients)
+                return -EINVAL;
+        c = tl->clients[client];
+        if (n <= c->cap_pk - c->n_pk)
+                return 0;
+        if (n > SIZE_MAX / sizeof(*c->pk) - c->n_pk)
+                return -ENOMEM;
+        /* exactly: a span of a year's packets, not twice it */
+        pk = realloc(c->pk, (c->n_pk + n) * sizeof(*c->pk));
+        if (!pk)
+                return -ENOMEM;
+        c->pk = pk;
+        c->cap_pk = c->n_pk + n;
+        return 0;
+}
+
 int timeline_add(struct timeline *tl, unsigned log, const struct logline *l)
 {
         struct timeline_packet p;
