@@ -58,7 +58,7 @@ struct daemon {
         void *reload_arg;
         char status[256]; /* the last STATUS= sent */
         struct httpd *http;  /* /metrics, when asked for */
-        struct busy busy;    /* the longest callback so far, and its CPU (daemon_busy) */
+        struct busy busy;    /* the longest callback so far, and the most CPU one used (daemon_busy) */
         struct {
                 struct addr from;
                 unsigned count;

@@ -25,10 +25,7 @@ void busy_cpu(struct busy *b, uint64_t end_us, uint64_t cpu_us)
                 if (own > b->cpu_max_us)
                         b->cpu_max_us = own;
         }
-        b->read = true;
-        b->read_at_us = end_us;
-        b->read_cpu_us = cpu_us;
-        b->unread = 0;
-        b->others_us = 0;
-        b->last_us = 0;
+        /* a new span from here: the maxima kept, the rest counted afresh */
+        *b = (struct busy){ .wall_max_us = b->wall_max_us, .cpu_max_us = b->cpu_max_us, .read = true,
+                            .read_at_us = end_us, .read_cpu_us = cpu_us };
 }
