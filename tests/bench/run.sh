@@ -239,7 +239,7 @@ busy=$(exec 3<>/dev/tcp/127.0.0.1/$mport && printf 'GET /metrics HTTP/1.0\r\n\r\
 # what the loop's thread waited for: wall against CPU above, and here the
 # scheduler's side (other threads and processes had its CPU)
 waits=$(awk -v a="$q0" -v b="$q1" 'BEGIN { split(a, x, " "); split(b, y, " ")
-        printf "waited for a CPU %.0f ms in all, preempted %d times", (y[1] - x[1]) / 1e6, y[2] - x[2] }')
+        printf "waited to run %.0f ms in all (its wake-ups too), preempted %d times", (y[1] - x[1]) / 1e6, y[2] - x[2] }')
 stall_rss=$(kb $pid VmRSS)
 echo "# stall: $out busy_ms=$busy; the loop's thread $waits" >&2
 stop_server
