@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "core/actions.h"
+#include "core/busy.h"
 #include "core/seal.h"
 
 struct udp_batch;
@@ -57,9 +58,7 @@ struct daemon {
         void *reload_arg;
         char status[256]; /* the last STATUS= sent */
         struct httpd *http;  /* /metrics, when asked for */
-        uint64_t busy_max_us; /* the longest callback so far (daemon_busy) */
-        uint64_t busy_cpu_max_us; /* the most thread CPU time from one callback's end to the next's */
-        uint64_t busy_cpu_us;  /* the thread's CPU time at the last callback's end */
+        struct busy busy;    /* the longest callback so far, and the most CPU one used (daemon_busy) */
         struct {
                 struct addr from;
                 unsigned count;
@@ -113,7 +112,8 @@ void daemon_status(struct daemon *d, const char *text);
 /* Notes how long a callback that began at start_us held the loop: the
  * longest is served as udp_canary_loop_busy_max_seconds; the most CPU time
  * the loop's thread used since the callback before it ended (the callback,
- * and the loop's own work between the two), as
+ * and the loop's own work between the two; core/busy.h says how closely,
+ * the thread's CPU clock being read seldom), as
  * udp_canary_loop_busy_cpu_max_seconds. Where the first is much the longer,
  * the loop waited for a CPU: the machine is busy, not the loop. */
 void daemon_busy(struct daemon *d, uint64_t start_us);

@@ -101,7 +101,7 @@ static void write_metrics(FILE *out, void *arg)
 
         d->ops->metrics(out, d->obj);
         metrics_write_log_drops(out, drops, log_output_drops(drops, sizeof(drops) / sizeof(drops[0])));
-        metrics_write_loop(out, d->busy_max_us, d->busy_cpu_max_us);
+        metrics_write_loop(out, d->busy.wall_max_us, d->busy.cpu_max_us);
         metrics_write_http(out, d->http->n_conns, d->http->refused, d->http->evicted);
         daemon_busy(d, start);
 }
@@ -348,19 +348,11 @@ void daemon_status(struct daemon *d, const char *text)
 
 void daemon_busy(struct daemon *d, uint64_t start_us)
 {
-        uint64_t took = daemon_now_us() - start_us;
+        uint64_t end = daemon_now_us();
         struct timespec ts;
 
-        if (took > d->busy_max_us)
-                d->busy_max_us = took;
-        if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0) {
-                uint64_t cpu = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-
-                /* the first callback's span would hold the whole start-up */
-                if (d->busy_cpu_us && cpu - d->busy_cpu_us > d->busy_cpu_max_us)
-                        d->busy_cpu_max_us = cpu - d->busy_cpu_us;
-                d->busy_cpu_us = cpu;
-        }
+        if (busy_callback(&d->busy, start_us, end) && clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+                busy_cpu(&d->busy, end, (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
 }
 
 void daemon_log_fingerprint(const struct daemon *d)

@@ -179,6 +179,7 @@ void metrics_write_loop(FILE *out, uint64_t busy_max_us, uint64_t busy_cpu_max_u
               (double)busy_max_us / 1e6);
         gauge(out, "loop_busy_cpu_max_seconds",
               "The most CPU time the event loop's thread used from the end of one callback to the end of the next: "
-              "its own work, without the time it waited for a CPU.",
+              "its own work, without the time it waited for a CPU (its CPU clock read after each callback of 0.1 ms or "
+              "more, else after every 8th or 1 ms; see udp-canary(8)).",
               (double)busy_cpu_max_us / 1e6);
 }
