@@ -312,6 +312,26 @@ def scrape(port, timeout=5):
         return r.read().decode()
 
 
+def slow_scrape(port, pause, timeout):
+    """A scrape that waits `pause` seconds between its connect and its
+    request: whether it was answered."""
+    import socket
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            time.sleep(pause)
+            s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+            reply = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+    except OSError as e:
+        print("# a slow scrape failed: %s" % e)
+        return False
+    return b"udp_canary_metrics_connections" in reply
+
+
 def probe_rtts(init, n, start_hid):
     """Round trips (ms) of n handshakes; None for one unanswered."""
     out = []
@@ -418,6 +438,7 @@ def scrapes_past_idle_connections(env):
     answer at least 19 times of 20, as the idle ones make room."""
     line_s = header_constant("daemon/httpd.h", "HTTPD_LINE_TIMEOUT_S")
     life_s = header_constant("daemon/httpd.h", "HTTPD_TIMEOUT_S")
+    evict_s = header_constant("daemon/httpd.h", "HTTPD_EVICT_AGE_MS") / 1000
     mport = it.tcp_port()
     server = env.server(extra=["--metrics-listen", "127.0.0.1:%d" % mport])
     server.port()
@@ -448,7 +469,7 @@ def scrapes_past_idle_connections(env):
             os._exit(status)
     os.close(stop_r)
     os.close(out_w)
-    answered = 0
+    answered = slow_answered = 0
     try:
         time.sleep(0.5 * SLOW)  # the table full of idle ones
         for _ in range(20):
@@ -457,6 +478,10 @@ def scrapes_past_idle_connections(env):
             except OSError as e:
                 print("# a scrape failed: %s" % e)
             time.sleep(0.1)
+        # a scraper slow to send its request (a tenth of the time it is
+        # given) is not pushed out by the connections reopened meanwhile
+        for _ in range(10):
+            slow_answered += slow_scrape(mport, evict_s / 10, life_s * SLOW)
         # the attack goes on for longer than the line's deadline
         time.sleep(max(0, line_s * SLOW - 2))
     finally:
@@ -464,9 +489,11 @@ def scrapes_past_idle_connections(env):
         reopened = int(os.read(out_r, 32) or b"0")
         os.close(out_r)
         attacker = os.waitpid(pid, 0)[1]
-    print("# %d of 20 scrapes answered; idle connections reopened %d times" % (answered, reopened))
+    print("# %d of 20 scrapes answered, %d of 10 slow ones; idle connections reopened %d times"
+          % (answered, slow_answered, reopened))
     check(attacker == 0, "the attacker ran to its end")
     check(answered >= 19, "scrapes answered under the attack: %d of 20" % answered)
+    check(slow_answered >= 9, "slow scrapes answered under the attack: %d of 10" % slow_answered)
     check(reopened >= 1, "the idle connections were closed: %d" % reopened)
     check(server.stop() == 0, "clean exit")
 

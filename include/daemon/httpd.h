@@ -8,8 +8,11 @@
  * written as the peer reads it). A full table makes room for a new
  * connection by closing the oldest one that has not sent its request line
  * yet (as sshd's MaxStartups and Go's ReadHeaderTimeout do), so that idle
- * connections cannot keep a scraper out; when every one has sent it, the
- * new one is closed as soon as accepted. Running out of
+ * connections cannot keep a scraper out, but only once that one has had
+ * HTTPD_EVICT_AGE_MS to send it: else connections reopened as fast as they
+ * are closed would push out a scraper between its connect and its request.
+ * Until there is room, new connections wait in the listen queue (up to
+ * HTTPD_BACKLOG), sending their requests meanwhile. Running out of
  * file descriptors does not make accept spin: a spare descriptor is given
  * up to accept and close the waiting connection, and when even that fails
  * accepting pauses for a moment. */
@@ -29,6 +32,10 @@
 #define HTTPD_TIMEOUT_S 10
 #define HTTPD_LINE_TIMEOUT_S 2
 #define HTTPD_ACCEPT_PAUSE_MS 100
+/* the least time a connection has to send its request line, well within
+ * HTTPD_LINE_TIMEOUT_S */
+#define HTTPD_EVICT_AGE_MS 250
+#define HTTPD_BACKLOG 128
 
 /* Writes the /metrics text to out. */
 typedef void httpd_write_fn(FILE *out, void *arg);
@@ -41,9 +48,10 @@ struct httpd {
         int spare;              /* held for the moment the fd table is full */
         struct event *accept_ev;
         struct event *pause_ev; /* accepting again after a pause */
+        bool waiting;           /* for room: accepting again when a connection closes */
         struct httpd_conn *conns;
         size_t n_conns;
-        uint64_t refused;       /* connections closed at once: over the cap or no fd */
+        uint64_t refused;       /* connections closed at once: no fd, no memory */
         uint64_t evicted;       /* closed without a request line, to make room */
         httpd_write_fn *write;
         void *arg;

@@ -21,9 +21,18 @@ struct httpd_conn {
         char head[HTTPD_HEAD_MAX];
         size_t used;
         bool has_line;       /* the request line came whole: not evicted for room */
+        uint64_t born_us;    /* accepted then (daemon_now_us) */
         char *reply;
         size_t len, sent;
 };
+
+/* Accepting again after waiting for room. */
+static void accept_again(struct httpd *h)
+{
+        h->waiting = false;
+        evtimer_del(h->pause_ev);
+        (void)daemon_event_add(h->accept_ev, NULL); /* a failure stops the loop */
+}
 
 static void conn_close(struct httpd_conn *c)
 {
@@ -43,6 +52,8 @@ static void conn_close(struct httpd_conn *c)
         close(c->fd);
         free(c->reply);
         free(c);
+        if (h->waiting) /* room now */
+                accept_again(h);
 }
 
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
@@ -203,6 +214,7 @@ static int conn_new(struct httpd *h, int fd, struct httpd_conn **out)
                 return -ENOMEM;
         c->h = h;
         c->fd = fd;
+        c->born_us = daemon_now_us();
         c->next = h->conns;
         if (h->conns) /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): an evicted one unlinked itself from h->conns */
                 h->conns->prev = c;
@@ -230,20 +242,36 @@ static struct httpd_conn *oldest_without_line(struct httpd *h)
         return found;
 }
 
-/* Takes a new connection in, making room if the table is full; its request
- * is read at once if it is there already, so that a scraper that sent it
- * with its connection is not the next one evicted. */
+/* Whether a connection can be taken in: the table has room, or the oldest
+ * without its request line has had HTTPD_EVICT_AGE_MS to send it (closed
+ * once the new one is accepted). Else accepting waits, until a connection
+ * closes or that one is old enough, and the new ones wait in the listen
+ * queue. */
+static bool room_for_one(struct httpd *h)
+{
+        struct httpd_conn *v;
+        uint64_t age;
+
+        if (h->n_conns < HTTPD_CONNS_MAX)
+                return true;
+        v = oldest_without_line(h);
+        age = v ? daemon_now_us() - v->born_us : 0;
+        if (v && age >= HTTPD_EVICT_AGE_MS * 1000ULL)
+                return true;
+        h->waiting = true;
+        event_del(h->accept_ev);
+        if (v) /* every one with its line ends within HTTPD_TIMEOUT_S, and closing wakes us */
+                (void)daemon_timer_in(h->pause_ev, HTTPD_EVICT_AGE_MS * 1000ULL - age); /* a failure stops the loop */
+        return false;
+}
+
+/* Takes a new connection in, closing the oldest without its request line
+ * for it when the table is full (room_for_one said it may); its request is
+ * read at once if it is there already. */
 static void take(struct httpd *h, int fd)
 {
-        struct httpd_conn *c = NULL, *victim = NULL;
+        struct httpd_conn *c = NULL, *victim = h->n_conns >= HTTPD_CONNS_MAX ? oldest_without_line(h) : NULL;
 
-        if (h->n_conns >= HTTPD_CONNS_MAX)
-                victim = oldest_without_line(h);
-        if (h->n_conns >= HTTPD_CONNS_MAX && !victim) {
-                close(fd);
-                h->refused++;
-                return;
-        }
         if (victim) {
                 conn_close(victim);
                 h->evicted++;
@@ -260,6 +288,7 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
 
         if (h->spare < 0)
                 h->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        h->waiting = false;
         (void)daemon_event_add(h->accept_ev, NULL); /* a failure stops the loop */
 }
 
@@ -292,7 +321,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
         /* a bounded number per wake-up: the datagrams wait meanwhile; and
          * half the table at most, so that a connection taken in is read
          * before as many others as the table holds have come after it */
-        for (int i = 0; i < HTTPD_CONNS_MAX / 2; i++) {
+        for (int i = 0; i < HTTPD_CONNS_MAX / 2 && room_for_one(h); i++) {
                 int fd = accept4(h->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
                 if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
@@ -320,7 +349,7 @@ int httpd_start(struct httpd *h, struct event_base *base, const struct addr *a, 
         if (h->fd < 0 || h->spare < 0)
                 r = -errno;
         else if (setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-                 bind(h->fd, &a->sa, a->len) < 0 || listen(h->fd, HTTPD_CONNS_MAX) < 0)
+                 bind(h->fd, &a->sa, a->len) < 0 || listen(h->fd, HTTPD_BACKLOG) < 0)
                 r = -errno;
         else if (!(h->accept_ev = event_new(base, h->fd, EV_READ | EV_PERSIST, on_accept, h)) ||
                  !(h->pause_ev = evtimer_new(base, on_resume, h)) || event_add(h->accept_ev, NULL) < 0)
@@ -332,6 +361,7 @@ int httpd_start(struct httpd *h, struct event_base *base, const struct addr *a, 
 
 void httpd_stop(struct httpd *h)
 {
+        h->waiting = false; /* closing them is no room to accept into */
         while (h->conns)
                 conn_close(h->conns); /* NOLINT(clang-analyzer-unix.Malloc): it unlinks itself from h->conns */
         if (h->accept_ev)

@@ -167,7 +167,7 @@ void metrics_write_http(FILE *out, size_t conns, uint64_t refused, uint64_t evic
 {
         gauge(out, "metrics_connections", "Connections open to this metrics listener.", (double)conns);
         counter(out, "metrics_connections_refused_total",
-                "Metrics connections closed at once: over the cap, or no file descriptor left.", refused);
+                "Metrics connections closed at once: no file descriptor or memory left.", refused);
         counter(out, "metrics_connections_evicted_total",
                 "Metrics connections closed before their request line came, to make room for a new one.", evicted);
 }
