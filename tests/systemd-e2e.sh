@@ -146,6 +146,8 @@ cp -r "$(ls -d /var/log/journal/*.far /run/log/journal/*.far 2>/dev/null | head 
 report --journal --journal-dir $R/far-journal > $R/far-dir.json 2> $R/far-dir.err
 report --journal --journal-file "$R/far-journal/*.journal" > $R/far-file.json 2> $R/far-file.err
 report --journal $R/far-journal/*.journal > $R/far-plain.json 2> $R/far-plain.err
+report --journal --journal-file "$R/far-journal/*.journal" $R/far-journal/*.journal > $R/far-twice.json 2> $R/far-twice.err
+report --journal --journal-dir $R/far-journal $R/far-journal/*.journal > $R/far-dir-twice.json 2> $R/far-dir-twice.err
 systemctl stop udp-canary-client@home udp-canary-client@home-v4 udp-canary-client@home-v6 udp-canary-server
 systemctl show udp-canary-server -p ActiveState -p Result > $R/stopped.show
 journalctl -u udp-canary-server -t udp-canary -o cat --no-pager | tail -n 1 > $R/j-server-end.txt
@@ -265,6 +267,8 @@ check "journalctl -o export | gzip, written by journald: report reads it beside 
 check "report --journal-dir on a copy of the far server's journal: both ends" both_ends far-dir.json
 check "report --journal-file '*.journal' on the copied files: both ends" both_ends far-file.json
 check "a journal file given as a plain FILE is read as a journal: both ends" both_ends far-plain.json
+check "journal files given twice (--journal-file and FILE, --journal-dir and FILE) are read once" \
+        bash -c "cmp -s $res/far-file.json $res/far-twice.json && cmp -s $res/far-dir.json $res/far-dir-twice.json && grep -q 'read once' $res/far-dir-twice.err"
 check "the export and the journal files read to the same report" \
         bash -c "cmp -s $res/far-export.json $res/far-dir.json && cmp -s $res/far-export.json $res/far-file.json && cmp -s $res/far-export.json $res/far-plain.json"
 check "man udp-canary renders" bash -c "[ \"\$(cat $res/man.rc)\" = 0 ] && grep -q 'log a WireGuard-like UDP exchange' $res/man.txt"

@@ -312,27 +312,21 @@ static int open_log(const char *path)
 /* A journal file's own magic (systemd's journal-def.h: "LPKSHHRH"). */
 #define REPORT_JOURNAL_MAGIC "LPKSHHRH"
 
-/* A binary journal file given as a FILE: read as `--journal-file` reads
- * it, its name escaped so that glob(3) takes it as it is. */
-static int read_journal_file(struct run *r, const char *path)
+/* A path escaped so that glob(3) takes it as it is: a new string, or NULL. */
+static char *glob_escaped(const char *path)
 {
-        struct report_journal_sink s = sink(r);
         size_t n = strlen(path), j = 0;
         char *escaped = malloc(2 * n + 1);
-        const char *globs[1] = { escaped };
-        int k;
 
         if (!escaped)
-                return -ENOMEM;
+                return NULL;
         for (size_t i = 0; i < n; i++) {
                 if (strchr("\\*?[", path[i]))
                         escaped[j++] = '\\';
                 escaped[j++] = path[i];
         }
         escaped[j] = '\0';
-        k = report_journal_read(&s, NULL, globs, 1);
-        free(escaped);
-        return k;
+        return escaped;
 }
 
 static int read_text(struct run *r, int fd)
@@ -362,47 +356,78 @@ static int read_text(struct run *r, int fd)
 }
 
 /* The files read so far, so that one given twice (two names, a link) is
- * read once: counted twice, its every message would look sent twice. */
-struct seen_files {
-        struct stat *v;
-        size_t n;
+ * read once: counted twice, its every message would look sent twice; and
+ * the journal files given as FILEs, read with --journal-file's as one
+ * journal (each file once: report-journal.c), but not those of a
+ * --journal-dir (dirs, their directories). */
+struct inputs {
+        struct stat *seen;
+        size_t n_seen;
+        const char **jglobs; /* --journal-file's, then the FILEs' (escaped, owned) */
+        size_t n_jglobs, n_jopts;
+        struct stat *dirs;
+        size_t n_dirs;
 };
 
-static bool seen_before(struct seen_files *seen, const struct stat *st)
+static bool seen_before(struct inputs *in, const struct stat *st)
 {
-        for (size_t i = 0; i < seen->n; i++)
-                if (seen->v[i].st_dev == st->st_dev && seen->v[i].st_ino == st->st_ino)
+        for (size_t i = 0; i < in->n_seen; i++)
+                if (in->seen[i].st_dev == st->st_dev && in->seen[i].st_ino == st->st_ino)
                         return true;
-        seen->v[seen->n++] = *st;
+        in->seen[in->n_seen++] = *st;
         return false;
 }
 
-static int read_file(struct run *r, const char *path, struct seen_files *seen)
+/* Whether a journal file is read with a --journal-dir already: in it, or
+ * in a directory of it (a machine's, as /var/log/journal holds them). */
+static bool in_journal_dir(const struct inputs *in, const char *path)
+{
+        char *dir = realpath(path, NULL);
+        bool found = false;
+
+        for (int up = 0; dir && up < 2 && !found; up++) {
+                char *slash = strrchr(dir, '/');
+                struct stat st;
+
+                if (!slash)
+                        break;
+                *(slash == dir ? slash + 1 : slash) = '\0';
+                for (size_t i = 0; i < in->n_dirs && !found && stat(dir, &st) == 0; i++)
+                        found = in->dirs[i].st_dev == st.st_dev && in->dirs[i].st_ino == st.st_ino;
+        }
+        free(dir);
+        return found;
+}
+
+static void read_once(const char *path)
+{
+        fprintf(stderr, "udp-canary report: %s was given already (under this name or another): read once\n", path);
+}
+
+/* A FILE: a log read now, or a journal file put with --journal-file's. */
+static int read_file(struct run *r, const char *path, struct inputs *in)
 {
         char magic[sizeof(REPORT_JOURNAL_MAGIC) - 1];
-        int fd = open_log(path);
+        int fd = open_log(path), k = 0;
         struct stat st;
 
         if (fd < 0)
                 return fd;
-        if (fstat(fd, &st) < 0) {
-                int k = -errno;
-
-                close(fd);
-                return k;
-        }
-        if (seen_before(seen, &st)) {
-                fprintf(stderr, "udp-canary report: %s was given already (under this name or another): read once\n",
-                        path);
-                close(fd);
-                return 0;
-        }
-        if (pread(fd, magic, sizeof(magic), 0) == (ssize_t)sizeof(magic) &&
-            memcmp(magic, REPORT_JOURNAL_MAGIC, sizeof(magic)) == 0) {
-                close(fd);
-                return read_journal_file(r, path);
-        }
-        return read_text(r, fd);
+        if (fstat(fd, &st) < 0)
+                k = -errno;
+        else if (seen_before(in, &st))
+                read_once(path);
+        else if (pread(fd, magic, sizeof(magic), 0) != (ssize_t)sizeof(magic) ||
+                 memcmp(magic, REPORT_JOURNAL_MAGIC, sizeof(magic)) != 0)
+                return read_text(r, fd);
+        else if (in_journal_dir(in, path))
+                read_once(path);
+        else if (!(in->jglobs[in->n_jglobs] = glob_escaped(path)))
+                k = -ENOMEM;
+        else
+                in->n_jglobs++;
+        close(fd);
+        return k;
 }
 
 /* Says why an input cannot be read; returns k, the negative errno. */
@@ -413,34 +438,57 @@ static int cannot_read(int k, const char *what, const char *path, bool file)
         return k;
 }
 
+static void inputs_free(struct inputs *in)
+{
+        for (size_t i = in->n_jopts; i < in->n_jglobs; i++)
+                free((char *)in->jglobs[i]);
+        free(in->jglobs);
+        free(in->seen);
+        free(in->dirs);
+}
+
+static int inputs_init(struct inputs *in, const struct opts *o, int n)
+{
+        *in = (struct inputs){ .n_jopts = o->n_jfiles, .n_jglobs = o->n_jfiles };
+        in->seen = calloc((size_t)n + 1, sizeof(*in->seen));
+        in->jglobs = calloc(o->n_jfiles + (size_t)n + 1, sizeof(*in->jglobs));
+        in->dirs = calloc(o->n_jdirs + 1, sizeof(*in->dirs));
+        if (!in->seen || !in->jglobs || !in->dirs)
+                return -ENOMEM;
+        memcpy(in->jglobs, o->jfiles, o->n_jfiles * sizeof(*in->jglobs));
+        for (size_t i = 0; i < o->n_jdirs; i++)
+                if (stat(o->jdirs[i], &in->dirs[in->n_dirs]) == 0)
+                        in->n_dirs++;
+        return 0;
+}
+
 static int read_inputs(struct run *r, int n, char **paths)
 {
         static char *fallback[] = { LOGTEXT_DEFAULT_FILE };
         const struct opts *o = r->o;
         struct report_journal_sink s = sink(r);
-        struct seen_files seen = { 0 };
-        int k = 0;
+        struct inputs in;
+        int k;
 
-        if (o->journal && (k = report_journal_read(&s, NULL, NULL, 0)) < 0)
-                return cannot_read(k, "the journal", NULL, false);
-        for (size_t i = 0; i < o->n_jdirs; i++)
-                if ((k = report_journal_read(&s, o->jdirs[i], NULL, 0)) < 0)
-                        return cannot_read(k, "the journal in", o->jdirs[i], false);
-        if (o->n_jfiles && (k = report_journal_read(&s, NULL, o->jfiles, o->n_jfiles)) < 0)
-                return cannot_read(k, "the journal files", NULL, false);
         if (n == 0 && !o->journal && !o->n_jdirs && !o->n_jfiles) {
                 n = 1;
                 paths = fallback;
         }
-        seen.v = calloc(n > 0 ? (size_t)n : 1, sizeof(*seen.v));
-        if (!seen.v)
-                return cannot_read(-ENOMEM, "the files", NULL, false);
-        for (int i = 0; i < n; i++)
-                if ((k = read_file(r, paths[i], &seen)) < 0) {
+        if ((k = inputs_init(&in, o, n)) < 0) {
+                inputs_free(&in);
+                return cannot_read(k, "the files", NULL, false);
+        }
+        if (o->journal && (k = report_journal_read(&s, NULL, NULL, 0)) < 0)
+                cannot_read(k, "the journal", NULL, false);
+        for (size_t i = 0; k == 0 && i < o->n_jdirs; i++)
+                if ((k = report_journal_read(&s, o->jdirs[i], NULL, 0)) < 0)
+                        cannot_read(k, "the journal in", o->jdirs[i], false);
+        for (int i = 0; k == 0 && i < n; i++)
+                if ((k = read_file(r, paths[i], &in)) < 0)
                         cannot_read(k, paths[i], NULL, true);
-                        break;
-                }
-        free(seen.v);
+        if (k == 0 && in.n_jglobs && (k = report_journal_read(&s, NULL, in.jglobs, in.n_jglobs)) < 0)
+                cannot_read(k, "the journal files", NULL, false);
+        inputs_free(&in);
         return k < 0 ? k : 0;
 }
 

@@ -4,8 +4,10 @@
 
 #include <errno.h>
 #include <glob.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <systemd/sd-journal.h>
 
@@ -129,6 +131,29 @@ static int expand(const char *const *globs, size_t n, glob_t *g)
         return 0;
 }
 
+/* Each file once, however often and by whatever name (a link) the globs
+ * match it: read twice, its entries would count twice. */
+static void once_each(glob_t *g)
+{
+        size_t kept = 0;
+
+        for (size_t i = 0; i < g->gl_pathc; i++) {
+                struct stat a, b;
+                bool again = false;
+
+                if (stat(g->gl_pathv[i], &a) == 0) /* else sd-journal says why it cannot be read */
+                        for (size_t j = 0; j < kept && !again; j++)
+                                again = stat(g->gl_pathv[j], &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+                if (again)
+                        free(g->gl_pathv[i]);
+                else
+                        g->gl_pathv[kept++] = g->gl_pathv[i];
+        }
+        for (size_t i = kept; i < g->gl_pathc; i++)
+                g->gl_pathv[i] = NULL;
+        g->gl_pathc = kept;
+}
+
 int report_journal_read(const struct report_journal_sink *s, const char *dir, const char *const *globs,
                         size_t n_globs)
 {
@@ -138,6 +163,8 @@ int report_journal_read(const struct report_journal_sink *s, const char *dir, co
 
         if (globs) {
                 k = expand(globs, n_globs, &g);
+                if (k == 0)
+                        once_each(&g);
                 if (k == 0)
                         k = sd_journal_open_files(&j, (const char **)g.gl_pathv, 0);
         } else if (dir) {
