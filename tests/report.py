@@ -142,6 +142,7 @@ def original_cases():
         check(d["client_to_server"]["lost"] > 0 and d["server_to_client"]["lost"] >= 3 and
               all(x["sent"] == x["received"] + x["lost"] for x in d.values()), "delivery per direction: %s" % d)
         check(both["seen_in"] == {"client_log": True, "server_log": True}, "roles from content")
+        check(both["rtt_ms"]["exact"] is True and both["rtt_ms"]["count"] > 0, "round trips exact: %s" % both["rtt_ms"])
     c = score(as_json(CLIENT), "client log", one_log="client")
     if c:
         check(c["clock_offset_seconds"] is None and c["delivery"]["client_to_server"] is None,

@@ -67,6 +67,7 @@ static void test_exact(void)
                         break;
                 }
         CHECK_INT(timeline_rtt_quantile(&whole, 95, 100), v[(N - 1) * 95 / 100]);
+        CHECK(timeline_rtt_exact(&whole) && timeline_rtt_exact(&parts));
         timeline_rtt_free(&whole);
         timeline_rtt_free(&parts);
         free(v);
@@ -94,6 +95,7 @@ static void test_rounded(void)
                 }
         }
         CHECK(worst > 0); /* rounded indeed: the case tests what it says */
+        CHECK(!timeline_rtt_exact(&whole) && !timeline_rtt_exact(&parts)); /* and says so */
         timeline_rtt_free(&whole);
         timeline_rtt_free(&parts);
         free(v);
@@ -106,6 +108,7 @@ static void test_empty_and_one(void)
 
         CHECK_INT(timeline_rtt_add(&h, NULL, 0), 0);
         CHECK_INT(h.count, 0);
+        CHECK(timeline_rtt_exact(&h));
         CHECK_INT(timeline_rtt_quantile(&h, 1, 2), 0);
         CHECK_INT(timeline_rtt_add(&h, &one, 1), 0);
         CHECK_INT(timeline_rtt_quantile(&h, 1, 2), 31000);

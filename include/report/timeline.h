@@ -293,6 +293,12 @@ int64_t timeline_rtt_at(const struct timeline_rtt *h, uint64_t i);
  * den: the median is 1/2, the 95th percentile 95/100. */
 int64_t timeline_rtt_quantile(const struct timeline_rtt *h, unsigned num, unsigned den);
 
+/* Whether every value h holds is as it was given: none rounded yet. */
+static inline bool timeline_rtt_exact(const struct timeline_rtt *h)
+{
+        return h->bits == 0 || h->bits >= 63;
+}
+
 void timeline_rtt_free(struct timeline_rtt *h);
 
 /* Sorts n elements of v (each `size` bytes) by cmp (given ctx), keeping

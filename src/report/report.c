@@ -117,9 +117,10 @@ static void text_rtt(const struct timeline_client *c, FILE *out)
                 fprintf(out, "  round trip    %s\n", c->client_log ? "none answered" : "not visible in a server log");
                 return;
         }
-        fprintf(out, "  round trip    min %s, median %s, p95 %s, max %s (%" PRIu64 ")\n",
+        fprintf(out, "  round trip    min %s, median %s, p95 %s, max %s (%" PRIu64 ")%s\n",
                 report_rtt_text(c, h->min_us, a), report_rtt_text(c, timeline_rtt_quantile(h, 1, 2), b),
-                report_rtt_text(c, timeline_rtt_quantile(h, 95, 100), p), report_rtt_text(c, h->max_us, m), h->count);
+                report_rtt_text(c, timeline_rtt_quantile(h, 95, 100), p), report_rtt_text(c, h->max_us, m), h->count,
+                timeline_rtt_exact(h) ? "" : ", median and p95 up to 0.8 % below");
 }
 
 static void text_buckets(const struct timeline_client *c, FILE *out);
@@ -308,10 +309,10 @@ static json_t *json_rtt(const struct timeline_client *c)
 
         if (!h->count)
                 return c->client_log ? json_pack("{s:i}", "count", 0) : json_null();
-        return json_pack("{s:I,s:f,s:f,s:f,s:f,s:f}", "count", (json_int_t)h->count, "min", (double)h->min_us / 1e3,
+        return json_pack("{s:I,s:f,s:f,s:f,s:f,s:f,s:b}", "count", (json_int_t)h->count, "min", (double)h->min_us / 1e3,
                          "median", (double)timeline_rtt_quantile(h, 1, 2) / 1e3, "p95",
                          (double)timeline_rtt_quantile(h, 95, 100) / 1e3, "max", (double)h->max_us / 1e3,
-                         "resolution_ms", (double)c->resolution_us / 1e3);
+                         "resolution_ms", (double)c->resolution_us / 1e3, "exact", timeline_rtt_exact(h));
 }
 
 static json_t *maybe_int(bool known, uint64_t v)

@@ -1,6 +1,7 @@
 /* timeline-rtt: a client's round trips kept as counts of values (struct
  * timeline_rtt), so that a year of them takes no more room than a day's
- * once their values repeat, and within 0.1 % when they do not. */
+ * once their values repeat, and the median and p95 within 1/128 (0.8 %,
+ * rounded down) when more than TIMELINE_RTT_BINS values differ. */
 #include "report/timeline-internal.h"
 
 #include <errno.h>
