@@ -827,6 +827,83 @@ out:
         done(&s, &f);
 }
 
+/* The NAT flushed every `every` for `days` days from 00:12 UTC, each flush
+ * seen at the next packet, and one outage of `down` (both ways) at `at`
+ * (0: none) that hides a flush or two: the series goes on across it, one
+ * recurring finding with its period and every rebinding on its line (all
+ * but the one seen at the outage's end, which may be late by the outage),
+ * its missed periods said. Its period as measured, to the second, and
+ * every rebinding within the "give or take" of the line it states. */
+static void test_period_broken(int64_t every, int days, int64_t at, int64_t down, const char *when)
+{
+        struct fault fs[1] = { { at, at + down, true, true } };
+        struct sim s = base();
+        struct findings f;
+        const struct timeline_client *c;
+        const struct findings_item *it;
+        char said[48];
+
+        s.end = days * 24 * H;
+        s.flush_at = 4 * H + 12 * MIN;
+        s.flush_every = every;
+        s.faults = fs;
+        s.n_faults = at ? 1 : 0;
+        c = run(&s, &f);
+        if (!c)
+                goto out;
+        CHECK_INT(count(&f, FINDINGS_RECURRING), 1);
+        it = first(&f, FINDINGS_RECURRING);
+        if (!it)
+                goto out;
+        CHECK_STR(it->when, when);
+        CHECK(fabs(ev(it, "period_s") - (double)every / S) < 1);
+        CHECK(ev(it, "events") >= (double)c->n_rebinds - (at ? 1 : 0) && ev(it, "events") <= (double)c->n_rebinds);
+        CHECK((strstr(it->text, " missed).") != NULL) == (at != 0));
+        snprintf(said, sizeof(said), "(give or take %.0f s)", ev(it, "spread_minutes") * 60);
+        CHECK(strstr(it->text, said) != NULL);
+        /* a flush is seen up to a keepalive interval late: so much off a line at most */
+        CHECK(ev(it, "spread_minutes") * 60 <= (double)s.ki / S);
+        for (size_t i = 0, on = 0; i < c->n_rebinds && on < (size_t)ev(it, "events"); i++) {
+                double x = (double)(c->rebinds[i].t_us - c->rebinds[0].t_us) / S, p = ev(it, "period_s");
+                double off = x - p * round(x / p);
+
+                if (at && c->rebinds[i].t_us >= T0 + at && c->rebinds[i].t_us <= T0 + at + down + s.ki)
+                        continue; /* seen at the outage's end */
+                on++;
+                CHECK(fabs(off) <= 2 * ev(it, "spread_minutes") * 60 + 1e-6); /* from the first, not the line */
+        }
+out:
+        done(&s, &f);
+}
+
+/* Outages every 3 h, 32 of them, the k-th left out (k past them: none
+ * left out): one recurring finding, every 3 h, all of them. */
+static void test_period_missing(int missing)
+{
+        struct fault fs[32];
+        struct sim s = base();
+        struct findings f;
+        const struct findings_item *it;
+        size_t n = 0;
+
+        for (int i = 0; i < 32; i++)
+                if (i != missing)
+                        fs[n++] = (struct fault){ 30 * MIN + i * 3 * H, 30 * MIN + i * 3 * H + 5 * MIN, true, true };
+        s.faults = fs;
+        s.n_faults = n;
+        s.end = 4 * 24 * H + H;
+        run(&s, &f);
+        CHECK_INT(count(&f, FINDINGS_OUTBOUND_LOST) + count(&f, FINDINGS_PATH_DOWN), n);
+        CHECK_INT(count(&f, FINDINGS_RECURRING), 1);
+        it = first(&f, FINDINGS_RECURRING);
+        if (it) {
+                CHECK_STR(it->when, "every 3 h 0 min");
+                CHECK_INT((long long)ev(it, "events"), n);
+                CHECK((strstr(it->text, "31 times in 32 periods (1 missed)") != NULL) == (n == 31));
+        }
+        done(&s, &f);
+}
+
 /* One to four outages a day at random times for 30 days: no recurring
  * finding, neither a time of day nor a steady period (by chance some
  * land near each other on several days). */
@@ -929,6 +1006,12 @@ int main(int argc, char **argv)
         test_chance_rebindings(11 * MIN, 0, 60 * S);
         test_chance_outages();
         test_period_handshakes();
+        test_period_broken(11 * MIN, 28, 0, 0, "every 11 min 0 s");
+        test_period_broken(11 * MIN, 28, 14 * 24 * H + 3 * H, 30 * MIN, "every 11 min 0 s");
+        test_period_broken(H, 3, 36 * H + 20 * MIN, 83 * MIN, "every 60 min 0 s");
+        test_period_broken(630 * S, 2, 0, 0, "every 10 min 30 s");
+        test_period_missing(32);
+        test_period_missing(15);
         if (argc > 1)
                 test_documented(argv[1]);
         else

@@ -6,12 +6,14 @@
  * The rule against chance: events at random, as dense as those around a
  * pattern (lambda a second), hit a slot of width w (a period's tolerance
  * both ways, a time of day's window) with p = 1 - exp(-lambda w). A steady
- * run of k events, each where the line through those before puts it, is
- * k - 1 such hits (w of them in a slot twice as wide, q each: at most
- * C(k-1, w) p^(k-1-w) q^w); a window of the day with events on k of the D
- * days the logs cover, P(at least k of D). Where the other events hit a
- * slot at that period more often than p (events more regular than at
- * random, or on a grid of handshakes), their rate is p. The chance of the
+ * run of k events over s periods, each where the line through those before
+ * puts it (a period with none is a miss: the line goes on), is k - 1 such
+ * hits among s - 1 slots (w of them in a slot twice as wide, q each: at
+ * most C(s-1, k-1) C(k-1, w) p^(k-1-w) q^w); a window of the day with
+ * events on k of the D days the logs cover, P(at least k of D). Where the
+ * other events (not the run's, nor on its line) hit one another a period
+ * on more often than p (events more regular than at random, or on a grid
+ * of handshakes), their rate is p. The chance of the
  * pattern, times the number of candidates tried (periods and phases,
  * windows: a Bonferroni bound), must be below REC_CHANCE; where p is 1/2
  * or more, events are too dense for any claim.
@@ -346,87 +348,134 @@ static double fit_at(const struct fit *f, double k)
         return (f->st - b * f->sk) / f->n + b * k;
 }
 
-/* The farthest the run's events are from its line. */
-static double fit_worst(const struct event *v, const size_t *run, size_t m, const struct fit *f)
+/* The farthest the run's events are from its line (slot[k]: the period
+ * the k-th is in, counted from the first's). */
+static double fit_worst(const struct event *v, const size_t *run, const size_t *slot, size_t m, const struct fit *f)
 {
         double worst = 0;
 
         for (size_t k = 0; k < m; k++) {
-                double d = fabs((double)(v[run[k]].t_us - v[run[0]].t_us) - fit_at(f, (double)k));
+                double d = fabs((double)(v[run[k]].t_us - v[run[0]].t_us) - fit_at(f, (double)slot[k]));
 
                 worst = d > worst ? d : worst;
         }
         return worst;
 }
 
-/* A run: its events' indices (into v), how many, how many of them were
- * found only within twice its tolerance (wide), and that tolerance. */
+/* A run: its events' indices (into v) and the periods they are in
+ * (slot, from the first's 0), how many, how many periods it spans (slots:
+ * its last's slot + 1; those without an event are its misses), how many
+ * of them were found only within twice its tolerance (wide), that
+ * tolerance, and its line. */
 struct run {
-        size_t *at, m, wide;
+        size_t *at, *slot, m, slots, wide;
         int64_t tol;
+        struct fit line;
 };
 
-/* The run from v[i] at the period v[j] - v[i]: each next event where the
- * line through the run so far puts it, within a minute or 2 % and how late
- * the logs may see an event (res); or, missing that, within twice that if
- * the line through it too keeps every event of the run within it (seen a
- * little late a few times, then on time again). Events between are left
- * aside; the first missed ends it. */
+/* The event of slot s of the run so far, where its line puts it, within
+ * a minute or 2 % and how late the logs may see an event (tol); or,
+ * missing that, within twice that if the line through it too keeps every
+ * event of the run within tol (seen a little late a few times, then on
+ * time again): its index, or n; *wide whether only within twice. */
+static size_t next_of(const struct event *v, size_t n, struct run *r, size_t s, bool *wide)
+{
+        int64_t t0 = v[r->at[0]].t_us, t = t0 + (int64_t)fit_at(&r->line, (double)s);
+        size_t from = r->at[r->m - 1] + 1, a = match(v, n, from, t, r->tol);
+        struct fit with = r->line;
+
+        *wide = a == n;
+        if (!*wide)
+                return a;
+        a = match(v, n, from, t, 2 * r->tol);
+        if (a == n)
+                return n;
+        fit_add(&with, (double)s, (double)(v[a].t_us - t0));
+        r->at[r->m] = a;
+        r->slot[r->m] = s;
+        return fit_worst(v, r->at, r->slot, r->m + 1, &with) > (double)r->tol ? n : a;
+}
+
+/* The run from v[i] at the period v[j] - v[i]: in each next period the
+ * event next_of() finds; events between are left aside. A period without
+ * one is a miss and the line goes on (an outage hides a flush or two, one
+ * outage of a series is left out): the run bridges missed periods in a
+ * row, fewer than half as many as it has events after its first (so that
+ * runs of chance, short, end soon), and ends at its last event. */
 static void run_from(const struct event *v, size_t n, size_t i, size_t j, int64_t res, struct run *r)
 {
-        struct fit f = { 0 };
+        size_t misses = 0;
 
         r->tol = tolerance(v[j].t_us - v[i].t_us) + res;
         r->at[0] = i;
         r->at[1] = j;
-        r->m = 2;
+        r->slot[0] = 0;
+        r->slot[1] = 1;
+        r->m = r->slots = 2;
         r->wide = 0;
-        fit_add(&f, 0, 0);
-        fit_add(&f, 1, (double)(v[j].t_us - v[i].t_us));
-        for (;;) {
-                int64_t t = v[i].t_us + (int64_t)fit_at(&f, (double)r->m);
-                size_t a = match(v, n, r->at[r->m - 1] + 1, t, r->tol);
-                bool near = a < n;
-                struct fit with = f;
+        r->line = (struct fit){ 0 };
+        fit_add(&r->line, 0, 0);
+        fit_add(&r->line, 1, (double)(v[j].t_us - v[i].t_us));
+        for (size_t s = 2; 2 * misses < r->m - 1 && r->at[r->m - 1] + 1 < n; s++) {
+                bool wide;
+                size_t a = next_of(v, n, r, s, &wide);
 
-                a = near ? a : match(v, n, r->at[r->m - 1] + 1, t, 2 * r->tol);
-                if (a == n)
-                        break;
-                fit_add(&with, (double)r->m, (double)(v[a].t_us - v[i].t_us));
+                if (a == n) {
+                        misses++;
+                        continue;
+                }
+                fit_add(&r->line, (double)s, (double)(v[a].t_us - v[i].t_us));
                 r->at[r->m] = a;
-                if (!near && fit_worst(v, r->at, r->m + 1, &with) > (double)r->tol)
-                        break;
-                r->wide += !near;
-                r->m++;
-                f = with;
+                r->slot[r->m++] = s;
+                r->slots = s + 1;
+                r->wide += wide;
+                misses = 0;
         }
 }
 
-/* How often the events outside the run (unused) have another a period
+/* Whether v[a] is other than the run: unused, not in it, nor on its line
+ * (within its tolerance of one of its periods, before or after it too:
+ * its own series, where it could not bridge, is not "other"). */
+static bool other(const struct event *v, const struct run *r, size_t a)
+{
+        double o = fit_at(&r->line, 0), b = fit_at(&r->line, 1) - o, x = (double)(v[a].t_us - v[r->at[0]].t_us) - o;
+
+        return !v[a].used && !v[a].in_run && !(b > 0 && fabs(x - b * round(x / b)) <= (double)r->tol);
+}
+
+/* How often the events other than the run have another such a period
  * later, within tol: at random about 1 - exp(-2 tol lambda), more where
  * they come regularly or on a grid. */
-static double hit_rate_elsewhere(const struct event *v, size_t n, int64_t p, int64_t tol)
+static double hit_rate_elsewhere(const struct event *v, size_t n, const struct run *r, int64_t p, int64_t tol)
 {
         size_t from = 0, hits = 0;
 
         for (size_t a = 0; a < n; a++) {
-                if (v[a].used || v[a].in_run || v[a].t_us + p > v[n - 1].t_us)
+                bool hit = false;
+
+                if (!other(v, r, a) || v[a].t_us + p > v[n - 1].t_us)
                         continue;
                 from++;
-                hits += match(v, n, a + 1, v[a].t_us + p, tol) < n;
+                for (size_t b = first_at(v, n, a + 1, v[a].t_us + p - tol); !hit && b < n && v[b].t_us <= v[a].t_us + p + tol;
+                     b++)
+                        hit = other(v, r, b);
+                hits += hit;
         }
         return from ? (double)hits / (double)from : 0;
 }
 
-/* ln of the chance of the run at random: each slot after the first hit
- * with p within its tolerance, with q within twice it; `wide` of them
- * only within twice it, which may be any of the m - 1: C(m-1, wide)
+/* ln of a bound on the chance of the run at random: each slot after the
+ * first hit with p within its tolerance, with q within twice it; m - 1
+ * of the slots - 1 it spans hit, any of them (a binomial's tail, bounded
+ * by its first term without the misses' factor), `wide` of those only
+ * within twice it, any of them: C(slots-1, m-1) C(m-1, wide)
  * p^(m-1-wide) q^wide. */
 static double ln_run(const struct run *r, double p, double q)
 {
-        double k = (double)(r->m - 1), w = (double)r->wide;
+        double s = (double)(r->slots - 1), k = (double)(r->m - 1), w = (double)r->wide;
 
-        return lgamma(k + 1) - lgamma(w + 1) - lgamma(k - w + 1) + (k - w) * log(p) + w * log(q);
+        return lgamma(s + 1) - lgamma(k + 1) - lgamma(s - k + 1) + lgamma(k + 1) - lgamma(w + 1) -
+               lgamma(k - w + 1) + (k - w) * log(p) + w * log(q);
 }
 
 /* ln of the chance of the run at random (see the top), or +INFINITY where
@@ -434,7 +483,7 @@ static double ln_run(const struct run *r, double p, double q)
  * rate asked only where events at random say it is). */
 static double run_chance(struct event *v, size_t n, const struct run *r, double tried)
 {
-        int64_t from = v[r->at[0]].t_us, to = v[r->at[r->m - 1]].t_us, per = (to - from) / (int64_t)(r->m - 1);
+        int64_t from = v[r->at[0]].t_us, to = v[r->at[r->m - 1]].t_us, per = (to - from) / (int64_t)(r->slots - 1);
         size_t around = 0;
         double rate, p, q;
 
@@ -447,8 +496,8 @@ static double run_chance(struct event *v, size_t n, const struct run *r, double 
                 return INFINITY;
         for (size_t a = 0; a < r->m; a++)
                 v[r->at[a]].in_run = true;
-        p = fmax(p, hit_rate_elsewhere(v, n, per, r->tol));
-        q = r->wide ? fmax(q, hit_rate_elsewhere(v, n, per, 2 * r->tol)) : q;
+        p = fmax(p, hit_rate_elsewhere(v, n, r, per, r->tol));
+        q = r->wide ? fmax(q, hit_rate_elsewhere(v, n, r, per, 2 * r->tol)) : q;
         for (size_t a = 0; a < r->m; a++)
                 v[r->at[a]].in_run = false;
         return beyond_chance(ln_run(r, p, q), tried, p) ? ln_run(r, p, q) : INFINITY;
@@ -477,29 +526,47 @@ static void times_of_day(const struct event *first, int64_t p, int64_t from, int
                 snprintf(buf + n, (size_t)(96 - n), " %s", zone);
 }
 
-static void steady_finding(const struct event *v, const size_t *run, size_t m, const char *what,
-                           struct findings *f, int *k)
+/* A period as measured: to the second ("10 min 30 s"), or from 2 hours on
+ * to the minute ("8 h 0 min", not "7 h 59 min" for 7 h 59 min 59.6 s). */
+static void period_text(double p_us, char buf[static 32])
 {
-        int64_t from = v[run[0]].t_us, to = v[run[m - 1]].t_us, p = (to - from) / (int64_t)(m - 1), dev = 0;
+        long long s = llround(p_us / US), m = llround(p_us / (60.0 * US));
+
+        if (m >= 120)
+                snprintf(buf, 32, "%lld h %lld min", m / 60, m % 60);
+        else if (s >= 120)
+                snprintf(buf, 32, "%lld min %lld s", s / 60, s % 60);
+        else
+                snprintf(buf, 32, "%lld s", s);
+}
+
+/* The period of a run's line, to the second ("10 min 30 s"), and each of
+ * its events within "give or take" of that line, the farthest rounded up. */
+static void steady_finding(const struct event *v, const struct run *r, const char *what, struct findings *f,
+                           int *k)
+{
+        int64_t from = v[r->at[0]].t_us, to = v[r->at[r->m - 1]].t_us;
+        double a = fit_at(&r->line, 0), b = fit_at(&r->line, 1) - a;
+        double dev = ceil(fit_worst(v, r->at, r->slot, r->m, &r->line) / US);
         struct findings_item *it = findings_add(f, FINDINGS_RECURRING, from, to, k);
-        char every[32], at[96];
+        char every[32], at[96], times[80];
 
         if (!it)
                 return;
-        for (size_t a = 1; a < m; a++) {
-                int64_t d = llabs(v[run[a]].t_us - v[run[a - 1]].t_us - p);
-
-                dev = d > dev ? d : dev;
-        }
-        report_duration((p + 30 * US) / (60 * US) * (60 * US), every); /* to the minute */
+        period_text(b, every);
         snprintf(it->what, sizeof(it->what), "%s", what);
         snprintf(it->when, sizeof(it->when), "every %s", every);
-        it->evidence[EV_REC_EVENTS] = (double)m;
-        it->evidence[EV_REC_SPREAD] = findings_secs(dev) / 60;
-        it->evidence[EV_REC_PERIOD] = findings_secs(p);
-        times_of_day(&v[run[0]], p, from, to, at);
-        findings_fmt(it->text, "%c%s came at a steady period: every %s%s (give or take %.0f s), %zu times in a row.",
-                     what[0] - 'a' + 'A', what + 1, every, at, findings_secs(dev), m);
+        it->evidence[EV_REC_EVENTS] = (double)r->m;
+        it->evidence[EV_REC_SPREAD] = dev / 60;
+        it->evidence[EV_REC_PERIOD] = b / US;
+        times_of_day(&v[r->at[0]], (int64_t)b, from, to, at);
+        if (r->slots == r->m)
+                snprintf(times, sizeof(times), "%zu times in a row", r->m);
+        else
+                snprintf(times, sizeof(times), "%zu times in %zu periods (%zu missed)", r->m, r->slots,
+                         r->slots - r->m);
+        findings_fmt(it->text, "%c%s came at a steady period: every %s%s (give or take %.0f s), %s.",
+                     what[0] - 'a' + 'A', what + 1, every, at, dev, times);
 }
 
 /* The candidates steady() tries: each event's next few as its run's second. */
@@ -533,8 +600,13 @@ static void best_run(struct event *v, size_t n, size_t i, bool days, int64_t res
                 if (r->m < REC_MIN_STEADY || (ln = run_chance(v, n, r, tried)) >= best_ln)
                         continue;
                 best_ln = ln;
-                best->m = r->m;
                 memcpy(best->at, r->at, r->m * sizeof(*r->at));
+                memcpy(best->slot, r->slot, r->m * sizeof(*r->slot));
+                best->m = r->m;
+                best->slots = r->slots;
+                best->wide = r->wide;
+                best->tol = r->tol;
+                best->line = r->line;
         }
 }
 
@@ -545,13 +617,15 @@ static void best_run(struct event *v, size_t n, size_t i, bool days, int64_t res
  * whatever they left is taken as it comes. */
 static int steady(struct event *v, size_t n, const char *what, bool days, int64_t res, struct findings *f)
 {
-        struct run r = { .at = malloc(2 * n * sizeof(*r.at)) }, best;
+        struct run r = { .at = malloc(4 * n * sizeof(*r.at)) }, best;
         double tried = candidates(n);
         int k = 0;
 
         if (!r.at)
                 return -ENOMEM;
-        best.at = r.at + n;
+        r.slot = r.at + n;
+        best.at = r.at + 2 * n;
+        best.slot = r.at + 3 * n;
         qsort(v, n, sizeof(*v), by_event_time);
         for (size_t i = 0; i < n && k == 0; i++) {
                 if (v[i].used)
@@ -559,7 +633,7 @@ static int steady(struct event *v, size_t n, const char *what, bool days, int64_
                 best_run(v, n, i, days, res, tried, &r, &best);
                 if (best.m == 0)
                         continue;
-                steady_finding(v, best.at, best.m, what, f, &k);
+                steady_finding(v, &best, what, f, &k);
                 for (size_t a = 0; a < best.m; a++)
                         v[best.at[a]].used = true;
         }
