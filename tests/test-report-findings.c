@@ -53,6 +53,7 @@ struct sim {
         bool other_client; /* another client runs at the same time, its lines in log other_log */
         unsigned other_log;
         int64_t server_clock; /* the server's clock ahead of the client's by this */
+        int64_t shift;        /* every stamp this much after T0 + t */
         bool later_log_first; /* the lines held, then read: log 3 (the restarted server's) first */
         struct held_line *held;
         size_t n_held, cap_held;
@@ -146,7 +147,7 @@ static void add(struct sim *s, unsigned log, int64_t t, const struct logline *l)
 {
         struct logline x = *l;
 
-        x.t_us = (uint64_t)(T0 + t + (log == 1 || log == 3 ? s->server_clock : 0));
+        x.t_us = (uint64_t)(T0 + s->shift + t + (log == 1 || log == 3 ? s->server_clock : 0));
         if (s->later_log_first) {
                 hold(s, log, &x);
                 return;
@@ -620,6 +621,46 @@ static void test_recurring(bool same_time, const char *tz, const char *hhmm, con
         done(&s, &f);
 }
 
+/* Logs from 2027-03-26 23:30 CET to 04-01 13:30 CEST, in Europe/Berlin
+ * (Sunday 28 March has 23 hours): 04:10 on all 6 dates from the 27th; an
+ * outage then on 5 of them (not the 30th). The days the logs cover at that
+ * time of day counted by date: 6 (steps of 24 h from 23:30 CET skip the
+ * 28th). */
+static void test_recurring_dst(void)
+{
+        struct fault fs[5];
+        struct sim s = base();
+        struct findings f;
+        const struct findings_item *it;
+        size_t n = 0;
+
+        s.shift = 2906 * H + 30 * MIN; /* T0 + shift: 2027-03-26 22:30 UTC */
+        for (int d = 0; d < 6; d++) {
+                /* 04:10 CET is 4 h 40 min after the start, CEST an hour less from the 28th */
+                int64_t at = d * 24 * H + 4 * H + 40 * MIN - (d >= 1 ? H : 0);
+
+                if (d != 3)
+                        fs[n++] = (struct fault){ at, at + 90 * S, true, true };
+        }
+        s.faults = fs;
+        s.n_faults = n;
+        s.end = 5 * 24 * H + 13 * H;
+        setenv("TZ", "Europe/Berlin", 1);
+        tzset();
+        run(&s, &f);
+        setenv("TZ", "UTC", 1);
+        tzset();
+        CHECK_INT(count(&f, FINDINGS_RECURRING), 1);
+        it = first(&f, FINDINGS_RECURRING);
+        if (it) {
+                CHECK(strncmp(it->when, "every day around 04:", 20) == 0);
+                CHECK(strstr(it->when, "(CET/CEST)") != NULL);
+                CHECK_INT((long long)ev(it, "days"), 5);
+                CHECK_INT((long long)ev(it, "days_in_logs"), 6);
+        }
+        done(&s, &f);
+}
+
 /* Outages every 6 h: a steady period, not a time of day. */
 static void test_steady(void)
 {
@@ -990,6 +1031,7 @@ int main(int argc, char **argv)
         test_recurring(true, "Europe/Berlin", "05:13", "CET");
         test_recurring(true, "America/New_York", "23:13", "EST");
         test_recurring(false, "UTC", "", "");
+        test_recurring_dst();
         test_steady();
         test_period(8 * H, 5, false);
         test_period(8 * H, 5, true);

@@ -127,23 +127,29 @@ static int day_of(const struct tm *tm)
         return (tm->tm_year - 70) * 366 + tm->tm_yday;
 }
 
-/* How many days of the logs saw this minute of the day. */
+/* How many days of the logs saw this minute of the day: local dates
+ * counted one by one from the first stamp's (mktime takes the day of the
+ * month past its end), for a day is not 24 h across a DST change. */
 static size_t days_covering(const struct timeline_client *c, int minute)
 {
         size_t n = 0;
-        struct tm tm;
+        struct tm day;
 
-        for (int64_t t = c->first_us; t <= c->last_us && n <= 3660; t += 86400 * US) {
+        if (!local(c->first_us, &day))
+                return 0;
+        for (int d = 0; d <= 3660; d++) {
+                struct tm tm = day;
                 time_t at;
 
-                if (!local(t, &tm))
-                        break;
+                tm.tm_mday += d;
                 tm.tm_hour = minute / 60;
                 tm.tm_min = minute % 60;
                 tm.tm_sec = 0;
                 tm.tm_isdst = -1;
                 at = mktime(&tm);
-                n += at != (time_t)-1 && (int64_t)at * US >= c->first_us - 60 * US && (int64_t)at * US <= c->last_us;
+                if (at == (time_t)-1 || (int64_t)at * US > c->last_us)
+                        break;
+                n += (int64_t)at * US >= c->first_us - 60 * US;
         }
         return n;
 }
