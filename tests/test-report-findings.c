@@ -945,6 +945,36 @@ static void test_period_missing(int missing)
         done(&s, &f);
 }
 
+/* The NAT flushed every 11 min for 33 days, more rebindings than the 4096
+ * judged (udp-canary(8)): one finding still, with the most recent 4096 of
+ * them, from the first of those to the last. */
+static void test_period_many(void)
+{
+        enum { judged = 4096 };
+        struct sim s = base();
+        struct findings f;
+        const struct timeline_client *c;
+        const struct findings_item *it;
+
+        s.end = 33 * 24 * H;
+        s.flush_at = 4 * H + 12 * MIN;
+        s.flush_every = 11 * MIN;
+        c = run(&s, &f);
+        if (!c)
+                goto out;
+        CHECK(c->n_rebinds > judged);
+        CHECK_INT(count(&f, FINDINGS_RECURRING), 1);
+        it = first(&f, FINDINGS_RECURRING);
+        if (it && c->n_rebinds > judged) {
+                CHECK_STR(it->when, "every 11 min 0 s");
+                CHECK_INT((long long)ev(it, "events"), judged);
+                CHECK_INT(it->start_us, c->rebinds[c->n_rebinds - judged].t_us);
+                CHECK_INT(it->end_us, c->rebinds[c->n_rebinds - 1].t_us);
+        }
+out:
+        done(&s, &f);
+}
+
 /* One to four outages a day at random times for 30 days: no recurring
  * finding, neither a time of day nor a steady period (by chance some
  * land near each other on several days). */
@@ -1054,6 +1084,7 @@ int main(int argc, char **argv)
         test_period_broken(630 * S, 2, 0, 0, "every 10 min 30 s");
         test_period_missing(32);
         test_period_missing(15);
+        test_period_many();
         if (argc > 1)
                 test_documented(argv[1]);
         else

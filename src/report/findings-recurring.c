@@ -36,11 +36,17 @@
 #define REC_MIN_DAYS 3
 #define REC_MIN_STEADY 4
 #define REC_STEADY_MIN_US (600 * US) /* shorter periods are the timers' or the NAT's */
-#define REC_MAX_EVENTS 4096         /* more: too many to call any one a pattern */
+#define REC_MAX_EVENTS 4096         /* more: only the most recent judged, to bound the work */
 #define REC_MAX_FINDINGS 8
 #define REC_CANDIDATES 8 /* the next events tried as a run's second */
 #define REC_CHANCE 1e-3  /* the most a claimed pattern may owe to chance */
 #define REC_DENSE 0.5    /* a slot hit by chance this often or more: no claim */
+
+/* The part of the logs judged: all of them, or from the first of the most
+ * recent REC_MAX_EVENTS events on. */
+struct span {
+        int64_t from_us, to_us;
+};
 
 struct event {
         int64_t t_us;
@@ -130,12 +136,12 @@ static int day_of(const struct tm *tm)
 /* How many days of the logs saw this minute of the day: local dates
  * counted one by one from the first stamp's (mktime takes the day of the
  * month past its end), for a day is not 24 h across a DST change. */
-static size_t days_covering(const struct timeline_client *c, int minute)
+static size_t days_covering(const struct span *in, int minute)
 {
         size_t n = 0;
         struct tm day;
 
-        if (!local(c->first_us, &day))
+        if (!local(in->from_us, &day))
                 return 0;
         for (int d = 0; d <= 3660; d++) {
                 struct tm tm = day;
@@ -147,9 +153,9 @@ static size_t days_covering(const struct timeline_client *c, int minute)
                 tm.tm_sec = 0;
                 tm.tm_isdst = -1;
                 at = mktime(&tm);
-                if (at == (time_t)-1 || (int64_t)at * US > c->last_us)
+                if (at == (time_t)-1 || (int64_t)at * US > in->to_us)
                         break;
-                n += (int64_t)at * US >= c->first_us - 60 * US;
+                n += (int64_t)at * US >= in->from_us - 60 * US;
         }
         return n;
 }
@@ -230,10 +236,10 @@ static void window_span(const struct event *v, size_t n, struct window *w)
 /* Its days beyond chance: events at random at the rate of the unused ones
  * over the logs would put one in a window this wide on a day with p; on
  * `days` of the in_logs days, among as many windows as were tried. */
-static bool window_beyond_chance(const struct timeline_client *c, const struct event *v, size_t n,
-                                 const struct window *w, size_t in_logs)
+static bool window_beyond_chance(const struct span *in, const struct event *v, size_t n, const struct window *w,
+                                 size_t in_logs)
 {
-        double minutes = (double)(c->last_us - c->first_us) / (60.0 * US), left = (double)unused(v, n);
+        double minutes = (double)(in->to_us - in->from_us) / (60.0 * US), left = (double)unused(v, n);
         double p = -expm1(-left / (minutes > 1 ? minutes : 1) * (REC_WINDOW_MIN + 1));
 
         return p > 0 && beyond_chance(ln_at_least(w->days, in_logs, p), left < 1440 ? left : 1440, p);
@@ -263,7 +269,7 @@ static void daily_finding(const struct window *w, size_t in_logs, const char *wh
                      w->hi % 1440 / 60, w->hi % 60, w->days, in_logs, w->events);
 }
 
-static int daily(const struct timeline_client *c, struct event *v, size_t n, const char *what, struct findings *f)
+static int daily(const struct span *in, struct event *v, size_t n, const char *what, struct findings *f)
 {
         int *seen = malloc((n ? n : 1) * sizeof(*seen)), k = 0;
 
@@ -279,9 +285,9 @@ static int daily(const struct timeline_client *c, struct event *v, size_t n, con
                         break;
                 distinct_days(v, n, w.from, w.to, seen, &w.events);
                 window_span(v, n, &w);
-                in_logs = days_covering(c, (w.lo + (w.hi - w.lo) / 2) % 1440);
+                in_logs = days_covering(in, (w.lo + (w.hi - w.lo) / 2) % 1440);
                 in_logs = in_logs < w.days ? w.days : in_logs; /* a window over midnight */
-                if (!window_beyond_chance(c, v, n, &w, in_logs))
+                if (!window_beyond_chance(in, v, n, &w, in_logs))
                         break; /* the most days any window has: others have no more */
                 for (size_t a = w.from; a < w.to; a++)
                         v[a % n].used = true;
@@ -670,19 +676,29 @@ static int64_t resolution(const struct event *v, size_t n)
         return med;
 }
 
+/* Past REC_MAX_EVENTS, the most recent of them judged, over the part of
+ * the logs from the first of those on (each run tried may look at every
+ * event: the work bounded). */
 static int recurring_of(const struct timeline_client *c, struct event *v, size_t n, const char *what,
                         struct findings *f)
 {
+        struct span in = { c->first_us, c->last_us };
         int64_t res;
         int k;
 
-        if (n < REC_MIN_DAYS || n > REC_MAX_EVENTS)
+        if (n < REC_MIN_DAYS)
                 return 0;
+        if (n > REC_MAX_EVENTS) {
+                qsort(v, n, sizeof(*v), by_event_time);
+                v += n - REC_MAX_EVENTS;
+                n = REC_MAX_EVENTS;
+                in.from_us = v[0].t_us;
+        }
         res = resolution(v, n);
         if (res < 0)
                 return (int)res;
         k = steady(v, n, what, true, res, f);
-        k = k < 0 ? k : daily(c, v, n, what, f);
+        k = k < 0 ? k : daily(&in, v, n, what, f);
         return k < 0 ? k : steady(v, n, what, false, res, f);
 }
 
