@@ -917,10 +917,12 @@ out:
         done(&s, &f);
 }
 
-/* Outages every 3 h, 32 of them, the k-th left out (k past them: none
- * left out): one recurring finding, every 3 h, all of them. */
-static void test_period_missing(int missing)
+/* Outages every 3 h, 32 periods, `len` of them from the `missing`-th on
+ * left out (none, one, a day): one recurring finding, every 3 h, all of
+ * them, the missed periods said. */
+static void test_period_missing(int missing, int len)
 {
+        char said[64];
         struct fault fs[32];
         struct sim s = base();
         struct findings f;
@@ -928,7 +930,7 @@ static void test_period_missing(int missing)
         size_t n = 0;
 
         for (int i = 0; i < 32; i++)
-                if (i != missing)
+                if (i < missing || i >= missing + len)
                         fs[n++] = (struct fault){ 30 * MIN + i * 3 * H, 30 * MIN + i * 3 * H + 5 * MIN, true, true };
         s.faults = fs;
         s.n_faults = n;
@@ -940,7 +942,9 @@ static void test_period_missing(int missing)
         if (it) {
                 CHECK_STR(it->when, "every 3 h 0 min");
                 CHECK_INT((long long)ev(it, "events"), n);
-                CHECK((strstr(it->text, "31 times in 32 periods (1 missed)") != NULL) == (n == 31));
+                snprintf(said, sizeof(said), n == 32 ? "32 times in a row" : "%zu times in 32 periods (%d missed)", n,
+                         len);
+                CHECK(strstr(it->text, said) != NULL);
         }
         done(&s, &f);
 }
@@ -1082,8 +1086,9 @@ int main(int argc, char **argv)
         test_period_broken(11 * MIN, 28, 14 * 24 * H + 3 * H, 30 * MIN, "every 11 min 0 s");
         test_period_broken(H, 3, 36 * H + 20 * MIN, 83 * MIN, "every 60 min 0 s");
         test_period_broken(630 * S, 2, 0, 0, "every 10 min 30 s");
-        test_period_missing(32);
-        test_period_missing(15);
+        test_period_missing(0, 0);
+        test_period_missing(15, 1);
+        test_period_missing(6, 8);
         test_period_many();
         if (argc > 1)
                 test_documented(argv[1]);

@@ -378,11 +378,13 @@ static double fit_worst(const struct event *v, const size_t *run, const size_t *
  * (slot, from the first's 0), how many, how many periods it spans (slots:
  * its last's slot + 1; those without an event are its misses), how many
  * of them were found only within twice its tolerance (wide), that
- * tolerance, and its line. */
+ * tolerance, its line, and (once run_chance() has judged it) the chances
+ * p and q of an event at random within its tolerance or twice it. */
 struct run {
         size_t *at, *slot, m, slots, wide;
         int64_t tol;
         struct fit line;
+        double p, q;
 };
 
 /* The event of slot s of the run so far, where its line puts it, within
@@ -406,6 +408,15 @@ static size_t next_of(const struct event *v, size_t n, struct run *r, size_t s, 
         r->at[r->m] = a;
         r->slot[r->m] = s;
         return fit_worst(v, r->at, r->slot, r->m + 1, &with) > (double)r->tol ? n : a;
+}
+
+static void add_hit(const struct event *v, struct run *r, size_t a, size_t s, bool wide)
+{
+        fit_add(&r->line, (double)s, (double)(v[a].t_us - v[r->at[0]].t_us));
+        r->at[r->m] = a;
+        r->slot[r->m++] = s;
+        r->slots = s + 1;
+        r->wide += wide;
 }
 
 /* The run from v[i] at the period v[j] - v[i]: in each next period the
@@ -436,11 +447,7 @@ static void run_from(const struct event *v, size_t n, size_t i, size_t j, int64_
                         misses++;
                         continue;
                 }
-                fit_add(&r->line, (double)s, (double)(v[a].t_us - v[i].t_us));
-                r->at[r->m] = a;
-                r->slot[r->m++] = s;
-                r->slots = s + 1;
-                r->wide += wide;
+                add_hit(v, r, a, s, wide);
                 misses = 0;
         }
 }
@@ -493,7 +500,7 @@ static double ln_run(const struct run *r, double p, double q)
 /* ln of the chance of the run at random (see the top), or +INFINITY where
  * it is not beyond chance among `tried` candidates (the other events' own
  * rate asked only where events at random say it is). */
-static double run_chance(struct event *v, size_t n, const struct run *r, double tried)
+static double run_chance(struct event *v, size_t n, struct run *r, double tried)
 {
         int64_t from = v[r->at[0]].t_us, to = v[r->at[r->m - 1]].t_us, per = (to - from) / (int64_t)(r->slots - 1);
         size_t around = 0;
@@ -512,7 +519,38 @@ static double run_chance(struct event *v, size_t n, const struct run *r, double 
         q = r->wide ? fmax(q, hit_rate_elsewhere(v, n, r, per, 2 * r->tol)) : q;
         for (size_t a = 0; a < r->m; a++)
                 v[r->at[a]].in_run = false;
+        r->p = p;
+        r->q = q;
         return beyond_chance(ln_run(r, p, q), tried, p) ? ln_run(r, p, q) : INFINITY;
+}
+
+/* A run beyond chance carried on past the missed periods in a row that
+ * run_from() bridges (one series broken for long: a day without its
+ * outages), up to the last event, then cut back to its prefix least
+ * likely by chance (its p and q): never less likely than it was. Once
+ * per finding, so its work is no matter. */
+static void run_extend(const struct event *v, size_t n, struct run *r)
+{
+        struct run best = *r; /* a prefix: the same arrays, the same first m */
+        double best_ln = ln_run(r, r->p, r->q);
+
+        for (size_t s = r->slots; r->at[r->m - 1] + 1 < n; s++) {
+                int64_t t = v[r->at[0]].t_us + (int64_t)fit_at(&r->line, (double)s);
+                bool wide;
+                size_t a;
+
+                if (t > v[n - 1].t_us + 2 * r->tol)
+                        break;
+                a = next_of(v, n, r, s, &wide);
+                if (a == n)
+                        continue;
+                add_hit(v, r, a, s, wide);
+                if (ln_run(r, r->p, r->q) < best_ln) {
+                        best_ln = ln_run(r, r->p, r->q);
+                        best = *r;
+                }
+        }
+        *r = best;
 }
 
 /* Where a period divides a day in 2 to 6, the times of day it comes at
@@ -619,7 +657,20 @@ static void best_run(struct event *v, size_t n, size_t i, bool days, int64_t res
                 best->wide = r->wide;
                 best->tol = r->tol;
                 best->line = r->line;
+                best->p = r->p;
+                best->q = r->q;
         }
+}
+
+/* The best run carried on (run_extend()), if still beyond chance as a
+ * whole (its p and q asked again over its span), else as it was. */
+static void carry_on(struct event *v, size_t n, struct run *best, double tried)
+{
+        struct run was = *best;
+
+        run_extend(v, n, best);
+        if (best->m > was.m && !isfinite(run_chance(v, n, best, tried)))
+                *best = was;
 }
 
 /* Runs of 4 or more unused events at a steady period of 10 minutes or more,
@@ -645,6 +696,7 @@ static int steady(struct event *v, size_t n, const char *what, bool days, int64_
                 best_run(v, n, i, days, res, tried, &r, &best);
                 if (best.m == 0)
                         continue;
+                carry_on(v, n, &best, tried);
                 steady_finding(v, &best, what, f, &k);
                 for (size_t a = 0; a < best.m; a++)
                         v[best.at[a]].used = true;
