@@ -800,6 +800,18 @@ static void test_period_rebindings(const char *tz, const char *times)
         done(&s, &f);
 }
 
+/* The default timers for `days` days, the NAT flushed every `every` from
+ * 00:12 UTC on. */
+static struct sim flushed(int days, int64_t every)
+{
+        struct sim s = base();
+
+        s.end = days * 24 * H;
+        s.flush_at = 4 * H + 12 * MIN;
+        s.flush_every = every;
+        return s;
+}
+
 /* The NAT flushed every `every` (and up to `jitter` more, at random) for
  * 28 days from 00:12 UTC, each flush seen at the next packet (up to a
  * keepalive interval ki late: 26.6 s, or 60 s, which with a minute's
@@ -809,14 +821,11 @@ static void test_period_rebindings(const char *tz, const char *times)
  * among thousands are chance's. */
 static void test_chance_rebindings(int64_t every, int64_t jitter, int64_t ki)
 {
-        struct sim s = base();
+        struct sim s = flushed(28, every);
         struct findings f;
         const struct timeline_client *c;
         const struct findings_item *it;
 
-        s.end = 28 * 24 * H;
-        s.flush_at = 4 * H + 12 * MIN;
-        s.flush_every = every;
         s.flush_jitter = jitter;
         s.rng = 0x9e3779b97f4a7c15ULL;
         s.ki = ki;
@@ -878,15 +887,12 @@ out:
 static void test_period_broken(int64_t every, int days, int64_t at, int64_t down, const char *when)
 {
         struct fault fs[1] = { { at, at + down, true, true } };
-        struct sim s = base();
+        struct sim s = flushed(days, every);
         struct findings f;
         const struct timeline_client *c;
         const struct findings_item *it;
         char said[48];
 
-        s.end = days * 24 * H;
-        s.flush_at = 4 * H + 12 * MIN;
-        s.flush_every = every;
         s.faults = fs;
         s.n_faults = at ? 1 : 0;
         c = run(&s, &f);
@@ -955,15 +961,11 @@ static void test_period_missing(int missing, int len)
 static void test_period_many(void)
 {
         enum { judged = 4096 };
-        struct sim s = base();
+        struct sim s = flushed(33, 11 * MIN);
         struct findings f;
-        const struct timeline_client *c;
+        const struct timeline_client *c = run(&s, &f);
         const struct findings_item *it;
 
-        s.end = 33 * 24 * H;
-        s.flush_at = 4 * H + 12 * MIN;
-        s.flush_every = 11 * MIN;
-        c = run(&s, &f);
         if (!c)
                 goto out;
         CHECK(c->n_rebinds > judged);
