@@ -53,6 +53,7 @@ struct sim {
         bool other_client; /* another client runs at the same time, its lines in log other_log */
         unsigned other_log;
         int64_t server_clock; /* the server's clock ahead of the client's by this */
+        int64_t shift;        /* every stamp this much after T0 + t */
         bool later_log_first; /* the lines held, then read: log 3 (the restarted server's) first */
         struct held_line *held;
         size_t n_held, cap_held;
@@ -146,7 +147,7 @@ static void add(struct sim *s, unsigned log, int64_t t, const struct logline *l)
 {
         struct logline x = *l;
 
-        x.t_us = (uint64_t)(T0 + t + (log == 1 || log == 3 ? s->server_clock : 0));
+        x.t_us = (uint64_t)(T0 + s->shift + t + (log == 1 || log == 3 ? s->server_clock : 0));
         if (s->later_log_first) {
                 hold(s, log, &x);
                 return;
@@ -620,6 +621,46 @@ static void test_recurring(bool same_time, const char *tz, const char *hhmm, con
         done(&s, &f);
 }
 
+/* Logs from 2027-03-26 23:30 CET to 04-01 13:30 CEST, in Europe/Berlin
+ * (Sunday 28 March has 23 hours): 04:10 on all 6 dates from the 27th; an
+ * outage then on 5 of them (not the 30th). The days the logs cover at that
+ * time of day counted by date: 6 (steps of 24 h from 23:30 CET skip the
+ * 28th). */
+static void test_recurring_dst(void)
+{
+        struct fault fs[5];
+        struct sim s = base();
+        struct findings f;
+        const struct findings_item *it;
+        size_t n = 0;
+
+        s.shift = 2906 * H + 30 * MIN; /* T0 + shift: 2027-03-26 22:30 UTC */
+        for (int d = 0; d < 6; d++) {
+                /* 04:10 CET is 4 h 40 min after the start, CEST an hour less from the 28th */
+                int64_t at = d * 24 * H + 4 * H + 40 * MIN - (d >= 1 ? H : 0);
+
+                if (d != 3)
+                        fs[n++] = (struct fault){ at, at + 90 * S, true, true };
+        }
+        s.faults = fs;
+        s.n_faults = n;
+        s.end = 5 * 24 * H + 13 * H;
+        setenv("TZ", "Europe/Berlin", 1);
+        tzset();
+        run(&s, &f);
+        setenv("TZ", "UTC", 1);
+        tzset();
+        CHECK_INT(count(&f, FINDINGS_RECURRING), 1);
+        it = first(&f, FINDINGS_RECURRING);
+        if (it) {
+                CHECK(strncmp(it->when, "every day around 04:", 20) == 0);
+                CHECK(strstr(it->when, "(CET/CEST)") != NULL);
+                CHECK_INT((long long)ev(it, "days"), 5);
+                CHECK_INT((long long)ev(it, "days_in_logs"), 6);
+        }
+        done(&s, &f);
+}
+
 /* Outages every 6 h: a steady period, not a time of day. */
 static void test_steady(void)
 {
@@ -759,6 +800,18 @@ static void test_period_rebindings(const char *tz, const char *times)
         done(&s, &f);
 }
 
+/* The default timers for `days` days, the NAT flushed every `every` from
+ * 00:12 UTC on. */
+static struct sim flushed(int days, int64_t every)
+{
+        struct sim s = base();
+
+        s.end = days * 24 * H;
+        s.flush_at = 4 * H + 12 * MIN;
+        s.flush_every = every;
+        return s;
+}
+
 /* The NAT flushed every `every` (and up to `jitter` more, at random) for
  * 28 days from 00:12 UTC, each flush seen at the next packet (up to a
  * keepalive interval ki late: 26.6 s, or 60 s, which with a minute's
@@ -768,14 +821,11 @@ static void test_period_rebindings(const char *tz, const char *times)
  * among thousands are chance's. */
 static void test_chance_rebindings(int64_t every, int64_t jitter, int64_t ki)
 {
-        struct sim s = base();
+        struct sim s = flushed(28, every);
         struct findings f;
         const struct timeline_client *c;
         const struct findings_item *it;
 
-        s.end = 28 * 24 * H;
-        s.flush_at = 4 * H + 12 * MIN;
-        s.flush_every = every;
         s.flush_jitter = jitter;
         s.rng = 0x9e3779b97f4a7c15ULL;
         s.ki = ki;
@@ -822,6 +872,110 @@ static void test_period_handshakes(void)
         if (it) {
                 CHECK(strncmp(it->when, "every 60 min", 12) == 0);
                 CHECK_INT((long long)ev(it, "events"), c->n_rebinds);
+        }
+out:
+        done(&s, &f);
+}
+
+/* The NAT flushed every `every` for `days` days from 00:12 UTC, each flush
+ * seen at the next packet, and one outage of `down` (both ways) at `at`
+ * (0: none) that hides a flush or two: the series goes on across it, one
+ * recurring finding with its period and every rebinding on its line (all
+ * but the one seen at the outage's end, which may be late by the outage),
+ * its missed periods said. Its period as measured, to the second, and
+ * every rebinding within the "give or take" of the line it states. */
+static void test_period_broken(int64_t every, int days, int64_t at, int64_t down, const char *when)
+{
+        struct fault fs[1] = { { at, at + down, true, true } };
+        struct sim s = flushed(days, every);
+        struct findings f;
+        const struct timeline_client *c;
+        const struct findings_item *it;
+        char said[48];
+
+        s.faults = fs;
+        s.n_faults = at ? 1 : 0;
+        c = run(&s, &f);
+        if (!c)
+                goto out;
+        CHECK_INT(count(&f, FINDINGS_RECURRING), 1);
+        it = first(&f, FINDINGS_RECURRING);
+        if (!it)
+                goto out;
+        CHECK_STR(it->when, when);
+        CHECK(fabs(ev(it, "period_s") - (double)every / S) < 1);
+        CHECK(ev(it, "events") >= (double)c->n_rebinds - (at ? 1 : 0) && ev(it, "events") <= (double)c->n_rebinds);
+        CHECK((strstr(it->text, " missed).") != NULL) == (at != 0));
+        snprintf(said, sizeof(said), "(give or take %.0f s)", ev(it, "spread_minutes") * 60);
+        CHECK(strstr(it->text, said) != NULL);
+        /* a flush is seen up to a keepalive interval late: so much off a line at most */
+        CHECK(ev(it, "spread_minutes") * 60 <= (double)s.ki / S);
+        for (size_t i = 0, on = 0; i < c->n_rebinds && on < (size_t)ev(it, "events"); i++) {
+                double x = (double)(c->rebinds[i].t_us - c->rebinds[0].t_us) / S, p = ev(it, "period_s");
+                double off = x - p * round(x / p);
+
+                if (at && c->rebinds[i].t_us >= T0 + at && c->rebinds[i].t_us <= T0 + at + down + s.ki)
+                        continue; /* seen at the outage's end */
+                on++;
+                CHECK(fabs(off) <= 2 * ev(it, "spread_minutes") * 60 + 1e-6); /* from the first, not the line */
+        }
+out:
+        done(&s, &f);
+}
+
+/* Outages every 3 h, 32 periods, `len` of them from the `missing`-th on
+ * left out (none, one, a day): one recurring finding, every 3 h, all of
+ * them, the missed periods said. */
+static void test_period_missing(int missing, int len)
+{
+        char said[64];
+        struct fault fs[32];
+        struct sim s = base();
+        struct findings f;
+        const struct findings_item *it;
+        size_t n = 0;
+
+        for (int i = 0; i < 32; i++)
+                if (i < missing || i >= missing + len)
+                        fs[n++] = (struct fault){ 30 * MIN + i * 3 * H, 30 * MIN + i * 3 * H + 5 * MIN, true, true };
+        s.faults = fs;
+        s.n_faults = n;
+        s.end = 4 * 24 * H + H;
+        run(&s, &f);
+        CHECK_INT(count(&f, FINDINGS_OUTBOUND_LOST) + count(&f, FINDINGS_PATH_DOWN), n);
+        CHECK_INT(count(&f, FINDINGS_RECURRING), 1);
+        it = first(&f, FINDINGS_RECURRING);
+        if (it) {
+                CHECK_STR(it->when, "every 3 h 0 min");
+                CHECK_INT((long long)ev(it, "events"), n);
+                snprintf(said, sizeof(said), n == 32 ? "32 times in a row" : "%zu times in 32 periods (%d missed)", n,
+                         len);
+                CHECK(strstr(it->text, said) != NULL);
+        }
+        done(&s, &f);
+}
+
+/* The NAT flushed every 11 min for 33 days, more rebindings than the 4096
+ * judged (udp-canary(8)): one finding still, with the most recent 4096 of
+ * them, from the first of those to the last. */
+static void test_period_many(void)
+{
+        enum { judged = 4096 };
+        struct sim s = flushed(33, 11 * MIN);
+        struct findings f;
+        const struct timeline_client *c = run(&s, &f);
+        const struct findings_item *it;
+
+        if (!c)
+                goto out;
+        CHECK(c->n_rebinds > judged);
+        CHECK_INT(count(&f, FINDINGS_RECURRING), 1);
+        it = first(&f, FINDINGS_RECURRING);
+        if (it && c->n_rebinds > judged) {
+                CHECK_STR(it->when, "every 11 min 0 s");
+                CHECK_INT((long long)ev(it, "events"), judged);
+                CHECK_INT(it->start_us, c->rebinds[c->n_rebinds - judged].t_us);
+                CHECK_INT(it->end_us, c->rebinds[c->n_rebinds - 1].t_us);
         }
 out:
         done(&s, &f);
@@ -913,6 +1067,7 @@ int main(int argc, char **argv)
         test_recurring(true, "Europe/Berlin", "05:13", "CET");
         test_recurring(true, "America/New_York", "23:13", "EST");
         test_recurring(false, "UTC", "", "");
+        test_recurring_dst();
         test_steady();
         test_period(8 * H, 5, false);
         test_period(8 * H, 5, true);
@@ -929,6 +1084,14 @@ int main(int argc, char **argv)
         test_chance_rebindings(11 * MIN, 0, 60 * S);
         test_chance_outages();
         test_period_handshakes();
+        test_period_broken(11 * MIN, 28, 0, 0, "every 11 min 0 s");
+        test_period_broken(11 * MIN, 28, 14 * 24 * H + 3 * H, 30 * MIN, "every 11 min 0 s");
+        test_period_broken(H, 3, 36 * H + 20 * MIN, 83 * MIN, "every 60 min 0 s");
+        test_period_broken(630 * S, 2, 0, 0, "every 10 min 30 s");
+        test_period_missing(0, 0);
+        test_period_missing(15, 1);
+        test_period_missing(6, 8);
+        test_period_many();
         if (argc > 1)
                 test_documented(argv[1]);
         else

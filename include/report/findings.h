@@ -43,8 +43,11 @@ extern const struct findings_kind_info findings_kinds[FINDINGS_KINDS];
 /* A WireGuard tunnel's keepalive the outage findings are told for. */
 #define FINDINGS_WG_KEEPALIVE_S 25
 
-/* Past this many, findings are counted in `dropped` (a year of flushes). */
+/* Past this many, findings are counted in `dropped` (a year of flushes);
+ * the last FINDINGS_RECURRING_ROOM of them only for recurring ones, which
+ * come last and say most where there are so many. */
 #define FINDINGS_MAX 4096
+#define FINDINGS_RECURRING_ROOM 8
 #define FINDINGS_TEXT_MAX 640
 
 struct findings_item {

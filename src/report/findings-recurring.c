@@ -6,12 +6,14 @@
  * The rule against chance: events at random, as dense as those around a
  * pattern (lambda a second), hit a slot of width w (a period's tolerance
  * both ways, a time of day's window) with p = 1 - exp(-lambda w). A steady
- * run of k events, each where the line through those before puts it, is
- * k - 1 such hits (w of them in a slot twice as wide, q each: at most
- * C(k-1, w) p^(k-1-w) q^w); a window of the day with events on k of the D
- * days the logs cover, P(at least k of D). Where the other events hit a
- * slot at that period more often than p (events more regular than at
- * random, or on a grid of handshakes), their rate is p. The chance of the
+ * run of k events over s periods, each where the line through those before
+ * puts it (a period with none is a miss: the line goes on), is k - 1 such
+ * hits among s - 1 slots (w of them in a slot twice as wide, q each: at
+ * most C(s-1, k-1) C(k-1, w) p^(k-1-w) q^w); a window of the day with
+ * events on k of the D days the logs cover, P(at least k of D). Where the
+ * other events (not the run's, nor on its line) hit one another a period
+ * on more often than p (events more regular than at random, or on a grid
+ * of handshakes), their rate is p. The chance of the
  * pattern, times the number of candidates tried (periods and phases,
  * windows: a Bonferroni bound), must be below REC_CHANCE; where p is 1/2
  * or more, events are too dense for any claim.
@@ -34,11 +36,17 @@
 #define REC_MIN_DAYS 3
 #define REC_MIN_STEADY 4
 #define REC_STEADY_MIN_US (600 * US) /* shorter periods are the timers' or the NAT's */
-#define REC_MAX_EVENTS 4096         /* more: too many to call any one a pattern */
+#define REC_MAX_EVENTS 4096         /* more: only the most recent judged, to bound the work */
 #define REC_MAX_FINDINGS 8
 #define REC_CANDIDATES 8 /* the next events tried as a run's second */
 #define REC_CHANCE 1e-3  /* the most a claimed pattern may owe to chance */
 #define REC_DENSE 0.5    /* a slot hit by chance this often or more: no claim */
+
+/* The part of the logs judged: all of them, or from the first of the most
+ * recent REC_MAX_EVENTS events on. */
+struct span {
+        int64_t from_us, to_us;
+};
 
 struct event {
         int64_t t_us;
@@ -125,23 +133,29 @@ static int day_of(const struct tm *tm)
         return (tm->tm_year - 70) * 366 + tm->tm_yday;
 }
 
-/* How many days of the logs saw this minute of the day. */
-static size_t days_covering(const struct timeline_client *c, int minute)
+/* How many days of the logs saw this minute of the day: local dates
+ * counted one by one from the first stamp's (mktime takes the day of the
+ * month past its end), for a day is not 24 h across a DST change. */
+static size_t days_covering(const struct span *in, int minute)
 {
         size_t n = 0;
-        struct tm tm;
+        struct tm day;
 
-        for (int64_t t = c->first_us; t <= c->last_us && n <= 3660; t += 86400 * US) {
+        if (!local(in->from_us, &day))
+                return 0;
+        for (int d = 0; d <= 3660; d++) {
+                struct tm tm = day;
                 time_t at;
 
-                if (!local(t, &tm))
-                        break;
+                tm.tm_mday += d;
                 tm.tm_hour = minute / 60;
                 tm.tm_min = minute % 60;
                 tm.tm_sec = 0;
                 tm.tm_isdst = -1;
                 at = mktime(&tm);
-                n += at != (time_t)-1 && (int64_t)at * US >= c->first_us - 60 * US && (int64_t)at * US <= c->last_us;
+                if (at == (time_t)-1 || (int64_t)at * US > in->to_us)
+                        break;
+                n += (int64_t)at * US >= in->from_us - 60 * US;
         }
         return n;
 }
@@ -222,10 +236,10 @@ static void window_span(const struct event *v, size_t n, struct window *w)
 /* Its days beyond chance: events at random at the rate of the unused ones
  * over the logs would put one in a window this wide on a day with p; on
  * `days` of the in_logs days, among as many windows as were tried. */
-static bool window_beyond_chance(const struct timeline_client *c, const struct event *v, size_t n,
-                                 const struct window *w, size_t in_logs)
+static bool window_beyond_chance(const struct span *in, const struct event *v, size_t n, const struct window *w,
+                                 size_t in_logs)
 {
-        double minutes = (double)(c->last_us - c->first_us) / (60.0 * US), left = (double)unused(v, n);
+        double minutes = (double)(in->to_us - in->from_us) / (60.0 * US), left = (double)unused(v, n);
         double p = -expm1(-left / (minutes > 1 ? minutes : 1) * (REC_WINDOW_MIN + 1));
 
         return p > 0 && beyond_chance(ln_at_least(w->days, in_logs, p), left < 1440 ? left : 1440, p);
@@ -255,7 +269,7 @@ static void daily_finding(const struct window *w, size_t in_logs, const char *wh
                      w->hi % 1440 / 60, w->hi % 60, w->days, in_logs, w->events);
 }
 
-static int daily(const struct timeline_client *c, struct event *v, size_t n, const char *what, struct findings *f)
+static int daily(const struct span *in, struct event *v, size_t n, const char *what, struct findings *f)
 {
         int *seen = malloc((n ? n : 1) * sizeof(*seen)), k = 0;
 
@@ -271,9 +285,9 @@ static int daily(const struct timeline_client *c, struct event *v, size_t n, con
                         break;
                 distinct_days(v, n, w.from, w.to, seen, &w.events);
                 window_span(v, n, &w);
-                in_logs = days_covering(c, (w.lo + (w.hi - w.lo) / 2) % 1440);
+                in_logs = days_covering(in, (w.lo + (w.hi - w.lo) / 2) % 1440);
                 in_logs = in_logs < w.days ? w.days : in_logs; /* a window over midnight */
-                if (!window_beyond_chance(c, v, n, &w, in_logs))
+                if (!window_beyond_chance(in, v, n, &w, in_logs))
                         break; /* the most days any window has: others have no more */
                 for (size_t a = w.from; a < w.to; a++)
                         v[a % n].used = true;
@@ -346,95 +360,149 @@ static double fit_at(const struct fit *f, double k)
         return (f->st - b * f->sk) / f->n + b * k;
 }
 
-/* The farthest the run's events are from its line. */
-static double fit_worst(const struct event *v, const size_t *run, size_t m, const struct fit *f)
+/* The farthest the run's events are from its line (slot[k]: the period
+ * the k-th is in, counted from the first's). */
+static double fit_worst(const struct event *v, const size_t *run, const size_t *slot, size_t m, const struct fit *f)
 {
         double worst = 0;
 
         for (size_t k = 0; k < m; k++) {
-                double d = fabs((double)(v[run[k]].t_us - v[run[0]].t_us) - fit_at(f, (double)k));
+                double d = fabs((double)(v[run[k]].t_us - v[run[0]].t_us) - fit_at(f, (double)slot[k]));
 
                 worst = d > worst ? d : worst;
         }
         return worst;
 }
 
-/* A run: its events' indices (into v), how many, how many of them were
- * found only within twice its tolerance (wide), and that tolerance. */
+/* A run: its events' indices (into v) and the periods they are in
+ * (slot, from the first's 0), how many, how many periods it spans (slots:
+ * its last's slot + 1; those without an event are its misses), how many
+ * of them were found only within twice its tolerance (wide), that
+ * tolerance, its line, and (once run_chance() has judged it) the chances
+ * p and q of an event at random within its tolerance or twice it. */
 struct run {
-        size_t *at, m, wide;
+        size_t *at, *slot, m, slots, wide;
         int64_t tol;
+        struct fit line;
+        double p, q;
 };
 
-/* The run from v[i] at the period v[j] - v[i]: each next event where the
- * line through the run so far puts it, within a minute or 2 % and how late
- * the logs may see an event (res); or, missing that, within twice that if
- * the line through it too keeps every event of the run within it (seen a
- * little late a few times, then on time again). Events between are left
- * aside; the first missed ends it. */
+/* The event of slot s of the run so far, where its line puts it, within
+ * a minute or 2 % and how late the logs may see an event (tol); or,
+ * missing that, within twice that if the line through it too keeps every
+ * event of the run within tol (seen a little late a few times, then on
+ * time again): its index, or n; *wide whether only within twice. */
+static size_t next_of(const struct event *v, size_t n, struct run *r, size_t s, bool *wide)
+{
+        int64_t t0 = v[r->at[0]].t_us, t = t0 + (int64_t)fit_at(&r->line, (double)s);
+        size_t from = r->at[r->m - 1] + 1, a = match(v, n, from, t, r->tol);
+        struct fit with = r->line;
+
+        *wide = a == n;
+        if (!*wide)
+                return a;
+        a = match(v, n, from, t, 2 * r->tol);
+        if (a == n)
+                return n;
+        fit_add(&with, (double)s, (double)(v[a].t_us - t0));
+        r->at[r->m] = a;
+        r->slot[r->m] = s;
+        return fit_worst(v, r->at, r->slot, r->m + 1, &with) > (double)r->tol ? n : a;
+}
+
+static void add_hit(const struct event *v, struct run *r, size_t a, size_t s, bool wide)
+{
+        fit_add(&r->line, (double)s, (double)(v[a].t_us - v[r->at[0]].t_us));
+        r->at[r->m] = a;
+        r->slot[r->m++] = s;
+        r->slots = s + 1;
+        r->wide += wide;
+}
+
+/* The run from v[i] at the period v[j] - v[i]: in each next period the
+ * event next_of() finds; events between are left aside. A period without
+ * one is a miss and the line goes on (an outage hides a flush or two, one
+ * outage of a series is left out): the run bridges missed periods in a
+ * row, fewer than half as many as it has events after its first (so that
+ * runs of chance, short, end soon), and ends at its last event. */
 static void run_from(const struct event *v, size_t n, size_t i, size_t j, int64_t res, struct run *r)
 {
-        struct fit f = { 0 };
+        size_t misses = 0;
 
         r->tol = tolerance(v[j].t_us - v[i].t_us) + res;
         r->at[0] = i;
         r->at[1] = j;
-        r->m = 2;
+        r->slot[0] = 0;
+        r->slot[1] = 1;
+        r->m = r->slots = 2;
         r->wide = 0;
-        fit_add(&f, 0, 0);
-        fit_add(&f, 1, (double)(v[j].t_us - v[i].t_us));
-        for (;;) {
-                int64_t t = v[i].t_us + (int64_t)fit_at(&f, (double)r->m);
-                size_t a = match(v, n, r->at[r->m - 1] + 1, t, r->tol);
-                bool near = a < n;
-                struct fit with = f;
+        r->line = (struct fit){ 0 };
+        fit_add(&r->line, 0, 0);
+        fit_add(&r->line, 1, (double)(v[j].t_us - v[i].t_us));
+        for (size_t s = 2; 2 * misses < r->m - 1 && r->at[r->m - 1] + 1 < n; s++) {
+                bool wide;
+                size_t a = next_of(v, n, r, s, &wide);
 
-                a = near ? a : match(v, n, r->at[r->m - 1] + 1, t, 2 * r->tol);
-                if (a == n)
-                        break;
-                fit_add(&with, (double)r->m, (double)(v[a].t_us - v[i].t_us));
-                r->at[r->m] = a;
-                if (!near && fit_worst(v, r->at, r->m + 1, &with) > (double)r->tol)
-                        break;
-                r->wide += !near;
-                r->m++;
-                f = with;
+                if (a == n) {
+                        misses++;
+                        continue;
+                }
+                add_hit(v, r, a, s, wide);
+                misses = 0;
         }
 }
 
-/* How often the events outside the run (unused) have another a period
+/* Whether v[a] is other than the run: unused, not in it, nor on its line
+ * (within its tolerance of one of its periods, before or after it too:
+ * its own series, where it could not bridge, is not "other"). */
+static bool other(const struct event *v, const struct run *r, size_t a)
+{
+        double o = fit_at(&r->line, 0), b = fit_at(&r->line, 1) - o, x = (double)(v[a].t_us - v[r->at[0]].t_us) - o;
+
+        return !v[a].used && !v[a].in_run && !(b > 0 && fabs(x - b * round(x / b)) <= (double)r->tol);
+}
+
+/* How often the events other than the run have another such a period
  * later, within tol: at random about 1 - exp(-2 tol lambda), more where
  * they come regularly or on a grid. */
-static double hit_rate_elsewhere(const struct event *v, size_t n, int64_t p, int64_t tol)
+static double hit_rate_elsewhere(const struct event *v, size_t n, const struct run *r, int64_t p, int64_t tol)
 {
         size_t from = 0, hits = 0;
 
         for (size_t a = 0; a < n; a++) {
-                if (v[a].used || v[a].in_run || v[a].t_us + p > v[n - 1].t_us)
+                bool hit = false;
+
+                if (!other(v, r, a) || v[a].t_us + p > v[n - 1].t_us)
                         continue;
                 from++;
-                hits += match(v, n, a + 1, v[a].t_us + p, tol) < n;
+                for (size_t b = first_at(v, n, a + 1, v[a].t_us + p - tol); !hit && b < n && v[b].t_us <= v[a].t_us + p + tol;
+                     b++)
+                        hit = other(v, r, b);
+                hits += hit;
         }
         return from ? (double)hits / (double)from : 0;
 }
 
-/* ln of the chance of the run at random: each slot after the first hit
- * with p within its tolerance, with q within twice it; `wide` of them
- * only within twice it, which may be any of the m - 1: C(m-1, wide)
+/* ln of a bound on the chance of the run at random: each slot after the
+ * first hit with p within its tolerance, with q within twice it; m - 1
+ * of the slots - 1 it spans hit, any of them (a binomial's tail, bounded
+ * by its first term without the misses' factor), `wide` of those only
+ * within twice it, any of them: C(slots-1, m-1) C(m-1, wide)
  * p^(m-1-wide) q^wide. */
 static double ln_run(const struct run *r, double p, double q)
 {
-        double k = (double)(r->m - 1), w = (double)r->wide;
+        double s = (double)(r->slots - 1), k = (double)(r->m - 1), w = (double)r->wide;
 
-        return lgamma(k + 1) - lgamma(w + 1) - lgamma(k - w + 1) + (k - w) * log(p) + w * log(q);
+        return lgamma(s + 1) - lgamma(k + 1) - lgamma(s - k + 1) + lgamma(k + 1) - lgamma(w + 1) -
+               lgamma(k - w + 1) + (k - w) * log(p) + w * log(q);
 }
 
 /* ln of the chance of the run at random (see the top), or +INFINITY where
  * it is not beyond chance among `tried` candidates (the other events' own
  * rate asked only where events at random say it is). */
-static double run_chance(struct event *v, size_t n, const struct run *r, double tried)
+static double run_chance(struct event *v, size_t n, struct run *r, double tried)
 {
-        int64_t from = v[r->at[0]].t_us, to = v[r->at[r->m - 1]].t_us, per = (to - from) / (int64_t)(r->m - 1);
+        int64_t from = v[r->at[0]].t_us, to = v[r->at[r->m - 1]].t_us, per = (to - from) / (int64_t)(r->slots - 1);
         size_t around = 0;
         double rate, p, q;
 
@@ -447,11 +515,42 @@ static double run_chance(struct event *v, size_t n, const struct run *r, double 
                 return INFINITY;
         for (size_t a = 0; a < r->m; a++)
                 v[r->at[a]].in_run = true;
-        p = fmax(p, hit_rate_elsewhere(v, n, per, r->tol));
-        q = r->wide ? fmax(q, hit_rate_elsewhere(v, n, per, 2 * r->tol)) : q;
+        p = fmax(p, hit_rate_elsewhere(v, n, r, per, r->tol));
+        q = r->wide ? fmax(q, hit_rate_elsewhere(v, n, r, per, 2 * r->tol)) : q;
         for (size_t a = 0; a < r->m; a++)
                 v[r->at[a]].in_run = false;
+        r->p = p;
+        r->q = q;
         return beyond_chance(ln_run(r, p, q), tried, p) ? ln_run(r, p, q) : INFINITY;
+}
+
+/* A run beyond chance carried on past the missed periods in a row that
+ * run_from() bridges (one series broken for long: a day without its
+ * outages), up to the last event, then cut back to its prefix least
+ * likely by chance (its p and q): never less likely than it was. Once
+ * per finding, so its work is no matter. */
+static void run_extend(const struct event *v, size_t n, struct run *r)
+{
+        struct run best = *r; /* a prefix: the same arrays, the same first m */
+        double best_ln = ln_run(r, r->p, r->q);
+
+        for (size_t s = r->slots; r->at[r->m - 1] + 1 < n; s++) {
+                int64_t t = v[r->at[0]].t_us + (int64_t)fit_at(&r->line, (double)s);
+                bool wide;
+                size_t a;
+
+                if (t > v[n - 1].t_us + 2 * r->tol)
+                        break;
+                a = next_of(v, n, r, s, &wide);
+                if (a == n)
+                        continue;
+                add_hit(v, r, a, s, wide);
+                if (ln_run(r, r->p, r->q) < best_ln) {
+                        best_ln = ln_run(r, r->p, r->q);
+                        best = *r;
+                }
+        }
+        *r = best;
 }
 
 /* Where a period divides a day in 2 to 6, the times of day it comes at
@@ -477,29 +576,47 @@ static void times_of_day(const struct event *first, int64_t p, int64_t from, int
                 snprintf(buf + n, (size_t)(96 - n), " %s", zone);
 }
 
-static void steady_finding(const struct event *v, const size_t *run, size_t m, const char *what,
-                           struct findings *f, int *k)
+/* A period as measured: to the second ("10 min 30 s"), or from 2 hours on
+ * to the minute ("8 h 0 min", not "7 h 59 min" for 7 h 59 min 59.6 s). */
+static void period_text(double p_us, char buf[static 32])
 {
-        int64_t from = v[run[0]].t_us, to = v[run[m - 1]].t_us, p = (to - from) / (int64_t)(m - 1), dev = 0;
+        long long s = llround(p_us / US), m = llround(p_us / (60.0 * US));
+
+        if (m >= 120)
+                snprintf(buf, 32, "%lld h %lld min", m / 60, m % 60);
+        else if (s >= 120)
+                snprintf(buf, 32, "%lld min %lld s", s / 60, s % 60);
+        else
+                snprintf(buf, 32, "%lld s", s);
+}
+
+/* The period of a run's line, to the second ("10 min 30 s"), and each of
+ * its events within "give or take" of that line, the farthest rounded up. */
+static void steady_finding(const struct event *v, const struct run *r, const char *what, struct findings *f,
+                           int *k)
+{
+        int64_t from = v[r->at[0]].t_us, to = v[r->at[r->m - 1]].t_us;
+        double a = fit_at(&r->line, 0), b = fit_at(&r->line, 1) - a;
+        double dev = ceil(fit_worst(v, r->at, r->slot, r->m, &r->line) / US);
         struct findings_item *it = findings_add(f, FINDINGS_RECURRING, from, to, k);
-        char every[32], at[96];
+        char every[32], at[96], times[80];
 
         if (!it)
                 return;
-        for (size_t a = 1; a < m; a++) {
-                int64_t d = llabs(v[run[a]].t_us - v[run[a - 1]].t_us - p);
-
-                dev = d > dev ? d : dev;
-        }
-        report_duration((p + 30 * US) / (60 * US) * (60 * US), every); /* to the minute */
+        period_text(b, every);
         snprintf(it->what, sizeof(it->what), "%s", what);
         snprintf(it->when, sizeof(it->when), "every %s", every);
-        it->evidence[EV_REC_EVENTS] = (double)m;
-        it->evidence[EV_REC_SPREAD] = findings_secs(dev) / 60;
-        it->evidence[EV_REC_PERIOD] = findings_secs(p);
-        times_of_day(&v[run[0]], p, from, to, at);
-        findings_fmt(it->text, "%c%s came at a steady period: every %s%s (give or take %.0f s), %zu times in a row.",
-                     what[0] - 'a' + 'A', what + 1, every, at, findings_secs(dev), m);
+        it->evidence[EV_REC_EVENTS] = (double)r->m;
+        it->evidence[EV_REC_SPREAD] = dev / 60;
+        it->evidence[EV_REC_PERIOD] = b / US;
+        times_of_day(&v[r->at[0]], (int64_t)b, from, to, at);
+        if (r->slots == r->m)
+                snprintf(times, sizeof(times), "%zu times in a row", r->m);
+        else
+                snprintf(times, sizeof(times), "%zu times in %zu periods (%zu missed)", r->m, r->slots,
+                         r->slots - r->m);
+        findings_fmt(it->text, "%c%s came at a steady period: every %s%s (give or take %.0f s), %s.",
+                     what[0] - 'a' + 'A', what + 1, every, at, dev, times);
 }
 
 /* The candidates steady() tries: each event's next few as its run's second. */
@@ -533,9 +650,27 @@ static void best_run(struct event *v, size_t n, size_t i, bool days, int64_t res
                 if (r->m < REC_MIN_STEADY || (ln = run_chance(v, n, r, tried)) >= best_ln)
                         continue;
                 best_ln = ln;
-                best->m = r->m;
                 memcpy(best->at, r->at, r->m * sizeof(*r->at));
+                memcpy(best->slot, r->slot, r->m * sizeof(*r->slot));
+                best->m = r->m;
+                best->slots = r->slots;
+                best->wide = r->wide;
+                best->tol = r->tol;
+                best->line = r->line;
+                best->p = r->p;
+                best->q = r->q;
         }
+}
+
+/* The best run carried on (run_extend()), if still beyond chance as a
+ * whole (its p and q asked again over its span), else as it was. */
+static void carry_on(struct event *v, size_t n, struct run *best, double tried)
+{
+        struct run was = *best;
+
+        run_extend(v, n, best);
+        if (best->m > was.m && !isfinite(run_chance(v, n, best, tried)))
+                *best = was;
 }
 
 /* Runs of 4 or more unused events at a steady period of 10 minutes or more,
@@ -545,13 +680,15 @@ static void best_run(struct event *v, size_t n, size_t i, bool days, int64_t res
  * whatever they left is taken as it comes. */
 static int steady(struct event *v, size_t n, const char *what, bool days, int64_t res, struct findings *f)
 {
-        struct run r = { .at = malloc(2 * n * sizeof(*r.at)) }, best;
+        struct run r = { .at = malloc(4 * n * sizeof(*r.at)) }, best;
         double tried = candidates(n);
         int k = 0;
 
         if (!r.at)
                 return -ENOMEM;
-        best.at = r.at + n;
+        r.slot = r.at + n;
+        best.at = r.at + 2 * n;
+        best.slot = r.at + 3 * n;
         qsort(v, n, sizeof(*v), by_event_time);
         for (size_t i = 0; i < n && k == 0; i++) {
                 if (v[i].used)
@@ -559,7 +696,8 @@ static int steady(struct event *v, size_t n, const char *what, bool days, int64_
                 best_run(v, n, i, days, res, tried, &r, &best);
                 if (best.m == 0)
                         continue;
-                steady_finding(v, best.at, best.m, what, f, &k);
+                carry_on(v, n, &best, tried);
+                steady_finding(v, &best, what, f, &k);
                 for (size_t a = 0; a < best.m; a++)
                         v[best.at[a]].used = true;
         }
@@ -590,19 +728,29 @@ static int64_t resolution(const struct event *v, size_t n)
         return med;
 }
 
+/* Past REC_MAX_EVENTS, the most recent of them judged, over the part of
+ * the logs from the first of those on (each run tried may look at every
+ * event: the work bounded). */
 static int recurring_of(const struct timeline_client *c, struct event *v, size_t n, const char *what,
                         struct findings *f)
 {
+        struct span in = { c->first_us, c->last_us };
         int64_t res;
         int k;
 
-        if (n < REC_MIN_DAYS || n > REC_MAX_EVENTS)
+        if (n < REC_MIN_DAYS)
                 return 0;
+        if (n > REC_MAX_EVENTS) {
+                qsort(v, n, sizeof(*v), by_event_time);
+                v += n - REC_MAX_EVENTS;
+                n = REC_MAX_EVENTS;
+                in.from_us = v[0].t_us;
+        }
         res = resolution(v, n);
         if (res < 0)
                 return (int)res;
         k = steady(v, n, what, true, res, f);
-        k = k < 0 ? k : daily(c, v, n, what, f);
+        k = k < 0 ? k : daily(&in, v, n, what, f);
         return k < 0 ? k : steady(v, n, what, false, res, f);
 }
 

@@ -136,7 +136,7 @@ struct findings_item *findings_add(struct findings *f, enum findings_kind kind, 
 {
         struct findings_item *it;
 
-        if (f->n >= FINDINGS_MAX) {
+        if (f->n >= FINDINGS_MAX - (kind == FINDINGS_RECURRING ? 0 : FINDINGS_RECURRING_ROOM)) {
                 f->dropped++;
                 return NULL;
         }

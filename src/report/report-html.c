@@ -301,8 +301,8 @@ static void findings(const struct timeline_client *c, const struct findings *f,
                 fprintf(out, "<p class=\"note\">and %zu more: <code>--json</code> lists them all</p>\n",
                         f->n - shown);
         if (f->dropped)
-                fprintf(out, "<p class=\"note\">and %" PRIu64 " more past the first %d, counted only</p>\n",
-                        f->dropped, FINDINGS_MAX);
+                fprintf(out, "<p class=\"note\">and %" PRIu64 " more past the first %zu, counted only</p>\n",
+                        f->dropped, f->n);
         if (fold)
                 fputs("</details>\n", out);
         fputs("</div>\n", out);
