@@ -101,6 +101,15 @@ static inline int64_t min64(int64_t a, int64_t b)
         return a < b ? a : b;
 }
 
+/* What a packet says of its log's writer: a client sends inits and
+ * keepalives and receives responses; a server the reverse. */
+static inline enum timeline_role timeline_packet_role(const struct timeline_packet *p)
+{
+        bool from_client = p->type != MESSAGE_HANDSHAKE_RESPONSE;
+
+        return from_client == (bool)p->tx ? TIMELINE_ROLE_CLIENT : TIMELINE_ROLE_SERVER;
+}
+
 /* --- the steps of timeline_finish(), in their order --- */
 
 /* Splits the packets by their log's role, each end in time order; with

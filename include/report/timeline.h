@@ -133,10 +133,22 @@ struct timeline_flow {
         int64_t from_us; /* the start of the first bin */
 };
 
+/* A client's packets in one log, counted as they are read by the end each
+ * says its writer is (a client sends inits and keepalives and hears
+ * answers; a server the reverse): the log's role for the client, which of
+ * them are kept and where, known before its packets are held again. */
+struct timeline_log_ends {
+        uint64_t as_client, as_server;
+        uint32_t log;
+};
+
 struct timeline_client {
         size_t id_len;
         size_t at; /* its index in timeline.clients */
         uint32_t last_peer; /* of its last packet: most come from where the last did */
+        uint32_t last_ends; /* the ends of its last packet's log: most come from the log the last did */
+        struct timeline_log_ends *ends; /* per log it is in, in the order first heard */
+        size_t n_ends, cap_ends;
         struct timeline_packet *pk; /* held while the client is worked out */
         size_t n_pk, cap_pk;
         uint64_t packets; /* all its packets, held or handed out */

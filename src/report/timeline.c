@@ -43,6 +43,7 @@ void timeline_init(struct timeline *tl)
 static void client_free(struct timeline_client *c)
 {
         free(c->pk);
+        free(c->ends);
         timeline_rtt_free(&c->rtt);
         free(c->outages);
         free(c->rebinds);
@@ -183,6 +184,37 @@ static int peer_number(struct timeline *tl, struct timeline_client *c, const str
         return 0;
 }
 
+/* Counts p by the end it says its log's writer is: room from one, doubling
+ * (most clients are in one or two logs; a million ids). */
+static int count_ends(struct timeline_client *c, const struct timeline_packet *p)
+{
+        struct timeline_log_ends *e;
+        size_t i = c->last_ends;
+
+        if (i >= c->n_ends || c->ends[i].log != p->log)
+                for (i = 0; i < c->n_ends && c->ends[i].log != p->log; i++)
+                        ;
+        if (i == c->n_ends) {
+                if (c->n_ends == c->cap_ends) {
+                        size_t cap = c->cap_ends ? 2 * c->cap_ends : 1;
+
+                        e = realloc(c->ends, cap * sizeof(*e));
+                        if (!e)
+                                return -ENOMEM;
+                        c->ends = e;
+                        c->cap_ends = cap;
+                }
+                c->ends[c->n_ends++] = (struct timeline_log_ends){ .log = p->log };
+        }
+        c->last_ends = (uint32_t)i;
+        e = &c->ends[i];
+        if (timeline_packet_role(p) == TIMELINE_ROLE_CLIENT)
+                e->as_client++;
+        else
+                e->as_server++;
+        return 0;
+}
+
 /* A probe result, kept as its text; past the bound, dropped. */
 static int add_probe(struct timeline *tl, unsigned log, int64_t t, const struct logline *l)
 {
@@ -267,7 +299,7 @@ int timeline_add_out(struct timeline *tl, unsigned log, const struct logline *l,
                 .t_us = t, .hs = l->msg.data[0], .ctr = l->msg.data[1], .log = (uint16_t)log,
                 .tx = l->kind == LOGLINE_TX, .type = (uint8_t)l->msg.type,
         };
-        if (peer_number(tl, c, &l->peer, &p->peer) < 0)
+        if (peer_number(tl, c, &l->peer, &p->peer) < 0 || count_ends(c, p) < 0)
                 return -ENOMEM;
         c->packets++;
         return 1;
