@@ -166,9 +166,21 @@ void timeline_sort(void *v, size_t n, size_t size, int (*cmp)(const void *, cons
 int timeline_keys_of(const struct timeline_packet *p, size_t n, bool tx, unsigned types, struct timeline_key **out,
                      size_t *n_out);
 
-/* The earliest of this message in keys, or NULL. */
-const struct timeline_key *timeline_key_find(const struct timeline_key *k, size_t n, uint8_t type, uint64_t hs,
-                                             uint64_t ctr);
+/* How far in time from its sending a message is looked for at its
+ * receiver (either way, for clocks put together only so well): a receipt
+ * further off (a copy replayed days later, the message itself lost) does
+ * not count as the message got. So a message's fate depends only on the
+ * packets within this of it, and a span of time can be worked out from
+ * the packets of that span and this margin around it, as the whole is.
+ * A day: on real logs, a message arrives within seconds, and a server's
+ * clock whose offset is unknown (no handshake answered in both logs) is a
+ * time zone off at most. */
+#define TIMELINE_MATCH_MARGIN_US TIMELINE_DAY_US
+
+/* The earliest of this message in keys at a time within margin of t
+ * (either way), or NULL. */
+const struct timeline_key *timeline_key_near(const struct timeline_key *k, size_t n, uint8_t type, uint64_t hs,
+                                             uint64_t ctr, int64_t t, int64_t margin);
 
 /* Outages from what became of a direction's messages, taken one by one in
  * time order: a run of at least two lost between two delivered (or a

@@ -326,6 +326,10 @@ struct timeline_msgset {
 int timeline_msgset_make(struct timeline_msgset *s, const struct timeline_packet *p, size_t n, bool tx,
                          unsigned types);
 bool timeline_msgset_has(const struct timeline_msgset *s, uint8_t type, uint64_t hs, uint64_t ctr);
+/* Whether s holds this message at a time within margin of t (either way);
+ * p must be in time order, as each end's packets are once split. */
+bool timeline_msgset_near(const struct timeline_msgset *s, uint8_t type, uint64_t hs, uint64_t ctr, int64_t t,
+                          int64_t margin);
 void timeline_msgset_free(struct timeline_msgset *s);
 
 /* Time down (the union of the outages' best estimates, but those where a

@@ -22,7 +22,8 @@ int timeline_client_view(const struct timeline_split *sp, struct timeline_olist 
                 if (last_hs && p->hs != last_hs + 1)
                         k = timeline_olist_push(out, p->t_us, false, true); /* a restart: a new run of ids */
                 last_hs = p->hs;
-                ans = timeline_key_find(rx, nrx, MESSAGE_HANDSHAKE_RESPONSE, p->hs, p->ctr);
+                ans = timeline_key_near(rx, nrx, MESSAGE_HANDSHAKE_RESPONSE, p->hs, p->ctr, p->t_us,
+                                        TIMELINE_MATCH_MARGIN_US);
                 if (k == 0 && (ans || p->t_us <= sp->c_last - sp->grace))
                         k = timeline_olist_push(out, ans ? ans->t_us : p->t_us, ans != NULL, false);
         }

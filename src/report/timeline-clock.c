@@ -116,9 +116,13 @@ static int by_delay(const void *a, const void *b)
         return x->delay < y->delay ? -1 : x->delay > y->delay;
 }
 
+#define M TIMELINE_MATCH_MARGIN_US
+
 /* NTP's way: per answered handshake, offset = ((t2 - t1) + (t3 - t4)) / 2
  * and delay = (t4 - t1) - (t3 - t2); the median offset of the quarter with
- * the shortest delays, where the paths are most alike. */
+ * the shortest delays, where the paths are most alike. Each end of a
+ * handshake is looked for within the margin of the one before (the
+ * server's clock not yet put on the client's: a time zone off at most). */
 int timeline_clock_offset(struct timeline_client *c, const struct timeline_split *sp)
 {
         struct timeline_key *ctx = NULL, *crx = NULL, *srx = NULL, *stx = NULL;
@@ -141,9 +145,9 @@ int timeline_clock_offset(struct timeline_client *c, const struct timeline_split
                 const struct timeline_key *t4 = &crx[i], *t1, *t2, *t3;
 
                 if (t4->type != MESSAGE_HANDSHAKE_RESPONSE ||
-                    !(t1 = timeline_key_find(ctx, nctx, MESSAGE_HANDSHAKE_INIT, t4->hs, t4->ctr)) ||
-                    !(t2 = timeline_key_find(srx, nsrx, MESSAGE_HANDSHAKE_INIT, t4->hs, t4->ctr)) ||
-                    !(t3 = timeline_key_find(stx, nstx, MESSAGE_HANDSHAKE_RESPONSE, t4->hs, t4->ctr)))
+                    !(t1 = timeline_key_near(ctx, nctx, MESSAGE_HANDSHAKE_INIT, t4->hs, t4->ctr, t4->t_us, M)) ||
+                    !(t2 = timeline_key_near(srx, nsrx, MESSAGE_HANDSHAKE_INIT, t4->hs, t4->ctr, t1->t_us, M)) ||
+                    !(t3 = timeline_key_near(stx, nstx, MESSAGE_HANDSHAKE_RESPONSE, t4->hs, t4->ctr, t2->t_us, M)))
                         continue;
                 if (t4->t_us < t1->t_us || t3->t_us < t2->t_us)
                         continue;
@@ -201,7 +205,8 @@ int timeline_round_trips(struct timeline_client *c, const struct timeline_split 
 
                 if (p->tx || p->type != MESSAGE_HANDSHAKE_RESPONSE)
                         continue;
-                init = timeline_key_find(tx, ntx, MESSAGE_HANDSHAKE_INIT, p->hs, p->ctr);
+                init = timeline_key_near(tx, ntx, MESSAGE_HANDSHAKE_INIT, p->hs, p->ctr, p->t_us,
+                                         TIMELINE_MATCH_MARGIN_US);
                 if (init)
                         v[n++] = max64(0, p->t_us - init->t_us);
         }
