@@ -119,6 +119,27 @@ int timeline_split_by_role(const struct timeline *tl, struct timeline_client *c,
 /* Learns the timers (unless o gives them) from one end's log. */
 int timeline_learn_timers(struct timeline_client *c, const struct timeline_split *sp, const struct timeline_opts *o);
 
+struct timeline_values {
+        int64_t *v;
+        size_t n, cap;
+};
+
+/* What learning the timers carries from one span of an end's packets to
+ * the next: the last keepalive and the init not yet answered, the
+ * spacings so far (8 bytes a keepalive or retry: their median is exact). */
+struct timeline_timers {
+        bool client_end; /* learned from the client's end (when it has a log), else the server's */
+        bool have_ka, have_init;
+        struct timeline_packet ka, init;
+        uint64_t count; /* the highest keepalive counter */
+        struct timeline_values ka_gaps, retry_gaps;
+};
+
+/* Takes n more packets of the end, in time order. */
+int timeline_timers_take(struct timeline_timers *t, const struct timeline_packet *p, size_t n);
+/* The timers from all taken (or o's), into c; lets t's spacings go. */
+void timeline_timers_end(struct timeline_client *c, struct timeline_timers *t, const struct timeline_opts *o);
+
 /* The server clock's offset from the client's, from answered handshakes in
  * both logs. */
 int timeline_clock_offset(struct timeline_client *c, const struct timeline_split *sp);
@@ -127,6 +148,27 @@ int timeline_clock_offset(struct timeline_client *c, const struct timeline_split
 void timeline_correct_server(struct timeline_client *c, struct timeline_split *sp);
 
 int timeline_round_trips(struct timeline_client *c, const struct timeline_split *sp);
+/* The round trips of the client's packets [lo, hi) (sp->c), their inits
+ * looked for among all of sp->c; added to c->rtt. */
+int timeline_round_trips_take(struct timeline_client *c, const struct timeline_split *sp, size_t lo, size_t hi);
+
+/* One answered handshake's delay and offset, and its answer's key. */
+struct timeline_pair {
+        int64_t delay, offset;
+        uint64_t hs, ctr;
+        int64_t t4;
+};
+
+struct timeline_pairs {
+        struct timeline_pair *v;
+        size_t n, cap;
+};
+
+/* The pairs of the answers the client received among sp->c[lo, hi), each
+ * end of them looked for among all of sp (the server's on its own clock). */
+int timeline_pairs_take(struct timeline_pairs *l, const struct timeline_split *sp, size_t lo, size_t hi);
+/* The offset from all pairs taken, into c; lets them go. */
+int timeline_pairs_end(struct timeline_client *c, struct timeline_pairs *l);
 
 /* Outages per direction, from both logs or from each alone. */
 int timeline_reconstruct(struct timeline_client *c, struct timeline_split *sp, int64_t tail);
