@@ -112,6 +112,12 @@ static inline enum timeline_role timeline_packet_role(const struct timeline_pack
 
 /* --- the steps of timeline_finish(), in their order --- */
 
+/* Of the split, what holds for the whole client, from the counts made as
+ * its lines were read (not its packets): each log's role (sp->roles, to
+ * be freed), each end's coverage, the stamps' resolution (sp->res, and in
+ * c), whether it has a log of each end (c->client_log, server_log). */
+int timeline_split_whole(const struct timeline *tl, struct timeline_client *c, struct timeline_split *sp);
+
 /* Splits the packets by their log's role, each end in time order; with
  * take, c's packets go into the split (c->pk is left empty). */
 int timeline_split_by_role(const struct timeline *tl, struct timeline_client *c, struct timeline_split *sp, bool take);
@@ -189,6 +195,21 @@ int timeline_flow_keep(const struct timeline *tl, struct timeline_client *c, con
 void timeline_mark_traces(const struct timeline *tl, struct timeline_client *c, const struct timeline_split *sp);
 /* Whether a log of the role lost lines around t (the client's clock). */
 bool timeline_blind_at(const struct timeline_split *sp, enum timeline_role role, int64_t t);
+
+/* --- a client worked out over windows of time (timeline-windows.c) --- */
+
+/* Gives back (timeline_put) the packets of client i within their log's
+ * span, by_log[log] on the log's own clock, in the order they were put
+ * (report_spill_load_span). */
+typedef int (*timeline_span_fn)(void *ctx, struct timeline *tl, size_t i, const struct timeline_span *by_log,
+                                size_t n_logs);
+
+/* Learns what the windows need of the whole client first: its timers
+ * (unless o gives them), the clock offset, the round trips; its packets
+ * loaded a window of window_us (and margins) at a time, let go after
+ * each. The same values as timeline_finish() learns from all at once. */
+int timeline_learn_windows(struct timeline *tl, struct timeline_client *c, const struct timeline_opts *o,
+                           int64_t window_us, timeline_span_fn load, void *ctx);
 
 /* --- what those steps share --- */
 

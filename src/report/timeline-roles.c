@@ -122,27 +122,34 @@ static void whole_of(const struct timeline *tl, struct timeline_client *c, struc
         c->resolution_us = sp->res;
 }
 
+int timeline_split_whole(const struct timeline *tl, struct timeline_client *c, struct timeline_split *sp)
+{
+        int k = log_roles(c, tl->n_logs, &sp->roles);
+
+        if (k == 0)
+                whole_of(tl, c, sp);
+        return k;
+}
+
 /* Splits the packets by their log's role, each end in time order. */
 int timeline_split_by_role(const struct timeline *tl, struct timeline_client *c, struct timeline_split *sp, bool take)
 {
-        uint8_t *roles = NULL;
         const struct timeline_packet *pk = c->pk;
         size_t n = c->n_pk;
-        int k = log_roles(c, tl->n_logs, &roles);
+        int k = timeline_split_whole(tl, c, sp);
 
-        k = k < 0 ? k : split_room(c, roles, take, sp);
+        k = k < 0 ? k : split_room(c, sp->roles, take, sp);
         if (k < 0) {
-                free(roles);
+                free(sp->roles);
+                sp->roles = NULL;
                 return k;
         }
         if (take)
                 c->n_pk = 0;
-        sp->roles = roles;
-        whole_of(tl, c, sp);
         sp->nc = sp->ns = 0;
         for (size_t i = 0; i < n; i++) {
                 const struct timeline_packet *p = &pk[i];
-                uint8_t role = end_of(p, roles);
+                uint8_t role = end_of(p, sp->roles);
 
                 if (role == TIMELINE_ROLE_NONE)
                         c->ignored++; /* a line at odds with the rest of its log */
