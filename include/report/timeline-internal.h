@@ -266,18 +266,59 @@ int timeline_runs_take(struct timeline_runs *rs, int64_t t_us, uint64_t n, bool 
 /* The run still open when the messages end. */
 int timeline_runs_end(struct timeline_runs *rs);
 
-/* Each message of direction d sent while the receiver's log covers it,
- * received or lost, handed to rs in time order as it is found (not
- * listed: a year of them would be held). */
+/* Each message of direction d sent while the receiver's log covers it
+ * (those of the sender's packets [lo, hi)), received or lost, handed to
+ * rs in time order as it is found (not listed: a year of them would be
+ * held); its receipt looked for among all the receiver's packets of sp
+ * within the margin. */
 int timeline_match_direction(struct timeline_client *c, const struct timeline_split *sp, enum timeline_dir d,
-                             struct timeline_runs *rs);
+                             size_t lo, size_t hi, struct timeline_runs *rs);
 
-/* A client's handshakes in its log alone, answered or not. */
-int timeline_client_view(const struct timeline_split *sp, struct timeline_olist *out);
+/* A client's handshakes among its packets [lo, hi) in its log alone,
+ * answered or not, added to out in the order sent (last_hs: the last
+ * handshake id, carried to the next packets). */
+int timeline_client_view(const struct timeline_split *sp, size_t lo, size_t hi, uint64_t *last_hs,
+                         struct timeline_olist *out);
 
-/* What a server's log alone shows of each direction. */
-int timeline_server_view(struct timeline_client *c, const struct timeline_split *sp, struct timeline_olist *c2s,
-                         struct timeline_olist *s2c);
+/* What a server's log alone shows of each direction: its walk through the
+ * messages it heard, on the client's schedule, carried from one span of
+ * them to the next. */
+struct timeline_server_walk {
+        const struct timeline_client *c;
+        struct timeline_olist *c2s, *s2c; /* where the outcomes go */
+        bool have_p, resp_pending;
+        struct timeline_packet p; /* the last fresh message heard */
+        uint64_t resp_hs, lost_keepalives, max_init;
+        int64_t resp_t;
+};
+
+/* The server's packets [lo, hi) walked: outcomes added to w->c2s (in
+ * time order but within a gap, where they are inferred: to be sorted)
+ * and w->s2c (in the order to be taken). */
+int timeline_server_view(struct timeline_client *c, const struct timeline_split *sp, size_t lo, size_t hi,
+                         struct timeline_server_walk *w);
+
+/* The outages' reconstruction, taken span by span (timeline_reconstruct
+ * is one span): the runs of each view, carried; the outages each makes. */
+struct timeline_recon {
+        struct timeline_runs client, server_c2s, server_s2c, both[2];
+        struct timeline_outages by_client, by_server, by_server_s2c, all[2];
+        struct timeline_olist cv, sc, ss; /* what each view found, not yet taken by its runs */
+        uint64_t last_hs;
+        struct timeline_server_walk w;
+};
+
+void timeline_recon_init(struct timeline_recon *r, const struct timeline_client *c, const struct timeline_split *sp,
+                         int64_t tail);
+/* The client's packets [ca, cb) and the server's [sa, sb) (of sp, in
+ * whose packets the answers and receipts are looked for); what the client's
+ * log alone found is taken up to `until` (the rest waits for the next
+ * span: an answer comes after its init). */
+int timeline_recon_take(struct timeline_recon *r, struct timeline_client *c, const struct timeline_split *sp,
+                        size_t ca, size_t cb, size_t sa, size_t sb, int64_t until);
+/* The outages, put together, into c (and sp->by_client, by_server); r let go. */
+int timeline_recon_end(struct timeline_recon *r, struct timeline_client *c, struct timeline_split *sp);
+void timeline_recon_free(struct timeline_recon *r);
 
 int timeline_olist_push(struct timeline_olist *l, int64_t t_us, bool delivered, bool boundary);
 int timeline_by_outcome_time(const void *a, const void *b);

@@ -243,17 +243,16 @@ static bool judged(int64_t t, int64_t first, int64_t last, int64_t grace)
 }
 
 int timeline_match_direction(struct timeline_client *c, const struct timeline_split *sp, enum timeline_dir d,
-                           struct timeline_runs *rs)
+                             size_t lo, size_t hi, struct timeline_runs *rs)
 {
         bool c2s = d == TIMELINE_C2S;
         const struct timeline_packet *snd = c2s ? sp->c : sp->s;
-        size_t nsnd = c2s ? sp->nc : sp->ns;
         struct timeline_msgset rcv;
         struct timeline_count *cnt = &c->delivery[d];
         int k = timeline_msgset_make(&rcv, c2s ? sp->s : sp->c, c2s ? sp->ns : sp->nc, false, TIMELINE_KEYS_ALL);
 
         cnt->known = true;
-        for (size_t i = 0; i < nsnd && k == 0; i++) {
+        for (size_t i = lo; i < hi && k == 0; i++) {
                 const struct timeline_packet *p = &snd[i];
                 bool got;
 
