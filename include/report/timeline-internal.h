@@ -153,6 +153,13 @@ int timeline_clock_offset(struct timeline_client *c, const struct timeline_split
 /* Puts the server's times on the client's clock. */
 void timeline_correct_server(struct timeline_client *c, struct timeline_split *sp);
 
+/* Counts what n packets of an end sent and received (inits, answers,
+ * keepalives). */
+void timeline_counts_take(struct timeline_client *c, const struct timeline_packet *p, size_t n, bool client_end);
+/* The client's period from its first and last packet of each end (cs, ss:
+ * NULL for an end without any), on its clock. */
+void timeline_period(struct timeline_client *c, const struct timeline_span *cs, const struct timeline_span *ss);
+
 int timeline_round_trips(struct timeline_client *c, const struct timeline_split *sp);
 /* The round trips of the client's packets [lo, hi) (sp->c), their inits
  * looked for among all of sp->c; added to c->rtt. */
@@ -183,6 +190,22 @@ int timeline_reconstruct(struct timeline_client *c, struct timeline_split *sp, i
  * (c->servers). */
 int timeline_rebindings(struct timeline_client *c, const struct timeline_split *sp);
 
+/* The rebindings taken span by span: the server's addresses (all of them
+ * before the first rebinding is taken), the last fresh message's. */
+#define TIMELINE_SERVER_ADDRS 16 /* a client names few servers */
+struct timeline_rebind_walk {
+        struct addr sa[TIMELINE_SERVER_ADDRS];
+        size_t n_sa;
+        const struct addr *last;
+        uint64_t max_init, ka_hs, ka_ctr;
+};
+
+void timeline_server_addrs_take(struct timeline_rebind_walk *w, const struct timeline_split *sp, size_t lo, size_t hi);
+void timeline_server_addrs_end(struct timeline_client *c, const struct timeline_rebind_walk *w);
+/* The rebindings among the server's packets [lo, hi). */
+int timeline_rebindings_take(struct timeline_client *c, struct timeline_rebind_walk *w, const struct timeline_split *sp,
+                             size_t lo, size_t hi);
+
 /* Marks the outages during which a server log shows its server stopped. */
 void timeline_mark_stopped(const struct timeline *tl, struct timeline_client *c, const struct timeline_split *sp);
 /* Outages over a span where a log lost lines: unknown, not down. */
@@ -191,6 +214,10 @@ void timeline_mark_log_lost(struct timeline_client *c, const struct timeline_spl
 void timeline_flow_bins(struct timeline *tl);
 /* What the client keeps to be compared with the other flows. */
 int timeline_flow_keep(const struct timeline *tl, struct timeline_client *c, const struct timeline_split *sp);
+/* The same in steps: its logs and its bins, from its period (c->first_us,
+ * last_us); then the messages received among n packets p, on its clock. */
+int timeline_flow_begin(const struct timeline *tl, struct timeline_client *c, const struct timeline_split *sp);
+void timeline_flow_mark(const struct timeline *tl, struct timeline_client *c, const struct timeline_packet *p, size_t n);
 /* Puts on each outage the last trace its client logged within it. */
 void timeline_mark_traces(const struct timeline *tl, struct timeline_client *c, const struct timeline_split *sp);
 /* Whether a log of the role lost lines around t (the client's clock). */

@@ -353,28 +353,45 @@ int timeline_add(struct timeline *tl, unsigned log, const struct logline *l)
         return k <= 0 ? k : timeline_put(tl, client, &p);
 }
 
+void timeline_counts_take(struct timeline_client *c, const struct timeline_packet *p, size_t n, bool client_end)
+{
+        for (size_t i = 0; i < n; i++) {
+                bool tx = p[i].tx;
+                uint8_t type = p[i].type;
+
+                if (client_end) {
+                        c->inits_sent += tx && type == MESSAGE_HANDSHAKE_INIT;
+                        c->answered += !tx && type == MESSAGE_HANDSHAKE_RESPONSE;
+                        c->keepalives.sent += tx && type == MESSAGE_KEEPALIVE;
+                } else {
+                        c->inits_received += !tx && type == MESSAGE_HANDSHAKE_INIT;
+                        c->responses_sent += tx && type == MESSAGE_HANDSHAKE_RESPONSE;
+                        c->keepalives.received += !tx && type == MESSAGE_KEEPALIVE;
+                }
+        }
+}
+
+void timeline_period(struct timeline_client *c, const struct timeline_span *cs, const struct timeline_span *ss)
+{
+        c->first_us = cs ? cs->start_us : ss ? ss->start_us : 0;
+        c->last_us = cs ? cs->end_us : c->first_us;
+        if (ss) {
+                c->first_us = cs ? min64(c->first_us, ss->start_us) : ss->start_us;
+                c->last_us = max64(c->last_us, ss->end_us);
+        }
+}
+
 static void counts(struct timeline_client *c, const struct timeline_split *sp)
 {
-        for (size_t i = 0; i < sp->nc; i++) {
-                const struct timeline_packet *p = &sp->c[i];
+        struct timeline_span cs = { 0 }, ss = { 0 };
 
-                c->inits_sent += p->tx && p->type == MESSAGE_HANDSHAKE_INIT;
-                c->answered += !p->tx && p->type == MESSAGE_HANDSHAKE_RESPONSE;
-                c->keepalives.sent += p->tx && p->type == MESSAGE_KEEPALIVE;
-        }
-        for (size_t i = 0; i < sp->ns; i++) {
-                const struct timeline_packet *p = &sp->s[i];
-
-                c->inits_received += !p->tx && p->type == MESSAGE_HANDSHAKE_INIT;
-                c->responses_sent += p->tx && p->type == MESSAGE_HANDSHAKE_RESPONSE;
-                c->keepalives.received += !p->tx && p->type == MESSAGE_KEEPALIVE;
-        }
-        c->first_us = sp->nc ? sp->c[0].t_us : sp->ns ? sp->s[0].t_us : 0;
-        c->last_us = sp->nc ? sp->c[sp->nc - 1].t_us : c->first_us;
-        if (sp->ns) {
-                c->first_us = sp->nc ? min64(c->first_us, sp->s[0].t_us) : sp->s[0].t_us;
-                c->last_us = max64(c->last_us, sp->s[sp->ns - 1].t_us);
-        }
+        timeline_counts_take(c, sp->c, sp->nc, true);
+        timeline_counts_take(c, sp->s, sp->ns, false);
+        if (sp->nc)
+                cs = (struct timeline_span){ sp->c[0].t_us, sp->c[sp->nc - 1].t_us };
+        if (sp->ns)
+                ss = (struct timeline_span){ sp->s[0].t_us, sp->s[sp->ns - 1].t_us };
+        timeline_period(c, sp->nc ? &cs : NULL, sp->ns ? &ss : NULL);
 }
 
 static void let_go_packets(struct timeline_client *c)
