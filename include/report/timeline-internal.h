@@ -206,6 +206,14 @@ void timeline_server_addrs_end(struct timeline_client *c, const struct timeline_
 int timeline_rebindings_take(struct timeline_client *c, struct timeline_rebind_walk *w, const struct timeline_split *sp,
                              size_t lo, size_t hi);
 
+/* How long after sending a message its receiver must have logged on
+ * before its absence counts as loss: from the round trips. */
+int64_t timeline_grace(const struct timeline_client *c, int64_t res);
+
+/* The outages marked (a server stopped, a log lost lines, a client's
+ * trace) and the client's period taken to their ends: the last step. */
+void timeline_outages_marked(const struct timeline *tl, struct timeline_client *c, const struct timeline_split *sp);
+
 /* Marks the outages during which a server log shows its server stopped. */
 void timeline_mark_stopped(const struct timeline *tl, struct timeline_client *c, const struct timeline_split *sp);
 /* Outages over a span where a log lost lines: unknown, not down. */
@@ -225,18 +233,11 @@ bool timeline_blind_at(const struct timeline_split *sp, enum timeline_role role,
 
 /* --- a client worked out over windows of time (timeline-windows.c) --- */
 
-/* Gives back (timeline_put) the packets of client i within their log's
- * span, by_log[log] on the log's own clock, in the order they were put
- * (report_spill_load_span). */
-typedef int (*timeline_span_fn)(void *ctx, struct timeline *tl, size_t i, const struct timeline_span *by_log,
-                                size_t n_logs);
-
-/* Learns what the windows need of the whole client first: its timers
- * (unless o gives them), the clock offset, the round trips; its packets
- * loaded a window of window_us (and margins) at a time, let go after
- * each. The same values as timeline_finish() learns from all at once. */
-int timeline_learn_windows(struct timeline *tl, struct timeline_client *c, const struct timeline_opts *o,
-                           int64_t window_us, timeline_span_fn load, void *ctx);
+/* Works c out as timeline_finish() does, with the same results, its
+ * packets loaded a window of window_us (and margins) at a time and let go
+ * after each: twice over its period (timeline-windows.c). */
+int timeline_finish_windows(struct timeline *tl, struct timeline_client *c, const struct timeline_opts *o,
+                            int64_t window_us, timeline_span_fn load, void *ctx);
 
 /* --- what those steps share --- */
 

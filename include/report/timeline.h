@@ -294,6 +294,20 @@ typedef int (*timeline_each_fn)(void *ctx, const struct timeline *tl, const stru
 int timeline_finish_each(struct timeline *tl, const struct timeline_opts *o, uint64_t budget, timeline_load_fn load,
                          timeline_each_fn each, void *ctx);
 
+/* Gives back (timeline_put) the packets of client i within their log's
+ * span, by_log[log] on the log's own clock, in the order they were put
+ * (report_spill_load_span). */
+typedef int (*timeline_span_fn)(void *ctx, struct timeline *tl, size_t i, const struct timeline_span *by_log,
+                                size_t n_logs);
+
+/* The first pass of timeline_finish_each() (each NULL), but that a client
+ * of more than `budget` packets is worked out in windows of window_us of
+ * its time (and a margin around each), its packets given back a window at
+ * a time by span and let go after it: a client's year is never held
+ * whole. The same results. */
+int timeline_finish_windowed(struct timeline *tl, const struct timeline_opts *o, uint64_t budget, timeline_load_fn load,
+                             timeline_span_fn span, int64_t window_us, void *ctx);
+
 /* Adds n round trips, sorted (rising), to h. Returns 0 or -ENOMEM. */
 int timeline_rtt_add(struct timeline_rtt *h, const int64_t *sorted, size_t n);
 

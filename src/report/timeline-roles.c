@@ -96,18 +96,23 @@ static int split_room(struct timeline_client *c, const uint8_t *roles, bool take
 
 /* What holds for the whole client, from its counts alone (c->ends, not
  * its packets, which could be a span of them): the span its logs of each
- * end cover, the coarsest stamps of the logs it has packets kept in, and
- * whether it has a log of each end. */
+ * end cover, the coarsest stamps of the logs it has packets kept in,
+ * whether it has a log of each end, its lines at odds with their log. */
 static void whole_of(const struct timeline *tl, struct timeline_client *c, struct timeline_split *sp)
 {
         bool any_c = false, any_s = false;
 
         sp->res = 1;
+        c->ignored = 0;
         for (size_t i = 0; i < c->n_ends; i++) {
                 const struct timeline_log_ends *e = &c->ends[i];
                 uint8_t role = e->log < tl->n_logs ? sp->roles[e->log] : TIMELINE_ROLE_NONE;
                 const struct timeline_log *lg;
 
+                /* lines at odds with the rest of their log */
+                c->ignored += role == TIMELINE_ROLE_NONE     ? e->as_client + e->as_server
+                              : role == TIMELINE_ROLE_CLIENT ? e->as_server
+                                                             : e->as_client;
                 if (role == TIMELINE_ROLE_NONE)
                         continue;
                 lg = &tl->logs[e->log];
@@ -152,8 +157,8 @@ int timeline_split_by_role(const struct timeline *tl, struct timeline_client *c,
                 uint8_t role = end_of(p, sp->roles);
 
                 if (role == TIMELINE_ROLE_NONE)
-                        c->ignored++; /* a line at odds with the rest of its log */
-                else if (role == TIMELINE_ROLE_CLIENT)
+                        continue; /* a line at odds with the rest of its log: counted in c->ignored */
+                if (role == TIMELINE_ROLE_CLIENT)
                         sp->c[sp->nc++] = *p; /* with take, in place: sp->nc <= i */
                 else
                         sp->s[sp->ns++] = *p;

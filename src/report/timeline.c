@@ -403,7 +403,7 @@ static void let_go_packets(struct timeline_client *c)
 
 /* How long after sending a message its receiver must have logged on before
  * its absence counts as loss. */
-static int64_t grace(const struct timeline_client *c, int64_t res)
+int64_t timeline_grace(const struct timeline_client *c, int64_t res)
 {
         int64_t p95 = timeline_rtt_quantile(&c->rtt, 95, 100);
 
@@ -426,20 +426,14 @@ static int finish_client(const struct timeline *tl, struct timeline_client *c, c
         timeline_correct_server(c, &sp);
         counts(c, &sp);
         k = timeline_round_trips(c, &sp);
-        sp.grace = grace(c, sp.res);
+        sp.grace = timeline_grace(c, sp.res);
         if (sp.nc && sp.ns)
                 c->keepalives.known = true;
         k = k < 0 ? k : timeline_reconstruct(c, &sp, c->last_us);
         k = k < 0 ? k : timeline_rebindings(c, &sp);
-        if (k == 0)
-                timeline_mark_stopped(tl, c, &sp);
-        if (k == 0)
-                timeline_mark_log_lost(c, &sp);
-        if (k == 0)
-                timeline_mark_traces(tl, c, &sp);
         k = k < 0 ? k : timeline_flow_keep(tl, c, &sp);
-        for (size_t i = 0; i < c->n_outages; i++)
-                c->last_us = max64(c->last_us, c->outages[i].end_us);
+        if (k == 0)
+                timeline_outages_marked(tl, c, &sp);
 out:
         free(sp.c);
         free(sp.s);
@@ -447,6 +441,15 @@ out:
         free(sp.by_server.v);
         free(sp.roles);
         return k;
+}
+
+void timeline_outages_marked(const struct timeline *tl, struct timeline_client *c, const struct timeline_split *sp)
+{
+        timeline_mark_stopped(tl, c, sp);
+        timeline_mark_log_lost(c, sp);
+        timeline_mark_traces(tl, c, sp);
+        for (size_t i = 0; i < c->n_outages; i++)
+                c->last_us = max64(c->last_us, c->outages[i].end_us);
 }
 
 /* A log that ends with "Exit": its writer was down from there on. */
@@ -484,8 +487,10 @@ static size_t group_end(const struct timeline *tl, size_t lo, uint64_t budget)
         return hi;
 }
 
-int timeline_finish_each(struct timeline *tl, const struct timeline_opts *o, uint64_t budget, timeline_load_fn load,
-                         timeline_each_fn each, void *ctx)
+/* timeline_finish_each(), and with span (the first pass only) a client
+ * over the budget worked out in windows, its packets given back by span. */
+static int finish_groups(struct timeline *tl, const struct timeline_opts *o, uint64_t budget, timeline_load_fn load,
+                         timeline_each_fn each, timeline_span_fn span, int64_t window_us, void *ctx)
 {
         int k = 0;
 
@@ -495,6 +500,10 @@ int timeline_finish_each(struct timeline *tl, const struct timeline_opts *o, uin
         }
         for (size_t lo = 0, hi; lo < tl->n_clients && k == 0; lo = hi) {
                 hi = group_end(tl, lo, budget);
+                if (span && o && !each && tl->clients[lo]->packets > budget) { /* alone in its group */
+                        k = timeline_finish_windows(tl, tl->clients[lo], o, window_us, span, ctx);
+                        continue;
+                }
                 k = load ? load(ctx, tl, lo, hi) : 0;
                 for (size_t i = lo; i < hi && k == 0; i++) {
                         struct timeline_client *c = tl->clients[i];
@@ -505,6 +514,18 @@ int timeline_finish_each(struct timeline *tl, const struct timeline_opts *o, uin
                 }
         }
         return k;
+}
+
+int timeline_finish_each(struct timeline *tl, const struct timeline_opts *o, uint64_t budget, timeline_load_fn load,
+                         timeline_each_fn each, void *ctx)
+{
+        return finish_groups(tl, o, budget, load, each, NULL, 0, ctx);
+}
+
+int timeline_finish_windowed(struct timeline *tl, const struct timeline_opts *o, uint64_t budget, timeline_load_fn load,
+                             timeline_span_fn span, int64_t window_us, void *ctx)
+{
+        return finish_groups(tl, o, budget, load, NULL, span, window_us, ctx);
 }
 
 int64_t timeline_down_us(const struct timeline_client *c, int64_t from_us, int64_t to_us)
