@@ -1,9 +1,11 @@
 /* timeline-windows: a client worked out in windows of time, its packets
  * loaded a window at a time (timeline_finish_windowed), has what
  * timeline_finish() finds from all of them at once: on simulated days of
- * both logs and of each alone, outages, retries, a rebinding and a clock
- * offset across the windows' cuts, windows of an hour to a week; and a
- * spacing across a cut counts (what a window carries to the next). */
+ * both logs and of each alone, outages, retries, a rebinding, a clock
+ * offset, a server stopped, a client restarted, a log that lost lines
+ * and a clock stepped back, across the windows' cuts, windows of seconds
+ * to a week; a spacing and an answer across a cut count (what a window
+ * carries to the next). */
 #include "timeline-sim.h"
 
 #include <stdlib.h>
@@ -150,6 +152,13 @@ static void check_sim(const struct sim *proto, int64_t window)
         CHECK(ref->rtt.count > 0 || !ref->client_log);
         CHECK(ref->offset_known || !(ref->client_log && ref->server_log));
         CHECK(ref->n_outages >= proto->n_faults);
+        if (proto->down_to && proto->server_log) { /* the simulation did stop the server */
+                bool stopped = false;
+
+                for (size_t i = 0; i < ref->n_outages; i++)
+                        stopped = stopped || ref->outages[i].server_stopped;
+                CHECK(stopped);
+        }
         free(h.v);
 out:
         timeline_free(&whole.tl);
@@ -175,6 +184,25 @@ static void test_days(void)
                 s.offset = -s.offset; /* the server's clock behind, then ahead */
                 check_sim(&s, windows[i]);
         }
+        s.server_log = false;
+        check_sim(&s, 6 * H);
+        s.server_log = true;
+        s.client_log = false;
+        check_sim(&s, 6 * H);
+        s.client_log = true;
+        /* the server stopped for an hour across a cut, the client
+         * restarted, the server's output lost lines, the client's clock
+         * stepped back */
+        s.down_from = 35 * H + 50 * 60 * S;
+        s.down_to = 36 * H + 50 * 60 * S;
+        s.restart_at = 60 * H;
+        s.blind_from = 12 * H - 100 * S;
+        s.blind_to = 12 * H + 200 * S;
+        s.blind_said = true;
+        s.step_back_at = 66 * H;
+        s.step_back = 30 * S;
+        check_sim(&s, 6 * H);
+        check_sim(&s, 24 * H);
         s.server_log = false;
         check_sim(&s, 6 * H);
         s.server_log = true;
