@@ -14,8 +14,8 @@
  *   timeline-flows.c    what a flow keeps to be compared; the comparison
  * Functions return 0 or -ENOMEM.
  *
- * Memory. Every step reads one client's packets, all of them, in time order
- * per end; no step needs another client's. So `udp-canary report` reads
+ * Memory. Every step reads one client's packets in time order per end;
+ * no step needs another client's. So `udp-canary report` reads
  * every line once (timeline_add_out: the logs' spans, clocks and stops, the
  * client index, 32 bytes a packet with its address numbered in
  * timeline.peers), puts each packet aside per client (report-spill: chunks
@@ -35,14 +35,22 @@
  * as indices, timeline_msgset; the outcomes of the server's log alone;
  * what the matching finds goes straight into runs, timeline_runs), not
  * the number of clients or of lines: 30 days of 10 clients, 22 MB. A
- * client's year is still held whole while it is worked out (10 clients a
- * year: 212 MB); bounding that needs the steps to run over windows of
- * time, carrying across each boundary what they need (the server walk,
- * runs of lost messages, the last peer), with the timers and the clock
- * offset learned first. Of that, what is there: each chunk
- * of report-spill records its log and the span of its times, so that a
- * span of a client's logs comes back alone (report_spill_load_span; no
- * step uses it yet). The same results as holding everything:
+ * client of more packets than a group holds is worked out in windows of
+ * time instead (timeline-windows.c, a week in `udp-canary report`), its
+ * packets loaded a window and a margin around it at a time
+ * (report_spill_load_span: each chunk of report-spill records its log and
+ * the span of its times): first what only the whole client gives (the
+ * timers, the clock offset, the round trips; each log's role and
+ * coverage come from counts made as the lines are read, c->ends), then
+ * the outages, rebindings and bins, each step's state carried from one
+ * window to the next (the walks, the runs of lost messages, what the
+ * client's log alone found after a window's end). A message is looked for
+ * at its receiver only within TIMELINE_MATCH_MARGIN_US of its sending, in
+ * the whole as in windows, so the two agree. What is not windowed yet:
+ * the second pass, whose findings (the idle gaps at the server) and
+ * round trip chart read all of a client's packets, so a client's year is
+ * still held whole while it is written. The same results as holding
+ * everything: tests/test-timeline-windows.c,
  * tests/test-report-spill.c. */
 #pragma once
 
