@@ -133,10 +133,22 @@ struct timeline_flow {
         int64_t from_us; /* the start of the first bin */
 };
 
+/* A client's packets in one log, counted as they are read by the end each
+ * says its writer is (a client sends inits and keepalives and hears
+ * answers; a server the reverse): the log's role for the client, which of
+ * them are kept and where, known before its packets are held again. */
+struct timeline_log_ends {
+        uint64_t as_client, as_server;
+        uint32_t log;
+};
+
 struct timeline_client {
         size_t id_len;
         size_t at; /* its index in timeline.clients */
         uint32_t last_peer; /* of its last packet: most come from where the last did */
+        uint32_t last_ends; /* the ends of its last packet's log: most come from the log the last did */
+        struct timeline_log_ends *ends; /* per log it is in, in the order first heard */
+        size_t n_ends, cap_ends;
         struct timeline_packet *pk; /* held while the client is worked out */
         size_t n_pk, cap_pk;
         uint64_t packets; /* all its packets, held or handed out */
@@ -282,6 +294,20 @@ typedef int (*timeline_each_fn)(void *ctx, const struct timeline *tl, const stru
 int timeline_finish_each(struct timeline *tl, const struct timeline_opts *o, uint64_t budget, timeline_load_fn load,
                          timeline_each_fn each, void *ctx);
 
+/* Gives back (timeline_put) the packets of client i within their log's
+ * span, by_log[log] on the log's own clock, in the order they were put
+ * (report_spill_load_span). */
+typedef int (*timeline_span_fn)(void *ctx, struct timeline *tl, size_t i, const struct timeline_span *by_log,
+                                size_t n_logs);
+
+/* The first pass of timeline_finish_each() (each NULL), but that a client
+ * of more than `budget` packets is worked out in windows of window_us of
+ * its time (and a margin around each), its packets given back a window at
+ * a time by span and let go after it: a client's year is never held
+ * whole. The same results. */
+int timeline_finish_windowed(struct timeline *tl, const struct timeline_opts *o, uint64_t budget, timeline_load_fn load,
+                             timeline_span_fn span, int64_t window_us, void *ctx);
+
 /* Adds n round trips, sorted (rising), to h. Returns 0 or -ENOMEM. */
 int timeline_rtt_add(struct timeline_rtt *h, const int64_t *sorted, size_t n);
 
@@ -320,6 +346,10 @@ struct timeline_msgset {
 int timeline_msgset_make(struct timeline_msgset *s, const struct timeline_packet *p, size_t n, bool tx,
                          unsigned types);
 bool timeline_msgset_has(const struct timeline_msgset *s, uint8_t type, uint64_t hs, uint64_t ctr);
+/* Whether s holds this message at a time within margin of t (either way);
+ * p must be in time order, as each end's packets are once split. */
+bool timeline_msgset_near(const struct timeline_msgset *s, uint8_t type, uint64_t hs, uint64_t ctr, int64_t t,
+                          int64_t margin);
 void timeline_msgset_free(struct timeline_msgset *s);
 
 /* Time down (the union of the outages' best estimates, but those where a

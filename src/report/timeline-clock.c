@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "core/client.h"
+#include "core/grow.h"
 
 static int by_i64(const void *a, const void *b)
 {
@@ -34,140 +35,190 @@ static int64_t timer_of(int64_t *d, size_t m, size_t least)
         return v > TIMELINE_DAY_US ? 0 : v;
 }
 
-/* The spacing of keepalives (k, k+1 of one handshake), their highest
- * counter; d has room for n spacings. */
-static int64_t learn_keepalive(const struct timeline_packet *p, size_t n, bool tx, int64_t *d, uint64_t *count)
+static int values_push(struct timeline_values *l, int64_t v)
 {
-        const struct timeline_packet *prev = NULL;
-        size_t m = 0;
+        if (grow_array((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0)
+                return -ENOMEM;
+        l->v[l->n++] = v;
+        return 0;
+}
 
-        *count = 0;
-        for (size_t i = 0; i < n; i++) {
-                if (p[i].type != MESSAGE_KEEPALIVE || (bool)p[i].tx != tx)
-                        continue;
-                if (prev && prev->hs == p[i].hs && prev->ctr + 1 == p[i].ctr)
-                        d[m++] = p[i].t_us - prev->t_us;
-                if (p[i].ctr > *count && p[i].ctr <= TIMELINE_MAX_KEEPALIVE_COUNT)
-                        *count = p[i].ctr;
-                prev = &p[i];
-        }
-        return timer_of(d, m, 2);
+/* The spacing of keepalives (k, k+1 of one handshake), their highest
+ * counter. */
+static int take_keepalive(struct timeline_timers *t, const struct timeline_packet *p)
+{
+        int k = 0;
+
+        if (p->type != MESSAGE_KEEPALIVE || (bool)p->tx != t->client_end)
+                return 0;
+        if (t->have_ka && t->ka.hs == p->hs && t->ka.ctr + 1 == p->ctr)
+                k = values_push(&t->ka_gaps, p->t_us - t->ka.t_us);
+        if (p->ctr > t->count && p->ctr <= TIMELINE_MAX_KEEPALIVE_COUNT)
+                t->count = p->ctr;
+        t->ka = *p;
+        t->have_ka = true;
+        return k;
 }
 
 /* The spacing of retries: init h then h+1 with nothing from the other end
- * between (a client's log), or nothing of h between (a server's), sooner
- * than a keepalive cycle; d has room for n spacings. */
-static int64_t learn_retry(const struct timeline_packet *p, size_t n, bool client_end, int64_t cycle, int64_t *d)
+ * between (a client's log), or nothing of h between (a server's); on a
+ * server's, only those sooner than a keepalive cycle count, which is known
+ * once all are taken (timeline_timers_end). */
+static int take_retry(struct timeline_timers *t, const struct timeline_packet *p)
 {
-        const struct timeline_packet *init = NULL;
-        size_t m = 0;
+        bool is_init = p->type == MESSAGE_HANDSHAKE_INIT && (bool)p->tx == t->client_end;
+        int k = 0;
 
-        for (size_t i = 0; i < n; i++) {
-                bool is_init = p[i].type == MESSAGE_HANDSHAKE_INIT && (bool)p[i].tx == client_end;
+        if (is_init) {
+                int64_t g = t->have_init ? p->t_us - t->init.t_us : 0;
 
-                if (is_init) {
-                        int64_t g = init ? p[i].t_us - init->t_us : 0;
-
-                        if (init && init->hs + 1 == p[i].hs && g > 0 && (client_end || g * 10 < cycle * 6))
-                                d[m++] = g;
-                        init = &p[i];
-                } else if (client_end ? !p[i].tx : p[i].type == MESSAGE_KEEPALIVE) {
-                        init = NULL; /* answered (client) or it went on (server) */
-                }
+                if (t->have_init && t->init.hs + 1 == p->hs && g > 0)
+                        k = values_push(&t->retry_gaps, g);
+                t->init = *p;
+                t->have_init = true;
+        } else if (t->client_end ? !p->tx : p->type == MESSAGE_KEEPALIVE) {
+                t->have_init = false; /* answered (client) or it went on (server) */
         }
-        return timer_of(d, m, 1);
+        return k;
 }
 
-int timeline_learn_timers(struct timeline_client *c, const struct timeline_split *sp, const struct timeline_opts *o)
+int timeline_timers_take(struct timeline_timers *t, const struct timeline_packet *p, size_t n)
 {
-        const struct timeline_packet *p = sp->nc ? sp->c : sp->s;
-        size_t n = sp->nc ? sp->nc : sp->ns;
-        int64_t *d = malloc((n ? n : 1) * sizeof(*d)), ki, ht, cycle;
-        uint64_t count = 0;
+        int k = 0;
 
-        if (!d)
-                return -ENOMEM;
-        ki = learn_keepalive(p, n, sp->nc > 0, d, &count);
+        for (size_t i = 0; i < n && k == 0; i++) {
+                k = take_keepalive(t, &p[i]);
+                k = k < 0 ? k : take_retry(t, &p[i]);
+        }
+        return k;
+}
+
+void timeline_timers_end(struct timeline_client *c, struct timeline_timers *t, const struct timeline_opts *o)
+{
+        int64_t ki = timer_of(t->ka_gaps.v, t->ka_gaps.n, 2), ht, cycle;
+        size_t m = 0;
+
         c->keepalive_count = o->keepalive_count ? o->keepalive_count
-                             : count >= 1       ? (unsigned)count
+                             : t->count >= 1    ? (unsigned)t->count
                                                 : CLIENT_DEFAULT_KEEPALIVE_COUNT;
         c->keepalive_learned = !o->keepalive_us && ki > 0;
         c->keepalive_us = o->keepalive_us ? o->keepalive_us
                           : ki > 0        ? (uint64_t)ki
                                           : CLIENT_DEFAULT_KEEPALIVE_INTERVAL_US;
         cycle = (int64_t)(c->keepalive_us * (c->keepalive_count > 1 ? c->keepalive_count - 1 : 1));
-        ht = learn_retry(p, n, sp->nc > 0, cycle, d);
+        for (size_t i = 0; i < t->retry_gaps.n; i++)
+                if (t->client_end || t->retry_gaps.v[i] * 10 < cycle * 6)
+                        t->retry_gaps.v[m++] = t->retry_gaps.v[i];
+        ht = timer_of(t->retry_gaps.v, m, 1);
         c->handshake_timeout_learned = !o->handshake_timeout_us && ht > 0;
         c->handshake_timeout_us = o->handshake_timeout_us ? o->handshake_timeout_us
                                   : ht > 0                 ? (uint64_t)ht
                                                            : CLIENT_DEFAULT_HANDSHAKE_TIMEOUT_US;
-        free(d);
-        return 0;
+        free(t->ka_gaps.v);
+        free(t->retry_gaps.v);
+        t->ka_gaps = t->retry_gaps = (struct timeline_values){ 0 };
 }
 
-struct pair {
-        int64_t delay, offset;
-};
+int timeline_learn_timers(struct timeline_client *c, const struct timeline_split *sp, const struct timeline_opts *o)
+{
+        struct timeline_timers t = { .client_end = sp->nc > 0 };
+        int k = timeline_timers_take(&t, sp->nc ? sp->c : sp->s, sp->nc ? sp->nc : sp->ns);
 
+        timeline_timers_end(c, &t, o);
+        return k;
+}
+
+/* Pairs by delay; equal delays in the order of their answers' keys, as
+ * they are found, so that spans of them sort as the whole does. */
 static int by_delay(const void *a, const void *b)
 {
-        const struct pair *x = a, *y = b;
+        const struct timeline_pair *x = a, *y = b;
 
-        return x->delay < y->delay ? -1 : x->delay > y->delay;
+        if (x->delay != y->delay)
+                return x->delay < y->delay ? -1 : 1;
+        if (x->hs != y->hs)
+                return x->hs < y->hs ? -1 : 1;
+        if (x->ctr != y->ctr)
+                return x->ctr < y->ctr ? -1 : 1;
+        return x->t4 < y->t4 ? -1 : x->t4 > y->t4;
 }
 
+#define M TIMELINE_MATCH_MARGIN_US
+
 /* NTP's way: per answered handshake, offset = ((t2 - t1) + (t3 - t4)) / 2
- * and delay = (t4 - t1) - (t3 - t2); the median offset of the quarter with
- * the shortest delays, where the paths are most alike. */
-int timeline_clock_offset(struct timeline_client *c, const struct timeline_split *sp)
+ * and delay = (t4 - t1) - (t3 - t2). Each end of a handshake is looked
+ * for within the margin of the one before (the server's clock not yet put
+ * on the client's: a time zone off at most). */
+int timeline_pairs_take(struct timeline_pairs *l, const struct timeline_split *sp, size_t lo, size_t hi)
 {
         struct timeline_key *ctx = NULL, *crx = NULL, *srx = NULL, *stx = NULL;
-        size_t nctx, ncrx, nsrx, nstx, np = 0;
-        struct pair *pairs = NULL;
-        int64_t *offsets = NULL;
+        size_t nctx, ncrx = 0, nsrx, nstx;
         /* handshakes only: keepalives, most of the packets, pair nothing */
         unsigned init = TIMELINE_KEY_TYPE(MESSAGE_HANDSHAKE_INIT), resp = TIMELINE_KEY_TYPE(MESSAGE_HANDSHAKE_RESPONSE);
         int k = timeline_keys_of(sp->c, sp->nc, true, init, &ctx, &nctx);
 
-        k = k < 0 ? k : timeline_keys_of(sp->c, sp->nc, false, resp, &crx, &ncrx);
+        k = k < 0 ? k : timeline_keys_of(sp->c + lo, hi - lo, false, resp, &crx, &ncrx);
         k = k < 0 ? k : timeline_keys_of(sp->s, sp->ns, false, init, &srx, &nsrx);
         k = k < 0 ? k : timeline_keys_of(sp->s, sp->ns, true, resp, &stx, &nstx);
-        if (k < 0 || !(pairs = malloc((ncrx ? ncrx : 1) * sizeof(*pairs))) ||
-            !(offsets = malloc((ncrx ? ncrx : 1) * sizeof(*offsets)))) {
-                k = -ENOMEM;
-                goto out;
-        }
-        for (size_t i = 0; i < ncrx; i++) {
+        for (size_t i = 0; i < ncrx && k == 0; i++) {
                 const struct timeline_key *t4 = &crx[i], *t1, *t2, *t3;
 
                 if (t4->type != MESSAGE_HANDSHAKE_RESPONSE ||
-                    !(t1 = timeline_key_find(ctx, nctx, MESSAGE_HANDSHAKE_INIT, t4->hs, t4->ctr)) ||
-                    !(t2 = timeline_key_find(srx, nsrx, MESSAGE_HANDSHAKE_INIT, t4->hs, t4->ctr)) ||
-                    !(t3 = timeline_key_find(stx, nstx, MESSAGE_HANDSHAKE_RESPONSE, t4->hs, t4->ctr)))
+                    !(t1 = timeline_key_near(ctx, nctx, MESSAGE_HANDSHAKE_INIT, t4->hs, t4->ctr, t4->t_us, M)) ||
+                    !(t2 = timeline_key_near(srx, nsrx, MESSAGE_HANDSHAKE_INIT, t4->hs, t4->ctr, t1->t_us, M)) ||
+                    !(t3 = timeline_key_near(stx, nstx, MESSAGE_HANDSHAKE_RESPONSE, t4->hs, t4->ctr, t2->t_us, M)))
                         continue;
                 if (t4->t_us < t1->t_us || t3->t_us < t2->t_us)
                         continue;
-                pairs[np++] = (struct pair){ (t4->t_us - t1->t_us) - (t3->t_us - t2->t_us),
-                                             ((t2->t_us - t1->t_us) + (t3->t_us - t4->t_us)) / 2 };
+                if (grow_array((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0) {
+                        k = -ENOMEM;
+                        break;
+                }
+                l->v[l->n++] = (struct timeline_pair){ (t4->t_us - t1->t_us) - (t3->t_us - t2->t_us),
+                                                       ((t2->t_us - t1->t_us) + (t3->t_us - t4->t_us)) / 2,
+                                                       t4->hs, t4->ctr, t4->t_us };
         }
-        c->offset_pairs = np;
-        if (np) {
-                size_t best = np / 4 + 1;
-
-                qsort(pairs, np, sizeof(*pairs), by_delay);
-                for (size_t i = 0; i < best; i++)
-                        offsets[i] = pairs[i].offset;
-                c->offset_us = median(offsets, best);
-                c->offset_known = true;
-        }
-out:
         free(ctx);
         free(crx);
         free(srx);
         free(stx);
-        free(pairs);
-        free(offsets);
         return k;
+}
+
+/* The median offset of the quarter of the pairs with the shortest delays,
+ * where the paths are most alike. */
+int timeline_pairs_end(struct timeline_client *c, struct timeline_pairs *l)
+{
+        size_t best = l->n / 4 + 1;
+        int64_t *offsets = NULL;
+        int k = 0;
+
+        c->offset_pairs = l->n;
+        if (l->n && !(offsets = malloc(best * sizeof(*offsets))))
+                k = -ENOMEM;
+        if (l->n && offsets) {
+                qsort(l->v, l->n, sizeof(*l->v), by_delay);
+                for (size_t i = 0; i < best; i++)
+                        offsets[i] = l->v[i].offset;
+                c->offset_us = median(offsets, best);
+                c->offset_known = true;
+        }
+        free(offsets);
+        free(l->v);
+        *l = (struct timeline_pairs){ 0 };
+        return k;
+}
+
+int timeline_clock_offset(struct timeline_client *c, const struct timeline_split *sp)
+{
+        struct timeline_pairs l = { 0 };
+        int k = timeline_pairs_take(&l, sp, 0, sp->nc);
+
+        if (k < 0) {
+                free(l.v);
+                return k;
+        }
+        return timeline_pairs_end(c, &l);
 }
 
 /* Puts the server's times on the client's clock. */
@@ -181,7 +232,7 @@ void timeline_correct_server(struct timeline_client *c, struct timeline_split *s
         sp->s_last -= c->offset_us;
 }
 
-int timeline_round_trips(struct timeline_client *c, const struct timeline_split *sp)
+int timeline_round_trips_take(struct timeline_client *c, const struct timeline_split *sp, size_t lo, size_t hi)
 {
         struct timeline_key *tx = NULL;
         int64_t *v = NULL;
@@ -190,18 +241,19 @@ int timeline_round_trips(struct timeline_client *c, const struct timeline_split 
 
         if (k < 0)
                 return k;
-        v = malloc((sp->nc ? sp->nc : 1) * sizeof(*v));
+        v = malloc((hi > lo ? hi - lo : 1) * sizeof(*v));
         if (!v) {
                 free(tx);
                 return -ENOMEM;
         }
-        for (size_t i = 0; i < sp->nc; i++) {
+        for (size_t i = lo; i < hi; i++) {
                 const struct timeline_packet *p = &sp->c[i];
                 const struct timeline_key *init;
 
                 if (p->tx || p->type != MESSAGE_HANDSHAKE_RESPONSE)
                         continue;
-                init = timeline_key_find(tx, ntx, MESSAGE_HANDSHAKE_INIT, p->hs, p->ctr);
+                init = timeline_key_near(tx, ntx, MESSAGE_HANDSHAKE_INIT, p->hs, p->ctr, p->t_us,
+                                         TIMELINE_MATCH_MARGIN_US);
                 if (init)
                         v[n++] = max64(0, p->t_us - init->t_us);
         }
@@ -211,4 +263,9 @@ int timeline_round_trips(struct timeline_client *c, const struct timeline_split 
         free(v);
         free(tx);
         return k;
+}
+
+int timeline_round_trips(struct timeline_client *c, const struct timeline_split *sp)
+{
+        return timeline_round_trips_take(c, sp, 0, sp->nc);
 }
