@@ -358,3 +358,59 @@ void timeline_recon_free(struct timeline_recon *r);
 
 int timeline_olist_push(struct timeline_olist *l, int64_t t_us, bool delivered, bool boundary);
 int timeline_by_outcome_time(const void *a, const void *b);
+
+/* --- timeline-scan.c: what the findings and the page read of a client's
+ * packets, once its outages and rebindings are known --- */
+
+#define TIMELINE_NAT_BACK 4096 /* how far back a nat period is looked for: bounded work and room */
+
+struct timeline_scan_gap {
+        int64_t from_us, to_us; /* the last server-side packet before, the message */
+        size_t rebind;          /* its index in c->rebinds when it rebound, else SIZE_MAX */
+};
+
+/* A run of gaps and what they say: the longest kept, the shortest rebound. */
+struct timeline_scan_window {
+        size_t first, last; /* gaps, by their number */
+        int64_t max_kept, min_rebound; /* -1, INT64_MAX when none */
+        uint64_t rebinds, kept;
+};
+
+/* What is carried from one span of a client's packets to the next. */
+struct timeline_scan_walk {
+        const struct timeline *tl;
+        struct timeline_client *c;
+        int64_t *down_a, *down_b; /* the outages' widest bounds, merged */
+        size_t n_down;
+        /* the idle gaps: the last packet at the server, the address it last
+         * came from, the last message the server never received */
+        bool have_last;
+        uint32_t last_peer;
+        int64_t prev_us, lost_us;
+        size_t next_rb;
+        /* the nat periods: the last TIMELINE_NAT_BACK + 1 gaps, the window
+         * being grown and the part of it from its first rebinding (p) */
+        struct timeline_scan_gap *ring;
+        size_t n_gaps, floor;
+        struct timeline_scan_window w, p;
+        int64_t p_from_us, last_to_us;
+        size_t *rb_seq; /* per rebinding: the number of its gap, SIZE_MAX for none */
+        size_t rb_cursor;
+};
+
+int timeline_scan_begin(struct timeline_scan_walk *w, const struct timeline *tl, struct timeline_client *c);
+/* Takes the span [ca, cb) of the client's end and [sa, sb) of the
+ * server's (on the client's clock), the rest of sp around them for
+ * looking messages up. */
+int timeline_scan_take(struct timeline_scan_walk *w, const struct timeline_split *sp, size_t ca, size_t cb, size_t sa,
+                       size_t sb);
+/* One more idle gap (from timeline_scan_take, or a test): rebind its
+ * rebinding's index, or SIZE_MAX when the flow kept its address. */
+int timeline_scan_gap(struct timeline_scan_walk *w, int64_t from, int64_t to, size_t rebind);
+/* Ends the walk (also after a failure: k); on success c->scan is made. */
+int timeline_scan_end(struct timeline_scan_walk *w, int k);
+/* All of a split at once. */
+int timeline_scan_split(const struct timeline *tl, struct timeline_client *c, const struct timeline_split *sp);
+/* A client a window of its time at a time (timeline-windows.c). */
+int timeline_scan_windows(struct timeline *tl, struct timeline_client *c, int64_t window_us, timeline_span_fn load,
+                          void *ctx);

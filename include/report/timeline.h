@@ -142,6 +142,36 @@ struct timeline_log_ends {
         uint32_t log;
 };
 
+/* A period in which the idle gaps at the server say where the NAT's idle
+ * timeout lies: every gap as long as min_rebound_us or longer came back
+ * from a new address or port, every one up to max_kept_us from the same
+ * (timeline-scan.c). */
+struct timeline_nat_period {
+        int64_t from_us, to_us; /* its first forgetting's gap starts, its last gap ends */
+        int64_t max_kept_us;    /* -1: none kept */
+        int64_t min_rebound_us;
+        uint64_t rebinds, kept;
+        bool to_end; /* it still holds at its client's last gap */
+};
+
+/* An answered handshake of the client's log: when, and its round trip. */
+struct timeline_rtt_point {
+        int64_t t_us, rtt_us;
+};
+
+/* What the findings and the page read of a client's packets once it is
+ * worked out (timeline-scan.c), so that they need not hold them: made
+ * while it is written, let go after. */
+struct timeline_scan {
+        bool made;
+        double *rb_gap_s; /* per rebinding: the idle gap at the server before it, NAN when unclear */
+        bool *rb_nat;     /* per rebinding: within a nat period */
+        struct timeline_nat_period *nat;
+        size_t n_nat, cap_nat;
+        struct timeline_rtt_point *rtt; /* in time order; none with timeline.scan_no_rtt */
+        size_t n_rtt, cap_rtt;
+};
+
 struct timeline_client {
         size_t id_len;
         size_t at; /* its index in timeline.clients */
@@ -178,6 +208,7 @@ struct timeline_client {
         struct addr servers[TIMELINE_SERVERS_KEPT];
         size_t n_servers;
         struct timeline_flow flow;
+        struct timeline_scan scan;
         char id[]; /* id_len bytes and a NUL, at most MESSAGE_ID_MAX + 1: as long as it is (a million ids) */
 };
 
@@ -231,6 +262,7 @@ struct timeline {
         struct index peer_index; /* by the address's bytes (a parsed line's are zeroed first) */
         int64_t flow_bin_us; /* the flows' bins (timeline_flow): one width for all, within TIMELINE_FLOW_BITS */
         uint64_t flow_span_us; /* the logs' span, which no flow's bins exceed */
+        bool scan_no_rtt; /* the page is not written: no timeline_scan.rtt */
 };
 
 struct timeline_peer {
@@ -307,6 +339,17 @@ typedef int (*timeline_span_fn)(void *ctx, struct timeline *tl, size_t i, const 
  * whole. The same results. */
 int timeline_finish_windowed(struct timeline *tl, const struct timeline_opts *o, uint64_t budget, timeline_load_fn load,
                              timeline_span_fn span, int64_t window_us, void *ctx);
+
+/* The second pass of timeline_finish_each() (o NULL), but that a client of
+ * more than `budget` packets is not given back whole: what its findings
+ * and the page read of its packets (timeline_scan) is made a window of
+ * window_us of its time at a time, by span. each() takes every client with
+ * its scan made, which is let go after. */
+int timeline_write_each(struct timeline *tl, uint64_t budget, timeline_load_fn load, timeline_span_fn span,
+                        int64_t window_us, timeline_each_fn each, void *ctx);
+
+/* Lets go what timeline_scan holds. */
+void timeline_scan_free(struct timeline_scan *s);
 
 /* Adds n round trips, sorted (rising), to h. Returns 0 or -ENOMEM. */
 int timeline_rtt_add(struct timeline_rtt *h, const int64_t *sorted, size_t n);

@@ -563,17 +563,21 @@ static int write_client(void *ctx, const struct timeline *tl, const struct timel
  * in a second pass over their packets, since each outage says what the
  * other flows did then, and so that the first pass lets a client's packets
  * go as soon as they are split by end, or (a client over the group's
- * budget) holds only a window of them at a time; the findings read them
- * again, all of them. */
+ * budget) holds only a window of them at a time; and in the second, what
+ * the findings and the page read of a client's packets is made from them
+ * given back, again a window at a time for a client over the budget. */
 static int finish_each(struct run *r)
 {
         const struct timeline_opts *t = &r->o->timers;
         int k;
 
+        r->tl.scan_no_rtt = !r->o->html;
         r->spill.keep = 1;
         k = timeline_finish_windowed(&r->tl, t, REPORT_GROUP_PACKETS, load_group, load_span, REPORT_WINDOW_US, r);
         r->spill.keep = 0;
-        return k < 0 ? k : timeline_finish_each(&r->tl, NULL, REPORT_GROUP_PACKETS, load_group, write_client, r);
+        return k < 0 ? k
+                     : timeline_write_each(&r->tl, REPORT_GROUP_PACKETS, load_group, load_span, REPORT_WINDOW_US,
+                                           write_client, r);
 }
 
 /* Starts the page (--html), its file open. Returns 0 or a negative errno. */

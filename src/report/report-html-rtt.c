@@ -1,5 +1,5 @@
 /* report-html-rtt: the page's chart of a client's round trips over its
- * period, from its packets (the init each answer answers): per column the
+ * period, from its round trips in time order (timeline_scan.rtt): per column the
  * spread shaded and a line through the medians, broken across outages. */
 #include "report/report-html-rtt.h"
 
@@ -16,10 +16,8 @@
 #define RTT_RIGHT 70
 #define RTT_TOP 24
 #define RTT_BIN_PX 4 /* one column of round trips per 4 px */
-
-struct rtt_point {
-        int64_t t_us, rtt_us;
-};
+/* columns at most: each starts at least RTT_BIN_PX past the one before */
+#define RTT_COLUMNS ((RTT_W - RTT_RIGHT - RTT_LEFT) / RTT_BIN_PX + 2)
 
 struct rtt_median {
         int64_t t_us; /* the column's first */
@@ -27,68 +25,11 @@ struct rtt_median {
         int64_t rtt_us;
 };
 
-/* A handshake init of the client's: its key and when it was sent. */
-struct init_key {
-        uint64_t hs, ctr;
-        int64_t t_us;
-};
-
-static int by_key(const void *a, const void *b)
-{
-        const struct init_key *x = a, *y = b;
-
-        if (x->hs != y->hs)
-                return x->hs < y->hs ? -1 : 1;
-        return x->ctr < y->ctr ? -1 : x->ctr > y->ctr;
-}
-
-static int by_time(const void *a, const void *b)
-{
-        const struct rtt_point *x = a, *y = b;
-
-        return x->t_us < y->t_us ? -1 : x->t_us > y->t_us;
-}
-
 static int by_value(const void *a, const void *b)
 {
         int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
 
         return x < y ? -1 : x > y;
-}
-
-/* Each answered handshake of the client's log: when it was answered, and
- * its round trip (the init it answers found by its handshake and counter).
- * Returns the count, or -ENOMEM. */
-static ssize_t rtt_points(const struct timeline_client *c, struct rtt_point **pts)
-{
-        struct init_key *init = malloc((c->n_pk ? c->n_pk : 1) * sizeof(*init));
-        size_t ni = 0, n = 0;
-
-        *pts = malloc((c->n_pk ? c->n_pk : 1) * sizeof(**pts));
-        if (!init || !*pts) {
-                free(init);
-                free(*pts);
-                *pts = NULL;
-                return -ENOMEM;
-        }
-        for (size_t i = 0; i < c->n_pk; i++)
-                if (c->pk[i].tx && c->pk[i].type == MESSAGE_HANDSHAKE_INIT)
-                        init[ni++] = (struct init_key){ c->pk[i].hs, c->pk[i].ctr, c->pk[i].t_us };
-        qsort(init, ni, sizeof(*init), by_key);
-        for (size_t i = 0; ni && i < c->n_pk; i++) {
-                const struct timeline_packet *p = &c->pk[i];
-                struct init_key key = { p->hs, p->ctr, 0 };
-                const struct init_key *hit;
-
-                if (p->tx || p->type != MESSAGE_HANDSHAKE_RESPONSE)
-                        continue;
-                hit = bsearch(&key, init, ni, sizeof(*init), by_key);
-                if (hit)
-                        (*pts)[n++] = (struct rtt_point){ p->t_us, p->t_us > hit->t_us ? p->t_us - hit->t_us : 0 };
-        }
-        free(init);
-        qsort(*pts, n, sizeof(**pts), by_time);
-        return (ssize_t)n;
 }
 
 /* The top of the scale: a quarter above the largest round trip, or above
@@ -157,21 +98,20 @@ static void rtt_medians(const struct rtt_median *med, size_t n, int64_t top, int
 int report_html_rtt_chart(const struct timeline_client *c, FILE *out)
 {
         struct report_svg_frame f = { c->first_us, c->last_us, RTT_LEFT, RTT_W - RTT_RIGHT };
-        struct rtt_point *p = NULL;
+        const struct timeline_rtt_point *p = c->scan.rtt;
+        size_t n = c->scan.n_rtt, nm = 0;
         struct rtt_median *med = NULL;
-        ssize_t n = c->rtt.count ? rtt_points(c, &p) : 0;
-        size_t nm = 0;
         /* three handshake cycles without an answer: not joined */
         int64_t top, *v = NULL, gap = 3 * (int64_t)(c->keepalive_count + 1) * (int64_t)c->keepalive_us;
-        int k = n < 0 ? -ENOMEM : 0;
+        int k = 0;
 
-        if (n <= 0) {
+        if (!n) {
                 fprintf(out, "<p class=\"note\">%s</p>\n",
                         c->client_log ? "none answered" : "not visible in a server log");
-                return k;
+                return 0;
         }
-        v = malloc((size_t)n * sizeof(*v));
-        med = malloc((size_t)n * sizeof(*med));
+        v = malloc(n * sizeof(*v));
+        med = malloc((n < RTT_COLUMNS ? n : RTT_COLUMNS) * sizeof(*med));
         if (!v || !med) {
                 k = -ENOMEM;
                 goto out;
@@ -180,7 +120,7 @@ int report_html_rtt_chart(const struct timeline_client *c, FILE *out)
         fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\">\n", RTT_W,
                 RTT_TOP + RTT_H + 30);
         rtt_axis(c, &f, top, out);
-        for (ssize_t i = 0, j; i < n; i = j) {
+        for (size_t i = 0, j; i < n && nm < RTT_COLUMNS; i = j) {
                 double x = RTT_LEFT + RTT_BIN_PX * (double)(int)((report_svg_x(&f, p[i].t_us) - RTT_LEFT) / RTT_BIN_PX);
                 size_t m = 0;
 
@@ -193,6 +133,5 @@ int report_html_rtt_chart(const struct timeline_client *c, FILE *out)
 out:
         free(v);
         free(med);
-        free(p);
         return k;
 }

@@ -215,3 +215,39 @@ out:
         free(by_log);
         return k;
 }
+
+int timeline_scan_windows(struct timeline *tl, struct timeline_client *c, int64_t window_us, timeline_span_fn load,
+                          void *ctx)
+{
+        struct timeline_split whole = { .tl = tl };
+        struct timeline_scan_walk sw;
+        struct timeline_span *by_log = calloc(tl->n_logs ? tl->n_logs : 1, sizeof(*by_log));
+        int64_t lo = c->first_us, hi = c->last_us, w = window_width(lo, hi, window_us);
+        int64_t off = c->offset_known ? c->offset_us : 0;
+        int k = by_log ? timeline_split_whole(tl, c, &whole) : -ENOMEM;
+        bool begun = k == 0;
+
+        k = begun ? timeline_scan_begin(&sw, tl, c) : k;
+        for (int64_t a = lo; k == 0 && (c->client_log || c->server_log) && a <= hi; a += w) {
+                struct timeline_split sp = { .tl = tl };
+
+                window_spans(tl, whole.roles, a, a + w, M, off, by_log);
+                k = load_split(tl, c, by_log, load, ctx, &sp);
+                if (k == 0) {
+                        size_t ca = first_at(sp.c, sp.nc, a), cb = first_at(sp.c, sp.nc, a + w);
+                        size_t sa, sb;
+
+                        timeline_correct_server(c, &sp);
+                        sa = first_at(sp.s, sp.ns, a);
+                        sb = first_at(sp.s, sp.ns, a + w);
+                        k = timeline_scan_take(&sw, &sp, ca, cb, sa, sb);
+                }
+                free(sp.c);
+                free(sp.s);
+                free(sp.roles);
+        }
+        k = begun ? timeline_scan_end(&sw, k) : k;
+        free(whole.roles);
+        free(by_log);
+        return k;
+}

@@ -48,6 +48,7 @@ static void client_free(struct timeline_client *c)
         free(c->outages);
         free(c->rebinds);
         free(c->flow.up);
+        timeline_scan_free(&c->scan);
         free(c);
 }
 
@@ -434,6 +435,7 @@ static int finish_client(const struct timeline *tl, struct timeline_client *c, c
         k = k < 0 ? k : timeline_flow_keep(tl, c, &sp);
         if (k == 0)
                 timeline_outages_marked(tl, c, &sp);
+        k = k < 0 || let_go ? k : timeline_scan_split(tl, c, &sp); /* written next: what its findings read */
 out:
         free(sp.c);
         free(sp.s);
@@ -487,8 +489,26 @@ static size_t group_end(const struct timeline *tl, size_t lo, uint64_t budget)
         return hi;
 }
 
-/* timeline_finish_each(), and with span (the first pass only) a client
- * over the budget worked out in windows, its packets given back by span. */
+/* What the findings of a client worked out already read of its packets,
+ * given back: split by end again, on the client's clock. */
+static int scan_held(const struct timeline *tl, struct timeline_client *c)
+{
+        struct timeline_split sp = { .tl = tl };
+        int k = timeline_split_by_role(tl, c, &sp, true);
+
+        if (k == 0) {
+                timeline_correct_server(c, &sp);
+                k = timeline_scan_split(tl, c, &sp);
+        }
+        free(sp.c);
+        free(sp.s);
+        free(sp.roles);
+        return k;
+}
+
+/* timeline_finish_each(), and with span a client over the budget not
+ * given back whole: worked out in windows (the first pass), its scan made
+ * in windows (the second). */
 static int finish_groups(struct timeline *tl, const struct timeline_opts *o, uint64_t budget, timeline_load_fn load,
                          timeline_each_fn each, timeline_span_fn span, int64_t window_us, void *ctx)
 {
@@ -504,13 +524,21 @@ static int finish_groups(struct timeline *tl, const struct timeline_opts *o, uin
                         k = timeline_finish_windows(tl, tl->clients[lo], o, window_us, span, ctx);
                         continue;
                 }
+                if (span && !o && each && tl->clients[lo]->packets > budget) {
+                        k = timeline_scan_windows(tl, tl->clients[lo], window_us, span, ctx);
+                        k = k < 0 ? k : each(ctx, tl, tl->clients[lo]);
+                        timeline_scan_free(&tl->clients[lo]->scan);
+                        continue;
+                }
                 k = load ? load(ctx, tl, lo, hi) : 0;
                 for (size_t i = lo; i < hi && k == 0; i++) {
                         struct timeline_client *c = tl->clients[i];
 
-                        k = o ? finish_client(tl, c, o, !each) : 0;
+                        k = o ? finish_client(tl, c, o, !each) : scan_held(tl, c);
                         k = k < 0 || !each ? k : each(ctx, tl, c);
                         let_go_packets(c);
+                        if (each)
+                                timeline_scan_free(&c->scan);
                 }
         }
         return k;
@@ -561,4 +589,10 @@ double timeline_availability(const struct timeline_client *c)
                 return 1.0;
         down = timeline_down_us(c, c->first_us, c->last_us);
         return down >= period ? 0.0 : 1.0 - (double)down / (double)period;
+}
+
+int timeline_write_each(struct timeline *tl, uint64_t budget, timeline_load_fn load, timeline_span_fn span,
+                        int64_t window_us, timeline_each_fn each, void *ctx)
+{
+        return finish_groups(tl, NULL, budget, load, each, span, window_us, ctx);
 }
