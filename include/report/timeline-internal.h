@@ -24,8 +24,10 @@
  * passes: first each is worked out, its packets split by end in place
  * (timeline_split_by_role with take: not held twice); then, all worked out
  * (each outage says what the other flows did then), each is written with
- * its packets given back (its findings and the page's round trip chart
- * read them), and they go. What stays per client is its results: outages,
+ * its packets given back once more for what its findings and the page
+ * read of them (timeline_scan: the idle gaps at the server as they come,
+ * the nat periods among them, the round trips in time order for the
+ * page), and they go. What stays per client is its results: outages,
  * rebindings, round trips as counts of values (struct timeline_rtt),
  * counts, and what its flow is compared with the others by (timeline_flow:
  * the logs it is in, bins of when it delivered messages,
@@ -46,11 +48,11 @@
  * window to the next (the walks, the runs of lost messages, what the
  * client's log alone found after a window's end). A message is looked for
  * at its receiver only within TIMELINE_MATCH_MARGIN_US of its sending, in
- * the whole as in windows, so the two agree. What is not windowed yet:
- * the second pass, whose findings (the idle gaps at the server) and
- * round trip chart read all of a client's packets, so a client's year is
- * still held whole while it is written. The same results as holding
- * everything: tests/test-timeline-windows.c,
+ * the whole as in windows, so the two agree. In the second pass such a
+ * client's scan is made a window at a time too (timeline_scan_windows),
+ * the nat periods found as the gaps come with only the last
+ * TIMELINE_NAT_BACK + 1 of them held. The same results as holding
+ * everything: tests/test-timeline-windows.c, tests/test-timeline-scan.c,
  * tests/test-report-spill.c. */
 #pragma once
 
