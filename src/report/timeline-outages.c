@@ -202,7 +202,8 @@ static int take_until(struct timeline_runs *rs, struct timeline_olist *l, int64_
                 timeline_sort(l->v, l->n, sizeof(*l->v), timeline_by_outcome_time);
         for (; i < l->n && l->v[i].t_us < until && k == 0; i++)
                 k = timeline_runs_take(rs, l->v[i].t_us, l->v[i].n, l->v[i].delivered, l->v[i].boundary);
-        memmove(l->v, l->v + i, (l->n - i) * sizeof(*l->v));
+        if (i) /* none held: no array to move in (l->v NULL) */
+                memmove(l->v, l->v + i, (l->n - i) * sizeof(*l->v));
         l->n -= i;
         return k;
 }
