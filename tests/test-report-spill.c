@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "report/findings.h"
+#include "report/report-html-rtt.h"
 #include "report/report-spill.h"
 #include "report/report.h"
 
@@ -316,6 +317,8 @@ static void test_as_they_come(enum format fmt, enum passes passes)
         report_spill_init(&s);
         feed(&a);
         feed(&b);
+        if (fmt == HTML) /* its round trip chart */
+                whole.rtt_column = out.rtt_column = report_html_rtt_column;
         CHECK_INT(timeline_finish(&whole, &o), 0);
         CHECK_INT(fmt == HTML ? report_write_html(&whole, &in, fx)
                   : fmt == JSON ? report_write_json(&whole, &in, fx)
@@ -343,6 +346,7 @@ static void test_as_they_come(enum format fmt, enum passes passes)
         fclose(fy);
         CHECK(g.made);
         CHECK(nx > 1000 && strstr(x, "client-2") != NULL);
+        CHECK(fmt != HTML || strstr(x, " round trips: min ") != NULL); /* the chart's columns, compared too */
         CHECK(fmt != TEXT || !two_passes ||
               (strstr(x, "server_to_client") && strstr(x, "the server was not running") && strstr(x, "client-1 down")));
         CHECK_STR(y, x);

@@ -398,6 +398,9 @@ struct timeline_scan_walk {
         int64_t p_from_us, last_to_us;
         size_t *rb_seq; /* per rebinding: the number of its gap, SIZE_MAX for none */
         size_t rb_cursor;
+        /* the round trips of the chart's column being filled */
+        int64_t *col_v, col_t;
+        size_t col_n, col_cap, col;
 };
 
 int timeline_scan_begin(struct timeline_scan_walk *w, const struct timeline *tl, struct timeline_client *c);

@@ -154,9 +154,13 @@ struct timeline_nat_period {
         bool to_end; /* it still holds at its client's last gap */
 };
 
-/* An answered handshake of the client's log: when, and its round trip. */
-struct timeline_rtt_point {
-        int64_t t_us, rtt_us;
+/* The round trips of one column of the page's chart (timeline.rtt_column):
+ * when its first was answered, how many, the least, median and most. */
+struct timeline_rtt_column {
+        int64_t t_us;
+        size_t col;
+        uint64_t n;
+        int64_t min_us, median_us, max_us;
 };
 
 /* What the findings and the page read of a client's packets once it is
@@ -168,7 +172,8 @@ struct timeline_scan {
         bool *rb_nat;     /* per rebinding: within a nat period */
         struct timeline_nat_period *nat;
         size_t n_nat, cap_nat;
-        struct timeline_rtt_point *rtt; /* in time order; none with timeline.scan_no_rtt */
+        bool rtt_made; /* with timeline.rtt_column: */
+        struct timeline_rtt_column *rtt; /* the columns with round trips, in time order */
         size_t n_rtt, cap_rtt;
 };
 
@@ -262,7 +267,10 @@ struct timeline {
         struct index peer_index; /* by the address's bytes (a parsed line's are zeroed first) */
         int64_t flow_bin_us; /* the flows' bins (timeline_flow): one width for all, within TIMELINE_FLOW_BITS */
         uint64_t flow_span_us; /* the logs' span, which no flow's bins exceed */
-        bool scan_no_rtt; /* the page is not written: no timeline_scan.rtt */
+        /* The column of the page's round trip chart that an answer at t of c
+         * falls in, rising with t; NULL when no page is written (the scan
+         * then keeps none). */
+        size_t (*rtt_column)(const struct timeline_client *c, int64_t t_us);
 };
 
 struct timeline_peer {

@@ -25,6 +25,7 @@
 #include "core/duration.h"
 #include "core/logtext.h"
 #include "report/journal-export.h"
+#include "report/report-html-rtt.h"
 #include "report/report-journal.h"
 #include "report/report-lines.h"
 #include "report/report-spill.h"
@@ -571,7 +572,7 @@ static int finish_each(struct run *r)
         const struct timeline_opts *t = &r->o->timers;
         int k;
 
-        r->tl.scan_no_rtt = !r->o->html;
+        r->tl.rtt_column = r->o->html ? report_html_rtt_column : NULL; /* the page's chart, only with the page */
         r->spill.keep = 1;
         k = timeline_finish_windowed(&r->tl, t, REPORT_GROUP_PACKETS, load_group, load_span, REPORT_WINDOW_US, r);
         r->spill.keep = 0;

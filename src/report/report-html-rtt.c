@@ -1,9 +1,11 @@
 /* report-html-rtt: the page's chart of a client's round trips over its
- * period, from its round trips in time order (timeline_scan.rtt): per column the
+ * period, from its round trips per column (timeline_scan.rtt, made as
+ * report_html_rtt_column() puts them): per column the
  * spread shaded and a line through the medians, broken across outages. */
 #include "report/report-html-rtt.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <sys/types.h>
 
@@ -16,20 +18,11 @@
 #define RTT_RIGHT 70
 #define RTT_TOP 24
 #define RTT_BIN_PX 4 /* one column of round trips per 4 px */
-/* columns at most: each starts at least RTT_BIN_PX past the one before */
-#define RTT_COLUMNS ((RTT_W - RTT_RIGHT - RTT_LEFT) / RTT_BIN_PX + 2)
 
-struct rtt_median {
-        int64_t t_us; /* the column's first */
-        double x;
-        int64_t rtt_us;
-};
-
-static int by_value(const void *a, const void *b)
+/* Where a column is drawn: its left edge. */
+static double rtt_x(const struct timeline_rtt_column *col)
 {
-        int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-        return x < y ? -1 : x > y;
+        return RTT_LEFT + RTT_BIN_PX * (double)col->col;
 }
 
 /* The top of the scale: a quarter above the largest round trip, or above
@@ -51,17 +44,17 @@ static double rtt_y(int64_t v, int64_t top)
         return RTT_TOP + RTT_H * (1.0 - (r > 1 ? 1 : r));
 }
 
-/* One column: the spread of its round trips shaded. Returns its median. */
-static int64_t rtt_column(const struct timeline_client *c, int64_t *v, size_t n, double x, int64_t top, FILE *out)
+/* One column: the spread of its round trips shaded. */
+static void rtt_column(const struct timeline_client *c, const struct timeline_rtt_column *col, double x, int64_t top,
+                       FILE *out)
 {
         char a[32], b[32], m[32];
 
-        qsort(v, n, sizeof(*v), by_value);
-        fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" class=\"rttband\"><title>%zu round "
-                     "trip%s: min %s, median %s, max %s</title></rect>\n",
-                x, rtt_y(v[n - 1], top), RTT_BIN_PX, rtt_y(v[0], top) - rtt_y(v[n - 1], top) + 1, n, n == 1 ? "" : "s",
-                report_rtt_text(c, v[0], a), report_rtt_text(c, v[(n - 1) / 2], m), report_rtt_text(c, v[n - 1], b));
-        return v[(n - 1) / 2];
+        fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" class=\"rttband\"><title>%" PRIu64
+                     " round trip%s: min %s, median %s, max %s</title></rect>\n",
+                x, rtt_y(col->max_us, top), RTT_BIN_PX, rtt_y(col->min_us, top) - rtt_y(col->max_us, top) + 1, col->n,
+                col->n == 1 ? "" : "s", report_rtt_text(c, col->min_us, a), report_rtt_text(c, col->median_us, m),
+                report_rtt_text(c, col->max_us, b));
 }
 
 static void rtt_axis(const struct timeline_client *c, const struct report_svg_frame *f, int64_t top, FILE *out)
@@ -83,55 +76,52 @@ static void rtt_axis(const struct timeline_client *c, const struct report_svg_fr
 
 /* The medians as dots, joined where no more than `gap` lies between: a
  * line across an outage would draw round trips nobody measured. */
-static void rtt_medians(const struct rtt_median *med, size_t n, int64_t top, int64_t gap, FILE *out)
+static void rtt_medians(const struct timeline_rtt_column *col, size_t n, int64_t top, int64_t gap, FILE *out)
 {
         fputs("<path class=\"rttline\" d=\"", out);
         for (size_t i = 0; i < n; i++)
-                fprintf(out, "%s%.1f %.1f", i && med[i].t_us - med[i - 1].t_us <= gap ? "L" : "M",
-                        med[i].x + RTT_BIN_PX / 2.0, rtt_y(med[i].rtt_us, top));
+                fprintf(out, "%s%.1f %.1f", i && col[i].t_us - col[i - 1].t_us <= gap ? "L" : "M",
+                        rtt_x(&col[i]) + RTT_BIN_PX / 2.0, rtt_y(col[i].median_us, top));
         fputs("\"/>\n", out);
         for (size_t i = 0; i < n; i++)
                 fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" class=\"rttdot\"/>\n",
-                        med[i].x + RTT_BIN_PX / 2.0, rtt_y(med[i].rtt_us, top));
+                        rtt_x(&col[i]) + RTT_BIN_PX / 2.0, rtt_y(col[i].median_us, top));
+}
+
+static struct report_svg_frame rtt_frame(const struct timeline_client *c)
+{
+        return (struct report_svg_frame){ c->first_us, c->last_us, RTT_LEFT, RTT_W - RTT_RIGHT };
+}
+
+size_t report_html_rtt_column(const struct timeline_client *c, int64_t t_us)
+{
+        struct report_svg_frame f = rtt_frame(c);
+
+        return (size_t)((report_svg_x(&f, t_us) - RTT_LEFT) / RTT_BIN_PX);
 }
 
 int report_html_rtt_chart(const struct timeline_client *c, FILE *out)
 {
-        struct report_svg_frame f = { c->first_us, c->last_us, RTT_LEFT, RTT_W - RTT_RIGHT };
-        const struct timeline_rtt_point *p = c->scan.rtt;
-        size_t n = c->scan.n_rtt, nm = 0;
-        struct rtt_median *med = NULL;
+        struct report_svg_frame f = rtt_frame(c);
+        const struct timeline_rtt_column *col = c->scan.rtt;
+        size_t n = c->scan.n_rtt;
         /* three handshake cycles without an answer: not joined */
-        int64_t top, *v = NULL, gap = 3 * (int64_t)(c->keepalive_count + 1) * (int64_t)c->keepalive_us;
-        int k = 0;
+        int64_t top, gap = 3 * (int64_t)(c->keepalive_count + 1) * (int64_t)c->keepalive_us;
 
+        if (!c->scan.rtt_made)
+                return -ENODATA; /* not asked for (timeline.rtt_column), or let go */
         if (!n) {
                 fprintf(out, "<p class=\"note\">%s</p>\n",
                         c->client_log ? "none answered" : "not visible in a server log");
                 return 0;
         }
-        v = malloc(n * sizeof(*v));
-        med = malloc((n < RTT_COLUMNS ? n : RTT_COLUMNS) * sizeof(*med));
-        if (!v || !med) {
-                k = -ENOMEM;
-                goto out;
-        }
         top = rtt_scale(c);
         fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\">\n", RTT_W,
                 RTT_TOP + RTT_H + 30);
         rtt_axis(c, &f, top, out);
-        for (size_t i = 0, j; i < n && nm < RTT_COLUMNS; i = j) {
-                double x = RTT_LEFT + RTT_BIN_PX * (double)(int)((report_svg_x(&f, p[i].t_us) - RTT_LEFT) / RTT_BIN_PX);
-                size_t m = 0;
-
-                for (j = i; j < n && (m == 0 || report_svg_x(&f, p[j].t_us) < x + RTT_BIN_PX); j++)
-                        v[m++] = p[j].rtt_us;
-                med[nm++] = (struct rtt_median){ p[i].t_us, x, rtt_column(c, v, m, x, top, out) };
-        }
-        rtt_medians(med, nm, top, gap, out);
+        for (size_t i = 0; i < n; i++)
+                rtt_column(c, &col[i], rtt_x(&col[i]), top, out);
+        rtt_medians(col, n, top, gap, out);
         fputs("</svg>\n", out);
-out:
-        free(v);
-        free(med);
-        return k;
+        return 0;
 }

@@ -278,11 +278,67 @@ static int gaps_take(struct timeline_scan_walk *w, const struct timeline_split *
         return k;
 }
 
-/* --- the round trips, for the page's chart --- */
+/* --- the round trips, for the page's chart: per column, in time order,
+ * only the column being filled held --- */
+
+static int by_i64(const void *a, const void *b)
+{
+        int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+        return (x > y) - (x < y);
+}
+
+/* The column filled so far, summed up. */
+static int column_end(struct timeline_scan_walk *w)
+{
+        struct timeline_scan *s = &w->c->scan;
+        const int64_t *v = w->col_v;
+        size_t n = w->col_n;
+
+        if (!n)
+                return 0;
+        if (s->n_rtt == s->cap_rtt) {
+                size_t cap = s->cap_rtt ? 2 * s->cap_rtt : 64;
+                struct timeline_rtt_column *r = realloc(s->rtt, cap * sizeof(*r));
+
+                if (!r)
+                        return -ENOMEM;
+                s->rtt = r;
+                s->cap_rtt = cap;
+        }
+        qsort(w->col_v, n, sizeof(*v), by_i64);
+        s->rtt[s->n_rtt++] = (struct timeline_rtt_column){ w->col_t, w->col, n, v[0], v[(n - 1) / 2], v[n - 1] };
+        w->col_n = 0;
+        return 0;
+}
+
+/* A round trip answered at t, in time order. */
+static int column_take(struct timeline_scan_walk *w, int64_t t, int64_t rtt)
+{
+        size_t col = w->tl->rtt_column(w->c, t);
+        int k = col != w->col ? column_end(w) : 0;
+
+        if (k < 0)
+                return k;
+        if (!w->col_n) {
+                w->col = col;
+                w->col_t = t;
+        }
+        if (w->col_n == w->col_cap) {
+                size_t cap = w->col_cap ? 2 * w->col_cap : 64;
+                int64_t *v = realloc(w->col_v, cap * sizeof(*v));
+
+                if (!v)
+                        return -ENOMEM;
+                w->col_v = v;
+                w->col_cap = cap;
+        }
+        w->col_v[w->col_n++] = rtt;
+        return 0;
+}
 
 static int rtt_take(struct timeline_scan_walk *w, const struct timeline_split *sp, size_t ca, size_t cb)
 {
-        struct timeline_scan *s = &w->c->scan;
         struct timeline_key *tx = NULL;
         size_t ntx;
         int k = timeline_keys_of(sp->c, sp->nc, true, TIMELINE_KEY_TYPE(MESSAGE_HANDSHAKE_INIT), &tx, &ntx);
@@ -294,20 +350,8 @@ static int rtt_take(struct timeline_scan_walk *w, const struct timeline_split *s
                 if (p->tx || p->type != MESSAGE_HANDSHAKE_RESPONSE)
                         continue;
                 init = timeline_key_near(tx, ntx, MESSAGE_HANDSHAKE_INIT, p->hs, p->ctr, p->t_us, TIMELINE_MATCH_MARGIN_US);
-                if (!init)
-                        continue;
-                if (s->n_rtt == s->cap_rtt) {
-                        size_t cap = s->cap_rtt ? 2 * s->cap_rtt : 64;
-                        struct timeline_rtt_point *v = realloc(s->rtt, cap * sizeof(*v));
-
-                        if (!v) {
-                                k = -ENOMEM;
-                                break;
-                        }
-                        s->rtt = v;
-                        s->cap_rtt = cap;
-                }
-                s->rtt[s->n_rtt++] = (struct timeline_rtt_point){ p->t_us, max64(0, p->t_us - init->t_us) };
+                if (init)
+                        k = column_take(w, p->t_us, max64(0, p->t_us - init->t_us));
         }
         free(tx);
         return k;
@@ -340,21 +384,25 @@ int timeline_scan_take(struct timeline_scan_walk *w, const struct timeline_split
 {
         int k = gaps_take(w, sp, ca, cb, sa, sb);
 
-        return k < 0 || w->tl->scan_no_rtt ? k : rtt_take(w, sp, ca, cb);
+        return k < 0 || !w->tl->rtt_column ? k : rtt_take(w, sp, ca, cb);
 }
 
 int timeline_scan_end(struct timeline_scan_walk *w, int k)
 {
         if (k == 0 && w->n_gaps)
                 k = nat_emit(w, true);
+        k = k < 0 ? k : column_end(w);
+        free(w->col_v);
         free(w->down_a);
         free(w->down_b);
         free(w->ring);
         free(w->rb_seq);
         if (k < 0)
                 timeline_scan_free(&w->c->scan);
-        else
+        else {
                 w->c->scan.made = true;
+                w->c->scan.rtt_made = w->tl->rtt_column != NULL;
+        }
         return k;
 }
 
