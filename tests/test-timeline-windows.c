@@ -5,7 +5,8 @@
  * offset, a server stopped, a client restarted, a log that lost lines
  * and a clock stepped back, across the windows' cuts, windows of seconds
  * to a week; a spacing and an answer across a cut count (what a window
- * carries to the next). */
+ * carries to the next); the timers' medians exact in room that follows
+ * how many spacings differ, not how many there are. */
 #include "timeline-sim.h"
 
 #include <stdlib.h>
@@ -309,8 +310,116 @@ static void test_carried(void)
         timeline_free(&tl);
 }
 
+static int by_i64(const void *a, const void *b)
+{
+        int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+/* n packets taken in spans of 1 to 97 of them (as windows cut them);
+ * the most room their spacings took (tallies). */
+static size_t take_in_spans(struct timeline_timers *t, const struct timeline_packet *p, size_t n)
+{
+        size_t most = 0;
+
+        for (size_t i = 0, len = 1; i < n; i += len, len = len % 97 + 1) {
+                CHECK_INT(timeline_timers_take(t, p + i, len < n - i ? len : n - i), 0);
+                most = t->ka_gaps.cap > most ? t->ka_gaps.cap : most;
+                most = t->retry_gaps.cap > most ? t->retry_gaps.cap : most;
+        }
+        return most;
+}
+
+/* Of n spacings from 1 ms steps above `base` ms, the next (`distinct`
+ * steps, skewed to the low ones: the least of two draws). */
+static int64_t next_spacing(uint64_t *x, int64_t base, unsigned distinct)
+{
+        unsigned a, b;
+
+        *x = *x * 6364136223846793005u + 1442695040888963407u;
+        a = (unsigned)(*x >> 33) % distinct;
+        *x = *x * 6364136223846793005u + 1442695040888963407u;
+        b = (unsigned)(*x >> 33) % distinct;
+        return (base + (a < b ? a : b)) * 1000;
+}
+
+/* A client's n keepalives of one handshake, their spacings of `distinct`
+ * values in ms, taken in spans: the keepalive learned is the middle of
+ * the spacings sorted, and the room they take follows how many differ
+ * (timeline_values grows only when half full once merged: at most four
+ * tallies per distinct value, or grow_array's first 16), not n. */
+static void test_keepalive_median(unsigned distinct, size_t n)
+{
+        struct timeline_packet *p = calloc(n, sizeof(*p));
+        int64_t *gaps = calloc(n, sizeof(*gaps)), at = T0;
+        struct timeline_timers t = { .client_end = true };
+        struct timeline_client c = { 0 };
+        struct timeline_opts o = { 0 };
+        uint64_t x = distinct;
+        size_t most;
+
+        CHECK(p && gaps);
+        for (size_t i = 0; i < n; i++) {
+                p[i] = (struct timeline_packet){ .t_us = at, .hs = 7, .ctr = i + 1, .tx = 1, .type = MESSAGE_KEEPALIVE };
+                gaps[i] = next_spacing(&x, 26625, distinct);
+                at += gaps[i];
+        }
+        most = take_in_spans(&t, p, n);
+        qsort(gaps, n - 1, sizeof(*gaps), by_i64); /* the last one is not taken */
+        timeline_timers_end(&c, &t, &o);
+        CHECK(c.keepalive_learned);
+        CHECK_INT(c.keepalive_us, gaps[(n - 1) / 2]);
+        CHECK(most <= (4 * (size_t)distinct > 16 ? 4 * (size_t)distinct : 16));
+        CHECK(t.ka_gaps.v == NULL && t.retry_gaps.v == NULL);
+        free(p);
+        free(gaps);
+}
+
+/* A server's log of n inits, each the handshake after the one before:
+ * retries (5 s and up to `distinct` ms more) and, every seventh, a
+ * spacing of 100 s and more, past 6/10 of the keepalive cycle (o's
+ * timers: 106.5 s), so not a retry. The timeout learned is the middle of
+ * the retries sorted. */
+static void test_retry_median(unsigned distinct, size_t n)
+{
+        struct timeline_packet *p = calloc(n, sizeof(*p));
+        int64_t *gaps = calloc(n, sizeof(*gaps)), at = T0;
+        struct timeline_timers t = { .client_end = false };
+        struct timeline_client c = { 0 };
+        struct timeline_opts o = { .keepalive_us = 26625 * 1000, .keepalive_count = 5 };
+        uint64_t x = distinct;
+        size_t m = 0, most;
+
+        CHECK(p && gaps);
+        for (size_t i = 0; i < n; i++) {
+                int64_t g = next_spacing(&x, i % 7 ? 5000 : 100000, distinct);
+
+                p[i] = (struct timeline_packet){ .t_us = at, .hs = 7 + i, .tx = 0, .type = MESSAGE_HANDSHAKE_INIT };
+                if (i + 1 < n && i % 7)
+                        gaps[m++] = g;
+                at += g;
+        }
+        most = take_in_spans(&t, p, n);
+        qsort(gaps, m, sizeof(*gaps), by_i64);
+        timeline_timers_end(&c, &t, &o);
+        CHECK(c.handshake_timeout_learned);
+        CHECK_INT(c.handshake_timeout_us, gaps[m / 2]);
+        /* the long spacings too, before the cycle is known */
+        CHECK(most <= (8 * (size_t)distinct > 16 ? 8 * (size_t)distinct : 16));
+        free(p);
+        free(gaps);
+}
+
 int main(void)
 {
+        test_keepalive_median(1, 3);
+        test_keepalive_median(7, 5000);
+        test_keepalive_median(300, 20001);
+        test_keepalive_median(100000, 3000); /* all but a few differ */
+        test_retry_median(1, 9);
+        test_retry_median(5, 4000);
+        test_retry_median(50000, 3000); /* all but a few differ, under 55 s */
         test_carried();
         test_answer_across();
         test_days();

@@ -133,14 +133,27 @@ int timeline_split_by_role(const struct timeline *tl, struct timeline_client *c,
 /* Learns the timers (unless o gives them) from one end's log. */
 int timeline_learn_timers(struct timeline_client *c, const struct timeline_split *sp, const struct timeline_opts *o);
 
+/* A value and how many times it was taken. */
+struct timeline_tally {
+        int64_t v;
+        uint64_t n;
+};
+
+/* Values taken for an exact median, as tallies: those of v[0, sorted)
+ * distinct and in order, those after taken since (one each). When v is
+ * full they are put in order and equal ones merged, and it grows only
+ * when that leaves it more than half full: so it holds about the values
+ * that differ (spacings in ms take few), not all taken; 16 bytes a value
+ * where all differ. */
 struct timeline_values {
-        int64_t *v;
-        size_t n, cap;
+        struct timeline_tally *v;
+        size_t n, sorted, cap;
+        uint64_t total; /* values taken */
 };
 
 /* What learning the timers carries from one span of an end's packets to
  * the next: the last keepalive and the init not yet answered, the
- * spacings so far (8 bytes a keepalive or retry: their median is exact). */
+ * spacings so far (their medians exact: struct timeline_values). */
 struct timeline_timers {
         bool client_end; /* learned from the client's end (when it has a log), else the server's */
         bool have_ka, have_init;

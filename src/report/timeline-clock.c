@@ -25,22 +25,60 @@ static int64_t median(int64_t *v, size_t n)
         return v[n / 2];
 }
 
-/* The median of m spacings in d, m >= least; 0 where there are fewer, or
- * where it is over a day (no client keeps a flow alive so slowly: not a
- * timer). */
-static int64_t timer_of(int64_t *d, size_t m, size_t least)
+static int by_tally(const void *a, const void *b)
 {
-        int64_t v = m >= least ? median(d, m) : 0;
+        const struct timeline_tally *x = a, *y = b;
 
-        return v > TIMELINE_DAY_US ? 0 : v;
+        return x->v < y->v ? -1 : x->v > y->v;
+}
+
+/* Puts l's values in order, equal ones merged into one tally. */
+static void values_compact(struct timeline_values *l)
+{
+        size_t m = 0;
+
+        if (l->sorted == l->n)
+                return;
+        timeline_sort(l->v, l->n, sizeof(*l->v), by_tally);
+        for (size_t i = 0; i < l->n; i++) {
+                if (m && l->v[m - 1].v == l->v[i].v)
+                        l->v[m - 1].n += l->v[i].n;
+                else
+                        l->v[m++] = l->v[i];
+        }
+        l->n = l->sorted = m;
 }
 
 static int values_push(struct timeline_values *l, int64_t v)
 {
-        if (grow_array((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0)
-                return -ENOMEM;
-        l->v[l->n++] = v;
+        if (l->n == l->cap) {
+                values_compact(l);
+                /* half full or more once merged: room for more that differ */
+                if (l->n * 2 >= l->cap && grow_array((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0)
+                        return -ENOMEM;
+        }
+        l->v[l->n++] = (struct timeline_tally){ v, 1 };
+        l->total++;
         return 0;
+}
+
+/* The median of l's values (the one at half their count, in order), at
+ * least `least` of them; 0 where there are fewer, or where it is over a
+ * day (no client keeps a flow alive so slowly: not a timer). */
+static int64_t timer_of(struct timeline_values *l, uint64_t least)
+{
+        uint64_t i = l->total / 2;
+        int64_t v = 0;
+
+        values_compact(l);
+        for (size_t j = 0; l->total >= least && l->total > 0 && j < l->n; j++) {
+                if (i < l->v[j].n) {
+                        v = l->v[j].v;
+                        break;
+                }
+                i -= l->v[j].n;
+        }
+        return v > TIMELINE_DAY_US ? 0 : v;
 }
 
 /* The spacing of keepalives (k, k+1 of one handshake), their highest
@@ -93,10 +131,27 @@ int timeline_timers_take(struct timeline_timers *t, const struct timeline_packet
         return k;
 }
 
+/* Of the retries a server's log shows, those sooner than a keepalive
+ * cycle of c: a later init is the next handshake, not a retry. */
+static void retries_sooner(struct timeline_values *l, const struct timeline_client *c)
+{
+        int64_t cycle = (int64_t)(c->keepalive_us * (c->keepalive_count > 1 ? c->keepalive_count - 1 : 1));
+        size_t m = 0;
+
+        values_compact(l);
+        l->total = 0;
+        for (size_t i = 0; i < l->n; i++) {
+                if (l->v[i].v * 10 < cycle * 6) {
+                        l->total += l->v[i].n;
+                        l->v[m++] = l->v[i];
+                }
+        }
+        l->n = l->sorted = m;
+}
+
 void timeline_timers_end(struct timeline_client *c, struct timeline_timers *t, const struct timeline_opts *o)
 {
-        int64_t ki = timer_of(t->ka_gaps.v, t->ka_gaps.n, 2), ht, cycle;
-        size_t m = 0;
+        int64_t ki = timer_of(&t->ka_gaps, 2), ht;
 
         c->keepalive_count = o->keepalive_count ? o->keepalive_count
                              : t->count >= 1    ? (unsigned)t->count
@@ -105,11 +160,9 @@ void timeline_timers_end(struct timeline_client *c, struct timeline_timers *t, c
         c->keepalive_us = o->keepalive_us ? o->keepalive_us
                           : ki > 0        ? (uint64_t)ki
                                           : CLIENT_DEFAULT_KEEPALIVE_INTERVAL_US;
-        cycle = (int64_t)(c->keepalive_us * (c->keepalive_count > 1 ? c->keepalive_count - 1 : 1));
-        for (size_t i = 0; i < t->retry_gaps.n; i++)
-                if (t->client_end || t->retry_gaps.v[i] * 10 < cycle * 6)
-                        t->retry_gaps.v[m++] = t->retry_gaps.v[i];
-        ht = timer_of(t->retry_gaps.v, m, 1);
+        if (!t->client_end)
+                retries_sooner(&t->retry_gaps, c);
+        ht = timer_of(&t->retry_gaps, 1);
         c->handshake_timeout_learned = !o->handshake_timeout_us && ht > 0;
         c->handshake_timeout_us = o->handshake_timeout_us ? o->handshake_timeout_us
                                   : ht > 0                 ? (uint64_t)ht
