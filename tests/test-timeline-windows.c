@@ -361,7 +361,8 @@ static void test_keepalive_median(unsigned distinct, size_t n)
 
         CHECK(p && gaps);
         for (size_t i = 0; i < n; i++) {
-                p[i] = (struct timeline_packet){ .t_us = at, .hs = 7, .ctr = i + 1, .tx = 1, .type = MESSAGE_KEEPALIVE };
+                p[i] = (struct timeline_packet){ .t_us = at, .hs = 7, .ctr = i + 1, .tx = 1,
+                                                 .type = MESSAGE_KEEPALIVE };
                 gaps[i] = next_spacing(&x, 26625, distinct);
                 at += gaps[i];
         }
@@ -513,12 +514,12 @@ static unsigned test_offset(size_t n, unsigned spread, enum shape shape, bool ba
 
         CHECK(sp.c && sp.s && ref);
         for (size_t i = 0; i < n; i++) {
-                int64_t t1 = T0 + (int64_t)i * 100 * S, d1 = next_spacing(&x, 5, spread);
-                int64_t d2 = shape == SAME_OFFSET ? d1
-                             : shape == SAME_DELAY ? (10 + spread) * 1000 - (d1 = (5 + (int64_t)(spread * i / n)) * 1000)
+                int64_t t1 = T0 + (int64_t)i * 100 * S;
+                int64_t d1 = shape == SAME_DELAY ? (5 + (int64_t)(spread * i / n)) * 1000 : next_spacing(&x, 5, spread);
+                int64_t d2 = shape == SAME_OFFSET  ? d1
+                             : shape == SAME_DELAY ? (10 + spread) * 1000 - d1
                                                    : next_spacing(&x, 5, spread);
-                int64_t t2 = t1 + d1 + 7 * S;
-                int64_t t3 = t2 + next_spacing(&x, 0, 3), t4 = t3 - 7 * S + d2;
+                int64_t t2 = t1 + d1 + 7 * S, t3 = t2 + next_spacing(&x, 0, 3), t4 = t3 - 7 * S + d2;
                 uint64_t hs = back && i < n / 2 ? 5000 + i : 1000 + i;
 
                 handshake(&sp, hs, t1, t2, t3, t4);
