@@ -5,7 +5,8 @@
  * offset, a server stopped, a client restarted, a log that lost lines
  * and a clock stepped back, across the windows' cuts, windows of seconds
  * to a week; a spacing and an answer across a cut count (what a window
- * carries to the next). */
+ * carries to the next); the timers' medians exact in room that follows
+ * how many spacings differ, not how many there are. */
 #include "timeline-sim.h"
 
 #include <stdlib.h>
@@ -309,8 +310,262 @@ static void test_carried(void)
         timeline_free(&tl);
 }
 
+static int by_i64(const void *a, const void *b)
+{
+        int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+/* n packets taken in spans of 1 to 97 of them (as windows cut them);
+ * the most room their spacings took (tallies). */
+static size_t take_in_spans(struct timeline_timers *t, const struct timeline_packet *p, size_t n)
+{
+        size_t most = 0;
+
+        for (size_t i = 0, len = 1; i < n; i += len, len = len % 97 + 1) {
+                CHECK_INT(timeline_timers_take(t, p + i, len < n - i ? len : n - i), 0);
+                most = t->ka_gaps.cap > most ? t->ka_gaps.cap : most;
+                most = t->retry_gaps.cap > most ? t->retry_gaps.cap : most;
+        }
+        return most;
+}
+
+/* Of n spacings from 1 ms steps above `base` ms, the next (`distinct`
+ * steps, skewed to the low ones: the least of two draws). */
+static int64_t next_spacing(uint64_t *x, int64_t base, unsigned distinct)
+{
+        unsigned a, b;
+
+        *x = *x * 6364136223846793005u + 1442695040888963407u;
+        a = (unsigned)(*x >> 33) % distinct;
+        *x = *x * 6364136223846793005u + 1442695040888963407u;
+        b = (unsigned)(*x >> 33) % distinct;
+        return (base + (a < b ? a : b)) * 1000;
+}
+
+/* A client's n keepalives of one handshake, their spacings of `distinct`
+ * values in ms, taken in spans: the keepalive learned is the middle of
+ * the spacings sorted, and the room they take follows how many differ
+ * (timeline_values grows only when half full once merged: at most four
+ * tallies per distinct value, or grow_array's first 16), not n. */
+static void test_keepalive_median(unsigned distinct, size_t n)
+{
+        struct timeline_packet *p = calloc(n, sizeof(*p));
+        int64_t *gaps = calloc(n, sizeof(*gaps)), at = T0;
+        struct timeline_timers t = { .client_end = true };
+        struct timeline_client c = { 0 };
+        struct timeline_opts o = { 0 };
+        uint64_t x = distinct;
+        size_t most;
+
+        CHECK(p && gaps);
+        for (size_t i = 0; i < n; i++) {
+                p[i] = (struct timeline_packet){ .t_us = at, .hs = 7, .ctr = i + 1, .tx = 1,
+                                                 .type = MESSAGE_KEEPALIVE };
+                gaps[i] = next_spacing(&x, 26625, distinct);
+                at += gaps[i];
+        }
+        most = take_in_spans(&t, p, n);
+        qsort(gaps, n - 1, sizeof(*gaps), by_i64); /* the last one is not taken */
+        timeline_timers_end(&c, &t, &o);
+        CHECK(c.keepalive_learned);
+        CHECK_INT(c.keepalive_us, gaps[(n - 1) / 2]);
+        CHECK(most <= (4 * (size_t)distinct > 16 ? 4 * (size_t)distinct : 16));
+        CHECK(t.ka_gaps.v == NULL && t.retry_gaps.v == NULL);
+        free(p);
+        free(gaps);
+}
+
+/* A server's log of n inits, each the handshake after the one before:
+ * retries (5 s and up to `distinct` ms more) and, every seventh, a
+ * spacing of 100 s and more, past 6/10 of the keepalive cycle (o's
+ * timers: 106.5 s), so not a retry. The timeout learned is the middle of
+ * the retries sorted. */
+static void test_retry_median(unsigned distinct, size_t n)
+{
+        struct timeline_packet *p = calloc(n, sizeof(*p));
+        int64_t *gaps = calloc(n, sizeof(*gaps)), at = T0;
+        struct timeline_timers t = { .client_end = false };
+        struct timeline_client c = { 0 };
+        struct timeline_opts o = { .keepalive_us = 26625 * 1000, .keepalive_count = 5 };
+        uint64_t x = distinct;
+        size_t m = 0, most;
+
+        CHECK(p && gaps);
+        for (size_t i = 0; i < n; i++) {
+                int64_t g = next_spacing(&x, i % 7 ? 5000 : 100000, distinct);
+
+                p[i] = (struct timeline_packet){ .t_us = at, .hs = 7 + i, .tx = 0, .type = MESSAGE_HANDSHAKE_INIT };
+                if (i + 1 < n && i % 7)
+                        gaps[m++] = g;
+                at += g;
+        }
+        most = take_in_spans(&t, p, n);
+        qsort(gaps, m, sizeof(*gaps), by_i64);
+        timeline_timers_end(&c, &t, &o);
+        CHECK(c.handshake_timeout_learned);
+        CHECK_INT(c.handshake_timeout_us, gaps[m / 2]);
+        /* the long spacings too, before the cycle is known */
+        CHECK(most <= (8 * (size_t)distinct > 16 ? 8 * (size_t)distinct : 16));
+        free(p);
+        free(gaps);
+}
+
+/* Pairs by delay, then their answers' keys: the quarter's order. */
+static int by_pair(const void *a, const void *b)
+{
+        const struct timeline_pair *x = a, *y = b;
+
+        if (x->delay != y->delay)
+                return x->delay < y->delay ? -1 : 1;
+        if (x->hs != y->hs)
+                return x->hs < y->hs ? -1 : 1;
+        return x->t4 < y->t4 ? -1 : x->t4 > y->t4;
+}
+
+static int by_cell(const void *a, const void *b)
+{
+        const struct timeline_pair *x = a, *y = b;
+
+        if (x->delay != y->delay)
+                return x->delay < y->delay ? -1 : 1;
+        return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* The median offset of the n / 4 + 1 pairs first by delay then key, from
+ * all of them sorted (as one list of pairs gives it). */
+static int64_t offset_of(struct timeline_pair *v, size_t n)
+{
+        size_t best = n / 4 + 1;
+        int64_t *o = calloc(best, sizeof(*o)), m = 0;
+
+        CHECK(o != NULL);
+        qsort(v, n, sizeof(*v), by_pair);
+        for (size_t i = 0; o && i < best; i++)
+                o[i] = v[i].offset;
+        if (o) {
+                qsort(o, best, sizeof(*o), by_i64);
+                m = o[best / 2];
+        }
+        free(o);
+        return m;
+}
+
+/* A handshake's four packets: the client's init (t1) and the answer it
+ * received (t4), the server's receipt (t2, on its clock) and answer (t3). */
+static void handshake(struct timeline_split *sp, uint64_t hs, int64_t t1, int64_t t2, int64_t t3, int64_t t4)
+{
+        sp->c[sp->nc++] = (struct timeline_packet){ .t_us = t1, .hs = hs, .tx = 1, .type = MESSAGE_HANDSHAKE_INIT };
+        sp->c[sp->nc++] = (struct timeline_packet){ .t_us = t4, .hs = hs, .tx = 0, .type = MESSAGE_HANDSHAKE_RESPONSE };
+        sp->s[sp->ns++] = (struct timeline_packet){ .t_us = t2, .hs = hs, .tx = 0, .type = MESSAGE_HANDSHAKE_INIT };
+        sp->s[sp->ns++] = (struct timeline_packet){ .t_us = t3, .hs = hs, .tx = 1, .type = MESSAGE_HANDSHAKE_RESPONSE };
+}
+
+/* Takes the client's packets of sp in spans of 1 to 97 as the windows do
+ * (a look stopped where it has enough), looks again where asked; how many
+ * looks. The most room the tallies took into *most. */
+static unsigned take_pairs(struct timeline_client *c, const struct timeline_split *sp, size_t *most,
+                           size_t *most_tied)
+{
+        struct timeline_pairs l = { 0 };
+        unsigned looks = 0;
+        int k;
+
+        *most = *most_tied = 0;
+        do {
+                looks++;
+                for (size_t i = 0, len = 1; i < sp->nc && !timeline_pairs_enough(&l); i += len, len = len % 97 + 1) {
+                        CHECK_INT(timeline_pairs_take(&l, sp, i, len < sp->nc - i ? i + len : sp->nc), 0);
+                        *most = l.cells.cap > *most ? l.cells.cap : *most;
+                        *most = l.offsets.cap > *most ? l.offsets.cap : *most;
+                        *most_tied = l.cap_tied > *most_tied ? l.cap_tied : *most_tied;
+                }
+                k = timeline_pairs_end(c, &l);
+        } while (k == 1);
+        CHECK_INT(k, 0);
+        timeline_pairs_free(&l);
+        return looks;
+}
+
+enum shape { RANDOM, SAME_OFFSET, SAME_DELAY };
+
+/* n answered handshakes 100 s apart, one way 5 ms and up to `spread` ms
+ * more (1 ms steps), the other independently, or as long (every offset
+ * the same), or the first growing from 5 ms to 5 + spread over the n and
+ * the other making the round trip as long as every other (one delay: the
+ * quarter, and so its offsets, are the keys' alone); the server 7 s ahead
+ * and answering within 2 ms; their handshake ids going back halfway
+ * where `back` (a client restarted with its clock behind). The offset is
+ * the quarter's median offset as the pairs sorted give it; the tallies
+ * take room for the (delay, offset)s that differ (four per, at most:
+ * timeline_values), not for the pairs, but for those of the quarter's
+ * edge, kept whole when the ids went back. Returns how many looks it
+ * took. */
+static unsigned test_offset(size_t n, unsigned spread, enum shape shape, bool back)
+{
+        struct timeline_split sp = { .c = calloc(2 * n, sizeof(*sp.c)), .s = calloc(2 * n, sizeof(*sp.s)) };
+        struct timeline_pair *ref = calloc(n, sizeof(*ref));
+        struct timeline_client c = { 0 };
+        uint64_t x = spread + n;
+        size_t most, most_tied, d = 0, at_edge = 0;
+        int64_t edge;
+        unsigned looks;
+
+        CHECK(sp.c && sp.s && ref);
+        for (size_t i = 0; i < n; i++) {
+                int64_t t1 = T0 + (int64_t)i * 100 * S;
+                int64_t d1 = shape == SAME_DELAY ? (5 + (int64_t)(spread * i / n)) * 1000 : next_spacing(&x, 5, spread);
+                int64_t d2 = shape == SAME_OFFSET  ? d1
+                             : shape == SAME_DELAY ? (10 + spread) * 1000 - d1
+                                                   : next_spacing(&x, 5, spread);
+                int64_t t2 = t1 + d1 + 7 * S, t3 = t2 + next_spacing(&x, 0, 3), t4 = t3 - 7 * S + d2;
+                uint64_t hs = back && i < n / 2 ? 5000 + i : 1000 + i;
+
+                handshake(&sp, hs, t1, t2, t3, t4);
+                ref[i] = (struct timeline_pair){ (t4 - t1) - (t3 - t2), ((t2 - t1) + (t3 - t4)) / 2, hs, 0, t4 };
+        }
+        looks = take_pairs(&c, &sp, &most, &most_tied);
+        CHECK(c.offset_known);
+        CHECK_INT(c.offset_pairs, n);
+        CHECK_INT(c.offset_us, offset_of(ref, n));
+        edge = ref[n / 4].delay; /* ref now in the quarter's order */
+        for (size_t i = 0; i < n; i++)
+                at_edge += ref[i].delay == edge;
+        qsort(ref, n, sizeof(*ref), by_cell);
+        for (size_t i = 0; i < n; i++)
+                d += i == 0 || by_cell(&ref[i], &ref[i - 1]) != 0;
+        CHECK(most <= (4 * d > 16 ? 4 * d : 16));
+        CHECK(back ? most_tied <= (2 * at_edge > 16 ? 2 * at_edge : 16) : most_tied == 0);
+        free(sp.c);
+        free(sp.s);
+        free(ref);
+        return looks;
+}
+
 int main(void)
 {
+        test_keepalive_median(1, 3);
+        test_keepalive_median(7, 5000);
+        test_keepalive_median(300, 20001);
+        test_keepalive_median(100000, 3000); /* all but a few differ */
+        /* every offset the same: known from the first look; so too where
+         * the delays (40 of them) leave few of the quarter's edge */
+        CHECK_INT(test_offset(4000, 40, SAME_OFFSET, false), 1);
+        CHECK_INT(test_offset(4000, 40, RANDOM, false), 1);
+        test_offset(4000, 40, RANDOM, true);
+        /* one delay, offsets that differ: which pairs are in is the
+         * keys', found on a second look (the first of them taken, or all
+         * sorted where the ids went back) */
+        CHECK_INT(test_offset(4000, 40, SAME_DELAY, false), 2);
+        CHECK_INT(test_offset(4000, 40, SAME_DELAY, true), 2);
+        CHECK_INT(test_offset(32, 40, SAME_DELAY, false), 2); /* one more would move the median's place */
+        CHECK_INT(test_offset(32, 40, SAME_DELAY, true), 2);
+        CHECK_INT(test_offset(1, 40, RANDOM, false), 1);
+        test_offset(7, 3, RANDOM, true);
+        test_retry_median(1, 9);
+        test_retry_median(5, 4000);
+        test_retry_median(50000, 3000); /* all but a few differ, under 55 s */
         test_carried();
         test_answer_across();
         test_days();

@@ -135,14 +135,28 @@ int timeline_split_by_role(const struct timeline *tl, struct timeline_client *c,
 /* Learns the timers (unless o gives them) from one end's log. */
 int timeline_learn_timers(struct timeline_client *c, const struct timeline_split *sp, const struct timeline_opts *o);
 
+/* A value (and a second, w, that orders those of one value: 0 where one
+ * is enough) and how many times it was taken. */
+struct timeline_tally {
+        int64_t v, w;
+        uint64_t n;
+};
+
+/* Values taken for an exact median, as tallies: those of v[0, sorted)
+ * distinct and in order, those after taken since. When v is full they
+ * are put in order and equal ones merged, and it grows only when that
+ * leaves it half full or more: so it holds about the values that differ
+ * (spacings in ms take few), not all taken; 24 bytes a value where all
+ * differ. */
 struct timeline_values {
-        int64_t *v;
-        size_t n, cap;
+        struct timeline_tally *v;
+        size_t n, sorted, cap;
+        uint64_t total; /* values taken */
 };
 
 /* What learning the timers carries from one span of an end's packets to
  * the next: the last keepalive and the init not yet answered, the
- * spacings so far (8 bytes a keepalive or retry: their median is exact). */
+ * spacings so far (their medians exact: struct timeline_values). */
 struct timeline_timers {
         bool client_end; /* learned from the client's end (when it has a log), else the server's */
         bool have_ka, have_init;
@@ -182,16 +196,39 @@ struct timeline_pair {
         int64_t t4;
 };
 
+/* The pairs taken in up to two looks at the answers, in the same order.
+ * The first tallies their (delay, offset)s, which gives the quarter's
+ * edge (the delay of its last pair; how many pairs of that delay are in
+ * it, edge_in, first by key) and the offsets of the shorter delays; the
+ * median of the quarter's offsets, unless it depends on which pairs of
+ * the edge's delay are in: then the second takes their offsets, the first
+ * edge_in of them as taken, where the answers' keys came in order (they
+ * do unless a handshake id went back: then all of them, sorted by key).
+ * So what is held is tallies of values (few with 1 ms stamps), not
+ * pairs, unless the keys went back (then at worst all pairs). */
 struct timeline_pairs {
-        struct timeline_pair *v;
-        size_t n, cap;
+        unsigned look; /* 0: the first; 1: the second */
+        uint64_t n;    /* pairs (of the first look) */
+        struct timeline_values cells;   /* the first look's (delay, offset)s */
+        struct timeline_values offsets; /* the quarter's, so far */
+        bool out_of_order;
+        struct timeline_pair last; /* the last taken: its key */
+        int64_t edge;
+        uint64_t edge_in, edge_seen; /* of the edge's delay: in the quarter; seen on the second look */
+        struct timeline_pair *tied;  /* out of order: all of the edge's delay */
+        size_t n_tied, cap_tied;
 };
 
 /* The pairs of the answers the client received among sp->c[lo, hi), each
  * end of them looked for among all of sp (the server's on its own clock). */
 int timeline_pairs_take(struct timeline_pairs *l, const struct timeline_split *sp, size_t lo, size_t hi);
-/* The offset from all pairs taken, into c; lets them go. */
+/* After a look at all pairs: 1 where they are to be looked at again, in
+ * the same order, from the first (or until timeline_pairs_enough); else
+ * the offset, into c, and l let go (0, or -ENOMEM). */
 int timeline_pairs_end(struct timeline_client *c, struct timeline_pairs *l);
+/* Whether the second look has all it needs before the last pair. */
+bool timeline_pairs_enough(const struct timeline_pairs *l);
+void timeline_pairs_free(struct timeline_pairs *l);
 
 /* Outages per direction, from both logs or from each alone. */
 int timeline_reconstruct(struct timeline_client *c, struct timeline_split *sp, int64_t tail);

@@ -16,31 +16,74 @@ static int by_i64(const void *a, const void *b)
         return x < y ? -1 : x > y;
 }
 
-/* The median of v (sorted in place), or 0 for none. */
-static int64_t median(int64_t *v, size_t n)
+static int by_tally(const void *a, const void *b)
 {
-        if (n == 0)
-                return 0;
-        timeline_sort(v, n, sizeof(*v), by_i64);
-        return v[n / 2];
+        const struct timeline_tally *x = a, *y = b;
+
+        if (x->v != y->v)
+                return x->v < y->v ? -1 : 1;
+        return x->w < y->w ? -1 : x->w > y->w;
 }
 
-/* The median of m spacings in d, m >= least; 0 where there are fewer, or
- * where it is over a day (no client keeps a flow alive so slowly: not a
- * timer). */
-static int64_t timer_of(int64_t *d, size_t m, size_t least)
+/* Puts l's tallies in order, equal ones merged into one. */
+static void values_compact(struct timeline_values *l)
 {
-        int64_t v = m >= least ? median(d, m) : 0;
+        size_t m = 0;
 
-        return v > TIMELINE_DAY_US ? 0 : v;
+        if (l->sorted == l->n)
+                return;
+        timeline_sort(l->v, l->n, sizeof(*l->v), by_tally);
+        for (size_t i = 0; i < l->n; i++) {
+                if (m && by_tally(&l->v[m - 1], &l->v[i]) == 0)
+                        l->v[m - 1].n += l->v[i].n;
+                else
+                        l->v[m++] = l->v[i];
+        }
+        l->n = l->sorted = m;
+}
+
+/* Takes n more of (v, w). */
+static int values_add(struct timeline_values *l, int64_t v, int64_t w, uint64_t n)
+{
+        if (l->n == l->cap) {
+                values_compact(l);
+                /* half full or more once merged: room for more that differ */
+                if (l->n * 2 >= l->cap && grow_array((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0)
+                        return -ENOMEM;
+        }
+        l->v[l->n++] = (struct timeline_tally){ v, w, n };
+        l->total += n;
+        return 0;
 }
 
 static int values_push(struct timeline_values *l, int64_t v)
 {
-        if (grow_array((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0)
-                return -ENOMEM;
-        l->v[l->n++] = v;
+        return values_add(l, v, 0, 1);
+}
+
+/* The median of l's values: the one at half their count, in order (as
+ * of a sorted array, v[n / 2]); 0 for none. */
+static int64_t values_median(struct timeline_values *l)
+{
+        uint64_t i = l->total / 2;
+
+        values_compact(l);
+        for (size_t j = 0; j < l->n; j++) {
+                if (i < l->v[j].n)
+                        return l->v[j].v;
+                i -= l->v[j].n;
+        }
         return 0;
+}
+
+/* The median of l's values, at least `least` of them; 0 where there are
+ * fewer, or where it is over a day (no client keeps a flow alive so
+ * slowly: not a timer). */
+static int64_t timer_of(struct timeline_values *l, uint64_t least)
+{
+        int64_t v = l->total >= least ? values_median(l) : 0;
+
+        return v > TIMELINE_DAY_US ? 0 : v;
 }
 
 /* The spacing of keepalives (k, k+1 of one handshake), their highest
@@ -93,10 +136,27 @@ int timeline_timers_take(struct timeline_timers *t, const struct timeline_packet
         return k;
 }
 
+/* Of the retries a server's log shows, those sooner than a keepalive
+ * cycle of c: a later init is the next handshake, not a retry. */
+static void retries_sooner(struct timeline_values *l, const struct timeline_client *c)
+{
+        int64_t cycle = (int64_t)(c->keepalive_us * (c->keepalive_count > 1 ? c->keepalive_count - 1 : 1));
+        size_t m = 0;
+
+        values_compact(l);
+        l->total = 0;
+        for (size_t i = 0; i < l->n; i++) {
+                if (l->v[i].v * 10 < cycle * 6) {
+                        l->total += l->v[i].n;
+                        l->v[m++] = l->v[i];
+                }
+        }
+        l->n = l->sorted = m;
+}
+
 void timeline_timers_end(struct timeline_client *c, struct timeline_timers *t, const struct timeline_opts *o)
 {
-        int64_t ki = timer_of(t->ka_gaps.v, t->ka_gaps.n, 2), ht, cycle;
-        size_t m = 0;
+        int64_t ki = timer_of(&t->ka_gaps, 2), ht;
 
         c->keepalive_count = o->keepalive_count ? o->keepalive_count
                              : t->count >= 1    ? (unsigned)t->count
@@ -105,11 +165,9 @@ void timeline_timers_end(struct timeline_client *c, struct timeline_timers *t, c
         c->keepalive_us = o->keepalive_us ? o->keepalive_us
                           : ki > 0        ? (uint64_t)ki
                                           : CLIENT_DEFAULT_KEEPALIVE_INTERVAL_US;
-        cycle = (int64_t)(c->keepalive_us * (c->keepalive_count > 1 ? c->keepalive_count - 1 : 1));
-        for (size_t i = 0; i < t->retry_gaps.n; i++)
-                if (t->client_end || t->retry_gaps.v[i] * 10 < cycle * 6)
-                        t->retry_gaps.v[m++] = t->retry_gaps.v[i];
-        ht = timer_of(t->retry_gaps.v, m, 1);
+        if (!t->client_end)
+                retries_sooner(&t->retry_gaps, c);
+        ht = timer_of(&t->retry_gaps, 1);
         c->handshake_timeout_learned = !o->handshake_timeout_us && ht > 0;
         c->handshake_timeout_us = o->handshake_timeout_us ? o->handshake_timeout_us
                                   : ht > 0                 ? (uint64_t)ht
@@ -128,19 +186,47 @@ int timeline_learn_timers(struct timeline_client *c, const struct timeline_split
         return k;
 }
 
-/* Pairs by delay; equal delays in the order of their answers' keys, as
- * they are found, so that spans of them sort as the whole does. */
+/* Pairs by their answers' keys. */
+static int by_answer(const struct timeline_pair *x, const struct timeline_pair *y)
+{
+        if (x->hs != y->hs)
+                return x->hs < y->hs ? -1 : 1;
+        if (x->ctr != y->ctr)
+                return x->ctr < y->ctr ? -1 : 1;
+        return x->t4 < y->t4 ? -1 : x->t4 > y->t4;
+}
+
+/* Pairs by delay; equal delays in the order of their answers' keys, so
+ * that the quarter does not depend on the order pairs are found in. */
 static int by_delay(const void *a, const void *b)
 {
         const struct timeline_pair *x = a, *y = b;
 
         if (x->delay != y->delay)
                 return x->delay < y->delay ? -1 : 1;
-        if (x->hs != y->hs)
-                return x->hs < y->hs ? -1 : 1;
-        if (x->ctr != y->ctr)
-                return x->ctr < y->ctr ? -1 : 1;
-        return x->t4 < y->t4 ? -1 : x->t4 > y->t4;
+        return by_answer(x, y);
+}
+
+/* One pair of a look (struct timeline_pairs): its delay and offset (the
+ * first); its offset if it is of the edge's delay and in the quarter (the
+ * second), which it is if it comes before the edge_in-th of them by key:
+ * in the order taken, where the keys came in order. */
+static int pairs_add(struct timeline_pairs *l, const struct timeline_pair *p)
+{
+        if (l->look == 0) {
+                l->out_of_order |= l->n > 0 && by_answer(p, &l->last) < 0;
+                l->last = *p;
+                l->n++;
+                return values_add(&l->cells, p->delay, p->offset, 1);
+        }
+        if (p->delay != l->edge)
+                return 0;
+        if (!l->out_of_order)
+                return l->edge_seen++ < l->edge_in ? values_push(&l->offsets, p->offset) : 0;
+        if (grow_array((void **)&l->tied, &l->cap_tied, l->n_tied + 1, sizeof(*l->tied)) < 0)
+                return -ENOMEM;
+        l->tied[l->n_tied++] = *p;
+        return 0;
 }
 
 #define M TIMELINE_MATCH_MARGIN_US
@@ -170,13 +256,9 @@ int timeline_pairs_take(struct timeline_pairs *l, const struct timeline_split *s
                         continue;
                 if (t4->t_us < t1->t_us || t3->t_us < t2->t_us)
                         continue;
-                if (grow_array((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) < 0) {
-                        k = -ENOMEM;
-                        break;
-                }
-                l->v[l->n++] = (struct timeline_pair){ (t4->t_us - t1->t_us) - (t3->t_us - t2->t_us),
-                                                       ((t2->t_us - t1->t_us) + (t3->t_us - t4->t_us)) / 2,
-                                                       t4->hs, t4->ctr, t4->t_us };
+                k = pairs_add(l, &(struct timeline_pair){ (t4->t_us - t1->t_us) - (t3->t_us - t2->t_us),
+                                                         ((t2->t_us - t1->t_us) + (t3->t_us - t4->t_us)) / 2,
+                                                         t4->hs, t4->ctr, t4->t_us });
         }
         free(ctx);
         free(crx);
@@ -185,40 +267,152 @@ int timeline_pairs_take(struct timeline_pairs *l, const struct timeline_split *s
         return k;
 }
 
-/* The median offset of the quarter of the pairs with the shortest delays,
- * where the paths are most alike. */
+/* The quarter's edge, from the first look's (delay, offset) tallies in
+ * order: the quarter is the n / 4 + 1 pairs of the shortest delays (where
+ * the paths are most alike); *all: how many pairs have the edge's delay. */
+static void pairs_edge(struct timeline_pairs *l, uint64_t *all)
+{
+        uint64_t best = l->n / 4 + 1, below = 0;
+
+        *all = 0;
+        for (size_t j = 0; j < l->cells.n; j++) {
+                if (j && l->cells.v[j].v != l->cells.v[j - 1].v) {
+                        if (below + *all >= best)
+                                break;
+                        below += *all;
+                        *all = 0;
+                }
+                l->edge = l->cells.v[j].v;
+                *all += l->cells.v[j].n;
+        }
+        l->edge_in = best - below;
+}
+
+/* Whether the quarter's median offset is known (*median) whichever of
+ * the edge's pairs are in it. l->offsets holds the shorter delays'
+ * offsets as (offset, 0) and all the edge's as (offset, 1), in order.
+ * Going up the offsets, the median is at least the first where the
+ * quarter may have passed its middle place (the shorter ones so far and
+ * as many of the edge's as may be in: those so far, edge_in at most), and
+ * at most the first where it must have (as few as must be: edge_in less
+ * those above); where the two are one offset, that is the median. */
+static bool pairs_settled(const struct timeline_pairs *l, uint64_t all, int64_t *median)
+{
+        uint64_t at = (l->offsets.total - all + l->edge_in) / 2, shorter = 0, edge = 0;
+        bool have_lo = false;
+        int64_t lo = 0;
+
+        for (size_t j = 0; j < l->offsets.n; j++) {
+                const struct timeline_tally *t = &l->offsets.v[j];
+
+                *(t->w ? &edge : &shorter) += t->n;
+                if (j + 1 < l->offsets.n && l->offsets.v[j + 1].v == t->v)
+                        continue; /* the same offset of the edge's delay next */
+                if (!have_lo && shorter + (edge < l->edge_in ? edge : l->edge_in) > at) {
+                        lo = t->v;
+                        have_lo = true;
+                }
+                if (shorter + (l->edge_in + edge > all ? l->edge_in + edge - all : 0) > at) {
+                        *median = t->v;
+                        return lo == t->v;
+                }
+        }
+        return false;
+}
+
+/* After the first look: the quarter's edge, and the offsets of the
+ * shorter delays (l->offsets); the median into c where it is known
+ * already (*settled), else for the second look to find. */
+static int pairs_first(struct timeline_client *c, struct timeline_pairs *l, bool *settled)
+{
+        uint64_t all;
+        int64_t median;
+        size_t m = 0;
+        int k = 0;
+
+        values_compact(&l->cells);
+        pairs_edge(l, &all);
+        for (size_t j = 0; j < l->cells.n && l->cells.v[j].v <= l->edge && k == 0; j++)
+                k = values_add(&l->offsets, l->cells.v[j].w, l->cells.v[j].v == l->edge, l->cells.v[j].n);
+        free(l->cells.v);
+        l->cells = (struct timeline_values){ 0 };
+        if (k < 0)
+                return k;
+        values_compact(&l->offsets);
+        *settled = pairs_settled(l, all, &median);
+        if (*settled) {
+                c->offset_us = median;
+                c->offset_known = true;
+        }
+        l->offsets.total = 0; /* the edge's taken out: the second look takes those in */
+        for (size_t j = 0; j < l->offsets.n; j++) {
+                if (!l->offsets.v[j].w) {
+                        l->offsets.total += l->offsets.v[j].n;
+                        l->offsets.v[m++] = l->offsets.v[j];
+                }
+        }
+        l->offsets.n = l->offsets.sorted = m;
+        return 0;
+}
+
+/* The median offset of the quarter, after the second look. */
+static int pairs_offset(struct timeline_client *c, struct timeline_pairs *l)
+{
+        int k = 0;
+
+        if (l->n_tied)
+                timeline_sort(l->tied, l->n_tied, sizeof(*l->tied), by_delay);
+        for (size_t i = 0; i < l->n_tied && i < l->edge_in && k == 0; i++)
+                k = values_push(&l->offsets, l->tied[i].offset);
+        if (k == 0) {
+                c->offset_us = values_median(&l->offsets);
+                c->offset_known = true;
+        }
+        return k;
+}
+
 int timeline_pairs_end(struct timeline_client *c, struct timeline_pairs *l)
 {
-        size_t best = l->n / 4 + 1;
-        int64_t *offsets = NULL;
+        bool settled = true;
         int k = 0;
 
         c->offset_pairs = l->n;
-        if (l->n && !(offsets = malloc(best * sizeof(*offsets))))
-                k = -ENOMEM;
-        if (l->n && offsets) {
-                qsort(l->v, l->n, sizeof(*l->v), by_delay);
-                for (size_t i = 0; i < best; i++)
-                        offsets[i] = l->v[i].offset;
-                c->offset_us = median(offsets, best);
-                c->offset_known = true;
+        if (l->n && l->look == 0)
+                k = pairs_first(c, l, &settled);
+        else if (l->n)
+                k = pairs_offset(c, l);
+        if (k == 0 && !settled) {
+                l->look = 1;
+                return 1;
         }
-        free(offsets);
-        free(l->v);
-        *l = (struct timeline_pairs){ 0 };
+        timeline_pairs_free(l);
         return k;
+}
+
+bool timeline_pairs_enough(const struct timeline_pairs *l)
+{
+        return l->look == 1 && !l->out_of_order && l->edge_seen >= l->edge_in;
+}
+
+void timeline_pairs_free(struct timeline_pairs *l)
+{
+        free(l->cells.v);
+        free(l->offsets.v);
+        free(l->tied);
+        *l = (struct timeline_pairs){ 0 };
 }
 
 int timeline_clock_offset(struct timeline_client *c, const struct timeline_split *sp)
 {
         struct timeline_pairs l = { 0 };
-        int k = timeline_pairs_take(&l, sp, 0, sp->nc);
+        int k;
 
-        if (k < 0) {
-                free(l.v);
-                return k;
-        }
-        return timeline_pairs_end(c, &l);
+        do {
+                k = timeline_pairs_take(&l, sp, 0, sp->nc);
+                k = k < 0 ? k : timeline_pairs_end(c, &l);
+        } while (k == 1);
+        timeline_pairs_free(&l);
+        return k;
 }
 
 /* Puts the server's times on the client's clock. */

@@ -5,7 +5,9 @@
  * windows: the first learns what the second needs of the whole client
  * (the timers, the clock offset, the round trips,
  * the counts and the period, the server's addresses), on each end's own
- * clock; the second (on the client's clock, the server's put on it)
+ * clock (and, where the clock offset's pairs leave it open which are in
+ * the quarter it is the median of, those pairs again: struct
+ * timeline_pairs); the second (on the client's clock, the server's put on it)
  * reconstructs the outages, the rebindings and the flow's bins. Each
  * window's messages are looked up among its packets and the margin
  * around it (TIMELINE_MATCH_MARGIN_US), and each step's state is carried
@@ -81,15 +83,19 @@ static void span_take(struct timeline_span *s, bool *any, const struct timeline_
         *any = true;
 }
 
-/* What the first pass takes of a window [a, b) of each end's own clock. */
+/* What the first pass takes of a window [a, b) of each end's own clock;
+ * on the pairs' second look (struct timeline_pairs), only the pairs. */
 static int learn_window(struct timeline_client *c, const struct timeline_split *sp, int64_t a, int64_t b,
                         struct learning *l)
 {
         size_t ca = first_at(sp->c, sp->nc, a), cb = first_at(sp->c, sp->nc, b);
         size_t sa = first_at(sp->s, sp->ns, a), sb = first_at(sp->s, sp->ns, b);
-        int k = l->timers.client_end ? timeline_timers_take(&l->timers, sp->c + ca, cb - ca)
-                                     : timeline_timers_take(&l->timers, sp->s + sa, sb - sa);
+        int k = 0;
 
+        if (l->pairs.look)
+                return timeline_pairs_take(&l->pairs, sp, ca, cb);
+        k = l->timers.client_end ? timeline_timers_take(&l->timers, sp->c + ca, cb - ca)
+                                 : timeline_timers_take(&l->timers, sp->s + sa, sb - sa);
         k = k < 0 || !(c->client_log && c->server_log) ? k : timeline_pairs_take(&l->pairs, sp, ca, cb);
         k = k < 0 ? k : timeline_round_trips_take(c, sp, ca, cb);
         timeline_counts_take(c, sp->c + ca, cb - ca, true);
@@ -107,22 +113,16 @@ static int64_t window_width(int64_t lo, int64_t hi, int64_t window_us)
         return window_us <= 0 || (hi - lo) / window_us >= MOST_WINDOWS ? (hi - lo) / MOST_WINDOWS + 1 : window_us;
 }
 
-static int learn(struct timeline *tl, struct timeline_client *c, const struct timeline_opts *o,
-                 const struct timeline_split *whole, int64_t window_us, timeline_span_fn load, void *ctx,
-                 struct learning *l, struct timeline_span *by_log)
+/* The first pass's windows over [lo, hi] of each end's own clock: the
+ * offset is not known yet. */
+static int learn_windows(struct timeline *tl, struct timeline_client *c, const struct timeline_split *whole,
+                         int64_t lo, int64_t hi, int64_t w, timeline_span_fn load, void *ctx, struct learning *l,
+                         struct timeline_span *by_log)
 {
-        /* each end's windows on its own clock: the offset is not known yet */
-        int64_t lo = c->client_log && c->server_log ? min64(whole->c_first, whole->s_first)
-                     : c->client_log                ? whole->c_first
-                                                    : whole->s_first;
-        int64_t hi = c->client_log && c->server_log ? max64(whole->c_last, whole->s_last)
-                     : c->client_log                ? whole->c_last
-                                                    : whole->s_last;
-        int64_t w = window_width(lo, hi, window_us);
         int k = 0;
 
-        l->timers.client_end = c->client_log;
-        for (int64_t a = lo; k == 0 && (c->client_log || c->server_log) && a <= hi; a += w) {
+        for (int64_t a = lo; k == 0 && (c->client_log || c->server_log) && a <= hi && !timeline_pairs_enough(&l->pairs);
+             a += w) {
                 struct timeline_split sp = { .tl = tl };
 
                 window_spans(tl, whole->roles, a, a + w, 3 * M, 0, by_log);
@@ -132,8 +132,30 @@ static int learn(struct timeline *tl, struct timeline_client *c, const struct ti
                 free(sp.s);
                 free(sp.roles);
         }
+        return k;
+}
+
+static int learn(struct timeline *tl, struct timeline_client *c, const struct timeline_opts *o,
+                 const struct timeline_split *whole, int64_t window_us, timeline_span_fn load, void *ctx,
+                 struct learning *l, struct timeline_span *by_log)
+{
+        int64_t lo = c->client_log && c->server_log ? min64(whole->c_first, whole->s_first)
+                     : c->client_log                ? whole->c_first
+                                                    : whole->s_first;
+        int64_t hi = c->client_log && c->server_log ? max64(whole->c_last, whole->s_last)
+                     : c->client_log                ? whole->c_last
+                                                    : whole->s_last;
+        int64_t w = window_width(lo, hi, window_us);
+        int k;
+
+        l->timers.client_end = c->client_log;
+        k = learn_windows(tl, c, whole, lo, hi, w, load, ctx, l, by_log);
         timeline_timers_end(c, &l->timers, o);
         k = k < 0 ? k : timeline_pairs_end(c, &l->pairs);
+        if (k == 1) { /* the pairs' second look */
+                k = learn_windows(tl, c, whole, lo, hi, w, load, ctx, l, by_log);
+                k = k < 0 ? k : timeline_pairs_end(c, &l->pairs);
+        }
         timeline_server_addrs_end(c, &l->rebind);
         return k;
 }
@@ -208,7 +230,7 @@ int timeline_finish_windows(struct timeline *tl, struct timeline_client *c, cons
         if (k == 0)
                 timeline_outages_marked(tl, c, &whole);
 out:
-        free(l.pairs.v);
+        timeline_pairs_free(&l.pairs);
         free(whole.by_client.v);
         free(whole.by_server.v);
         free(whole.roles);
