@@ -20,6 +20,7 @@
 #define CLIENTS 3
 #define CYCLES 400 /* 7 messages each, logged at both ends: 5,600 packets a client */
 #define SEC 1000000LL
+#define CHUNK 512 /* packets per chunk of the spill here: a client's fill some 10 */
 #define T0 (1795600000LL * SEC)
 
 /* Where lines go: held by the timeline, or handed out and put aside. */
@@ -117,6 +118,7 @@ static void test_round_trip(bool file)
 
         setenv("TMPDIR", file ? "/tmp" : "/nonexistent-udp-canary", 1);
         report_spill_init(&s);
+        s.chunk = CHUNK;
         feed(&a);
         feed(&b);
         CHECK(file ? s.fd >= 0 && !s.no_file : s.fd < 0 && s.no_file);
@@ -125,7 +127,7 @@ static void test_round_trip(bool file)
         for (size_t i = 0; i < CLIENTS && i < out.n_clients; i++) {
                 const struct timeline_client *x = held.clients[i], *y = out.clients[i];
 
-                CHECK(x->n_pk > 512 && x->n_pk == y->n_pk && x->packets == y->packets);
+                CHECK(x->n_pk > CHUNK && x->n_pk == y->n_pk && x->packets == y->packets);
                 CHECK(x->n_pk == y->n_pk && memcmp(x->pk, y->pk, x->n_pk * sizeof(*x->pk)) == 0);
         }
         report_spill_free(&s);
@@ -169,9 +171,9 @@ static void check_span(const struct timeline *held, struct timeline *out, struct
                 }
         CHECK(same && n == y->n_pk);
         /* chunks of one log: per log a chunk each side of its span, the one
-         * where the logs change, and what is not written yet (512 each) */
+         * where the logs change, and what is not written yet (CHUNK each) */
         if (put_log_by_log && file)
-                CHECK(y->cap_pk <= n + (2 * n_logs + 2) * 512);
+                CHECK(y->cap_pk <= n + (2 * n_logs + 2) * CHUNK);
         free(y->pk);
         y->pk = NULL;
         y->n_pk = y->cap_pk = 0;
@@ -206,6 +208,7 @@ static void test_spans(bool file, bool by_log)
 
         setenv("TMPDIR", file ? "/tmp" : "/nonexistent-udp-canary", 1);
         report_spill_init(&s);
+        s.chunk = CHUNK;
         feed(&a);
         feed(&b);
         if (by_log) { /* out held them: only its clients are wanted */
@@ -237,7 +240,7 @@ static void test_spans(bool file, bool by_log)
          * (a chunk reaches it) or ending just past it */
         for (size_t i = 0; i < CLIENTS && i < out.n_clients; i++)
                 for (size_t j = 1; j <= 6; j++) {
-                        const struct timeline_packet *p = nth_put(&held, i, j * 512 - 1, by_log);
+                        const struct timeline_packet *p = nth_put(&held, i, j * CHUNK - 1, by_log);
                         struct timeline_span w[CLIENTS + 1] = { 0 };
 
                         w[p->log] = (struct timeline_span){ p->t_us, p->t_us + 1 };
@@ -315,6 +318,7 @@ static void test_as_they_come(enum format fmt, enum passes passes)
 
         setenv("TMPDIR", "/tmp", 1);
         report_spill_init(&s);
+        s.chunk = CHUNK;
         feed(&a);
         feed(&b);
         if (fmt == HTML) /* its round trip chart */

@@ -418,9 +418,12 @@ enum timeline_flow_state {
         TIMELINE_FLOW_NOT_RUNNING, /* no log of it covers that time */
 };
 
-/* The bits all flows' bins may take together (32 MiB): past it, the bins
- * widen. */
-#define TIMELINE_FLOW_BITS ((uint64_t)1 << 28)
+/* The bits all flows' bins may take together (4 MiB): past it, the bins
+ * widen, so that a year of logs takes no more than a month (10 clients: 1 s
+ * bins over a month, 16 s over a year). A flow is said up in an outage
+ * only for a bin wholly inside it: wider bins say so less often, never
+ * wrongly. */
+#define TIMELINE_FLOW_BITS ((uint64_t)1 << 25)
 
 /* Past this many flows in the logs they are not compared (each outage
  * against every other flow is a time quadratic in them): unknown. */
