@@ -277,7 +277,7 @@ static int each(void *ctx, const struct timeline *tl, const struct timeline_clie
 {
         struct writing *g = ctx;
 
-        g->made = g->made && c->scan.made && (c->n_rebinds == 0 || c->scan.rb_gap_s);
+        g->made = g->made && c->scan && c->scan->made && (c->n_rebinds == 0 || c->scan->rb_gap_s);
         return g->html ? report_html_client(&g->page, tl, c) : report_client(&g->w, tl, c);
 }
 

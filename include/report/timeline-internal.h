@@ -429,8 +429,8 @@ struct timeline_scan_walk {
         size_t next_rb;
         /* the nat periods: the last TIMELINE_NAT_BACK + 1 gaps, the window
          * being grown and the part of it from its first rebinding (p) */
-        struct timeline_scan_gap *ring;
-        size_t n_gaps, floor;
+        struct timeline_scan_gap *ring; /* gap j at j % (TIMELINE_NAT_BACK + 1), once it is full */
+        size_t ring_cap, n_gaps, floor;
         struct timeline_scan_window w, p;
         int64_t p_from_us, last_to_us;
         size_t *rb_seq; /* per rebinding: the number of its gap, SIZE_MAX for none */

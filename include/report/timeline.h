@@ -213,7 +213,7 @@ struct timeline_client {
         struct addr servers[TIMELINE_SERVERS_KEPT];
         size_t n_servers;
         struct timeline_flow flow;
-        struct timeline_scan scan;
+        struct timeline_scan *scan; /* while it is written, else NULL */
         char id[]; /* id_len bytes and a NUL, at most MESSAGE_ID_MAX + 1: as long as it is (a million ids) */
 };
 
@@ -356,8 +356,8 @@ int timeline_finish_windowed(struct timeline *tl, const struct timeline_opts *o,
 int timeline_write_each(struct timeline *tl, uint64_t budget, timeline_load_fn load, timeline_span_fn span,
                         int64_t window_us, timeline_each_fn each, void *ctx);
 
-/* Lets go what timeline_scan holds. */
-void timeline_scan_free(struct timeline_scan *s);
+/* Lets go c's scan. */
+void timeline_scan_free(struct timeline_client *c);
 
 /* Adds n round trips, sorted (rising), to h. Returns 0 or -ENOMEM. */
 int timeline_rtt_add(struct timeline_rtt *h, const int64_t *sorted, size_t n);

@@ -104,13 +104,13 @@ int findings_nat(const struct timeline *tl, const struct timeline_client *c, str
         bool *mine;
         int k = 0;
 
-        if (!c->scan.n_nat)
+        if (!c->scan->n_nat)
                 return 0;
         mine = client_logs(tl, c);
         if (!mine)
                 return -ENOMEM;
-        for (size_t i = 0; i < c->scan.n_nat && k == 0; i++) {
-                const struct timeline_nat_period *p = &c->scan.nat[i];
+        for (size_t i = 0; i < c->scan->n_nat && k == 0; i++) {
+                const struct timeline_nat_period *p = &c->scan->nat[i];
                 int64_t probe_t = 0, end = p->to_end ? c->last_us : p->to_us;
                 uint64_t probe = probe_below(tl, mine, p->from_us, p->to_end ? INT64_MAX : end, &probe_t);
                 struct findings_item *it = findings_add(f, FINDINGS_NAT_IDLE_TIMEOUT, p->from_us, end, &k);
@@ -172,11 +172,11 @@ int findings_rebindings(const struct timeline *tl, const struct timeline_client 
         for (size_t i = 0; i < c->n_rebinds && k == 0; i++) {
                 const struct timeline_rebind *rb = &c->rebinds[i];
                 bool moved = !same_host(&rb->old_peer, &rb->new_peer);
-                double gap = c->scan.rb_gap_s[i];
+                double gap = c->scan->rb_gap_s[i];
                 char o[ADDR_STRLEN], n[ADDR_STRLEN], idle[64], d[32];
                 struct findings_item *it;
 
-                if (c->scan.rb_nat[i] || (!isnan(gap) && client_restarted(tl, mine, rb->t_us - (int64_t)(gap * 1e6), rb->t_us)))
+                if (c->scan->rb_nat[i] || (!isnan(gap) && client_restarted(tl, mine, rb->t_us - (int64_t)(gap * 1e6), rb->t_us)))
                         continue;
                 it = findings_add(f, moved ? FINDINGS_PUBLIC_ADDRESS_CHANGED : FINDINGS_MAPPING_REPLACED, rb->t_us, rb->t_us, &k);
                 if (!it)

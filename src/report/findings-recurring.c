@@ -785,8 +785,8 @@ int findings_recurring(const struct timeline_client *c, struct findings *f)
         k = recurring_of(c, v, n, "outages", f);
         n = 0;
         for (size_t i = 0; i < c->n_rebinds; i++)
-                if (!c->scan.rb_nat[i])
-                        n += event_at(&v[n], c->rebinds[i].t_us, rebind_res(c->scan.rb_gap_s[i]));
+                if (!c->scan->rb_nat[i])
+                        n += event_at(&v[n], c->rebinds[i].t_us, rebind_res(c->scan->rb_gap_s[i]));
         k = k < 0 ? k : recurring_of(c, v, n, "rebindings", f);
         free(v);
         return k;

@@ -203,7 +203,7 @@ int findings_derive(const struct timeline *tl, const struct timeline_client *c, 
         f->n = 0;
         f->dropped = 0;
         f->none[0] = '\0';
-        if (!c->scan.made)
+        if (!c->scan || !c->scan->made)
                 return -ENODATA; /* not written now (timeline_finish_each's first pass): what it read of its packets is gone */
         k = findings_nat(tl, c, f);
         k = k < 0 ? k : findings_rebindings(tl, c, f);

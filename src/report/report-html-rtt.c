@@ -103,12 +103,12 @@ size_t report_html_rtt_column(const struct timeline_client *c, int64_t t_us)
 int report_html_rtt_chart(const struct timeline_client *c, FILE *out)
 {
         struct report_svg_frame f = rtt_frame(c);
-        const struct timeline_rtt_column *col = c->scan.rtt;
-        size_t n = c->scan.n_rtt;
+        const struct timeline_rtt_column *col = c->scan ? c->scan->rtt : NULL;
+        size_t n = c->scan ? c->scan->n_rtt : 0;
         /* three handshake cycles without an answer: not joined */
         int64_t top, gap = 3 * (int64_t)(c->keepalive_count + 1) * (int64_t)c->keepalive_us;
 
-        if (!c->scan.rtt_made)
+        if (!c->scan || !c->scan->rtt_made)
                 return -ENODATA; /* not asked for (timeline.rtt_column), or let go */
         if (!n) {
                 fprintf(out, "<p class=\"note\">%s</p>\n",

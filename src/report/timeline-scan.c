@@ -157,7 +157,7 @@ static void nat_mark(struct timeline_scan_walk *w)
                         break;
                 if (seq != SIZE_MAX && seq > w->p.last)
                         break;
-                c->scan.rb_nat[i] = seq != SIZE_MAX && seq >= w->p.first;
+                c->scan->rb_nat[i] = seq != SIZE_MAX && seq >= w->p.first;
                 w->rb_cursor++;
         }
 }
@@ -165,7 +165,7 @@ static void nat_mark(struct timeline_scan_walk *w)
 /* A period, when the window is one: its rebindings marked. */
 static int nat_emit(struct timeline_scan_walk *w, bool to_end)
 {
-        struct timeline_scan *s = &w->c->scan;
+        struct timeline_scan *s = w->c->scan;
         const struct timeline_scan_window *p = &w->p;
 
         if (w->w.rebinds < NAT_MIN_REBINDS)
@@ -185,12 +185,35 @@ static int nat_emit(struct timeline_scan_walk *w, bool to_end)
         return 0;
 }
 
+/* Room in the ring for one more gap: taken as the gaps come, so that a
+ * client of few (most of 100,000 ids) takes little. */
+static int ring_room(struct timeline_scan_walk *w)
+{
+        size_t cap = w->ring_cap ? 2 * w->ring_cap : 16;
+        struct timeline_scan_gap *v;
+
+        if (w->n_gaps < w->ring_cap || w->ring_cap == RING)
+                return 0;
+        cap = cap < RING ? cap : RING;
+        v = realloc(w->ring, cap * sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        w->ring = v;
+        w->ring_cap = cap;
+        return 0;
+}
+
 /* One more gap, in time order. */
 int timeline_scan_gap(struct timeline_scan_walk *w, int64_t from, int64_t to, size_t rebind)
 {
-        size_t j = w->n_gaps++;
-        struct timeline_scan_gap *g = &w->ring[j % RING];
-        int k;
+        size_t j = w->n_gaps;
+        struct timeline_scan_gap *g;
+        int k = ring_room(w);
+
+        if (k < 0)
+                return k;
+        w->n_gaps++;
+        g = &w->ring[j % RING];
 
         *g = (struct timeline_scan_gap){ from, to, rebind };
         if (rebind != KEPT)
@@ -237,7 +260,7 @@ static int server_take(struct timeline_scan_walk *w, const struct timeline_packe
         int k = 0;
 
         if (!m->tx && rb != KEPT && clear) {
-                w->c->scan.rb_gap_s[rb] = (double)(m->t_us - w->prev_us) / 1e6;
+                w->c->scan->rb_gap_s[rb] = (double)(m->t_us - w->prev_us) / 1e6;
                 k = timeline_scan_gap(w, w->prev_us, m->t_us, rb);
         } else if (!m->tx && clear && addr_equal(timeline_peer(w->tl, w->last_peer), peer)) {
                 k = timeline_scan_gap(w, w->prev_us, m->t_us, KEPT);
@@ -291,7 +314,7 @@ static int by_i64(const void *a, const void *b)
 /* The column filled so far, summed up. */
 static int column_end(struct timeline_scan_walk *w)
 {
-        struct timeline_scan *s = &w->c->scan;
+        struct timeline_scan *s = w->c->scan;
         const int64_t *v = w->col_v;
         size_t n = w->col_n;
 
@@ -362,15 +385,17 @@ static int rtt_take(struct timeline_scan_walk *w, const struct timeline_split *s
 int timeline_scan_begin(struct timeline_scan_walk *w, const struct timeline *tl, struct timeline_client *c)
 {
         size_t n = c->n_rebinds ? c->n_rebinds : 1;
-        struct timeline_scan *s = &c->scan;
+        struct timeline_scan *s;
 
-        timeline_scan_free(s);
+        timeline_scan_free(c);
         *w = (struct timeline_scan_walk){ .tl = tl, .c = c, .lost_us = INT64_MIN };
-        w->ring = malloc(RING * sizeof(*w->ring));
+        s = c->scan = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
         w->rb_seq = malloc(n * sizeof(*w->rb_seq));
         s->rb_gap_s = malloc(n * sizeof(*s->rb_gap_s));
         s->rb_nat = calloc(n, sizeof(*s->rb_nat));
-        if (!w->ring || !w->rb_seq || !s->rb_gap_s || !s->rb_nat)
+        if (!w->rb_seq || !s->rb_gap_s || !s->rb_nat)
                 return -ENOMEM;
         for (size_t i = 0; i < c->n_rebinds; i++) {
                 s->rb_gap_s[i] = NAN;
@@ -397,11 +422,11 @@ int timeline_scan_end(struct timeline_scan_walk *w, int k)
         free(w->down_b);
         free(w->ring);
         free(w->rb_seq);
-        if (k < 0)
-                timeline_scan_free(&w->c->scan);
-        else {
-                w->c->scan.made = true;
-                w->c->scan.rtt_made = w->tl->rtt_column != NULL;
+        if (k < 0) {
+                timeline_scan_free(w->c);
+        } else {
+                w->c->scan->made = true;
+                w->c->scan->rtt_made = w->tl->rtt_column != NULL;
         }
         return k;
 }
@@ -415,11 +440,16 @@ int timeline_scan_split(const struct timeline *tl, struct timeline_client *c, co
         return timeline_scan_end(&w, k);
 }
 
-void timeline_scan_free(struct timeline_scan *s)
+void timeline_scan_free(struct timeline_client *c)
 {
-        free(s->rb_gap_s);
-        free(s->rb_nat);
-        free(s->nat);
-        free(s->rtt);
-        *s = (struct timeline_scan){ 0 };
+        struct timeline_scan *s = c->scan;
+
+        if (s) {
+                free(s->rb_gap_s);
+                free(s->rb_nat);
+                free(s->nat);
+                free(s->rtt);
+                free(s);
+        }
+        c->scan = NULL;
 }

@@ -48,7 +48,7 @@ static void client_free(struct timeline_client *c)
         free(c->outages);
         free(c->rebinds);
         free(c->flow.up);
-        timeline_scan_free(&c->scan);
+        timeline_scan_free(c);
         free(c);
 }
 
@@ -527,7 +527,7 @@ static int finish_groups(struct timeline *tl, const struct timeline_opts *o, uin
                 if (span && !o && each && tl->clients[lo]->packets > budget) {
                         k = timeline_scan_windows(tl, tl->clients[lo], window_us, span, ctx);
                         k = k < 0 ? k : each(ctx, tl, tl->clients[lo]);
-                        timeline_scan_free(&tl->clients[lo]->scan);
+                        timeline_scan_free(tl->clients[lo]);
                         continue;
                 }
                 k = load ? load(ctx, tl, lo, hi) : 0;
@@ -538,7 +538,7 @@ static int finish_groups(struct timeline *tl, const struct timeline_opts *o, uin
                         k = k < 0 || !each ? k : each(ctx, tl, c);
                         let_go_packets(c);
                         if (each)
-                                timeline_scan_free(&c->scan);
+                                timeline_scan_free(c);
                 }
         }
         return k;
