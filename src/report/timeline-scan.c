@@ -286,13 +286,13 @@ static int gaps_take(struct timeline_scan_walk *w, const struct timeline_split *
                                  : 0;
 
         for (size_t i = ca, j = sa; k == 0 && (i < cb || j < sb);) {
-                const struct timeline_packet *p = i < cb ? &sp->c[i] : NULL;
+                const struct timeline_packet *p;
 
-                if (j < sb && (!p || sp->s[j].t_us <= p->t_us)) {
+                if (j < sb && (i == cb || sp->s[j].t_us <= sp->c[i].t_us)) {
                         k = server_take(w, &sp->s[j++]);
                         continue;
                 }
-                i++;
+                p = &sp->c[i++];
                 if (w->c->server_log && p->tx && !timeline_msgset_near(&heard, p->type, p->hs, p->ctr, p->t_us,
                                                                       TIMELINE_MATCH_MARGIN_US))
                         w->lost_us = p->t_us;
