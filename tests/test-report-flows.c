@@ -11,6 +11,7 @@
 #include "core/client.h"
 #include "report/findings.h"
 #include "report/report-flows.h"
+#include "report/timeline-internal.h"
 
 #define S 1000000LL
 #define MIN (60 * S)
@@ -400,6 +401,31 @@ static void test_no_trace(void)
         timeline_free(&tl);
 }
 
+/* The flows' bins: 1 s wide over a month of 10 clients, wider over a year
+ * (16 s), all of them within TIMELINE_FLOW_BITS, and no wider than that
+ * needs. */
+static void test_bins_bound(void)
+{
+        static const struct {
+                int64_t days;
+                size_t clients;
+                int64_t width_s;
+        } cases[] = { { 30, 10, 1 }, { 365, 10, 16 }, { 365, 1, 1 }, { 3650, 100, 1024 } };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct timeline_log lg = { .any = true, .first_us = 1700000000 * (int64_t)1000000 };
+                struct timeline tl = { .logs = &lg, .n_logs = 1, .n_clients = cases[i].clients };
+                uint64_t span = (uint64_t)cases[i].days * 86400 * 1000000, w;
+
+                lg.last_us = lg.first_us + (int64_t)span;
+                timeline_flow_bins(&tl);
+                w = (uint64_t)tl.flow_bin_us;
+                CHECK_INT(tl.flow_bin_us, cases[i].width_s * 1000000);
+                CHECK((span / w + 2) * cases[i].clients <= TIMELINE_FLOW_BITS);
+                CHECK(w == 1000000 || (span / (w / 2) + 2) * cases[i].clients > TIMELINE_FLOW_BITS);
+        }
+}
+
 int main(void)
 {
         setenv("TZ", "UTC", 1);
@@ -415,5 +441,6 @@ int main(void)
         test_many();
         test_last_hop();
         test_no_trace();
+        test_bins_bound();
         return check_finish("report-flows");
 }

@@ -1,9 +1,9 @@
 /* report-spill: the packets `udp-canary report` puts aside while it reads
  * come back to each client as they went in, through the temporary file and
  * without one (TMPDIR not writable); and a report written client by client
- * as each is worked out (timeline_finish_each, in groups of one client)
- * says, in text and JSON, what the report of the whole finished timeline
- * says; after it, a client's findings are refused rather than guessed
+ * as each is worked out (timeline_finish_each, in groups of one client,
+ * or timeline_finish_windowed, each in windows of time) says, in text,
+ * JSON and the page, what the report of the whole finished timeline says; after it, a client's findings are refused rather than guessed
  * without its packets. Three clients, each log over several chunks of the
  * file. */
 #include <errno.h>
@@ -13,18 +13,21 @@
 
 #include "check.h"
 #include "report/findings.h"
+#include "report/report-html-rtt.h"
 #include "report/report-spill.h"
 #include "report/report.h"
 
 #define CLIENTS 3
 #define CYCLES 400 /* 7 messages each, logged at both ends: 5,600 packets a client */
 #define SEC 1000000LL
+#define CHUNK 512 /* packets per chunk of the spill here: a client's fill some 10 */
 #define T0 (1795600000LL * SEC)
 
 /* Where lines go: held by the timeline, or handed out and put aside. */
 struct feed {
         struct timeline *tl;
         struct report_spill *spill; /* NULL: held */
+        bool faults; /* outages each way, the server stopped, its clock ahead */
 };
 
 static void add(struct feed *f, unsigned log, int64_t t, bool tx, enum message_type type, unsigned client, uint64_t hs,
@@ -49,9 +52,31 @@ static void add(struct feed *f, unsigned log, int64_t t, bool tx, enum message_t
         CHECK_INT(report_spill_put(f->spill, at, &p), 0);
 }
 
+/* The server's clock ahead of the clients'. */
+#define OFF (3600 * SEC + 13250000)
+
+/* The server's log says it stopped. */
+static void server_exit(struct feed *f, int64_t t)
+{
+        struct logline l = { .kind = LOGLINE_EXIT, .t_us = (uint64_t)(t + OFF) };
+        struct timeline_packet p;
+        size_t at;
+
+        CHECK_INT(f->spill ? timeline_add_out(f->tl, CLIENTS, &l, &p, &at) : timeline_add(f->tl, CLIENTS, &l), 0);
+}
+
+/* Whether the path drops client c's messages of cycle i: client 0's to
+ * the server in cycles 100 to 109, client 2's answers in 200 to 205. */
+static bool dropped(const struct feed *f, unsigned c, unsigned i, bool to_server)
+{
+        return f->faults && (to_server ? c == 0 && i >= 100 && i < 110 : c == 2 && i >= 200 && i < 206);
+}
+
 /* Each client in turn a handshake and five keepalives 5 s apart; every
  * 37th message lost on its way to the server, client 1's port moved half
- * way. Client logs are 0..CLIENTS-1, the server's is CLIENTS. */
+ * way; with faults, outages each way (dropped()), the server stopped in
+ * cycles 300 to 302, its clock OFF ahead. Client logs are 0..CLIENTS-1,
+ * the server's is CLIENTS. */
 static void feed(struct feed *f)
 {
         uint64_t n = 0;
@@ -62,17 +87,24 @@ static void feed(struct feed *f)
                         int64_t t = T0 + ((int64_t)i * CLIENTS + c) * 40 * SEC;
                         uint64_t hs = 1000 + i;
                         uint16_t port = (uint16_t)(40000 + c + (c == 1 && i >= CYCLES / 2 ? 100 : 0));
+                        bool up = !f->faults || i < 300 || i > 302, in = up && !dropped(f, c, i, true);
+                        int64_t off = f->faults ? OFF : 0;
 
+                        if (f->faults && i == 300 && c == 0)
+                                server_exit(f, t - SEC);
                         add(f, c, t, true, MESSAGE_HANDSHAKE_INIT, c, hs, 0, 0);
-                        add(f, CLIENTS, t + 10000, false, MESSAGE_HANDSHAKE_INIT, c, hs, 0, port);
-                        add(f, CLIENTS, t + 10000, true, MESSAGE_HANDSHAKE_RESPONSE, c, hs, 0, port);
-                        add(f, c, t + 20000, false, MESSAGE_HANDSHAKE_RESPONSE, c, hs, 0, 0);
+                        if (in) {
+                                add(f, CLIENTS, t + 10000 + off, false, MESSAGE_HANDSHAKE_INIT, c, hs, 0, port);
+                                add(f, CLIENTS, t + 10000 + off, true, MESSAGE_HANDSHAKE_RESPONSE, c, hs, 0, port);
+                        }
+                        if (in && !dropped(f, c, i, false))
+                                add(f, c, t + 20000, false, MESSAGE_HANDSHAKE_RESPONSE, c, hs, 0, 0);
                         for (unsigned k = 1; k <= 5; k++) {
                                 int64_t tk = t + 20000 + (int64_t)(k - 1) * 5 * SEC;
 
                                 add(f, c, tk, true, MESSAGE_KEEPALIVE, c, hs, k, 0);
-                                if (++n % 37)
-                                        add(f, CLIENTS, tk + 10000, false, MESSAGE_KEEPALIVE, c, hs, k, port);
+                                if (++n % 37 && in)
+                                        add(f, CLIENTS, tk + 10000 + off, false, MESSAGE_KEEPALIVE, c, hs, k, port);
                         }
                 }
 }
@@ -86,6 +118,7 @@ static void test_round_trip(bool file)
 
         setenv("TMPDIR", file ? "/tmp" : "/nonexistent-udp-canary", 1);
         report_spill_init(&s);
+        s.chunk = CHUNK;
         feed(&a);
         feed(&b);
         CHECK(file ? s.fd >= 0 && !s.no_file : s.fd < 0 && s.no_file);
@@ -94,7 +127,7 @@ static void test_round_trip(bool file)
         for (size_t i = 0; i < CLIENTS && i < out.n_clients; i++) {
                 const struct timeline_client *x = held.clients[i], *y = out.clients[i];
 
-                CHECK(x->n_pk > 512 && x->n_pk == y->n_pk && x->packets == y->packets);
+                CHECK(x->n_pk > CHUNK && x->n_pk == y->n_pk && x->packets == y->packets);
                 CHECK(x->n_pk == y->n_pk && memcmp(x->pk, y->pk, x->n_pk * sizeof(*x->pk)) == 0);
         }
         report_spill_free(&s);
@@ -138,9 +171,9 @@ static void check_span(const struct timeline *held, struct timeline *out, struct
                 }
         CHECK(same && n == y->n_pk);
         /* chunks of one log: per log a chunk each side of its span, the one
-         * where the logs change, and what is not written yet (512 each) */
+         * where the logs change, and what is not written yet (CHUNK each) */
         if (put_log_by_log && file)
-                CHECK(y->cap_pk <= n + (2 * n_logs + 2) * 512);
+                CHECK(y->cap_pk <= n + (2 * n_logs + 2) * CHUNK);
         free(y->pk);
         y->pk = NULL;
         y->n_pk = y->cap_pk = 0;
@@ -175,6 +208,7 @@ static void test_spans(bool file, bool by_log)
 
         setenv("TMPDIR", file ? "/tmp" : "/nonexistent-udp-canary", 1);
         report_spill_init(&s);
+        s.chunk = CHUNK;
         feed(&a);
         feed(&b);
         if (by_log) { /* out held them: only its clients are wanted */
@@ -206,7 +240,7 @@ static void test_spans(bool file, bool by_log)
          * (a chunk reaches it) or ending just past it */
         for (size_t i = 0; i < CLIENTS && i < out.n_clients; i++)
                 for (size_t j = 1; j <= 6; j++) {
-                        const struct timeline_packet *p = nth_put(&held, i, j * 512 - 1, by_log);
+                        const struct timeline_packet *p = nth_put(&held, i, j * CHUNK - 1, by_log);
                         struct timeline_span w[CLIENTS + 1] = { 0 };
 
                         w[p->log] = (struct timeline_span){ p->t_us, p->t_us + 1 };
@@ -227,7 +261,8 @@ struct writing {
         struct report_html page;
         bool html;
         struct report_spill *spill;
-        bool held; /* each client had its packets when written */
+        bool made; /* each client had what its findings read of its packets made when written */
+        unsigned spans; /* windows loaded */
 };
 
 static int load(void *ctx, struct timeline *tl, size_t lo, size_t hi)
@@ -242,23 +277,40 @@ static int each(void *ctx, const struct timeline *tl, const struct timeline_clie
 {
         struct writing *g = ctx;
 
-        g->held = g->held && c->n_pk == c->packets && c->n_pk > 0;
+        g->made = g->made && c->scan && c->scan->made && (c->n_rebinds == 0 || c->scan->rb_gap_s);
         return g->html ? report_html_client(&g->page, tl, c) : report_client(&g->w, tl, c);
 }
+
+static int load_span(void *ctx, struct timeline *tl, size_t i, const struct timeline_span *by_log, size_t n_logs)
+{
+        struct writing *g = ctx;
+
+        g->spans++;
+        return report_spill_load_span(g->spill, tl, i, by_log, n_logs);
+}
+
+enum passes {
+        ONE_PASS,
+        TWO_PASSES,
+        WINDOWS, /* two, the first in windows of time */
+};
 
 /* The whole report, and the report written client by client: text, JSON
  * or the page (whose head, written last, lists every client); in one pass,
  * or in two as `udp-canary report` does (all worked out first, each
- * client's packets split by end in place; then written with its packets
- * given back). */
-static void test_as_they_come(enum format fmt, bool two_passes)
+ * client's packets split by end in place, or in windows of 7 min loaded
+ * one at a time; then written with its packets given back). With two,
+ * the logs have outages each way, a server stopped and its clock ahead:
+ * one pass cannot say what the other flows did then. */
+static void test_as_they_come(enum format fmt, enum passes passes)
 {
         struct timeline whole, out;
         struct report_spill s;
-        struct feed a = { .tl = &whole }, b = { .tl = &out, .spill = &s };
+        bool two_passes = passes != ONE_PASS;
+        struct feed a = { .tl = &whole, .faults = two_passes }, b = { .tl = &out, .spill = &s, .faults = two_passes };
         struct report_input in = { .skipped = 3 };
         struct timeline_opts o = { 0 };
-        struct writing g = { .spill = &s, .held = true, .html = fmt == HTML };
+        struct writing g = { .spill = &s, .made = true, .html = fmt == HTML };
         struct findings f = { 0 };
         char *x = NULL, *y = NULL;
         size_t nx = 0, ny = 0;
@@ -266,8 +318,11 @@ static void test_as_they_come(enum format fmt, bool two_passes)
 
         setenv("TMPDIR", "/tmp", 1);
         report_spill_init(&s);
+        s.chunk = CHUNK;
         feed(&a);
         feed(&b);
+        if (fmt == HTML) /* its round trip chart */
+                whole.rtt_column = out.rtt_column = report_html_rtt_column;
         CHECK_INT(timeline_finish(&whole, &o), 0);
         CHECK_INT(fmt == HTML ? report_write_html(&whole, &in, fx)
                   : fmt == JSON ? report_write_json(&whole, &in, fx)
@@ -276,19 +331,30 @@ static void test_as_they_come(enum format fmt, bool two_passes)
         CHECK_INT(fmt == HTML ? report_html_begin(&g.page, fy) : report_begin(&g.w, &out, &in, fmt == JSON, fy), 0);
         if (two_passes) {
                 s.keep = 1;
-                CHECK_INT(timeline_finish_each(&out, &o, 1, load, NULL, &g), 0);
+                CHECK_INT(passes == WINDOWS ? timeline_finish_windowed(&out, &o, 1, load, load_span, 7 * 60 * SEC + 1, &g)
+                                            : timeline_finish_each(&out, &o, 1, load, NULL, &g),
+                          0);
+                /* twice over some hundred windows a client */
+                CHECK(passes == WINDOWS ? g.spans > 2 * 100 * CLIENTS : g.spans == 0);
                 for (size_t i = 0; i < out.n_clients; i++)
                         CHECK(out.clients[i]->pk == NULL && out.clients[i]->n_pk == 0);
                 s.keep = 0;
         }
-        CHECK_INT(timeline_finish_each(&out, two_passes ? NULL : &o, 1, load, each, &g), 0);
+        g.spans = 0;
+        CHECK_INT(passes == WINDOWS ? timeline_write_each(&out, 1, load, load_span, 7 * 60 * SEC + 1, each, &g)
+                                    : timeline_finish_each(&out, two_passes ? NULL : &o, 1, load, each, &g),
+                  0);
+        CHECK(passes == WINDOWS ? g.spans > 100 * CLIENTS : g.spans == 0); /* the second pass: once over them */
         CHECK_INT(fmt == HTML ? report_html_end(&g.page, &out, &in) : report_end(&g.w), 0);
         fclose(fx);
         fclose(fy);
-        CHECK(g.held);
+        CHECK(g.made);
         CHECK(nx > 1000 && strstr(x, "client-2") != NULL);
+        CHECK(fmt != HTML || strstr(x, " round trips: min ") != NULL); /* the chart's columns, compared too */
+        CHECK(fmt != TEXT || !two_passes ||
+              (strstr(x, "server_to_client") && strstr(x, "the server was not running") && strstr(x, "client-1 down")));
         CHECK_STR(y, x);
-        /* afterwards, findings cannot be derived (they need the packets): said, not guessed */
+        /* afterwards, findings cannot be derived (what they read of the packets is let go): said, not guessed */
         CHECK_INT(findings_derive(&out, out.clients[0], &f), -ENODATA);
         findings_free(&f);
         for (size_t i = 0; i < out.n_clients; i++)
@@ -310,10 +376,10 @@ int main(void)
                 test_spans(true, by_log);
                 test_spans(false, by_log);
         }
-        for (int two = 0; two <= 1; two++) {
-                test_as_they_come(TEXT, two);
-                test_as_they_come(JSON, two);
-                test_as_they_come(HTML, two);
+        for (enum passes p = ONE_PASS; p <= WINDOWS; p++) {
+                test_as_they_come(TEXT, p);
+                test_as_they_come(JSON, p);
+                test_as_they_come(HTML, p);
         }
         return check_finish("report-spill");
 }

@@ -2,8 +2,12 @@
  * timeline-clock.c and timeline-outages.c) on simulated logs: each fault
  * found with its direction and the truth inside its bounds, the clock
  * offset between the two logs and the timers learned, the NAT rebinding
- * (timeline-rebind.c), and single losses counted as loss, not outages. */
+ * (timeline-rebind.c), and single losses counted as loss, not outages;
+ * a receipt further than the margin from its sending (a copy replayed
+ * days later) is no receipt of it. */
 #include "timeline-sim.h"
+
+#include "report/timeline-internal.h"
 
 static void test_both_logs_offset(void)
 {
@@ -126,8 +130,80 @@ out:
         timeline_free(&s.tl);
 }
 
+/* A line of client "r" in log 0 (its own) or 1 (its server's). */
+static void line_r(struct timeline *tl, unsigned log, int64_t t, bool tx, enum message_type type, uint64_t ctr)
+{
+        struct logline l = { .kind = tx ? LOGLINE_TX : LOGLINE_RX, .t_us = (uint64_t)(T0 + t) };
+
+        CHECK(message_init(&l.msg, type, "r", 1, 1, ctr) == 0);
+        CHECK(addr_from_string(&l.peer, log ? "198.51.100.9" : "203.0.113.9", 43210) == 0);
+        l.peer_is_server = log == 0;
+        CHECK_INT(timeline_add(tl, log, &l), 0);
+}
+
+/* Keepalives 1..60 every 10 s after an answered handshake; the server
+ * heard 20..29 only replayed, late by `late` (its lines in time order). */
+static void test_replayed_late(int64_t late, bool counted)
+{
+        struct timeline tl;
+        struct timeline_opts o = { 0 };
+        const struct timeline_client *c;
+
+        timeline_init(&tl);
+        line_r(&tl, 0, 0, true, MESSAGE_HANDSHAKE_INIT, 0);
+        line_r(&tl, 0, 10000, false, MESSAGE_HANDSHAKE_RESPONSE, 0);
+        for (uint64_t i = 1; i <= 60; i++)
+                line_r(&tl, 0, (int64_t)i * 10 * S, true, MESSAGE_KEEPALIVE, i);
+        line_r(&tl, 1, 5000, false, MESSAGE_HANDSHAKE_INIT, 0);
+        line_r(&tl, 1, 5000, true, MESSAGE_HANDSHAKE_RESPONSE, 0);
+        for (uint64_t i = 1; i <= 60; i++)
+                if (i < 20 || i > 29)
+                        line_r(&tl, 1, (int64_t)i * 10 * S + 5000, false, MESSAGE_KEEPALIVE, i);
+        for (uint64_t i = 20; i <= 29; i++)
+                line_r(&tl, 1, (int64_t)i * 10 * S + late, false, MESSAGE_KEEPALIVE, i);
+        CHECK_INT(timeline_finish(&tl, &o), 0);
+        c = timeline_find(&tl, "r", 1);
+        CHECK(c && c->client_log && c->server_log && c->delivery[TIMELINE_C2S].known);
+        if (c) {
+                CHECK_INT(c->delivery[TIMELINE_C2S].sent, 60);
+                CHECK_INT(c->delivery[TIMELINE_C2S].lost, counted ? 10 : 0);
+                CHECK(!counted || (c->n_outages >= 1 && c->outages[0].direction == TIMELINE_CLIENT_TO_SERVER &&
+                                   c->outages[0].lost == 10));
+        }
+        timeline_free(&tl);
+}
+
+/* The copies of one message, in time order: found only within the margin. */
+static void test_near(void)
+{
+        struct timeline_packet p[5] = {
+                { .t_us = 100, .hs = 1, .ctr = 1, .type = MESSAGE_KEEPALIVE },
+                { .t_us = 200, .hs = 1, .ctr = 2, .type = MESSAGE_KEEPALIVE },
+                { .t_us = 300, .hs = 1, .ctr = 1, .type = MESSAGE_KEEPALIVE },
+                { .t_us = 900, .hs = 1, .ctr = 1, .type = MESSAGE_KEEPALIVE },
+                { .t_us = 950, .hs = 1, .ctr = 3, .type = MESSAGE_KEEPALIVE },
+        };
+        struct timeline_msgset m;
+
+        CHECK_INT(timeline_msgset_make(&m, p, 5, false, TIMELINE_KEYS_ALL), 0);
+        CHECK(timeline_msgset_near(&m, MESSAGE_KEEPALIVE, 1, 1, 150, 50));
+        CHECK(timeline_msgset_near(&m, MESSAGE_KEEPALIVE, 1, 1, 350, 50));
+        CHECK(!timeline_msgset_near(&m, MESSAGE_KEEPALIVE, 1, 1, 351, 50));
+        CHECK(!timeline_msgset_near(&m, MESSAGE_KEEPALIVE, 1, 1, 600, 250));
+        CHECK(timeline_msgset_near(&m, MESSAGE_KEEPALIVE, 1, 1, 600, 300));
+        CHECK(timeline_msgset_near(&m, MESSAGE_KEEPALIVE, 1, 1, 1000, 100));
+        CHECK(!timeline_msgset_near(&m, MESSAGE_KEEPALIVE, 1, 2, 300, 99));
+        CHECK(timeline_msgset_near(&m, MESSAGE_KEEPALIVE, 1, 2, 300, 100));
+        CHECK(!timeline_msgset_near(&m, MESSAGE_KEEPALIVE, 1, 4, 950, 1000));
+        CHECK(!timeline_msgset_near(&m, MESSAGE_HANDSHAKE_INIT, 1, 1, 100, 1000));
+        timeline_msgset_free(&m);
+}
+
 int main(void)
 {
+        test_near();
+        test_replayed_late(2 * TIMELINE_DAY_US, true);
+        test_replayed_late(TIMELINE_DAY_US / 2, false);
         test_both_logs_offset();
         test_log_lost(true);
         test_log_lost(false);

@@ -30,11 +30,18 @@ struct sim {
          * and says so (or not, when !blind_said) at its next line */
         int64_t blind_from, blind_to;
         bool blind_said, blind_told;
+        /* the server is stopped in [down_from, down_to): it logs its Exit,
+         * hears and answers nothing; 0: never */
+        int64_t down_from, down_to;
+        bool exit_told;
+        int64_t restart_at; /* the client restarts: its handshake ids start anew; 0: never */
         struct timeline tl;
 };
 
 static inline bool dropped(const struct sim *s, int64_t t, bool c2s)
 {
+        if (s->down_to && t >= s->down_from && t < s->down_to)
+                return true;
         for (size_t i = 0; i < s->n_faults; i++)
                 if (t >= s->faults[i].start && t < s->faults[i].end && (c2s ? s->faults[i].c2s : s->faults[i].s2c))
                         return true;
@@ -55,9 +62,16 @@ static inline void line(struct sim *s, unsigned log, int64_t t, bool tx, enum me
                 l.peer = (struct addr){ 0 };
                 CHECK(addr_from_string(&l.peer, "203.0.113.9", 43210) == 0);
         } else {
-                if (!s->server_log || (t >= s->blind_from && t < s->blind_to))
+                if (!s->server_log || (t >= s->blind_from && t < s->blind_to) ||
+                    (s->down_to && t >= s->down_from && t < s->down_to))
                         return;
                 when += s->offset;
+                if (s->down_to && t >= s->down_to && !s->exit_told) {
+                        struct logline stop = { .kind = LOGLINE_EXIT, .t_us = (uint64_t)(T0 + s->down_from + s->offset) };
+
+                        CHECK(timeline_add(&s->tl, log, &stop) == 0);
+                        s->exit_told = true;
+                }
                 if (s->blind_to && t >= s->blind_to && s->blind_said && !s->blind_told) {
                         struct logline lost = { .kind = LOGLINE_LINES_LOST, .t_us = (uint64_t)when, .dropped = 9 };
 
@@ -92,6 +106,10 @@ static inline void simulate(struct sim *s)
         while (t < s->end) {
                 int64_t ans = t + 2 * s->delay;
 
+                if (s->restart_at && t >= s->restart_at) {
+                        hs += 1000; /* a new run of ids */
+                        s->restart_at = 0;
+                }
                 hs++;
                 if (!c2s(s, t, MESSAGE_HANDSHAKE_INIT, hs, 0)) {
                         t += s->ht;

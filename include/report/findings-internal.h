@@ -1,6 +1,5 @@
 /* findings-internal: what the findings' files share (findings.c the entry
- * and the kinds; findings-gaps.c the idle gaps at the server;
- * findings-nat.c nat_idle_timeout and the other rebindings, with the
+ * and the kinds; findings-nat.c nat_idle_timeout and the other rebindings, with the
  * clients' probe results; findings-outages.c one finding per outage;
  * findings-recurring.c the patterns in time; findings-flows.c each outage
  * against the other flows). Each step adds its findings
@@ -38,38 +37,15 @@ const char *findings_span_text(int64_t us, bool up, char buf[static 32]);
  * (counted) or without memory (*k set). */
 struct findings_item *findings_add(struct findings *f, enum findings_kind kind, int64_t start, int64_t end, int *k);
 
-/* --- the idle gaps at the server: how long the flow was idle before each
- * message the server received, and whether it came from the same address --- */
-
-#define GAP_KEPT SIZE_MAX
-struct gap {
-        int64_t from_us, to_us; /* the last packet before, the message */
-        size_t rebind; /* its index in c->rebinds when it rebound, else GAP_KEPT */
-};
-
-struct gaps {
-        struct gap *v;
-        size_t n;
-        double *rb_gap_s; /* per rebinding: its idle gap, NAN when unclear */
-        bool *rb_nat;     /* per rebinding: in a nat_idle_timeout period */
-};
-
-/* A message the server's end handles: received from the client, or its answer. */
-bool findings_server_side(const struct timeline_packet *p);
-/* The gaps of c, its packets held. Returns 0 or -ENOMEM. */
-int findings_gaps_make(const struct timeline *tl, const struct timeline_client *c, struct gaps *g);
-void findings_gaps_free(struct gaps *g);
-
 /* --- the steps of findings_derive(), in their order --- */
 
-/* nat_idle_timeout periods (marking their rebindings in g->rb_nat). */
-int findings_nat(const struct timeline *tl, const struct timeline_client *c, struct gaps *g, struct findings *f);
+/* nat_idle_timeout: the periods the scan found (c->scan.nat). */
+int findings_nat(const struct timeline *tl, const struct timeline_client *c, struct findings *f);
 /* mapping_replaced and public_address_changed: rebindings outside them. */
-int findings_rebindings(const struct timeline *tl, const struct timeline_client *c, const struct gaps *g,
-                        struct findings *f);
+int findings_rebindings(const struct timeline *tl, const struct timeline_client *c, struct findings *f);
 /* One finding per outage, of the kind its direction says. */
 int findings_outages(const struct timeline *tl, const struct timeline_client *c, struct findings *f);
 /* this_flow_only and all_flows: each outage against the other flows. */
 int findings_flows(const struct timeline *tl, const struct timeline_client *c, struct findings *f);
 /* recurring: outages or rebindings at one time of day, or a steady period. */
-int findings_recurring(const struct timeline_client *c, const struct gaps *g, struct findings *f);
+int findings_recurring(const struct timeline_client *c, struct findings *f);

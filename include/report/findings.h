@@ -1,7 +1,7 @@
 /* findings: what a client's reconstructed timeline means, in plain words a
  * non-expert can act on, each with the named numbers it rests on and never
  * more than the logs hold. Free of I/O: derived from the public results of
- * timeline.h (and the client's packets, for the idle gaps), written by
+ * timeline.h (and what timeline_scan read of its packets: the idle gaps), written by
  * report.c. Every kind's name and evidence names live in findings_kinds[],
  * which the writer, udp-canary(8) and the tests share. */
 #pragma once
@@ -79,9 +79,10 @@ struct findings {
 };
 
 /* Derives the findings of a finished client c of tl into f (emptied
- * first), from its results and its packets, so while they are held: after
- * timeline_finish(), or in timeline_finish_each()'s callback. Returns 0,
- * -ENOMEM, or -ENODATA for a client whose packets were let go. */
+ * first), from its results and its scan (c->scan), so while that is made:
+ * after timeline_finish(), or in the callback of timeline_finish_each() or
+ * timeline_write_each(). Returns 0, -ENOMEM, or -ENODATA for a client
+ * whose scan was let go. */
 int findings_derive(const struct timeline *tl, const struct timeline_client *c, struct findings *f);
 void findings_free(struct findings *f);
 

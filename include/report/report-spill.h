@@ -12,6 +12,12 @@
 
 struct report_spill_client;
 
+/* Packets per chunk of a client in the file (128 KiB): the index of the
+ * chunks, 32 bytes each, is what grows with the logs (a year of 10
+ * clients: 320 KB), against the packets not yet written, one chunk a
+ * client at most. */
+#define REPORT_SPILL_CHUNK 4096
+
 struct report_spill {
         struct report_spill_client *v; /* by client index */
         size_t n, cap;
@@ -21,6 +27,7 @@ struct report_spill {
         int no_file;        /* a file could not be made or written: all in memory */
         struct timeline_packet *scratch; /* one chunk read back */
         int keep;           /* load keeps the packets too, for a second pass */
+        uint32_t chunk;     /* packets per chunk: REPORT_SPILL_CHUNK (a test's fewer, for more of them) */
 };
 
 void report_spill_init(struct report_spill *s);

@@ -133,10 +133,57 @@ struct timeline_flow {
         int64_t from_us; /* the start of the first bin */
 };
 
+/* A client's packets in one log, counted as they are read by the end each
+ * says its writer is (a client sends inits and keepalives and hears
+ * answers; a server the reverse): the log's role for the client, which of
+ * them are kept and where, known before its packets are held again. */
+struct timeline_log_ends {
+        uint64_t as_client, as_server;
+        uint32_t log;
+};
+
+/* A period in which the idle gaps at the server say where the NAT's idle
+ * timeout lies: every gap as long as min_rebound_us or longer came back
+ * from a new address or port, every one up to max_kept_us from the same
+ * (timeline-scan.c). */
+struct timeline_nat_period {
+        int64_t from_us, to_us; /* its first forgetting's gap starts, its last gap ends */
+        int64_t max_kept_us;    /* -1: none kept */
+        int64_t min_rebound_us;
+        uint64_t rebinds, kept;
+        bool to_end; /* it still holds at its client's last gap */
+};
+
+/* The round trips of one column of the page's chart (timeline.rtt_column):
+ * when its first was answered, how many, the least, median and most. */
+struct timeline_rtt_column {
+        int64_t t_us;
+        size_t col;
+        uint64_t n;
+        int64_t min_us, median_us, max_us;
+};
+
+/* What the findings and the page read of a client's packets once it is
+ * worked out (timeline-scan.c), so that they need not hold them: made
+ * while it is written, let go after. */
+struct timeline_scan {
+        bool made;
+        double *rb_gap_s; /* per rebinding: the idle gap at the server before it, NAN when unclear */
+        bool *rb_nat;     /* per rebinding: within a nat period */
+        struct timeline_nat_period *nat;
+        size_t n_nat, cap_nat;
+        bool rtt_made; /* with timeline.rtt_column: */
+        struct timeline_rtt_column *rtt; /* the columns with round trips, in time order */
+        size_t n_rtt, cap_rtt;
+};
+
 struct timeline_client {
         size_t id_len;
         size_t at; /* its index in timeline.clients */
         uint32_t last_peer; /* of its last packet: most come from where the last did */
+        uint32_t last_ends; /* the ends of its last packet's log: most come from the log the last did */
+        struct timeline_log_ends *ends; /* per log it is in, in the order first heard */
+        size_t n_ends, cap_ends;
         struct timeline_packet *pk; /* held while the client is worked out */
         size_t n_pk, cap_pk;
         uint64_t packets; /* all its packets, held or handed out */
@@ -166,6 +213,7 @@ struct timeline_client {
         struct addr servers[TIMELINE_SERVERS_KEPT];
         size_t n_servers;
         struct timeline_flow flow;
+        struct timeline_scan *scan; /* while it is written, else NULL */
         char id[]; /* id_len bytes and a NUL, at most MESSAGE_ID_MAX + 1: as long as it is (a million ids) */
 };
 
@@ -219,6 +267,10 @@ struct timeline {
         struct index peer_index; /* by the address's bytes (a parsed line's are zeroed first) */
         int64_t flow_bin_us; /* the flows' bins (timeline_flow): one width for all, within TIMELINE_FLOW_BITS */
         uint64_t flow_span_us; /* the logs' span, which no flow's bins exceed */
+        /* The column of the page's round trip chart that an answer at t of c
+         * falls in, rising with t; NULL when no page is written (the scan
+         * then keeps none). */
+        size_t (*rtt_column)(const struct timeline_client *c, int64_t t_us);
 };
 
 struct timeline_peer {
@@ -282,6 +334,31 @@ typedef int (*timeline_each_fn)(void *ctx, const struct timeline *tl, const stru
 int timeline_finish_each(struct timeline *tl, const struct timeline_opts *o, uint64_t budget, timeline_load_fn load,
                          timeline_each_fn each, void *ctx);
 
+/* Gives back (timeline_put) the packets of client i within their log's
+ * span, by_log[log] on the log's own clock, in the order they were put
+ * (report_spill_load_span). */
+typedef int (*timeline_span_fn)(void *ctx, struct timeline *tl, size_t i, const struct timeline_span *by_log,
+                                size_t n_logs);
+
+/* The first pass of timeline_finish_each() (each NULL), but that a client
+ * of more than `budget` packets is worked out in windows of window_us of
+ * its time (and a margin around each), its packets given back a window at
+ * a time by span and let go after it: a client's year is never held
+ * whole. The same results. */
+int timeline_finish_windowed(struct timeline *tl, const struct timeline_opts *o, uint64_t budget, timeline_load_fn load,
+                             timeline_span_fn span, int64_t window_us, void *ctx);
+
+/* The second pass of timeline_finish_each() (o NULL), but that a client of
+ * more than `budget` packets is not given back whole: what its findings
+ * and the page read of its packets (timeline_scan) is made a window of
+ * window_us of its time at a time, by span. each() takes every client with
+ * its scan made, which is let go after. */
+int timeline_write_each(struct timeline *tl, uint64_t budget, timeline_load_fn load, timeline_span_fn span,
+                        int64_t window_us, timeline_each_fn each, void *ctx);
+
+/* Lets go c's scan. */
+void timeline_scan_free(struct timeline_client *c);
+
 /* Adds n round trips, sorted (rising), to h. Returns 0 or -ENOMEM. */
 int timeline_rtt_add(struct timeline_rtt *h, const int64_t *sorted, size_t n);
 
@@ -320,6 +397,10 @@ struct timeline_msgset {
 int timeline_msgset_make(struct timeline_msgset *s, const struct timeline_packet *p, size_t n, bool tx,
                          unsigned types);
 bool timeline_msgset_has(const struct timeline_msgset *s, uint8_t type, uint64_t hs, uint64_t ctr);
+/* Whether s holds this message at a time within margin of t (either way);
+ * p must be in time order, as each end's packets are once split. */
+bool timeline_msgset_near(const struct timeline_msgset *s, uint8_t type, uint64_t hs, uint64_t ctr, int64_t t,
+                          int64_t margin);
 void timeline_msgset_free(struct timeline_msgset *s);
 
 /* Time down (the union of the outages' best estimates, but those where a
@@ -337,9 +418,12 @@ enum timeline_flow_state {
         TIMELINE_FLOW_NOT_RUNNING, /* no log of it covers that time */
 };
 
-/* The bits all flows' bins may take together (32 MiB): past it, the bins
- * widen. */
-#define TIMELINE_FLOW_BITS ((uint64_t)1 << 28)
+/* The bits all flows' bins may take together (4 MiB): past it, the bins
+ * widen, so that a year of logs takes no more than a month (10 clients: 1 s
+ * bins over a month, 16 s over a year). A flow is said up in an outage
+ * only for a bin wholly inside it: wider bins say so less often, never
+ * wrongly. */
+#define TIMELINE_FLOW_BITS ((uint64_t)1 << 25)
 
 /* Past this many flows in the logs they are not compared (each outage
  * against every other flow is a time quadratic in them): unknown. */

@@ -27,14 +27,15 @@ static uint64_t probe_seconds(const char *s)
         return n && strncmp(s + n, " s", 2) == 0 && v <= 86400 ? v : 0;
 }
 
-/* The logs that are this client's own (it sent from them). */
+/* The logs that are this client's own: it wrote lines there as the
+ * client end (c->ends counts them as they are read). */
 static bool *client_logs(const struct timeline *tl, const struct timeline_client *c)
 {
         bool *mine = calloc(tl->n_logs ? tl->n_logs : 1, sizeof(*mine));
 
-        for (size_t i = 0; mine && i < c->n_pk; i++)
-                if (!findings_server_side(&c->pk[i]) && c->pk[i].log < tl->n_logs)
-                        mine[c->pk[i].log] = true;
+        for (size_t i = 0; mine && i < c->n_ends; i++)
+                if (c->ends[i].as_client && c->ends[i].log < tl->n_logs)
+                        mine[c->ends[i].log] = true;
         return mine;
 }
 
@@ -58,52 +59,13 @@ static uint64_t probe_below(const struct timeline *tl, const bool *mine, int64_t
         return best;
 }
 
-/* --- nat_idle_timeout: periods in which the gaps say where the NAT's
- * idle timeout lies, every longer one rebinding and every shorter kept --- */
+/* --- nat_idle_timeout: the periods in which the idle gaps at the server
+ * say where the NAT's idle timeout lies (timeline-scan.c finds them) --- */
 
-#define NAT_BACK_MAX 4096 /* how far back a window is re-checked: bounded work */
-#define NAT_MIN_REBINDS 3
-
-struct window {
-        size_t first, last; /* gaps, inclusive */
-        int64_t max_kept, min_rebound; /* -1, INT64_MAX when none */
-        size_t rebinds, kept;
-};
-
-static void window_take(struct window *w, const struct gap *g)
-{
-        int64_t d = g->to_us - g->from_us;
-
-        if (g->rebind != GAP_KEPT) {
-                w->rebinds++;
-                w->min_rebound = d < w->min_rebound ? d : w->min_rebound;
-        } else {
-                w->kept++;
-                w->max_kept = d > w->max_kept ? d : w->max_kept;
-        }
-}
-
-static bool fits(const struct window *w, const struct gap *g)
-{
-        int64_t d = g->to_us - g->from_us;
-
-        return g->rebind != GAP_KEPT ? d > w->max_kept : d < w->min_rebound;
-}
-
-/* The longest run of gaps ending at j that holds together. */
-static void window_back(const struct gaps *g, size_t j, size_t floor, struct window *w)
-{
-        *w = (struct window){ j, j, -1, INT64_MAX, 0, 0 };
-        window_take(w, &g->v[j]);
-        while (w->first > floor && j - w->first < NAT_BACK_MAX && fits(w, &g->v[w->first - 1]))
-                window_take(w, &g->v[--w->first]);
-}
-
-static void nat_text(struct findings_item *it, const struct window *w, const struct gaps *g, uint64_t probe,
-                     int64_t probe_t)
+static void nat_text(struct findings_item *it, const struct timeline_nat_period *p, uint64_t probe, int64_t probe_t)
 {
         char lo[32], hi[32], when[32], span[32];
-        double lo_s = w->kept ? findings_secs(w->max_kept) : 0, hi_s = findings_secs(w->min_rebound);
+        double lo_s = p->kept ? findings_secs(p->max_kept_us) : 0, hi_s = findings_secs(p->min_rebound_us);
         const char *wg = lo_s > FINDINGS_WG_KEEPALIVE_S ? "would hold (25 s is below what the NAT kept)"
                          : hi_s <= FINDINGS_WG_KEEPALIVE_S
                                  ? "would not hold: its mapping would be forgotten between keepalives"
@@ -111,18 +73,17 @@ static void nat_text(struct findings_item *it, const struct window *w, const str
 
         it->idle_lo_s = lo_s;
         it->idle_hi_s = hi_s;
-        it->evidence[EV_NAT_REBINDS] = (double)w->rebinds;
-        it->evidence[EV_NAT_KEPT] = (double)w->kept;
+        it->evidence[EV_NAT_REBINDS] = (double)p->rebinds;
+        it->evidence[EV_NAT_KEPT] = (double)p->kept;
         it->evidence[EV_NAT_LO] = lo_s;
         it->evidence[EV_NAT_HI] = hi_s;
-        findings_span_text(w->kept ? w->max_kept : 0, false, lo);
-        findings_span_text(w->min_rebound, true, hi);
+        findings_span_text(p->kept ? p->max_kept_us : 0, false, lo);
+        findings_span_text(p->min_rebound_us, true, hi);
         findings_fmt(it->text,
-            "The NAT forgot this flow's mapping whenever it was idle %s or more: %zu rebindings in %s, while %zu "
-            "shorter pauses (up to %s) kept it; its idle timeout lies between %s and %s, and a WireGuard tunnel "
+            "The NAT forgot this flow's mapping whenever it was idle %s or more: %" PRIu64 " rebindings in %s, while %" PRIu64
+            " shorter pauses (up to %s) kept it; its idle timeout lies between %s and %s, and a WireGuard tunnel "
             "with PersistentKeepalive = 25 %s.",
-            hi, w->rebinds, findings_span_text(g->v[w->last].to_us - g->v[w->first].from_us, false, span), w->kept, lo, lo, hi,
-            wg);
+            hi, p->rebinds, findings_span_text(p->to_us - p->from_us, false, span), p->kept, lo, lo, hi, wg);
         if (probe) {
                 it->evidence[EV_NAT_PROBE] = (double)probe;
                 findings_fmt(it->advice,
@@ -138,61 +99,27 @@ static void nat_text(struct findings_item *it, const struct window *w, const str
         }
 }
 
-static int nat_emit(const struct timeline *tl, const bool *mine, const struct timeline_client *c, struct gaps *g,
-                    const struct window *w, bool to_end, struct findings *f)
+int findings_nat(const struct timeline *tl, const struct timeline_client *c, struct findings *f)
 {
-        struct findings_item *it;
-        struct window p = { w->first, w->last, -1, INT64_MAX, 0, 0 };
-        int64_t probe_t = 0, end;
-        uint64_t probe;
-        int k = 0;
-
-        if (w->rebinds < NAT_MIN_REBINDS)
-                return 0;
-        while (g->v[p.first].rebind == GAP_KEPT) /* the period begins with its first forgetting */
-                p.first++;
-        /* its evidence from then on only: gaps kept before it may be of a
-         * NAT that did not forget yet */
-        for (size_t i = p.first; i <= p.last; i++) {
-                window_take(&p, &g->v[i]);
-                if (g->v[i].rebind != GAP_KEPT)
-                        g->rb_nat[g->v[i].rebind] = true;
-        }
-        end = to_end ? c->last_us : g->v[p.last].to_us;
-        probe = probe_below(tl, mine, g->v[p.first].from_us, to_end ? INT64_MAX : end, &probe_t);
-        it = findings_add(f, FINDINGS_NAT_IDLE_TIMEOUT, g->v[p.first].from_us, end, &k);
-        if (it) {
-                it->end_open = to_end;
-                nat_text(it, &p, g, probe, probe_t);
-        }
-        return k;
-}
-
-int findings_nat(const struct timeline *tl, const struct timeline_client *c, struct gaps *g, struct findings *f)
-{
-        struct window w;
-        size_t floor = 0;
         bool *mine;
         int k = 0;
 
-        if (!g->n)
+        if (!c->scan->n_nat)
                 return 0;
         mine = client_logs(tl, c);
         if (!mine)
                 return -ENOMEM;
-        window_back(g, 0, 0, &w);
-        for (size_t j = 1; j < g->n && k == 0; j++) {
-                if (fits(&w, &g->v[j])) {
-                        w.last = j;
-                        window_take(&w, &g->v[j]);
-                        continue;
+        for (size_t i = 0; i < c->scan->n_nat && k == 0; i++) {
+                const struct timeline_nat_period *p = &c->scan->nat[i];
+                int64_t probe_t = 0, end = p->to_end ? c->last_us : p->to_us;
+                uint64_t probe = probe_below(tl, mine, p->from_us, p->to_end ? INT64_MAX : end, &probe_t);
+                struct findings_item *it = findings_add(f, FINDINGS_NAT_IDLE_TIMEOUT, p->from_us, end, &k);
+
+                if (it) {
+                        it->end_open = p->to_end;
+                        nat_text(it, p, probe, probe_t);
                 }
-                k = nat_emit(tl, mine, c, g, &w, false, f);
-                if (w.rebinds >= NAT_MIN_REBINDS)
-                        floor = j; /* no gap in two periods */
-                window_back(g, j, floor, &w);
         }
-        k = k ? k : nat_emit(tl, mine, c, g, &w, true, f);
         free(mine);
         return k;
 }
@@ -237,8 +164,7 @@ static bool client_restarted(const struct timeline *tl, const bool *mine, int64_
         return false;
 }
 
-int findings_rebindings(const struct timeline *tl, const struct timeline_client *c, const struct gaps *g,
-                           struct findings *f)
+int findings_rebindings(const struct timeline *tl, const struct timeline_client *c, struct findings *f)
 {
         bool *mine = client_logs(tl, c);
         int k = mine ? 0 : -ENOMEM;
@@ -246,11 +172,11 @@ int findings_rebindings(const struct timeline *tl, const struct timeline_client 
         for (size_t i = 0; i < c->n_rebinds && k == 0; i++) {
                 const struct timeline_rebind *rb = &c->rebinds[i];
                 bool moved = !same_host(&rb->old_peer, &rb->new_peer);
-                double gap = g->rb_gap_s[i];
+                double gap = c->scan->rb_gap_s[i];
                 char o[ADDR_STRLEN], n[ADDR_STRLEN], idle[64], d[32];
                 struct findings_item *it;
 
-                if (g->rb_nat[i] || (!isnan(gap) && client_restarted(tl, mine, rb->t_us - (int64_t)(gap * 1e6), rb->t_us)))
+                if (c->scan->rb_nat[i] || (!isnan(gap) && client_restarted(tl, mine, rb->t_us - (int64_t)(gap * 1e6), rb->t_us)))
                         continue;
                 it = findings_add(f, moved ? FINDINGS_PUBLIC_ADDRESS_CHANGED : FINDINGS_MAPPING_REPLACED, rb->t_us, rb->t_us, &k);
                 if (!it)

@@ -772,7 +772,7 @@ static int64_t rebind_res(double gap_s)
         return isnan(gap_s) || gap_s < 0 ? 0 : (int64_t)(gap_s * (double)US);
 }
 
-int findings_recurring(const struct timeline_client *c, const struct gaps *g, struct findings *f)
+int findings_recurring(const struct timeline_client *c, struct findings *f)
 {
         size_t cap = c->n_outages > c->n_rebinds ? c->n_outages : c->n_rebinds, n = 0;
         struct event *v = malloc((cap ? cap : 1) * sizeof(*v));
@@ -785,8 +785,8 @@ int findings_recurring(const struct timeline_client *c, const struct gaps *g, st
         k = recurring_of(c, v, n, "outages", f);
         n = 0;
         for (size_t i = 0; i < c->n_rebinds; i++)
-                if (!g->rb_nat[i])
-                        n += event_at(&v[n], c->rebinds[i].t_us, rebind_res(g->rb_gap_s[i]));
+                if (!c->scan->rb_nat[i])
+                        n += event_at(&v[n], c->rebinds[i].t_us, rebind_res(c->scan->rb_gap_s[i]));
         k = k < 0 ? k : recurring_of(c, v, n, "rebindings", f);
         free(v);
         return k;

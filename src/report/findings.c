@@ -198,21 +198,18 @@ static int by_start(const void *a, const void *b)
 
 int findings_derive(const struct timeline *tl, const struct timeline_client *c, struct findings *f)
 {
-        struct gaps g = { 0 };
         int k;
 
         f->n = 0;
         f->dropped = 0;
         f->none[0] = '\0';
-        if (c->n_pk != c->packets)
-                return -ENODATA; /* its packets let go (timeline_finish_each): the idle gaps are not there */
-        k = findings_gaps_make(tl, c, &g);
-        k = k < 0 ? k : findings_nat(tl, c, &g, f);
-        k = k < 0 ? k : findings_rebindings(tl, c, &g, f);
+        if (!c->scan || !c->scan->made)
+                return -ENODATA; /* not written now (timeline_finish_each's first pass): what it read of its packets is gone */
+        k = findings_nat(tl, c, f);
+        k = k < 0 ? k : findings_rebindings(tl, c, f);
         k = k < 0 ? k : findings_outages(tl, c, f);
         k = k < 0 ? k : findings_flows(tl, c, f);
-        k = k < 0 ? k : findings_recurring(c, &g, f);
-        findings_gaps_free(&g);
+        k = k < 0 ? k : findings_recurring(c, f);
         if (k < 0)
                 return k;
         if (f->n > 1) /* qsort takes no NULL, even for none */

@@ -25,6 +25,7 @@
 #include "core/duration.h"
 #include "core/logtext.h"
 #include "report/journal-export.h"
+#include "report/report-html-rtt.h"
 #include "report/report-journal.h"
 #include "report/report-lines.h"
 #include "report/report-spill.h"
@@ -74,6 +75,9 @@ struct opts {
 /* Packets of the clients worked out together: with the working copies
  * made from them (about three times their size), tens of megabytes. */
 #define REPORT_GROUP_PACKETS ((uint64_t)1 << 18)
+/* A client of more packets is worked out a week of its time at a time
+ * (and a margin around it), not all at once. */
+#define REPORT_WINDOW_US (7 * 86400 * (int64_t)1000000)
 
 /* What one run holds: the timeline, the packets put aside until their
  * client is worked out, the writers, and what the shell counts. */
@@ -534,6 +538,14 @@ static int load_group(void *ctx, struct timeline *tl, size_t lo, size_t hi)
         return report_spill_load(&r->spill, tl, lo, hi);
 }
 
+/* A span of a client's packets back from where they were put aside. */
+static int load_span(void *ctx, struct timeline *tl, size_t i, const struct timeline_span *by_log, size_t n_logs)
+{
+        struct run *r = ctx;
+
+        return report_spill_load_span(&r->spill, tl, i, by_log, n_logs);
+}
+
 /* Each client, once worked out: its part of the report and of the page,
  * right away, while its packets are held. */
 static int write_client(void *ctx, const struct timeline *tl, const struct timeline_client *c)
@@ -551,16 +563,22 @@ static int write_client(void *ctx, const struct timeline *tl, const struct timel
 /* Each client worked out and written: all worked out first, then written
  * in a second pass over their packets, since each outage says what the
  * other flows did then, and so that the first pass lets a client's packets
- * go as soon as they are split by end (the findings read them again). */
+ * go as soon as they are split by end, or (a client over the group's
+ * budget) holds only a window of them at a time; and in the second, what
+ * the findings and the page read of a client's packets is made from them
+ * given back, again a window at a time for a client over the budget. */
 static int finish_each(struct run *r)
 {
         const struct timeline_opts *t = &r->o->timers;
         int k;
 
+        r->tl.rtt_column = r->o->html ? report_html_rtt_column : NULL; /* the page's chart, only with the page */
         r->spill.keep = 1;
-        k = timeline_finish_each(&r->tl, t, REPORT_GROUP_PACKETS, load_group, NULL, r);
+        k = timeline_finish_windowed(&r->tl, t, REPORT_GROUP_PACKETS, load_group, load_span, REPORT_WINDOW_US, r);
         r->spill.keep = 0;
-        return k < 0 ? k : timeline_finish_each(&r->tl, NULL, REPORT_GROUP_PACKETS, load_group, write_client, r);
+        return k < 0 ? k
+                     : timeline_write_each(&r->tl, REPORT_GROUP_PACKETS, load_group, load_span, REPORT_WINDOW_US,
+                                           write_client, r);
 }
 
 /* Starts the page (--html), its file open. Returns 0 or a negative errno. */

@@ -1,9 +1,11 @@
 /* report-html-rtt: the page's chart of a client's round trips over its
- * period, from its packets (the init each answer answers): per column the
+ * period, from its round trips per column (timeline_scan.rtt, made as
+ * report_html_rtt_column() puts them): per column the
  * spread shaded and a line through the medians, broken across outages. */
 #include "report/report-html-rtt.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <sys/types.h>
 
@@ -17,78 +19,10 @@
 #define RTT_TOP 24
 #define RTT_BIN_PX 4 /* one column of round trips per 4 px */
 
-struct rtt_point {
-        int64_t t_us, rtt_us;
-};
-
-struct rtt_median {
-        int64_t t_us; /* the column's first */
-        double x;
-        int64_t rtt_us;
-};
-
-/* A handshake init of the client's: its key and when it was sent. */
-struct init_key {
-        uint64_t hs, ctr;
-        int64_t t_us;
-};
-
-static int by_key(const void *a, const void *b)
+/* Where a column is drawn: its left edge. */
+static double rtt_x(const struct timeline_rtt_column *col)
 {
-        const struct init_key *x = a, *y = b;
-
-        if (x->hs != y->hs)
-                return x->hs < y->hs ? -1 : 1;
-        return x->ctr < y->ctr ? -1 : x->ctr > y->ctr;
-}
-
-static int by_time(const void *a, const void *b)
-{
-        const struct rtt_point *x = a, *y = b;
-
-        return x->t_us < y->t_us ? -1 : x->t_us > y->t_us;
-}
-
-static int by_value(const void *a, const void *b)
-{
-        int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-        return x < y ? -1 : x > y;
-}
-
-/* Each answered handshake of the client's log: when it was answered, and
- * its round trip (the init it answers found by its handshake and counter).
- * Returns the count, or -ENOMEM. */
-static ssize_t rtt_points(const struct timeline_client *c, struct rtt_point **pts)
-{
-        struct init_key *init = malloc((c->n_pk ? c->n_pk : 1) * sizeof(*init));
-        size_t ni = 0, n = 0;
-
-        *pts = malloc((c->n_pk ? c->n_pk : 1) * sizeof(**pts));
-        if (!init || !*pts) {
-                free(init);
-                free(*pts);
-                *pts = NULL;
-                return -ENOMEM;
-        }
-        for (size_t i = 0; i < c->n_pk; i++)
-                if (c->pk[i].tx && c->pk[i].type == MESSAGE_HANDSHAKE_INIT)
-                        init[ni++] = (struct init_key){ c->pk[i].hs, c->pk[i].ctr, c->pk[i].t_us };
-        qsort(init, ni, sizeof(*init), by_key);
-        for (size_t i = 0; ni && i < c->n_pk; i++) {
-                const struct timeline_packet *p = &c->pk[i];
-                struct init_key key = { p->hs, p->ctr, 0 };
-                const struct init_key *hit;
-
-                if (p->tx || p->type != MESSAGE_HANDSHAKE_RESPONSE)
-                        continue;
-                hit = bsearch(&key, init, ni, sizeof(*init), by_key);
-                if (hit)
-                        (*pts)[n++] = (struct rtt_point){ p->t_us, p->t_us > hit->t_us ? p->t_us - hit->t_us : 0 };
-        }
-        free(init);
-        qsort(*pts, n, sizeof(**pts), by_time);
-        return (ssize_t)n;
+        return RTT_LEFT + RTT_BIN_PX * (double)col->col;
 }
 
 /* The top of the scale: a quarter above the largest round trip, or above
@@ -110,17 +44,17 @@ static double rtt_y(int64_t v, int64_t top)
         return RTT_TOP + RTT_H * (1.0 - (r > 1 ? 1 : r));
 }
 
-/* One column: the spread of its round trips shaded. Returns its median. */
-static int64_t rtt_column(const struct timeline_client *c, int64_t *v, size_t n, double x, int64_t top, FILE *out)
+/* One column: the spread of its round trips shaded. */
+static void rtt_column(const struct timeline_client *c, const struct timeline_rtt_column *col, double x, int64_t top,
+                       FILE *out)
 {
         char a[32], b[32], m[32];
 
-        qsort(v, n, sizeof(*v), by_value);
-        fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" class=\"rttband\"><title>%zu round "
-                     "trip%s: min %s, median %s, max %s</title></rect>\n",
-                x, rtt_y(v[n - 1], top), RTT_BIN_PX, rtt_y(v[0], top) - rtt_y(v[n - 1], top) + 1, n, n == 1 ? "" : "s",
-                report_rtt_text(c, v[0], a), report_rtt_text(c, v[(n - 1) / 2], m), report_rtt_text(c, v[n - 1], b));
-        return v[(n - 1) / 2];
+        fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" class=\"rttband\"><title>%" PRIu64
+                     " round trip%s: min %s, median %s, max %s</title></rect>\n",
+                x, rtt_y(col->max_us, top), RTT_BIN_PX, rtt_y(col->min_us, top) - rtt_y(col->max_us, top) + 1, col->n,
+                col->n == 1 ? "" : "s", report_rtt_text(c, col->min_us, a), report_rtt_text(c, col->median_us, m),
+                report_rtt_text(c, col->max_us, b));
 }
 
 static void rtt_axis(const struct timeline_client *c, const struct report_svg_frame *f, int64_t top, FILE *out)
@@ -142,57 +76,52 @@ static void rtt_axis(const struct timeline_client *c, const struct report_svg_fr
 
 /* The medians as dots, joined where no more than `gap` lies between: a
  * line across an outage would draw round trips nobody measured. */
-static void rtt_medians(const struct rtt_median *med, size_t n, int64_t top, int64_t gap, FILE *out)
+static void rtt_medians(const struct timeline_rtt_column *col, size_t n, int64_t top, int64_t gap, FILE *out)
 {
         fputs("<path class=\"rttline\" d=\"", out);
         for (size_t i = 0; i < n; i++)
-                fprintf(out, "%s%.1f %.1f", i && med[i].t_us - med[i - 1].t_us <= gap ? "L" : "M",
-                        med[i].x + RTT_BIN_PX / 2.0, rtt_y(med[i].rtt_us, top));
+                fprintf(out, "%s%.1f %.1f", i && col[i].t_us - col[i - 1].t_us <= gap ? "L" : "M",
+                        rtt_x(&col[i]) + RTT_BIN_PX / 2.0, rtt_y(col[i].median_us, top));
         fputs("\"/>\n", out);
         for (size_t i = 0; i < n; i++)
                 fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" class=\"rttdot\"/>\n",
-                        med[i].x + RTT_BIN_PX / 2.0, rtt_y(med[i].rtt_us, top));
+                        rtt_x(&col[i]) + RTT_BIN_PX / 2.0, rtt_y(col[i].median_us, top));
+}
+
+static struct report_svg_frame rtt_frame(const struct timeline_client *c)
+{
+        return (struct report_svg_frame){ c->first_us, c->last_us, RTT_LEFT, RTT_W - RTT_RIGHT };
+}
+
+size_t report_html_rtt_column(const struct timeline_client *c, int64_t t_us)
+{
+        struct report_svg_frame f = rtt_frame(c);
+
+        return (size_t)((report_svg_x(&f, t_us) - RTT_LEFT) / RTT_BIN_PX);
 }
 
 int report_html_rtt_chart(const struct timeline_client *c, FILE *out)
 {
-        struct report_svg_frame f = { c->first_us, c->last_us, RTT_LEFT, RTT_W - RTT_RIGHT };
-        struct rtt_point *p = NULL;
-        struct rtt_median *med = NULL;
-        ssize_t n = c->rtt.count ? rtt_points(c, &p) : 0;
-        size_t nm = 0;
+        struct report_svg_frame f = rtt_frame(c);
+        const struct timeline_rtt_column *col = c->scan ? c->scan->rtt : NULL;
+        size_t n = c->scan ? c->scan->n_rtt : 0;
         /* three handshake cycles without an answer: not joined */
-        int64_t top, *v = NULL, gap = 3 * (int64_t)(c->keepalive_count + 1) * (int64_t)c->keepalive_us;
-        int k = n < 0 ? -ENOMEM : 0;
+        int64_t top, gap = 3 * (int64_t)(c->keepalive_count + 1) * (int64_t)c->keepalive_us;
 
-        if (n <= 0) {
+        if (!c->scan || !c->scan->rtt_made)
+                return -ENODATA; /* not asked for (timeline.rtt_column), or let go */
+        if (!n) {
                 fprintf(out, "<p class=\"note\">%s</p>\n",
                         c->client_log ? "none answered" : "not visible in a server log");
-                return k;
-        }
-        v = malloc((size_t)n * sizeof(*v));
-        med = malloc((size_t)n * sizeof(*med));
-        if (!v || !med) {
-                k = -ENOMEM;
-                goto out;
+                return 0;
         }
         top = rtt_scale(c);
         fprintf(out, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\">\n", RTT_W,
                 RTT_TOP + RTT_H + 30);
         rtt_axis(c, &f, top, out);
-        for (ssize_t i = 0, j; i < n; i = j) {
-                double x = RTT_LEFT + RTT_BIN_PX * (double)(int)((report_svg_x(&f, p[i].t_us) - RTT_LEFT) / RTT_BIN_PX);
-                size_t m = 0;
-
-                for (j = i; j < n && (m == 0 || report_svg_x(&f, p[j].t_us) < x + RTT_BIN_PX); j++)
-                        v[m++] = p[j].rtt_us;
-                med[nm++] = (struct rtt_median){ p[i].t_us, x, rtt_column(c, v, m, x, top, out) };
-        }
-        rtt_medians(med, nm, top, gap, out);
+        for (size_t i = 0; i < n; i++)
+                rtt_column(c, &col[i], rtt_x(&col[i]), top, out);
+        rtt_medians(col, n, top, gap, out);
         fputs("</svg>\n", out);
-out:
-        free(v);
-        free(med);
-        free(p);
-        return k;
+        return 0;
 }

@@ -568,7 +568,7 @@ static int outage_notes(const struct timeline *tl, const struct timeline_client 
         FILE *m = open_memstream(block, &len);
         int k = 0;
 
-        *by = malloc(n * sizeof(const struct findings_item *));
+        *by = calloc(n, sizeof(const struct findings_item *));
         *notes = malloc(n * sizeof(const char *));
         if (!at || !m || !*by || !*notes) {
                 k = -ENOMEM;

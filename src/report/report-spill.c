@@ -12,8 +12,6 @@
 
 #include "core/grow.h"
 
-/* Packets per chunk of a client in the file (36 KiB). */
-#define SPILL_CHUNK 512
 /* Packets held in memory before the partly filled chunks go out too. */
 #define SPILL_HELD_MAX ((uint64_t)1 << 16)
 
@@ -25,7 +23,7 @@ _Static_assert(TIMELINE_MAX_LOGS <= SPILL_MIXED, "a log's number is not SPILL_MI
 struct spill_chunk {
         uint64_t offset;
         int64_t t_min, t_max;
-        uint32_t n; /* SPILL_CHUNK at most */
+        uint32_t n; /* report_spill.chunk at most */
         uint16_t log;
 };
 
@@ -40,6 +38,7 @@ void report_spill_init(struct report_spill *s)
 {
         memset(s, 0, sizeof(*s));
         s->fd = -1;
+        s->chunk = REPORT_SPILL_CHUNK;
 }
 
 static void client_free(struct report_spill_client *c)
@@ -128,7 +127,7 @@ static int flush_client(struct report_spill *s, struct report_spill_client *c)
         c->n_chunks++;
         s->size += c->n * sizeof(*c->buf);
         s->held -= c->n;
-        if (c->n < SPILL_CHUNK) { /* flushed for the bound: a client that may say no more */
+        if (c->n < s->chunk) { /* flushed for the bound: a client that may say no more */
                 free(c->buf);
                 c->buf = NULL;
                 c->cap = 0;
@@ -155,8 +154,8 @@ static int grow_buf(const struct report_spill *s, struct report_spill_client *c)
         size_t cap = c->cap ? 2 * c->cap : 2;
         struct timeline_packet *b;
 
-        if (!s->no_file && cap > SPILL_CHUNK)
-                cap = SPILL_CHUNK;
+        if (!s->no_file && cap > s->chunk)
+                cap = s->chunk;
         if (cap <= c->cap || cap > SIZE_MAX / sizeof(*b))
                 return -ENOMEM;
         b = realloc(c->buf, cap * sizeof(*b));
@@ -184,7 +183,7 @@ int report_spill_put(struct report_spill *s, size_t client, const struct timelin
                 return -ENOMEM;
         c->buf[c->n++] = *p;
         s->held++;
-        if (c->n >= SPILL_CHUNK)
+        if (c->n >= s->chunk)
                 k = flush_client(s, c);
         if (k == 0 && !s->no_file && s->held > SPILL_HELD_MAX)
                 k = flush_all(s);
@@ -230,7 +229,7 @@ int report_spill_load(struct report_spill *s, struct timeline *tl, size_t lo, si
 {
         int k = 0;
 
-        if (!s->scratch && !(s->scratch = malloc(SPILL_CHUNK * sizeof(*s->scratch))))
+        if (!s->scratch && !(s->scratch = malloc(s->chunk * sizeof(*s->scratch))))
                 return -ENOMEM;
         for (size_t i = lo; i < hi && i < s->n && k == 0; i++)
                 k = load_client(s, tl, i);
@@ -272,7 +271,7 @@ int report_spill_load_span(struct report_spill *s, struct timeline *tl, size_t i
 
         if (!c)
                 return i < tl->n_clients ? 0 : -EINVAL;
-        if (!s->scratch && !(s->scratch = malloc(SPILL_CHUNK * sizeof(*s->scratch))))
+        if (!s->scratch && !(s->scratch = malloc(s->chunk * sizeof(*s->scratch))))
                 return -ENOMEM;
         most = c->n;
         for (size_t j = 0; j < c->n_chunks; j++)

@@ -6,28 +6,30 @@
 #include <errno.h>
 #include <stdlib.h>
 
-int timeline_client_view(const struct timeline_split *sp, struct timeline_olist *out)
+int timeline_client_view(const struct timeline_split *sp, size_t lo, size_t hi, uint64_t *last_hs,
+                         struct timeline_olist *out)
 {
         struct timeline_key *rx = NULL;
         size_t nrx;
-        uint64_t last_hs = 0;
         int k = timeline_keys_of(sp->c, sp->nc, false, TIMELINE_KEY_TYPE(MESSAGE_HANDSHAKE_RESPONSE), &rx, &nrx);
 
-        for (size_t i = 0; i < sp->nc && k == 0; i++) {
+        for (size_t i = lo; i < hi && k == 0; i++) {
                 const struct timeline_packet *p = &sp->c[i];
                 const struct timeline_key *ans;
 
                 if (!p->tx || p->type != MESSAGE_HANDSHAKE_INIT)
                         continue;
-                if (last_hs && p->hs != last_hs + 1)
+                if (*last_hs && p->hs != *last_hs + 1)
                         k = timeline_olist_push(out, p->t_us, false, true); /* a restart: a new run of ids */
-                last_hs = p->hs;
-                ans = timeline_key_find(rx, nrx, MESSAGE_HANDSHAKE_RESPONSE, p->hs, p->ctr);
+                *last_hs = p->hs;
+                /* its answer, within the margin after it (never before: so
+                 * that what became of it lies after it, in its window or
+                 * a later one) */
+                ans = timeline_key_near(rx, nrx, MESSAGE_HANDSHAKE_RESPONSE, p->hs, p->ctr,
+                                        p->t_us + TIMELINE_MATCH_MARGIN_US / 2, TIMELINE_MATCH_MARGIN_US / 2);
                 if (k == 0 && (ans || p->t_us <= sp->c_last - sp->grace))
                         k = timeline_olist_push(out, ans ? ans->t_us : p->t_us, ans != NULL, false);
         }
         free(rx);
-        if (k == 0 && out->n)
-                timeline_sort(out->v, out->n, sizeof(*out->v), timeline_by_outcome_time);
         return k;
 }

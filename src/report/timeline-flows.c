@@ -39,7 +39,7 @@ static void mark_bin(struct timeline_flow *f, int64_t bin_us, int64_t t)
                 f->up[b / 8] |= (uint8_t)(1u << (b % 8));
 }
 
-int timeline_flow_keep(const struct timeline *tl, struct timeline_client *c, const struct timeline_split *sp)
+int timeline_flow_begin(const struct timeline *tl, struct timeline_client *c, const struct timeline_split *sp)
 {
         struct timeline_flow *f = &c->flow;
         int64_t w = tl->flow_bin_us > 0 ? tl->flow_bin_us : 1000000;
@@ -61,13 +61,27 @@ int timeline_flow_keep(const struct timeline *tl, struct timeline_client *c, con
                 f->n_bins = 0;
                 return -ENOMEM;
         }
-        for (size_t i = 0; i < sp->nc; i++)
-                if (!sp->c[i].tx)
-                        mark_bin(f, w, sp->c[i].t_us);
-        for (size_t i = 0; i < sp->ns; i++)
-                if (!sp->s[i].tx)
-                        mark_bin(f, w, sp->s[i].t_us);
         return 0;
+}
+
+void timeline_flow_mark(const struct timeline *tl, struct timeline_client *c, const struct timeline_packet *p, size_t n)
+{
+        int64_t w = tl->flow_bin_us > 0 ? tl->flow_bin_us : 1000000;
+
+        for (size_t i = 0; c->flow.up && i < n; i++)
+                if (!p[i].tx)
+                        mark_bin(&c->flow, w, p[i].t_us);
+}
+
+int timeline_flow_keep(const struct timeline *tl, struct timeline_client *c, const struct timeline_split *sp)
+{
+        int k = timeline_flow_begin(tl, c, sp);
+
+        if (k == 0) {
+                timeline_flow_mark(tl, c, sp->c, sp->nc);
+                timeline_flow_mark(tl, c, sp->s, sp->ns);
+        }
+        return k;
 }
 
 /* What to add to c's time to put it on the clock of its log i; false

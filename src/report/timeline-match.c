@@ -131,6 +131,37 @@ bool timeline_msgset_has(const struct timeline_msgset *s, uint8_t type, uint64_t
         return lo < s->n && s->p[s->i[lo]].type == type && s->p[s->i[lo]].hs == hs && s->p[s->i[lo]].ctr == ctr;
 }
 
+/* The first index of s at or past (type, hs, ctr) and, among that
+ * message's, at or past time t. */
+static size_t msgset_lower(const struct timeline_msgset *s, uint8_t type, uint64_t hs, uint64_t ctr, int64_t t)
+{
+        size_t lo = 0, hi = s->n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                const struct timeline_packet *x = &s->p[s->i[mid]];
+                bool less = x->type != type ? x->type < type
+                            : x->hs != hs   ? x->hs < hs
+                            : x->ctr != ctr ? x->ctr < ctr
+                                            : x->t_us < t;
+
+                if (less)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+bool timeline_msgset_near(const struct timeline_msgset *s, uint8_t type, uint64_t hs, uint64_t ctr, int64_t t,
+                          int64_t margin)
+{
+        size_t lo = msgset_lower(s, type, hs, ctr, t - margin);
+        const struct timeline_packet *x = lo < s->n ? &s->p[s->i[lo]] : NULL;
+
+        return x && x->type == type && x->hs == hs && x->ctr == ctr && x->t_us <= t + margin;
+}
+
 void timeline_msgset_free(struct timeline_msgset *s)
 {
         free(s->i);
@@ -167,23 +198,26 @@ int timeline_keys_of(const struct timeline_packet *p, size_t n, bool tx, unsigne
         return 0;
 }
 
-/* The earliest of this message in keys, or NULL. */
-const struct timeline_key *timeline_key_find(const struct timeline_key *k, size_t n, uint8_t type, uint64_t hs,
-                                             uint64_t ctr)
+const struct timeline_key *timeline_key_near(const struct timeline_key *k, size_t n, uint8_t type, uint64_t hs,
+                                             uint64_t ctr, int64_t t, int64_t margin)
 {
         size_t lo = 0, hi = n;
 
-        while (lo < hi) {
+        while (lo < hi) { /* keys are in order of time within a message */
                 size_t mid = lo + (hi - lo) / 2;
                 const struct timeline_key *x = &k[mid];
-                bool less = x->type != type ? x->type < type : x->hs != hs ? x->hs < hs : x->ctr < ctr;
+                bool less = x->type != type ? x->type < type
+                            : x->hs != hs   ? x->hs < hs
+                            : x->ctr != ctr ? x->ctr < ctr
+                                            : x->t_us < t - margin;
 
                 if (less)
                         lo = mid + 1;
                 else
                         hi = mid;
         }
-        return lo < n && k[lo].type == type && k[lo].hs == hs && k[lo].ctr == ctr ? &k[lo] : NULL;
+        return lo < n && k[lo].type == type && k[lo].hs == hs && k[lo].ctr == ctr && k[lo].t_us <= t + margin ? &k[lo]
+                                                                                                             : NULL;
 }
 
 /* Whether a log of the role lost lines around t (the client's clock):
@@ -209,17 +243,16 @@ static bool judged(int64_t t, int64_t first, int64_t last, int64_t grace)
 }
 
 int timeline_match_direction(struct timeline_client *c, const struct timeline_split *sp, enum timeline_dir d,
-                           struct timeline_runs *rs)
+                             size_t lo, size_t hi, struct timeline_runs *rs)
 {
         bool c2s = d == TIMELINE_C2S;
         const struct timeline_packet *snd = c2s ? sp->c : sp->s;
-        size_t nsnd = c2s ? sp->nc : sp->ns;
         struct timeline_msgset rcv;
         struct timeline_count *cnt = &c->delivery[d];
         int k = timeline_msgset_make(&rcv, c2s ? sp->s : sp->c, c2s ? sp->ns : sp->nc, false, TIMELINE_KEYS_ALL);
 
         cnt->known = true;
-        for (size_t i = 0; i < nsnd && k == 0; i++) {
+        for (size_t i = lo; i < hi && k == 0; i++) {
                 const struct timeline_packet *p = &snd[i];
                 bool got;
 
@@ -229,7 +262,7 @@ int timeline_match_direction(struct timeline_client *c, const struct timeline_sp
                 /* the receiver's log lost lines then: neither received nor lost */
                 if (timeline_blind_at(sp, c2s ? TIMELINE_ROLE_SERVER : TIMELINE_ROLE_CLIENT, p->t_us))
                         continue;
-                got = timeline_msgset_has(&rcv, p->type, p->hs, p->ctr);
+                got = timeline_msgset_near(&rcv, p->type, p->hs, p->ctr, p->t_us, TIMELINE_MATCH_MARGIN_US);
                 cnt->sent++;
                 cnt->received += got;
                 cnt->lost += !got;

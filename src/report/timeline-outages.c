@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/grow.h"
 
@@ -83,17 +84,6 @@ int timeline_runs_end(struct timeline_runs *rs)
         return run_emit(rs, false, 0, true);
 }
 
-static int runs(struct timeline_outages *out, const struct timeline_olist *l, enum timeline_direction dir, int64_t res,
-                int64_t slack, int64_t tail)
-{
-        struct timeline_runs rs = { .out = out, .dir = dir, .res = res, .slack = slack, .tail = tail };
-        int k = 0;
-
-        for (size_t i = 0; i < l->n && k == 0; i++)
-                k = timeline_runs_take(&rs, l->v[i].t_us, l->v[i].n, l->v[i].delivered, l->v[i].boundary);
-        return k < 0 ? k : timeline_runs_end(&rs);
-}
-
 int timeline_by_outcome_time(const void *a, const void *b)
 {
         const struct timeline_outcome *x = a, *y = b;
@@ -158,34 +148,6 @@ static bool overlaps(const struct timeline_outage *a, const struct timeline_outa
         return lo < l->n && l->v[lo].start_us <= a->end_max_us;
 }
 
-/* Each end's own view, for `seen_by` and for a log alone. */
-static int single_views(struct timeline_client *c, struct timeline_split *sp, int64_t tail)
-{
-        struct timeline_olist cv = { 0 }, sc = { 0 }, ss = { 0 };
-        int64_t slack = sp->res + (int64_t)c->keepalive_us / 50;
-        int k = 0;
-
-        if (sp->nc) {
-                k = timeline_client_view(sp, &cv);
-                k = k < 0 ? k : runs(&sp->by_client, &cv, TIMELINE_UNKNOWN, sp->res, 0, tail);
-        }
-        if (k == 0 && sp->ns) {
-                k = timeline_server_view(c, sp, &sc, &ss);
-                k = k < 0 ? k : runs(&sp->by_server, &sc, TIMELINE_CLIENT_TO_SERVER, sp->res, slack, tail);
-                k = k < 0 ? k : runs(&sp->by_server, &ss, TIMELINE_SERVER_TO_CLIENT, sp->res, 0, tail);
-        }
-        for (size_t i = 0; i < sp->by_client.n; i++)
-                sp->by_client.v[i].seen_by = TIMELINE_SEEN_CLIENT;
-        for (size_t i = 0; i < sp->by_server.n; i++)
-                sp->by_server.v[i].seen_by = TIMELINE_SEEN_SERVER;
-        merge(&sp->by_server);
-        merge(&sp->by_client);
-        free(cv.v);
-        free(sc.v);
-        free(ss.v);
-        return k;
-}
-
 /* Where the server's log does not reach (it starts later or ends sooner
  * than the client's), nothing can be matched: what the client's log alone
  * shows there is added, direction unknown, rather than nothing. */
@@ -207,27 +169,151 @@ static int add_uncovered(struct timeline_outages *all, const struct timeline_spl
         return 0;
 }
 
-int timeline_reconstruct(struct timeline_client *c, struct timeline_split *sp, int64_t tail)
+void timeline_recon_init(struct timeline_recon *r, const struct timeline_client *c, const struct timeline_split *sp,
+                         int64_t tail)
+{
+        /* where the server's log alone infers lost messages, their times
+         * are on the client's schedule: a keepalive's spacing, give or take */
+        int64_t slack = sp->res + (int64_t)c->keepalive_us / 50;
+
+        *r = (struct timeline_recon){ 0 };
+        r->client = (struct timeline_runs){ .out = &r->by_client, .dir = TIMELINE_UNKNOWN, .res = sp->res, .tail = tail };
+        r->server_c2s = (struct timeline_runs){
+                .out = &r->by_server, .dir = TIMELINE_CLIENT_TO_SERVER, .res = sp->res, .slack = slack, .tail = tail,
+        };
+        r->server_s2c = (struct timeline_runs){
+                .out = &r->by_server_s2c, .dir = TIMELINE_SERVER_TO_CLIENT, .res = sp->res, .tail = tail,
+        };
+        for (int d = TIMELINE_C2S; d <= TIMELINE_S2C; d++)
+                r->both[d] = (struct timeline_runs){
+                        .out = &r->all[d], .dir = d == TIMELINE_C2S ? TIMELINE_CLIENT_TO_SERVER : TIMELINE_SERVER_TO_CLIENT,
+                        .res = sp->res, .tail = tail,
+                };
+}
+
+/* Sorts l (what a view found) by time and hands rs those before until,
+ * keeping the rest in l, in order. */
+static int take_until(struct timeline_runs *rs, struct timeline_olist *l, int64_t until)
+{
+        size_t i = 0;
+        int k = 0;
+
+        if (l->n)
+                timeline_sort(l->v, l->n, sizeof(*l->v), timeline_by_outcome_time);
+        for (; i < l->n && l->v[i].t_us < until && k == 0; i++)
+                k = timeline_runs_take(rs, l->v[i].t_us, l->v[i].n, l->v[i].delivered, l->v[i].boundary);
+        if (i) /* none held: no array to move in (l->v NULL) */
+                memmove(l->v, l->v + i, (l->n - i) * sizeof(*l->v));
+        l->n -= i;
+        return k;
+}
+
+/* From the server's log alone (no client's), the messages it was sent and
+ * got: those it heard, and those inferred lost. */
+static void count_alone(struct timeline_client *c, const struct timeline_olist *c2s)
+{
+        struct timeline_count *cnt = &c->delivery[TIMELINE_C2S];
+
+        for (size_t i = 0; i < c2s->n; i++) {
+                cnt->sent += c2s->v[i].boundary ? 0 : c2s->v[i].n;
+                cnt->received += c2s->v[i].delivered ? c2s->v[i].n : 0;
+        }
+}
+
+int timeline_recon_take(struct timeline_recon *r, struct timeline_client *c, const struct timeline_split *sp,
+                        size_t ca, size_t cb, size_t sa, size_t sb, int64_t until)
+{
+        int k = 0;
+
+        if (c->client_log) {
+                k = timeline_client_view(sp, ca, cb, &r->last_hs, &r->cv);
+                k = k < 0 ? k : take_until(&r->client, &r->cv, until);
+        }
+        if (k == 0 && c->server_log) {
+                r->w.c2s = &r->sc;
+                r->w.s2c = &r->ss;
+                k = timeline_server_view(c, sp, sa, sb, &r->w);
+                if (k == 0 && !c->client_log)
+                        count_alone(c, &r->sc);
+                /* all it found lies before its last message heard, this span's */
+                k = k < 0 ? k : take_until(&r->server_c2s, &r->sc, INT64_MAX);
+                for (size_t i = 0; i < r->ss.n && k == 0; i++) /* in the order found */
+                        k = timeline_runs_take(&r->server_s2c, r->ss.v[i].t_us, r->ss.v[i].n, r->ss.v[i].delivered,
+                                               r->ss.v[i].boundary);
+                r->ss.n = 0;
+        }
+        for (int d = TIMELINE_C2S; d <= TIMELINE_S2C && k == 0 && c->client_log && c->server_log; d++)
+                k = d == TIMELINE_C2S ? timeline_match_direction(c, sp, TIMELINE_C2S, ca, cb, &r->both[d])
+                                      : timeline_match_direction(c, sp, TIMELINE_S2C, sa, sb, &r->both[d]);
+        return k;
+}
+
+void timeline_recon_free(struct timeline_recon *r)
+{
+        free(r->cv.v);
+        free(r->sc.v);
+        free(r->ss.v);
+        free(r->by_client.v);
+        free(r->by_server.v);
+        free(r->by_server_s2c.v);
+        free(r->all[0].v);
+        free(r->all[1].v);
+        *r = (struct timeline_recon){ 0 };
+}
+
+/* Appends b's outages to a's. */
+static int outages_append(struct timeline_outages *a, const struct timeline_outages *b)
+{
+        int k = 0;
+
+        for (size_t i = 0; i < b->n && k == 0; i++)
+                k = outages_push(a, &b->v[i]);
+        return k;
+}
+
+/* Each end's own view put together, for `seen_by` and for a log alone. */
+static int single_views_end(struct timeline_recon *r, struct timeline_client *c, struct timeline_split *sp)
+{
+        int k = timeline_runs_end(&r->client);
+
+        k = k < 0 ? k : timeline_runs_end(&r->server_c2s);
+        k = k < 0 ? k : timeline_runs_end(&r->server_s2c);
+        k = k < 0 ? k : outages_append(&r->by_server, &r->by_server_s2c);
+        if (c->server_log && !c->client_log) {
+                c->keepalives.known = true;
+                c->keepalives.lost = r->w.lost_keepalives;
+                c->delivery[TIMELINE_C2S].known = true;
+                c->delivery[TIMELINE_C2S].lost = c->delivery[TIMELINE_C2S].sent - c->delivery[TIMELINE_C2S].received;
+        }
+        for (size_t i = 0; i < r->by_client.n; i++)
+                r->by_client.v[i].seen_by = TIMELINE_SEEN_CLIENT;
+        for (size_t i = 0; i < r->by_server.n; i++)
+                r->by_server.v[i].seen_by = TIMELINE_SEEN_SERVER;
+        merge(&r->by_server);
+        merge(&r->by_client);
+        sp->by_client = r->by_client;
+        sp->by_server = r->by_server;
+        r->by_client = r->by_server = (struct timeline_outages){ 0 };
+        return k;
+}
+
+int timeline_recon_end(struct timeline_recon *r, struct timeline_client *c, struct timeline_split *sp)
 {
         struct timeline_outages all = { 0 };
-        int k = single_views(c, sp, tail);
+        int k = single_views_end(r, c, sp);
 
-        if (k < 0 || !(sp->nc && sp->ns)) {
-                struct timeline_outages *only = sp->nc ? &sp->by_client : &sp->by_server;
+        if (k < 0 || !(c->client_log && c->server_log)) {
+                struct timeline_outages *only = c->client_log ? &sp->by_client : &sp->by_server;
 
                 all = *only;
                 *only = (struct timeline_outages){ 0 };
                 goto out;
         }
-        for (int d = TIMELINE_C2S; d <= TIMELINE_S2C && k == 0; d++) {
-                struct timeline_runs rs = {
-                        .out = &all, .dir = d == TIMELINE_C2S ? TIMELINE_CLIENT_TO_SERVER : TIMELINE_SERVER_TO_CLIENT,
-                        .res = sp->res, .tail = tail,
-                };
-
-                k = timeline_match_direction(c, sp, (enum timeline_dir)d, &rs);
-                k = k < 0 ? k : timeline_runs_end(&rs);
-        }
+        k = timeline_runs_end(&r->both[TIMELINE_C2S]);
+        k = k < 0 ? k : timeline_runs_end(&r->both[TIMELINE_S2C]);
+        all = r->all[TIMELINE_C2S];
+        r->all[TIMELINE_C2S] = (struct timeline_outages){ 0 };
+        k = k < 0 ? k : outages_append(&all, &r->all[TIMELINE_S2C]);
         merge(&all);
         for (size_t i = 0; i < all.n; i++)
                 all.v[i].seen_by = (overlaps(&all.v[i], &sp->by_client) ? TIMELINE_SEEN_CLIENT : 0) |
@@ -237,7 +323,22 @@ out:
         c->outages = all.v;
         c->n_outages = all.n;
         c->cap_outages = all.cap;
+        timeline_recon_free(r);
         return k;
+}
+
+int timeline_reconstruct(struct timeline_client *c, struct timeline_split *sp, int64_t tail)
+{
+        struct timeline_recon r;
+        int k;
+
+        timeline_recon_init(&r, c, sp, tail);
+        k = timeline_recon_take(&r, c, sp, 0, sp->nc, 0, sp->ns, INT64_MAX);
+        if (k < 0) {
+                timeline_recon_free(&r);
+                return k;
+        }
+        return timeline_recon_end(&r, c, sp);
 }
 
 /* When a server that logged its Exit in log g ran again: its next line

@@ -6,15 +6,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-/* What a line says of its writer: a client sends inits and keepalives and
- * receives responses; a server the reverse. */
-static enum timeline_role packet_role(const struct timeline_packet *p)
-{
-        bool from_client = p->type != MESSAGE_HANDSHAKE_RESPONSE;
-
-        return from_client == (bool)p->tx ? TIMELINE_ROLE_CLIENT : TIMELINE_ROLE_SERVER;
-}
-
 /* Packets by time alone: ties keep the order they came in (a stable
  * sort), which is their order of arrival, as they are held as put. */
 static int by_time(const void *a, const void *b, void *ctx)
@@ -25,26 +16,24 @@ static int by_time(const void *a, const void *b, void *ctx)
         return x->t_us < y->t_us ? -1 : x->t_us > y->t_us;
 }
 
-/* Each log's role for this client, by majority of its lines; a tie says nothing. */
+/* Each log's role for this client, by majority of its lines (counted as
+ * they were read: c->ends); a tie says nothing. */
 static int log_roles(const struct timeline_client *c, size_t n_logs, uint8_t **roles)
 {
-        int64_t *votes = calloc(n_logs ? n_logs : 1, sizeof(*votes));
         uint8_t *r = calloc(n_logs ? n_logs : 1, 1);
-        int k = -ENOMEM;
 
-        if (!votes || !r)
-                goto out;
-        for (size_t i = 0; i < c->n_pk; i++)
-                votes[c->pk[i].log] += packet_role(&c->pk[i]) == TIMELINE_ROLE_CLIENT ? 1 : -1;
-        for (size_t i = 0; i < n_logs; i++)
-                r[i] = votes[i] > 0 ? TIMELINE_ROLE_CLIENT : votes[i] < 0 ? TIMELINE_ROLE_SERVER : TIMELINE_ROLE_NONE;
+        if (!r)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_ends; i++) {
+                const struct timeline_log_ends *e = &c->ends[i];
+
+                if (e->log < n_logs)
+                        r[e->log] = e->as_client > e->as_server   ? TIMELINE_ROLE_CLIENT
+                                    : e->as_client < e->as_server ? TIMELINE_ROLE_SERVER
+                                                                  : TIMELINE_ROLE_NONE;
+        }
         *roles = r;
-        r = NULL;
-        k = 0;
-out:
-        free(votes);
-        free(r);
-        return k;
+        return 0;
 }
 
 static void coverage(const struct timeline_log *lg, int64_t *first, int64_t *last, bool *any)
@@ -72,7 +61,7 @@ static uint8_t end_of(const struct timeline_packet *p, const uint8_t *roles)
 {
         uint8_t role = roles[p->log];
 
-        return role == TIMELINE_ROLE_NONE || packet_role(p) != role ? TIMELINE_ROLE_NONE : role;
+        return role == TIMELINE_ROLE_NONE || timeline_packet_role(p) != role ? TIMELINE_ROLE_NONE : role;
 }
 
 /* Room for each end's packets; with take, the client's are compacted in
@@ -105,52 +94,81 @@ static int split_room(struct timeline_client *c, const uint8_t *roles, bool take
         return 0;
 }
 
+/* What holds for the whole client, from its counts alone (c->ends, not
+ * its packets, which could be a span of them): the span its logs of each
+ * end cover, the coarsest stamps of the logs it has packets kept in,
+ * whether it has a log of each end, its lines at odds with their log. */
+static void whole_of(const struct timeline *tl, struct timeline_client *c, struct timeline_split *sp)
+{
+        bool any_c = false, any_s = false;
+
+        sp->res = 1;
+        c->ignored = 0;
+        for (size_t i = 0; i < c->n_ends; i++) {
+                const struct timeline_log_ends *e = &c->ends[i];
+                uint8_t role = e->log < tl->n_logs ? sp->roles[e->log] : TIMELINE_ROLE_NONE;
+                const struct timeline_log *lg;
+
+                /* lines at odds with the rest of their log */
+                c->ignored += role == TIMELINE_ROLE_NONE     ? e->as_client + e->as_server
+                              : role == TIMELINE_ROLE_CLIENT ? e->as_server
+                                                             : e->as_client;
+                if (role == TIMELINE_ROLE_NONE)
+                        continue;
+                lg = &tl->logs[e->log];
+                if (role == TIMELINE_ROLE_CLIENT)
+                        coverage(lg, &sp->c_first, &sp->c_last, &any_c);
+                else
+                        coverage(lg, &sp->s_first, &sp->s_last, &any_s);
+                sp->res = max64(sp->res, log_resolution(lg));
+        }
+        c->client_log = any_c;
+        c->server_log = any_s;
+        c->resolution_us = sp->res;
+}
+
+int timeline_split_whole(const struct timeline *tl, struct timeline_client *c, struct timeline_split *sp)
+{
+        int k = log_roles(c, tl->n_logs, &sp->roles);
+
+        if (k == 0)
+                whole_of(tl, c, sp);
+        return k;
+}
+
 /* Splits the packets by their log's role, each end in time order. */
 int timeline_split_by_role(const struct timeline *tl, struct timeline_client *c, struct timeline_split *sp, bool take)
 {
-        uint8_t *roles = NULL;
-        bool any_c = false, any_s = false;
         const struct timeline_packet *pk = c->pk;
         size_t n = c->n_pk;
-        int k = log_roles(c, tl->n_logs, &roles);
+        int k = timeline_split_whole(tl, c, sp);
 
-        k = k < 0 ? k : split_room(c, roles, take, sp);
+        k = k < 0 ? k : split_room(c, sp->roles, take, sp);
         if (k < 0) {
-                free(roles);
+                free(sp->roles);
+                sp->roles = NULL;
                 return k;
         }
         if (take)
                 c->n_pk = 0;
         sp->nc = sp->ns = 0;
-        sp->res = 1;
         for (size_t i = 0; i < n; i++) {
                 const struct timeline_packet *p = &pk[i];
-                uint8_t role = end_of(p, roles);
-                const struct timeline_log *lg = &tl->logs[p->log];
+                uint8_t role = end_of(p, sp->roles);
 
-                if (role == TIMELINE_ROLE_NONE) {
-                        c->ignored++; /* a line at odds with the rest of its log */
-                        continue;
-                }
-                if (role == TIMELINE_ROLE_CLIENT) {
+                if (role == TIMELINE_ROLE_NONE)
+                        continue; /* a line at odds with the rest of its log: counted in c->ignored */
+                if (role == TIMELINE_ROLE_CLIENT)
                         sp->c[sp->nc++] = *p; /* with take, in place: sp->nc <= i */
-                        coverage(lg, &sp->c_first, &sp->c_last, &any_c);
-                } else {
+                else
                         sp->s[sp->ns++] = *p;
-                        coverage(lg, &sp->s_first, &sp->s_last, &any_s);
-                }
-                sp->res = max64(sp->res, log_resolution(lg));
         }
         if (take && sp->nc && sp->nc < n) { /* the server's share given back */
                 struct timeline_packet *less = realloc(sp->c, sp->nc * sizeof(*sp->c));
 
                 sp->c = less ? less : sp->c;
         }
-        sp->roles = roles;
         k = timeline_stable_sort(sp->c, sp->nc, sizeof(*sp->c), by_time, NULL);
         k = k < 0 ? k : timeline_stable_sort(sp->s, sp->ns, sizeof(*sp->s), by_time, NULL);
-        c->client_log = sp->nc > 0;
-        c->server_log = sp->ns > 0;
-        c->resolution_us = sp->res;
         return k;
 }

@@ -7,19 +7,10 @@
 #include <errno.h>
 #include <stdlib.h>
 
-struct server_walk {
-        const struct timeline_client *c;
-        struct timeline_olist *c2s, *s2c;
-        bool have_p, resp_pending;
-        struct timeline_packet p;   /* the last fresh message heard */
-        uint64_t resp_hs, lost_keepalives;
-        int64_t resp_t;
-};
-
 /* n lost c2s messages at schedule times from `from` on, kept inside (from,
  * to): the first and the last, the last standing for all but the first, so
  * a hostile gap costs no memory. */
-static int infer_lost(struct server_walk *w, int64_t from, int64_t to, uint64_t n, int64_t step0, int64_t step)
+static int infer_lost(struct timeline_server_walk *w, int64_t from, int64_t to, uint64_t n, int64_t step0, int64_t step)
 {
         int64_t first = from + step0, last = first + (int64_t)(n > 1 ? n - 1 : 0) * step;
         int k;
@@ -35,7 +26,7 @@ static int infer_lost(struct server_walk *w, int64_t from, int64_t to, uint64_t 
         return k;
 }
 
-static int settle_response(struct server_walk *w, bool delivered)
+static int settle_response(struct timeline_server_walk *w, bool delivered)
 {
         if (!w->resp_pending)
                 return 0;
@@ -44,7 +35,7 @@ static int settle_response(struct server_walk *w, bool delivered)
 }
 
 /* From the last message heard, p, to the init h now heard at t. */
-static int gap_to_init(struct server_walk *w, uint64_t h, int64_t t)
+static int gap_to_init(struct timeline_server_walk *w, uint64_t h, int64_t t)
 {
         const struct timeline_client *c = w->c;
         int64_t ki = (int64_t)c->keepalive_us, ht = (int64_t)c->handshake_timeout_us, g = t - w->p.t_us;
@@ -79,7 +70,7 @@ static int gap_to_init(struct server_walk *w, uint64_t h, int64_t t)
 }
 
 /* From p to the keepalive (h, ctr) now heard at t. */
-static int gap_to_keepalive(struct server_walk *w, uint64_t h, uint64_t ctr, int64_t t)
+static int gap_to_keepalive(struct timeline_server_walk *w, uint64_t h, uint64_t ctr, int64_t t)
 {
         int64_t ki = (int64_t)w->c->keepalive_us;
         uint64_t from = w->p.type == MESSAGE_KEEPALIVE ? w->p.ctr : 0;
@@ -96,7 +87,7 @@ static int gap_to_keepalive(struct server_walk *w, uint64_t h, uint64_t ctr, int
 }
 
 /* Whether m is newer than the last fresh message (else a replay or a copy). */
-static bool fresh(const struct server_walk *w, const struct timeline_packet *m, uint64_t max_init)
+static bool fresh(const struct timeline_server_walk *w, const struct timeline_packet *m, uint64_t max_init)
 {
         if (m->type == MESSAGE_HANDSHAKE_INIT)
                 return m->hs > max_init;
@@ -104,7 +95,7 @@ static bool fresh(const struct server_walk *w, const struct timeline_packet *m, 
                (m->hs == w->p.hs && (w->p.type == MESSAGE_HANDSHAKE_INIT || m->ctr > w->p.ctr));
 }
 
-static int server_heard(struct server_walk *w, const struct timeline_packet *m)
+static int server_heard(struct timeline_server_walk *w, const struct timeline_packet *m)
 {
         int k = 0;
 
@@ -124,43 +115,30 @@ static int server_heard(struct server_walk *w, const struct timeline_packet *m)
         return k < 0 ? k : timeline_olist_push(w->c2s, m->t_us, true, false);
 }
 
-int timeline_server_view(struct timeline_client *c, const struct timeline_split *sp, struct timeline_olist *c2s,
-                         struct timeline_olist *s2c)
+int timeline_server_view(struct timeline_client *c, const struct timeline_split *sp, size_t lo, size_t hi,
+                         struct timeline_server_walk *w)
 {
-        struct server_walk w = { .c = c, .c2s = c2s, .s2c = s2c };
-        uint64_t max_init = 0;
         int k = 0;
 
-        for (size_t i = 0; i < sp->ns && k == 0; i++) {
+        w->c = c;
+        for (size_t i = lo; i < hi && k == 0; i++) {
                 const struct timeline_packet *m = &sp->s[i];
 
                 if (m->tx) {
                         if (m->type == MESSAGE_HANDSHAKE_RESPONSE) {
-                                w.resp_pending = true;
-                                w.resp_hs = m->hs;
-                                w.resp_t = m->t_us;
+                                w->resp_pending = true;
+                                w->resp_hs = m->hs;
+                                w->resp_t = m->t_us;
                         }
                         continue;
                 }
-                if (!fresh(&w, m, max_init)) {
+                if (!fresh(w, m, w->max_init)) {
                         c->replays += m->type == MESSAGE_HANDSHAKE_INIT;
                         continue;
                 }
                 if (m->type == MESSAGE_HANDSHAKE_INIT)
-                        max_init = m->hs;
-                k = server_heard(&w, m);
-        }
-        if (k == 0 && c2s->n)
-                timeline_sort(c2s->v, c2s->n, sizeof(*c2s->v), timeline_by_outcome_time);
-        if (!c->client_log) {
-                c->keepalives.known = true;
-                c->keepalives.lost = w.lost_keepalives;
-                c->delivery[TIMELINE_C2S].known = true;
-                for (size_t i = 0; i < c2s->n; i++) {
-                        c->delivery[TIMELINE_C2S].sent += c2s->v[i].boundary ? 0 : c2s->v[i].n;
-                        c->delivery[TIMELINE_C2S].received += c2s->v[i].delivered ? c2s->v[i].n : 0;
-                }
-                c->delivery[TIMELINE_C2S].lost = c->delivery[TIMELINE_C2S].sent - c->delivery[TIMELINE_C2S].received;
+                        w->max_init = m->hs;
+                k = server_heard(w, m);
         }
         return k;
 }

@@ -43,10 +43,12 @@ void timeline_init(struct timeline *tl)
 static void client_free(struct timeline_client *c)
 {
         free(c->pk);
+        free(c->ends);
         timeline_rtt_free(&c->rtt);
         free(c->outages);
         free(c->rebinds);
         free(c->flow.up);
+        timeline_scan_free(c);
         free(c);
 }
 
@@ -183,6 +185,37 @@ static int peer_number(struct timeline *tl, struct timeline_client *c, const str
         return 0;
 }
 
+/* Counts p by the end it says its log's writer is: room from one, doubling
+ * (most clients are in one or two logs; a million ids). */
+static int count_ends(struct timeline_client *c, const struct timeline_packet *p)
+{
+        struct timeline_log_ends *e;
+        size_t i = c->last_ends;
+
+        if (i >= c->n_ends || c->ends[i].log != p->log)
+                for (i = 0; i < c->n_ends && c->ends[i].log != p->log; i++)
+                        ;
+        if (i == c->n_ends) {
+                if (c->n_ends == c->cap_ends) {
+                        size_t cap = c->cap_ends ? 2 * c->cap_ends : 1;
+
+                        e = realloc(c->ends, cap * sizeof(*e));
+                        if (!e)
+                                return -ENOMEM;
+                        c->ends = e;
+                        c->cap_ends = cap;
+                }
+                c->ends[c->n_ends++] = (struct timeline_log_ends){ .log = p->log };
+        }
+        c->last_ends = (uint32_t)i;
+        e = &c->ends[i];
+        if (timeline_packet_role(p) == TIMELINE_ROLE_CLIENT)
+                e->as_client++;
+        else
+                e->as_server++;
+        return 0;
+}
+
 /* A probe result, kept as its text; past the bound, dropped. */
 static int add_probe(struct timeline *tl, unsigned log, int64_t t, const struct logline *l)
 {
@@ -267,7 +300,7 @@ int timeline_add_out(struct timeline *tl, unsigned log, const struct logline *l,
                 .t_us = t, .hs = l->msg.data[0], .ctr = l->msg.data[1], .log = (uint16_t)log,
                 .tx = l->kind == LOGLINE_TX, .type = (uint8_t)l->msg.type,
         };
-        if (peer_number(tl, c, &l->peer, &p->peer) < 0)
+        if (peer_number(tl, c, &l->peer, &p->peer) < 0 || count_ends(c, p) < 0)
                 return -ENOMEM;
         c->packets++;
         return 1;
@@ -321,28 +354,45 @@ int timeline_add(struct timeline *tl, unsigned log, const struct logline *l)
         return k <= 0 ? k : timeline_put(tl, client, &p);
 }
 
+void timeline_counts_take(struct timeline_client *c, const struct timeline_packet *p, size_t n, bool client_end)
+{
+        for (size_t i = 0; i < n; i++) {
+                bool tx = p[i].tx;
+                uint8_t type = p[i].type;
+
+                if (client_end) {
+                        c->inits_sent += tx && type == MESSAGE_HANDSHAKE_INIT;
+                        c->answered += !tx && type == MESSAGE_HANDSHAKE_RESPONSE;
+                        c->keepalives.sent += tx && type == MESSAGE_KEEPALIVE;
+                } else {
+                        c->inits_received += !tx && type == MESSAGE_HANDSHAKE_INIT;
+                        c->responses_sent += tx && type == MESSAGE_HANDSHAKE_RESPONSE;
+                        c->keepalives.received += !tx && type == MESSAGE_KEEPALIVE;
+                }
+        }
+}
+
+void timeline_period(struct timeline_client *c, const struct timeline_span *cs, const struct timeline_span *ss)
+{
+        c->first_us = cs ? cs->start_us : ss ? ss->start_us : 0;
+        c->last_us = cs ? cs->end_us : c->first_us;
+        if (ss) {
+                c->first_us = cs ? min64(c->first_us, ss->start_us) : ss->start_us;
+                c->last_us = max64(c->last_us, ss->end_us);
+        }
+}
+
 static void counts(struct timeline_client *c, const struct timeline_split *sp)
 {
-        for (size_t i = 0; i < sp->nc; i++) {
-                const struct timeline_packet *p = &sp->c[i];
+        struct timeline_span cs = { 0 }, ss = { 0 };
 
-                c->inits_sent += p->tx && p->type == MESSAGE_HANDSHAKE_INIT;
-                c->answered += !p->tx && p->type == MESSAGE_HANDSHAKE_RESPONSE;
-                c->keepalives.sent += p->tx && p->type == MESSAGE_KEEPALIVE;
-        }
-        for (size_t i = 0; i < sp->ns; i++) {
-                const struct timeline_packet *p = &sp->s[i];
-
-                c->inits_received += !p->tx && p->type == MESSAGE_HANDSHAKE_INIT;
-                c->responses_sent += p->tx && p->type == MESSAGE_HANDSHAKE_RESPONSE;
-                c->keepalives.received += !p->tx && p->type == MESSAGE_KEEPALIVE;
-        }
-        c->first_us = sp->nc ? sp->c[0].t_us : sp->ns ? sp->s[0].t_us : 0;
-        c->last_us = sp->nc ? sp->c[sp->nc - 1].t_us : c->first_us;
-        if (sp->ns) {
-                c->first_us = sp->nc ? min64(c->first_us, sp->s[0].t_us) : sp->s[0].t_us;
-                c->last_us = max64(c->last_us, sp->s[sp->ns - 1].t_us);
-        }
+        timeline_counts_take(c, sp->c, sp->nc, true);
+        timeline_counts_take(c, sp->s, sp->ns, false);
+        if (sp->nc)
+                cs = (struct timeline_span){ sp->c[0].t_us, sp->c[sp->nc - 1].t_us };
+        if (sp->ns)
+                ss = (struct timeline_span){ sp->s[0].t_us, sp->s[sp->ns - 1].t_us };
+        timeline_period(c, sp->nc ? &cs : NULL, sp->ns ? &ss : NULL);
 }
 
 static void let_go_packets(struct timeline_client *c)
@@ -354,7 +404,7 @@ static void let_go_packets(struct timeline_client *c)
 
 /* How long after sending a message its receiver must have logged on before
  * its absence counts as loss. */
-static int64_t grace(const struct timeline_client *c, int64_t res)
+int64_t timeline_grace(const struct timeline_client *c, int64_t res)
 {
         int64_t p95 = timeline_rtt_quantile(&c->rtt, 95, 100);
 
@@ -377,20 +427,15 @@ static int finish_client(const struct timeline *tl, struct timeline_client *c, c
         timeline_correct_server(c, &sp);
         counts(c, &sp);
         k = timeline_round_trips(c, &sp);
-        sp.grace = grace(c, sp.res);
+        sp.grace = timeline_grace(c, sp.res);
         if (sp.nc && sp.ns)
                 c->keepalives.known = true;
         k = k < 0 ? k : timeline_reconstruct(c, &sp, c->last_us);
         k = k < 0 ? k : timeline_rebindings(c, &sp);
-        if (k == 0)
-                timeline_mark_stopped(tl, c, &sp);
-        if (k == 0)
-                timeline_mark_log_lost(c, &sp);
-        if (k == 0)
-                timeline_mark_traces(tl, c, &sp);
         k = k < 0 ? k : timeline_flow_keep(tl, c, &sp);
-        for (size_t i = 0; i < c->n_outages; i++)
-                c->last_us = max64(c->last_us, c->outages[i].end_us);
+        if (k == 0)
+                timeline_outages_marked(tl, c, &sp);
+        k = k < 0 || let_go ? k : timeline_scan_split(tl, c, &sp); /* written next: what its findings read */
 out:
         free(sp.c);
         free(sp.s);
@@ -398,6 +443,15 @@ out:
         free(sp.by_server.v);
         free(sp.roles);
         return k;
+}
+
+void timeline_outages_marked(const struct timeline *tl, struct timeline_client *c, const struct timeline_split *sp)
+{
+        timeline_mark_stopped(tl, c, sp);
+        timeline_mark_log_lost(c, sp);
+        timeline_mark_traces(tl, c, sp);
+        for (size_t i = 0; i < c->n_outages; i++)
+                c->last_us = max64(c->last_us, c->outages[i].end_us);
 }
 
 /* A log that ends with "Exit": its writer was down from there on. */
@@ -435,8 +489,28 @@ static size_t group_end(const struct timeline *tl, size_t lo, uint64_t budget)
         return hi;
 }
 
-int timeline_finish_each(struct timeline *tl, const struct timeline_opts *o, uint64_t budget, timeline_load_fn load,
-                         timeline_each_fn each, void *ctx)
+/* What the findings of a client worked out already read of its packets,
+ * given back: split by end again, on the client's clock. */
+static int scan_held(const struct timeline *tl, struct timeline_client *c)
+{
+        struct timeline_split sp = { .tl = tl };
+        int k = timeline_split_by_role(tl, c, &sp, true);
+
+        if (k == 0) {
+                timeline_correct_server(c, &sp);
+                k = timeline_scan_split(tl, c, &sp);
+        }
+        free(sp.c);
+        free(sp.s);
+        free(sp.roles);
+        return k;
+}
+
+/* timeline_finish_each(), and with span a client over the budget not
+ * given back whole: worked out in windows (the first pass), its scan made
+ * in windows (the second). */
+static int finish_groups(struct timeline *tl, const struct timeline_opts *o, uint64_t budget, timeline_load_fn load,
+                         timeline_each_fn each, timeline_span_fn span, int64_t window_us, void *ctx)
 {
         int k = 0;
 
@@ -446,16 +520,40 @@ int timeline_finish_each(struct timeline *tl, const struct timeline_opts *o, uin
         }
         for (size_t lo = 0, hi; lo < tl->n_clients && k == 0; lo = hi) {
                 hi = group_end(tl, lo, budget);
+                if (span && o && !each && tl->clients[lo]->packets > budget) { /* alone in its group */
+                        k = timeline_finish_windows(tl, tl->clients[lo], o, window_us, span, ctx);
+                        continue;
+                }
+                if (span && !o && each && tl->clients[lo]->packets > budget) {
+                        k = timeline_scan_windows(tl, tl->clients[lo], window_us, span, ctx);
+                        k = k < 0 ? k : each(ctx, tl, tl->clients[lo]);
+                        timeline_scan_free(tl->clients[lo]);
+                        continue;
+                }
                 k = load ? load(ctx, tl, lo, hi) : 0;
                 for (size_t i = lo; i < hi && k == 0; i++) {
                         struct timeline_client *c = tl->clients[i];
 
-                        k = o ? finish_client(tl, c, o, !each) : 0;
+                        k = o ? finish_client(tl, c, o, !each) : scan_held(tl, c);
                         k = k < 0 || !each ? k : each(ctx, tl, c);
                         let_go_packets(c);
+                        if (each)
+                                timeline_scan_free(c);
                 }
         }
         return k;
+}
+
+int timeline_finish_each(struct timeline *tl, const struct timeline_opts *o, uint64_t budget, timeline_load_fn load,
+                         timeline_each_fn each, void *ctx)
+{
+        return finish_groups(tl, o, budget, load, each, NULL, 0, ctx);
+}
+
+int timeline_finish_windowed(struct timeline *tl, const struct timeline_opts *o, uint64_t budget, timeline_load_fn load,
+                             timeline_span_fn span, int64_t window_us, void *ctx)
+{
+        return finish_groups(tl, o, budget, load, NULL, span, window_us, ctx);
 }
 
 int64_t timeline_down_us(const struct timeline_client *c, int64_t from_us, int64_t to_us)
@@ -491,4 +589,10 @@ double timeline_availability(const struct timeline_client *c)
                 return 1.0;
         down = timeline_down_us(c, c->first_us, c->last_us);
         return down >= period ? 0.0 : 1.0 - (double)down / (double)period;
+}
+
+int timeline_write_each(struct timeline *tl, uint64_t budget, timeline_load_fn load, timeline_span_fn span,
+                        int64_t window_us, timeline_each_fn each, void *ctx)
+{
+        return finish_groups(tl, NULL, budget, load, each, span, window_us, ctx);
 }
