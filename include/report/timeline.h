@@ -319,7 +319,8 @@ int timeline_finish(struct timeline *tl, const struct timeline_opts *o);
 
 /* Gives back the packets of clients [lo, hi) with timeline_put(). */
 typedef int (*timeline_load_fn)(void *ctx, struct timeline *tl, size_t lo, size_t hi);
-/* Takes a client just worked out, its packets still held. */
+/* Takes a client worked out, its scan made (c->scan: what its findings and
+ * the page read of its packets); its packets may be held or not. */
 typedef int (*timeline_each_fn)(void *ctx, const struct timeline *tl, const struct timeline_client *c);
 
 /* Works the clients out in their order, in groups of at most `budget`
@@ -330,7 +331,7 @@ typedef int (*timeline_each_fn)(void *ctx, const struct timeline *tl, const stru
  * In two passes, for what compares the clients (each outage's "others"):
  * each NULL works them all out, each client's packets let go as soon as
  * they are split by end; then o NULL hands each client, worked out
- * already, to each() with its packets given back again. */
+ * already, to each() with its packets given back again for its scan. */
 int timeline_finish_each(struct timeline *tl, const struct timeline_opts *o, uint64_t budget, timeline_load_fn load,
                          timeline_each_fn each, void *ctx);
 
