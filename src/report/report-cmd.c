@@ -5,8 +5,9 @@
  * journal, directories, files, and a journal file given as a FILE), each
  * file once however often it is named, the packets put aside
  * (report-spill), all clients worked out, then each client's report written
- * with its packets given back, so that memory follows one group of clients,
- * not the logs (see timeline-internal.h). Each file is its own log: its
+ * with its packets given back (a large client's a week at a time), so that
+ * memory follows one group of clients or one week, not the logs (see
+ * timeline-internal.h). Each file is its own log: its
  * role and clock are its own. */
 #include "report/report-cmd.h"
 
