@@ -548,7 +548,8 @@ static int load_span(void *ctx, struct timeline *tl, size_t i, const struct time
 }
 
 /* Each client, once worked out: its part of the report and of the page,
- * right away, while its packets are held. */
+ * right away, while its scan (what its findings read of its packets) is
+ * made. */
 static int write_client(void *ctx, const struct timeline *tl, const struct timeline_client *c)
 {
         struct run *r = ctx;
